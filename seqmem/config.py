@@ -1,0 +1,130 @@
+"""The frozen run configuration: the single source of defaults, and the run id.
+
+One `RunConfig` describes one run (one seed). Every option of the online trainer
+lives here; `NOTEBOOK` is the preset that sets each one as the 2019 notebook did.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from seqmem.sequences import ALPHABET, resolve
+
+RESETS = ("epoch", "char")
+LOSSES = ("softmax", "logits")
+FEEDBACKS = ("probs", "onehot")
+ENGINES = ("population", "reference")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One online-memorization run.
+
+    sequence: the letters to memorize; a preset name ("random30") is resolved to its letters.
+    units: LSTM hidden size.
+    seed: torch.manual_seed(seed) just before the LSTM then the Linear are built.
+    lr: Adam learning rate (other Adam settings are torch's defaults, as in the notebook).
+    reset: "epoch" resets the state at the start of each epoch (notebook cases 2, 4-7);
+        "char" resets it before every character (the notebook's `one_step`, cases 1, 3).
+    bptt: "epoch" backpropagates each step's loss through every step since the last
+        reset with the activations saved at those steps and the current weights (the
+        notebook under 2019 PyTorch; see DEVELOPERS.md); an int k truncates that to the
+        last k steps (k=1: only the current step).
+    loss: "softmax" applies Softmax and then CrossEntropyLoss (which log-softmaxes again),
+        as the notebook does; "logits" applies CrossEntropyLoss to the logits.
+    feedback: what evaluation feeds back as the next input: "probs" (the softmax output,
+        as the notebook does) or "onehot" (the argmax letter).
+    eval_every: evaluate before epochs 0, eval_every, 2*eval_every, ... and after the last.
+    max_epochs: training budget; a run not memorized by then is censored there.
+    engine: "population" (batched seeds, the default) or "reference" (nn.LSTM + autograd oracle).
+    """
+
+    sequence: str
+    units: int = 32
+    seed: int = 0
+    lr: float = 1e-3
+    reset: str = "epoch"
+    bptt: int | str = "epoch"
+    loss: str = "softmax"
+    feedback: str = "probs"
+    eval_every: int = 10
+    max_epochs: int = 1000
+    engine: str = "population"
+    alphabet: str = field(default=ALPHABET)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sequence", resolve(self.sequence, self.alphabet))
+        _check_int("units", self.units, 1)
+        _check_int("seed", self.seed, 0)
+        if isinstance(self.lr, bool) or not isinstance(self.lr, int | float) or not self.lr > 0:
+            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        object.__setattr__(self, "lr", float(self.lr))
+        _check_choice("reset", self.reset, RESETS)
+        if self.bptt != "epoch":
+            _check_int("bptt", self.bptt, 1, hint=' or "epoch"')
+        _check_choice("loss", self.loss, LOSSES)
+        _check_choice("feedback", self.feedback, FEEDBACKS)
+        _check_int("eval_every", self.eval_every, 1)
+        _check_int("max_epochs", self.max_epochs, 0)
+        _check_choice("engine", self.engine, ENGINES)
+
+    @property
+    def run_id(self) -> str:
+        """Hash of every field: the same config always has the same id, any change a new one."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @property
+    def cell(self) -> RunConfig:
+        """The config with seed 0: runs that differ only in seed share a cell."""
+        return dataclasses.replace(self, seed=0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        """Build from a mapping; unknown keys are an error, not silently ignored."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown config key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> RunConfig:
+        return RunConfig.from_dict({**self.to_dict(), **changes})
+
+
+# Every option as the notebook sets it (run_experiment forces max_epochs=1000 whatever is passed).
+NOTEBOOK: dict[str, Any] = dict(
+    units=32, lr=1e-3, reset="epoch", bptt="epoch", loss="softmax", feedback="probs",
+    eval_every=10, max_epochs=1000,
+)
+# What one would do today: logits into the loss, argmax feedback.
+CLEAN: dict[str, Any] = dict(NOTEBOOK, loss="logits", feedback="onehot")
+PRESET_OPTIONS = {"notebook": NOTEBOOK, "clean": CLEAN}
+
+
+def preset(name: str, sequence: str, **overrides: Any) -> RunConfig:
+    """A RunConfig from a named option preset ("notebook" or "clean") plus overrides.
+
+    >>> preset("notebook", "alphabet", reset="char").bptt
+    'epoch'
+    """
+    if name not in PRESET_OPTIONS:
+        raise ValueError(f"unknown preset {name!r} (known: {', '.join(PRESET_OPTIONS)})")
+    return RunConfig.from_dict({**PRESET_OPTIONS[name], "sequence": sequence, **overrides})
+
+
+def _check_int(name: str, value: Any, low: int, hint: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}{hint}, got {value!r}")
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")

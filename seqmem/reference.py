@@ -1,0 +1,158 @@
+"""The reference online trainer: nn.LSTM + autograd, one Adam step per character.
+
+It is the oracle the population engine is tested against, and follows the
+notebook's train loop op for op. The notebook's stateful cases backpropagate
+each step's loss through the whole epoch so far (`backward(retain_graph=True)`),
+and its 2019 optimizer wrote the new weights through `p.data`, which autograd
+does not track. So that backward used the activations saved at earlier steps
+with the weights as they are now ("stale-activation BPTT", DEVELOPERS.md).
+Current torch.optim.Adam writes the parameters in place under no_grad, which
+bumps their version counters and makes the next backward raise. Here Adam
+steps on shadow copies and the result is written back through `p.data`: the
+same arithmetic as torch.optim.Adam, the 2019 autograd semantics.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqmem.config import RunConfig
+from seqmem.difficulty import metrics
+from seqmem.evaluate import Evaluation, eval_epochs, score
+from seqmem.model import LSTMModel, build_model
+from seqmem.records import RunRecord
+from seqmem.sequences import encode
+
+
+def train_reference(config: RunConfig, *, trace_steps: int = 0) -> RunRecord:
+    """Train one model on `config` and return its record.
+
+    trace_steps: keep the first `trace_steps` per-step losses in `record.step_loss`.
+    """
+    start = time.perf_counter()
+    seq, alphabet = config.sequence, config.alphabet
+    n, a = len(seq), len(alphabet)
+    idx = torch.from_numpy(encode(seq, alphabet))
+    inputs = torch.eye(a)[idx].unsqueeze(1)  # (n, 1, A): one one-hot row per position
+    targets = idx.roll(-1).unsqueeze(1)  # (n, 1): the next letter, cyclically
+
+    model = build_model(config.seed, config.units, a)
+    params = list(model.parameters())
+    shadow = [p.detach().clone().requires_grad_(True) for p in params]
+    opt = torch.optim.Adam(shadow, lr=config.lr)
+    ce = nn.CrossEntropyLoss()
+    softmax = nn.Softmax(dim=-1)
+    checks = set(eval_epochs(config.eval_every, config.max_epochs))
+
+    epoch_loss: list[float] = []
+    step_loss: list[float] = []
+    memorized_at: int | None = None
+    evaluation = None
+    for epoch in range(config.max_epochs + 1):
+        if epoch in checks:
+            evaluation = evaluate_reference(model, config)
+            if evaluation.success:
+                memorized_at = epoch
+                break
+        if epoch == config.max_epochs:
+            break
+        losses = _train_epoch(model, params, shadow, opt, ce, softmax, inputs, targets, config)
+        epoch_loss.append(float(np.mean(losses)))
+        if len(step_loss) < trace_steps:
+            step_loss.extend(losses[: trace_steps - len(step_loss)])
+
+    assert evaluation is not None
+    trained = len(epoch_loss)
+    return RunRecord(
+        config=config,
+        memorized=memorized_at is not None,
+        epochs_to_memorize=memorized_at,
+        epochs_trained=trained,
+        steps=trained * n,
+        final_prefix=evaluation.prefix,
+        longest_substring=evaluation.longest,
+        epoch_loss=tuple(epoch_loss),
+        wall_time_s=time.perf_counter() - start,
+        metrics=metrics(seq, alphabet),
+        step_loss=tuple(step_loss),
+    )
+
+
+def _train_epoch(model, params, shadow, opt, ce, softmax, inputs, targets, config) -> list[float]:
+    losses = []
+    state = model.zero_state(requires_grad=True)
+    # For a window k: the last k steps as (state fed in as a leaf, state produced).
+    window: deque = deque(maxlen=config.bptt if isinstance(config.bptt, int) else None)
+    for x, y in zip(inputs, targets, strict=True):
+        if config.reset == "char":
+            state = model.zero_state(requires_grad=True)
+        elif isinstance(config.bptt, int):
+            state = tuple(s.detach().requires_grad_(True) for s in state)
+        fed = state
+        logits, state = model(x, state)
+        out = softmax(logits) if config.loss == "softmax" else logits
+        loss = ce(out, y)
+        losses.append(loss.item())
+        if config.reset == "epoch" and isinstance(config.bptt, int):
+            grads = _windowed_grads(loss, params, fed, state, window)
+        else:
+            # The notebook: the graph links every step since the reset.
+            grads = torch.autograd.grad(loss, params, retain_graph=True)
+        for q, g in zip(shadow, grads, strict=True):
+            q.grad = g
+        opt.step()
+        with torch.no_grad():
+            for p, q in zip(params, shadow, strict=True):
+                p.data.copy_(q)  # not tracked by autograd: the 2019 semantics
+    return losses
+
+
+def _windowed_grads(loss, params, fed, produced, window: deque):
+    """Backpropagate `loss` through the current step and the k-1 before it, step by step.
+
+    Each step's graph starts from a leaf copy of the state it was fed, so the chain can
+    stop after k steps; within the window the saved activations and current weights are
+    used, exactly as in the untruncated case.
+    """
+    window.append((fed, produced))
+    steps = list(window)[::-1]
+    total = None
+    grad_out = None
+    for i, (fed_t, produced_t) in enumerate(steps):
+        roots = [loss] if i == 0 else list(produced_t)
+        wrt = list(params) + ([] if i == len(steps) - 1 else list(fed_t))
+        got = torch.autograd.grad(roots, wrt, grad_outputs=grad_out, retain_graph=True,
+                                  allow_unused=True)
+        pgrads = [torch.zeros_like(p) if g is None else g for p, g in zip(params, got, strict=False)]
+        total = pgrads if total is None else [a + b for a, b in zip(total, pgrads, strict=True)]
+        grad_out = [torch.zeros_like(t) if g is None else g
+                    for t, g in zip(fed_t, got[len(params):], strict=False)]
+    return total
+
+
+@torch.no_grad()
+def evaluate_reference(model: LSTMModel, config: RunConfig) -> Evaluation:
+    """Generate n-1 letters from the first one and a fresh state; score them."""
+    seq, alphabet = config.sequence, config.alphabet
+    a = len(alphabet)
+    x = torch.zeros(1, a)
+    x[0, alphabet.index(seq[0])] = 1.0
+    state = model.zero_state()
+    out = []
+    for _ in range(len(seq) - 1):
+        if config.reset == "char":
+            state = model.zero_state()
+        logits, state = model(x, state)
+        k = int(torch.argmax(logits[0]))
+        out.append(alphabet[k])
+        if config.feedback == "probs":
+            x = torch.softmax(logits, dim=-1)
+        else:
+            x = torch.zeros(1, a)
+            x[0, k] = 1.0
+    return score(seq, "".join(out))
