@@ -1,0 +1,314 @@
+"""The population engine: the seeds of one cell trained as one batched computation.
+
+P models share the sequence and every option, so their online steps can be taken
+in lock-step: weights stacked on a leading P axis, one batched forward, a
+hand-written batched backward, and one fused Adam update over all parameters of
+all models (Adam is elementwise, so this equals P separate updates).
+
+The backward reproduces the reference trainer's semantics exactly: the loss at
+step j is backpropagated through the steps of its window (every step since the
+reset for bptt="epoch", the last k for bptt=k) using the activations saved when
+those steps ran and the weights as they are now (the notebook under 2019 PyTorch).
+
+Layout. Parameters live in one flat buffer, one contiguous block per tensor:
+w_ih as (P, A, 4H) so the one-hot input selects a contiguous row, then b_ih,
+b_hh, w_out (P, A, H), b_out, and w_hh (P, H, 4H) last: with the state reset
+before every character W_hh's gradient is exactly zero, so its Adam moments stay
+zero and its update is exactly zero, and Adam runs on the prefix without it.
+Models that memorize are dropped from the batch at the evaluation that sees it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from seqmem.config import RunConfig
+from seqmem.difficulty import metrics
+from seqmem.evaluate import eval_epochs, score
+from seqmem.model import stacked_weights
+from seqmem.records import RunRecord
+from seqmem.sequences import decode, encode
+
+BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults, as the notebook uses
+
+# Order of the blocks in the flat buffers; w_hh last so "all but w_hh" is a prefix.
+_BLOCKS = ("w_ih", "b_ih", "b_hh", "w_out", "b_out", "w_hh")
+
+
+def population_size_for_cache(units: int, alphabet_size: int = 26,
+                              cache_bytes: int = 16 * 2**20) -> int:
+    """Largest P (at most 64) whose Adam state (params, m, v, grads: 16 B/param) fits the cache."""
+    n_params = 4 * units * (alphabet_size + units + 2) + alphabet_size * (units + 1)
+    return int(max(1, min(64, cache_bytes // (16 * n_params))))
+
+
+class Population:
+    """P models of one cell: stacked weights, Adam moments and gradients in flat buffers."""
+
+    def __init__(self, weights: dict[str, torch.Tensor]):
+        # nn layout -> engine layout (transposes are free to choose: Adam is elementwise).
+        blocks = {
+            "w_ih": weights["w_ih"].transpose(1, 2),  # (P, A, 4H)
+            "b_ih": weights["b_ih"],
+            "b_hh": weights["b_hh"],
+            "w_out": weights["w_out"],  # (P, A, H)
+            "b_out": weights["b_out"],
+            "w_hh": weights["w_hh"].transpose(1, 2),  # (P, H, 4H)
+        }
+        self.shapes = {k: tuple(v.shape[1:]) for k, v in blocks.items()}
+        flat = torch.cat([blocks[k].reshape(-1) for k in _BLOCKS])
+        self._set(flat, torch.zeros_like(flat), torch.zeros_like(flat), blocks["w_ih"].shape[0])
+
+    def _set(self, flat, m, v, p: int) -> None:
+        self.P = p
+        self.flat, self.m, self.v = flat, m, v
+        self.grad = torch.zeros_like(flat)
+        self.p = self._views(self.flat)
+        self.g = self._views(self.grad)
+        self.n_no_hh = sum(p * int(np.prod(self.shapes[k])) for k in _BLOCKS[:-1])
+
+    def _views(self, buf: torch.Tensor) -> dict[str, torch.Tensor]:
+        out, start = {}, 0
+        for k in _BLOCKS:
+            size = self.P * int(np.prod(self.shapes[k]))
+            out[k] = buf[start:start + size].view(self.P, *self.shapes[k])
+            start += size
+        return out
+
+    def keep(self, rows: torch.Tensor) -> None:
+        """Keep only the models at `rows` (their weights and Adam state)."""
+        def pick(buf):
+            views = self._views(buf)
+            return torch.cat([views[k].index_select(0, rows).reshape(-1) for k in _BLOCKS])
+        self._set(pick(self.flat), pick(self.m), pick(self.v), len(rows))
+
+    def nn_weights(self) -> dict[str, torch.Tensor]:
+        """The weights in nn.LSTM / nn.Linear layout (P leading), for comparison with nn models."""
+        p = self.p
+        return {"w_ih": p["w_ih"].transpose(1, 2), "w_hh": p["w_hh"].transpose(1, 2),
+                "b_ih": p["b_ih"], "b_hh": p["b_hh"], "w_out": p["w_out"], "b_out": p["b_out"]}
+
+    def adam_step(self, step: int, lr: float, skip_hh: bool) -> None:
+        """One torch.optim.Adam step (fused kernel) over every model's parameters at once."""
+        end = self.n_no_hh if skip_hh else self.flat.numel()
+        steps = torch.tensor(float(step), device=self.flat.device)
+        torch._fused_adam_([self.flat[:end]], [self.grad[:end]], [self.m[:end]], [self.v[:end]],
+                           [], [steps], lr=lr, beta1=BETA1, beta2=BETA2, weight_decay=0.0,
+                           eps=EPS, amsgrad=False, maximize=False)
+
+
+def train_population(configs: Sequence[RunConfig], *, device: str | torch.device = "cpu",
+                     trace_steps: int = 0) -> list[RunRecord]:
+    """Train the seeds of one cell together; one record per config, in order.
+
+    Model i starts from exactly the weights the reference trainer builds for configs[i].seed.
+    trace_steps: keep the first `trace_steps` per-step losses of each run in `step_loss`.
+    """
+    configs = list(configs)
+    if len({c.cell for c in configs}) != 1:
+        raise ValueError("configs of one population must differ only in seed")
+    start = time.perf_counter()
+    cfg = configs[0]
+    device = torch.device(device)
+    seq, alphabet = cfg.sequence, cfg.alphabet
+    n, a, hid = len(seq), len(alphabet), cfg.units
+    total = len(configs)
+    idx_np = encode(seq, alphabet)
+    idx = torch.from_numpy(idx_np).to(device)
+    targets = torch.from_numpy(np.roll(idx_np, -1)).to(device)
+    window = n if cfg.bptt == "epoch" or cfg.reset == "char" else cfg.bptt
+    if cfg.reset == "char":
+        window = 1
+    pop = Population(stacked_weights([c.seed for c in configs], hid, a, device))
+
+    active = torch.arange(total, device=device)  # original index of each row still training
+    epoch_loss = np.zeros((total, cfg.max_epochs))
+    step_loss = np.zeros((total, trace_steps))
+    outcome: dict[int, tuple] = {}
+    checks = set(eval_epochs(cfg.eval_every, cfg.max_epochs))
+    act = _Activations(n, hid, device)
+    step = 0
+    for epoch in range(cfg.max_epochs + 1):
+        if epoch in checks:
+            evals = evaluate_population(pop, cfg)
+            done = [i for i, e in enumerate(evals) if e.success or epoch == cfg.max_epochs]
+            for i in done:
+                outcome[int(active[i])] = (epoch, evals[i], time.perf_counter() - start)
+            if done:
+                rows = torch.tensor([i for i in range(pop.P) if i not in set(done)],
+                                    dtype=torch.long, device=device)
+                if len(rows) == 0:
+                    break
+                pop.keep(rows)
+                active = active[rows]
+        if epoch == cfg.max_epochs:
+            break
+        losses = _train_epoch(pop, cfg, idx, targets, window, act, step)
+        step += n
+        rows_np = active.cpu().numpy()
+        losses_np = losses.cpu().numpy()  # (P, n)
+        epoch_loss[rows_np, epoch] = losses_np.mean(axis=1)
+        first = epoch * n
+        if first < trace_steps:
+            take = min(n, trace_steps - first)
+            step_loss[rows_np, first:first + take] = losses_np[:, :take]
+
+    records = []
+    for i, c in enumerate(configs):
+        ended, ev, wall = outcome[i]
+        records.append(RunRecord(
+            config=c,
+            memorized=ev.success,
+            epochs_to_memorize=ended if ev.success else None,
+            epochs_trained=ended,
+            steps=ended * n,
+            final_prefix=ev.prefix,
+            longest_substring=ev.longest,
+            epoch_loss=tuple(float(x) for x in epoch_loss[i, :ended]),
+            wall_time_s=wall,
+            metrics=metrics(seq, alphabet),
+            population=total,
+            step_loss=tuple(float(x) for x in step_loss[i, :min(trace_steps, ended * n)]),
+        ))
+    return records
+
+
+class _Activations:
+    """What each step of the current epoch saved for the backward, time on axis 1."""
+
+    def __init__(self, n: int, hid: int, device):
+        self.n, self.hid, self.device = n, hid, device
+        self.P = -1
+
+    def ensure(self, p: int) -> None:
+        if p != self.P:
+            n, h, dev = self.n, self.hid, self.device
+            self.P = p
+            self.h_prev = torch.zeros(p, n, h, device=dev)  # h_{t-1} fed to step t
+            self.c_prev = torch.zeros(p, n, h, device=dev)
+            self.gates = torch.zeros(p, n, 4 * h, device=dev)  # i, f, g, o after activation
+            self.tanh_c = torch.zeros(p, n, h, device=dev)
+
+
+def _train_epoch(pop: Population, cfg: RunConfig, idx, targets, window: int,
+                 act: _Activations, step0: int) -> torch.Tensor:
+    """One epoch for every active model; returns the per-step losses (P, n)."""
+    p_, h_ = pop.P, cfg.units
+    n = idx.shape[0]
+    act.ensure(p_)
+    dev = pop.flat.device
+    h = torch.zeros(p_, h_, device=dev)
+    c = torch.zeros(p_, h_, device=dev)
+    losses = torch.empty(p_, n, device=dev)
+    skip_hh = cfg.reset == "char"
+    for t in range(n):
+        if cfg.reset == "char":
+            h = torch.zeros(p_, h_, device=dev)
+            c = torch.zeros(p_, h_, device=dev)
+        w = pop.p
+        # Forward. gates = x W_ih^T + b_ih + h W_hh^T + b_hh, x one-hot.
+        pre = torch.baddbmm(w["w_ih"][:, idx[t]].unsqueeze(1), h.unsqueeze(1), w["w_hh"])
+        pre = pre.squeeze(1) + w["b_ih"] + w["b_hh"]
+        gates = act.gates[:, t]
+        gates[:, : 2 * h_] = torch.sigmoid(pre[:, : 2 * h_])
+        gates[:, 2 * h_: 3 * h_] = torch.tanh(pre[:, 2 * h_: 3 * h_])
+        gates[:, 3 * h_:] = torch.sigmoid(pre[:, 3 * h_:])
+        i_g, f_g, g_g, o_g = gates.split(h_, dim=1)
+        act.h_prev[:, t] = h
+        act.c_prev[:, t] = c
+        c = f_g * c + i_g * g_g
+        tc = torch.tanh(c)
+        act.tanh_c[:, t] = tc
+        h = o_g * tc
+        logits = torch.baddbmm(w["b_out"].unsqueeze(1), h.unsqueeze(1),
+                               w["w_out"].transpose(1, 2)).squeeze(1)  # (P, A)
+
+        # Loss and its gradient w.r.t. the logits.
+        y = targets[t]
+        if cfg.loss == "softmax":
+            probs = torch.softmax(logits, dim=1)
+            logq = torch.log_softmax(probs, dim=1)
+            losses[:, t] = -logq[:, y]
+            u = logq.exp()
+            u[:, y] -= 1.0
+            dz = probs * (u - (probs * u).sum(dim=1, keepdim=True))
+        else:
+            logq = torch.log_softmax(logits, dim=1)
+            losses[:, t] = -logq[:, y]
+            dz = logq.exp()
+            dz[:, y] -= 1.0
+
+        g = pop.g
+        torch.bmm(dz.unsqueeze(2), h.unsqueeze(1), out=g["w_out"])
+        g["b_out"].copy_(dz)
+        dh = torch.bmm(dz.unsqueeze(1), w["w_out"]).squeeze(1)  # (P, H)
+        lo = max(0, t - window + 1)
+        dpre = _backward_through_time(act, w["w_hh"], dh, lo, t, h_)  # (P, t-lo+1, 4H)
+        g["b_ih"].copy_(dpre.sum(dim=1))
+        g["b_hh"].copy_(g["b_ih"])
+        cols = idx[lo: t + 1]
+        g["w_ih"].index_add_(1, cols, dpre)
+        if not skip_hh:
+            torch.bmm(act.h_prev[:, lo: t + 1].transpose(1, 2), dpre, out=g["w_hh"])
+        pop.adam_step(step0 + t + 1, cfg.lr, skip_hh)
+        g["w_ih"].index_fill_(1, cols, 0.0)  # the only entries written: keep the rest zero
+    return losses
+
+
+def _backward_through_time(act: _Activations, w_hh, dh, lo: int, t: int, hid: int):
+    """Gradients of the gate pre-activations at steps lo..t (stale activations, current W_hh)."""
+    p_ = dh.shape[0]
+    dpre = torch.empty(p_, t - lo + 1, 4 * hid, device=dh.device)
+    dc = None
+    for s in range(t, lo - 1, -1):
+        gates = act.gates[:, s]
+        i_g, f_g, g_g, o_g = gates.split(hid, dim=1)
+        tc = act.tanh_c[:, s]
+        dc_s = dh * o_g * (1 - tc * tc)
+        dc = dc_s if dc is None else dc + dc_s
+        d = dpre[:, s - lo]
+        d[:, :hid] = dc * g_g * i_g * (1 - i_g)
+        d[:, hid: 2 * hid] = dc * act.c_prev[:, s] * f_g * (1 - f_g)
+        d[:, 2 * hid: 3 * hid] = dc * i_g * (1 - g_g * g_g)
+        d[:, 3 * hid:] = dh * tc * o_g * (1 - o_g)
+        if s > lo:
+            dh = torch.bmm(d.unsqueeze(1), w_hh.transpose(1, 2)).squeeze(1)
+            dc = dc * f_g
+    return dpre
+
+
+@torch.no_grad()
+def evaluate_population(pop: Population, cfg: RunConfig) -> list:
+    """Generate n-1 letters from the first one and a fresh state, for every model; score each."""
+    seq, alphabet = cfg.sequence, cfg.alphabet
+    p_, h_, a = pop.P, cfg.units, len(alphabet)
+    dev = pop.flat.device
+    w = pop.p
+    bias = w["b_ih"] + w["b_hh"]
+    x = torch.zeros(p_, a, device=dev)
+    x[:, alphabet.index(seq[0])] = 1.0
+    h = torch.zeros(p_, h_, device=dev)
+    c = torch.zeros(p_, h_, device=dev)
+    letters = []
+    for _ in range(len(seq) - 1):
+        if cfg.reset == "char":
+            h.zero_()
+            c.zero_()
+        pre = torch.bmm(x.unsqueeze(1), w["w_ih"]).squeeze(1) + bias
+        pre = pre + torch.bmm(h.unsqueeze(1), w["w_hh"]).squeeze(1)
+        i_g, f_g, g_g, o_g = pre.split(h_, dim=1)
+        c = torch.sigmoid(f_g) * c + torch.sigmoid(i_g) * torch.tanh(g_g)
+        h = torch.sigmoid(o_g) * torch.tanh(c)
+        logits = torch.bmm(h.unsqueeze(1), w["w_out"].transpose(1, 2)).squeeze(1) + w["b_out"]
+        k = torch.argmax(logits, dim=1)
+        letters.append(k)
+        if cfg.feedback == "probs":
+            x = torch.softmax(logits, dim=1)
+        else:
+            x = torch.nn.functional.one_hot(k, a).to(logits.dtype)
+    generated = torch.stack(letters, dim=1).cpu().numpy()
+    return [score(seq, decode(row, alphabet)) for row in generated]
