@@ -7,6 +7,7 @@ from seqmem.difficulty import (
     metrics,
     repeat_count,
 )
+from seqmem.generate import generate
 from seqmem.sequences import ALPHABET, PRESETS, encode, resolve, validate
 
 __version__ = "0.1.0"
@@ -18,6 +19,7 @@ __all__ = [
     "context_bits",
     "context_depth",
     "encode",
+    "generate",
     "metrics",
     "repeat_count",
     "resolve",

@@ -38,34 +38,44 @@ be s[0].
 
 For d >= 2, each attempt:
 
-1. picks the m letters (a random subset of the alphabet);
-2. plants the depth: a random (d-1)-gram w at two random positions p1 < p2
-   followed by different letters, with different letters before them (or
-   p1 == 0, where the first one is prefix-marked). Overlapping occurrences are
-   allowed (w is then periodic with period p2 - p1: a periodic run broken by
-   one letter). This gives depth >= d;
-3. fills the other positions left to right with random letters, keeping the
-   map d-gram -> successor. A letter is steered to be a not-yet-used letter with
-   the probability needed to end with exactly m distinct letters (so exactly r
-   repeats fall at random places). Letters creating a new d-gram are preferred;
-   one recreating a known d-gram closes a cycle and is taken only if the forced
-   periodic continuation agrees with the planted letters, covers all m letters
-   and wraps to s[0] (taken sometimes on purpose, always when nothing else
-   fits, which is the rule for small alphabets and long sequences). A
-   consistent map gives depth <= d.
+1. picks the m letters (a random subset of the alphabet, in random order);
+2. plants the depth: a random (d-1)-gram w at two random positions p1 < p2,
+   followed by different letters x != y, with different letters before the two
+   copies (or p1 == 0, where the first copy's d-context is prefix-marked).
+   Overlapping copies are allowed (w is then periodic with period p2 - p1: a
+   periodic run broken by one letter). This gives depth >= d. When d-grams are
+   scarce (m**d small) the plant is kept within the first m**d positions;
+3. fills the other positions left to right by a depth-first search with a step
+   budget (4 * length), keeping the map d-gram -> successor. A free position
+   takes a letter not used yet with the probability needed to end with exactly
+   m distinct letters (so the r repeats fall at random places, and which letters
+   repeat is random). Letters making a new d-gram are tried first, and no letter
+   may make early a d-gram that the planted letters will make later. A letter
+   recreating a known d-gram closes a cycle; it is accepted only if the forced
+   periodic tail agrees with every planted letter after it, needs no new letter
+   and predicts s[0] after the last position. Closing is tried on purpose now and
+   then (5% of free positions once all letters are in) and whenever nothing new
+   is left, which is the rule for small alphabets with long sequences. Dead ends
+   backtrack. A consistent map gives depth <= d.
 
-Every candidate is verified with `repeat_count` and `context_depth`. After
-`_ATTEMPTS` failed attempts (rare: near the edges of the feasible region, e.g.
-depth close to repeats + 1 with two letters) the construction from the
-sufficiency proof is used with random letters and a random valid (a, b) split,
-so every feasible combination succeeds. Depth 1 sequences are a random cycle of
-m random letters repeated (unique up to renaming); RuntimeError is raised only
-if the final verification ever fails (a bug).
+Each result is checked with `repeat_count` and `context_depth` before it is
+returned. After 60 failed attempts (not seen in exhaustive runs for length <= 30
+or in sampled runs up to 256) the construction from the sufficiency proof is
+used, with random letters and a random valid (a, b) split, so every feasible
+combination succeeds. Depth 1 sequences are a random cycle of m random letters
+repeated (the only shape, up to renaming); r == 0 is a random permutation.
+RuntimeError is raised only if a final check fails, which would be a bug.
+
+Speed: one attempt is O(length * (alphabet + depth)); a call for length 256 and
+depth <= 16 typically takes 1-15 ms, most of it the final `context_depth`
+check for large depths.
 """
 
 from __future__ import annotations
 
 import operator
+import random
+from itertools import chain
 
 import numpy as np
 
@@ -100,9 +110,7 @@ def feasible(length: int, repeats: int, depth: int, alphabet_size: int = 26) -> 
     >>> feasible(10, 6, 1, 26)
     'depth=1 with repeats=6 needs the 4 distinct letters to divide length=10 (one cycle repeated)'
     """
-    reason = _type_reason(
-        length=length, repeats=repeats, depth=depth, alphabet_size=alphabet_size
-    )
+    reason = _type_reason(length=length, repeats=repeats, depth=depth, alphabet_size=alphabet_size)
     if reason:
         return reason
     n, r, d, a = (operator.index(v) for v in (length, repeats, depth, alphabet_size))
@@ -150,23 +158,28 @@ def generate(
     ValueError (KnobTypeError, also a TypeError, for wrong types) naming the bad
     value when `feasible` rejects the combination, before any work.
 
-    Example: 12 letters, 3 of them repeats (9 distinct), depth 3: some 2-gram is
-    followed by two different letters, but every 3-gram (and the wrap from the
-    last letter back to the first) has a single successor.
+    Example: 12 letters, 3 of them repeats (so 9 distinct), depth 3.
 
-    >>> s = generate(12, 3, 3, rng=np.random.default_rng(0))
+    >>> s = generate(12, 3, 3, rng=np.random.default_rng(1))
+    >>> s
+    'UVZUQHRVZPBY'
     >>> len(s), repeat_count(s), context_depth(s)
     (12, 3, 3)
-    >>> s == generate(12, 3, 3, rng=np.random.default_rng(0))
+
+    The planted 2-gram "VZ" is read at positions 2 and 8 and followed by U and by
+    P, so 2 letters of context are not enough; the 3-grams there, "UVZ" and
+    "RVZ", differ, and every other 3-gram (including "PBY", which predicts the
+    first letter U after the wrap) occurs once, so 3 letters are. U, V and Z
+    each occur twice: 3 repeats. The same seed gives the same sequence:
+
+    >>> s == generate(12, 3, 3, rng=np.random.default_rng(1))
     True
     >>> generate(12, 1, 3, rng=np.random.default_rng(0))
     Traceback (most recent call last):
     ...
     ValueError: depth=3 needs repeats >= depth-1 = 2, got repeats=1
     """
-    reason = _type_reason(
-        length=length, repeats=repeats, depth=depth, alphabet_size=alphabet_size
-    )
+    reason = _type_reason(length=length, repeats=repeats, depth=depth, alphabet_size=alphabet_size)
     if reason:
         raise KnobTypeError(reason)
     if not isinstance(rng, np.random.Generator):
@@ -186,10 +199,8 @@ def generate(
 
     for _ in range(_ATTEMPTS):
         codes = _Walk(n, m, d, a, rng).run()
-        if codes is not None:
-            seq = _letters(codes)
-            if repeat_count(seq) == r and context_depth(seq) == d:
-                return seq
+        if codes is not None and _ok(seq := _letters(codes), n, r, d, a):
+            return seq
     return _verified(_fallback(n, m, d, a, rng), n, r, d, a)
 
 
@@ -197,13 +208,18 @@ def _letters(codes) -> str:
     return "".join(ALPHABET[int(c)] for c in codes)
 
 
+def _ok(seq: str, n: int, r: int, d: int, a: int) -> bool:
+    """The final check, with the real metrics."""
+    return (
+        len(seq) == n
+        and set(seq) <= set(ALPHABET[:a])
+        and repeat_count(seq) == r
+        and context_depth(seq) == d
+    )
+
+
 def _verified(seq: str, n: int, r: int, d: int, a: int) -> str:
-    if (
-        len(seq) != n
-        or repeat_count(seq) != r
-        or context_depth(seq) != d
-        or set(seq) - set(ALPHABET[:a])
-    ):
+    if not _ok(seq, n, r, d, a):
         raise RuntimeError(
             f"generate(length={n}, repeats={r}, depth={d}, alphabet_size={a}) failed: {seq!r}"
         )
@@ -223,14 +239,27 @@ def _fallback(n: int, m: int, d: int, a: int, rng: np.random.Generator) -> str:
     return _letters([letters[0]] * x + list(letters[1:]) + [letters[0]] * y)
 
 
+def _shuffled(pool: list[int], rnd: random.Random):
+    """The items of pool in random order, drawn lazily (usually only the first is needed)."""
+    pool = list(pool)
+    while pool:
+        i = rnd.randrange(len(pool))
+        pool[i], pool[-1] = pool[-1], pool[i]
+        yield pool.pop()
+
+
 class _Walk:
     """One randomized attempt: plant a (d-1)-context conflict, then a budgeted left-to-right DFS."""
 
     def __init__(self, n: int, m: int, d: int, a: int, rng: np.random.Generator):
         self.n, self.m, self.d, self.rng = n, m, d, rng
         self.letters = [int(c) for c in rng.permutation(a)[:m]]
+        # Cheap scalar draws for the search, seeded from rng (not the global random state).
+        self.rnd = random.Random(int(rng.integers(2**63)))
         # Number of distinct d-grams over m letters (capped): bounds the non-periodic part.
         self.gram_cap = m**d if d * np.log2(m) < 20 else 1 << 20
+        # Where d-grams are scarce the tail is periodic and planted d-grams recur on purpose.
+        self.p_risky = 0.2 if 2 * self.gram_cap < n else 0.0
 
     # -- planting ------------------------------------------------------------
     def _plant(self) -> dict[int, int] | None:
@@ -317,7 +346,7 @@ class _Walk:
 
     def _candidates(self, j: int):
         """Letters for position j, best first: (c, None) extends, (c, t) closes a cycle."""
-        d, s, grams, rng, count = self.d, self.s, self.grams, self.rng, self.count
+        d, s, grams, rnd, count = self.d, self.s, self.grams, self.rnd, self.count
         if j in self.plant:
             c = self.plant[j]
             t = grams.get(bytes(s[j - d + 1 : j]) + bytes((c,))) if j >= d - 1 else None
@@ -326,45 +355,44 @@ class _Walk:
             elif self._closure_ok(j, c, t):
                 yield c, t
             return
-        need = [
-            c for c in self.letters if count[c] == 0 and c not in self.planted_letters
-        ]
+        need = [c for c in self.letters if not count[c] and c not in self.planted_letters]
         free_left = self.free_from[j]
         if len(need) > free_left:
             return
+        old = [c for c in self.letters if count[c] or c in self.planted_letters]
         horizon = free_left
         if j >= d - 1:
             horizon = min(horizon, max(1, self.gram_cap - len(grams)))
-        perm = rng.permutation(self.m)
-        new = [self.letters[k] for k in perm if self.letters[k] in need]
-        old = [self.letters[k] for k in perm if self.letters[k] not in need]
         if len(need) >= free_left:
-            order = new
-        elif new and rng.random() < len(need) / horizon:
-            order = new + old
+            order = _shuffled(need, rnd)
+        elif need and rnd.random() < len(need) / horizon:
+            order = chain(_shuffled(need, rnd), _shuffled(old, rnd))
         else:
-            order = old + new
-        close_now = j > self.last_plant and not need and rng.random() < _CLOSE_ON_PURPOSE
+            order = chain(_shuffled(old, rnd), _shuffled(need, rnd))
+        close_now = j > self.last_plant and not need and rnd.random() < _CLOSE_ON_PURPOSE
         excl = self._excluded(j)
-        deferred = []
+        risky, closing = [], []
         for c in order:
-            if c == excl or self._collides_ahead(j, c):
+            if c == excl:
                 continue
-            if j < d - 1:
-                yield c, None
-                continue
-            g = bytes(s[j - d + 1 : j]) + bytes((c,))
-            if g in self.reserved:
-                continue
-            t = grams.get(g)
+            g = bytes(s[j - d + 1 : j]) + bytes((c,)) if j >= d - 1 else None
+            t = grams.get(g) if g is not None else None
             if t is None:
-                yield c, None
+                # A new d-gram that a planted run will make again later, or one that makes
+                # such a run recur, is a closure in waiting: usually only tried last.
+                risky_gram = g in self.reserved or self._collides_ahead(j, c)
+                if risky_gram and rnd.random() >= self.p_risky:
+                    risky.append(c)
+                else:
+                    yield c, None
             elif close_now:
                 if self._closure_ok(j, c, t):
                     yield c, t
             else:
-                deferred.append((c, t))
-        for c, t in deferred:
+                closing.append((c, t))
+        for c in risky:
+            yield c, None
+        for c, t in closing:
             if self._closure_ok(j, c, t):
                 yield c, t
 
