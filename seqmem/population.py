@@ -130,7 +130,7 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
     step_loss = np.zeros((total, trace_steps))
     outcome: dict[int, tuple] = {}
     checks = set(eval_epochs(cfg.eval_every, cfg.max_epochs))
-    act = _Activations(n, hid, device)
+    act = _Activations(n, hid, a, device)
     step = 0
     for epoch in range(cfg.max_epochs + 1):
         if epoch in checks:
@@ -178,107 +178,115 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
 
 
 class _Activations:
-    """What each step of the current epoch saved for the backward, time on axis 1."""
+    """What each step of the current epoch saved for the backward, time on axis 1.
 
-    def __init__(self, n: int, hid: int, device):
-        self.n, self.hid, self.device = n, hid, device
+    Besides the states, each step stores its local derivatives, computed once in the
+    forward and reused by every later step whose window reaches back to it:
+    F (P, 4H) = [g*i*(1-i), c_prev*f*(1-f), i*(1-g^2), tanh(c)*o*(1-o)], so that the
+    pre-activation gradient is [dc, dc, dc, dh] * F, and K (P, H) = o*(1-tanh(c)^2),
+    so that dc += dh * K.
+    """
+
+    def __init__(self, n: int, hid: int, alphabet_size: int, device):
+        self.n, self.hid, self.a, self.device = n, hid, alphabet_size, device
         self.P = -1
 
     def ensure(self, p: int) -> None:
-        if p != self.P:
-            n, h, dev = self.n, self.hid, self.device
-            self.P = p
-            self.h_prev = torch.zeros(p, n, h, device=dev)  # h_{t-1} fed to step t
-            self.c_prev = torch.zeros(p, n, h, device=dev)
-            self.gates = torch.zeros(p, n, 4 * h, device=dev)  # i, f, g, o after activation
-            self.tanh_c = torch.zeros(p, n, h, device=dev)
+        if p == self.P:
+            return
+        n, h, dev = self.n, self.hid, self.device
+        self.P = p
+        self.hs = torch.zeros(p, n + 1, h, device=dev)  # hs[:, t] is the h fed to step t
+        self.gates = torch.zeros(p, n, 4 * h, device=dev)  # i, f, g, o after activation
+        self.f = torch.zeros(p, n, 4 * h, device=dev)
+        self.k = torch.zeros(p, n, h, device=dev)
+        self.ce_in = torch.zeros(p, n, self.a, device=dev)  # what the loss was applied to
+        self.ones = torch.ones(p, h, device=dev)
+        # Views are cheap but not free; the step loop reuses these.
+        self.gate_t = list(self.gates.unbind(1))
+        self.f_t = list(self.f.unbind(1))
+        self.k_t = list(self.k.unbind(1))
+        self.h_t = list(self.hs.unbind(1))
+        self.ce_t = list(self.ce_in.unbind(1))
 
 
 def _train_epoch(pop: Population, cfg: RunConfig, idx, targets, window: int,
                  act: _Activations, step0: int) -> torch.Tensor:
     """One epoch for every active model; returns the per-step losses (P, n)."""
     p_, h_ = pop.P, cfg.units
-    n = idx.shape[0]
+    n, a = idx.shape[0], act.a
     act.ensure(p_)
     dev = pop.flat.device
-    h = torch.zeros(p_, h_, device=dev)
+    char = cfg.reset == "char"
     c = torch.zeros(p_, h_, device=dev)
-    losses = torch.empty(p_, n, device=dev)
-    skip_hh = cfg.reset == "char"
+    eye = torch.eye(a, device=dev)
+    idx_list = idx.tolist()
+    w, g = pop.p, pop.g
+    w_out_t = w["w_out"].transpose(1, 2)
+    w_hh_t = w["w_hh"].transpose(1, 2)
+    dpre_buf = torch.empty(p_, window, 4 * h_, device=dev)
     for t in range(n):
-        if cfg.reset == "char":
-            h = torch.zeros(p_, h_, device=dev)
-            c = torch.zeros(p_, h_, device=dev)
-        w = pop.p
+        if char:
+            c.zero_()
+        h_prev = act.h_t[t]
+        gates, fac, k_s = act.gate_t[t], act.f_t[t], act.k_t[t]
         # Forward. gates = x W_ih^T + b_ih + h W_hh^T + b_hh, x one-hot.
-        pre = torch.baddbmm(w["w_ih"][:, idx[t]].unsqueeze(1), h.unsqueeze(1), w["w_hh"])
-        pre = pre.squeeze(1) + w["b_ih"] + w["b_hh"]
-        gates = act.gates[:, t]
-        gates[:, : 2 * h_] = torch.sigmoid(pre[:, : 2 * h_])
-        gates[:, 2 * h_: 3 * h_] = torch.tanh(pre[:, 2 * h_: 3 * h_])
-        gates[:, 3 * h_:] = torch.sigmoid(pre[:, 3 * h_:])
+        pre = w["w_ih"][:, idx_list[t]]
+        if not char:
+            pre = torch.baddbmm(pre.unsqueeze(1), h_prev.unsqueeze(1), w["w_hh"]).squeeze(1)
+        pre = pre + w["b_ih"]
+        pre += w["b_hh"]
+        torch.sigmoid(pre, out=gates)
         i_g, f_g, g_g, o_g = gates.split(h_, dim=1)
-        act.h_prev[:, t] = h
-        act.c_prev[:, t] = c
-        c = f_g * c + i_g * g_g
+        torch.tanh(pre[:, 2 * h_: 3 * h_], out=g_g)
+        c_prev = c
+        c = f_g * c_prev
+        c.addcmul_(i_g, g_g)
         tc = torch.tanh(c)
-        act.tanh_c[:, t] = tc
-        h = o_g * tc
-        logits = torch.baddbmm(w["b_out"].unsqueeze(1), h.unsqueeze(1),
-                               w["w_out"].transpose(1, 2)).squeeze(1)  # (P, A)
+        h = torch.mul(o_g, tc, out=act.h_t[t + 1])
+        # Local derivatives for every backward pass that reaches this step.
+        torch.addcmul(gates, gates, gates, value=-1.0, out=fac)  # s(1-s)
+        torch.addcmul(act.ones, g_g, g_g, value=-1.0, out=fac[:, 2 * h_: 3 * h_])  # 1-tanh^2
+        fac.mul_(torch.cat((g_g, c_prev, i_g, tc), dim=1))
+        torch.addcmul(o_g, h, tc, value=-1.0, out=k_s)  # o(1-tanh(c)^2)
+        logits = torch.baddbmm(w["b_out"].unsqueeze(1), h.unsqueeze(1), w_out_t).squeeze(1)
 
-        # Loss and its gradient w.r.t. the logits.
-        y = targets[t]
+        # Gradient of the loss w.r.t. the logits, written straight into b_out's gradient.
+        dz = g["b_out"]
         if cfg.loss == "softmax":
             probs = torch.softmax(logits, dim=1)
-            logq = torch.log_softmax(probs, dim=1)
-            losses[:, t] = -logq[:, y]
-            u = logq.exp()
-            u[:, y] -= 1.0
-            dz = probs * (u - (probs * u).sum(dim=1, keepdim=True))
+            act.ce_t[t].copy_(probs)
+            u = torch.softmax(probs, dim=1).sub_(eye[targets[t]])
+            dot = (probs * u).sum(dim=1, keepdim=True)
+            torch.mul(probs, u.sub_(dot), out=dz)
         else:
-            logq = torch.log_softmax(logits, dim=1)
-            losses[:, t] = -logq[:, y]
-            dz = logq.exp()
-            dz[:, y] -= 1.0
+            act.ce_t[t].copy_(logits)
+            torch.sub(torch.softmax(logits, dim=1), eye[targets[t]], out=dz)
 
-        g = pop.g
         torch.bmm(dz.unsqueeze(2), h.unsqueeze(1), out=g["w_out"])
-        g["b_out"].copy_(dz)
         dh = torch.bmm(dz.unsqueeze(1), w["w_out"]).squeeze(1)  # (P, H)
         lo = max(0, t - window + 1)
-        dpre = _backward_through_time(act, w["w_hh"], dh, lo, t, h_)  # (P, t-lo+1, 4H)
-        g["b_ih"].copy_(dpre.sum(dim=1))
+        dpre = dpre_buf[:, : t - lo + 1]
+        dc = None
+        for s in range(t, lo - 1, -1):
+            dc = dh * act.k_t[s] if dc is None else dc.addcmul_(dh, act.k_t[s])
+            torch.mul(torch.cat((dc, dc, dc, dh), dim=1), act.f_t[s], out=dpre[:, s - lo])
+            if s > lo:
+                dh = torch.bmm(dpre[:, s - lo].unsqueeze(1), w_hh_t).squeeze(1)
+                dc = dc * act.gate_t[s][:, h_: 2 * h_]
+        if window == 1:
+            g["b_ih"].copy_(dpre[:, 0])
+        else:
+            torch.sum(dpre, dim=1, out=g["b_ih"])
         g["b_hh"].copy_(g["b_ih"])
         cols = idx[lo: t + 1]
         g["w_ih"].index_add_(1, cols, dpre)
-        if not skip_hh:
-            torch.bmm(act.h_prev[:, lo: t + 1].transpose(1, 2), dpre, out=g["w_hh"])
-        pop.adam_step(step0 + t + 1, cfg.lr, skip_hh)
+        if not char:
+            torch.bmm(act.hs[:, lo: t + 1].transpose(1, 2), dpre, out=g["w_hh"])
+        pop.adam_step(step0 + t + 1, cfg.lr, skip_hh=char)
         g["w_ih"].index_fill_(1, cols, 0.0)  # the only entries written: keep the rest zero
-    return losses
-
-
-def _backward_through_time(act: _Activations, w_hh, dh, lo: int, t: int, hid: int):
-    """Gradients of the gate pre-activations at steps lo..t (stale activations, current W_hh)."""
-    p_ = dh.shape[0]
-    dpre = torch.empty(p_, t - lo + 1, 4 * hid, device=dh.device)
-    dc = None
-    for s in range(t, lo - 1, -1):
-        gates = act.gates[:, s]
-        i_g, f_g, g_g, o_g = gates.split(hid, dim=1)
-        tc = act.tanh_c[:, s]
-        dc_s = dh * o_g * (1 - tc * tc)
-        dc = dc_s if dc is None else dc + dc_s
-        d = dpre[:, s - lo]
-        d[:, :hid] = dc * g_g * i_g * (1 - i_g)
-        d[:, hid: 2 * hid] = dc * act.c_prev[:, s] * f_g * (1 - f_g)
-        d[:, 2 * hid: 3 * hid] = dc * i_g * (1 - g_g * g_g)
-        d[:, 3 * hid:] = dh * tc * o_g * (1 - o_g)
-        if s > lo:
-            dh = torch.bmm(d.unsqueeze(1), w_hh.transpose(1, 2)).squeeze(1)
-            dc = dc * f_g
-    return dpre
+    logq = torch.log_softmax(act.ce_in, dim=2)
+    return -logq.gather(2, targets.view(1, n, 1).expand(p_, n, 1)).squeeze(2)
 
 
 @torch.no_grad()
