@@ -59,10 +59,10 @@ class DataAdam:
             p.grad = None
 
     def step(self):
-        for p, q in zip(self.params, self.shadow):
+        for p, q in zip(self.params, self.shadow, strict=True):
             q.grad = p.grad
         self.opt.step()
-        for p, q in zip(self.params, self.shadow):
+        for p, q in zip(self.params, self.shadow, strict=True):
             p.data.copy_(q.data)
 
 

@@ -1,0 +1,101 @@
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import CensoredData, logrank
+
+from seqmem.config import preset
+from seqmem.model import build_model, stacked_weights
+from seqmem.population import Population, train_population
+from seqmem.reference import train_reference
+
+COMBOS = list(itertools.product(["epoch", "char"], ["epoch", 3], ["softmax", "logits"],
+                                ["probs", "onehot"]))
+
+
+@pytest.mark.parametrize("sequence", ["repeatone", "ABCABD"])
+@pytest.mark.parametrize("reset,bptt,loss,feedback", COMBOS)
+def test_step_losses_match_the_reference(sequence, reset, bptt, loss, feedback):
+    steps = 200
+    n = len(preset("notebook", sequence).sequence)
+    configs = [preset("notebook", sequence, reset=reset, bptt=bptt, loss=loss, feedback=feedback,
+                      units=8, seed=s, max_epochs=-(-steps // n), eval_every=1000) for s in (0, 1)]
+    pop = train_population(configs, trace_steps=steps)
+    for rec, cfg in zip(pop, configs, strict=True):
+        ref = train_reference(cfg.replace(engine="reference"), trace_steps=steps)
+        a, b = np.array(rec.step_loss), np.array(ref.step_loss)
+        assert len(a) == len(b) == steps
+        np.testing.assert_allclose(a, b, rtol=1e-5)
+
+
+@pytest.mark.parametrize("reset,bptt,loss,feedback", COMBOS)
+def test_records_match_the_reference_on_short_runs(reset, bptt, loss, feedback):
+    configs = [preset("notebook", "ABCDAE", reset=reset, bptt=bptt, loss=loss, feedback=feedback,
+                      units=16, seed=s, lr=0.01, max_epochs=60, eval_every=2) for s in (0, 1, 2)]
+    pop = train_population(configs)
+    ref = [train_reference(c.replace(engine="reference")) for c in configs]
+    for p, r in zip(pop, ref, strict=True):
+        assert (p.epochs_to_memorize, p.final_prefix, p.longest_substring) == (
+            r.epochs_to_memorize, r.final_prefix, r.longest_substring)
+        assert p.epochs_trained == r.epochs_trained
+        np.testing.assert_allclose(p.epoch_loss, r.epoch_loss, rtol=1e-4)
+    # The depth-2 sequence cannot be memorized with the state reset before every letter.
+    if reset == "char":
+        assert not any(p.memorized for p in pop)
+    else:
+        assert any(p.memorized for p in pop)
+
+
+def test_population_starts_from_the_reference_weights():
+    seeds = [4, 0, 9]
+    pop = Population(stacked_weights(seeds, 8))
+    for i, seed in enumerate(seeds):
+        model = build_model(seed, 8).named_weights()
+        for name, w in pop.nn_weights().items():
+            assert torch.equal(w[i], model[name]), name
+
+
+def test_memorized_models_leave_the_batch_and_others_are_unaffected():
+    configs = [preset("notebook", "ABCDAE", units=16, seed=s, lr=0.01, max_epochs=60,
+                      eval_every=2) for s in range(6)]
+    together = train_population(configs)
+    alone = [train_population([c])[0] for c in configs]
+    assert len({r.epochs_to_memorize for r in together}) > 1, "need different finishing epochs"
+    for t, a in zip(together, alone, strict=True):
+        assert t.epochs_to_memorize == a.epochs_to_memorize
+        assert t.epoch_loss == pytest.approx(a.epoch_loss, rel=1e-5)
+        assert len(t.epoch_loss) == t.epochs_trained
+        assert t.population == 6 and a.population == 1
+
+
+def test_same_config_same_record():
+    configs = [preset("notebook", "repeatone", seed=s, max_epochs=30) for s in (0, 1)]
+    a, b = train_population(configs), train_population(configs)
+    assert [r.epoch_loss for r in a] == [r.epoch_loss for r in b]
+    assert [r.final_prefix for r in a] == [r.final_prefix for r in b]
+
+
+def test_epochs_to_memorize_distributions_agree_logrank():
+    """20 seeds of one stateful cell: the engines' epochs-to-memorize are indistinguishable."""
+    configs = [preset("notebook", "ABCDEBF", units=8, seed=s, lr=0.005, max_epochs=120,
+                      eval_every=5) for s in range(20)]
+    pop = train_population(configs)
+    ref = [train_reference(c.replace(engine="reference")) for c in configs]
+
+    def times(records):
+        return ([r.epochs_to_memorize or r.epochs_trained for r in records],
+                [not r.memorized for r in records])
+
+    (tp, cp), (tr, cr) = times(pop), times(ref)
+    assert sum(not c for c in cp) >= 10, "most seeds should memorize within the budget"
+    result = logrank(CensoredData.right_censored(tp, cp), CensoredData.right_censored(tr, cr))
+    assert result.pvalue > 0.05
+    identical = np.mean([a == b for a, b in zip(tp, tr, strict=True)])
+    assert identical >= 0.5
+
+
+def test_device_argument_is_honoured():
+    configs = [preset("notebook", "ABCD", units=4, max_epochs=2)]
+    (rec,) = train_population(configs, device=torch.device("cpu"))
+    assert rec.epochs_trained in (0, 2)
