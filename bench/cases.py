@@ -1,0 +1,160 @@
+"""The notebook's seven cases, run with the `notebook` preset.
+
+    python -m bench.cases                       # 7 cases x 10 seeds, a table
+    python -m bench.cases --cases 5 7 --seeds 20
+    python -m bench.cases --seed-list 0 1 2 --format json
+    python -m bench.cases --engine reference    # the nn.LSTM oracle, for comparison
+
+Each case is one cell; its seeds are trained together by the population engine,
+split into chunks that joblib spreads over the cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from seqmem.config import ENGINES, RunConfig, preset
+
+
+@dataclass(frozen=True)
+class Case:
+    number: int
+    sequence: str  # preset name
+    reset: str
+    units: int
+    claim: str  # the notebook's words
+    claim_range: tuple[int, int] | None  # epochs; None: the notebook says it does not converge
+
+
+CASES = {
+    1: Case(1, "alphabet", "char", 32, "converges in around 50-100 epochs", (50, 100)),
+    2: Case(2, "alphabet", "epoch", 32, "converges in around 50-100 epochs", (50, 100)),
+    3: Case(3, "repeatone", "char", 32, "reaches max_epochs without converging", None),
+    4: Case(4, "repeatone", "epoch", 32, "converges after 100 to 200 epochs", (100, 200)),
+    5: Case(5, "repeatfive", "epoch", 32, "often converges after 200-300 epochs", (200, 300)),
+    6: Case(6, "random30", "epoch", 32, "fails to converge after 1000 epochs", None),
+    # The notebook passes max_epochs=2000 here, but run_experiment overwrites it with 1000.
+    7: Case(7, "random30", "epoch", 128, "often converges after 400-600 epochs", (400, 600)),
+}
+
+
+def case_configs(case: Case, seeds: list[int], engine: str) -> list[RunConfig]:
+    return [preset("notebook", case.sequence, reset=case.reset, units=case.units, seed=s,
+                   engine=engine) for s in seeds]
+
+
+def _run_chunk(number: int, configs: list[RunConfig]):
+    import torch
+
+    torch.set_num_threads(1)
+    from seqmem.train import train_cell
+
+    return number, train_cell(configs)
+
+
+def run_cases(numbers: list[int], seeds: list[int], engine: str = "population",
+              jobs: int = -1, chunk: int = 10) -> dict[int, list]:
+    """Records per case number, seeds in the given order."""
+    from joblib import Parallel, delayed
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    work = []
+    for number in numbers:
+        configs = case_configs(CASES[number], seeds, engine)
+        work += [(number, configs[i:i + chunk]) for i in range(0, len(configs), chunk)]
+    # Longest first (stateful, many units) so the slow cells do not start last.
+    work.sort(key=lambda w: -(w[1][0].units * (2 if w[1][0].reset == "epoch" else 1)))
+    out: dict[int, list] = {n: [] for n in numbers}
+    results = Parallel(n_jobs=jobs, backend="loky" if jobs != 1 else "sequential",
+                       batch_size=1)(delayed(_run_chunk)(n, c) for n, c in work)
+    for number, records in results:
+        out[number] += records
+    for number in numbers:
+        out[number].sort(key=lambda r: seeds.index(r.seed))
+    return out
+
+
+def summary_row(case: Case, records: list) -> dict:
+    epochs = [r.epochs_to_memorize for r in records if r.memorized]
+    rate = len(epochs) / len(records)
+    med = float(np.median(epochs)) if epochs else None
+    if case.claim_range is None:
+        holds = rate == 0
+    else:
+        holds = med is not None and rate >= 0.5 and case.claim_range[0] <= med <= case.claim_range[1]
+    return {
+        "case": case.number, "sequence": records[0].config.sequence, "mode": case.reset,
+        "units": case.units, "seeds": len(records), "success_rate": rate,
+        "median": med, "min": min(epochs) if epochs else None, "max": max(epochs) if epochs else None,
+        "claim": case.claim, "claim_holds": holds,
+    }
+
+
+def format_table(rows: list[dict]) -> str:
+    cols = ["case", "sequence", "reset", "units", "seeds", "memorized", "median epochs", "range",
+            "notebook says", "holds"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        rng = f"{r['min']}-{r['max']}" if r["min"] is not None else "-"
+        med = f"{r['median']:g}" if r["median"] is not None else "-"
+        lines.append(
+            f"| {r['case']} | {r['sequence']} | {r['mode']} | {r['units']} | {r['seeds']} | "
+            f"{r['success_rate']:.0%} | {med} | {rng} | {r['claim']} | "
+            f"{'yes' if r['claim_holds'] else 'no'} |")
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.cases", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cases", type=int, nargs="+", default=sorted(CASES), metavar="N",
+                   help="case numbers 1-7 (default: all)")
+    seeds = p.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default: 10)")
+    seeds.add_argument("--seed-list", type=int, nargs="+", metavar="SEED", help="explicit seeds")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--engine", choices=ENGINES, default="population")
+    p.add_argument("--jobs", type=int, default=-1, help="worker processes (default: all cores)")
+    args = p.parse_args(argv)
+    bad = [c for c in args.cases if c not in CASES]
+    if bad:
+        p.error(f"unknown case {bad[0]} (cases are 1-7)")
+    if args.seed_list is None and args.seeds < 1:
+        p.error(f"--seeds must be >= 1, got {args.seeds}")
+    listed = args.seed_list
+    if listed is not None and (min(listed) < 0 or len(set(listed)) < len(listed)):
+        p.error(f"--seed-list must be distinct non-negative integers, got {args.seed_list}")
+    if args.jobs == 0:
+        p.error("--jobs must be non-zero")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    seeds = args.seed_list if args.seed_list is not None else list(range(args.seeds))
+    start = time.perf_counter()
+    results = run_cases(args.cases, seeds, args.engine, args.jobs)
+    elapsed = time.perf_counter() - start
+    if args.format == "json":
+        for number in args.cases:
+            for r in results[number]:
+                print(json.dumps({"case": number, "seed": r.seed, "sequence": r.config.sequence,
+                                  "reset": r.config.reset, "units": r.config.units,
+                                  "engine": r.config.engine, "memorized": r.memorized,
+                                  "epochs_to_memorize": r.epochs_to_memorize,
+                                  "final_prefix": r.final_prefix}))
+    else:
+        print(format_table([summary_row(CASES[n], results[n]) for n in args.cases]))
+        print(f"\n{len(args.cases)} cases x {len(seeds)} seeds, engine {args.engine}: "
+              f"{elapsed:.1f} s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
