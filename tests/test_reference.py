@@ -1,9 +1,9 @@
 import pytest
 import torch
 
+from bench.notebook import run_notebook
 from seqmem.config import preset
 from seqmem.reference import train_reference
-from tests.notebook_replay import run_notebook
 
 CASES = {  # notebook case -> (sequence, one_step)
     1: ("alphabet", True),
@@ -27,7 +27,7 @@ def test_notebook_preset_matches_the_notebook_code(case, seed):
 
 def test_current_pytorch_rejects_the_notebook_code_without_the_2019_semantics():
     # Why the reference writes through p.data: the plain loop raises on today's PyTorch.
-    from tests.notebook_replay import LSTMMod
+    from bench.notebook import LSTMMod
 
     torch.manual_seed(0)
     model = LSTMMod(26, 8, 26)

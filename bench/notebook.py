@@ -1,5 +1,7 @@
 """The notebook's own model and train loop, replayed under 2019 autograd semantics.
 
+Used by the exactness tests and as the "notebook-style" baseline of the step benchmarks.
+
 Kept close to the notebook's code (LSTMMod, train, run_forward_pred); the only change
 is the optimizer step, which writes new weights through `p.data` as PyTorch 1.x's Adam
 did, so the retained graph sees current weights without a version-counter error.
@@ -104,3 +106,15 @@ def run_notebook(sequence, one_step, units, seed, max_epochs=1000):
             opt.step()
     # The notebook's "Double check the evaluation" after the loop.
     return max_epochs if evaluate_model(model, sequence, one_step) else None
+
+
+def notebook_epoch(model, opt, loss_module, X, labels, one_step):
+    """One epoch of the notebook's train loop (no evaluation)."""
+    model.reset_prev_state()
+    for inp, label in zip(X, labels, strict=True):
+        if one_step:
+            model.reset_prev_state()
+        loss = loss_module(model(inp), label)
+        opt.zero_grad()
+        loss.backward(retain_graph=True)
+        opt.step()

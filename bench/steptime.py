@@ -1,0 +1,65 @@
+"""Per-model-step times of the three implementations, with ratios measured in the same run.
+
+    python -m bench.steptime                  # runs the benchmarks, prints the table
+    python -m bench.steptime --json FILE      # summarise an existing --benchmark-json file
+
+It runs `pytest bench/test_steptime.py --benchmark-only` on one thread, prints one row
+per (impl, H, bptt, P) with the speed-up over the notebook-style step at the same H
+and bptt, and writes the table to results/steptime.csv (read by the analysis).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+
+def table(benchmark_json: dict) -> pd.DataFrame:
+    rows = [b["extra_info"] for b in benchmark_json["benchmarks"]]
+    df = pd.DataFrame(rows)[["impl", "H", "bptt", "P", "per_model_step_us"]]
+    base = df[df.impl == "notebook"].set_index(["H", "bptt"])["per_model_step_us"]
+    df["speedup_vs_notebook"] = [base.get((h, b), float("nan")) / t
+                                 for h, b, t in zip(df.H, df.bptt, df.per_model_step_us, strict=True)]
+    order = {"notebook": 0, "reference": 1, "population": 2}
+    return df.sort_values(["bptt", "H", "impl", "P"], key=lambda c: c.map(order) if c.name == "impl" else c
+                          ).reset_index(drop=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m bench.steptime", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--json", type=Path, help="an existing pytest-benchmark JSON file to summarise")
+    p.add_argument("--out", type=Path, default=Path("results/steptime.csv"), help="where to write the table")
+    p.add_argument("-k", default=None, help="pytest -k expression to run a subset")
+    args = p.parse_args(argv)
+    if args.json is not None:
+        if not args.json.is_file():
+            p.error(f"--json file not found: {args.json}")
+        data = json.loads(args.json.read_text())
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "bench.json"
+            cmd = [sys.executable, "-m", "pytest", str(Path(__file__).with_name("test_steptime.py")),
+                   "--benchmark-only", "-q", "-p", "no:cacheprovider", f"--benchmark-json={out}"]
+            if args.k:
+                cmd += ["-k", args.k]
+            env = dict(os.environ, OMP_NUM_THREADS="1")
+            subprocess.run(cmd, check=True, env=env)
+            data = json.loads(out.read_text())
+    df = table(data)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(args.out, index=False, float_format="%.3f")
+    with pd.option_context("display.width", 120):
+        print(df.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    print(f"\nwritten to {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
