@@ -1,0 +1,439 @@
+"""`python -m bench.sweep`: run a declared sweep, store every run, resume where it stopped.
+
+The spec (bench/spec.py) expands into RunConfigs; runs already in the store are skipped;
+the rest are grouped by cell (same config but the seed), split into chunks of seeds and
+fanned out with joblib: loky processes on this machine (default), a Dask cluster
+(`--backend dask`), or in this process (`--backend sequential`). Each chunk is trained
+by `seqmem.train.train_cell` in a worker (bench/worker.py) and its rows are written by
+this process in one SQLite transaction as soon as it comes back (seqmem/store.py), so
+Ctrl-C or `kill -9` loses only the chunks still running; the same command resumes.
+The sweep ends by exporting the store to the committed CSV and printing a per-cell
+summary.
+
+Chunking: a cell's seeds are split into chunks of at most --chunk-size seeds (default
+32 with the population engine, which trains a chunk as one batch; 4 with the reference
+engine, which gains nothing from batching). The split depends only on the spec and the
+chunk size, so every backend and every resume trains the same batches and stores the
+same records (see plan_chunks). The costliest chunks (length x budget x units) go first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import signal
+import sqlite3
+import sys
+import textwrap
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench import spec as spec_module
+from bench.spec import Run, Spec, SpecError, available, load_spec
+from seqmem.store import SQLITE_MAGIC, Store, export
+
+PROG = "python -m bench.sweep"
+BACKENDS = ("loky", "dask", "sequential")
+DEFAULT_SPEC = "quick"
+CHUNK_SIZE = {"population": 32, "reference": 4}
+spec_doc = spec_module.__doc__.split("\n\n", 1)[1].strip()
+
+EPILOG = f"""\
+specs in bench/specs/: {', '.join(available())}
+
+spec format (bench/spec.py):
+{textwrap.indent(spec_doc, "  ")}
+
+results: --out (default results/<spec name>.sqlite) is an SQLite database written only
+by this process, one transaction per finished chunk; it is exported at the end to
+--export (default: --out with suffix .csv), the diff-friendly table that is committed.
+Read either with seqmem.store.load_results(path).
+
+resume: rerun the same command; stored runs (same run id = same full config) are
+skipped. --retry-errors also reruns runs stored as errors.
+
+exit status: 0 all runs stored without error, 1 some runs are stored as errors,
+2 bad arguments or spec (nothing was run), 130 interrupted (finished runs are kept).
+
+test hook: SEQMEM_FAIL_SEQUENCE=LETTERS makes every chunk of that sequence raise inside
+the worker (it is then stored as an error and the sweep goes on).
+"""
+
+
+class UsageError(ValueError):
+    """A bad command line; reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line instead of usage + message
+        self.exit(2, f"{PROG}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description=__doc__.split("\n\n")[0],
+                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("spec", nargs="?", default=DEFAULT_SPEC,
+                   help="a spec file, or the name of one in bench/specs/ "
+                        f"(default: {DEFAULT_SPEC})")
+    p.add_argument("--out", metavar="PATH",
+                   help="the SQLite store (default: results/<spec name>.sqlite)")
+    p.add_argument("--export", metavar="PATH",
+                   help="the exported CSV (default: --out with suffix .csv)")
+    p.add_argument("--no-export", action="store_true", help="do not write the CSV at the end")
+    p.add_argument("--jobs", "-j", type=_jobs, default=-1, metavar="N",
+                   help="worker processes: loky processes or LocalCluster workers "
+                        "(default -1: all cores)")
+    p.add_argument("--backend", choices=BACKENDS, default="loky",
+                   help="loky: processes on this machine (default); dask: a Dask cluster; "
+                        "sequential: in this process, one chunk after another")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --backend dask: connect to this scheduler (tcp://host:8786) "
+                        "instead of starting a LocalCluster of --jobs workers")
+    p.add_argument("--chunk-size", type=_positive, metavar="N",
+                   help="most seeds trained together in one task (default: "
+                        + ", ".join(f"{v} for engine={k}" for k, v in CHUNK_SIZE.items()) + ")")
+    p.add_argument("--retry-errors", action="store_true",
+                   help="also rerun runs stored with status error")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print how many runs and cells the spec expands to and how many are "
+                        "stored, then stop")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no summary")
+    return p
+
+
+def _jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--jobs must be an integer, got {text!r}") from None
+    if n < 1 and n != -1:
+        raise argparse.ArgumentTypeError(f"--jobs must be >= 1 or -1 (all cores), got {n}")
+    return n
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
+    return n
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        spec, out, export_path = _prepare(args)
+    except (SpecError, UsageError) as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    jobs = _cpu_count() if args.jobs == -1 else args.jobs
+
+    stored = _stored(out)
+    todo = [r for r in spec.runs
+            if r.run_id not in stored or (args.retry_errors and stored[r.run_id] == "error")]
+    cells = spec.cells()
+    if args.dry_run:
+        _print_plan(spec, out, stored, todo, len(cells), jobs, args)
+        return 0
+
+    done = failed = 0
+    with ExitStack() as stack:
+        _on_sigterm_interrupt(stack)
+        store = stack.enter_context(Store(out))
+        try:
+            if todo:
+                backend = stack.enter_context(_Backend(args.backend, jobs, args.scheduler))
+                chunks = plan_chunks(spec.runs, {r.run_id for r in todo}, args.chunk_size)
+                by_id = {r.run_id: r for r in todo}
+                bar = _progress(len(todo), spec.name, args.quiet)
+                stack.callback(bar.close)
+                for rows in backend.map(chunks):
+                    rows = [{**row, "spec": spec.name, **by_id[row["run_id"]].columns()}
+                            for row in rows]
+                    store.write(rows)
+                    done += len(rows)
+                    failed += sum(row["status"] == "error" for row in rows)
+                    bar.set_postfix(failed=failed, refresh=False)
+                    bar.update(len(rows))
+        except KeyboardInterrupt:
+            kept = len(set(store.statuses()) & {r.run_id for r in spec.runs})
+            stack.close()
+            print(f"\ninterrupted: {done} runs stored this time, {kept} of {len(spec.runs)} "
+                  f"in {out}; rerun the same command to resume", file=sys.stderr)
+            return 130
+        frame = store.frame(r.run_id for r in spec.runs)
+    if export_path is not None:
+        export(out, export_path)
+    errors = int((frame["status"] == "error").sum()) if len(frame) else 0
+    if not args.quiet:
+        print(summarize(spec, frame))
+    where = f"{out}" + (f" (exported to {export_path})" if export_path else "")
+    print(f"{len(frame)} of {len(spec.runs)} runs of spec {spec.name!r} stored in {where}; "
+          f"{done} run now, {errors} errors"
+          + (" (rerun with --retry-errors)" if errors else ""))
+    return 1 if errors else 0
+
+
+def _prepare(args: argparse.Namespace) -> tuple[Spec, Path, Path | None]:
+    """Everything that can be wrong with the command line, checked before any run."""
+    if args.scheduler is not None and args.backend != "dask":
+        raise UsageError(f"--scheduler {args.scheduler!r} needs --backend dask")
+    if args.no_export and args.export:
+        raise UsageError("--export and --no-export contradict each other")
+    spec = load_spec(args.spec)
+    out = Path(args.out) if args.out else Path("results") / f"{spec.name}.sqlite"
+    if out.is_dir():
+        raise UsageError(f"--out {str(out)!r} is a directory; give the database file")
+    if out.exists() and not _is_sqlite_or_empty(out):
+        raise UsageError(f"--out {str(out)!r} exists and is not an SQLite database")
+    if args.no_export:
+        export_path = None
+    else:
+        export_path = Path(args.export) if args.export else out.with_suffix(".csv")
+        if export_path.resolve() == out.resolve():
+            raise UsageError(f"--export {str(export_path)!r} would overwrite the store")
+        if export_path.is_dir():
+            raise UsageError(f"--export {str(export_path)!r} is a directory")
+    return spec, out, export_path
+
+
+def _is_sqlite_or_empty(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(len(SQLITE_MAGIC))
+    return head in (SQLITE_MAGIC, b"")
+
+
+def _stored(out: Path) -> dict[str, str]:
+    if not out.exists() or out.stat().st_size == 0:
+        return {}
+    try:
+        with Store(out, readonly=True) as store:
+            return store.statuses()
+    except sqlite3.Error:  # e.g. a read-only open that needs WAL recovery first
+        with Store(out) as store:
+            return store.statuses()
+
+
+def _cpu_count() -> int:
+    import joblib
+
+    return max(1, joblib.cpu_count())
+
+
+def _on_sigterm_interrupt(stack: ExitStack) -> None:
+    """SIGTERM (a job scheduler's stop) stops the sweep like Ctrl-C, until `stack` closes."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    stack.callback(signal.signal, signal.SIGTERM, previous)
+
+
+# ---------------------------------------------------------------- chunks
+
+
+def plan_chunks(runs: Sequence[Run], todo: Collection[str] | None = None,
+                chunk_size: int | None = None) -> list[list[Any]]:
+    """The chunks (lists of RunConfigs of one cell) that hold runs of `todo`, costliest first.
+
+    The partition depends on the spec and the chunk size only, never on the backend or
+    the number of workers: a cell of n seeds is split into ceil(n / chunk_size) chunks of
+    near-equal size in declaration order. The population engine batches a chunk's seeds,
+    and its float32 arithmetic may differ in the last bits with the batch's make-up; a
+    fixed partition makes every backend and every resume (a chunk is stored whole or not
+    at all) produce the very same records. Only the runs of `todo` (default: all) are kept.
+
+    >>> from seqmem.config import RunConfig
+    >>> runs = [Run(RunConfig("ABCA", seed=s), "main", "explicit") for s in range(40)]
+    >>> [len(c) for c in plan_chunks(runs)]
+    [20, 20]
+    >>> [len(c) for c in plan_chunks(runs, todo={r.run_id for r in runs[:25]})]
+    [20, 5]
+    """
+    cells: dict[Any, list[Any]] = {}
+    for run in runs:
+        cells.setdefault(run.config.cell, []).append(run.config)
+    chunks = []
+    for cell, configs in cells.items():
+        size = chunk_size or CHUNK_SIZE.get(cell.engine, 32)
+        k = math.ceil(len(configs) / size)
+        q, r = divmod(len(configs), k)
+        start = 0
+        for i in range(k):
+            end = start + q + (i < r)
+            chunk = [c for c in configs[start:end] if todo is None or c.run_id in todo]
+            if chunk:
+                chunks.append(chunk)
+            start = end
+    return sorted(chunks, key=_cost, reverse=True)
+
+
+def _cost(chunk: Sequence[Any]) -> float:
+    """A rough relative cost, only to start the longest chunks first."""
+    c = chunk[0]
+    n = len(c.sequence)
+    if c.reset == "epoch" and c.bptt == "epoch":
+        depth = n / 2  # full BPTT: step t backpropagates through t steps
+    else:
+        depth = 1 if c.reset == "char" else min(int(c.bptt), n)
+    return n * c.max_epochs * depth * (1 + c.units / 64) * len(chunk)
+
+
+# ---------------------------------------------------------------- backends
+
+
+class _Backend:
+    """Runs chunks with bench.worker.run_chunk on one backend; yields rows as they finish."""
+
+    def __init__(self, name: str, jobs: int, scheduler: str | None):
+        self.name, self.jobs, self.scheduler = name, jobs, scheduler
+        self._stack = ExitStack()
+
+    def __enter__(self) -> _Backend:
+        if self.name == "dask":
+            from distributed import Client, LocalCluster
+
+            if self.scheduler:
+                client = Client(self.scheduler, timeout="30s")
+            else:
+                # Worker processes start with SIGINT ignored, so that Ctrl-C in a terminal
+                # (sent to the whole process group) reaches only this process, which then
+                # shuts the cluster down; otherwise each worker prints a traceback.
+                with _sigint_ignored():
+                    cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1,
+                                           processes=True, dashboard_address=None,
+                                           silence_logs=logging.ERROR)
+                self._stack.enter_context(cluster)
+                client = Client(cluster)
+            self._stack.enter_context(client)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def map(self, chunks: Sequence[list[Any]]) -> Iterator[list[dict[str, Any]]]:
+        from bench.worker import run_chunk
+
+        if self.name == "sequential":
+            for chunk in chunks:
+                yield run_chunk(chunk)
+            return
+        from joblib import Parallel, delayed, parallel_config
+
+        if self.name == "loky":
+            config = parallel_config(backend="loky", inner_max_num_threads=1)
+            n_jobs = self.jobs
+        else:
+            config = parallel_config(backend="dask")
+            n_jobs = -1
+        with config:
+            parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1,
+                                pre_dispatch="all" if self.name == "dask" else "2*n_jobs")
+            yield from parallel(delayed(run_chunk)(chunk) for chunk in chunks)
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _progress(total: int, name: str, quiet: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=name, unit="run", disable=quiet, file=sys.stderr,
+                dynamic_ncols=True, smoothing=0.05)
+
+
+# ---------------------------------------------------------------- reporting
+
+
+def _print_plan(spec: Spec, out: Path, stored: dict[str, str], todo: list[Run], n_cells: int,
+                jobs: int, args: argparse.Namespace) -> None:
+    in_spec = [stored[r.run_id] for r in spec.runs if r.run_id in stored]
+    errors = sum(s == "error" for s in in_spec)
+    todo_cells = len({r.config.cell for r in todo})
+    workers = 1 if args.backend == "sequential" else jobs
+    chunks = plan_chunks(spec.runs, {r.run_id for r in todo}, args.chunk_size)
+    print(f"spec {spec.name!r} ({spec.path}): {len(spec.runs)} runs in {n_cells} cells, "
+          f"slices: {', '.join(spec.slices)}")
+    if len(spec.slices) > 1:
+        for name in spec.slices:
+            runs = [r for r in spec.runs if r.slice == name]
+            print(f"  slice {name}: {len(runs)} runs in {len({r.config.cell for r in runs})} cells")
+    if spec.skipped or spec.duplicates:
+        print(f"  infeasible grid points skipped: {spec.skipped}; "
+              f"duplicate runs kept once: {spec.duplicates}")
+    print(f"store {out}: {len(in_spec)} of these runs already stored ({errors} errors)"
+          + (f", {len(stored) - len(in_spec)} runs of other specs" if len(stored) > len(in_spec)
+             else ""))
+    print(f"to run: {len(todo)} runs in {todo_cells} cells, {len(chunks)} chunks "
+          f"for {workers} workers")
+    if 0 < len(chunks) < workers:
+        print("  note: fewer chunks than workers; a smaller --chunk-size keeps all busy")
+
+
+def summarize(spec: Spec, frame: Any) -> str:
+    """One line per cell: runs, memorized fraction, median epochs-to-memorize, errors.
+
+    The median counts censored runs as "more than max_epochs", so it is exact whenever
+    at least half of the cell's runs memorized, and shown as >max_epochs otherwise.
+    """
+    by_id = {row.run_id: row for row in frame.itertuples(index=False)} if len(frame) else {}
+    cells = spec.cells()
+    varying = [k for k in ("lr", "reset", "bptt", "loss", "feedback", "eval_every",
+                           "max_epochs", "engine", "alphabet")
+               if len({getattr(c, k) for c in cells}) > 1]
+    header = ["slice", "label", "units", *varying, "runs", "memorized", "median epochs", "errors"]
+    lines = []
+    for cell, runs in cells.items():
+        rows = [by_id[r.run_id] for r in runs if r.run_id in by_id]
+        ok = [r for r in rows if r.status != "error"]
+        epochs = sorted(r.epochs_to_memorize if r.status == "memorized" else math.inf for r in ok)
+        med = _median(epochs)
+        med_text = "-" if med is None else (f">{cell.max_epochs}" if math.isinf(med)
+                                             else f"{med:g}")
+        mem = sum(r.status == "memorized" for r in ok)
+        label = runs[0].label if runs[0].label != "explicit" else _short(cell.sequence, 20)
+        lines.append([runs[0].slice, label, str(cell.units),
+                      *(str(getattr(cell, k)) for k in varying),
+                      f"{len(rows)}/{len(runs)}",
+                      f"{mem / len(ok):.0%}" if ok else "-", med_text,
+                      str(len(rows) - len(ok))])
+    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
+    fmt = "  ".join(f"{{:<{w}}}" if i < 2 else f"{{:>{w}}}" for i, w in enumerate(widths))
+    return "\n".join([fmt.format(*header), *(fmt.format(*line) for line in lines)])
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    n = len(values)
+    mid = n // 2
+    return values[mid] if n % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

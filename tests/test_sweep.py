@@ -1,0 +1,283 @@
+"""The sweep end to end: the real CLI on every backend, kill -9 and resume, failures, retries.
+
+ENGINE is the engine of every test spec: switching the whole file to the other engine
+is this one constant.
+"""
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import bench.worker
+from bench.spec import load_spec
+from bench.sweep import main, plan_chunks
+from seqmem.store import load_results
+
+ENGINE = "population"
+ROOT = Path(__file__).resolve().parents[1]
+VOLATILE = ["wall_time_s", "seqmem_version", "torch_version", "numpy_version", "python_version"]
+
+TINY = f"""
+name = "tiny"
+sequences = ["ABCD", "ABCA"]
+units = [4, 8]
+seeds = 3
+lr = 0.05
+max_epochs = 12
+eval_every = 4
+engine = "{ENGINE}"
+"""
+
+
+def write_spec(directory: Path, text: str = TINY, name: str = "tiny") -> Path:
+    path = directory / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def cli(*args: str, env: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+    """`python -m bench.sweep ARGS` in a fresh process, from the repository root."""
+    return subprocess.run([sys.executable, "-m", "bench.sweep", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def table(path: Path) -> pd.DataFrame:
+    return load_results(path).drop(columns=VOLATILE)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    """The tiny spec run once, sequentially, through the real CLI."""
+    d = tmp_path_factory.mktemp("reference")
+    spec = write_spec(d)
+    done = cli(str(spec), "--out", str(d / "tiny.sqlite"), "--backend", "sequential",
+               "--chunk-size", "2")
+    assert done.returncode == 0, done.stderr
+    assert "12 of 12 runs of spec 'tiny' stored" in done.stdout
+    return d / "tiny.sqlite"
+
+
+@pytest.mark.parametrize("backend", ["loky", "dask"])
+def test_every_backend_gives_the_same_records(backend, reference, tmp_path):
+    spec = write_spec(tmp_path)
+    out = tmp_path / "tiny.sqlite"
+    done = cli(str(spec), "--out", str(out), "--backend", backend, "--jobs", "2",
+               "--chunk-size", "2", "--quiet")
+    assert done.returncode == 0, done.stderr
+    pd.testing.assert_frame_equal(table(out), table(reference))
+    exported = pd.read_csv(tmp_path / "tiny.csv", dtype=str).drop(columns=VOLATILE)
+    expected = pd.read_csv(reference.with_suffix(".csv"), dtype=str).drop(columns=VOLATILE)
+    pd.testing.assert_frame_equal(exported, expected)
+
+
+def test_reference_run_is_complete_and_tidy(reference):
+    df = load_results(reference)
+    assert len(df) == 12 and df["run_id"].is_unique
+    assert set(df["status"]) <= {"memorized", "censored"} and df["error"].isna().all()
+    assert (df["spec"] == "tiny").all() and (df["label"] == "explicit").all()
+    assert df["gen_length"].isna().all() and (df["engine"] == ENGINE).all()
+    assert (df["epochs_trained"] == df["epoch_loss"].map(len)).all()
+    assert set(df["population"]) <= {1, 2}  # chunks of at most 2 seeds
+    assert df["seqmem_version"].notna().all() and df["torch_version"].notna().all()
+    assert (load_results(reference.with_suffix(".csv"))["run_id"] == df["run_id"]).all()
+
+
+KILL = TINY.replace("seeds = 3", "seeds = 4").replace("max_epochs = 12", "max_epochs = 40")
+
+
+def test_kill_9_at_a_random_point_then_resume_gives_the_uninterrupted_table(tmp_path, capsys):
+    spec = write_spec(tmp_path, KILL)
+    whole = tmp_path / "whole.sqlite"
+    assert main([str(spec), "--out", str(whole), "--backend", "sequential", "--chunk-size", "1",
+                 "--quiet"]) == 0
+    n = len(load_results(whole))
+
+    # The parent writes the store whatever the backend; sequential (the parent trains
+    # too) keeps this test short, and a kill can land in training as well as in a commit.
+    out = tmp_path / "killed.sqlite"
+    args = [str(spec), "--out", str(out), "--backend", "sequential", "--chunk-size", "1",
+            "--quiet"]
+    rng = random.Random()
+    target = rng.randint(1, n - 2)  # rows stored before the kill, printed on failure
+    proc = subprocess.Popen([sys.executable, "-m", "bench.sweep", *args], cwd=ROOT,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    stored = 0
+    try:
+        deadline = time.time() + 120
+        while proc.poll() is None and stored < target and time.time() < deadline:
+            time.sleep(0.01)
+            stored = _count(out)
+        time.sleep(rng.uniform(0, 0.05))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL, f"the sweep ended before the kill ({target=})"
+
+    partial = table(out)  # readable, and every stored row is a whole, correct record
+    assert 0 < len(partial) < n, f"{target=}"
+    expected = table(whole).set_index("run_id")
+    pd.testing.assert_frame_equal(partial.set_index("run_id"), expected.loc[partial["run_id"]])
+
+    assert main(args) == 0  # the same command again (in this process, to save a start-up)
+    assert f"{n - len(partial)} run now" in capsys.readouterr().out, f"{target=}"
+    final = table(out)
+    assert final["run_id"].is_unique
+    pd.testing.assert_frame_equal(final, table(whole))
+
+
+def _count(db: Path) -> int:
+    try:
+        with sqlite3.connect(db, timeout=1) as con:
+            return con.execute("SELECT count(*) FROM runs WHERE status IS NOT NULL").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_a_failing_chunk_is_stored_as_errors_and_retry_errors_reruns_it(
+        reference, tmp_path, monkeypatch, capsys):
+    spec = write_spec(tmp_path)
+    out = tmp_path / "tiny.sqlite"
+    args = [str(spec), "--out", str(out), "--backend", "sequential", "--chunk-size", "2"]
+    monkeypatch.setenv(bench.worker.FAIL_ENV, "ABCA")
+    assert main(args) == 1
+    assert "6 errors (rerun with --retry-errors)" in capsys.readouterr().out
+    df = load_results(out).set_index("run_id")
+    bad = df[df["sequence"] == "ABCA"]
+    assert len(bad) == 6 and (bad["status"] == "error").all()
+    assert bad["error"].str.contains("RuntimeError: SEQMEM_FAIL_SEQUENCE=ABCA").all()
+    assert (bad["context_depth"] == 2).all() and (bad["units"].isin([4, 8])).all()
+    assert bad["epochs_to_memorize"].isna().all() and bad["memorized"].isna().all()
+    assert bad["epoch_loss"].isna().all()
+    good = table(out).set_index("run_id")
+    good = good[good["sequence"] == "ABCD"]
+    pd.testing.assert_frame_equal(good, table(reference).set_index("run_id").loc[good.index])
+
+    monkeypatch.delenv(bench.worker.FAIL_ENV)
+    assert main(args) == 1  # errors are stored results too: not rerun without the flag
+    assert "0 run now, 6 errors" in capsys.readouterr().out
+    assert main([*args, "--retry-errors"]) == 0
+    assert "6 run now, 0 errors" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(table(out), table(reference))
+
+
+def test_resume_skips_stored_ids(reference, tmp_path, capsys):
+    out = tmp_path / "copy.sqlite"
+    with sqlite3.connect(reference) as src, sqlite3.connect(out) as dst:
+        src.backup(dst)
+    spec = write_spec(tmp_path)
+    before = load_results(out)
+    assert main([str(spec), "--out", str(out), "--dry-run"]) == 0
+    assert "12 of these runs already stored" in capsys.readouterr().out
+    assert main([str(spec), "--out", str(out), "--backend", "sequential"]) == 0
+    assert "12 of 12 runs of spec 'tiny' stored" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(load_results(out), before)  # wall times too: nothing reran
+
+
+def test_changing_units_gives_new_run_ids_and_keeps_the_old_runs(tmp_path, capsys):
+    small = write_spec(tmp_path, TINY.replace("units = [4, 8]", "units = [4]"))
+    out = tmp_path / "u.sqlite"
+    assert main([str(small), "--out", str(out), "--backend", "sequential", "--quiet"]) == 0
+    first = load_results(out)
+    both = write_spec(tmp_path, TINY, name="tiny2")  # same name inside: "tiny"
+    assert main([str(both), "--out", str(out), "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    assert "6 of these runs already stored" in text and "to run: 6 runs in 2 cells" in text
+    assert main([str(both), "--out", str(out), "--backend", "sequential", "--quiet"]) == 0
+    df = load_results(out)
+    assert len(df) == 12 and df["run_id"].is_unique
+    new = df[~df["run_id"].isin(first["run_id"])]
+    assert set(new["units"]) == {8} and len(new) == 6
+    pd.testing.assert_frame_equal(df[df["units"] == 4].reset_index(drop=True), first)
+
+
+def test_chunks_depend_on_the_spec_and_the_chunk_size_only():
+    spec = load_spec("cases")
+    chunks = plan_chunks(spec.runs)
+    assert sorted(len(c) for c in chunks) == [20] * 7  # one batch per case
+    assert {len({c.cell for c in chunk}) for chunk in chunks} == {1}
+    halves = plan_chunks(spec.runs, chunk_size=8)
+    assert sorted(len(c) for c in halves) == [6] * 7 + [7] * 14
+    assert sorted(c.run_id for ch in halves for c in ch) == sorted(r.run_id for r in spec.runs)
+    keep = {r.run_id for r in spec.runs[:10]}
+    assert sum(len(c) for c in plan_chunks(spec.runs, keep, chunk_size=8)) == 10
+
+
+def test_help_documents_the_options_and_the_spec_format(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    for word in ["--out", "--jobs", "--backend", "--scheduler", "--retry-errors", "--dry-run",
+                 "--quiet", "[[grid]]", "[[slice]]", "skip_infeasible", "SEQMEM_FAIL_SEQUENCE",
+                 "quick", "study", "cases"]:
+        assert word in text
+
+
+def test_a_bad_spec_exits_2_with_one_line_on_stderr_through_the_real_cli(tmp_path):
+    spec = write_spec(tmp_path, TINY.replace("units = [4, 8]", "units = [4, 0]"))
+    done = cli(str(spec), "--out", str(tmp_path / "x.sqlite"))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip() == ("python -m bench.sweep: error: tiny.toml: "
+                                   "units = 0: must be >= 1")
+    assert not (tmp_path / "x.sqlite").exists()
+
+
+def _reject(argv, tmp_path, monkeypatch, capsys) -> str:
+    """Run main(argv); assert exit 2, no run, nothing written; return the one stderr line."""
+    def no_run(*a, **k):
+        raise AssertionError("a run started")
+
+    monkeypatch.setattr(bench.worker, "run_chunk", no_run)
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(argv)
+    except SystemExit as e:
+        code = e.code
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and err.startswith("python -m bench.sweep: error: "), err
+    assert not list(tmp_path.rglob("*.sqlite*")) and not (tmp_path / "results").exists()
+    return err
+
+
+BAD_ARGS = [
+    (["nosuchspec"], "'nosuchspec': no such file, and not a spec in bench/specs/"),
+    (["@SPEC", "--jobs", "0"], "--jobs must be >= 1 or -1 (all cores), got 0"),
+    (["@SPEC", "--jobs", "-2"], "--jobs must be >= 1 or -1"),
+    (["@SPEC", "--jobs", "two"], "--jobs must be an integer, got 'two'"),
+    (["@SPEC", "--backend", "spark"], "invalid choice: 'spark'"),
+    (["@SPEC", "--scheduler", "tcp://127.0.0.1:8786"], "needs --backend dask"),
+    (["@SPEC", "--chunk-size", "0"], "must be >= 1, got 0"),
+    (["@SPEC", "--chunk-size", "x"], "must be an integer, got 'x'"),
+    (["@SPEC", "--out", "@DIR"], "is a directory; give the database file"),
+    (["@SPEC", "--out", "@TEXT"], "exists and is not an SQLite database"),
+    (["@SPEC", "--export", "e.csv", "--no-export"], "contradict"),
+    (["@SPEC", "--out", "a.sqlite", "--export", "a.sqlite"], "would overwrite the store"),
+    (["@SPEC", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+    (["@SPEC", "extra"], "unrecognized arguments: extra"),
+    (["@DIR"], "is a directory, not a TOML file"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_ARGS, ids=[" ".join(a) for a, _ in BAD_ARGS])
+def test_bad_command_lines_are_rejected_before_any_run(argv, message, tmp_path, monkeypatch,
+                                                       capsys):
+    spec = write_spec(tmp_path)
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "notes.txt").write_text("not a database\n")
+    subs = {"@SPEC": str(spec), "@DIR": str(tmp_path / "adir"),
+            "@TEXT": str(tmp_path / "notes.txt")}
+    err = _reject([subs.get(a, a) for a in argv], tmp_path, monkeypatch, capsys)
+    assert message in err
