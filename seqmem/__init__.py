@@ -1,5 +1,6 @@
 """seqmem: how hard is it for an LSTM to memorize a letter sequence online?"""
 
+from seqmem.config import RunConfig, preset
 from seqmem.difficulty import (
     ambiguous_transitions,
     context_bits,
@@ -7,21 +8,28 @@ from seqmem.difficulty import (
     metrics,
     repeat_count,
 )
-from seqmem.generate import generate
+from seqmem.generate import feasible, generate
+from seqmem.records import RunRecord
 from seqmem.sequences import ALPHABET, PRESETS, encode, resolve, validate
+from seqmem.train import train_cell
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ALPHABET",
     "PRESETS",
+    "RunConfig",
+    "RunRecord",
     "ambiguous_transitions",
     "context_bits",
     "context_depth",
     "encode",
+    "feasible",
     "generate",
     "metrics",
+    "preset",
     "repeat_count",
     "resolve",
+    "train_cell",
     "validate",
 ]
