@@ -1,0 +1,310 @@
+"""The fitted law: covariate terms, the censored AFT likelihood, and the saved model.
+
+An accelerated-failure-time (AFT) model of epochs-to-memorize T:
+
+    ln T = b0 + sum_j b_j * x_j + sigma * W
+
+with W standard normal (log-normal AFT) or standard minimum-extreme-value (Weibull
+AFT, shape 1/sigma). The x_j are named `TERMS` (ln units, ln length, indicators of the
+training options, ...), so a coefficient on a ln-covariate is a scaling exponent
+(T ~ units^b) and one on an indicator is a log time ratio.
+
+Memorization is only seen at evaluation epochs, so a run first seen memorized at
+epoch e is interval-censored: T in (e - eval_every, e]. A run never memorized is
+right-censored: T > epochs_trained. A success at epoch 0 (the untrained network
+already generates the string) is left-censored at one epoch: T in (0, 1].
+
+Why the likelihood is written here rather than taken from lifelines: lifelines'
+`fit_interval_censoring` gives the same estimates (tests/test_analysis.py checks it)
+but takes ~1 s per fit on a few thousand rows and sometimes stops with a precision-loss
+ConvergenceError; the bootstrap refits the model a few hundred times, in under a minute.
+The likelihood below is the textbook interval-censored location-scale likelihood on
+ln T, with its analytic gradient, minimised by scipy's BFGS (pure numpy: L-BFGS-B's
+Fortran BLAS calls ran 5x slower with the default thread pool on a busy machine).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special
+
+DISTS = ("lognormal", "weibull")
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+@dataclass(frozen=True)
+class Term:
+    """One covariate: its formula as written in fit.json, and how to compute it from rows."""
+
+    formula: str
+    compute: Callable[[pd.DataFrame], np.ndarray]
+    kind: str  # "difficulty", "capacity" or "option"
+
+
+def _col(name: str) -> Callable[[pd.DataFrame], np.ndarray]:
+    return lambda d: d[name].to_numpy(dtype=float)
+
+
+def _window(d: pd.DataFrame) -> np.ndarray:
+    """The BPTT window as a number (inf for "epoch": the whole epoch)."""
+    b = d["bptt"].astype(str)
+    return pd.to_numeric(b.where(b != "epoch", "inf")).to_numpy(dtype=float)
+
+
+TERMS: dict[str, Term] = {
+    "log_units": Term("ln(units)", lambda d: np.log(_col("units")(d)), "capacity"),
+    "log_length": Term("ln(length)", lambda d: np.log(_col("length")(d)), "difficulty"),
+    "log_depth": Term("ln(context_depth)", lambda d: np.log(_col("context_depth")(d)),
+                      "difficulty"),
+    "log1p_ambiguous": Term("ln(1 + ambiguous_transitions)",
+                            lambda d: np.log1p(_col("ambiguous_transitions")(d)), "difficulty"),
+    "log1p_repeats": Term("ln(1 + repeat_count)",
+                          lambda d: np.log1p(_col("repeat_count")(d)), "difficulty"),
+    "log1p_bits": Term("ln(1 + context_bits)",
+                       lambda d: np.log1p(_col("context_bits")(d)), "difficulty"),
+    "logits": Term("1[loss = logits]",
+                   lambda d: (d["loss"] == "logits").to_numpy(dtype=float), "option"),
+    "onehot": Term("1[feedback = onehot]",
+                   lambda d: (d["feedback"] == "onehot").to_numpy(dtype=float), "option"),
+    "window": Term("1[bptt window k >= context_depth]",
+                   lambda d: (_window(d) < math.inf) & (_window(d) >= _col("context_depth")(d)),
+                   "option"),
+    "short_window": Term("1[bptt window k < context_depth]",
+                         lambda d: (_window(d) < _col("context_depth")(d)).astype(float),
+                         "option"),
+    "reset_char": Term("1[reset = char]",
+                       lambda d: (d["reset"] == "char").to_numpy(dtype=float), "option"),
+    "log_lr": Term("ln(lr / 0.001)", lambda d: np.log(_col("lr")(d) / 1e-3), "option"),
+}
+TERM_LABELS = {
+    "log_units": "units", "log_length": "length", "log_depth": "context depth",
+    "log1p_ambiguous": "1 + ambiguous transitions", "log1p_repeats": "1 + repeats",
+    "log1p_bits": "1 + context bits", "logits": "loss on logits (vs Softmax first)",
+    "onehot": "one-hot feedback (vs probabilities)", "window": "BPTT window >= depth",
+    "short_window": "BPTT window < depth", "reset_char": "reset every character",
+    "log_lr": "learning rate",
+}
+
+
+def term_formula(name: str) -> str:
+    """'log_units:log_depth' -> 'ln(units) * ln(context_depth)'."""
+    return " * ".join(TERMS[part].formula for part in name.split(":"))
+
+
+def term_values(df: pd.DataFrame, name: str) -> np.ndarray:
+    """Values of a term (or an interaction 'a:b', the product of its parts) for each row."""
+    out = np.ones(len(df))
+    for part in name.split(":"):
+        out = out * np.asarray(TERMS[part].compute(df), dtype=float)
+    return out
+
+
+def design(df: pd.DataFrame, terms: Sequence[str]) -> np.ndarray:
+    """(n, 1 + len(terms)) design matrix: an intercept column, then each term."""
+    cols = [np.ones(len(df))] + [term_values(df, t) for t in terms]
+    return np.column_stack(cols)
+
+
+# -- the distribution of W --------------------------------------------------------------
+
+def _log_parts(dist: str, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """log F(z), log S(z), log f(z) of the standard error distribution, exact at +-inf."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if dist == "lognormal":
+            logf = np.where(np.isfinite(z), -0.5 * z * z - _LOG_SQRT_2PI, -np.inf)
+            return special.log_ndtr(z), special.log_ndtr(-z), logf
+        if dist == "weibull":  # W = ln of a unit exponential: S(w) = exp(-e^w)
+            ew = np.exp(z)
+            logS = -ew
+            logF = np.log(-np.expm1(-ew))
+            logf = np.where(np.isfinite(z), z - ew, -np.inf)
+            return logF, logS, logf
+    raise ValueError(f"dist must be one of {DISTS}, got {dist!r}")
+
+
+def _log1mexp(x: np.ndarray) -> np.ndarray:
+    """log(1 - e^x) for x <= 0, accurately (Maechler's recipe)."""
+    with np.errstate(divide="ignore"):
+        return np.where(x > -math.log(2), np.log(-np.expm1(x)), np.log1p(-np.exp(x)))
+
+
+def interval_cdf(dist: str, z: np.ndarray) -> np.ndarray:
+    return np.exp(_log_parts(dist, z)[0])
+
+
+def _negloglik(theta: np.ndarray, X: np.ndarray, log_lo: np.ndarray, log_hi: np.ndarray,
+               dist: str) -> tuple[float, np.ndarray]:
+    """-log L and its gradient in theta = (beta, ln sigma)."""
+    beta, s = theta[:-1], theta[-1]
+    sigma = math.exp(s)
+    eta = X @ beta
+    z_lo = (log_lo - eta) / sigma
+    z_hi = (log_hi - eta) / sigma
+    lF_lo, lS_lo, lf_lo = _log_parts(dist, z_lo)
+    lF_hi, lS_hi, lf_hi = _log_parts(dist, z_hi)
+    # log P(lo < T <= hi), taking the difference on whichever side of the median is safer.
+    upper_side = z_lo > 0
+    with np.errstate(invalid="ignore"):
+        logp = np.where(
+            upper_side,
+            lS_lo + _log1mexp(np.minimum(lS_hi - lS_lo, 0.0)),
+            lF_hi + _log1mexp(np.minimum(lF_lo - lF_hi, 0.0)),
+        )
+    r_lo = np.exp(lf_lo - logp)  # f(z_lo) / P, 0 where z_lo = -inf
+    r_hi = np.exp(lf_hi - logp)
+    zr_lo = np.where(np.isfinite(z_lo), z_lo, 0.0) * r_lo
+    zr_hi = np.where(np.isfinite(z_hi), z_hi, 0.0) * r_hi
+    g_eta = (r_lo - r_hi) / sigma  # d log P / d eta
+    g_s = zr_lo - zr_hi  # d log P / d ln sigma
+    nll = -float(np.sum(logp))
+    grad = -np.concatenate([X.T @ g_eta, [np.sum(g_s)]])
+    if not math.isfinite(nll):
+        return 1e300, np.zeros_like(theta)
+    return nll, grad
+
+
+@dataclass
+class AFTFit:
+    """A fitted AFT model. `terms` excludes the intercept; `beta` includes it first."""
+
+    dist: str
+    terms: tuple[str, ...]
+    beta: np.ndarray
+    log_sigma: float
+    loglik: float
+    n: int
+    n_events: int
+    cov: np.ndarray | None = field(default=None, repr=False)
+    converged: bool = True
+
+    @property
+    def sigma(self) -> float:
+        return math.exp(self.log_sigma)
+
+    @property
+    def k(self) -> int:
+        return len(self.beta) + 1
+
+    @property
+    def aic(self) -> float:
+        return 2 * self.k - 2 * self.loglik
+
+    @property
+    def names(self) -> list[str]:
+        return ["Intercept", *self.terms]
+
+    def coef(self) -> dict[str, float]:
+        return dict(zip(self.names, map(float, self.beta), strict=True))
+
+    def stderr(self) -> dict[str, float]:
+        if self.cov is None:
+            return {n: math.nan for n in self.names}
+        se = np.sqrt(np.clip(np.diag(self.cov)[:-1], 0, None))
+        return dict(zip(self.names, map(float, se), strict=True))
+
+    def eta(self, df: pd.DataFrame) -> np.ndarray:
+        return design(df, self.terms) @ self.beta
+
+    def median(self, df: pd.DataFrame) -> np.ndarray:
+        """Median epochs-to-memorize of each row."""
+        return np.exp(self.eta(df)) * median_factor(self.dist, self.sigma)
+
+    def prob_within(self, df: pd.DataFrame, budget: float | np.ndarray) -> np.ndarray:
+        """P(T <= budget) for each row."""
+        z = (np.log(budget) - self.eta(df)) / self.sigma
+        return interval_cdf(self.dist, z)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(
+            distribution=self.dist,
+            terms=list(self.terms),
+            coefficients=self.coef(),
+            sigma=self.sigma,
+            log_likelihood=self.loglik,
+            aic=self.aic,
+            n_runs=self.n,
+            n_memorized=self.n_events,
+        )
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AFTFit:
+        terms = tuple(d["terms"])
+        beta = np.array([d["coefficients"][n] for n in ("Intercept", *terms)], dtype=float)
+        return cls(dist=d["distribution"], terms=terms, beta=beta,
+                   log_sigma=math.log(d["sigma"]), loglik=d["log_likelihood"],
+                   n=d["n_runs"], n_events=d["n_memorized"])
+
+
+def median_factor(dist: str, sigma: float) -> float:
+    """exp(median of sigma * W): 1 for the log-normal, (ln 2)^sigma for the Weibull."""
+    return 1.0 if dist == "lognormal" else math.log(2) ** sigma
+
+
+def fit_aft(X: np.ndarray, lower: np.ndarray, upper: np.ndarray, dist: str,
+            terms: Sequence[str], init: np.ndarray | None = None,
+            hessian: bool = True) -> AFTFit:
+    """Maximum likelihood fit of the interval-censored AFT model.
+
+    X: design matrix with the intercept first; lower/upper: bounds of T per row
+    (lower may be 0, upper may be inf). init: (beta, ln sigma) to start from.
+    The covariates are standardised for the optimiser and mapped back.
+    """
+    if dist not in DISTS:
+        raise ValueError(f"dist must be one of {DISTS}, got {dist!r}")
+    lower = np.asarray(lower, dtype=float)
+    upper = np.asarray(upper, dtype=float)
+    if np.any(~(upper > lower)) or np.any(lower < 0):
+        raise ValueError("every interval needs 0 <= lower < upper")
+    with np.errstate(divide="ignore"):
+        log_lo, log_hi = np.log(lower), np.log(upper)
+    m = X[:, 1:].mean(axis=0)
+    s = X[:, 1:].std(axis=0)
+    s[s == 0] = 1.0
+    Z = np.column_stack([np.ones(len(X)), (X[:, 1:] - m) / s])
+    # A maps standardised coefficients to raw ones: beta = A @ beta_std.
+    p = X.shape[1]
+    A = np.eye(p)
+    A[1:, 1:] = np.diag(1 / s)
+    A[0, 1:] = -m / s
+    if init is None:
+        mid = np.where(np.isfinite(log_hi), log_hi, log_lo)
+        mid = np.where(np.isfinite(mid), mid, 0.0)
+        b_std, *_ = np.linalg.lstsq(Z, mid, rcond=None)
+        s0 = math.log(max(float(np.std(mid - Z @ b_std)), 0.1))
+        theta0 = np.concatenate([b_std, [s0]])
+    else:
+        theta0 = np.concatenate([np.linalg.solve(A, init[:-1]), [init[-1]]])
+    res = optimize.minimize(_negloglik, theta0, args=(Z, log_lo, log_hi, dist), jac=True,
+                            method="BFGS", options=dict(maxiter=500, gtol=1e-6))
+    theta = res.x
+    cov = None
+    if hessian:
+        H = _numeric_hessian(lambda t: _negloglik(t, Z, log_lo, log_hi, dist)[1], theta)
+        try:
+            cov_std = np.linalg.inv(H)
+            B = np.eye(p + 1)
+            B[:p, :p] = A
+            cov = B @ cov_std @ B.T
+        except np.linalg.LinAlgError:
+            cov = None
+    is_event = np.isfinite(upper)
+    return AFTFit(dist=dist, terms=tuple(terms), beta=A @ theta[:-1], log_sigma=float(theta[-1]),
+                  loglik=-float(res.fun), n=len(X), n_events=int(is_event.sum()), cov=cov,
+                  converged=bool(res.success) or np.max(np.abs(res.jac)) < 1e-3)
+
+
+def _numeric_hessian(grad: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
+    """Central differences of the analytic gradient, symmetrised."""
+    h = 1e-5 * np.maximum(1.0, np.abs(x))
+    H = np.empty((len(x), len(x)))
+    for i in range(len(x)):
+        e = np.zeros_like(x)
+        e[i] = h[i]
+        H[i] = (grad(x + e) - grad(x - e)) / (2 * h[i])
+    return (H + H.T) / 2
