@@ -75,7 +75,8 @@ def survival(a: Analysis, path: Path, hue: str, facet: str) -> Path | None:
     prefer = (32, 128) if facet == "units" else (1, 2)
     levels = pick_levels(nb[facet], 4, prefer)
     budget = float(nb["max_epochs"].max())
-    hue_levels = sorted(nb[hue].unique())
+    hue_levels = pick_levels(nb[hue], 5, (1, 2, 4, 8) if hue == "context_depth" else (32, 128))
+    nb = nb[nb[hue].isin(hue_levels)]
     cmap = "viridis_r" if hue == "context_depth" else "rocket_r"
     palette = dict(zip(hue_levels, sns.color_palette(cmap, len(hue_levels)), strict=True))
     fig, axes = plt.subplots(1, len(levels), figsize=(4.2 * len(levels), 3.8), sharey=True,
@@ -89,8 +90,9 @@ def survival(a: Analysis, path: Path, hue: str, facet: str) -> Path | None:
     handles = [Line2D([], [], color=palette[h], lw=2, label=_fmt(h)) for h in hue_levels]
     fig.legend(handles=handles, title=hue.replace("_", " "), loc="center left",
                bbox_to_anchor=(1.0, 0.5), frameon=False)
-    fig.suptitle(f"Share of runs not yet memorized, by {hue.replace('_', ' ')} "
-                 "(Kaplan-Meier, 95% log-log bands; notebook options)", y=1.02)
+    shown = ", ".join(_fmt(h) for h in hue_levels)
+    fig.suptitle(f"Share of runs not yet memorized, by {hue.replace('_', ' ')} ({shown}) "
+                 "- Kaplan-Meier, 95% log-log bands; notebook options", y=1.02)
     return _save(fig, path)
 
 
@@ -142,8 +144,6 @@ def epochs_vs_units(a: Analysis, path: Path) -> Path | None:
         ax.plot(grid, pooled_median(a, nb[nb["context_depth"] == d], grid), color=color,
                 lw=1.5, alpha=0.8)
     ax.axhline(budget, color="grey", ls=":", lw=1)
-    ax.text(grid[-1], budget * 0.9, f"budget {budget:g} epochs", color="grey", fontsize=9,
-            ha="right", va="top")
     ymin = np.nanmin(t["median_lo"].replace(0, np.nan)) if t["median_lo"].gt(0).any() else 1
     ax.set_ylim(max(ymin * 0.6, 0.5), budget * 4)
     ax.set_xscale("log", base=2)
@@ -158,6 +158,7 @@ def epochs_vs_units(a: Analysis, path: Path) -> Path | None:
                  "points lie on the evaluation grid, up to one interval above the law",
                  fontsize=10)
     handles = [Line2D([], [], color=palette[d], marker="o", label=_fmt(d)) for d in depths]
+    handles.append(Line2D([], [], color="grey", ls=":", label=f"budget {budget:g}"))
     ax.legend(handles=handles, title="context depth", loc="center left",
               bbox_to_anchor=(1.0, 0.5), frameon=False)
     return _save(fig, path)
@@ -265,9 +266,13 @@ def options(a: Analysis, path: Path) -> Path | None:
     others = [v for v in sorted(runs["variant"].unique()) if v != "notebook"]
     if not others:
         return None
-    fig, axes = plt.subplots(1, len(others), figsize=(4.2 * len(others), 3.8), sharey=True,
+    ncol = min(len(others), 4)
+    nrow = math.ceil(len(others) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.9 * nrow), sharey=True,
                              squeeze=False)
-    for ax, v in zip(axes[0], others, strict=True):
+    for ax in axes.ravel()[len(others):]:
+        ax.axis("off")
+    for ax, v in zip(axes.ravel(), others, strict=False):
         g = runs[runs["variant"] == v]
         cells = set(zip(g["sequence"], g["units"], strict=True))
         same = np.array([c in cells for c in zip(runs["sequence"], runs["units"], strict=True)])
@@ -278,10 +283,12 @@ def options(a: Analysis, path: Path) -> Path | None:
         _step_curves(ax, km_curves(both, ["arm"]), "arm", palette, budget)
         ax.set_title(f"{v}\n({len(g)} vs {len(nb)} runs, same cells)", fontsize=10)
         ax.set_xlabel("training epochs")
-        ax.legend(loc="lower left", fontsize=8)
-    axes[0, 0].set_ylabel("P(not yet memorized)")
-    fig.suptitle("The notebook's choices: each option changed alone vs the notebook's setting, "
-                 "on the same sequences and units (Kaplan-Meier, 95% bands)", y=1.03)
+        ax.legend(loc="center right", fontsize=8)
+    for row in axes:
+        row[0].set_ylabel("P(not yet memorized)")
+    fig.suptitle("The notebook's choices: each option changed alone vs the notebook's setting,\n"
+                 "on the same sequences and units (Kaplan-Meier, 95% bands)", y=1.0)
+    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -388,12 +395,20 @@ def time_vs_units(a: Analysis, path: Path) -> Path | None:
     t = a.time_table
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 4.8),
                                    gridspec_kw=dict(width_ratios=[1, 1.6]))
-    ax0.plot(cost.units, cost.us, "o-", color="C4")
+    span = np.geomspace(min(t["units"].min(), cost.units.min()),
+                        max(t["units"].max(), cost.units.max()), 30)
+    ax0.plot(cost.units, cost.us, "o", color="C4", ms=7, label="measured")
+    ax0.plot(span, cost(span), "--", color="C4", lw=1.2,
+             label=f"power law, slope {cost.exponent:.2f}")
+    if cost.base_us is not None:
+        for n, ls in ((8, ":"), (128, "-.")):
+            ax0.plot(span, cost(span, n), ls, color="0.4", lw=1, label=f"length {n}")
     ax0.set_xscale("log", base=2)
     ax0.set_yscale("log")
     ax0.set_xlabel("LSTM units")
     ax0.set_ylabel("cost per model per step (us)")
-    ax0.set_title(f"Per-step cost (slope {cost.exponent:.2f})\n{_wrap(cost.source, 55)}",
+    ax0.legend(fontsize=8)
+    ax0.set_title(f"Per-step cost at length {cost.ref_length:g}\n{_wrap(cost.source, 55)}",
                   fontsize=9)
     depths = sorted(t["context_depth"].unique())
     palette = dict(zip(depths, sns.color_palette("viridis_r", len(depths)), strict=True))

@@ -308,51 +308,86 @@ def capacity_check(data: pd.DataFrame, fit: AFTFit, threshold: float = 0.05) -> 
 
 # -- speed ---------------------------------------------------------------------------------
 
+BENCH_LENGTH = 26  # bench/test_steptime.py times epochs of the alphabet (n = 26)
+
+
 @dataclass
 class StepCost:
-    """Per-model-step cost (microseconds) as a function of units, and where it came from."""
+    """Per-model training-step cost in microseconds, as a function of units and length.
+
+    us: cost of a full-epoch-BPTT step averaged over an epoch of `ref_length` letters, per
+    benchmarked units; a power law in units through these points (exact for two).
+    base_us: cost of a one-step (bptt 1) step per units, when benchmarked. With full-epoch
+    BPTT the step at position t backpropagates through t + 1 steps, so a sequence of length
+    L costs base + (us - base) * ((L + 1)/2 - 1) / ((ref_length + 1)/2 - 1) per step;
+    without base_us the cost does not depend on length.
+    """
 
     units: np.ndarray
     us: np.ndarray
     source: str
+    base_us: np.ndarray | None = None
+    ref_length: float = BENCH_LENGTH
 
-    def __call__(self, units: np.ndarray | float) -> np.ndarray:
+    @staticmethod
+    def _power(h: np.ndarray, y: np.ndarray, units: np.ndarray) -> np.ndarray:
         lu = np.log(np.asarray(units, dtype=float))
-        return np.exp(np.interp(lu, np.log(self.units), np.log(self.us)))
+        if len(h) < 2:
+            return np.full_like(lu, float(y[0]))
+        slope, icpt = np.polyfit(np.log(h), np.log(y), 1)
+        return np.exp(icpt + slope * lu)
+
+    def __call__(self, units: np.ndarray | float, length: np.ndarray | float | None = None
+                 ) -> np.ndarray:
+        c = self._power(self.units, self.us, units)
+        if length is None or self.base_us is None:
+            return c
+        b = np.minimum(self._power(self.units, self.base_us, units), c)
+        depth = (np.asarray(length, dtype=float) + 1) / 2
+        ref = (self.ref_length + 1) / 2
+        return b + (c - b) * (depth - 1) / (ref - 1)
 
     @property
     def exponent(self) -> float:
-        """Least-squares slope of ln cost on ln units."""
+        """Slope of ln cost on ln units (at the benchmark's length)."""
         if len(self.units) < 2:
             return math.nan
         return float(np.polyfit(np.log(self.units), np.log(self.us), 1)[0])
 
 
 def step_cost(runs: pd.DataFrame, steptime: pd.DataFrame | None) -> StepCost | None:
-    """Per-step cost per units: from the benchmark table when present, else from wall times.
+    """Per-step cost: from the benchmark table when present, else from the sweep's wall times.
 
     Benchmark: rows of the implementation the runs used (their `engine`, else
-    "population", else the cheapest), the population size nearest the runs' own,
-    bptt "epoch" when benchmarked; log-log interpolation in units, clamped at the ends.
+    "population"), the benchmarked population size nearest the runs' own, bptt "epoch"
+    (and bptt "1" for the length dependence); a power law in units through the
+    benchmarked units (extrapolated outside them).
     Fallback: wall_time_s / (steps * population) per run, the amortised per-model step
-    of the batched engine, including evaluation overhead; median per units.
+    of the batched engine with evaluation and any machine contention included; median
+    per units, no separate length dependence.
     """
     if steptime is not None and len(steptime):
-        st = steptime
+        st = steptime.copy()
         engines = set(runs.get("engine", pd.Series(dtype=str)).dropna())
         impl = next((e for e in sorted(engines) if e in set(st["impl"])), None)
         if impl is None and "population" in set(st["impl"]):
             impl = "population"
         if impl is not None:
             st = st[st["impl"] == impl]
-        if (st["bptt"] == "epoch").any():
-            st = st[st["bptt"] == "epoch"]
         pop = float(np.nanmedian(runs["population"])) if "population" in runs else 1.0
         p = st["P"].iloc[int(np.argmin(np.abs(np.log(st["P"]) - math.log(max(pop, 1)))))]
-        st = st[st["P"] == p].groupby("H", as_index=False)["per_model_step_us"].min()
-        label = impl or "cheapest implementation"
-        return StepCost(st["H"].to_numpy(float), st["per_model_step_us"].to_numpy(float),
-                        f"benchmark steptime.csv ({label}, P={int(p)}, bptt epoch)")
+        st = st[st["P"] == p]
+        full = st[st["bptt"] == "epoch"] if (st["bptt"] == "epoch").any() else st
+        full = full.groupby("H")["per_model_step_us"].min()
+        one = st[st["bptt"] == "1"].groupby("H")["per_model_step_us"].min()
+        one = one.reindex(full.index)
+        base = one.to_numpy(float) if one.notna().all() and len(one) else None
+        ref = float(st["length"].iloc[0]) if "length" in st.columns else BENCH_LENGTH
+        label = impl or "all implementations"
+        return StepCost(full.index.to_numpy(float), full.to_numpy(float),
+                        f"benchmark steptime.csv: {label}, P={int(p)}, bptt epoch"
+                        + (" and 1 (length-dependent)" if base is not None else ""),
+                        base_us=base, ref_length=ref)
     ok = runs[(runs["steps"] > 0) & runs["wall_time_s"].notna()]
     if ok.empty:
         return None
@@ -369,6 +404,9 @@ def variants(df: pd.DataFrame) -> pd.Series:
     """'notebook' for rows with the notebook's options, else what differs ('loss=logits')."""
     def one(r: pd.Series) -> str:
         diff = [f"{c}={r[c]}" for c, v in NOTEBOOK_OPTIONS.items() if str(r[c]) != v]
+        if str(r["bptt"]) != "epoch":
+            short = float(r["bptt"]) < float(r["context_depth"])
+            diff[diff.index(f"bptt={r['bptt']}")] += " < depth" if short else " >= depth"
         if not math.isclose(float(r["lr"]), 1e-3):
             diff.append(f"lr={float(r['lr']):g}")
         return ", ".join(diff) or "notebook"
@@ -486,7 +524,8 @@ def analyse(results: pd.DataFrame, cases: pd.DataFrame | None = None,
             notes.append("results/steptime.csv not found: per-step cost estimated from the "
                          "sweep's wall times (" + cost.source + ").")
         nbt = nb.copy()
-        nbt["time_s"] = nbt["observed"] * nbt["length"] * cost(nbt["units"]) * 1e-6
+        nbt["time_s"] = (nbt["observed"] * nbt["length"]
+                         * cost(nbt["units"], nbt["length"]) * 1e-6)
         time_table = km_table(nbt, ["units", "context_depth"], value="time_s")
 
     cases_runs = cases_table = None
@@ -558,6 +597,8 @@ def fit_document(a: Analysis) -> dict[str, Any]:
                                                   "coefficients", "stderr")}
             for r in a.interactions.to_dict(orient="records")],
         "step_cost": None if a.cost is None else dict(
-            source=a.cost.source, units=a.cost.units.tolist(), per_model_step_us=a.cost.us.tolist(),
-            exponent=a.cost.exponent),
+            source=a.cost.source, units=a.cost.units.tolist(),
+            per_model_step_us=a.cost.us.tolist(),
+            one_step_us=None if a.cost.base_us is None else a.cost.base_us.tolist(),
+            reference_length=a.cost.ref_length, exponent=a.cost.exponent),
     }

@@ -123,10 +123,14 @@ def load_steptime(path: str | Path | None) -> pd.DataFrame | None:
     """The per-step benchmark table (impl, P, H, bptt, per_model_step_us), or None."""
     if path is None or not Path(path).exists():
         return None
-    df = pd.read_csv(path)
+    return normalize_steptime(pd.read_csv(path))
+
+
+def normalize_steptime(df: pd.DataFrame) -> pd.DataFrame:
     need = {"impl", "P", "H", "per_model_step_us"}
     if not need <= set(df.columns):
-        raise ValueError(f"{path} lacks columns {sorted(need - set(df.columns))}")
+        raise ValueError(f"step-time table lacks columns {sorted(need - set(df.columns))}")
+    df = df.copy()
     if "bptt" not in df.columns:
         df["bptt"] = "epoch"
     df["bptt"] = df["bptt"].astype(str)

@@ -13,7 +13,7 @@ import pandas as pd
 from analysis.cases import CASES
 from analysis.figures import SOFTMAX_FLOOR
 from analysis.fit import Analysis, lstm_parameters, sequence_bits
-from analysis.law import TERM_LABELS, TERMS
+from analysis.law import TERM_LABELS, TERMS, term_formula
 from analysis.predict import predict
 from seqmem.sequences import PRESETS
 
@@ -297,19 +297,31 @@ def _q2(a: Analysis, doc: dict[str, Any]) -> str:
     else:
         lines.append(f"- Too few runs below {cap['threshold']} bits per parameter to refit "
                      "the law there.")
-    inter = a.interactions
-    if len(inter) > 1:
-        best = inter.iloc[int(np.argmin(inter["aic"]))]
-        if best["model"] != "no interaction" and best["delta_aic"] < -2:
-            terms = ", ".join(f"{k.replace('log_units:', 'units x ')} {_f(v)}"
-                              for k, v in best["coefficients"].items())
-            lines.append(f"- Capacity interacts with difficulty ({best['model']}, ΔAIC "
-                         f"{best['delta_aic']:.1f}; {terms}): negative means more units help "
-                         "more on harder sequences.")
-        else:
-            lines.append("- No units x difficulty interaction improves AIC by more than 2: "
-                         "in this range more units speed learning by the same factor on easy "
-                         "and hard sequences.")
+    chosen = [t for t in a.fit.terms if t.startswith("log_units:")]
+    if chosen:
+        d = a.prep.data
+        for t in chosen:
+            c = _coef(a, t)
+            other = t.split(":")[1]
+            col = {"log_length": "length", "log_depth": "context_depth",
+                   "log1p_ambiguous": "ambiguous_transitions", "log1p_repeats": "repeat_count",
+                   "log1p_bits": "context_bits"}[other]
+            levels = sorted({float(d[col].min()), float(d[col].median()), float(d[col].max())})
+            bu = a.fit.coef()["log_units"]
+            at = ", ".join(
+                f"{bu + c['est'] * float(TERMS[other].compute(pd.DataFrame({col: [v]}))[0]):.2f}"
+                f" at {col.replace('_', ' ')} {v:g}" for v in levels)
+            lines.append(
+                f"- Capacity interacts with difficulty: the ln(units) x {term_formula(other)} "
+                f"coefficient is {_ci(c['est'], c['lo'], c['hi'])}, so the units exponent is "
+                f"{at}. " + ("More units help more on harder sequences." if c["hi"] < 0 else
+                             "More units help less on harder sequences." if c["lo"] > 0 else
+                             "AIC keeps it, but its bootstrap CI includes 0: weak evidence.")
+            )
+    elif len(a.interactions) > 1:
+        lines.append("- No units x difficulty interaction lowers AIC by more than 2: in this "
+                     "range more units speed learning by the same factor on easy and hard "
+                     "sequences.")
     p = [_quiet_predict("random30", u, fit=doc) for u in (32, 128)]
     if all(p):
         lines.append(
@@ -342,6 +354,12 @@ def _q3(a: Analysis) -> str:
                                     ** a.fit.sigma)
     lines.append(f"Median epochs-to-memorize (notebook options): **T ≈ {_f(c0, 3)} · "
                  + " · ".join(factors) + "**, with the exponents' CIs in the table above.")
+    inter = [t for t in a.fit.terms if ":" in t]
+    if inter:
+        lines.append("  The law also has " + ", ".join(
+            f"{term_formula(t)} ({_f(a.fit.coef()[t])})" for t in inter)
+            + ": the units exponent above is the one at the reference level of the other "
+            "factor (ln = 0), and it changes with difficulty as the interaction says.")
     spread = math.exp(1.2816 * a.fit.sigma) if a.fit.dist == "lognormal" else math.nan
     if a.fit.dist == "lognormal":
         lines.append(
@@ -359,14 +377,22 @@ def _q3(a: Analysis) -> str:
     if a.cost is not None:
         c = a.cost.exponent
         lines.append(f"- Speed: the cost of one training step per model grows as units^"
-                     f"{_f(c, 2)} over units {_f(a.cost.units.min())}-{_f(a.cost.units.max())} "
-                     f"({a.cost.source}).")
+                     f"{_f(c, 2)}, measured over units {_f(a.cost.units.min())}-"
+                     f"{_f(a.cost.units.max())} ({a.cost.source}).")
+        s_len = 0.0
+        if a.cost.base_us is not None:
+            lengths = np.array([d["length"].min(), d["length"].max()])
+            s_len = float(np.polyfit(np.log(lengths), np.log(a.cost(32, lengths)), 1)[0])
+            lines.append(
+                f"  With full-epoch BPTT the step at position t backpropagates through t + 1 "
+                f"steps, so the per-step cost also grows with length: as length^{s_len:.2f} "
+                f"between lengths {_f(lengths[0])} and {_f(lengths[1])} at 32 units.")
         if cu:
             lo, hi = cu["lo"] + c, cu["hi"] + c
             lines.append(
                 f"- Wall-clock time to memorize = epochs x length x step cost ∝ units^"
                 f"{cu['est'] + c:.2f} [{lo:.2f}, {hi:.2f}]"
-                + (f" · length^{cl['est'] + 1:.2f}" if cl else "")
+                + (f" · length^{cl['est'] + 1 + s_len:.2f}" if cl else "")
                 + ": " + ("more units are also faster in wall-clock time." if hi < 0 else
                           "more units cost more wall-clock time than they save in epochs."
                           if lo > 0 else "the epoch savings and the step cost roughly cancel."))
@@ -489,7 +515,8 @@ def _methods(a: Analysis) -> str:
         "`analysis/law.py` (its estimates equal lifelines' `fit_interval_censoring`, checked "
         "in the tests) because the bootstrap refits it hundreds of times. Log-normal vs "
         "Weibull and the metric set are chosen by AIC; an interaction enters only if it "
-        "lowers AIC by more than 2.",
+        "lowers AIC by more than 2. The CIs are conditional on that choice (they do not "
+        "count the selection among the candidate models).",
         f"- Bootstrap: {a.bootstrap_n} resamples of seeds within cells "
         f"({a.bootstrap_failures} resamples failed and were dropped), percentile CIs; and "
         "resamples of whole sequences for the sequence-level CI.",

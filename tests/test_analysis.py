@@ -12,11 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.fit import analyse, bootstrap, fit_terms, kaplan_meier, prepare
+from analysis.fit import analyse, bootstrap, fit_terms, kaplan_meier, prepare, step_cost
 from analysis.law import fit_aft
-from analysis.load import load_results, normalize, outcomes, split_errors
+from analysis.load import load_results, normalize, normalize_steptime, outcomes, split_errors
 from analysis.predict import predict
-from tests.fixtures.make_fixture import TRUE_LAW, synthetic_study
+from tests.fixtures.make_fixture import (
+    TRUE_LAW,
+    per_step_us,
+    synthetic_steptime,
+    synthetic_study,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -149,7 +154,16 @@ def test_missing_cases_and_steptime_are_skipped_with_a_note():
     assert a.cases_table is None
     assert any("cases" in n for n in a.notes)
     assert a.cost is not None and a.cost.source.startswith("fallback")
-    # the synthetic wall times were built from the benchmark's cost at the same population
-    steps = pd.read_csv(FIXTURES / "steptime.csv").query("P == 10").set_index("H")
-    np.testing.assert_allclose(a.cost(steps.index.to_numpy()), steps["per_model_step_us"],
-                               rtol=0.05)
+    # the synthetic wall times were built from the population engine's cost at P=10
+    np.testing.assert_allclose(a.cost([16, 64]), [per_step_us(16), per_step_us(64)], rtol=0.05)
+
+
+def test_step_cost_from_the_benchmark_grows_with_units_and_length():
+    runs = pd.DataFrame(dict(engine=["population"], population=[10]))
+    cost = step_cost(runs, normalize_steptime(synthetic_steptime()))
+    assert "P=8" in cost.source and "length-dependent" in cost.source
+    np.testing.assert_allclose(cost([32, 128], 26), [per_step_us(32), per_step_us(128)],
+                               rtol=1e-4)
+    np.testing.assert_allclose(cost(32, 1), per_step_us(32, bptt="1"), rtol=1e-4)
+    assert cost.exponent == pytest.approx(0.8, abs=1e-4)
+    assert cost(64, 128) > cost(64, 26) > cost(64, 8)
