@@ -220,9 +220,10 @@ def _train_epoch(pop: Population, cfg: RunConfig, idx, targets, window: int,
     dev = pop.flat.device
     char = cfg.reset == "char"
     c = torch.zeros(p_, h_, device=dev)
-    eye = torch.eye(a, device=dev)
+    onehot_next = torch.eye(a, device=dev)[targets].unbind(0)
     idx_list = idx.tolist()
     w, g = pop.p, pop.g
+    f_gate = [gt[:, h_: 2 * h_] for gt in act.gate_t]
     w_out_t = w["w_out"].transpose(1, 2)
     w_hh_t = w["w_hh"].transpose(1, 2)
     dpre_buf = torch.empty(p_, window, 4 * h_, device=dev)
@@ -257,12 +258,12 @@ def _train_epoch(pop: Population, cfg: RunConfig, idx, targets, window: int,
         if cfg.loss == "softmax":
             probs = torch.softmax(logits, dim=1)
             act.ce_t[t].copy_(probs)
-            u = torch.softmax(probs, dim=1).sub_(eye[targets[t]])
+            u = torch.softmax(probs, dim=1).sub_(onehot_next[t])
             dot = (probs * u).sum(dim=1, keepdim=True)
             torch.mul(probs, u.sub_(dot), out=dz)
         else:
             act.ce_t[t].copy_(logits)
-            torch.sub(torch.softmax(logits, dim=1), eye[targets[t]], out=dz)
+            torch.sub(torch.softmax(logits, dim=1), onehot_next[t], out=dz)
 
         torch.bmm(dz.unsqueeze(2), h.unsqueeze(1), out=g["w_out"])
         dh = torch.bmm(dz.unsqueeze(1), w["w_out"]).squeeze(1)  # (P, H)
@@ -273,8 +274,10 @@ def _train_epoch(pop: Population, cfg: RunConfig, idx, targets, window: int,
             dc = dh * act.k_t[s] if dc is None else dc.addcmul_(dh, act.k_t[s])
             torch.mul(torch.cat((dc, dc, dc, dh), dim=1), act.f_t[s], out=dpre[:, s - lo])
             if s > lo:
+                # Row vector times the transposed view: batched gemv with a column
+                # vector on the right is several times slower in bmm.
                 dh = torch.bmm(dpre[:, s - lo].unsqueeze(1), w_hh_t).squeeze(1)
-                dc = dc * act.gate_t[s][:, h_: 2 * h_]
+                dc = dc * f_gate[s]
         if window == 1:
             g["b_ih"].copy_(dpre[:, 0])
         else:
@@ -285,7 +288,11 @@ def _train_epoch(pop: Population, cfg: RunConfig, idx, targets, window: int,
         if not char:
             torch.bmm(act.hs[:, lo: t + 1].transpose(1, 2), dpre, out=g["w_hh"])
         pop.adam_step(step0 + t + 1, cfg.lr, skip_hh=char)
-        g["w_ih"].index_fill_(1, cols, 0.0)  # the only entries written: keep the rest zero
+        # Only the window's letters were written: zero them (all of it when that is cheaper).
+        if window == 1:
+            g["w_ih"][:, idx_list[t]].zero_()
+        else:
+            g["w_ih"].zero_()
     logq = torch.log_softmax(act.ce_in, dim=2)
     return -logq.gather(2, targets.view(1, n, 1).expand(p_, n, 1)).squeeze(2)
 
