@@ -4,6 +4,7 @@
     python -m bench.cases --cases 5 7 --seeds 20
     python -m bench.cases --seed-list 0 1 2 --format json
     python -m bench.cases --engine reference    # the nn.LSTM oracle, for comparison
+    python -m bench.cases --from results/cases.csv --seeds 10   # summarise stored runs
 
 Each case is one cell; its seeds are trained together by the population engine,
 split into chunks that joblib spreads over the cores.
@@ -19,6 +20,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from seqmem.config import ENGINES, RunConfig, preset
 
@@ -81,6 +83,41 @@ def run_cases(numbers: list[int], seeds: list[int], engine: str = "population",
     return out
 
 
+@dataclass(frozen=True)
+class Stored:
+    """The fields of a RunRecord that the summaries use, read back from a results table."""
+
+    config: RunConfig
+    memorized: bool
+    epochs_to_memorize: int | None
+    final_prefix: int
+
+    @property
+    def seed(self) -> int:
+        return self.config.seed
+
+
+def load_cases(path: str, numbers: list[int], seeds: list[int], engine: str) -> dict[int, list]:
+    """The stored runs of the cases, matched by run id (the hash of the full config)."""
+    from seqmem.store import load_results
+
+    table = load_results(path).set_index("run_id")
+    out: dict[int, list] = {}
+    for number in numbers:
+        out[number] = []
+        for cfg in case_configs(CASES[number], seeds, engine):
+            if cfg.run_id not in table.index:
+                raise SystemExit(f"case {number} seed {cfg.seed} is not stored in {path}")
+            row = table.loc[cfg.run_id]
+            if row["status"] == "error":
+                raise SystemExit(f"case {number} seed {cfg.seed} is stored as an error in {path}")
+            etm = row["epochs_to_memorize"]
+            out[number].append(Stored(cfg, bool(row["memorized"]),
+                                      None if etm is None or etm is pd.NA else int(etm),
+                                      int(row["final_prefix"])))
+    return out
+
+
 def summary_row(case: Case, records: list) -> dict:
     epochs = [r.epochs_to_memorize for r in records if r.memorized]
     rate = len(epochs) / len(records)
@@ -122,6 +159,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--engine", choices=ENGINES, default="population")
     p.add_argument("--jobs", type=int, default=-1, help="worker processes (default: all cores)")
+    p.add_argument("--from", dest="stored", metavar="PATH",
+                   help="summarise runs stored by `python -m bench.sweep cases` instead of training")
     args = p.parse_args(argv)
     bad = [c for c in args.cases if c not in CASES]
     if bad:
@@ -140,7 +179,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     seeds = args.seed_list if args.seed_list is not None else list(range(args.seeds))
     start = time.perf_counter()
-    results = run_cases(args.cases, seeds, args.engine, args.jobs)
+    if args.stored:
+        results = load_cases(args.stored, args.cases, seeds, args.engine)
+    else:
+        results = run_cases(args.cases, seeds, args.engine, args.jobs)
     elapsed = time.perf_counter() - start
     if args.format == "json":
         for number in args.cases:
@@ -152,8 +194,9 @@ def main(argv: list[str] | None = None) -> None:
                                   "final_prefix": r.final_prefix}))
     else:
         print(format_table([summary_row(CASES[n], results[n]) for n in args.cases]))
-        print(f"\n{len(args.cases)} cases x {len(seeds)} seeds, engine {args.engine}: "
-              f"{elapsed:.1f} s", file=sys.stderr)
+        source = f"read from {args.stored}" if args.stored else f"{elapsed:.1f} s"
+        print(f"\n{len(args.cases)} cases x {len(seeds)} seeds, engine {args.engine}: {source}",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":
