@@ -63,8 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     cases = load_optional(cases_path)
     steptime = load_steptime(step_path)
     a = analyse(table, cases, steptime, n_boot=args.bootstrap, seed=args.seed)
-    if cases is None:
-        a.notes[-1] += f" (looked for {cases_path})"
+    a.notes = [n + (f" (looked for {cases_path})" if n.startswith("No cases") else
+                    f" (looked for {step_path})" if n.startswith("No step-time") else "")
+               for n in a.notes]
     doc = _json_safe(fit_document(a))
     doc["source"] = dict(results=str(results), cases=str(cases_path) if cases is not None
                          else None, steptime=str(step_path) if steptime is not None else None)

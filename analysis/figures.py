@@ -49,6 +49,12 @@ def pick_levels(values: Sequence[float], k: int = 4, prefer: Sequence[float] = (
     return sorted(chosen)[:k] if len(chosen) > k else sorted(chosen)
 
 
+def _err(est, lo, hi) -> np.ndarray:
+    """Error-bar lengths (2, n) from an estimate and its interval, never negative."""
+    est, lo, hi = (np.asarray(v, dtype=float) for v in (est, lo, hi))
+    return np.clip(np.vstack([est - lo, hi - est]), 0, None)
+
+
 def _fmt(v: float | str) -> str:
     return v if isinstance(v, str) else f"{v:g}"
 
@@ -67,10 +73,13 @@ def _step_curves(ax: plt.Axes, curves: pd.DataFrame, hue: str, palette: dict, bu
 
 
 def survival(a: Analysis, path: Path, hue: str, facet: str) -> Path | None:
-    """KM curves of the notebook-option runs: one line per `hue` level, panels by `facet`."""
+    """KM curves of the notebook-option runs: one line per `hue` level, panels by `facet`.
+
+    By units: the sequences run at every units level; by depth: the balanced grid.
+    """
     _theme()
-    nb = a.runs[a.runs["notebook"]]
-    if nb.empty:
+    nb = a.across if hue == "units" else a.grid
+    if nb.empty or nb[hue].nunique() < 2:
         return None
     prefer = (32, 128) if facet == "units" else (1, 2)
     levels = pick_levels(nb[facet], 4, prefer)
@@ -119,10 +128,10 @@ def pooled_median(a: Analysis, rows: pd.DataFrame, units: np.ndarray) -> np.ndar
 def epochs_vs_units(a: Analysis, path: Path) -> Path | None:
     """KM median epochs (95% CI) vs units per context depth, with the fitted law."""
     _theme()
-    t = a.km_units_depth
-    if t.empty:
+    t = a.km_across_units
+    if t.empty or t["units"].nunique() < 2 or "log_units" not in a.fit.terms:
         return None
-    nb = a.runs[a.runs["notebook"]]
+    nb = a.across
     depths = sorted(t["context_depth"].unique())
     palette = dict(zip(depths, sns.color_palette("viridis_r", len(depths)), strict=True))
     budget = float(t["budget"].max())
@@ -136,7 +145,7 @@ def epochs_vs_units(a: Analysis, path: Path) -> Path | None:
         med, mlo = g["median"].to_numpy(), g["median_lo"].to_numpy()
         fin = np.isfinite(med)
         hi = np.where(np.isfinite(g["median_hi"]), g["median_hi"], budget)
-        ax.errorbar(x[fin], med[fin], yerr=[med[fin] - mlo[fin], hi[fin] - med[fin]],
+        ax.errorbar(x[fin], med[fin], yerr=_err(med[fin], mlo[fin], hi[fin]),
                     fmt="o", color=color, ms=6, capsize=3, lw=1.2)
         if (~fin).any():  # median not reached within the budget: a lower bound
             ax.scatter(x[~fin], np.full((~fin).sum(), budget), marker="^", s=60,
@@ -151,7 +160,9 @@ def epochs_vs_units(a: Analysis, path: Path) -> Path | None:
     ax.set_xlabel("LSTM units")
     ax.set_ylabel("epochs to memorize (median)")
     b = a.fit.coef()["log_units"]
-    ax.set_title("Epochs to memorize vs units, by context depth\n"
+    lengths = "/".join(_fmt(v) for v in sorted(nb["length"].unique()))
+    ax.set_title(f"Epochs to memorize vs units, by context depth ({nb['sequence'].nunique()} "
+                 f"sequences run at every units level; length {lengths})\n"
                  "points: Kaplan-Meier median of the pooled runs, 95% CI; "
                  "open triangles: median beyond the budget;\n"
                  f"lines: the fitted law's median of the same runs (units exponent {b:.2f}); "
@@ -170,7 +181,7 @@ def heatmap(a: Analysis, path: Path) -> Path | None:
     t = a.km_units_depth
     if t.empty:
         return None
-    nb = a.runs[a.runs["notebook"]].copy()
+    nb = a.grid.copy()
     budget = float(t["budget"].min())
     nb["p_fit"] = a.fit.prob_within(nb, budget)
     measured = t.pivot(index="units", columns="context_depth", values="p_budget")
@@ -187,7 +198,8 @@ def heatmap(a: Analysis, path: Path) -> Path | None:
         ax.set_title(title)
         ax.set_xlabel("context depth")
         ax.set_ylabel("units")
-    fig.suptitle(f"Probability of memorizing within {budget:g} epochs (notebook options)",
+    fig.suptitle(f"Probability of memorizing within {budget:g} epochs (notebook options; "
+                 f"{nb['sequence'].nunique()} sequences, each run at every units level shown)",
                  y=1.02)
     return _save(fig, path)
 
@@ -206,12 +218,10 @@ def exponents(a: Analysis, path: Path) -> Path:
     y = np.arange(len(cont))[::-1]
     labels = [_term_label(t) for t in cont["term"]]
     est = cont["estimate"].to_numpy()
-    ax.errorbar(est, y + 0.12, xerr=[est - cont["ci_lo"].to_numpy(),
-                                     cont["ci_hi"].to_numpy() - est],
+    ax.errorbar(est, y + 0.12, xerr=_err(est, cont["ci_lo"], cont["ci_hi"]),
                 fmt="o", color="C0", capsize=4, lw=2, label="seeds resampled within cells")
     if cont["seq_ci_lo"].notna().any():
-        ax.errorbar(est, y - 0.12, xerr=[est - cont["seq_ci_lo"].to_numpy(),
-                                         cont["seq_ci_hi"].to_numpy() - est],
+        ax.errorbar(est, y - 0.12, xerr=_err(est, cont["seq_ci_lo"], cont["seq_ci_hi"]),
                     fmt="s", color="C1", capsize=4, lw=1.2, ms=4,
                     label="whole sequences resampled")
     for yi, est in zip(y, cont["estimate"], strict=True):
@@ -227,8 +237,7 @@ def exponents(a: Analysis, path: Path) -> Path:
         ax = axes[0, 1]
         y2 = np.arange(len(opt))[::-1]
         ratio = np.exp(opt["estimate"].to_numpy())
-        ax.errorbar(ratio, y2, xerr=[ratio - np.exp(opt["ci_lo"].to_numpy()),
-                                     np.exp(opt["ci_hi"].to_numpy()) - ratio],
+        ax.errorbar(ratio, y2, xerr=_err(ratio, np.exp(opt["ci_lo"]), np.exp(opt["ci_hi"])),
                     fmt="o", color="C2", capsize=4, lw=2)
         for yi, r in zip(y2, ratio, strict=True):
             ax.annotate(f"x{r:.2f}", (r, yi + 0.25), ha="center", fontsize=9)
@@ -322,8 +331,7 @@ def cases(a: Analysis, path: Path) -> Path | None:
         km = kaplan_meier(g["observed"], g["event"], budget=budget)
         if math.isfinite(km.median):
             hi = km.median_hi if math.isfinite(km.median_hi) else budget
-            ax.errorbar(km.median, y + 0.42, xerr=[[km.median - km.median_lo],
-                                                   [hi - km.median]],
+            ax.errorbar(km.median, y + 0.42, xerr=_err([km.median], [km.median_lo], [hi]),
                         fmt="D", color="black", ms=5, capsize=3, zorder=4)
         ax.text(budget * 1.08, y, f"{km.events}/{km.n}", va="center", fontsize=9)
     ax.set_yticks([n[0] for n in names], [n[1] for n in names], fontsize=8)
@@ -418,14 +426,14 @@ def time_vs_units(a: Analysis, path: Path) -> Path | None:
             continue
         med = g["median"].to_numpy()
         hi = np.where(np.isfinite(g["median_hi"]), g["median_hi"], med)
-        ax1.errorbar(g["units"].to_numpy(), med, yerr=[med - g["median_lo"].to_numpy(),
-                                                       hi - med],
+        ax1.errorbar(g["units"].to_numpy(), med, yerr=_err(med, g["median_lo"], hi),
                      fmt="o-", color=palette[d], capsize=3, label=_fmt(d))
     ax1.set_xscale("log", base=2)
     ax1.set_yscale("log")
     ax1.set_xlabel("LSTM units")
     ax1.set_ylabel("wall-clock seconds to memorize (median)")
-    ax1.set_title("Time to memorize = epochs x length x per-step cost\n"
+    ax1.set_title("Time to memorize = epochs x length x per-step cost (sequences run at "
+                  "every units level)\n"
                   "Kaplan-Meier median over runs, 95% CI; cells whose median "
                   "exceeds the budget omitted", fontsize=9)
     ax1.legend(title="context depth", loc="center left", bbox_to_anchor=(1.0, 0.5),

@@ -133,6 +133,36 @@ def _budget(g: pd.DataFrame, value: str) -> float:
     return float(g.loc[~g["event"], value].min()) if (~g["event"]).any() else float(g[value].max())
 
 
+def balanced_grid(runs: pd.DataFrame, min_share: float = 0.5) -> pd.DataFrame:
+    """The main difficulty grid: units levels run on at least `min_share` of the most
+    sequences any level has, restricted to the sequences common to all of them.
+
+    Comparing units levels on the same sequences keeps a per-units summary from mixing
+    in different lengths (a slice that adds units levels on a few sequences is left out).
+    """
+    if runs.empty:
+        return runs
+    per = runs.groupby("units")["sequence"].agg(set)
+    most = max(map(len, per))
+    levels = [u for u, seqs in per.items() if len(seqs) >= min_share * most]
+    common = set.intersection(*(per[u] for u in levels))
+    return runs[runs["units"].isin(levels) & runs["sequence"].isin(common)]
+
+
+def across_units(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs of the sequences tried at every units level: epochs vs units at fixed sequences.
+
+    Falls back to `balanced_grid` when no sequence was run at every level.
+    """
+    if runs.empty:
+        return runs
+    per = runs.groupby("units")["sequence"].agg(set)
+    common = set.intersection(*per)
+    if not common:
+        return balanced_grid(runs)
+    return runs[runs["sequence"].isin(common)]
+
+
 # -- the AFT law ----------------------------------------------------------------------
 
 @dataclass
@@ -179,18 +209,23 @@ def fit_terms(data: pd.DataFrame, terms: Sequence[str], dist: str, **kw: Any) ->
                    dist, terms, **kw)
 
 
+def capacity_terms(data: pd.DataFrame) -> list[str]:
+    """["log_units"] when units vary in the data, else [] (one units level: no exponent)."""
+    return ["log_units"] if data["units"].nunique() > 1 else []
+
+
 def compare_models(prep: Prepared) -> pd.DataFrame:
     """AIC of every candidate difficulty set x distribution (all with ln units + options)."""
     rows = []
-    base = ["log_units", *prep.option_terms]
-    sets = {"units only": []}
+    cap = capacity_terms(prep.data)
+    sets: dict[str, list[str]] = {"units only" if cap else "no metric": []}
     for name, ts in CANDIDATES.items():
         ts = [t for t in ts if t in prep.difficulty_terms]
         if ts and ts not in sets.values():
             sets[name] = ts
     for name, ts in sets.items():
         for dist in DISTS:
-            f = fit_terms(prep.data, [*base[:1], *ts, *base[1:]], dist, hessian=False)
+            f = fit_terms(prep.data, [*cap, *ts, *prep.option_terms], dist, hessian=False)
             rows.append(dict(model=name, dist=dist, terms=" + ".join(ts) or "-", k=f.k,
                              loglik=f.loglik, aic=f.aic))
     out = pd.DataFrame(rows).sort_values("aic").reset_index(drop=True)
@@ -200,11 +235,12 @@ def compare_models(prep: Prepared) -> pd.DataFrame:
 
 def compare_interactions(prep: Prepared, difficulty: Sequence[str], dist: str) -> pd.DataFrame:
     """Does capacity interact with difficulty? AIC with ln(units) x each difficulty term."""
-    base = ["log_units", *difficulty, *prep.option_terms]
+    cap = capacity_terms(prep.data)
+    base = [*cap, *difficulty, *prep.option_terms]
     options: dict[str, list[str]] = {"no interaction": []}
-    for t in difficulty:
+    for t in difficulty if cap else []:
         options[f"units x {t}"] = [f"log_units:{t}"]
-    if len(difficulty) > 1:
+    if cap and len(difficulty) > 1:
         options["units x all"] = [f"log_units:{t}" for t in difficulty]
     rows = []
     for name, extra in options.items():
@@ -473,7 +509,10 @@ class Analysis:
     coefficients: pd.DataFrame
     bootstrap_n: int
     bootstrap_failures: int
-    km_units_depth: pd.DataFrame
+    grid: pd.DataFrame  # notebook runs, the same sequences at every units level kept
+    across: pd.DataFrame  # notebook runs of the sequences run at every units level
+    km_units_depth: pd.DataFrame  # KM per (units, depth) of `grid`
+    km_across_units: pd.DataFrame  # KM per (units, depth) of `across`
     options: pd.DataFrame
     capacity: dict[str, Any]
     cost: StepCost | None
@@ -501,7 +540,7 @@ def analyse(results: pd.DataFrame, cases: pd.DataFrame | None = None,
     inter = compare_interactions(prep, difficulty, best["dist"])
     pick = inter.iloc[int(np.argmin(inter["aic"]))]
     extra = list(pick["terms"]) if pick["delta_aic"] < -AIC_MARGIN else []
-    terms = ["log_units", *difficulty, *extra, *prep.option_terms]
+    terms = [*capacity_terms(prep.data), *difficulty, *extra, *prep.option_terms]
     fit = fit_terms(prep.data, terms, best["dist"])
     rng = np.random.default_rng(seed)
     draws, failures = bootstrap(prep.data, fit, n_boot, rng, by="cell")
@@ -512,7 +551,9 @@ def analyse(results: pd.DataFrame, cases: pd.DataFrame | None = None,
     coefs = coefficient_table(fit, draws, seq_draws)
 
     nb = runs[runs["notebook"]]
-    km_ud = km_table(nb, ["units", "context_depth"]) if len(nb) else pd.DataFrame()
+    grid, across = balanced_grid(nb), across_units(nb)
+    km_ud = km_table(grid, ["units", "context_depth"]) if len(grid) else pd.DataFrame()
+    km_across = km_table(across, ["units", "context_depth"]) if len(across) else pd.DataFrame()
     capacity = capacity_check(prep.data, fit)
 
     cost = step_cost(runs, steptime)
@@ -521,9 +562,9 @@ def analyse(results: pd.DataFrame, cases: pd.DataFrame | None = None,
         notes.append("No per-step cost (no steptime.csv and no wall times): speed skipped.")
     else:
         if steptime is None:
-            notes.append("results/steptime.csv not found: per-step cost estimated from the "
+            notes.append("No step-time table: per-step cost estimated from the "
                          "sweep's wall times (" + cost.source + ").")
-        nbt = nb.copy()
+        nbt = across.copy()
         nbt["time_s"] = (nbt["observed"] * nbt["length"]
                          * cost(nbt["units"], nbt["length"]) * 1e-6)
         time_table = km_table(nbt, ["units", "context_depth"], value="time_s")
@@ -539,7 +580,8 @@ def analyse(results: pd.DataFrame, cases: pd.DataFrame | None = None,
         cases_table = cases_summary(cases_runs)
     return Analysis(runs=runs, errors=errors, prep=prep, comparison=comparison,
                     interactions=inter, fit=fit, coefficients=coefs, bootstrap_n=len(draws),
-                    bootstrap_failures=failures, km_units_depth=km_ud,
+                    bootstrap_failures=failures, grid=grid, across=across,
+                    km_units_depth=km_ud, km_across_units=km_across,
                     options=options_table(runs), capacity=capacity,
                     cost=cost, time_table=time_table, cases=cases_runs,
                     cases_table=cases_table, notes=notes)

@@ -12,7 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.fit import analyse, bootstrap, fit_terms, kaplan_meier, prepare, step_cost
+from analysis.fit import (
+    across_units,
+    analyse,
+    balanced_grid,
+    bootstrap,
+    fit_terms,
+    kaplan_meier,
+    prepare,
+    step_cost,
+)
 from analysis.law import fit_aft
 from analysis.load import load_results, normalize, normalize_steptime, outcomes, split_errors
 from analysis.predict import predict
@@ -96,6 +105,15 @@ def test_outcome_intervals_handle_grid_epoch_zero_and_censoring():
     assert out["lower"].tolist() == [20, 0, 400]
     assert out["upper"].tolist() == [30, 1, math.inf]
     assert out["observed"].tolist() == [30, 0, 400]
+
+
+def test_units_summaries_compare_the_same_sequences():
+    runs = pd.DataFrame(dict(units=[4] * 3 + [16] * 3 + [64] * 3 + [8],
+                             sequence=list("ABC" * 3) + ["A"]))
+    grid = balanced_grid(runs)  # units 8 has one sequence of the three: left out
+    assert sorted(set(grid["units"])) == [4, 16, 64] and len(grid) == 9
+    across = across_units(runs)  # "A" is the only sequence run at every units level
+    assert set(across["sequence"]) == {"A"} and len(across) == 4
 
 
 def test_kaplan_meier_median_and_budget():
