@@ -277,8 +277,8 @@ def bootstrap(data: pd.DataFrame, fit: AFTFit, n: int, rng: np.random.Generator,
         else:
             pick = rng.integers(0, len(sizes), len(sizes))
             idx = np.concatenate([order[starts[k]:starts[k] + sizes[k]] for k in pick])
-        if not np.isfinite(hi[idx]).any():
-            failures += 1
+        if not np.isfinite(hi[idx]).any() or np.any(np.ptp(X[idx, 1:], axis=0) == 0):
+            failures += 1  # nothing memorized, or a term without variation in the resample
             continue
         f = fit_aft(X[idx], lo[idx], hi[idx], fit.dist, fit.terms, init=init, hessian=False)
         if not f.converged:
@@ -289,15 +289,24 @@ def bootstrap(data: pd.DataFrame, fit: AFTFit, n: int, rng: np.random.Generator,
 
 
 def coefficient_table(fit: AFTFit, draws: pd.DataFrame, seq_draws: pd.DataFrame | None,
-                      level: float = 0.95) -> pd.DataFrame:
-    """Estimate, Wald SE, bootstrap percentile CIs (seeds within cells; sequences)."""
+                      data: pd.DataFrame | None = None, level: float = 0.95) -> pd.DataFrame:
+    """Estimate, Wald SE, bootstrap percentile CIs (seeds within cells; sequences).
+
+    The sequence-level CI is left out (NaN) for a term that is non-zero on fewer than
+    3 sequences (an option slice on one or two sequences): resampling sequences cannot
+    show its variation.
+    """
     a = (1 - level) / 2
     se = fit.stderr()
     rows = []
     for name, est in fit.coef().items():
         row = dict(term=name, formula="1" if name == "Intercept" else term_formula(name),
                    estimate=est, wald_se=se[name])
-        for tag, d in (("", draws), ("seq_", seq_draws)):
+        few = False
+        if data is not None and name != "Intercept" and ":" not in name \
+                and TERMS[name].kind == "option":
+            few = data.loc[term_values(data, name) != 0, "sequence"].nunique() < 3
+        for tag, d in (("", draws), ("seq_", None if few else seq_draws)):
             if d is not None and len(d) and name in d:
                 row[f"{tag}ci_lo"], row[f"{tag}ci_hi"] = np.quantile(d[name], [a, 1 - a])
             else:
@@ -507,8 +516,9 @@ class Analysis:
     interactions: pd.DataFrame
     fit: AFTFit
     coefficients: pd.DataFrame
-    bootstrap_n: int
-    bootstrap_failures: int
+    bootstrap_n: int  # resamples of seeds within cells kept
+    bootstrap_seq_n: int  # resamples of whole sequences kept
+    bootstrap_failures: dict[str, int]  # resamples dropped, per scheme
     grid: pd.DataFrame  # notebook runs, the same sequences at every units level kept
     across: pd.DataFrame  # notebook runs of the sequences run at every units level
     km_units_depth: pd.DataFrame  # KM per (units, depth) of `grid`
@@ -543,12 +553,13 @@ def analyse(results: pd.DataFrame, cases: pd.DataFrame | None = None,
     terms = [*capacity_terms(prep.data), *difficulty, *extra, *prep.option_terms]
     fit = fit_terms(prep.data, terms, best["dist"])
     rng = np.random.default_rng(seed)
-    draws, failures = bootstrap(prep.data, fit, n_boot, rng, by="cell")
+    draws, f_cell = bootstrap(prep.data, fit, n_boot, rng, by="cell")
+    failures = {"cell": f_cell}
     seq_draws = None
     if prep.data["sequence"].nunique() >= 5:
-        seq_draws, f2 = bootstrap(prep.data, fit, max(n_boot // 2, 1), rng, by="sequence")
-        failures += f2
-    coefs = coefficient_table(fit, draws, seq_draws)
+        seq_draws, failures["sequence"] = bootstrap(prep.data, fit, max(n_boot // 2, 1), rng,
+                                                    by="sequence")
+    coefs = coefficient_table(fit, draws, seq_draws, prep.data)
 
     nb = runs[runs["notebook"]]
     grid, across = balanced_grid(nb), across_units(nb)
@@ -580,6 +591,7 @@ def analyse(results: pd.DataFrame, cases: pd.DataFrame | None = None,
         cases_table = cases_summary(cases_runs)
     return Analysis(runs=runs, errors=errors, prep=prep, comparison=comparison,
                     interactions=inter, fit=fit, coefficients=coefs, bootstrap_n=len(draws),
+                    bootstrap_seq_n=0 if seq_draws is None else len(seq_draws),
                     bootstrap_failures=failures, grid=grid, across=across,
                     km_units_depth=km_ud, km_across_units=km_across,
                     options=options_table(runs), capacity=capacity,
@@ -627,7 +639,8 @@ def fit_document(a: Analysis) -> dict[str, Any]:
             r.Index: dict(estimate=r.estimate, wald_se=r.wald_se, lo=r.ci_lo, hi=r.ci_hi,
                           seq_lo=r.seq_ci_lo, seq_hi=r.seq_ci_hi)
             for r in coefs.itertuples()},
-        "bootstrap": dict(resamples=a.bootstrap_n, failures=a.bootstrap_failures,
+        "bootstrap": dict(resamples=a.bootstrap_n, sequence_resamples=a.bootstrap_seq_n,
+                          dropped=a.bootstrap_failures,
                           scheme="percentile 95% CI; seeds resampled within cells (lo, hi); "
                                  "whole sequences resampled (seq_lo, seq_hi)"),
         "excluded_option_levels": a.prep.excluded,

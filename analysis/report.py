@@ -130,8 +130,8 @@ def _header(a: Analysis, source: str) -> str:
         f"{_f(r['context_depth'].min())}-{_f(r['context_depth'].max())}, repeats "
         f"{_f(r['repeat_count'].min())}-{_f(r['repeat_count'].max())}, ambiguous transitions "
         f"{_f(r['ambiguous_transitions'].min())}-{_f(r['ambiguous_transitions'].max())}.",
-        f"- Budget {', '.join(map(_f, budgets))} epochs, evaluated every "
-        f"{', '.join(map(_f, evals))} epochs; {_pct(cens)} of runs were not memorized within "
+        f"- Budget {', '.join(f'{b:g}' for b in budgets)} epochs, evaluated every "
+        f"{', '.join(f'{e:g}' for e in evals)} epochs; {_pct(cens)} of runs were not memorized within "
         f"the budget (right-censored, kept in every estimate). {zero} runs were already "
         "memorized at epoch 0.",
     ]
@@ -518,8 +518,12 @@ def _methods(a: Analysis) -> str:
         "lowers AIC by more than 2. The CIs are conditional on that choice (they do not "
         "count the selection among the candidate models).",
         f"- Bootstrap: {a.bootstrap_n} resamples of seeds within cells "
-        f"({a.bootstrap_failures} resamples failed and were dropped), percentile CIs; and "
-        "resamples of whole sequences for the sequence-level CI.",
+        f"({a.bootstrap_failures['cell']} dropped), percentile CIs; and "
+        f"{a.bootstrap_seq_n} resamples of whole "
+        f"sequences for the sequence-level CI ({a.bootstrap_failures.get('sequence', 0)} "
+        "dropped). A resample is dropped when a term has no variation in it (e.g. an option "
+        "slice's sequences all left out) or nothing is memorized; the sequence-level CI is "
+        "not given for an option run on fewer than 3 sequences.",
         "- Option levels with fewer than 5 memorized runs (e.g. a BPTT window shorter than "
         "the depth) are left out of the AFT and reported as counts.",
         "- Capacity: parameters of nn.LSTM(26, H) + nn.Linear(H, 26) = 4H(26 + H) + 8H + "
