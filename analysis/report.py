@@ -93,7 +93,7 @@ def _quiet_predict(*args: Any, **kw: Any) -> dict[str, Any] | None:
 def write_report(a: Analysis, doc: dict[str, Any], figures: dict[str, Path], out: Path,
                  source: str) -> Path:
     parts = [_header(a, source), _law(a, doc), _q1(a), _q2(a, doc), _q3(a), _q4(a, doc),
-             _cases(a), _figures(figures, out), _methods(a)]
+             _cases(a, doc), _figures(figures, out), _methods(a)]
     path = out / "REPORT.md"
     path.write_text("\n\n".join(p for p in parts if p) + "\n")
     return path
@@ -443,7 +443,8 @@ def _q4(a: Analysis, doc: dict[str, Any]) -> str:
                      **{"notebook, same cells": (f"{int(r.nb_memorized)}/{int(r.nb_runs)} "
                                                  f"({_pct(r.nb_p)}), median {_ep(r.nb_median)}")
                         if "nb_runs" in ot.columns and not pd.isna(r.nb_runs) else "-"},
-                     depth=f"{r.depth_min}-{r.depth_max}")
+                     depth=f"{r.depth_min}" if r.depth_min == r.depth_max
+                     else f"{r.depth_min}-{r.depth_max}")
                 for r in ot.itertuples()]
         lines += ["", "Matched comparisons (Kaplan-Meier; same sequences and units):", "",
                   _table(pd.DataFrame(rows))]
@@ -463,7 +464,18 @@ def _q4(a: Analysis, doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _cases(a: Analysis) -> str:
+def _law_says(doc: dict[str, Any], case: Any, budget: float) -> str:
+    """The fitted law's prediction for a notebook case (a sequence the study never ran)."""
+    p = _quiet_predict(case.preset, case.units, fit=doc, reset=case.reset, budget=int(budget))
+    if p is None:
+        return "outside the fit"
+    if p["structural"]:
+        return "never (structural)"
+    return f"{_ep(p['median_epochs'])}, P = {p['p_within_budget']:.2f}" + (
+        " (extrap.)" if p["extrapolated"] else "")
+
+
+def _cases(a: Analysis, doc: dict[str, Any]) -> str:
     if a.cases_table is None:
         return "## The notebook's seven cases\nNo cases table was found: not compared."
     rows = []
@@ -485,12 +497,15 @@ def _cases(a: Analysis) -> str:
         rows.append({"case": r["case"], "setting": r["title"].split(": ", 1)[1],
                      "notebook says": r["claim"], "runs": r["n"],
                      "memorized": f"{r['memorized']}/{r['n']}", "median epochs [95% CI]": med,
-                     "share in claim": _pct(r["within_claim"]), "verdict": verdict})
+                     "share in claim": _pct(r["within_claim"]), "verdict": verdict,
+                     "the law predicts": _law_says(doc, case, r["budget"])})
     return "\n".join([
         "## The notebook's seven cases",
         "Measured over seeds with the notebook's settings (Kaplan-Meier median; 'share in "
         "claim' = runs memorized inside the claimed range, or never memorized for cases 3 "
-        "and 6; verdict: the median's CI overlaps the claimed range).", "",
+        "and 6; verdict: the median's CI overlaps the claimed range). The last column is the "
+        "fitted law's median and P(memorized within the budget) for these sequences, which "
+        "the study never ran: a check of `predict` on held-out sequences.", "",
         _table(pd.DataFrame(rows))])
 
 
