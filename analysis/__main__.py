@@ -45,16 +45,22 @@ def _json_safe(obj):
     return obj
 
 
+def _existing(path: Path) -> Path:
+    """`path`, or the sweep's SQLite store beside it when the CSV export is not there yet."""
+    store = path.with_suffix(".sqlite")
+    return store if not path.exists() and path.suffix == ".csv" and store.exists() else path
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     t0 = time.perf_counter()
-    results = Path(args.results)
+    results = _existing(Path(args.results))
     if not results.exists():
         print(f"error: {results} not found (run the study sweep and export it first)",
               file=sys.stderr)
         return 2
     here = results.parent
-    cases_path = Path(args.cases) if args.cases else here / "cases.csv"
+    cases_path = Path(args.cases) if args.cases else _existing(here / "cases.csv")
     step_path = Path(args.steptime) if args.steptime else here / "steptime.csv"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

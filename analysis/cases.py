@@ -17,6 +17,7 @@ class Case:
     units: int
     claim: tuple[int, int] | None  # epochs the notebook says it converges in; None: never
     claim_text: str
+    claim_short: str = ""
 
     @property
     def title(self) -> str:
@@ -25,13 +26,17 @@ class Case:
 
 
 CASES = [
-    Case(1, "alphabet", "char", 32, (50, 100), "converges in 50-100 epochs"),
-    Case(2, "alphabet", "epoch", 32, (50, 100), "converges in 50-100 epochs"),
-    Case(3, "repeatone", "char", 32, None, "never converges (reaches max_epochs)"),
-    Case(4, "repeatone", "epoch", 32, (100, 200), "converges after 100-200 epochs"),
-    Case(5, "repeatfive", "epoch", 32, (200, 300), "often converges after 200-300 epochs"),
-    Case(6, "random30", "epoch", 32, None, "fails to converge after 1000 epochs"),
-    Case(7, "random30", "epoch", 128, (400, 600), "often converges after 400-600 epochs"),
+    Case(1, "alphabet", "char", 32, (50, 100), "converges in 50-100 epochs", "50-100"),
+    Case(2, "alphabet", "epoch", 32, (50, 100), "converges in 50-100 epochs", "50-100"),
+    Case(3, "repeatone", "char", 32, None, "never converges (reaches max_epochs)",
+         "never"),
+    Case(4, "repeatone", "epoch", 32, (100, 200), "converges after 100-200 epochs", "100-200"),
+    Case(5, "repeatfive", "epoch", 32, (200, 300), "often converges after 200-300 epochs",
+         "200-300"),
+    Case(6, "random30", "epoch", 32, None, "fails to converge after 1000 epochs",
+         "fails in 1000"),
+    Case(7, "random30", "epoch", 128, (400, 600), "often converges after 400-600 epochs",
+         "400-600"),
 ]
 
 

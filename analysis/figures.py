@@ -376,8 +376,11 @@ def case_losses(a: Analysis, path: Path) -> Path | None:
                     lw=2)
         if (g["loss"] == "softmax").any():
             ax.axhline(SOFTMAX_FLOOR, color="grey", ls=":", lw=1.2)
-        ax.set_title(f"{case.title}\n{int(g['event'].sum())}/{len(g)} memorized; "
-                     f"claim: {case.claim_text}", fontsize=9)
+        if g.empty:
+            ax.text(0.5, 0.5, "no runs", transform=ax.transAxes, ha="center", color="grey")
+        ax.set_title(f"case {case.number}: {case.preset}, reset {case.reset}, {case.units} units"
+                     f"\n{int(g['event'].sum())}/{len(g)} memorized; notebook: "
+                     f"{case.claim_short}", fontsize=9)
         ax.set_xlabel("epoch")
     flat[0].set_ylabel("mean training loss of the epoch")
     flat[4].set_ylabel("mean training loss of the epoch")

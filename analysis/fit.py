@@ -487,7 +487,8 @@ def cases_summary(cases: pd.DataFrame) -> pd.DataFrame:
     for case in CASES:
         g = cases[match_case(cases, case)]
         if g.empty:
-            rows.append(dict(case=case.number, title=case.title, claim=case.claim_text, n=0))
+            rows.append(dict(case=case.number, title=case.title, claim=case.claim_text, n=0,
+                             memorized=0))
             continue
         km = kaplan_meier(g["observed"], g["event"], budget=float(g["max_epochs"].min()))
         ep = g["observed"].where(g["event"])

@@ -483,7 +483,8 @@ def _cases(a: Analysis, doc: dict[str, Any]) -> str:
         if not r.get("n"):
             rows.append({"case": r["case"], "setting": r["title"].split(": ", 1)[1],
                          "notebook says": r["claim"], "runs": 0, "memorized": "-",
-                         "median epochs [95% CI]": "-", "share in claim": "-", "verdict": "-"})
+                         "median epochs [95% CI]": "-", "share in claim": "-", "verdict": "-",
+                         "the law predicts": _law_says(doc, CASES[r["case"] - 1], 1000)})
             continue
         med = (f"{_ep(r['median'])} [{_ep(r['median_lo'])}, {_ep(r['median_hi'])}]"
                if math.isfinite(r["median"]) else f"not reached in {r['budget']:g}")
@@ -496,7 +497,8 @@ def _cases(a: Analysis, doc: dict[str, Any]) -> str:
                 "faster than claimed" if r["median_hi"] < lo else "slower than claimed")
         rows.append({"case": r["case"], "setting": r["title"].split(": ", 1)[1],
                      "notebook says": r["claim"], "runs": r["n"],
-                     "memorized": f"{r['memorized']}/{r['n']}", "median epochs [95% CI]": med,
+                     "memorized": f"{int(r['memorized'])}/{int(r['n'])}",
+                     "median epochs [95% CI]": med,
                      "share in claim": _pct(r["within_claim"]), "verdict": verdict,
                      "the law predicts": _law_says(doc, case, r["budget"])})
     return "\n".join([
