@@ -6,8 +6,11 @@
     python -m bench.cases --engine reference    # the nn.LSTM oracle, for comparison
     python -m bench.cases --from results/cases.csv --seeds 10   # summarise stored runs
 
-Each case is one cell; its seeds are trained together by the population engine,
-split into chunks that joblib spreads over the cores.
+Each case is one cell; its seeds are trained together by the population engine in
+chunks of the same size as `python -m bench.sweep cases` uses, so both commands give the
+same record for the same seed. (Which models share a batch changes the float rounding of
+the batched kernels, and training amplifies that over hundreds of epochs: see
+DEVELOPERS.md.) joblib spreads the chunks over the cores.
 """
 
 from __future__ import annotations
@@ -62,10 +65,13 @@ def _run_chunk(number: int, configs: list[RunConfig]):
 
 
 def run_cases(numbers: list[int], seeds: list[int], engine: str = "population",
-              jobs: int = -1, chunk: int = 10) -> dict[int, list]:
+              jobs: int = -1, chunk: int | None = None) -> dict[int, list]:
     """Records per case number, seeds in the given order."""
     from joblib import Parallel, delayed
 
+    from bench.sweep import CHUNK_SIZE
+
+    chunk = chunk or CHUNK_SIZE[engine]
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     work = []
     for number in numbers:
