@@ -56,7 +56,8 @@ resume: rerun the same command; stored runs (same run id = same full config) are
 skipped. --retry-errors also reruns runs stored as errors.
 
 exit status: 0 all runs stored without error, 1 some runs are stored as errors,
-2 bad arguments or spec (nothing was run), 130 interrupted (finished runs are kept).
+2 bad arguments or spec, or no backend (nothing was run), 130 interrupted (finished
+runs are kept).
 
 test hook: SEQMEM_FAIL_SEQUENCE=LETTERS makes every chunk of that sequence raise inside
 the worker (it is then stored as an error and the sweep goes on).
@@ -91,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "sequential: in this process, one chunk after another")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="with --backend dask: connect to this scheduler (tcp://host:8786) "
-                        "instead of starting a LocalCluster of --jobs workers")
+                        "instead of starting a LocalCluster of --jobs workers; the scheduler "
+                        "and workers need this checkout installed (pip install -e .)")
     p.add_argument("--chunk-size", type=_positive, metavar="N",
                    help="most seeds trained together in one task (default: "
                         + ", ".join(f"{v} for engine={k}" for k, v in CHUNK_SIZE.items()) + ")")
@@ -144,10 +146,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     done = failed = 0
     with ExitStack() as stack:
         _on_sigterm_interrupt(stack)
+        try:
+            backend = _Backend(args.backend, jobs, args.scheduler)
+            if todo:
+                stack.enter_context(backend)
+        except BackendError as e:
+            print(f"{PROG}: error: {e}", file=sys.stderr)
+            return 2
         store = stack.enter_context(Store(out))
         try:
             if todo:
-                backend = stack.enter_context(_Backend(args.backend, jobs, args.scheduler))
                 chunks = plan_chunks(spec.runs, {r.run_id for r in todo}, args.chunk_size)
                 by_id = {r.run_id: r for r in todo}
                 bar = _progress(len(todo), spec.name, args.quiet)
@@ -292,6 +300,10 @@ def _cost(chunk: Sequence[Any]) -> float:
 # ---------------------------------------------------------------- backends
 
 
+class BackendError(RuntimeError):
+    """The backend cannot start (e.g. no Dask scheduler there); nothing has run."""
+
+
 class _Backend:
     """Runs chunks with bench.worker.run_chunk on one backend; yields rows as they finish."""
 
@@ -304,7 +316,11 @@ class _Backend:
             from distributed import Client, LocalCluster
 
             if self.scheduler:
-                client = Client(self.scheduler, timeout="30s")
+                try:
+                    client = Client(self.scheduler, timeout="30s")
+                except (OSError, TimeoutError, ValueError) as e:
+                    raise BackendError(f"cannot connect to the Dask scheduler at "
+                                       f"{self.scheduler!r}: {_one_line(e)}") from None
             else:
                 # Worker processes start with SIGINT ignored, so that Ctrl-C in a terminal
                 # (sent to the whole process group) reaches only this process, which then
@@ -316,10 +332,17 @@ class _Backend:
                 self._stack.enter_context(cluster)
                 client = Client(cluster)
             self._stack.enter_context(client)
+            try:
+                _check_dask_imports(client)
+            except BackendError:
+                self._stack.close()
+                raise
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
+        if self.name == "loky":
+            _shutdown_loky()
 
     def map(self, chunks: Sequence[list[Any]]) -> Iterator[list[dict[str, Any]]]:
         from bench.worker import run_chunk
@@ -340,6 +363,41 @@ class _Backend:
             parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1,
                                 pre_dispatch="all" if self.name == "dask" else "2*n_jobs")
             yield from parallel(delayed(run_chunk)(chunk) for chunk in chunks)
+
+
+def _check_dask_imports(client: Any) -> None:
+    """The scheduler unpickles the tasks and the workers run them: both must import the
+    worker module (a remote cluster needs this checkout installed: pip install -e .).
+    Checked up front because a scheduler that cannot unpickle a task leaves it pending."""
+    try:
+        client.wait_for_workers(1, timeout=60)
+    except (TimeoutError, OSError) as e:
+        raise BackendError(f"no Dask worker connected within 60 s ({_one_line(e)})") from None
+    # A lambda is pickled by value, so this check itself needs nothing installed there.
+    check = lambda: __import__("importlib").import_module("bench.worker").__name__  # noqa: E731
+    for where, run in (("scheduler", client.run_on_scheduler), ("workers", client.run)):
+        try:
+            run(check)
+        except Exception as e:  # noqa: BLE001 - whatever failed there, report it in one line
+            raise BackendError(f"the Dask {where} cannot import bench.worker "
+                               f"({_one_line(e)}); install this checkout there "
+                               "(pip install -e .)") from None
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(f"{type(e).__name__}: {e}".split())
+
+
+def _shutdown_loky() -> None:
+    """Stop joblib's reusable loky workers now: they would otherwise idle on and delay
+    the interpreter's exit by seconds. (joblib has no public call for this.)"""
+    try:
+        from joblib.externals.loky import reusable_executor
+    except ImportError:
+        return
+    executor = getattr(reusable_executor, "_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=True, kill_workers=True)
 
 
 @contextmanager

@@ -172,6 +172,37 @@ def test_a_failing_chunk_is_stored_as_errors_and_retry_errors_reruns_it(
     pd.testing.assert_frame_equal(table(out), table(reference))
 
 
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_an_interrupt_stops_cleanly_keeping_finished_runs(how, reference, tmp_path, monkeypatch,
+                                                          capsys):
+    spec = write_spec(tmp_path)
+    out = tmp_path / "tiny.sqlite"
+    args = [str(spec), "--out", str(out), "--backend", "sequential", "--chunk-size", "2"]
+    real, calls = bench.worker.run_chunk, []
+
+    def interrupted_on_the_third_chunk(configs):
+        calls.append(len(configs))
+        if len(calls) == 3:
+            if how == "ctrl-c":
+                raise KeyboardInterrupt  # what Ctrl-C raises in the middle of training
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(configs)
+
+    monkeypatch.setattr(bench.worker, "run_chunk", interrupted_on_the_third_chunk)
+    assert main(args) == 130
+    kept = sum(calls[:2])
+    assert f"interrupted: {kept} runs stored this time" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is restored
+    assert not out.with_suffix(".csv").exists()  # the export is written by a finished sweep
+    partial = table(out).set_index("run_id")
+    assert len(partial) == kept
+    pd.testing.assert_frame_equal(partial, table(reference).set_index("run_id").loc[partial.index])
+
+    monkeypatch.setattr(bench.worker, "run_chunk", real)
+    assert main(args) == 0
+    pd.testing.assert_frame_equal(table(out), table(reference))
+
+
 def test_resume_skips_stored_ids(reference, tmp_path, capsys):
     out = tmp_path / "copy.sqlite"
     with sqlite3.connect(reference) as src, sqlite3.connect(out) as dst:

@@ -1,0 +1,254 @@
+"""Specs: the shipped ones hold what they promise; every malformed spec is one clear line."""
+
+import dataclasses
+
+import pytest
+
+import bench.worker
+from bench.spec import OPTION_KEYS, SpecError, available, load_spec, parse_spec, spec_path
+from bench.sweep import main
+from seqmem.difficulty import context_depth, repeat_count
+from seqmem.sequences import PRESETS
+
+ENGINE = "population"  # the engine named by the small specs below
+
+
+def parse(text: str, name: str = "t"):
+    import tomllib
+
+    return parse_spec(tomllib.loads(text), name=name)
+
+
+def test_the_three_specs_ship_and_resolve_by_name():
+    assert {"quick", "cases", "study"} <= set(available())
+    assert spec_path("quick").name == "quick.toml"
+    assert load_spec(str(spec_path("cases"))).name == "cases"
+
+
+def test_quick_is_a_small_real_study():
+    spec = load_spec("quick")
+    configs = [r.config for r in spec.runs]
+    assert {c.units for c in configs} >= {8, 128} and min(c.units for c in configs) == 8
+    assert max(c.units for c in configs) == 128
+    assert len({context_depth(c.sequence) for c in configs}) >= 3
+    assert len({len(c.sequence) for c in configs}) >= 2
+    assert min(len(runs) for runs in spec.cells().values()) >= 5
+
+
+def test_cases_are_the_notebooks_seven_with_20_seeds():
+    spec = load_spec("cases")
+    cells = {runs[0].slice: (cell, len(runs)) for cell, runs in spec.cells().items()}
+    expected = {"case1": ("alphabet", "char", 32), "case2": ("alphabet", "epoch", 32),
+                "case3": ("repeatone", "char", 32), "case4": ("repeatone", "epoch", 32),
+                "case5": ("repeatfive", "epoch", 32), "case6": ("random30", "epoch", 32),
+                "case7": ("random30", "epoch", 128)}
+    assert set(cells) == set(expected)
+    for name, (seq, reset, units) in expected.items():
+        cell, n = cells[name]
+        assert (cell.sequence, cell.reset, cell.units, n) == (PRESETS[seq], reset, units, 20)
+        assert (cell.loss, cell.feedback, cell.bptt, cell.lr, cell.max_epochs) == \
+            ("softmax", "probs", "epoch", 1e-3, 1000)
+
+
+def test_study_covers_the_grid_and_the_slices():
+    spec = load_spec("study")
+    configs = [r.config for r in spec.runs]
+    assert {4, 256} <= {c.units for c in configs}
+    assert {context_depth(c.sequence) for c in configs} >= {1, 2, 3, 4, 6, 8}
+    assert min(len(c.sequence) for c in configs) == 8 and max(len(c.sequence) for c in configs) \
+        == 128
+    assert len({repeat_count(c.sequence) for c in configs}) >= 10
+    assert min(len(runs) for runs in spec.cells().values()) >= 10
+    notebook = [c for r, c in zip(spec.runs, configs, strict=True) if r.slice == "notebook"]
+    assert {(c.loss, c.feedback, c.bptt) for c in notebook} == {("softmax", "probs", "epoch")}
+    assert any(c.loss == "logits" for c in configs)
+    assert any(c.feedback == "onehot" for c in configs)
+    assert any(isinstance(c.bptt, int) and c.bptt < context_depth(c.sequence) for c in configs)
+
+
+def test_generated_sequences_have_their_knobs_and_the_spec_is_reproducible():
+    text = f"""
+        seeds = 2
+        units = [4, 8]
+        engine = "{ENGINE}"
+        [[grid]]
+        length = [8, 12]
+        repeats = [4, 5]
+        depth = [2, 3]
+        alphabet_size = [8, 26]
+        gen_seeds = [0, 5]
+    """
+    spec = parse(text)
+    gen = [r for r in spec.runs if r.gen]
+    assert len(spec.runs) == len(gen) == 2 * 2 * 2 * 2 * 2 * 2 * 2
+    for run in gen:
+        n, r, d, a, s = run.gen
+        seq = run.config.sequence
+        assert (len(seq), repeat_count(seq), context_depth(seq)) == (n, r, d)
+        assert set(seq) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ"[:a])
+        assert run.label == f"n{n}-r{r}-d{d}-a{a}-s{s}"
+        cols = run.columns()
+        assert (cols["gen_length"], cols["gen_seed"], cols["slice"]) == (n, s, "main")
+    assert [r.run_id for r in parse(text).runs] == [r.run_id for r in spec.runs]
+
+
+def test_distinct_sets_the_repeats_and_skip_infeasible_drops_and_counts():
+    spec = parse("""
+        seeds = 1
+        units = 4
+        [[grid]]
+        length = [8, 16]
+        distinct = [8]
+        depth = [1, 2]
+        skip_infeasible = true
+    """)
+    knobs = sorted(r.gen[:3] for r in spec.runs)
+    assert knobs == [(8, 0, 1), (16, 8, 1), (16, 8, 2)]  # (8, 0, 2) has no repeat to spare
+    assert spec.skipped == 1
+
+
+def test_slices_inherit_the_top_level_and_override_it():
+    spec = parse("""
+        seeds = 2
+        units = [4, 8]
+        sequences = ["ABCA"]
+        max_epochs = 7
+        [[slice]]
+        name = "base"
+        [[slice]]
+        name = "logits"
+        loss = "logits"
+        units = 16
+        [[slice]]
+        name = "windows"
+        bptt = [1, 2]
+        preset = "clean"
+        [[slice.grid]]
+        length = 6
+        repeats = 2
+        depth = 2
+    """)
+    by = {}
+    for r in spec.runs:
+        by.setdefault(r.slice, []).append(r.config)
+    assert spec.slices == ("base", "logits", "windows")
+    assert len(by["base"]) == 4 and {c.loss for c in by["base"]} == {"softmax"}
+    assert {(c.units, c.loss, c.max_epochs) for c in by["logits"]} == {(16, "logits", 7)}
+    windows = by["windows"]
+    assert {c.bptt for c in windows} == {1, 2} and len(windows) == 2 * 2 * 2
+    assert {(c.loss, c.feedback) for c in windows} == {("logits", "onehot")}  # clean preset
+    assert all(c.sequence != "ABCA" for c in windows)  # the slice's grid replaces sequences
+
+
+def test_a_run_two_slices_produce_is_kept_once_with_the_first_slice():
+    spec = parse("""
+        seeds = 3
+        units = 4
+        sequences = ["alphabet"]
+        [[slice]]
+        name = "a"
+        [[slice]]
+        name = "b"
+        seeds = 5
+    """)
+    assert len(spec.runs) == 5 and spec.duplicates == 3
+    assert [r.slice for r in spec.runs] == ["a"] * 3 + ["b"] * 2
+    assert spec.runs[0].label == "alphabet"
+
+
+@pytest.mark.parametrize("key", [*OPTION_KEYS, "units", "seed", "sequence"])
+def test_changing_any_config_field_changes_every_run_id(key):
+    base = parse('seeds = [1]\nunits = 8\nsequences = ["ABCD"]\n').runs[0].config
+    other = {"lr": 0.01, "reset": "char", "bptt": 2, "loss": "logits", "feedback": "onehot",
+             "eval_every": 5, "max_epochs": 99, "engine": "reference", "alphabet": "ABCDE",
+             "units": 9, "seed": 2, "sequence": "ABCA"}[key]
+    changed = dataclasses.replace(base, **{key: other})
+    assert changed.run_id != base.run_id
+    assert (changed.cell.run_id == base.cell.run_id) == (key == "seed")
+
+
+BASE = 'sequences = ["ABCD"]\nunits = 4\nseeds = 2\nmax_epochs = 5\n'
+GRID = 'seeds = 1\nunits = 4\n[[grid]]\nlength = 8\nrepeats = 2\ndepth = 2\n'
+BAD_SPECS = [
+    ("units = [4\n", "not valid TOML"),
+    (BASE + "lrr = 0.1\n", "unknown key 'lrr' (did you mean 'lr'?"),
+    (BASE.replace("units = 4", "units = 0"), "units = 0: must be >= 1"),
+    (BASE.replace("units = 4", "units = []"), "units = []: an empty list gives no runs"),
+    (BASE.replace("units = 4", 'units = "8"'), "units = '8': must be an integer"),
+    (BASE.replace("units = 4", "units = [4, 4]"), "units = [4, 4]: duplicate values"),
+    (BASE.replace("units = 4", "units = 4.5"), "units = 4.5: must be an integer"),
+    (BASE.replace("units = 4", "units = true"), "units = True: must be an integer"),
+    (BASE.replace("units = 4\n", ""), "units: missing (required)"),
+    (BASE.replace("seeds = 2", "seeds = 0"), "seeds = 0: a count must be >= 1"),
+    (BASE.replace("seeds = 2", "seeds = []"), "seeds = []: an empty list"),
+    (BASE.replace("seeds = 2", "seeds = [-1]"), "seeds = -1: must be >= 0"),
+    (BASE.replace("seeds = 2", "seeds = [1, 1]"), "seeds = [1, 1]: duplicate values"),
+    (BASE.replace("seeds = 2", 'seeds = "5"'), "seeds = '5': must be a count or a list"),
+    (BASE + "lr = -1\n", "lr = -1: lr must be a positive number"),
+    (BASE + 'lr = "fast"\n', "lr = 'fast': lr must be a positive number"),
+    (BASE + "lr = []\n", "lr = []: an empty list gives no runs"),
+    (BASE + 'reset = "never"\n', "reset = 'never': reset must be one of epoch, char"),
+    (BASE + "bptt = 0\n", "bptt = 0: bptt must be an integer >= 1 or \"epoch\""),
+    (BASE + 'bptt = "all"\n', "bptt = 'all'"),
+    (BASE + 'loss = "mse"\n', "loss = 'mse': loss must be one of softmax, logits"),
+    (BASE + 'feedback = "teacher"\n', "feedback = 'teacher'"),
+    (BASE + "eval_every = 0\n", "eval_every = 0: eval_every must be an integer >= 1"),
+    (BASE.replace("max_epochs = 5", "max_epochs = -1"), "max_epochs = -1"),
+    (BASE.replace("max_epochs = 5", 'max_epochs = [10, "x"]'), "max_epochs = 'x'"),
+    (BASE + 'engine = "gpu"\n', "engine = 'gpu': engine must be one of population, reference"),
+    (BASE + 'alphabet = "AB"\n', "sequences = 'ABCD': sequence 'ABCD' has letters outside"),
+    (BASE + 'preset = "fancy"\n', "preset = 'fancy': must be one of notebook, clean"),
+    (BASE + 'name = "bad name!"\n', "name = 'bad name!'"),
+    (BASE + "description = 3\n", "description = 3: must be a string"),
+    (BASE.replace('["ABCD"]', "[]"), "sequences = []: must be a non-empty list"),
+    (BASE.replace('["ABCD"]', '["abcd"]'), "(lower-case is not folded)"),
+    (BASE.replace('["ABCD"]', '["A"]'), "sequence must have at least 2 letters"),
+    (BASE.replace('["ABCD"]', '"ABCD"'), "sequences = 'ABCD': must be a non-empty list"),
+    (BASE.replace('sequences = ["ABCD"]\n', ""), "sequences: missing: give `sequences`"),
+    (GRID.replace("length", "lenght"), "grid[0]: unknown key 'lenght' (did you mean 'length'?"),
+    (GRID.replace("depth = 2\n", ""), "grid[0]: depth: missing (required)"),
+    (GRID + "distinct = 6\n", "grid[0]: repeats = 2: give exactly one of"),
+    (GRID.replace("depth = 2", "depth = []"), "grid[0]: depth = []: an empty list"),
+    (GRID.replace("depth = 2", "depth = 0"), "grid[0]: depth = 0: must be >= 1"),
+    (GRID.replace("depth = 2", "depth = 4"),
+     "grid[0]: length=8 repeats=2 depth=4 alphabet_size=26: infeasible: depth=4 needs "
+     "repeats >= depth-1 = 3, got repeats=2 (set skip_infeasible = true"),
+    (GRID.replace("depth = 2", "depth = [4, 5]\nskip_infeasible = true"),
+     "grid[0]: no feasible combination in this grid (e.g. length=8 repeats=2 depth=4"),
+    (GRID + "alphabet_size = 40\n", "grid[0]: alphabet_size = 40: must be in 2..26"),
+    (GRID + 'skip_infeasible = "yes"\n', "skip_infeasible = 'yes': must be true or false"),
+    (GRID + "gen_seeds = 0\n", "grid[0]: gen_seeds = 0: a count must be >= 1"),
+    ("seeds = 1\nunits = 4\ngrid = 5\n", "grid = 5: must be a table or an array of tables"),
+    (BASE + '[[slice]]\nunits = 8\n', "slice[0]: name: every slice needs a name"),
+    (BASE + '[[slice]]\nname = "a"\n[[slice]]\nname = "a"\n', "name = 'a': duplicate slice"),
+    (BASE + '[slice]\nname = "a"\n', "slice = {'name': 'a'}: must be a non-empty array"),
+    (BASE + '[[slice]]\nname = "a"\nsedes = 3\n', "slice[0]: unknown key 'sedes'"),
+    (BASE + '[[slice]]\nname = "a"\nlr = 0\n', "slice 'a': lr = 0: lr must be a positive"),
+    (BASE + '[[slice]]\nname = "a"\n[[slice.grid]]\nlength = 4\nrepeats = 9\ndepth = 1\n',
+     "slice 'a': grid[0]: length=4 repeats=9 depth=1 alphabet_size=26: infeasible"),
+]
+
+
+def test_parse_spec_rejects_the_first_error_in_one_line():
+    with pytest.raises(SpecError, match=r"^units = 0: must be >= 1$"):
+        parse(BAD_SPECS[2][0])
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_SPECS,
+                         ids=[f"{i}:{m[:30]}" for i, (_, m) in enumerate(BAD_SPECS)])
+def test_malformed_specs_are_rejected_before_any_run(text, message, tmp_path, monkeypatch,
+                                                     capsys):
+    def no_run(*a, **k):
+        raise AssertionError("a run started")
+
+    monkeypatch.setattr(bench.worker, "run_chunk", no_run)
+    spec = tmp_path / "bad.toml"
+    spec.write_text(text)
+    out = tmp_path / "x.sqlite"
+    assert main([str(spec), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("python -m bench.sweep: error: bad.toml: ") or \
+        err.startswith(f"python -m bench.sweep: error: {spec}: not valid TOML"), err
+    assert message in err, err
+    assert not out.exists() and not list(tmp_path.glob("*.sqlite*"))
