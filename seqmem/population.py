@@ -39,13 +39,6 @@ BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults, as the note
 _BLOCKS = ("w_ih", "b_ih", "b_hh", "w_out", "b_out", "w_hh")
 
 
-def population_size_for_cache(units: int, alphabet_size: int = 26,
-                              cache_bytes: int = 16 * 2**20) -> int:
-    """Largest P (at most 64) whose Adam state (params, m, v, grads: 16 B/param) fits the cache."""
-    n_params = 4 * units * (alphabet_size + units + 2) + alphabet_size * (units + 1)
-    return int(max(1, min(64, cache_bytes // (16 * n_params))))
-
-
 class Population:
     """P models of one cell: stacked weights, Adam moments and gradients in flat buffers."""
 
