@@ -149,12 +149,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             backend = _Backend(args.backend, jobs, args.scheduler)
             if todo:
-                stack.enter_context(backend)
-        except BackendError as e:
-            print(f"{PROG}: error: {e}", file=sys.stderr)
-            return 2
-        store = stack.enter_context(Store(out))
-        try:
+                try:
+                    stack.enter_context(backend)
+                except BackendError as e:
+                    print(f"{PROG}: error: {e}", file=sys.stderr)
+                    return 2
+            store = stack.enter_context(Store(out))
             if todo:
                 chunks = plan_chunks(spec.runs, {r.run_id for r in todo}, args.chunk_size)
                 by_id = {r.run_id: r for r in todo}
@@ -169,8 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     bar.set_postfix(failed=failed, refresh=False)
                     bar.update(len(rows))
         except KeyboardInterrupt:
-            kept = len(set(store.statuses()) & {r.run_id for r in spec.runs})
             stack.close()
+            kept = len(set(_stored(out)) & {r.run_id for r in spec.runs})
             print(f"\ninterrupted: {done} runs stored this time, {kept} of {len(spec.runs)} "
                   f"in {out}; rerun the same command to resume", file=sys.stderr)
             return 130
