@@ -114,9 +114,8 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
     idx_np = encode(seq, alphabet)
     idx = torch.from_numpy(idx_np).to(device)
     targets = torch.from_numpy(np.roll(idx_np, -1)).to(device)
-    window = n if cfg.bptt == "epoch" or cfg.reset == "char" else cfg.bptt
-    if cfg.reset == "char":
-        window = 1
+    # Steps each loss is backpropagated through (a reset before every letter leaves one).
+    window = 1 if cfg.reset == "char" else n if cfg.bptt == "epoch" else min(cfg.bptt, n)
     pop = Population(stacked_weights([c.seed for c in configs], hid, a, device))
 
     active = torch.arange(total, device=device)  # original index of each row still training
