@@ -69,14 +69,15 @@ def run_cases(numbers: list[int], seeds: list[int], engine: str = "population",
     """Records per case number, seeds in the given order."""
     from joblib import Parallel, delayed
 
-    from bench.sweep import CHUNK_SIZE
+    from bench.spec import Run
+    from bench.sweep import plan_chunks
 
-    chunk = chunk or CHUNK_SIZE[engine]
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     work = []
     for number in numbers:
         configs = case_configs(CASES[number], seeds, engine)
-        work += [(number, configs[i:i + chunk]) for i in range(0, len(configs), chunk)]
+        runs = [Run(c, f"case{number}", "") for c in configs]
+        work += [(number, c) for c in plan_chunks(runs, chunk_size=chunk)]
     # Longest first (stateful, many units) so the slow cells do not start last.
     work.sort(key=lambda w: -(w[1][0].units * (2 if w[1][0].reset == "epoch" else 1)))
     out: dict[int, list] = {n: [] for n in numbers}
