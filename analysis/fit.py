@@ -46,6 +46,11 @@ CANDIDATES: dict[str, list[str]] = {
 }
 OPTION_TERMS = ["logits", "onehot", "window", "short_window", "reset_char", "log_lr"]
 AIC_MARGIN = 2.0  # an interaction is kept only if it lowers AIC by more than this
+# The headline law: at most this many difficulty metrics and one units x difficulty term.
+# Length, repeats, ambiguous transitions and context bits all grow together, so a model
+# with all of them wins on AIC but its coefficients trade off against each other (signs
+# flip) and stop being readable as exponents. The AIC table still lists the larger models.
+HEADLINE_MAX_METRICS = 2
 
 
 # -- Kaplan-Meier ---------------------------------------------------------------------
@@ -231,6 +236,12 @@ def compare_models(prep: Prepared) -> pd.DataFrame:
     out = pd.DataFrame(rows).sort_values("aic").reset_index(drop=True)
     out["delta_aic"] = out["aic"] - out["aic"].min()
     return out
+
+
+def headline_model(comparison: pd.DataFrame) -> pd.Series:
+    """The lowest-AIC model with at most HEADLINE_MAX_METRICS difficulty metrics."""
+    small = comparison[comparison["terms"].map(lambda t: len(t.split(" + "))) <= HEADLINE_MAX_METRICS]
+    return small.iloc[0] if len(small) else comparison.iloc[0]
 
 
 def compare_interactions(prep: Prepared, difficulty: Sequence[str], dist: str) -> pd.DataFrame:
@@ -546,10 +557,11 @@ def analyse(results: pd.DataFrame, cases: pd.DataFrame | None = None,
     notes: list[str] = []
     prep = prepare(runs)
     comparison = compare_models(prep)
-    best = comparison.iloc[0]
+    best = headline_model(comparison)
     difficulty = [t for t in best["terms"].split(" + ") if t != "-"]
     inter = compare_interactions(prep, difficulty, best["dist"])
-    pick = inter.iloc[int(np.argmin(inter["aic"]))]
+    single = inter[inter["terms"].map(len) <= 1]
+    pick = single.iloc[int(np.argmin(single["aic"]))]
     extra = list(pick["terms"]) if pick["delta_aic"] < -AIC_MARGIN else []
     terms = [*capacity_terms(prep.data), *difficulty, *extra, *prep.option_terms]
     fit = fit_terms(prep.data, terms, best["dist"])

@@ -12,7 +12,13 @@ import pandas as pd
 
 from analysis.cases import CASES
 from analysis.figures import SOFTMAX_FLOOR
-from analysis.fit import Analysis, lstm_parameters, sequence_bits
+from analysis.fit import (
+    HEADLINE_MAX_METRICS,
+    Analysis,
+    headline_model,
+    lstm_parameters,
+    sequence_bits,
+)
 from analysis.law import TERM_LABELS, TERMS, term_formula
 from analysis.predict import predict
 from seqmem.sequences import PRESETS
@@ -194,11 +200,20 @@ def _single_metric_note(a: Analysis) -> str:
 
 
 def _q1(a: Analysis) -> str:
-    best = a.comparison.iloc[0]
+    best = headline_model(a.comparison)
+    top = a.comparison.iloc[0]
     lines = ["## 1. Why are some strings much harder to memorize?"]
     lines.append(
         f"The difficulty metrics that explain epochs-to-memorize best are **{best['model']}** "
-        f"(lowest AIC; {_single_metric_note(a)}).")
+        f"(lowest AIC among models with at most {HEADLINE_MAX_METRICS} metrics; "
+        f"{_single_metric_note(a)}).")
+    if top["model"] != best["model"]:
+        gap = float(best["aic"] - top["aic"])
+        lines.append(
+            f"A model with more metrics (**{top['model']}**) has an AIC lower by {gap:.0f}, but "
+            "length, repeats, ambiguous transitions and context bits grow together, so its "
+            "coefficients trade off against each other and are not readable as exponents; "
+            "the law below keeps the best pair.")
     for term in a.fit.terms:
         if ":" in term or TERMS[term].kind != "difficulty":
             continue
