@@ -25,33 +25,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from seqmem.cases import NOTEBOOK_CASES, Case
 from seqmem.config import ENGINES, RunConfig, preset
 
-
-@dataclass(frozen=True)
-class Case:
-    number: int
-    sequence: str  # preset name
-    reset: str
-    units: int
-    claim: str  # the notebook's words
-    claim_range: tuple[int, int] | None  # epochs; None: the notebook says it does not converge
-
-
-CASES = {
-    1: Case(1, "alphabet", "char", 32, "converges in around 50-100 epochs", (50, 100)),
-    2: Case(2, "alphabet", "epoch", 32, "converges in around 50-100 epochs", (50, 100)),
-    3: Case(3, "repeatone", "char", 32, "reaches max_epochs without converging", None),
-    4: Case(4, "repeatone", "epoch", 32, "converges after 100 to 200 epochs", (100, 200)),
-    5: Case(5, "repeatfive", "epoch", 32, "often converges after 200-300 epochs", (200, 300)),
-    6: Case(6, "random30", "epoch", 32, "fails to converge after 1000 epochs", None),
-    # The notebook passes max_epochs=2000 here, but run_experiment overwrites it with 1000.
-    7: Case(7, "random30", "epoch", 128, "often converges after 400-600 epochs", (400, 600)),
-}
+CASES = NOTEBOOK_CASES
 
 
 def case_configs(case: Case, seeds: list[int], engine: str) -> list[RunConfig]:
-    return [preset("notebook", case.sequence, reset=case.reset, units=case.units, seed=s,
+    return [preset("notebook", case.preset, reset=case.reset, units=case.units, seed=s,
                    engine=engine) for s in seeds]
 
 
@@ -129,15 +110,15 @@ def summary_row(case: Case, records: list) -> dict:
     epochs = [r.epochs_to_memorize for r in records if r.memorized]
     rate = len(epochs) / len(records)
     med = float(np.median(epochs)) if epochs else None
-    if case.claim_range is None:
+    if case.claim is None:
         holds = rate == 0
     else:
-        holds = med is not None and rate >= 0.5 and case.claim_range[0] <= med <= case.claim_range[1]
+        holds = med is not None and rate >= 0.5 and case.claim[0] <= med <= case.claim[1]
     return {
         "case": case.number, "sequence": records[0].config.sequence, "mode": case.reset,
         "units": case.units, "seeds": len(records), "success_rate": rate,
         "median": med, "min": min(epochs) if epochs else None, "max": max(epochs) if epochs else None,
-        "claim": case.claim, "claim_holds": holds,
+        "claim": case.claim_text, "claim_holds": holds,
     }
 
 
