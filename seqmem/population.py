@@ -178,29 +178,42 @@ class _Activations:
     F (P, 4H) = [g*i*(1-i), c_prev*f*(1-f), i*(1-g^2), tanh(c)*o*(1-o)], so that the
     pre-activation gradient is [dc, dc, dc, dh] * F, and K (P, H) = o*(1-tanh(c)^2),
     so that dc += dh * K.
+
+    The backward chain is a few tiny ops per step, so per-call cost dominates: every
+    view it touches is built once here and every result goes to a preallocated buffer.
     """
 
     def __init__(self, n: int, hid: int, alphabet_size: int, device):
         self.n, self.hid, self.a, self.device = n, hid, alphabet_size, device
-        self.P = -1
+        self.P = self.window = -1
 
-    def ensure(self, p: int) -> None:
-        if p == self.P:
+    def ensure(self, p: int, window: int) -> None:
+        if (p, window) == (self.P, self.window):
             return
         n, h, dev = self.n, self.hid, self.device
-        self.P = p
+        self.P, self.window = p, window
         self.hs = torch.zeros(p, n + 1, h, device=dev)  # hs[:, t] is the h fed to step t
         self.gates = torch.zeros(p, n, 4 * h, device=dev)  # i, f, g, o after activation
         self.f = torch.zeros(p, n, 4 * h, device=dev)
-        self.k = torch.zeros(p, n, h, device=dev)
+        self.k = torch.zeros(p, n, 1, h, device=dev)
         self.ce_in = torch.zeros(p, n, self.a, device=dev)  # what the loss was applied to
         self.ones = torch.ones(p, h, device=dev)
-        # Views are cheap but not free; the step loop reuses these.
         self.gate_t = list(self.gates.unbind(1))
         self.f_t = list(self.f.unbind(1))
-        self.k_t = list(self.k.unbind(1))
         self.h_t = list(self.hs.unbind(1))
         self.ce_t = list(self.ce_in.unbind(1))
+        # Chain views, gates as (P, 4, H): [i, f, g] take dc, o takes dh.
+        self.k_t = list(self.k.unbind(1))  # (P, 1, H)
+        self.fifg_t = [f.view(p, 4, h)[:, :3] for f in self.f_t]
+        self.fo_t = [f.view(p, 4, h)[:, 3:] for f in self.f_t]
+        self.fgate_t = [g.view(p, 4, h)[:, 1:2] for g in self.gate_t]
+        self.dpre = torch.zeros(p, window, 4 * h, device=dev)  # window position j = s - lo
+        self.dpre_row = [self.dpre[:, j:j + 1] for j in range(window)]  # (P, 1, 4H) for bmm
+        self.dpre_ifg = [r.view(p, 4, h)[:, :3] for r in self.dpre.unbind(1)]
+        self.dpre_o = [r.view(p, 4, h)[:, 3:] for r in self.dpre.unbind(1)]
+        self.dpre_lead = [self.dpre[:, :j + 1] for j in range(window)]
+        self.dh = torch.zeros(p, 1, h, device=dev)
+        self.dc = torch.zeros(p, 1, h, device=dev)
 
 
 def _train_epoch(pop: Population, cfg: RunConfig, idx, targets, window: int,
@@ -208,17 +221,18 @@ def _train_epoch(pop: Population, cfg: RunConfig, idx, targets, window: int,
     """One epoch for every active model; returns the per-step losses (P, n)."""
     p_, h_ = pop.P, cfg.units
     n, a = idx.shape[0], act.a
-    act.ensure(p_)
+    act.ensure(p_, window)
     dev = pop.flat.device
     char = cfg.reset == "char"
     c = torch.zeros(p_, h_, device=dev)
-    onehot_next = torch.eye(a, device=dev)[targets].unbind(0)
+    onehot_next = _eye(a, dev)[targets].unbind(0)
     idx_list = idx.tolist()
     w, g = pop.p, pop.g
-    f_gate = [gt[:, h_: 2 * h_] for gt in act.gate_t]
     w_out_t = w["w_out"].transpose(1, 2)
     w_hh_t = w["w_hh"].transpose(1, 2)
-    dpre_buf = torch.empty(p_, window, 4 * h_, device=dev)
+    dz2 = g["b_out"]  # the loss gradient w.r.t. the logits is b_out's gradient
+    dz3, dz_col = dz2.unsqueeze(1), dz2.unsqueeze(2)
+    dh, dc = act.dh, act.dc
     for t in range(n):
         if char:
             c.zero_()
@@ -242,34 +256,37 @@ def _train_epoch(pop: Population, cfg: RunConfig, idx, targets, window: int,
         torch.addcmul(gates, gates, gates, value=-1.0, out=fac)  # s(1-s)
         torch.addcmul(act.ones, g_g, g_g, value=-1.0, out=fac[:, 2 * h_: 3 * h_])  # 1-tanh^2
         fac.mul_(torch.cat((g_g, c_prev, i_g, tc), dim=1))
-        torch.addcmul(o_g, h, tc, value=-1.0, out=k_s)  # o(1-tanh(c)^2)
+        torch.addcmul(o_g, h, tc, value=-1.0, out=k_s.view(p_, h_))  # o(1-tanh(c)^2)
         logits = torch.baddbmm(w["b_out"].unsqueeze(1), h.unsqueeze(1), w_out_t).squeeze(1)
 
-        # Gradient of the loss w.r.t. the logits, written straight into b_out's gradient.
-        dz = g["b_out"]
+        # Gradient of the loss w.r.t. the logits.
         if cfg.loss == "softmax":
             probs = torch.softmax(logits, dim=1)
             act.ce_t[t].copy_(probs)
             u = torch.softmax(probs, dim=1).sub_(onehot_next[t])
             dot = (probs * u).sum(dim=1, keepdim=True)
-            torch.mul(probs, u.sub_(dot), out=dz)
+            torch.mul(probs, u.sub_(dot), out=dz2)
         else:
             act.ce_t[t].copy_(logits)
-            torch.sub(torch.softmax(logits, dim=1), onehot_next[t], out=dz)
+            torch.sub(torch.softmax(logits, dim=1), onehot_next[t], out=dz2)
+        torch.bmm(dz_col, h.unsqueeze(1), out=g["w_out"])
+        torch.bmm(dz3, w["w_out"], out=dh)  # (P, 1, H)
 
-        torch.bmm(dz.unsqueeze(2), h.unsqueeze(1), out=g["w_out"])
-        dh = torch.bmm(dz.unsqueeze(1), w["w_out"]).squeeze(1)  # (P, H)
+        # Back through the window, newest step first, with the current weights.
         lo = max(0, t - window + 1)
-        dpre = dpre_buf[:, : t - lo + 1]
-        dc = None
+        torch.mul(dh, act.k_t[t], out=dc)  # dc starts at zero: the loss does not read c
         for s in range(t, lo - 1, -1):
-            dc = dh * act.k_t[s] if dc is None else dc.addcmul_(dh, act.k_t[s])
-            torch.mul(torch.cat((dc, dc, dc, dh), dim=1), act.f_t[s], out=dpre[:, s - lo])
+            if s < t:
+                dc.addcmul_(dh, act.k_t[s])
+            j = s - lo
+            torch.mul(dc, act.fifg_t[s], out=act.dpre_ifg[j])
+            torch.mul(dh, act.fo_t[s], out=act.dpre_o[j])
             if s > lo:
                 # Row vector times the transposed view: batched gemv with a column
                 # vector on the right is several times slower in bmm.
-                dh = torch.bmm(dpre[:, s - lo].unsqueeze(1), w_hh_t).squeeze(1)
-                dc = dc * f_gate[s]
+                torch.bmm(act.dpre_row[j], w_hh_t, out=dh)
+                dc.mul_(act.fgate_t[s])
+        dpre = act.dpre_lead[t - lo]
         if window == 1:
             g["b_ih"].copy_(dpre[:, 0])
         else:
@@ -287,6 +304,16 @@ def _train_epoch(pop: Population, cfg: RunConfig, idx, targets, window: int,
             g["w_ih"].zero_()
     logq = torch.log_softmax(act.ce_in, dim=2)
     return -logq.gather(2, targets.view(1, n, 1).expand(p_, n, 1)).squeeze(2)
+
+
+_EYES: dict = {}
+
+
+def _eye(a: int, device) -> torch.Tensor:
+    key = (a, str(device))
+    if key not in _EYES:
+        _EYES[key] = torch.eye(a, device=device)
+    return _EYES[key]
 
 
 @torch.no_grad()
