@@ -1,0 +1,48 @@
+"""bench.engines: the per-case comparison of the two engines' stored runs."""
+
+import pandas as pd
+import pytest
+
+from bench.cases import CASES, case_configs
+from bench.engines import compare
+
+
+def _table(case, engine, epochs, memorized, wall):
+    configs = case_configs(CASES[case], list(range(len(epochs))), engine)
+    return pd.DataFrame({
+        "run_id": [c.run_id for c in configs], "status": "ok",
+        "epochs_trained": epochs, "memorized": memorized, "wall_time_s": wall,
+    })
+
+
+def test_identical_runs_agree_and_compute_is_counted_per_engine():
+    epochs, done = [50, 60, 70, 1000], [True, True, True, False]
+    pop = _table(1, "population", epochs, done, [1.0, 2.0, 3.0, 4.0])
+    ref = _table(1, "reference", epochs, done, [10.0, 20.0, 30.0, 40.0])
+    [row] = compare(pop, ref)
+    assert row["case"] == 1 and row["seeds"] == 4
+    assert row["logrank_p"] == pytest.approx(1.0)
+    assert row["identical_epochs"] == 1.0
+    assert row["population_median"] == row["reference_median"] == 60.0
+    # The four seeds are one population (one chunk): it costs its slowest run.
+    assert row["population_compute_s"] == 4.0
+    assert row["reference_compute_s"] == 100.0
+
+
+def test_different_distributions_are_detected():
+    n = 12
+    pop = _table(2, "population", [40 + i for i in range(n)], [True] * n, [1.0] * n)
+    ref = _table(2, "reference", [1000] * n, [False] * n, [1.0] * n)
+    [row] = compare(pop, ref)
+    assert row["logrank_p"] < 0.001
+    assert row["identical_epochs"] == 0.0
+    assert row["reference_memorized"] == 0.0 and row["reference_median"] is None
+
+
+def test_only_cases_and_seeds_in_both_tables_are_compared():
+    pop = pd.concat([_table(1, "population", [50, 60, 70], [True] * 3, [1.0] * 3),
+                     _table(4, "population", [100], [True], [1.0])])
+    ref = _table(1, "reference", [50, 61], [True, True], [1.0, 1.0])
+    [row] = compare(pop, ref)
+    assert (row["case"], row["seeds"]) == (1, 2)
+    assert row["identical_epochs"] == 0.5
