@@ -20,6 +20,7 @@ Models that memorize are dropped from the batch at the evaluation that sees it.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 
@@ -306,14 +307,9 @@ def _train_epoch(pop: Population, cfg: RunConfig, idx, targets, window: int,
     return -logq.gather(2, targets.view(1, n, 1).expand(p_, n, 1)).squeeze(2)
 
 
-_EYES: dict = {}
-
-
-def _eye(a: int, device) -> torch.Tensor:
-    key = (a, str(device))
-    if key not in _EYES:
-        _EYES[key] = torch.eye(a, device=device)
-    return _EYES[key]
+@functools.lru_cache(maxsize=8)
+def _eye(a: int, device: torch.device) -> torch.Tensor:
+    return torch.eye(a, device=device)  # read-only: the one-hot targets of every epoch
 
 
 @torch.no_grad()
