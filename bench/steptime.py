@@ -23,7 +23,9 @@ import pandas as pd
 
 def table(benchmark_json: dict) -> pd.DataFrame:
     rows = [b["extra_info"] for b in benchmark_json["benchmarks"]]
-    df = pd.DataFrame(rows)[["impl", "H", "bptt", "P", "per_model_step_us"]]
+    cols = ["impl", "H", "bptt", "reset", "P", "per_model_step_us"]
+    df = pd.DataFrame(rows)
+    df = df[[c for c in cols if c in df.columns]]
     base = df[df.impl == "notebook"].set_index(["H", "bptt"])["per_model_step_us"]
     df["speedup_vs_notebook"] = [base.get((h, b), float("nan")) / t
                                  for h, b, t in zip(df.H, df.bptt, df.per_model_step_us, strict=True)]

@@ -61,6 +61,7 @@ class Population:
         self.P = p
         self.flat, self.m, self.v = flat, m, v
         self.grad = torch.zeros_like(flat)
+        self.step = torch.zeros((), device=flat.device)  # Adam's step count, filled per step
         self.p = self._views(self.flat)
         self.g = self._views(self.grad)
         self.n_no_hh = sum(p * int(np.prod(self.shapes[k])) for k in _BLOCKS[:-1])
@@ -89,9 +90,9 @@ class Population:
     def adam_step(self, step: int, lr: float, skip_hh: bool) -> None:
         """One torch.optim.Adam step (fused kernel) over every model's parameters at once."""
         end = self.n_no_hh if skip_hh else self.flat.numel()
-        steps = torch.tensor(float(step), device=self.flat.device)
+        self.step.fill_(float(step))  # a fill, not a new tensor: no host-to-device copy on a GPU
         torch._fused_adam_([self.flat[:end]], [self.grad[:end]], [self.m[:end]], [self.v[:end]],
-                           [], [steps], lr=lr, beta1=BETA1, beta2=BETA2, weight_decay=0.0,
+                           [], [self.step], lr=lr, beta1=BETA1, beta2=BETA2, weight_decay=0.0,
                            eps=EPS, amsgrad=False, maximize=False)
 
 
@@ -104,8 +105,15 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
     trace_steps: keep the first `trace_steps` per-step losses of each run in `step_loss`.
     """
     configs = list(configs)
+    if not configs:
+        raise ValueError("train_population needs at least one config")
     if len({c.cell for c in configs}) != 1:
         raise ValueError("configs of one population must differ only in seed")
+    if configs[0].engine != "population":
+        raise ValueError(f"configs ask for engine={configs[0].engine!r}; train_cell dispatches "
+                         "to the right engine")
+    if len({c.seed for c in configs}) != len(configs):
+        raise ValueError(f"duplicate seeds in {[c.seed for c in configs]}")
     start = time.perf_counter()
     cfg = configs[0]
     device = torch.device(device)

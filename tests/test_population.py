@@ -29,6 +29,22 @@ def test_step_losses_match_the_reference(sequence, reset, bptt, loss, feedback):
         np.testing.assert_allclose(a, b, rtol=1e-5)
 
 
+@pytest.mark.parametrize("sequence,reset,bptt", [
+    ("ABCABD", "epoch", 1),  # a one-step window that still goes through W_hh
+    ("ABCABD", "epoch", 10),  # a window longer than the sequence: the whole epoch
+    ("AB", "epoch", "epoch"),  # the shortest sequence
+    ("AB", "char", "epoch"),
+])
+def test_step_losses_match_the_reference_at_the_edges(sequence, reset, bptt):
+    steps = 120
+    configs = [preset("notebook", sequence, reset=reset, bptt=bptt, units=8, seed=s,
+                      max_epochs=-(-steps // len(sequence)), eval_every=1000) for s in (0, 1)]
+    pop = train_population(configs, trace_steps=steps)
+    for rec, cfg in zip(pop, configs, strict=True):
+        ref = train_reference(cfg.replace(engine="reference"), trace_steps=steps)
+        np.testing.assert_allclose(rec.step_loss, ref.step_loss, rtol=1e-5)
+
+
 @pytest.mark.parametrize("reset,bptt,loss,feedback", COMBOS)
 def test_records_match_the_reference_on_short_runs(reset, bptt, loss, feedback):
     configs = [preset("notebook", "ABCDAE", reset=reset, bptt=bptt, loss=loss, feedback=feedback,
@@ -56,10 +72,22 @@ def test_population_starts_from_the_reference_weights():
             assert torch.equal(w[i], model[name]), name
 
 
-def test_memorized_models_leave_the_batch_and_others_are_unaffected():
+def test_memorized_models_leave_the_batch_and_others_are_unaffected(monkeypatch):
     configs = [preset("notebook", "ABCDAE", units=16, seed=s, lr=0.01, max_epochs=60,
                       eval_every=2) for s in range(6)]
+    kept = []
+    keep = Population.keep
+
+    def spy(self, rows):
+        keep(self, rows)
+        kept.append(self.P)
+
+    monkeypatch.setattr(Population, "keep", spy)
     together = train_population(configs)
+    monkeypatch.undo()
+    # The batch shrinks as models memorize: they stop costing anything.
+    done_early = sum(r.memorized and r.epochs_trained < 60 for r in together)
+    assert kept and kept == sorted(kept, reverse=True) and kept[-1] == 6 - done_early
     alone = [train_population([c])[0] for c in configs]
     assert len({r.epochs_to_memorize for r in together}) > 1, "need different finishing epochs"
     for t, a in zip(together, alone, strict=True):
@@ -95,7 +123,23 @@ def test_epochs_to_memorize_distributions_agree_logrank():
     assert identical >= 0.5
 
 
-def test_device_argument_is_honoured():
-    configs = [preset("notebook", "ABCD", units=4, max_epochs=2)]
-    (rec,) = train_population(configs, device=torch.device("cpu"))
-    assert rec.epochs_trained in (0, 2)
+def test_device_is_a_name_or_a_torch_device():
+    configs = [preset("notebook", "ABCA", units=4, seed=s, max_epochs=20, eval_every=5)
+               for s in (0, 1)]
+    by_name = train_population(configs, device="cpu")
+    by_device = train_population(configs, device=torch.device("cpu"))
+    assert [r.epoch_loss for r in by_name] == [r.epoch_loss for r in by_device]
+    with pytest.raises(RuntimeError, match="nonsense"):
+        train_population(configs, device="nonsense")
+
+
+@pytest.mark.parametrize("configs,message", [
+    ([], "at least one config"),
+    ([preset("notebook", "ABCA", seed=0), preset("notebook", "ABCA", seed=0)], "duplicate seeds"),
+    ([preset("notebook", "ABCA", seed=0, engine="reference")], "engine='reference'"),
+    ([preset("notebook", "ABCA", seed=0), preset("notebook", "ABCA", seed=1, units=8)],
+     "differ only in seed"),
+])
+def test_bad_populations_are_refused(configs, message):
+    with pytest.raises(ValueError, match=message):
+        train_population(configs)

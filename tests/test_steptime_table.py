@@ -1,0 +1,26 @@
+"""bench.steptime: the summary of a pytest-benchmark JSON (ratios within one run)."""
+
+import math
+
+import pytest
+
+from bench.steptime import table
+
+
+def _bench(impl, h, bptt, p, us):
+    return {"extra_info": {"impl": impl, "H": h, "bptt": bptt, "reset": "char" if bptt == "1" else "epoch",
+                           "P": p, "per_model_step_us": us}}
+
+
+def test_speedups_are_against_the_notebook_step_at_the_same_h_and_bptt():
+    data = {"benchmarks": [
+        _bench("population", 32, "1", 64, 20.0), _bench("notebook", 32, "1", 1, 2000.0),
+        _bench("notebook", 32, "epoch", 1, 6000.0), _bench("population", 32, "epoch", 64, 60.0),
+        _bench("reference", 128, "1", 1, 4000.0),  # no notebook row at H=128: no ratio
+    ]}
+    df = table(data).set_index(["impl", "H", "bptt", "P"])
+    assert df.loc[("population", 32, "1", 64), "speedup_vs_notebook"] == pytest.approx(100.0)
+    assert df.loc[("population", 32, "epoch", 64), "speedup_vs_notebook"] == pytest.approx(100.0)
+    assert df.loc[("notebook", 32, "1", 1), "speedup_vs_notebook"] == 1.0
+    assert math.isnan(df.loc[("reference", 128, "1", 1), "speedup_vs_notebook"])
+    assert list(df["reset"].unique()) == ["char", "epoch"]
