@@ -80,6 +80,10 @@ def _median(xs):
     return float(np.median(done)) if done else None
 
 
+def _fmt(median: float | None) -> str:
+    return "-" if median is None else f"{median:g}"
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m bench.engines", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -99,7 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     for r in rows:
         print(f"| {r['case']} | {r['seeds']} | "
               f"{r['population_memorized']:.0%} / {r['reference_memorized']:.0%} | "
-              f"{r['population_median']} / {r['reference_median']} | {r['logrank_p']:.2f} | "
+              f"{_fmt(r['population_median'])} / {_fmt(r['reference_median'])} | "
+              f"{r['logrank_p']:.2f} | "
               f"{r['identical_epochs']:.0%} | "
               f"{r['population_compute_s']:.0f} / {r['reference_compute_s']:.0f} |")
     pop_s = sum(r["population_compute_s"] for r in rows)
