@@ -120,6 +120,15 @@ def preset(name: str, sequence: str, **overrides: Any) -> RunConfig:
     return RunConfig.from_dict({**PRESET_OPTIONS[name], "sequence": sequence, **overrides})
 
 
+def check_cell(configs: list[RunConfig]) -> None:
+    """Raise unless `configs` are runs of one cell (they differ only in seed), each seed once."""
+    cells = {c.cell for c in configs}
+    if len(cells) != 1:
+        raise ValueError(f"configs must differ only in seed; got {len(cells)} different cells")
+    if len({c.seed for c in configs}) != len(configs):
+        raise ValueError(f"duplicate seeds in {[c.seed for c in configs]}")
+
+
 def _check_int(name: str, value: Any, low: int, hint: str = "") -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}{hint}, got {value!r}")

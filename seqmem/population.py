@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from seqmem.config import RunConfig
+from seqmem.config import RunConfig, check_cell
 from seqmem.difficulty import metrics
 from seqmem.evaluate import eval_epochs, score
 from seqmem.model import stacked_weights
@@ -107,13 +107,10 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
     configs = list(configs)
     if not configs:
         raise ValueError("train_population needs at least one config")
-    if len({c.cell for c in configs}) != 1:
-        raise ValueError("configs of one population must differ only in seed")
+    check_cell(configs)
     if configs[0].engine != "population":
         raise ValueError(f"configs ask for engine={configs[0].engine!r}; train_cell dispatches "
                          "to the right engine")
-    if len({c.seed for c in configs}) != len(configs):
-        raise ValueError(f"duplicate seeds in {[c.seed for c in configs]}")
     start = time.perf_counter()
     cfg = configs[0]
     device = torch.device(device)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import torch
 
-from seqmem.config import RunConfig
+from seqmem.config import RunConfig, check_cell
 from seqmem.records import RunRecord
 from seqmem.reference import train_reference
 
@@ -21,11 +21,7 @@ def train_cell(configs: Sequence[RunConfig], *, device: str | torch.device = "cp
     configs = list(configs)
     if not configs:
         return []
-    cells = {c.cell for c in configs}
-    if len(cells) != 1:
-        raise ValueError(f"configs must differ only in seed; got {len(cells)} different cells")
-    if len({c.seed for c in configs}) != len(configs):
-        raise ValueError(f"duplicate seeds in {[c.seed for c in configs]}")
+    check_cell(configs)
     if configs[0].engine == "reference":
         return [train_reference(c, trace_steps=trace_steps) for c in configs]
     from seqmem.population import train_population
