@@ -7,10 +7,9 @@
     python -m bench.cases --from results/cases.csv --seeds 10   # summarise stored runs
 
 Each case is one cell; its seeds are trained together by the population engine in
-chunks of the same size as `python -m bench.sweep cases` uses, so both commands give the
-same record for the same seed. (Which models share a batch changes the float rounding of
-the batched kernels, and training amplifies that over hundreds of epochs: see
-DEVELOPERS.md.) joblib spreads the chunks over the cores.
+chunks of the same size as `python -m bench.sweep cases` uses, and joblib spreads the
+chunks over the cores. Both commands give the same record for the same seed (on a CPU
+a seed's record does not even depend on its chunk: see DEVELOPERS.md).
 """
 
 from __future__ import annotations

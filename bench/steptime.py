@@ -29,7 +29,7 @@ def table(benchmark_json: dict) -> pd.DataFrame:
     base = df[df.impl == "notebook"].set_index(["H", "bptt"])["per_model_step_us"]
     df["speedup_vs_notebook"] = [base.get((h, b), float("nan")) / t
                                  for h, b, t in zip(df.H, df.bptt, df.per_model_step_us, strict=True)]
-    order = {"notebook": 0, "reference": 1, "population": 2}
+    order = {"notebook": 0, "reference": 1, "population_torch": 2, "population": 3}
     return df.sort_values(["bptt", "H", "impl", "P"], key=lambda c: c.map(order) if c.name == "impl" else c
                           ).reset_index(drop=True)
 

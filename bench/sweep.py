@@ -11,10 +11,12 @@ The sweep ends by exporting the store to the committed CSV and printing a per-ce
 summary.
 
 Chunking: a cell's seeds are split into chunks of at most --chunk-size seeds (default
-32 with the population engine, which trains a chunk as one batch; 4 with the reference
-engine, which gains nothing from batching). The split depends only on the spec and the
-chunk size, so every backend and every resume trains the same batches and stores the
-same records (see plan_chunks). The costliest chunks (length x budget x units) go first.
+10 with the population engine, which trains a chunk as one batch: small enough that a
+20-seed cell keeps two cores busy; 4 with the reference engine). On a CPU a run's record
+does not depend on its chunk; the split still depends only on the spec and the chunk
+size, so that the torch kernel (GPUs), whose rounding can depend on the batch, also
+stores the same records on every backend and resume (see plan_chunks). The costliest
+chunks (length x budget x units) go first.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from seqmem.store import SQLITE_MAGIC, Store, export
 PROG = "python -m bench.sweep"
 BACKENDS = ("loky", "dask", "sequential")
 DEFAULT_SPEC = "quick"
-CHUNK_SIZE = {"population": 32, "reference": 4}
+CHUNK_SIZE = {"population": 10, "reference": 4}
 spec_doc = spec_module.__doc__.split("\n\n", 1)[1].strip()
 
 EPILOG = f"""\
@@ -256,17 +258,19 @@ def plan_chunks(runs: Sequence[Run], todo: Collection[str] | None = None,
 
     The partition depends on the spec and the chunk size only, never on the backend or
     the number of workers: a cell of n seeds is split into ceil(n / chunk_size) chunks of
-    near-equal size in declaration order. The population engine batches a chunk's seeds,
-    and its float32 arithmetic may differ in the last bits with the batch's make-up; a
-    fixed partition makes every backend and every resume (a chunk is stored whole or not
-    at all) produce the very same records. Only the runs of `todo` (default: all) are kept.
+    near-equal size in declaration order. The population engine batches a chunk's seeds;
+    on a CPU (numba kernel) each model's arithmetic is its own, but the torch kernel's
+    float32 rounding may differ in the last bits with the batch's make-up. A fixed
+    partition makes every backend and every resume (a chunk is stored whole or not at
+    all) produce the very same records with either kernel. Only the runs of `todo`
+    (default: all) are kept.
 
     >>> from seqmem.config import RunConfig
     >>> runs = [Run(RunConfig("ABCA", seed=s), "main", "explicit") for s in range(40)]
     >>> [len(c) for c in plan_chunks(runs)]
-    [20, 20]
+    [10, 10, 10, 10]
     >>> [len(c) for c in plan_chunks(runs, todo={r.run_id for r in runs[:25]})]
-    [20, 5]
+    [10, 10, 5]
     """
     cells: dict[Any, list[Any]] = {}
     for run in runs:

@@ -7,6 +7,8 @@ Each round trains one epoch of the alphabet (n = 26 steps) and the time is divid
 by n. For bptt "epoch" the backward at step t runs through t+1 steps, so the
 epoch average is the cost of the step at the middle of the epoch.
 bptt 1 is the notebook's one_step mode (state reset before every character).
+impl "population" is the population engine as it runs on a CPU (the numba kernel),
+"population_torch" the same engine with its batched torch kernel (the one for GPUs).
 """
 
 import pytest
@@ -16,7 +18,7 @@ from torch import nn
 from bench.notebook import ALPHABET, DataAdam, LSTMMod, notebook_epoch
 from seqmem.config import preset
 from seqmem.model import build_model, stacked_weights
-from seqmem.population import Population, _Activations, _train_epoch
+from seqmem.population import KERNELS, Population, _Activations, _train_epoch, _train_epoch_numba
 from seqmem.reference import _train_epoch as reference_epoch
 from seqmem.sequences import encode
 
@@ -73,17 +75,23 @@ def test_reference(benchmark, h, bptt):
 @pytest.mark.parametrize("bptt", BPTT)
 @pytest.mark.parametrize("h", UNITS)
 @pytest.mark.parametrize("p", [1, 8, 64, 256])
-def test_population(benchmark, p, h, bptt):
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_population(benchmark, kernel, p, h, bptt):
     cfg = preset("notebook", SEQUENCE, units=h, reset="char" if bptt == 1 else "epoch")
     pop = Population(stacked_weights(list(range(p)), h))
-    idx = torch.from_numpy(encode(SEQUENCE))
+    idx_np = encode(SEQUENCE)
+    idx = torch.from_numpy(idx_np)
     act = _Activations(N, h, 26, "cpu")
     window = 1 if bptt == 1 else N
     step = iter(range(1, 10**6))
 
     def epoch():
-        with torch.inference_mode():  # as train_population runs it
-            _train_epoch(pop, cfg, idx, idx.roll(-1), window, act, N * next(step))
+        if kernel == "numba":
+            _train_epoch_numba(pop, cfg, idx_np, window, N * next(step))
+        else:
+            with torch.inference_mode():  # as train_population runs it
+                _train_epoch(pop, cfg, idx, idx.roll(-1), window, act, N * next(step))
 
-    _record(benchmark, "population", p, h, bptt)
+    # "population" is what train_population runs on a CPU (the numba kernel).
+    _record(benchmark, "population" if kernel == "numba" else "population_torch", p, h, bptt)
     benchmark.pedantic(epoch, rounds=_rounds(p, h, bptt), warmup_rounds=1)

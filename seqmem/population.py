@@ -96,13 +96,21 @@ class Population:
                            eps=EPS, amsgrad=False, maximize=False)
 
 
+KERNELS = ("numba", "torch")
+
+
 @torch.inference_mode()  # no autograd here: inference mode skips its bookkeeping (~15% faster)
 def train_population(configs: Sequence[RunConfig], *, device: str | torch.device = "cpu",
-                     trace_steps: int = 0) -> list[RunRecord]:
+                     trace_steps: int = 0, kernel: str | None = None) -> list[RunRecord]:
     """Train the seeds of one cell together; one record per config, in order.
 
     Model i starts from exactly the weights the reference trainer builds for configs[i].seed.
     trace_steps: keep the first `trace_steps` per-step losses of each run in `step_loss`.
+    kernel: how an epoch is computed. "numba" (the default on a CPU) runs each model's
+    epoch in compiled code, `seqmem.kernel`; "torch" (the default elsewhere) runs all
+    models as batched torch operations. Both have the reference trainer's semantics; they
+    differ in float32 rounding, and only with "numba" is a model's record independent
+    of which other models share its population.
     """
     configs = list(configs)
     if not configs:
@@ -111,9 +119,15 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
     if configs[0].engine != "population":
         raise ValueError(f"configs ask for engine={configs[0].engine!r}; train_cell dispatches "
                          "to the right engine")
+    device = torch.device(device)
+    if kernel is None:
+        kernel = "numba" if device.type == "cpu" else "torch"
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel={kernel!r}: choose one of {', '.join(KERNELS)}")
+    if kernel == "numba" and device.type != "cpu":
+        raise ValueError(f"kernel='numba' runs on the CPU only, not on device={str(device)!r}")
     start = time.perf_counter()
     cfg = configs[0]
-    device = torch.device(device)
     seq, alphabet = cfg.sequence, cfg.alphabet
     n, a, hid = len(seq), len(alphabet), cfg.units
     total = len(configs)
@@ -146,10 +160,12 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
                 active = active[rows]
         if epoch == cfg.max_epochs:
             break
-        losses = _train_epoch(pop, cfg, idx, targets, window, act, step)
+        if kernel == "numba":
+            losses_np = _train_epoch_numba(pop, cfg, idx_np, window, step)
+        else:
+            losses_np = _train_epoch(pop, cfg, idx, targets, window, act, step).cpu().numpy()
         step += n
         rows_np = active.cpu().numpy()
-        losses_np = losses.cpu().numpy()  # (P, n)
         epoch_loss[rows_np, epoch] = losses_np.mean(axis=1)
         first = epoch * n
         if first < trace_steps:
@@ -174,6 +190,18 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
             step_loss=tuple(float(x) for x in step_loss[i, :min(trace_steps, ended * n)]),
         ))
     return records
+
+
+def _train_epoch_numba(pop: Population, cfg: RunConfig, idx: np.ndarray, window: int,
+                       step0: int) -> np.ndarray:
+    """One epoch for every active model with the compiled CPU kernel; losses (P, n)."""
+    from seqmem.kernel import train_epoch
+
+    blocks = [pop._views(buf)[k].numpy() for buf in (pop.flat, pop.m, pop.v) for k in _BLOCKS]
+    losses = np.zeros((pop.P, len(idx)))
+    train_epoch(*blocks, idx, np.roll(idx, -1), window, cfg.reset == "char",
+                cfg.loss == "softmax", step0, cfg.lr, losses)
+    return losses
 
 
 class _Activations:
