@@ -7,7 +7,8 @@ The setting is the notebook's one_step mode (state reset before every character,
 softmax before the cross-entropy, Adam lr 1e-3) on the alphabet, one thread. JAX runs
 the whole model (its W_hh gradient is zero there, as in the notebook) in two ways: one
 jitted vmapped step per character, and one jitted `lax.scan` over the epoch. The engine
-and JAX are timed alternately in the same run, so the ratio holds on a noisy machine.
+(both its kernels) and JAX are timed alternately in the same run, so the ratios hold on a
+noisy machine.
 Prints the median microseconds per model-step.
 """
 
@@ -26,7 +27,7 @@ import torch  # noqa: E402
 
 from seqmem.config import preset  # noqa: E402
 from seqmem.model import stacked_weights  # noqa: E402
-from seqmem.population import Population, _Activations, _train_epoch  # noqa: E402
+from seqmem.population import Population, _Activations, _train_epoch, _train_epoch_numba  # noqa: E402
 from seqmem.sequences import ALPHABET, encode  # noqa: E402
 
 A = N = len(ALPHABET)
@@ -84,24 +85,28 @@ def measure(p: int, h: int, rounds: int = 7) -> dict[str, float]:
         state["scan"] = (w, s)
 
     cfg = preset("notebook", ALPHABET, units=h, reset="char")
-    pop = Population(stacked_weights(list(range(p)), h))
-    seq = torch.from_numpy(encode(ALPHABET))
+    pops = {k: Population(stacked_weights(list(range(p)), h)) for k in ("numba", "torch")}
+    idx = encode(ALPHABET)
+    seq = torch.from_numpy(idx)
     act = _Activations(N, h, A, "cpu")
     done = iter(range(10**6))
 
-    def engine():
-        with torch.inference_mode():
-            _train_epoch(pop, cfg, seq, seq.roll(-1), 1, act, N * next(done))
+    def numba_epoch():
+        return _train_epoch_numba(pops["numba"], cfg, idx, 1, N * next(done))
+
+    @torch.inference_mode()
+    def torch_epoch():
+        return _train_epoch(pops["torch"], cfg, seq, seq.roll(-1), 1, act, N * next(done)).numpy()
 
     # Same computation? The first epoch's losses from the same initial weights must agree.
-    with torch.inference_mode():
-        ours = _train_epoch(pop, cfg, seq, seq.roll(-1), 1, act, N * next(done)).numpy()
     w, s, theirs = epoch(*fresh(), xs, ys)
-    if not np.allclose(ours, np.asarray(theirs).T, rtol=1e-4, atol=1e-6):
-        raise SystemExit(f"P={p} H={h}: JAX and seqmem disagree on the first epoch's losses")
+    for name, f in (("numba", numba_epoch), ("torch", torch_epoch)):
+        if not np.allclose(f(), np.asarray(theirs).T, rtol=1e-4, atol=1e-6):
+            raise SystemExit(f"P={p} H={h}: JAX and seqmem ({name} kernel) disagree on the "
+                             "first epoch's losses")
 
-    impls = {"seqmem population": engine, "jax jit(vmap(step))": jax_steps,
-             "jax jit(scan over epoch)": jax_scan}
+    impls = {"seqmem (numba kernel)": numba_epoch, "seqmem (torch kernel)": torch_epoch,
+             "jax jit(vmap(step))": jax_steps, "jax jit(scan over epoch)": jax_scan}
     times: dict[str, list[float]] = {k: [] for k in impls}
     for f in impls.values():  # compile and warm up
         f()
@@ -115,9 +120,10 @@ def measure(p: int, h: int, rounds: int = 7) -> dict[str, float]:
 
 def main() -> None:
     torch.set_num_threads(1)
-    print("| P | H | " + " | ".join(["seqmem population", "jax jit(vmap(step))",
-                                       "jax jit(scan over epoch)"]) + " |  (µs per model-step)")
-    print("|---|---|---|---|---|")
+    print("| P | H | " + " | ".join(["seqmem (numba kernel)", "seqmem (torch kernel)",
+                                       "jax jit(vmap(step))", "jax jit(scan over epoch)"])
+          + " |  (µs per model-step)")
+    print("|---|---|---|---|---|---|")
     for p, h in [(64, 32), (256, 32), (64, 128)]:
         r = measure(p, h)
         print(f"| {p} | {h} | " + " | ".join(f"{v:.1f}" for v in r.values()) + " |", flush=True)

@@ -69,7 +69,6 @@ def train_epoch(w_ih, b_ih, b_hh, w_out, b_out, w_hh,
     dpre = np.zeros((window, g4), np.float32)
     pre = np.zeros(g4, np.float32)
     c = np.zeros(hid, np.float32)
-    c_prev = np.zeros(hid, np.float32)
     logits = np.zeros(a, np.float32)
     ce = np.zeros(a, np.float32)
     dz = np.zeros(a, np.float32)
@@ -78,12 +77,11 @@ def train_epoch(w_ih, b_ih, b_hh, w_out, b_out, w_hh,
     row = np.zeros(g4, np.float32)
     grad_ih = np.zeros((a, g4), np.float32)
     grad_out = np.zeros(hid, np.float32)
-    # Adam's bias corrections per step, as torch computes them (in double, then float).
     for p in range(n_models):
         c[:] = 0.0
         hs[0, :] = 0.0
         for t in range(n):
-            step = step0 + t + 1
+            step = step0 + t + 1  # bias corrections as torch takes them: double, then float
             step_size = f32(lr / (1.0 - 0.9 ** step))
             bc2_sqrt = f32(np.sqrt(1.0 - 0.999 ** step))
             if char:
@@ -105,7 +103,6 @@ def train_epoch(w_ih, b_ih, b_hh, w_out, b_out, w_hh,
                 g_g = np.tanh(pre[2 * hid + k])
                 o_g = _sigmoid(pre[3 * hid + k])
                 cp = c[k]
-                c_prev[k] = cp
                 cn = f_g * cp + i_g * g_g
                 c[k] = cn
                 tc = np.tanh(cn)

@@ -5,6 +5,12 @@ in lock-step: weights stacked on a leading P axis, one batched forward, a
 hand-written batched backward, and one fused Adam update over all parameters of
 all models (Adam is elementwise, so this equals P separate updates).
 
+Two kernels compute an epoch. On a CPU the default is `seqmem.kernel` (numba): one
+call per epoch runs every model's steps in compiled code, model after model, so
+each model's weights stay in the core's cache and its arithmetic never depends on
+the other models. Elsewhere (GPUs) the default is the batched torch kernel below,
+`_train_epoch`. Both are tested against the reference trainer.
+
 The backward reproduces the reference trainer's semantics exactly: the loss at
 step j is backpropagated through the steps of its window (every step since the
 reset for bptt="epoch", the last k for bptt=k) using the activations saved when
