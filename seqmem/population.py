@@ -71,6 +71,17 @@ class Population:
         self.p = self._views(self.flat)
         self.g = self._views(self.grad)
         self.n_no_hh = sum(p * int(np.prod(self.shapes[k])) for k in _BLOCKS[:-1])
+        self._arrays: list[np.ndarray] | None = None
+
+    def arrays(self) -> list[np.ndarray]:
+        """numpy views of the parameter, m and v blocks (CPU only), as seqmem.kernel takes them.
+
+        Built once per batch: making 18 views costs more than a small population's epoch.
+        """
+        if self._arrays is None:
+            self._arrays = [views[k].numpy() for views in map(self._views, (self.flat, self.m, self.v))
+                            for k in _BLOCKS]
+        return self._arrays
 
     def _views(self, buf: torch.Tensor) -> dict[str, torch.Tensor]:
         out, start = {}, 0
@@ -203,9 +214,8 @@ def _train_epoch_numba(pop: Population, cfg: RunConfig, idx: np.ndarray, window:
     """One epoch for every active model with the compiled CPU kernel; losses (P, n)."""
     from seqmem.kernel import train_epoch
 
-    blocks = [pop._views(buf)[k].numpy() for buf in (pop.flat, pop.m, pop.v) for k in _BLOCKS]
     losses = np.zeros((pop.P, len(idx)))
-    train_epoch(*blocks, idx, np.roll(idx, -1), window, cfg.reset == "char",
+    train_epoch(*pop.arrays(), idx, np.roll(idx, -1), window, cfg.reset == "char",
                 cfg.loss == "softmax", step0, cfg.lr, losses)
     return losses
 
