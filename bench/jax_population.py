@@ -89,14 +89,15 @@ def measure(p: int, h: int, rounds: int = 7) -> dict[str, float]:
     idx = encode(ALPHABET)
     seq = torch.from_numpy(idx)
     act = _Activations(N, h, A, "cpu")
-    done = iter(range(10**6))
+    done = {k: iter(range(10**6)) for k in pops}  # epochs each population has trained
 
     def numba_epoch():
-        return _train_epoch_numba(pops["numba"], cfg, idx, 1, N * next(done))
+        return _train_epoch_numba(pops["numba"], cfg, idx, 1, N * next(done["numba"]))
 
     @torch.inference_mode()
     def torch_epoch():
-        return _train_epoch(pops["torch"], cfg, seq, seq.roll(-1), 1, act, N * next(done)).numpy()
+        step0 = N * next(done["torch"])
+        return _train_epoch(pops["torch"], cfg, seq, seq.roll(-1), 1, act, step0).numpy()
 
     # Same computation? The first epoch's losses from the same initial weights must agree.
     w, s, theirs = epoch(*fresh(), xs, ys)

@@ -239,7 +239,7 @@ def test_changing_units_gives_new_run_ids_and_keeps_the_old_runs(tmp_path, capsy
 def test_chunks_depend_on_the_spec_and_the_chunk_size_only():
     spec = load_spec("cases")
     chunks = plan_chunks(spec.runs)
-    assert sorted(len(c) for c in chunks) == [20] * 7  # one batch per case
+    assert sorted(len(c) for c in chunks) == [10] * 14  # two batches per case, one per core
     assert {len({c.cell for c in chunk}) for chunk in chunks} == {1}
     halves = plan_chunks(spec.runs, chunk_size=8)
     assert sorted(len(c) for c in halves) == [6] * 7 + [7] * 14
