@@ -30,15 +30,17 @@ def test_step_losses_match_the_reference(sequence, reset, bptt, loss, feedback):
             np.testing.assert_allclose(a, b, rtol=1e-5, err_msg=kernel)
 
 
-@pytest.mark.parametrize("sequence,reset,bptt", [
-    ("ABCABD", "epoch", 1),  # a one-step window that still goes through W_hh
-    ("ABCABD", "epoch", 10),  # a window longer than the sequence: the whole epoch
-    ("AB", "epoch", "epoch"),  # the shortest sequence
-    ("AB", "char", "epoch"),
+@pytest.mark.parametrize("sequence,reset,bptt,units", [
+    ("ABCABD", "epoch", 1, 8),  # a one-step window that still goes through W_hh
+    ("ABCABD", "epoch", 10, 8),  # a window longer than the sequence: the whole epoch
+    ("AB", "epoch", "epoch", 8),  # the shortest sequence
+    ("AB", "char", "epoch", 8),
+    ("ABCABD", "epoch", "epoch", 5),  # widths that are no multiple of a vector register
+    ("ABCABD", "epoch", 3, 37),
 ])
-def test_step_losses_match_the_reference_at_the_edges(sequence, reset, bptt):
+def test_step_losses_match_the_reference_at_the_edges(sequence, reset, bptt, units):
     steps = 120
-    configs = [preset("notebook", sequence, reset=reset, bptt=bptt, units=8, seed=s,
+    configs = [preset("notebook", sequence, reset=reset, bptt=bptt, units=units, seed=s,
                       max_epochs=-(-steps // len(sequence)), eval_every=1000) for s in (0, 1)]
     refs = [train_reference(c.replace(engine="reference"), trace_steps=steps) for c in configs]
     for kernel in KERNELS:
