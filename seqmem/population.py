@@ -212,7 +212,7 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
 def _train_epoch_numba(pop: Population, cfg: RunConfig, idx: np.ndarray, window: int,
                        step0: int) -> np.ndarray:
     """One epoch for every active model with the compiled CPU kernel; losses (P, n)."""
-    from seqmem.kernel import train_epoch
+    from seqmem.kernel import train_epoch  # here: loading numba takes a second GPU runs never need
 
     losses = np.zeros((pop.P, len(idx)))
     train_epoch(*pop.arrays(), idx, np.roll(idx, -1), window, cfg.reset == "char",
