@@ -1,20 +1,101 @@
-"""Finding the notebook's seven cases (seqmem.cases) in a results table."""
+"""The notebook's seven cases measured against its claims: the one summary of them.
+
+`case_summary` is used by `python -m bench.cases`, by `analysis/REPORT.md` and by the
+README's table (tests/test_readme.py checks it), so every place that says how a case
+did says the same thing by the same rule.
+
+Per case: the runs with the notebook's options (seqmem.cases), the memorized share
+within the budget, the Kaplan-Meier median of epochs-to-memorize with its 95% CI
+(censored runs count as "more than the budget"), and a verdict:
+
+* a claim of a range of epochs (lo-hi) **holds** when the median lies in it; it is
+  **not excluded** when the median lies outside but its CI overlaps the range; otherwise
+  it is **faster** or **slower** than claimed (median and CI beyond the range);
+* a claim that the case never converges **holds** when no run memorizes; otherwise it
+  fails with the count of runs that did.
+"""
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
+from analysis.load import outcomes, split_errors
+from analysis.survival import CI_LEVEL, kaplan_meier
 from seqmem.cases import NOTEBOOK_CASES, Case
-from seqmem.sequences import PRESETS
+from seqmem.config import preset
+from seqmem.schema import config_of
 
-# Defined in the library so that bench.cases and the analysis share one copy.
 CASES = list(NOTEBOOK_CASES.values())
+HOLDS, NOT_EXCLUDED, FASTER, SLOWER = "holds", "not excluded", "faster", "slower"
 
 
-def match_case(df: pd.DataFrame, case: Case) -> pd.Series:
-    """Rows of `df` that are `case`: same letters (or preset label), reset and units."""
-    letters = PRESETS[case.preset]
-    same_seq = df["sequence"] == letters
-    if "label" in df.columns:
-        same_seq |= df["label"] == case.preset
-    return same_seq & (df["reset"] == case.reset) & (df["units"] == case.units)
+def case_config(case: Case, seed: int = 0, engine: str = "population"):
+    """The RunConfig of a case's run with this seed (the notebook preset)."""
+    return preset("notebook", case.preset, reset=case.reset, units=case.units, seed=seed,
+                  engine=engine)
+
+
+def case_rows(table: pd.DataFrame, case: Case, engine: str = "population") -> pd.DataFrame:
+    """Rows of `table` that are runs of `case` with `engine` (any seed)."""
+    cell = case_config(case, engine=engine).cell
+    if table.empty:
+        return table
+    mask = [config_of(r).cell == cell for r in table.to_dict(orient="records")]
+    return table[mask]
+
+
+def verdict(case: Case, memorized: int, runs: int, median: float, lo: float, hi: float) -> str:
+    """The verdict on a case's claim (see the module docstring)."""
+    if case.claim is None:
+        return HOLDS if memorized == 0 else f"no: {memorized} of {runs} memorize"
+    a, b = case.claim
+    if a <= median <= b:
+        return HOLDS
+    if lo <= b and hi >= a:
+        return NOT_EXCLUDED
+    return FASTER if hi < a else SLOWER
+
+
+def case_summary(table: pd.DataFrame, engine: str = "population") -> pd.DataFrame:
+    """One row per notebook case with runs in `table` (a results table, typed).
+
+    Columns: case, sequence, reset, units, runs, memorized, budget, median, median_lo,
+    median_hi, claim, verdict. Error rows are counted apart (`errors`) and excluded.
+    """
+    rows = []
+    for case in CASES:
+        g = case_rows(table, case, engine)
+        if g.empty:
+            continue
+        ok, err = split_errors(g)
+        if ok.empty:
+            continue
+        o = outcomes(ok)
+        km = kaplan_meier(o["observed"], o["event"], budget=float(o["max_epochs"].min()))
+        rows.append(dict(
+            case=case.number, sequence=case.preset, reset=case.reset, units=case.units,
+            runs=km.n, memorized=km.events, errors=len(err), budget=km.budget,
+            median=km.median, median_lo=km.median_lo, median_hi=km.median_hi,
+            claim=case.claim_text,
+            verdict=verdict(case, km.events, km.n, km.median, km.median_lo, km.median_hi)))
+    return pd.DataFrame(rows)
+
+
+def _epochs(x: float) -> str:
+    return "not reached" if math.isinf(x) else f"{x:.0f}"
+
+
+def cases_markdown(summary: pd.DataFrame) -> str:
+    """The summary as the Markdown table the README, the report and bench.cases print."""
+    level = f"{100 * CI_LEVEL:.0f}%"
+    cols = ["case", "sequence", "reset", "units", "memorized", f"median epochs [{level} CI]",
+            "notebook says", "verdict"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in summary.itertuples():
+        med = (f"{_epochs(r.median)} [{_epochs(r.median_lo)}, {_epochs(r.median_hi)}]"
+               if math.isfinite(r.median) else f"not reached in {r.budget:g}")
+        lines.append(f"| {r.case} | {r.sequence} | {r.reset} | {r.units} | "
+                     f"{r.memorized}/{r.runs} | {med} | {r.claim} | {r.verdict} |")
+    return "\n".join(lines)

@@ -18,7 +18,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from analysis.cases import CASES, match_case  # noqa: E402
+from analysis.cases import CASES, case_rows  # noqa: E402
 from analysis.fit import Analysis, StepCost, kaplan_meier, km_curves, variants  # noqa: E402
 from analysis.law import TERM_LABELS, TERMS, interval_cdf  # noqa: E402
 
@@ -313,7 +313,7 @@ def cases(a: Analysis, path: Path) -> Path | None:
     for i, case in enumerate(CASES):
         y = len(CASES) - 1 - i
         names.append((y, f"{case.title}\nclaim: {case.claim_text}"))
-        g = a.cases[match_case(a.cases, case)]
+        g = case_rows(a.cases, case)
         if case.claim is None:
             ax.add_patch(plt.Rectangle((budget * 0.97, y - 0.4), budget * 0.09, 0.8,
                                        color="C2", alpha=0.25, lw=0))
@@ -352,28 +352,30 @@ def cases(a: Analysis, path: Path) -> Path | None:
 
 
 def case_losses(a: Analysis, path: Path) -> Path | None:
-    """Per-epoch training loss of every seed of each case (the notebook's plot, over seeds)."""
+    """Training loss of every seed of each case (the notebook's plot, over seeds): the
+    recorded curve, one mean per evaluation interval, drawn at the interval's end."""
     _theme()
-    if a.cases is None or not a.cases["epoch_loss"].map(len).any():
+    if a.cases is None or not a.cases["loss_curve"].map(_curve_len).any():
         return None
     fig, axes = plt.subplots(2, 4, figsize=(16, 7), sharey=True)
     flat = axes.ravel()
     for ax, case in zip(flat, CASES, strict=False):
-        g = a.cases[match_case(a.cases, case)]
-        segs = [np.column_stack([np.arange(len(v)), v]) for v in g["epoch_loss"] if len(v)]
-        colors = ["C0" if ev else "C3" for ev, v in zip(g["event"], g["epoch_loss"],
-                                                        strict=True) if len(v)]
+        g = case_rows(a.cases, case)
+        step = int(g["eval_every"].iloc[0]) if len(g) else 1
+        curves = [np.asarray(v) for v in g["loss_curve"] if _curve_len(v)]
+        segs = [np.column_stack([step * np.arange(1, len(v) + 1), v]) for v in curves]
+        colors = ["C0" if ev else "C3" for ev, v in zip(g["event"], g["loss_curve"],
+                                                        strict=True) if _curve_len(v)]
         ax.add_collection(LineCollection(segs, colors=colors, lw=0.8, alpha=0.5))
         ax.autoscale_view()
-        curves = [np.asarray(v) for v in g["epoch_loss"] if len(v)]
         if curves:
             n = max(map(len, curves))
             mat = np.full((len(curves), n), np.nan)
             for i, v in enumerate(curves):
                 mat[i, :len(v)] = v
             enough = np.sum(~np.isnan(mat), axis=0) >= max(len(curves) // 2, 1)
-            ax.plot(np.arange(n)[enough], np.nanmedian(mat[:, enough], axis=0), color="black",
-                    lw=2)
+            ax.plot(step * np.arange(1, n + 1)[enough], np.nanmedian(mat[:, enough], axis=0),
+                    color="black", lw=2)
         if (g["loss"] == "softmax").any():
             ax.axhline(SOFTMAX_FLOOR, color="grey", ls=":", lw=1.2)
         if g.empty:
@@ -382,8 +384,8 @@ def case_losses(a: Analysis, path: Path) -> Path | None:
                      f"\n{int(g['event'].sum())}/{len(g)} memorized; notebook: "
                      f"{case.claim_short}", fontsize=9)
         ax.set_xlabel("epoch")
-    flat[0].set_ylabel("mean training loss of the epoch")
-    flat[4].set_ylabel("mean training loss of the epoch")
+    flat[0].set_ylabel("mean training loss (per evaluation interval)")
+    flat[4].set_ylabel("mean training loss (per evaluation interval)")
     flat[-1].axis("off")
     flat[-1].legend(handles=[
         Line2D([], [], color="C0", label="a seed that memorized (curve ends there)"),
@@ -395,6 +397,10 @@ def case_losses(a: Analysis, path: Path) -> Path | None:
     fig.suptitle("Training loss of the notebook's cases over seeds", y=1.0)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def _curve_len(v) -> int:
+    return 0 if v is None else len(v)
 
 
 def time_vs_units(a: Analysis, path: Path) -> Path | None:

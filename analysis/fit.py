@@ -8,16 +8,14 @@ them together and `fit_document` turns the outcome into fit.json.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from analysis.cases import CASES, match_case
+from analysis.cases import case_summary
 from analysis.law import (
     DISTS,
     TERMS,
@@ -29,6 +27,7 @@ from analysis.law import (
     term_values,
 )
 from analysis.load import NOTEBOOK_OPTIONS, cell_ids, is_notebook, outcomes, split_errors
+from analysis.survival import KM, kaplan_meier, km_curves, km_table  # noqa: F401 (re-exported)
 
 MIN_EVENTS = 5  # an option level with fewer memorized runs gets no AFT term (reported apart)
 ALPHABET_SIZE = 26
@@ -51,91 +50,6 @@ AIC_MARGIN = 2.0  # an interaction is kept only if it lowers AIC by more than th
 # with all of them wins on AIC but its coefficients trade off against each other (signs
 # flip) and stop being readable as exponents. The AIC table still lists the larger models.
 HEADLINE_MAX_METRICS = 2
-
-
-# -- Kaplan-Meier ---------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class KM:
-    """A Kaplan-Meier estimate of one group: its curve and median with 95% CIs."""
-
-    n: int
-    events: int
-    budget: float
-    median: float  # inf when fewer than half memorized
-    median_lo: float
-    median_hi: float
-    p_budget: float  # P(memorized by the budget) = 1 - S(budget)
-    curve: pd.DataFrame  # columns t, s, lo, hi
-
-
-def kaplan_meier(durations: np.ndarray, events: np.ndarray, budget: float | None = None) -> KM:
-    """KM of epochs-to-memorize with 95% log-log (exponential Greenwood) bands.
-
-    scipy.stats.ecdf on right-censored data. The estimate is exact on the evaluation
-    grid: memorization is only defined at evaluation epochs. The median's CI is where
-    the bands cross 1/2 (as lifelines' median_survival_times does).
-    """
-    durations = np.asarray(durations, dtype=float)
-    events = np.asarray(events, dtype=bool)
-    budget = float(np.max(durations)) if budget is None else float(budget)
-    if not events.any():
-        curve = pd.DataFrame({"t": [0.0, budget], "s": [1.0, 1.0], "lo": [1.0, 1.0],
-                              "hi": [1.0, 1.0]})
-        return KM(n=len(durations), events=0, budget=budget, median=math.inf,
-                  median_lo=math.inf, median_hi=math.inf, p_budget=0.0, curve=curve)
-    res = stats.ecdf(stats.CensoredData.right_censored(durations, ~events))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # undefined where S = 0
-        ci = res.sf.confidence_interval(0.95, method="log-log")
-    t = res.sf.quantiles
-    s = res.sf.probabilities
-    lo = np.nan_to_num(ci.low.probabilities, nan=0.0)
-    hi = np.where(np.isnan(ci.high.probabilities), s, ci.high.probabilities)
-    curve = pd.DataFrame({"t": np.r_[0.0, t], "s": np.r_[1.0, s], "lo": np.r_[1.0, lo],
-                          "hi": np.r_[1.0, hi]})
-    if t[0] == 0:  # an event at epoch 0: no separate starting point
-        curve = curve.iloc[1:].reset_index(drop=True)
-    return KM(n=len(durations), events=int(events.sum()), budget=budget,
-              median=_crossing(t, s), median_lo=_crossing(t, lo), median_hi=_crossing(t, hi),
-              p_budget=1.0 - float(res.sf.evaluate(budget)), curve=curve)
-
-
-def _crossing(t: np.ndarray, s: np.ndarray) -> float:
-    """First time at which a survival curve is at or below 1/2 (inf if never)."""
-    below = np.flatnonzero(s <= 0.5)
-    return float(t[below[0]]) if len(below) else math.inf
-
-
-def km_table(df: pd.DataFrame, by: Sequence[str], value: str = "observed") -> pd.DataFrame:
-    """One KM summary row per group of `by` (df must have `event` and `value` columns)."""
-    rows = []
-    for key, g in df.groupby(list(by), sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        km = kaplan_meier(g[value], g["event"], budget=_budget(g, value))
-        rows.append({**dict(zip(by, key, strict=True)), "n": km.n, "memorized": km.events,
-                     "median": km.median, "median_lo": km.median_lo,
-                     "median_hi": km.median_hi, "p_budget": km.p_budget, "budget": km.budget})
-    return pd.DataFrame(rows)
-
-
-def km_curves(df: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    """Tidy KM curves (t, s, lo, hi and the `by` columns) of each group."""
-    parts = []
-    for key, g in df.groupby(list(by), sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        c = kaplan_meier(g["observed"], g["event"]).curve
-        for col, v in zip(by, key, strict=True):
-            c[col] = v
-        parts.append(c)
-    return pd.concat(parts, ignore_index=True)
-
-
-def _budget(g: pd.DataFrame, value: str) -> float:
-    """The budget common to a group: the smallest max_epochs (in `value` units if scaled)."""
-    if value == "observed":
-        return float(g["max_epochs"].min())
-    return float(g.loc[~g["event"], value].min()) if (~g["event"]).any() else float(g[value].max())
 
 
 def balanced_grid(runs: pd.DataFrame, min_share: float = 0.5) -> pd.DataFrame:
@@ -490,33 +404,6 @@ def options_table(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# -- the notebook's cases --------------------------------------------------------------
-
-def cases_summary(cases: pd.DataFrame) -> pd.DataFrame:
-    """Measured epochs of each notebook case against the notebook's claim."""
-    rows = []
-    for case in CASES:
-        g = cases[match_case(cases, case)]
-        if g.empty:
-            rows.append(dict(case=case.number, title=case.title, claim=case.claim_text, n=0,
-                             memorized=0))
-            continue
-        km = kaplan_meier(g["observed"], g["event"], budget=float(g["max_epochs"].min()))
-        ep = g["observed"].where(g["event"])
-        if case.claim is None:
-            within = float((~g["event"]).mean())
-            agrees = within >= 0.9
-        else:
-            lo, hi = case.claim
-            within = float(((ep >= lo) & (ep <= hi)).mean())
-            agrees = (km.median_lo <= hi) and (km.median_hi >= lo)
-        rows.append(dict(case=case.number, title=case.title, claim=case.claim_text, n=km.n,
-                         memorized=km.events, median=km.median, median_lo=km.median_lo,
-                         median_hi=km.median_hi, budget=km.budget, within_claim=within,
-                         agrees=bool(agrees)))
-    return pd.DataFrame(rows)
-
-
 # -- everything ------------------------------------------------------------------------
 
 @dataclass
@@ -601,7 +488,7 @@ def analyse(results: pd.DataFrame, cases: pd.DataFrame | None = None,
         if len(cerr):
             notes.append(f"{len(cerr)} case runs ended in an error and are excluded.")
         cases_runs = outcomes(cok)
-        cases_table = cases_summary(cases_runs)
+        cases_table = case_summary(cases)
     return Analysis(runs=runs, errors=errors, prep=prep, comparison=comparison,
                     interactions=inter, fit=fit, coefficients=coefs, bootstrap_n=len(draws),
                     bootstrap_seq_n=0 if seq_draws is None else len(seq_draws),

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.cases import CASES
+from analysis.cases import CASES, cases_markdown
 from analysis.figures import SOFTMAX_FLOOR
 from analysis.fit import (
     HEADLINE_MAX_METRICS,
@@ -38,6 +38,11 @@ FIGURE_CAPTIONS = {
     "case_loss_curves": "Training loss of the seven cases over seeds.",
     "time_vs_units": "Per-step cost and wall-clock time to memorize vs units.",
 }
+
+
+VERDICT_RULE = ("Kaplan-Meier median, censored runs counted as beyond the budget; a range "
+                "claim holds when the median is in it, is not excluded when only the CI "
+                "overlaps it; a never-converges claim holds when no run memorizes")
 
 
 def _f(x: float, digits: int = 3) -> str:
@@ -119,7 +124,8 @@ def _header(a: Analysis, source: str) -> str:
         kinds = ", ".join(f"{k or 'unknown'} x{v}" for k, v in top.items())
         errs = f" {len(a.errors)} runs ended in an error and are excluded ({kinds})."
     vers = []
-    for col in ("seqmem_version", "torch_version", "numpy_version", "python_version"):
+    for col in ("seqmem_version", "kernel", "numerics_version", "torch_version",
+                "numpy_version", "numba_version", "python_version"):
         if col in r.columns:
             vals = sorted(set(map(str, r[col].dropna())))
             vers.append(f"{col.replace('_version', '')} {', '.join(vals)}")
@@ -250,11 +256,11 @@ def _q1(a: Analysis) -> str:
     if a.cases_table is not None and len(a.cases_table):
         c3 = a.cases_table[a.cases_table["case"] == 3]
         c1 = a.cases_table[a.cases_table["case"] == 1]
-        if len(c3) and c3["n"].iloc[0] > 0:
+        if len(c3) and len(c1):
             lines.append(
                 f"Measured: case 3 (repeatone, reset per character) memorized in "
-                f"{int(c3['memorized'].iloc[0])} of {int(c3['n'].iloc[0])} seeds, against "
-                f"{int(c1['memorized'].iloc[0])} of {int(c1['n'].iloc[0])} for case 1 "
+                f"{int(c3['memorized'].iloc[0])} of {int(c3['runs'].iloc[0])} seeds, against "
+                f"{int(c1['memorized'].iloc[0])} of {int(c1['runs'].iloc[0])} for case 1 "
                 "(alphabet, depth 1, same training).")
     for e in a.prep.excluded:
         if e["term"] == "short_window":
@@ -274,12 +280,12 @@ def _q2(a: Analysis, doc: dict[str, Any]) -> str:
     if ct is not None and len(ct) and set(ct["case"]) >= {6, 7}:
         c6 = ct[ct["case"] == 6].iloc[0]
         c7 = ct[ct["case"] == 7].iloc[0]
-        if c6["n"] and c7["n"]:
+        if c6["runs"] and c7["runs"]:
             lines.append(
                 f"Measured: random30 at 32 units (case 6) memorized in {int(c6['memorized'])} "
-                f"of {int(c6['n'])} seeds within {c6['budget']:g} epochs (median "
+                f"of {int(c6['runs'])} seeds within {c6['budget']:g} epochs (median "
                 f"{_ep(c6['median'])}); at 128 units (case 7) in {int(c7['memorized'])} of "
-                f"{int(c7['n'])} (median {_ep(c7['median'])} epochs, 95% CI "
+                f"{int(c7['runs'])} (median {_ep(c7['median'])} epochs, 95% CI "
                 f"[{_ep(c7['median_lo'])}, {_ep(c7['median_hi'])}]).")
     cu = _coef(a, "log_units")
     if cu:
@@ -429,10 +435,9 @@ def _q4(a: Analysis, doc: dict[str, Any]) -> str:
         f"{SOFTMAX_FLOOR:.3f} nats (uniform output: ln 26 = {math.log(26):.3f}); the gradient "
         "through the extra Softmax is shrunk by its Jacobian, and a confident correct output "
         "still gets a loss of 2.3 instead of 0.")
-    if a.cases is not None and a.cases["epoch_loss"].map(len).any():
-        last = [v[-1] for v in a.cases["epoch_loss"] if len(v)]
+    if a.cases is not None and a.cases["final_loss"].notna().any():
         lines.append(f"  Measured: the notebook cases end at a mean epoch loss of "
-                     f"{np.median(last):.3f} (median over seeds).")
+                     f"{a.cases['final_loss'].median():.3f} (median over seeds).")
     labels = {"logits": "Loss on the logits instead", "onehot": "One-hot (argmax) feedback at "
               "evaluation instead of probabilities", "window": "A BPTT window (≥ depth)",
               "short_window": "A BPTT window shorter than the depth",
@@ -493,37 +498,15 @@ def _law_says(doc: dict[str, Any], case: Any, budget: float) -> str:
 def _cases(a: Analysis, doc: dict[str, Any]) -> str:
     if a.cases_table is None:
         return "## The notebook's seven cases\nNo cases table was found: not compared."
-    rows = []
-    for r in a.cases_table.to_dict(orient="records"):
-        if not r.get("n"):
-            rows.append({"case": r["case"], "setting": r["title"].split(": ", 1)[1],
-                         "notebook says": r["claim"], "runs": 0, "memorized": "-",
-                         "median epochs [95% CI]": "-", "share in claim": "-", "verdict": "-",
-                         "the law predicts": _law_says(doc, CASES[r["case"] - 1], 1000)})
-            continue
-        med = (f"{_ep(r['median'])} [{_ep(r['median_lo'])}, {_ep(r['median_hi'])}]"
-               if math.isfinite(r["median"]) else f"not reached in {r['budget']:g}")
-        case = CASES[r["case"] - 1]
-        if case.claim is None:
-            verdict = "agrees" if r["agrees"] else "disagrees: some seeds memorize"
-        else:
-            lo, hi = case.claim
-            verdict = "agrees" if r["agrees"] else (
-                "faster than claimed" if r["median_hi"] < lo else "slower than claimed")
-        rows.append({"case": r["case"], "setting": r["title"].split(": ", 1)[1],
-                     "notebook says": r["claim"], "runs": r["n"],
-                     "memorized": f"{int(r['memorized'])}/{int(r['n'])}",
-                     "median epochs [95% CI]": med,
-                     "share in claim": _pct(r["within_claim"]), "verdict": verdict,
-                     "the law predicts": _law_says(doc, case, r["budget"])})
+    law = pd.DataFrame([{"case": r.case, "setting": CASES[r.case - 1].title.split(": ", 1)[1],
+                         "the law predicts": _law_says(doc, CASES[r.case - 1], r.budget)}
+                        for r in a.cases_table.itertuples()])
     return "\n".join([
         "## The notebook's seven cases",
-        "Measured over seeds with the notebook's settings (Kaplan-Meier median; 'share in "
-        "claim' = runs memorized inside the claimed range, or never memorized for cases 3 "
-        "and 6; verdict: the median's CI overlaps the claimed range). The last column is the "
-        "fitted law's median and P(memorized within the budget) for these sequences, which "
-        "the study never ran: a check of `predict` on held-out sequences.", "",
-        _table(pd.DataFrame(rows))])
+        "Measured over seeds with the notebook's settings (" + VERDICT_RULE + ")", "",
+        cases_markdown(a.cases_table), "",
+        "The fitted law's median and P(memorized within the budget) for these sequences, "
+        "which the study never ran:", "", _table(law)])
 
 
 def _figures(figures: dict[str, Path], out: Path) -> str:

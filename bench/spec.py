@@ -10,8 +10,14 @@ Every key a spec may hold (anything else is an error, with a did-you-mean):
     sequences = ["alphabet", "ABCA"]  # preset names (seqmem.sequences.PRESETS) or letters
     max_epochs = 300       # any RunConfig option: lr, reset, bptt, loss, feedback,
     lr = [1e-3, 1e-2]      #   eval_every, max_epochs, engine, alphabet; a list is a grid
+    max_steps = 50000      # or a budget in optimizer steps: max_epochs = ceil(max_steps /
+                           #   length) for each sequence (a list is a grid, like an option)
+    eval_every_steps = 500 # or evaluate every max(1, eval_every_steps // length) epochs
+    lr_scaled = [2e-3]     # or a width rule: lr = value * lr_base_units / units (muP-style
+    lr_base_units = 32     #   1/width for Adam); the rule is stored in the lr_rule column
 
-    [[grid]]               # generated sequences (seqmem.generate); as many grids as needed
+    [[grid]]               # generated sequences; as many grids as needed
+    generator = "generate" # default: seqmem.generate, exact length, repeats and depth
     length = [8, 16]
     depth = [1, 2, 3]
     repeats = [4]          # or `distinct = [...]`: letters used, repeats = length - distinct
@@ -20,8 +26,19 @@ Every key a spec may hold (anything else is an error, with a did-you-mean):
                            #   generate(length, repeats, depth, alphabet_size,
                            #            rng=numpy.random.default_rng(gen_seed))
     skip_infeasible = true # default false: a combination that no sequence can satisfy is an
-                           #   error quoting seqmem.generate.feasible's reason; true drops it
-                           #   (`--dry-run` counts the dropped points; none left is an error)
+                           #   error quoting the generator's feasibility reason; true drops
+                           #   it (`--dry-run` counts the dropped points; none left is an error)
+
+    [[grid]]
+    generator = "forks"    # seqmem.forks: exact length, depth and forks (ambiguous letters
+    length = 24            #   = 2 + 2 * forks); keys length, depth, forks, alphabet_size,
+    depth = [2, 4]         #   gen_seeds, skip_infeasible
+    forks = [0, 2]
+
+    [[grid]]
+    generator = "uniform"  # seqmem.generate.uniform: i.i.d. letters; keys length,
+    length = [64, 128]     #   alphabet_size, gen_seeds
+    alphabet_size = 4
 
     [[slice]]              # optional: a named part of the sweep with its own settings
     name = "logits"
@@ -40,16 +57,19 @@ errors are one line naming where, the key and the value:
 
 A run that two slices (or two grid points) both produce is kept once, with the first
 slice and label. Each run carries `slice`, `label` (the preset name, "explicit", or the
-generator knobs such as "n16-r4-d3-a26-s0") and the `gen_*` knobs into the results.
+generator knobs such as "n16-r4-d3-a26-s0") and the `gen_*` knobs into the results
+(seqmem.records.Origin), with `lr_rule` and `budget_steps` when the spec used them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import itertools
+import math
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, NoReturn
@@ -57,18 +77,45 @@ from typing import Any, NoReturn
 import numpy as np
 
 from seqmem.config import PRESET_OPTIONS, RunConfig
-from seqmem.generate import feasible, generate
+from seqmem.forks import feasible_forks, forks
+from seqmem.generate import feasible, generate, uniform
+from seqmem.records import Origin
 from seqmem.sequences import PRESETS
 
 SPECS_DIR = Path(__file__).parent / "specs"
 # Every RunConfig field but the three a spec sets with its own keys.
 OPTION_KEYS = tuple(f.name for f in fields(RunConfig)
                     if f.name not in ("sequence", "units", "seed"))
-SLICE_KEYS = ("name", "description", "preset", "seeds", "units", "sequences", "grid", *OPTION_KEYS)
+# Keys that set an option per sequence or per width instead of directly.
+DERIVED_KEYS = {"max_steps": "max_epochs", "eval_every_steps": "eval_every",
+                "lr_scaled": "lr", "lr_base_units": "lr"}
+SLICE_KEYS = ("name", "description", "preset", "seeds", "units", "sequences", "grid",
+              *OPTION_KEYS, *DERIVED_KEYS)
 TOP_KEYS = (*SLICE_KEYS, "slice")
-GRID_KEYS = ("length", "repeats", "distinct", "depth", "alphabet_size", "gen_seeds",
-             "skip_infeasible")
-GEN_KNOBS = ("length", "repeats", "depth", "alphabet_size", "seed")
+
+
+@dataclass(frozen=True)
+class Generator:
+    """A [[grid]] generator: its knobs (in label order) and how to make one sequence."""
+
+    knobs: tuple[str, ...]  # grid keys besides alphabet_size, gen_seeds, skip_infeasible
+    feasible: Callable[..., str | None] | None
+    make: Callable[..., str]
+    label: str  # format of the label, from the knob values
+
+
+GENERATORS: dict[str, Generator] = {
+    "generate": Generator(("length", "repeats", "depth"), feasible,
+                          lambda n, r, d, a, rng: generate(n, r, d, a, rng=rng),
+                          "n{length}-r{repeats}-d{depth}-a{alphabet_size}-s{seed}"),
+    "forks": Generator(("length", "depth", "forks"), feasible_forks,
+                       lambda n, d, f, a, rng: forks(n, d, f, a, rng=rng),
+                       "n{length}-d{depth}-f{forks}-a{alphabet_size}-s{seed}"),
+    "uniform": Generator(("length",), None, lambda n, a, rng: uniform(n, a, rng=rng),
+                         "n{length}-a{alphabet_size}-s{seed}"),
+}
+GRID_KEYS = ("generator", "length", "repeats", "distinct", "depth", "forks", "alphabet_size",
+             "gen_seeds", "skip_infeasible")
 MAX_RUNS = 200_000
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -82,19 +129,23 @@ class Run:
     """One run of a sweep: its config and where in the spec it came from."""
 
     config: RunConfig
-    slice: str
-    label: str
-    gen: tuple[int, int, int, int, int] | None = None  # length, repeats, depth, a, seed
+    origin: Origin
 
     @property
     def run_id(self) -> str:
         return self.config.run_id
 
+    @property
+    def slice(self) -> str:
+        return self.origin.slice
+
+    @property
+    def label(self) -> str:
+        return self.origin.label
+
     def columns(self) -> dict[str, Any]:
-        """The result columns the spec adds to the trainer's record."""
-        gen = self.gen or (None,) * len(GEN_KNOBS)
-        return {"slice": self.slice, "label": self.label,
-                **{f"gen_{k}": v for k, v in zip(GEN_KNOBS, gen, strict=True)}}
+        """The result columns the spec adds to the trainer's record (its Origin)."""
+        return dataclasses.asdict(self.origin)
 
 
 @dataclass(frozen=True)
@@ -184,13 +235,16 @@ def parse_spec(data: Mapping[str, Any], *, name: str, path: Path = Path("<spec>"
             if "sequences" in table or "grid" in table:
                 merged.pop("sequences", None)
                 merged.pop("grid", None)
+            for key in table:  # a budget in steps replaces an inherited one in epochs, etc.
+                for other in _COUNTERPARTS.get(key, ()):
+                    merged.pop(other, None)
             merged.update({k: v for k, v in table.items() if k not in ("name", "description")})
             slices.append((sname, f"slice {sname!r}: ", merged))
 
     runs: dict[str, Run] = {}
     skipped = duplicates = 0
     for sname, where, table in slices:
-        for run in _expand_slice(sname, where, table):
+        for run in _expand_slice(name, sname, where, table):
             if isinstance(run, int):
                 skipped += run
             elif run.run_id in runs:
@@ -203,7 +257,13 @@ def parse_spec(data: Mapping[str, Any], *, name: str, path: Path = Path("<spec>"
                 slices=tuple(s for s, _, _ in slices), skipped=skipped, duplicates=duplicates)
 
 
-def _expand_slice(sname: str, where: str, table: Mapping[str, Any]) -> Iterator[Run | int]:
+_COUNTERPARTS = {"max_steps": ("max_epochs",), "max_epochs": ("max_steps",),
+                 "eval_every_steps": ("eval_every",), "eval_every": ("eval_every_steps",),
+                 "lr_scaled": ("lr",), "lr": ("lr_scaled", "lr_base_units")}
+
+
+def _expand_slice(spec: str, sname: str, where: str, table: Mapping[str, Any]
+                  ) -> Iterator[Run | int]:
     """Runs of one slice; an int is a count of infeasible grid points skipped."""
     preset = table.get("preset", "notebook")
     if preset not in PRESET_OPTIONS:
@@ -211,18 +271,36 @@ def _expand_slice(sname: str, where: str, table: Mapping[str, Any]) -> Iterator[
     for key in ("seeds", "units"):
         if key not in table:
             _fail(where, key, None, "missing (required)")
+    for key, other in (("max_steps", "max_epochs"), ("eval_every_steps", "eval_every"),
+                       ("lr_scaled", "lr")):
+        if key in table and other in table:
+            _fail(where, key, table[key], f"give {key} or {other}, not both")
+    if ("lr_scaled" in table) != ("lr_base_units" in table):
+        _fail(where, "lr_scaled", table.get("lr_scaled"), "needs lr_base_units, and back")
     seeds = _seeds(where, table["seeds"])
     units = _ints(where, "units", table["units"], low=1)
     options = {k: _option(where, k, table[k]) for k in OPTION_KEYS if k in table}
+    steps = {k: _ints(where, k, table[k], low=1) for k in ("max_steps", "eval_every_steps")
+             if k in table}
+    if len(steps.get("eval_every_steps", [0])) != 1:
+        _fail(where, "eval_every_steps", table["eval_every_steps"], "must be one integer")
+    if "lr_scaled" in table:
+        options["lr_scaled"] = [_config(where, "lr_scaled", "lr", v).lr
+                                for v in _as_list(where, "lr_scaled", table["lr_scaled"])]
+        base_units = _ints(where, "lr_base_units", table["lr_base_units"], low=1)
+        if len(base_units) != 1:
+            _fail(where, "lr_base_units", table["lr_base_units"], "must be one integer")
+    if "max_steps" in steps:
+        options["max_steps"] = steps["max_steps"]
     if "sequences" not in table and "grid" not in table:
         _fail(where, "sequences", None, "missing: give `sequences` and/or [[grid]]")
 
-    items: list[tuple[str, str, tuple | None]] = []  # (letters or preset name, label, gen)
+    items: list[tuple[str, Origin]] = []  # (letters or preset name, where it came from)
     if "sequences" in table:
         seqs = table["sequences"]
         if not isinstance(seqs, list) or not seqs or not all(isinstance(s, str) for s in seqs):
             _fail(where, "sequences", seqs, "must be a non-empty list of preset names or letters")
-        items += [(s, s if s in PRESETS else "explicit", None) for s in seqs]
+        items += [(s, Origin(label=s if s in PRESETS else "explicit")) for s in seqs]
     if "grid" in table:
         grids = table["grid"]
         grids = [grids] if isinstance(grids, dict) else grids
@@ -236,32 +314,56 @@ def _expand_slice(sname: str, where: str, table: Mapping[str, Any]) -> Iterator[
     start = dict(PRESET_OPTIONS[preset])
     start.pop("units", None)
     keys = list(options)
-    for seq, label, gen in items:
+    for seq, origin in items:
+        origin = dataclasses.replace(origin, spec=spec, slice=sname)
+        letters = PRESETS.get(seq, seq)
         for combo in itertools.product(*(options[k] for k in keys)):
             opts = {**start, **dict(zip(keys, combo, strict=True))}
+            extra: dict[str, Any] = {}
+            if "max_steps" in opts:
+                extra["budget_steps"] = opts["max_steps"]
+                opts["max_epochs"] = math.ceil(opts.pop("max_steps") / len(letters))
+            if "eval_every_steps" in steps:
+                opts["eval_every"] = max(1, steps["eval_every_steps"][0] // len(letters))
+            scaled = opts.pop("lr_scaled", None)
             for u in units:
+                if scaled is not None:
+                    opts["lr"] = scaled * base_units[0] / u
+                    extra["lr_rule"] = f"{scaled:g}*{base_units[0]}/units"
                 for seed in seeds:
                     try:
                         config = RunConfig.from_dict({**opts, "sequence": seq, "units": u,
                                                       "seed": seed})
                     except ValueError as e:
                         _fail(where, "sequences", seq, str(e))
-                    yield Run(config, sname, label, gen)
+                    yield Run(config, dataclasses.replace(origin, **extra))
 
 
-def _grid(where: str, grid: Any) -> tuple[list[tuple[str, str, tuple]], int]:
+def _grid(where: str, grid: Any) -> tuple[list[tuple[str, Origin]], int]:
     if not isinstance(grid, dict):
         _fail(where.rstrip(": "), "", grid, "must be a table ([[grid]])")
     _check_keys(where, grid, GRID_KEYS)
-    for key in ("length", "depth"):
+    kind = grid.get("generator", "generate")
+    if kind not in GENERATORS:
+        _fail(where, "generator", kind, f"must be one of {', '.join(GENERATORS)}")
+    gen = GENERATORS[kind]
+    allowed = (*gen.knobs, "alphabet_size", "gen_seeds", "skip_infeasible", "generator",
+               *(("distinct",) if kind == "generate" else ()))
+    for key in grid:
+        if key not in allowed:
+            _fail(where, key, grid[key], f"not a knob of generator {kind!r} "
+                  f"(its keys: {', '.join(allowed)})")
+    knobs = [k for k in gen.knobs if not (k == "repeats" and "distinct" in grid)]
+    if kind == "generate":
+        if ("repeats" in grid) == ("distinct" in grid):
+            _fail(where, "repeats", grid.get("repeats"),
+                  "give exactly one of `repeats` and `distinct`")
+        knobs = ["length", "repeats" if "repeats" in grid else "distinct", "depth"]
+    for key in knobs:
         if key not in grid:
             _fail(where, key, None, "missing (required)")
-    if ("repeats" in grid) == ("distinct" in grid):
-        _fail(where, "repeats", grid.get("repeats"), "give exactly one of `repeats` and `distinct`")
-    lengths = _ints(where, "length", grid["length"], low=2)
-    depths = _ints(where, "depth", grid["depth"], low=1)
-    rkey = "repeats" if "repeats" in grid else "distinct"
-    rvals = _ints(where, rkey, grid[rkey], low=0 if rkey == "repeats" else 1)
+    lows = {"length": 2, "depth": 1, "repeats": 0, "distinct": 1, "forks": 0}
+    values = {k: _ints(where, k, grid[k], low=lows[k]) for k in knobs}
     sizes = _ints(where, "alphabet_size", grid.get("alphabet_size", 26), low=2, high=26)
     gen_seeds = _seeds(where, grid.get("gen_seeds", 1), key="gen_seeds")
     skip = grid.get("skip_infeasible", False)
@@ -269,42 +371,60 @@ def _grid(where: str, grid: Any) -> tuple[list[tuple[str, str, tuple]], int]:
         _fail(where, "skip_infeasible", skip, "must be true or false")
 
     items, skipped, first_reason = [], 0, None
-    for n, x, d, a in itertools.product(lengths, rvals, depths, sizes):
-        r = x if rkey == "repeats" else n - x
-        reason = feasible(n, r, d, a)
+    for combo in itertools.product(*values.values(), sizes):
+        given = dict(zip([*values, "alphabet_size"], combo, strict=True))
+        knob = {k: given[k] for k in gen.knobs if k in given}
+        if "distinct" in given:
+            knob["repeats"] = given["length"] - given["distinct"]
+        args = [knob[k] for k in gen.knobs]
+        a = given["alphabet_size"]
+        reason = gen.feasible(*args, a) if gen.feasible else None
         if reason:
-            knobs = f"length={n} {rkey}={x} depth={d} alphabet_size={a}"
+            text = " ".join(f"{k}={v}" for k, v in given.items())
             if not skip:
-                raise SpecError(f"{where}{knobs}: infeasible: {reason} "
+                raise SpecError(f"{where}{text}: infeasible: {reason} "
                                 "(set skip_infeasible = true to drop such points)")
             skipped += 1
-            first_reason = first_reason or f"{knobs}: {reason}"
+            first_reason = first_reason or f"{text}: {reason}"
             continue
         for s in gen_seeds:
-            seq = generate(n, r, d, a, rng=np.random.default_rng(s))
-            items.append((seq, f"n{n}-r{r}-d{d}-a{a}-s{s}", (n, r, d, a, s)))
+            seq = gen.make(*args, a, np.random.default_rng(s))
+            origin = Origin(label=gen.label.format(**knob, alphabet_size=a, seed=s),
+                            generator=kind, gen_alphabet_size=a, gen_seed=s,
+                            **{f"gen_{k}": v for k, v in knob.items()})
+            items.append((seq, origin))
     if not items:
         raise SpecError(f"{where}no feasible combination in this grid (e.g. {first_reason})")
     return items, skipped
 
 
-def _option(where: str, key: str, value: Any) -> list[Any]:
-    """An option's values (a scalar is a one-value list), each checked by RunConfig."""
+def _config(where: str, key: str, field: str, value: Any) -> RunConfig:
+    """A config with `field` = value, or a one-line SpecError naming `key`."""
+    try:
+        return RunConfig.from_dict({"sequence": "AB", field: value})
+    except (ValueError, TypeError) as e:
+        _fail(where, key, value, str(e))
+
+
+def _as_list(where: str, key: str, value: Any) -> list[Any]:
     values = value if isinstance(value, list) else [value]
     if not values:
         _fail(where, key, value, "an empty list gives no runs")
+    if len(set(map(repr, values))) != len(values):
+        _fail(where, key, value, "duplicate values")
+    return values
+
+
+def _option(where: str, key: str, value: Any) -> list[Any]:
+    """An option's values (a scalar is a one-value list), each checked by RunConfig."""
     out = []
-    for v in values:
+    for v in _as_list(where, key, value):
         if key == "alphabet":
             if not isinstance(v, str) or len(v) < 2 or len(set(v)) != len(v):
                 _fail(where, key, v, "must be a string of at least 2 distinct letters")
             out.append(v)
             continue
-        try:
-            config = RunConfig.from_dict({"sequence": "AB", key: v})
-        except (ValueError, TypeError) as e:
-            _fail(where, key, v, str(e))
-        out.append(getattr(config, key))
+        out.append(getattr(_config(where, key, key, v), key))
     if len(set(map(repr, out))) != len(out):
         _fail(where, key, value, "duplicate values")
     return out

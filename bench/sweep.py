@@ -36,6 +36,7 @@ from typing import Any
 from bench import spec as spec_module
 from bench.spec import Run, Spec, SpecError, available, load_spec
 from seqmem.store import SQLITE_MAGIC, Store, export
+from seqmem.train import split_cell
 
 PROG = "python -m bench.sweep"
 BACKENDS = ("loky", "dask", "sequential")
@@ -56,6 +57,13 @@ Read either with seqmem.store.load_results(path).
 
 resume: rerun the same command; stored runs (same run id = same full config) are
 skipped. --retry-errors also reruns runs stored as errors.
+
+stale runs: every row records the kernel and numerics version that made it
+(seqmem.provenance). If the store holds runs of this spec made by another kernel or
+numerics version (or by code too old to say), the sweep says so in one line and stops
+before any work (exit 2): such rows may differ from what this code makes, and are never
+counted as done. --rerun-stale reruns them instead, replacing their rows. A store made on
+another CPU is only noted: numba compiles for the CPU it runs on.
 
 exit status: 0 all runs stored without error, 1 some runs are stored as errors,
 2 bad arguments or spec, or no backend (nothing was run), 130 interrupted (finished
@@ -101,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
                         + ", ".join(f"{v} for engine={k}" for k, v in CHUNK_SIZE.items()) + ")")
     p.add_argument("--retry-errors", action="store_true",
                    help="also rerun runs stored with status error")
+    p.add_argument("--rerun-stale", action="store_true",
+                   help="rerun stored runs made by another kernel or numerics version "
+                        "(default: refuse to start while the store holds any)")
     p.add_argument("--dry-run", action="store_true",
                    help="print how many runs and cells the spec expands to and how many are "
                         "stored, then stop")
@@ -137,13 +148,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     jobs = _cpu_count() if args.jobs == -1 else args.jobs
 
-    stored = _stored(out)
+    made_by = _stored(out)
+    stored = {k: v[0] for k, v in made_by.items()}
+    stale = stale_runs(spec.runs, made_by)
+    if stale and not args.rerun_stale and not args.dry_run:
+        print(f"{PROG}: error: {stale_message(out, spec, stale, made_by)}", file=sys.stderr)
+        return 2
+    stale_ids = {r.run_id for r in stale}
     todo = [r for r in spec.runs
-            if r.run_id not in stored or (args.retry_errors and stored[r.run_id] == "error")]
+            if r.run_id not in stored or r.run_id in stale_ids
+            or (args.retry_errors and stored[r.run_id] == "error")]
     cells = spec.cells()
     if args.dry_run:
-        _print_plan(spec, out, stored, todo, len(cells), jobs, args)
+        _print_plan(spec, out, stored, todo, len(cells), jobs, args, stale)
         return 0
+    note = cpu_note(spec.runs, made_by)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
 
     done = failed = 0
     with ExitStack() as stack:
@@ -160,16 +181,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             if todo:
                 chunks = plan_chunks(spec.runs, {r.run_id for r in todo}, args.chunk_size)
                 by_id = {r.run_id: r for r in todo}
-                bar = _progress(len(todo), spec.name, args.quiet)
+                work = {c[0].run_id: chunk_work(c) for c in chunks}
+                bar = _progress(sum(work.values()), spec.name, args.quiet)
                 stack.callback(bar.close)
                 for rows in backend.map(chunks):
-                    rows = [{**row, "spec": spec.name, **by_id[row["run_id"]].columns()}
-                            for row in rows]
+                    rows = [{**row, **by_id[row["run_id"]].columns()} for row in rows]
                     store.write(rows)
                     done += len(rows)
                     failed += sum(row["status"] == "error" for row in rows)
-                    bar.set_postfix(failed=failed, refresh=False)
-                    bar.update(len(rows))
+                    bar.set_postfix_str(f"{done}/{len(todo)} runs, {failed} failed",
+                                        refresh=False)
+                    bar.update(work[rows[0]["run_id"]])
         except KeyboardInterrupt:
             stack.close()
             kept = len(set(_stored(out)) & {r.run_id for r in spec.runs})
@@ -218,15 +240,55 @@ def _is_sqlite_or_empty(path: Path) -> bool:
     return head in (SQLITE_MAGIC, b"")
 
 
-def _stored(out: Path) -> dict[str, str]:
+def _stored(out: Path) -> dict[str, tuple]:
+    """run_id -> (status, kernel, numerics_version, cpu) of the runs in the store."""
     if not out.exists() or out.stat().st_size == 0:
         return {}
     try:
         with Store(out, readonly=True) as store:
-            return store.statuses()
+            return store.made_by()
     except sqlite3.Error:  # e.g. a read-only open that needs WAL recovery first
         with Store(out) as store:
-            return store.statuses()
+            return store.made_by()
+
+
+# ---------------------------------------------------------------- stale runs
+
+
+def stale_runs(runs: Sequence[Run], made_by: dict[str, tuple]) -> list[Run]:
+    """Stored runs of `runs` whose kernel or numerics version is not what this code makes."""
+    from seqmem.train import numerics
+
+    out = []
+    for run in runs:
+        if run.run_id in made_by:
+            _, kernel, version, _ = made_by[run.run_id]
+            if (kernel, version) != numerics(run.config):
+                out.append(run)
+    return out
+
+
+def stale_message(out: Path, spec: Spec, stale: list[Run], made_by: dict[str, tuple]) -> str:
+    from seqmem.train import numerics
+
+    found = sorted({f"{k or 'unknown kernel'} v{v if v is not None else '?'}"
+                    for _, k, v, _ in (made_by[r.run_id] for r in stale)})
+    now = sorted({"{} v{}".format(*numerics(r.config)) for r in stale})
+    return (f"{out} holds {len(stale)} runs of spec {spec.name!r} made by {', '.join(found)}, "
+            f"but this code makes {', '.join(now)}; rerun them with --rerun-stale (their rows "
+            "are replaced) or give another --out")
+
+
+def cpu_note(runs: Sequence[Run], made_by: dict[str, tuple]) -> str | None:
+    from seqmem.provenance import provenance
+
+    here = provenance("", 0).cpu
+    other = sorted({c for s, k, v, c in (made_by[r.run_id] for r in runs if r.run_id in made_by)
+                    if c is not None and c != here})
+    if not other:
+        return None
+    return (f"the store holds runs made on another CPU ({', '.join(other)}; this one is {here}): "
+            "the numba kernel compiles for the CPU it runs on, so their rounding may differ")
 
 
 def _cpu_count() -> int:
@@ -266,7 +328,8 @@ def plan_chunks(runs: Sequence[Run], todo: Collection[str] | None = None,
     (default: all) are kept.
 
     >>> from seqmem.config import RunConfig
-    >>> runs = [Run(RunConfig("ABCA", seed=s), "main", "explicit") for s in range(40)]
+    >>> from seqmem.records import Origin
+    >>> runs = [Run(RunConfig("ABCA", seed=s), Origin(slice="main")) for s in range(40)]
     >>> [len(c) for c in plan_chunks(runs)]
     [10, 10, 10, 10]
     >>> [len(c) for c in plan_chunks(runs, todo={r.run_id for r in runs[:25]})]
@@ -277,28 +340,37 @@ def plan_chunks(runs: Sequence[Run], todo: Collection[str] | None = None,
         cells.setdefault(run.config.cell, []).append(run.config)
     chunks = []
     for cell, configs in cells.items():
-        size = chunk_size or CHUNK_SIZE.get(cell.engine, 32)
-        k = math.ceil(len(configs) / size)
-        q, r = divmod(len(configs), k)
-        start = 0
-        for i in range(k):
-            end = start + q + (i < r)
-            chunk = [c for c in configs[start:end] if todo is None or c.run_id in todo]
+        for part in split_cell(configs, chunk_size or CHUNK_SIZE.get(cell.engine, 32)):
+            chunk = [c for c in part if todo is None or c.run_id in todo]
             if chunk:
                 chunks.append(chunk)
-            start = end
-    return sorted(chunks, key=_cost, reverse=True)
+    return sorted(chunks, key=chunk_work, reverse=True)
 
 
-def _cost(chunk: Sequence[Any]) -> float:
-    """A rough relative cost, only to start the longest chunks first."""
+def chunk_work(chunk: Sequence[Any]) -> float:
+    """Expected compute of a chunk in model-step microseconds, if no run memorizes early.
+
+    It starts the costliest chunks first and weighs the progress bar, so that a sweep
+    with mixed lengths and widths shows an honest time left. Per model and step, from
+    the numba kernel's measured costs (DEVELOPERS.md): about 3 us of fixed cost plus
+    6e-4 us x H^2 x (1 + the mean backward window), the window being 1 with a reset per
+    letter, (n + 1) / 2 for full-epoch BPTT and about k for a window k; the reference
+    trainer is about 1 ms + 0.3 ms per window step.
+    """
     c = chunk[0]
     n = len(c.sequence)
-    if c.reset == "epoch" and c.bptt == "epoch":
-        depth = n / 2  # full BPTT: step t backpropagates through t steps
+    if c.reset == "char":
+        window = 1.0
+    elif c.bptt == "epoch" or int(c.bptt) >= n:
+        window = (n + 1) / 2
     else:
-        depth = 1 if c.reset == "char" else min(int(c.bptt), n)
-    return n * c.max_epochs * depth * (1 + c.units / 64) * len(chunk)
+        k = int(c.bptt)
+        window = k - k * (k - 1) / (2 * n)  # the first k-1 steps of an epoch reach back less
+    if c.engine == "reference":
+        step_us = 1000 + 300 * window
+    else:
+        step_us = 3 + 6e-4 * c.units * (c.units + len(c.alphabet) / 4) * (1 + window)
+    return step_us * n * c.max_epochs * len(chunk)
 
 
 # ---------------------------------------------------------------- backends
@@ -418,18 +490,21 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _progress(total: int, name: str, quiet: bool):
+def _progress(total: float, name: str, quiet: bool):
+    """A bar over expected compute (chunk_work), not over runs: chunks differ in cost by
+    orders of magnitude. The run count is in its postfix."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=name, unit="run", disable=quiet, file=sys.stderr,
-                dynamic_ncols=True, smoothing=0.05)
+    return tqdm(total=total, desc=name, disable=quiet, file=sys.stderr, dynamic_ncols=True,
+                smoothing=0.05, bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} "
+                "[{elapsed}<{remaining}]")
 
 
 # ---------------------------------------------------------------- reporting
 
 
 def _print_plan(spec: Spec, out: Path, stored: dict[str, str], todo: list[Run], n_cells: int,
-                jobs: int, args: argparse.Namespace) -> None:
+                jobs: int, args: argparse.Namespace, stale: list[Run]) -> None:
     in_spec = [stored[r.run_id] for r in spec.runs if r.run_id in stored]
     errors = sum(s == "error" for s in in_spec)
     todo_cells = len({r.config.cell for r in todo})
@@ -447,8 +522,14 @@ def _print_plan(spec: Spec, out: Path, stored: dict[str, str], todo: list[Run], 
     print(f"store {out}: {len(in_spec)} of these runs already stored ({errors} errors)"
           + (f", {len(stored) - len(in_spec)} runs of other specs" if len(stored) > len(in_spec)
              else ""))
+    if stale:
+        print(f"  stale: {len(stale)} stored runs were made by another kernel or numerics "
+              "version" + ("; --rerun-stale reruns them" if not args.rerun_stale else
+                           " and will be rerun"))
+    hours = sum(map(chunk_work, chunks)) / 3.6e9
     print(f"to run: {len(todo)} runs in {todo_cells} cells, {len(chunks)} chunks "
-          f"for {workers} workers")
+          f"for {workers} workers; at most about {hours:.2g} core-hours "
+          "(every run to its full budget)")
     if 0 < len(chunks) < workers:
         print("  note: fewer chunks than workers; a smaller --chunk-size keeps all busy")
 

@@ -15,12 +15,12 @@ import pytest
 import torch
 from torch import nn
 
-from bench.notebook import ALPHABET, DataAdam, LSTMMod, notebook_epoch
 from seqmem.config import preset
 from seqmem.model import build_model, stacked_weights
 from seqmem.population import KERNELS, Population, _Activations, _train_epoch, _train_epoch_numba
 from seqmem.reference import _train_epoch as reference_epoch
 from seqmem.sequences import encode
+from tests.notebook import ALPHABET, DataAdam, LSTMMod, notebook_epoch
 
 torch.set_num_threads(1)
 N = 26

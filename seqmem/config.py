@@ -74,9 +74,21 @@ class RunConfig:
 
     @property
     def run_id(self) -> str:
-        """Hash of every field: the same config always has the same id, any change a new one."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """Hash of the whole config: the same config always has the same id, any change a new one.
+
+        The fields of the first results (`ID_FIELDS_V1`) always enter the hash. A field added
+        since enters it only when it differs from its default, so adding an option with a
+        default leaves every existing id, and every stored run, as it was. A released
+        default therefore never changes (tests/test_config.py pins golden ids).
+        """
+        blob = json.dumps(self.id_fields(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def id_fields(self) -> dict[str, Any]:
+        """The fields that enter the run id (see `run_id`)."""
+        defaults = {f.name: f.default for f in fields(self)}
+        return {k: v for k, v in self.to_dict().items()
+                if k in ID_FIELDS_V1 or v != defaults[k]}
 
     @property
     def cell(self) -> RunConfig:
@@ -98,6 +110,11 @@ class RunConfig:
     def replace(self, **changes: Any) -> RunConfig:
         return RunConfig.from_dict({**self.to_dict(), **changes})
 
+
+# The RunConfig fields when run ids were first stored: they always enter the id.
+ID_FIELDS_V1 = ("sequence", "units", "seed", "lr", "reset", "bptt", "loss", "feedback",
+                "eval_every", "max_epochs", "engine", "alphabet")
+assert set(ID_FIELDS_V1) <= {f.name for f in fields(RunConfig)}
 
 # Every option as the notebook sets it (run_experiment forces max_epochs=1000 whatever is passed).
 NOTEBOOK: dict[str, Any] = dict(

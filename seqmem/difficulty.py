@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
 
 from seqmem.sequences import ALPHABET, validate
 
@@ -104,18 +105,68 @@ def context_bits(seq: str, k: int = 1, alphabet: str = ALPHABET) -> float:
     return float(-sum(c * math.log2(c / ctx_counts[ctx]) for (ctx, _), c in pairs.items()) + 0.0)
 
 
+def cond_entropy(seq: str, k: int = 1, alphabet: str = ALPHABET) -> float:
+    """Bits per letter still unknown about the next letter given the last k: H(next | k-context).
+
+    context_bits(seq, k) / len(seq): the per-letter form, comparable across lengths.
+
+    >>> cond_entropy("ABAC")  # two of four positions carry one bit each
+    0.5
+    """
+    return context_bits(seq, k, alphabet) / len(seq)
+
+
+def memory_bits(seq: str, alphabet: str = ALPHABET) -> float:
+    """Sum over k = 1 .. depth-1 of context_bits(seq, k): bits the state must supply, counted
+    once for every letter of context that is not yet enough.
+
+    It grows with depth (one more term per letter of context needed) and with ambiguity
+    (larger terms), so it is one number for both.
+
+    >>> memory_bits("ABAC"), memory_bits("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    (2.0, 0.0)
+    """
+    return float(sum(context_bits(seq, k, alphabet) for k in range(1, context_depth(seq, alphabet))))
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Every difficulty metric of a sequence: one result-table column each.
+
+    length, distinct letters and repeats (length - distinct); context_depth, the letters of
+    context needed; ambiguous_transitions, positions whose letter has several successors;
+    context_bits, n * H(next | current letter); cond_entropy_k, H(next | last k letters) in
+    bits per letter (k = 1, 2, 3); memory_bits (see `memory_bits`).
+    """
+
+    length: int
+    distinct: int
+    repeat_count: int
+    context_depth: int
+    ambiguous_transitions: int
+    context_bits: float
+    cond_entropy_1: float
+    cond_entropy_2: float
+    cond_entropy_3: float
+    memory_bits: float
+
+
 def metrics(seq: str, alphabet: str = ALPHABET) -> dict[str, float | int]:
-    """Every difficulty metric of `seq`, as result-table columns.
+    """Every difficulty metric of `seq` (the fields of `Metrics`), as result-table columns.
 
     >>> metrics("ABAC")["context_depth"]
     2
     """
     validate(seq, alphabet)
-    return {
-        "length": len(seq),
-        "distinct": len(set(seq)),
-        "repeat_count": repeat_count(seq, alphabet),
-        "context_depth": context_depth(seq, alphabet),
-        "ambiguous_transitions": ambiguous_transitions(seq, alphabet),
-        "context_bits": context_bits(seq, 1, alphabet),
-    }
+    return asdict(Metrics(
+        length=len(seq),
+        distinct=len(set(seq)),
+        repeat_count=repeat_count(seq, alphabet),
+        context_depth=context_depth(seq, alphabet),
+        ambiguous_transitions=ambiguous_transitions(seq, alphabet),
+        context_bits=context_bits(seq, 1, alphabet),
+        cond_entropy_1=cond_entropy(seq, 1, alphabet),
+        cond_entropy_2=cond_entropy(seq, 2, alphabet),
+        cond_entropy_3=cond_entropy(seq, 3, alphabet),
+        memory_bits=memory_bits(seq, alphabet),
+    ))

@@ -14,7 +14,6 @@ from difflib import SequenceMatcher
 class Evaluation:
     generated: str
     prefix: int  # letters correct before the first mistake
-    longest: int  # longest substring of s[1:] that the generation contains
 
     @property
     def success(self) -> bool:
@@ -25,16 +24,30 @@ def score(sequence: str, generated: str) -> Evaluation:
     """Compare a generation (meant to be sequence[1:]) with its target.
 
     >>> score("ABCD", "BCA")
-    Evaluation(generated='BCA', prefix=2, longest=2)
+    Evaluation(generated='BCA', prefix=2)
     """
     target = sequence[1:]
     if len(generated) != len(target):
         raise ValueError(f"generated {generated!r} must have {len(target)} letters")
     prefix = next((i for i, (a, b) in enumerate(zip(target, generated, strict=True)) if a != b),
                   len(target))
-    match = SequenceMatcher(None, target, generated).find_longest_match(
-        0, len(target), 0, len(generated))
-    return Evaluation(generated, prefix, match.size)
+    return Evaluation(generated, prefix)
+
+
+def longest_substring(sequence: str, generated: str) -> int:
+    """Length of the longest run of the target (sequence[1:]) that the generation contains.
+
+    The notebook's SequenceMatcher.find_longest_match, without the "autojunk" heuristic:
+    from 200 letters on it would treat every frequent letter as junk and miss the match.
+    (Shorter strings, the notebook's, are unaffected.) Quadratic in the length, so the
+    engines compute it for a run's final evaluation only.
+
+    >>> longest_substring("ABCDE", "BCXE")
+    2
+    """
+    target = sequence[1:]
+    matcher = SequenceMatcher(None, target, generated, autojunk=False)
+    return matcher.find_longest_match(0, len(target), 0, len(generated)).size
 
 
 def eval_epochs(eval_every: int, max_epochs: int) -> list[int]:

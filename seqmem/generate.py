@@ -82,7 +82,7 @@ import numpy as np
 from seqmem.difficulty import context_depth, repeat_count
 from seqmem.sequences import ALPHABET
 
-__all__ = ["KnobTypeError", "feasible", "generate"]
+__all__ = ["KnobTypeError", "feasible", "generate", "uniform"]
 
 _ATTEMPTS = 60
 _PLANT_TRIES = 20
@@ -202,6 +202,26 @@ def generate(
         if codes is not None and _ok(seq := _letters(codes), n, r, d, a):
             return seq
     return _verified(_fallback(n, m, d, a, rng), n, r, d, a)
+
+
+def uniform(length: int, alphabet_size: int = 26, *, rng: np.random.Generator) -> str:
+    """`length` letters drawn independently and uniformly from the first `alphabet_size`
+    letters of A..Z: the random sequences of the capacity frontier (like the notebook's
+    random30, which has 26 letters).
+
+    >>> uniform(8, 4, rng=np.random.default_rng(0))
+    'DCCBBAAA'
+    """
+    reason = _type_reason(length=length, alphabet_size=alphabet_size)
+    if reason:
+        raise KnobTypeError(reason)
+    if not isinstance(rng, np.random.Generator):
+        raise KnobTypeError(f"rng must be a numpy.random.Generator, got {rng!r}")
+    if length < 2:
+        raise ValueError(f"length={length} must be >= 2")
+    if not 2 <= alphabet_size <= len(ALPHABET):
+        raise ValueError(f"alphabet_size={alphabet_size} must be in 2..{len(ALPHABET)}")
+    return _letters(rng.integers(0, int(alphabet_size), int(length)))
 
 
 def _letters(codes) -> str:

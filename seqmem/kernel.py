@@ -233,3 +233,59 @@ def _softmax(x, out):
         total += e
     for q in range(x.shape[0]):
         out[q] /= total
+
+
+@njit(cache=True, fastmath=_FAST, error_model="numpy")
+def generate(w_ih, b_ih, b_hh, w_out, b_out, w_hh, first, steps, char, probs_feedback, out):
+    """Every model generates `steps` letters from `first` and a fresh state; out (P, steps).
+
+    The evaluation of seqmem.population.evaluate_population, float32 as there: gates =
+    x W_ih + b_ih + b_hh + h W_hh, the argmax letter is the output, and the next input is
+    the softmax of the logits (probs_feedback) or that letter one-hot.
+    """
+    n_models, a, g4 = w_ih.shape
+    hid = g4 // 4
+    one = np.float32(1.0)
+    x = np.zeros(a, np.float32)
+    pre = np.zeros(g4, np.float32)
+    h = np.zeros(hid, np.float32)
+    c = np.zeros(hid, np.float32)
+    logits = np.zeros(a, np.float32)
+    for p in range(n_models):
+        x[:] = 0.0
+        x[first] = one
+        h[:] = 0.0
+        c[:] = 0.0
+        for t in range(steps):
+            if char:
+                h[:] = 0.0
+                c[:] = 0.0
+            for j in range(g4):
+                pre[j] = b_ih[p, j] + b_hh[p, j]
+            for q in range(a):
+                xq = x[q]
+                if xq != 0.0:
+                    for j in range(g4):
+                        pre[j] += xq * w_ih[p, q, j]
+            for k in range(hid):
+                hk = h[k]
+                for j in range(g4):
+                    pre[j] += hk * w_hh[p, k, j]
+            for k in range(hid):
+                cn = _sigmoid(pre[hid + k]) * c[k] + _sigmoid(pre[k]) * np.tanh(pre[2 * hid + k])
+                c[k] = cn
+                h[k] = _sigmoid(pre[3 * hid + k]) * np.tanh(cn)
+            best = 0
+            for q in range(a):
+                s = b_out[p, q]
+                for k in range(hid):
+                    s += h[k] * w_out[p, q, k]
+                logits[q] = s
+                if s > logits[best]:
+                    best = q
+            out[p, t] = best
+            if probs_feedback:
+                _softmax(logits, x)
+            else:
+                x[:] = 0.0
+                x[best] = one

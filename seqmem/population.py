@@ -35,8 +35,9 @@ import torch
 
 from seqmem.config import RunConfig, check_cell
 from seqmem.difficulty import metrics
-from seqmem.evaluate import eval_epochs, score
+from seqmem.evaluate import Evaluation, eval_epochs, longest_substring
 from seqmem.model import stacked_weights
+from seqmem.provenance import provenance
 from seqmem.records import RunRecord
 from seqmem.sequences import decode, encode
 
@@ -114,6 +115,13 @@ class Population:
 
 
 KERNELS = ("numba", "torch")
+# Bump a kernel's number whenever a change can change its records (seqmem.provenance).
+NUMERICS_VERSION = {"numba": 1, "torch": 1}
+
+
+def default_kernel(device: str | torch.device) -> str:
+    """The kernel train_population uses on `device` unless told otherwise."""
+    return "numba" if torch.device(device).type == "cpu" else "torch"
 
 
 @torch.inference_mode()  # no autograd here: inference mode skips its bookkeeping (~15% faster)
@@ -138,7 +146,7 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
                          "to the right engine")
     device = torch.device(device)
     if kernel is None:
-        kernel = "numba" if device.type == "cpu" else "torch"
+        kernel = default_kernel(device)
     if kernel not in KERNELS:
         raise ValueError(f"kernel={kernel!r}: choose one of {', '.join(KERNELS)}")
     if kernel == "numba" and device.type != "cpu":
@@ -156,7 +164,11 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
     pop = Population(stacked_weights([c.seed for c in configs], hid, a, device))
 
     active = torch.arange(total, device=device)  # original index of each row still training
-    epoch_loss = np.zeros((total, cfg.max_epochs))
+    # Memory is bounded by what the records keep: one loss per evaluation interval.
+    interval = np.zeros((total, cfg.eval_every))  # epoch mean losses since the last evaluation
+    in_interval = 0
+    loss_curve: list[list[float]] = [[] for _ in range(total)]
+    final_loss = np.full(total, np.nan)
     step_loss = np.zeros((total, trace_steps))
     outcome: dict[int, tuple] = {}
     checks = set(eval_epochs(cfg.eval_every, cfg.max_epochs))
@@ -164,7 +176,11 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
     step = 0
     for epoch in range(cfg.max_epochs + 1):
         if epoch in checks:
-            evals = evaluate_population(pop, cfg)
+            if in_interval:
+                for i in active.cpu().numpy():
+                    loss_curve[i].append(float(np.mean(interval[i, :in_interval])))
+                in_interval = 0
+            evals = evaluate_population(pop, cfg, kernel)
             done = [i for i, e in enumerate(evals) if e.success or epoch == cfg.max_epochs]
             for i in done:
                 outcome[int(active[i])] = (epoch, evals[i], time.perf_counter() - start)
@@ -183,26 +199,32 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
             losses_np = _train_epoch(pop, cfg, idx, targets, window, act, step).cpu().numpy()
         step += n
         rows_np = active.cpu().numpy()
-        epoch_loss[rows_np, epoch] = losses_np.mean(axis=1)
+        final_loss[rows_np] = losses_np.mean(axis=1)
+        interval[rows_np, in_interval] = final_loss[rows_np]
+        in_interval += 1
         first = epoch * n
         if first < trace_steps:
             take = min(n, trace_steps - first)
             step_loss[rows_np, first:first + take] = losses_np[:, :take]
 
     records = []
+    made_by = provenance(kernel, NUMERICS_VERSION[kernel], device)
     for i, c in enumerate(configs):
         ended, ev, wall = outcome[i]
         records.append(RunRecord(
             config=c,
             memorized=ev.success,
             epochs_to_memorize=ended if ev.success else None,
+            steps_to_memorize=ended * n if ev.success else None,
             epochs_trained=ended,
             steps=ended * n,
             final_prefix=ev.prefix,
-            longest_substring=ev.longest,
-            epoch_loss=tuple(float(x) for x in epoch_loss[i, :ended]),
+            longest_substring=longest_substring(seq, ev.generated),
+            final_loss=None if ended == 0 else float(final_loss[i]),
+            loss_curve=tuple(loss_curve[i]),
             wall_time_s=wall,
             metrics=metrics(seq, alphabet),
+            provenance=made_by,
             population=total,
             step_loss=tuple(float(x) for x in step_loss[i, :min(trace_steps, ended * n)]),
         ))
@@ -362,8 +384,28 @@ def _eye(a: int, device: torch.device) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate_population(pop: Population, cfg: RunConfig) -> list:
+def evaluate_population(pop: Population, cfg: RunConfig, kernel: str = "torch") -> list:
     """Generate n-1 letters from the first one and a fresh state, for every model; score each."""
+    seq, alphabet = cfg.sequence, cfg.alphabet
+    if kernel == "numba":
+        from seqmem.kernel import generate
+
+        generated = np.zeros((pop.P, len(seq) - 1), dtype=np.int64)
+        generate(*pop.arrays()[:6], alphabet.index(seq[0]), len(seq) - 1, cfg.reset == "char",
+                 cfg.feedback == "probs", generated)
+    else:
+        generated = _generate_torch(pop, cfg)
+    target = encode(seq, alphabet)[1:]
+    return [Evaluation(decode(row, alphabet), _prefix(row, target)) for row in generated]
+
+
+def _prefix(generated: np.ndarray, target: np.ndarray) -> int:
+    """Letters right before the first mistake."""
+    wrong = np.flatnonzero(generated != target)
+    return int(wrong[0]) if len(wrong) else len(target)
+
+
+def _generate_torch(pop: Population, cfg: RunConfig) -> np.ndarray:
     seq, alphabet = cfg.sequence, cfg.alphabet
     p_, h_, a = pop.P, cfg.units, len(alphabet)
     dev = pop.flat.device
@@ -390,5 +432,4 @@ def evaluate_population(pop: Population, cfg: RunConfig) -> list:
             x = torch.softmax(logits, dim=1)
         else:
             x = torch.nn.functional.one_hot(k, a).to(logits.dtype)
-    generated = torch.stack(letters, dim=1).cpu().numpy()
-    return [score(seq, decode(row, alphabet)) for row in generated]
+    return torch.stack(letters, dim=1).cpu().numpy()

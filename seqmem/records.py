@@ -1,4 +1,4 @@
-"""The record a trainer returns for one run (one seed)."""
+"""The record a trainer returns for one run (one seed), and where a sweep's run came from."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seqmem.config import RunConfig
+from seqmem.provenance import Provenance
+
+# Field metadata: "nested" fields are flattened into their own columns; "stored": False
+# fields are not written to a results table.
+NESTED = {"nested": True}
 
 
 @dataclass(frozen=True)
@@ -14,28 +19,36 @@ class RunRecord:
 
     epochs_to_memorize: completed training epochs at the first successful evaluation,
         or None when the run was censored at max_epochs.
-    steps: training steps (characters) taken, epochs_trained * length.
+    steps_to_memorize: the same in optimizer steps (epochs_to_memorize * length).
+    epochs_trained, steps: training epochs and steps (characters) taken.
     final_prefix: letters generated correctly before the first mistake at the last evaluation.
     longest_substring: longest run of the target (s[1:]) found in that generation.
-    epoch_loss: mean training loss of each epoch trained.
+    final_loss: mean training loss of the last epoch trained (None if none was).
+    loss_curve: mean training loss over each evaluation interval: entry j averages the
+        epochs trained between the j-th and the (j+1)-th evaluation, so its length is the
+        number of evaluations after the first (the record stays small for long budgets).
     wall_time_s: seconds from the start of training until this record was final; the
         population engine trains `population` seeds together, so they share that time.
-    metrics: the sequence's difficulty metrics (seqmem.difficulty.metrics).
+    metrics: the sequence's difficulty metrics (seqmem.difficulty.Metrics).
+    provenance: what made the record (seqmem.provenance.Provenance).
     step_loss: the first per-step losses, only when the trainer was asked to trace them.
     """
 
-    config: RunConfig
+    config: RunConfig = field(metadata=NESTED)
     memorized: bool
     epochs_to_memorize: int | None
+    steps_to_memorize: int | None
     epochs_trained: int
     steps: int
     final_prefix: int
     longest_substring: int
-    epoch_loss: tuple[float, ...]
+    final_loss: float | None
+    loss_curve: tuple[float, ...]
     wall_time_s: float
-    metrics: dict[str, Any]
+    metrics: dict[str, Any] = field(metadata=NESTED)
+    provenance: Provenance = field(metadata=NESTED)
     population: int = 1
-    step_loss: tuple[float, ...] = field(default=(), repr=False)
+    step_loss: tuple[float, ...] = field(default=(), repr=False, metadata={"stored": False})
 
     @property
     def seed(self) -> int:
@@ -46,21 +59,35 @@ class RunRecord:
         return "memorized" if self.memorized else "censored"
 
     def to_row(self) -> dict[str, Any]:
-        """One flat result-table row: run id, every config field, metrics and outcome."""
-        row: dict[str, Any] = {"run_id": self.config.run_id}
-        row.update(self.config.to_dict())
-        row["bptt"] = str(self.config.bptt)  # one column type for "epoch" and windows
-        row.update(self.metrics)
-        row.update(
-            status=self.status,
-            memorized=self.memorized,
-            epochs_to_memorize=self.epochs_to_memorize,
-            epochs_trained=self.epochs_trained,
-            steps=self.steps,
-            final_prefix=self.final_prefix,
-            longest_substring=self.longest_substring,
-            wall_time_s=self.wall_time_s,
-            population=self.population,
-            epoch_loss=list(self.epoch_loss),
-        )
-        return row
+        """One flat result-table row (seqmem.schema): run id, config, metrics, outcome,
+        provenance; the origin columns are left for the sweep to fill."""
+        from seqmem.schema import record_row
+
+        return record_row(self)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a run came from in a sweep spec; all None for a run made from Python.
+
+    spec, slice, label: the spec's name, its slice, and the sequence's label (a preset
+    name, "explicit", or the generator's knobs such as "n16-r4-d3-a26-s0").
+    generator and gen_*: how a generated sequence was made (seqmem.generate): "generate"
+    (length, repeats, depth), "forks" (length, depth, forks) or "random" (length); the
+    alphabet size and the generator seed.
+    lr_rule: the width rule that set lr, when the spec used one (e.g. "0.002*32/units").
+    budget_steps: the budget in optimizer steps, when the spec stated it in steps.
+    """
+
+    spec: str | None = None
+    slice: str | None = None
+    label: str | None = None
+    generator: str | None = None
+    gen_length: int | None = None
+    gen_repeats: int | None = None
+    gen_depth: int | None = None
+    gen_forks: int | None = None
+    gen_alphabet_size: int | None = None
+    gen_seed: int | None = None
+    lr_rule: str | None = None
+    budget_steps: int | None = None

@@ -23,10 +23,15 @@ from torch import nn
 
 from seqmem.config import RunConfig
 from seqmem.difficulty import metrics
-from seqmem.evaluate import Evaluation, eval_epochs, score
+from seqmem.evaluate import Evaluation, eval_epochs, longest_substring, score
 from seqmem.model import LSTMModel, build_model
+from seqmem.provenance import provenance
 from seqmem.records import RunRecord
 from seqmem.sequences import encode
+
+KERNEL = "autograd"
+# Bump whenever a change here can change a record (seqmem.provenance).
+NUMERICS_VERSION = 1
 
 
 def train_reference(config: RunConfig, *, trace_steps: int = 0) -> RunRecord:
@@ -49,12 +54,18 @@ def train_reference(config: RunConfig, *, trace_steps: int = 0) -> RunRecord:
     softmax = nn.Softmax(dim=-1)
     checks = set(eval_epochs(config.eval_every, config.max_epochs))
 
-    epoch_loss: list[float] = []
+    interval: list[float] = []  # epoch mean losses since the last evaluation
+    loss_curve: list[float] = []
     step_loss: list[float] = []
     memorized_at: int | None = None
     evaluation = None
+    trained = 0
+    final_loss = None
     for epoch in range(config.max_epochs + 1):
         if epoch in checks:
+            if interval:
+                loss_curve.append(float(np.mean(interval)))
+                interval = []
             evaluation = evaluate_reference(model, config)
             if evaluation.success:
                 memorized_at = epoch
@@ -62,23 +73,27 @@ def train_reference(config: RunConfig, *, trace_steps: int = 0) -> RunRecord:
         if epoch == config.max_epochs:
             break
         losses = _train_epoch(model, params, shadow, opt, ce, softmax, inputs, targets, config)
-        epoch_loss.append(float(np.mean(losses)))
+        final_loss = float(np.mean(losses))
+        interval.append(final_loss)
+        trained += 1
         if len(step_loss) < trace_steps:
             step_loss.extend(losses[: trace_steps - len(step_loss)])
 
     assert evaluation is not None
-    trained = len(epoch_loss)
     return RunRecord(
         config=config,
         memorized=memorized_at is not None,
         epochs_to_memorize=memorized_at,
+        steps_to_memorize=None if memorized_at is None else memorized_at * n,
         epochs_trained=trained,
         steps=trained * n,
         final_prefix=evaluation.prefix,
-        longest_substring=evaluation.longest,
-        epoch_loss=tuple(epoch_loss),
+        longest_substring=longest_substring(seq, evaluation.generated),
+        final_loss=final_loss,
+        loss_curve=tuple(loss_curve),
         wall_time_s=time.perf_counter() - start,
         metrics=metrics(seq, alphabet),
+        provenance=provenance(KERNEL, NUMERICS_VERSION),
         step_loss=tuple(step_loss),
     )
 

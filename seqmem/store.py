@@ -1,29 +1,31 @@
 """Where sweep results live: an SQLite store, `load_results`, and the committed CSV export.
 
 The store is one SQLite database per sweep (`results/<spec>.sqlite`), table `runs`,
-one row per run keyed by `run_id` (the hash of the whole RunConfig). It is opened in
-WAL mode with `synchronous=FULL` and written only by the sweep's parent process, one
-transaction per finished chunk of seeds: a `kill -9` (or a power cut) at any moment
-leaves every committed chunk intact and nothing half-written, since an unfinished
-transaction is rolled back when the file is next opened. Columns have no declared type,
-so ints, floats and strings come back as they went in; `epoch_loss` is a JSON list.
-New record fields (a new metric, a new config option) become new columns on the fly.
+one row per run keyed by `run_id` (the hash of the RunConfig), with exactly the columns
+of the results contract (`seqmem.schema`). It is opened in WAL mode with
+`synchronous=FULL` and written only by the sweep's parent process, one transaction per
+finished chunk of seeds: a `kill -9` (or a power cut) at any moment leaves every
+committed chunk intact and nothing half-written, since an unfinished transaction is
+rolled back when the file is next opened. Every row goes in through `schema.conform`
+(unknown columns are refused) and comes out through `schema.typed`, so a table is typed
+in this one place; `loss_curve` is a JSON list.
 
 The export is CSV, not Parquet, because it is committed under `results/` and reviewed in
-git: rows sorted by `run_id` and a fixed column order make a resumed or extended sweep
-show up as added lines, a changed run as a changed line, and the table opens anywhere
-without pyarrow. Its two costs are handled here: types are restored by `load_results`
-(the `COLUMN_TYPES` below, `keep_default_na=False` so that a sequence such as "NA" stays
-a string), and size is kept down by writing `epoch_loss` with 6 significant digits (the
-losses are float32 quantities averaged per epoch) and `wall_time_s` to the millisecond.
-Every other value is written exactly (Python's shortest round-trip float repr).
+git: rows sorted by `run_id` and the contract's column order make a resumed or extended
+sweep show up as added lines, a changed run as a changed line, and the table opens
+anywhere without pyarrow. Types are restored by `load_results` (`keep_default_na=False`
+so that a sequence such as "NA" stays a string), and size is kept down by writing
+`loss_curve` and `final_loss` with 6 significant digits (float32 losses averaged) and
+`wall_time_s` to the millisecond. Every other value is written exactly (Python's
+shortest round-trip float repr).
 
 >>> import tempfile, pathlib
+>>> from seqmem.schema import conform
 >>> db = pathlib.Path(tempfile.mkdtemp()) / "demo.sqlite"
 >>> with Store(db) as store:
-...     store.write([{"run_id": "ab12", "units": 8, "memorized": True, "epoch_loss": [1.5, 0.25]}])
+...     store.write([{"run_id": "ab12", "units": 8, "memorized": True, "loss_curve": [1.5, 0.25]}])
 1
->>> load_results(db).loc[0, "epoch_loss"]
+>>> load_results(db).loc[0, "loss_curve"]
 [1.5, 0.25]
 """
 
@@ -32,51 +34,19 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from seqmem.config import RunConfig
-from seqmem.difficulty import metrics
+from seqmem.schema import KINDS, NAMES, conform, typed
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
-
-# The column order of every table this module writes; columns it does not know
-# (fields added to the record later) follow in alphabetical order.
-ID_COLUMNS = ["run_id", "spec", "slice", "label"]
-CONFIG_COLUMNS = [f.name for f in fields(RunConfig)]
-GEN_COLUMNS = ["gen_length", "gen_repeats", "gen_depth", "gen_alphabet_size", "gen_seed"]
-METRIC_COLUMNS = list(metrics("AB"))
-OUTCOME_COLUMNS = [
-    "status", "error", "memorized", "epochs_to_memorize", "epochs_trained", "steps",
-    "final_prefix", "longest_substring", "wall_time_s", "population", "epoch_loss",
-]
-VERSION_COLUMNS = ["seqmem_version", "torch_version", "numpy_version", "python_version"]
-COLUMNS = ID_COLUMNS + CONFIG_COLUMNS + GEN_COLUMNS + METRIC_COLUMNS + OUTCOME_COLUMNS \
-    + VERSION_COLUMNS
-STATUSES = ("memorized", "censored", "error")
-
-_INT = [
-    "units", "seed", "eval_every", "max_epochs", *GEN_COLUMNS, "length", "distinct",
-    "repeat_count", "context_depth", "ambiguous_transitions", "epochs_to_memorize",
-    "epochs_trained", "steps", "final_prefix", "longest_substring", "population",
-]
-_FLOAT = ["lr", "context_bits", "wall_time_s"]
-_STR = ["run_id", "spec", "slice", "label", "sequence", "reset", "bptt", "loss", "feedback",
-        "engine", "alphabet", "status", "error", *VERSION_COLUMNS]
-# dtypes of the loaded DataFrame: nullable ints and booleans, since an error row has
-# no outcome; strings are object columns holding None where null.
-COLUMN_TYPES: dict[str, str] = {
-    **{c: "Int64" for c in _INT}, **{c: "float64" for c in _FLOAT},
-    **{c: "object" for c in _STR}, "memorized": "boolean", "epoch_loss": "object",
-}
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Rounded in the CSV export (see the module docstring): column -> significant digits.
+EXPORT_DIGITS = {"loss_curve": 6, "final_loss": 6}
 
 
 class Store:
@@ -97,7 +67,10 @@ class Store:
             self._con.execute("PRAGMA journal_mode=WAL")
             self._con.execute("PRAGMA synchronous=FULL")
             self._con.execute('CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY)')
-        self._columns = [r[1] for r in self._con.execute("PRAGMA table_info(runs)")]
+            have = {r[1] for r in self._con.execute("PRAGMA table_info(runs)")}
+            for name in NAMES:  # a store made before a column existed gains it, empty
+                if name not in have:
+                    self._con.execute(f'ALTER TABLE runs ADD COLUMN "{name}"')
 
     def __enter__(self) -> Store:
         return self
@@ -110,30 +83,37 @@ class Store:
 
     def statuses(self) -> dict[str, str]:
         """run_id -> status of every stored run."""
-        if "status" not in self._columns:
+        return {k: v[0] for k, v in self.made_by().items()}
+
+    def made_by(self) -> dict[str, tuple[str, str | None, int | None, str | None]]:
+        """run_id -> (status, kernel, numerics_version, cpu) of every stored run."""
+        if not self._has("status"):
             return {}
-        return dict(self._con.execute("SELECT run_id, status FROM runs"))
+        cols = [c if self._has(c) else "NULL" for c in ("kernel", "numerics_version", "cpu")]
+        return {r[0]: tuple(r[1:]) for r in self._con.execute(
+            f"SELECT run_id, status, {', '.join(cols)} FROM runs")}
+
+    def _has(self, column: str) -> bool:
+        return any(r[1] == column for r in self._con.execute("PRAGMA table_info(runs)"))
 
     def write(self, rows: Iterable[Mapping[str, Any]]) -> int:
-        """Insert or replace rows (keyed by run_id) in one transaction; returns how many."""
-        rows = list(rows)
+        """Insert or replace rows (keyed by run_id) in one transaction; returns how many.
+
+        Each row is conformed to the results contract first: an unknown column is an error,
+        a missing one is stored as null.
+        """
+        rows = [conform(row) for row in rows]
         if not rows:
             return 0
-        keys = list(dict.fromkeys(k for row in rows for k in row))
-        bad = [k for k in keys if not _NAME.match(k)]
-        if bad or "run_id" not in keys:
-            raise ValueError(f"bad column names {bad} (or no run_id) in {keys}")
+        if any(row["run_id"] is None for row in rows):
+            raise ValueError("every row needs a run_id")
         self._con.execute("BEGIN IMMEDIATE")
         try:
-            for key in keys:
-                if key not in self._columns:
-                    self._con.execute(f'ALTER TABLE runs ADD COLUMN "{key}"')
-                    self._columns.append(key)
-            cols = ", ".join(f'"{k}"' for k in keys)
-            marks = ", ".join("?" for _ in keys)
+            cols = ", ".join(f'"{k}"' for k in NAMES)
+            marks = ", ".join("?" for _ in NAMES)
             self._con.executemany(
                 f"INSERT OR REPLACE INTO runs ({cols}) VALUES ({marks})",
-                [[_to_sql(row.get(k)) for k in keys] for row in rows],
+                [[_to_sql(row[k]) for k in NAMES] for row in rows],
             )
             self._con.execute("COMMIT")
         except BaseException:
@@ -148,36 +128,48 @@ class Store:
         df = pd.DataFrame.from_records(cur.fetchall(), columns=names)
         if run_ids is not None:
             df = df[df["run_id"].isin(set(run_ids))].reset_index(drop=True)
-        return _typed(df)
+        return typed(df)
 
 
 def load_results(path: str | os.PathLike) -> pd.DataFrame:
     """One tidy row per run, from a sweep's .sqlite store or its exported CSV.
 
-    Columns in `COLUMNS` order (then any newer ones), rows sorted by run_id, nullable
-    dtypes (`COLUMN_TYPES`), `epoch_loss` a list of floats (None for an error row).
+    The results contract's columns in order (`seqmem.schema`), rows sorted by run_id,
+    nullable dtypes, `loss_curve` a list of floats (None for an error row).
     """
     path = Path(path)
     if _is_sqlite(path):
         with Store(path, readonly=True) as store:
             return store.frame()
     df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    return _typed(df)
+    return typed(df).sort_values("run_id", kind="stable").reset_index(drop=True)
 
 
 def export(db_path: str | os.PathLike, out_path: str | os.PathLike) -> Path:
     """Write the store's table as the committed CSV (atomically: a temp file, then rename)."""
-    df = load_results(db_path)
-    df["epoch_loss"] = [
-        None if v is None else json.dumps([_round(x, 6) for x in v]) for v in df["epoch_loss"]
-    ]
+    return write_csv(load_results(db_path), out_path)
+
+
+def write_csv(df: pd.DataFrame, out_path: str | os.PathLike) -> Path:
+    """A typed results table as the committed CSV, rounded as documented above."""
+    df = typed(df)
+    for col, digits in EXPORT_DIGITS.items():
+        if KINDS[col] == "list":
+            df[col] = [None if v is None else json.dumps([_round(x, digits) for x in v],
+                                                         separators=(",", ":"))
+                       for v in df[col]]
+        else:
+            df[col] = [None if math.isnan(v) else _round(v, digits) for v in df[col]]
     df["wall_time_s"] = df["wall_time_s"].round(3)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", newline="") as fh:
-            df.to_csv(fh, index=False, lineterminator="\n")
+            df.sort_values("run_id", kind="stable").to_csv(fh, index=False, lineterminator="\n")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the export is a shared table
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -195,53 +187,8 @@ def _to_sql(value: Any) -> Any:
         return json.dumps(list(value))
     if isinstance(value, bool):
         return int(value)
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
     return value
 
 
 def _round(x: float, digits: int) -> float:
     return x if not math.isfinite(x) else float(f"{x:.{digits}g}")
-
-
-def _typed(df: pd.DataFrame) -> pd.DataFrame:
-    """Column order and dtypes of COLUMN_TYPES; epoch_loss parsed from JSON."""
-    known = [c for c in COLUMNS if c in df.columns]
-    df = df[known + sorted(set(df.columns) - set(known))].copy()
-    for col in df.columns:
-        kind = COLUMN_TYPES.get(col)
-        values = df[col]
-        if col == "epoch_loss":  # a list of floats, or None
-            df[col] = pd.Series([_loads(v) for v in values], index=df.index, dtype=object)
-        elif kind == "Int64":
-            df[col] = pd.to_numeric(values).astype("Int64")
-        elif kind == "float64":
-            df[col] = pd.to_numeric(values).astype("float64")
-        elif kind == "boolean":
-            df[col] = pd.Series([_bool(v) for v in values], index=df.index, dtype="boolean")
-        else:
-            df[col] = pd.Series([None if _isnull(v) else _str_or_raw(v, kind) for v in values],
-                                index=df.index, dtype=object)
-    return df.reset_index(drop=True)
-
-
-def _isnull(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
-
-
-def _str_or_raw(v: Any, kind: str | None) -> Any:
-    return str(v) if kind == "object" else v
-
-
-def _loads(v: Any) -> list[float] | None:
-    if _isnull(v):
-        return None
-    return json.loads(v) if isinstance(v, str) else list(v)
-
-
-def _bool(v: Any) -> bool | None:
-    if _isnull(v):
-        return None
-    if isinstance(v, str):
-        return {"true": True, "false": False, "1": True, "0": False}[v.strip().lower()]
-    return bool(v)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import torch
 
+from seqmem import reference
 from seqmem.config import RunConfig, check_cell
 from seqmem.records import RunRecord
 from seqmem.reference import train_reference
@@ -27,3 +28,34 @@ def train_cell(configs: Sequence[RunConfig], *, device: str | torch.device = "cp
     from seqmem.population import train_population
 
     return train_population(configs, device=device, trace_steps=trace_steps)
+
+
+def split_cell(items: Sequence, size: int) -> list[list]:
+    """A cell's runs (in order) split into ceil(n / size) populations of near-equal size.
+
+    The one partition rule: the sweep trains these populations, and the analysis reads
+    a population's compute back from them. The batched torch kernel's rounding can depend
+    on the batch, so the rule depends on nothing but n and size.
+
+    >>> [len(p) for p in split_cell(list(range(25)), 10)]
+    [9, 8, 8]
+    """
+    k = -(-len(items) // size)
+    q, r = divmod(len(items), k) if k else (0, 0)
+    out, start = [], 0
+    for i in range(k):
+        end = start + q + (i < r)
+        out.append(list(items[start:end]))
+        start = end
+    return out
+
+
+def numerics(config: RunConfig, device: str | torch.device = "cpu") -> tuple[str, int]:
+    """(kernel, numerics version) that `train_cell` uses for `config` on `device`: a stored
+    record made with another pair may differ from what this code would make."""
+    if config.engine == "reference":
+        return reference.KERNEL, reference.NUMERICS_VERSION
+    from seqmem import population
+
+    kernel = population.default_kernel(device)
+    return kernel, population.NUMERICS_VERSION[kernel]

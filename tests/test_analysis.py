@@ -23,8 +23,9 @@ from analysis.fit import (
     step_cost,
 )
 from analysis.law import fit_aft
-from analysis.load import load_results, normalize, normalize_steptime, outcomes, split_errors
+from analysis.load import load_results, normalize_steptime, outcomes, split_errors
 from analysis.predict import predict
+from seqmem.schema import typed
 from tests.fixtures.make_fixture import (
     TRUE_LAW,
     per_step_us,
@@ -81,7 +82,7 @@ def test_aft_likelihood_agrees_with_lifelines():
 
 def test_exponents_recovered_within_bootstrap_ci_from_a_synthetic_study():
     rng = np.random.default_rng(3)
-    table = normalize(synthetic_study(rng, seeds=8, units=(4, 32, 256), option_seeds=6))
+    table = typed(synthetic_study(rng, seeds=8, units=(4, 32, 256), option_seeds=6))
     runs = outcomes(split_errors(table)[0])
     prep = prepare(runs)
     assert [e["term"] for e in prep.excluded] == ["short_window"]  # never memorizes
@@ -98,9 +99,10 @@ def test_exponents_recovered_within_bootstrap_ci_from_a_synthetic_study():
 
 
 def test_outcome_intervals_handle_grid_epoch_zero_and_censoring():
-    df = pd.DataFrame(dict(status=["memorized", "memorized", "censored"], memorized=[True] * 2
-                           + [False], epochs_to_memorize=[30, 0, np.nan],
-                           epochs_trained=[30, 0, 400], eval_every=[10] * 3, max_epochs=[400] * 3))
+    df = typed(pd.DataFrame(dict(run_id=list("abc"), status=["memorized", "memorized", "censored"],
+                                 memorized=[True] * 2 + [False], epochs_to_memorize=[30, 0, None],
+                                 epochs_trained=[30, 0, 400], eval_every=[10] * 3,
+                                 max_epochs=[400] * 3)))
     out = outcomes(df)
     assert out["lower"].tolist() == [20, 0, 400]
     assert out["upper"].tolist() == [30, 1, math.inf]

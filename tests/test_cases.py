@@ -1,15 +1,31 @@
 import json
+import math
 import subprocess
 import sys
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from bench.cases import CASES, case_configs, summary_row
-from bench.notebook import run_notebook
+from analysis.cases import (
+    FASTER,
+    HOLDS,
+    NOT_EXCLUDED,
+    SLOWER,
+    case_summary,
+    cases_markdown,
+    verdict,
+)
+from bench.cases import CASES, case_configs
+from seqmem.schema import conform, typed
+from tests.notebook import run_notebook
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "bench.cases", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "bench.cases", *args], capture_output=True,
+                          text=True)
 
 
 def test_json_records_match_the_notebook_code():
@@ -22,6 +38,14 @@ def test_json_records_match_the_notebook_code():
         assert r["epochs_to_memorize"] == expected
 
 
+def test_the_table_from_stored_runs_is_the_one_summary():
+    out = _cli("--from", str(FIXTURES / "cases.csv"), "--seeds", "8")
+    assert out.returncode == 0, out.stderr
+    from seqmem.store import load_results
+
+    assert out.stdout.strip() == cases_markdown(case_summary(load_results(FIXTURES / "cases.csv")))
+
+
 @pytest.mark.parametrize("args, message", [
     (["--cases", "8"], "unknown case 8"),
     (["--seeds", "0"], "--seeds must be >= 1"),
@@ -29,6 +53,7 @@ def test_json_records_match_the_notebook_code():
     (["--format", "yaml"], "invalid choice"),
     (["--engine", "jax"], "invalid choice"),
     (["--jobs", "0"], "--jobs must be non-zero"),
+    (["--from", "nosuch.csv"], "--from nosuch.csv: no such file"),
 ])
 def test_bad_arguments_are_rejected(args, message):
     out = _cli(*args)
@@ -43,13 +68,35 @@ def test_case_definitions_follow_the_notebook():
     assert len(cfg.sequence) == 31 and cfg.max_epochs == 1000 and cfg.loss == "softmax"
 
 
-def test_summary_judges_claims():
-    class R:
-        def __init__(self, e):
-            self.memorized, self.epochs_to_memorize = e is not None, e
-            self.config = case_configs(CASES[4], [0], "population")[0]
+def test_the_verdict_rule():
+    four, six = CASES[4], CASES[6]  # claims: 100-200 epochs; never converges
+    assert verdict(four, 3, 3, 150, 120, 400) == HOLDS
+    assert verdict(four, 3, 3, 250, 180, 400) == NOT_EXCLUDED  # median out, CI overlaps
+    assert verdict(four, 3, 3, 400, 300, 500) == SLOWER
+    assert verdict(four, 3, 3, 60, 50, 80) == FASTER
+    assert verdict(four, 1, 3, math.inf, 400, math.inf) == SLOWER  # not reached
+    assert verdict(six, 0, 20, math.inf, math.inf, math.inf) == HOLDS
+    assert verdict(six, 4, 20, math.inf, 900, math.inf) == "no: 4 of 20 memorize"
 
-    row = summary_row(CASES[4], [R(150), R(170), R(None)])
-    assert row["success_rate"] == pytest.approx(2 / 3) and row["median"] == 160 and row["claim_holds"]
-    assert not summary_row(CASES[4], [R(600), R(700)])["claim_holds"]
-    assert summary_row(CASES[3], [R(None), R(None)])["claim_holds"]
+
+def _rows(case, epochs):
+    """Stored rows of `case`, one per seed; None: not memorized within the budget."""
+    rows = []
+    for seed, e in enumerate(epochs):
+        cfg = case_configs(case, [seed], "population")[0]
+        rows.append(conform({**cfg.to_dict(), "run_id": cfg.run_id, "status": "memorized"
+                             if e is not None else "censored", "memorized": e is not None,
+                             "epochs_to_memorize": e, "epochs_trained": e or 1000}))
+    return rows
+
+
+def test_the_summary_counts_censored_runs_in_the_median():
+    # 3 of 5 memorized: the median of the memorized (140) would say "holds";
+    # counting the two censored runs the Kaplan-Meier median is 500.
+    table = typed(pd.DataFrame(_rows(CASES[4], [120, 140, 500, None, None])
+                               + _rows(CASES[6], [None] * 4)))
+    s = case_summary(table).set_index("case")
+    assert list(s.index) == [4, 6]
+    assert (s.loc[4, "memorized"], s.loc[4, "runs"], s.loc[4, "median"]) == (3, 5, 500)
+    assert s.loc[4, "verdict"] == NOT_EXCLUDED and s.loc[6, "verdict"] == HOLDS
+    assert "| 4 | repeatone | epoch | 32 | 3/5 | 500 [" in cases_markdown(s.reset_index())

@@ -110,7 +110,24 @@ def test_prefix_contexts_never_equal_later_grams():
 def test_metrics_row():
     row = metrics("ABAC")
     assert row == {"length": 4, "distinct": 3, "repeat_count": 1, "context_depth": 2,
-                   "ambiguous_transitions": 2, "context_bits": 2.0}
+                   "ambiguous_transitions": 2, "context_bits": 2.0, "cond_entropy_1": 0.5,
+                   "cond_entropy_2": 0.0, "cond_entropy_3": 0.0, "memory_bits": 2.0}
+
+
+def brute_memory_bits(s):
+    return sum(brute_bits(s, k) for k in range(1, brute_depth(s)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(words)
+def test_per_letter_metrics_agree_with_brute_force(s):
+    m = metrics(s)
+    for k in (1, 2, 3):
+        assert m[f"cond_entropy_{k}"] == pytest.approx(brute_bits(s, k) / len(s), abs=1e-12)
+    assert m["memory_bits"] == pytest.approx(brute_memory_bits(s), abs=1e-9)
+    # More context never adds uncertainty, and depth is where it ends.
+    assert m["cond_entropy_1"] >= m["cond_entropy_2"] - 1e-12 >= m["cond_entropy_3"] - 2e-12
+    assert (m["memory_bits"] == 0) == (m["context_depth"] == 1)
 
 
 @pytest.mark.parametrize("bad, fragment", [

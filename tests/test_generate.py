@@ -347,3 +347,47 @@ def test_no_global_random_state_is_used():
     assert np_state[0] == after[0] and np.array_equal(np_state[1], after[1])
     assert np_state[2:] == after[2:]
     assert random.getstate() == py_state
+
+
+# -- seqmem.forks: depth and ambiguity as independent exact knobs ---------------------------
+
+from seqmem.difficulty import ambiguous_transitions, context_bits, context_depth, repeat_count  # noqa: E402,E501
+from seqmem.forks import feasible_forks, forks  # noqa: E402
+from seqmem.sequences import ALPHABET  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(2, 40), st.integers(1, 8), st.integers(0, 6), st.integers(2, 26),
+       st.integers(0, 2**32 - 1))
+def test_forks_has_exactly_its_knobs_or_says_why_not(n, d, f, a, seed):
+    reason = feasible_forks(n, d, f, a)
+    if reason is not None:
+        with pytest.raises(ValueError) as err:
+            forks(n, d, f, a, rng=np.random.default_rng(seed))
+        assert str(err.value) == reason
+        return
+    s = forks(n, d, f, a, rng=np.random.default_rng(seed))
+    assert len(s) == n and set(s) <= set(ALPHABET[:a])
+    assert context_depth(s) == d
+    assert ambiguous_transitions(s) == (0 if d == 1 else 2 + 2 * f)
+    assert context_bits(s) == (0 if d == 1 else 2 + 2 * f)
+    assert repeat_count(s) == d - 1 + f
+    assert s == forks(n, d, f, a, rng=np.random.default_rng(seed))
+
+
+def test_forks_feasibility_is_the_construction_rule():
+    assert feasible_forks(24, 6, 3) is None and feasible_forks(23, 6, 3) is not None
+    assert "alphabet_size=4" in feasible_forks(12, 2, 1, 4)
+    assert "depth=1 has no fork" in feasible_forks(10, 1, 2)
+    with pytest.raises(TypeError, match="forks must be an int"):
+        forks(24, 3, 1.0, rng=np.random.default_rng(0))
+
+
+def test_uniform_letters_are_iid_from_the_alphabet():
+    from seqmem.generate import uniform
+
+    s = uniform(4000, 4, rng=np.random.default_rng(1))
+    counts = np.array([s.count(c) for c in "ABCD"])
+    assert set(s) == set("ABCD") and abs(counts - 1000).max() < 150
+    with pytest.raises(ValueError, match="length=1 must be >= 2"):
+        uniform(1, 4, rng=np.random.default_rng(0))

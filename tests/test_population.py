@@ -60,7 +60,7 @@ def test_records_match_the_reference_on_short_runs(reset, bptt, loss, feedback):
             assert (p.epochs_to_memorize, p.final_prefix, p.longest_substring) == (
                 r.epochs_to_memorize, r.final_prefix, r.longest_substring), kernel
             assert p.epochs_trained == r.epochs_trained
-            np.testing.assert_allclose(p.epoch_loss, r.epoch_loss, rtol=1e-4)
+            np.testing.assert_allclose(p.loss_curve, r.loss_curve, rtol=1e-4)
     # The depth-2 sequence cannot be memorized with the state reset before every letter.
     if reset == "char":
         assert not any(p.memorized for p in pop)
@@ -99,10 +99,10 @@ def test_memorized_models_leave_the_batch_and_others_are_unaffected(monkeypatch,
     for t, a in zip(together, alone, strict=True):
         assert t.epochs_to_memorize == a.epochs_to_memorize
         if kernel == "numba":  # each model's arithmetic is its own: bit-identical
-            assert t.epoch_loss == a.epoch_loss
+            assert t.loss_curve == a.loss_curve
         else:  # batched kernels may round differently for another batch size
-            assert t.epoch_loss == pytest.approx(a.epoch_loss, rel=1e-5)
-        assert len(t.epoch_loss) == t.epochs_trained
+            assert t.loss_curve == pytest.approx(a.loss_curve, rel=1e-5)
+        assert len(t.loss_curve) == -(-t.epochs_trained // 2)  # one per evaluation interval
         assert t.population == 6 and a.population == 1
 
 
@@ -110,8 +110,15 @@ def test_memorized_models_leave_the_batch_and_others_are_unaffected(monkeypatch,
 def test_same_config_same_record(kernel):
     configs = [preset("notebook", "repeatone", seed=s, max_epochs=30) for s in (0, 1)]
     a, b = train_population(configs, kernel=kernel), train_population(configs, kernel=kernel)
-    assert [r.epoch_loss for r in a] == [r.epoch_loss for r in b]
-    assert [r.final_prefix for r in a] == [r.final_prefix for r in b]
+    assert [_outcome(r) for r in a] == [_outcome(r) for r in b]
+
+
+def _outcome(record, *drop):
+    """A record's row but for its timing (and `drop`): what the same config must reproduce."""
+    row = record.to_row()
+    for key in ("wall_time_s", *drop):
+        row.pop(key)
+    return row
 
 
 def test_epochs_to_memorize_distributions_agree_logrank():
@@ -142,8 +149,7 @@ def test_a_record_does_not_depend_on_the_other_models_in_its_population():
     apart = train_population(cell[3:]) + train_population(cell[:3][::-1])[::-1]
     by_seed = {r.seed: r for r in apart}
     for r in together:
-        assert r.epoch_loss == by_seed[r.seed].epoch_loss
-        assert r.final_prefix == by_seed[r.seed].final_prefix
+        assert _outcome(r, "population") == _outcome(by_seed[r.seed], "population")
 
 
 def test_device_is_a_name_or_a_torch_device():
@@ -151,7 +157,7 @@ def test_device_is_a_name_or_a_torch_device():
                for s in (0, 1)]
     by_name = train_population(configs, device="cpu")
     by_device = train_population(configs, device=torch.device("cpu"))
-    assert [r.epoch_loss for r in by_name] == [r.epoch_loss for r in by_device]
+    assert [r.loss_curve for r in by_name] == [r.loss_curve for r in by_device]
     with pytest.raises(RuntimeError, match="nonsense"):
         train_population(configs, device="nonsense")
 

@@ -1,9 +1,12 @@
+import math
+
+import numpy as np
 import pytest
 import torch
 
-from bench.notebook import run_notebook
 from seqmem.config import preset
 from seqmem.reference import train_reference
+from tests.notebook import run_notebook
 
 CASES = {  # notebook case -> (sequence, one_step)
     1: ("alphabet", True),
@@ -14,20 +17,38 @@ CASES = {  # notebook case -> (sequence, one_step)
 
 @pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_notebook_preset_matches_the_notebook_code(case, seed):
+def test_notebook_preset_takes_the_notebook_codes_steps(case, seed):
+    """Step for step (300 online steps), the reference trainer is the notebook's own loop."""
     name, one_step = CASES[case]
     config = preset("notebook", name, reset="char" if one_step else "epoch", seed=seed,
+                    engine="reference")
+    steps = 300
+    epochs = math.ceil(steps / len(config.sequence))
+    record = train_reference(config.replace(max_epochs=epochs, eval_every=1000),
+                             trace_steps=steps)
+    trace: list[float] = []
+    assert run_notebook(config.sequence, one_step, 32, seed, max_epochs=epochs, trace=trace) \
+        is None  # no evaluation ends it early
+    np.testing.assert_allclose(record.step_loss, trace[:steps], rtol=1e-6)
+
+
+@pytest.mark.parametrize("sequence, one_step", [("alphabet", True), ("ABCABD", False)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_notebook_preset_memorizes_when_the_notebook_code_does(sequence, one_step, seed):
+    """Whole runs to memorization, on a case that is quick in both (case 1, and a short
+    stateful depth-2 sequence): the same evaluation epoch."""
+    config = preset("notebook", sequence, reset="char" if one_step else "epoch", seed=seed,
                     max_epochs=400, engine="reference")
     record = train_reference(config)
     expected = run_notebook(config.sequence, one_step, units=32, seed=seed, max_epochs=400)
-    assert expected is not None, "these cases converge well within 400 epochs"
+    assert expected is not None, "these converge well within 400 epochs"
     assert record.epochs_to_memorize == expected
     assert record.memorized and record.final_prefix == len(config.sequence) - 1
 
 
 def test_current_pytorch_rejects_the_notebook_code_without_the_2019_semantics():
     # Why the reference writes through p.data: the plain loop raises on today's PyTorch.
-    from bench.notebook import LSTMMod
+    from tests.notebook import LSTMMod
 
     torch.manual_seed(0)
     model = LSTMMod(26, 8, 26)
@@ -44,7 +65,7 @@ def test_current_pytorch_rejects_the_notebook_code_without_the_2019_semantics():
 def test_same_config_same_record():
     config = preset("notebook", "repeatone", max_epochs=20, engine="reference", seed=3)
     a, b = train_reference(config), train_reference(config)
-    assert a.epoch_loss == b.epoch_loss
+    assert a.loss_curve == b.loss_curve
     assert (a.epochs_to_memorize, a.final_prefix) == (b.epochs_to_memorize, b.final_prefix)
 
 

@@ -7,7 +7,7 @@ import pytest
 import bench.worker
 from bench.spec import OPTION_KEYS, SpecError, available, load_spec, parse_spec, spec_path
 from bench.sweep import main
-from seqmem.difficulty import context_depth, repeat_count
+from seqmem.difficulty import context_depth, metrics, repeat_count
 from seqmem.sequences import PRESETS
 
 ENGINE = "population"  # the engine named by the small specs below
@@ -79,10 +79,11 @@ def test_generated_sequences_have_their_knobs_and_the_spec_is_reproducible():
         gen_seeds = [0, 5]
     """
     spec = parse(text)
-    gen = [r for r in spec.runs if r.gen]
+    gen = [r for r in spec.runs if r.origin.generator == "generate"]
     assert len(spec.runs) == len(gen) == 2 * 2 * 2 * 2 * 2 * 2 * 2
     for run in gen:
-        n, r, d, a, s = run.gen
+        o = run.origin
+        n, r, d, a, s = o.gen_length, o.gen_repeats, o.gen_depth, o.gen_alphabet_size, o.gen_seed
         seq = run.config.sequence
         assert (len(seq), repeat_count(seq), context_depth(seq)) == (n, r, d)
         assert set(seq) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ"[:a])
@@ -102,7 +103,8 @@ def test_distinct_sets_the_repeats_and_skip_infeasible_drops_and_counts():
         depth = [1, 2]
         skip_infeasible = true
     """)
-    knobs = sorted(r.gen[:3] for r in spec.runs)
+    knobs = sorted((r.origin.gen_length, r.origin.gen_repeats, r.origin.gen_depth)
+                   for r in spec.runs)
     assert knobs == [(8, 0, 1), (16, 8, 1), (16, 8, 2)]  # (8, 0, 2) has no repeat to spare
     assert spec.skipped == 1
 
@@ -252,3 +254,84 @@ def test_malformed_specs_are_rejected_before_any_run(text, message, tmp_path, mo
         err.startswith(f"python -m bench.sweep: error: {spec}: not valid TOML"), err
     assert message in err, err
     assert not out.exists() and not list(tmp_path.glob("*.sqlite*"))
+
+
+def test_forks_and_uniform_grids_carry_their_knobs():
+    spec = parse("""
+        seeds = 1
+        units = 4
+        [[grid]]
+        generator = "forks"
+        length = 24
+        depth = [2, 5]
+        forks = [0, 3]
+        gen_seeds = [3, 4]
+        [[grid]]
+        generator = "uniform"
+        length = [16, 40]
+        alphabet_size = 4
+    """)
+    by_gen = {}
+    for r in spec.runs:
+        by_gen.setdefault(r.origin.generator, []).append(r)
+    assert len(by_gen["forks"]) == 2 * 2 * 2 and len(by_gen["uniform"]) == 2
+    for r in by_gen["forks"]:
+        o, m = r.origin, metrics(r.config.sequence)
+        assert (m["length"], m["context_depth"], m["ambiguous_transitions"]) == \
+            (24, o.gen_depth, 2 + 2 * o.gen_forks)
+        assert r.label == f"n24-d{o.gen_depth}-f{o.gen_forks}-a26-s{o.gen_seed}"
+    for r in by_gen["uniform"]:
+        assert len(r.config.sequence) == r.origin.gen_length and set(r.config.sequence) <= set("ABCD")
+        assert r.origin.gen_depth is None and r.label.endswith("-a4-s0")
+
+
+def test_budgets_in_steps_and_a_width_scaled_lr():
+    spec = parse("""
+        seeds = 1
+        units = [8, 32]
+        max_epochs = 1000
+        sequences = ["ABCA", "ABCDEFGHIJ"]
+        [[slice]]
+        name = "steps"
+        max_steps = [100, 400]
+        eval_every_steps = 25
+        [[slice]]
+        name = "mup"
+        lr_scaled = 2e-3
+        lr_base_units = 16
+    """)
+    steps = [r for r in spec.runs if r.slice == "steps"]
+    got = {(len(r.config.sequence), r.origin.budget_steps): (r.config.max_epochs,
+                                                             r.config.eval_every) for r in steps}
+    assert got == {(4, 100): (25, 6), (4, 400): (100, 6), (10, 100): (10, 2), (10, 400): (40, 2)}
+    mup = {r.config.units: r for r in spec.runs if r.slice == "mup"}
+    assert mup[8].config.lr == pytest.approx(4e-3) and mup[32].config.lr == pytest.approx(1e-3)
+    assert mup[8].origin.lr_rule == "0.002*16/units" and mup[8].config.max_epochs == 1000
+    assert all(r.origin.lr_rule is None and r.config.lr == 1e-3 for r in steps)
+    assert all(r.origin.budget_steps is None for r in mup.values())
+
+
+@pytest.mark.parametrize("text, message", [
+    ("max_steps = 10\nmax_epochs = 5", "max_steps = 10: give max_steps or max_epochs, not both"),
+    ("lr_scaled = 1e-3", "lr_scaled = 0.001: needs lr_base_units"),
+    ("lr_scaled = -1.0\nlr_base_units = 8", "lr_scaled = -1.0: lr must be a positive number"),
+    ("eval_every_steps = [10, 20]", "eval_every_steps = [10, 20]: must be one integer"),
+    ("max_steps = 0", "max_steps = 0: must be >= 1"),
+])
+def test_bad_step_budgets_and_lr_rules_are_one_line(text, message):
+    with pytest.raises(SpecError) as err:
+        parse(f"seeds = 1\nunits = 4\nsequences = ['ABCA']\n{text}\n")
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("grid, message", [
+    ('generator = "forks"\nlength = 8\ndepth = 6\nforks = 0',
+     "infeasible: length=8 must be >= 2*depth + 4*forks = 12"),
+    ('generator = "uniform"\nlength = 8\ndepth = 2', "depth = 2: not a knob of generator 'uniform'"),
+    ('generator = "markov"\nlength = 8', "generator = 'markov': must be one of generate, forks"),
+    ('generator = "forks"\nlength = 8\ndepth = 2', "forks: missing (required)"),
+])
+def test_bad_generator_grids_are_one_line(grid, message):
+    with pytest.raises(SpecError) as err:
+        parse(f"seeds = 1\nunits = 4\n[[grid]]\n{grid}\n")
+    assert message in str(err.value) and "\n" not in str(err.value)

@@ -16,14 +16,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import bench.sweep
 import bench.worker
 from bench.spec import load_spec
-from bench.sweep import main, plan_chunks
+from bench.sweep import chunk_work, main, plan_chunks
+from seqmem.config import RunConfig
 from seqmem.store import load_results
 
 ENGINE = "population"
 ROOT = Path(__file__).resolve().parents[1]
-VOLATILE = ["wall_time_s", "seqmem_version", "torch_version", "numpy_version", "python_version"]
+VOLATILE = ["wall_time_s"]
 
 TINY = f"""
 name = "tiny"
@@ -84,9 +86,13 @@ def test_reference_run_is_complete_and_tidy(reference):
     assert set(df["status"]) <= {"memorized", "censored"} and df["error"].isna().all()
     assert (df["spec"] == "tiny").all() and (df["label"] == "explicit").all()
     assert df["gen_length"].isna().all() and (df["engine"] == ENGINE).all()
-    assert (df["epochs_trained"] == df["epoch_loss"].map(len)).all()
+    # one loss per evaluation interval: evaluations at 0, 4, 8, 12
+    assert (-(-df["epochs_trained"] // 4) == df["loss_curve"].map(len)).all()
+    assert (df["steps_to_memorize"].isna() == ~df["memorized"]).all()
     assert set(df["population"]) <= {1, 2}  # chunks of at most 2 seeds
-    assert df["seqmem_version"].notna().all() and df["torch_version"].notna().all()
+    for col in ("seqmem_version", "torch_version", "numba_version", "git_commit", "cpu"):
+        assert df[col].notna().all(), col
+    assert (df["kernel"] == "numba").all() and (df["numerics_version"] == 1).all()
     assert (load_results(reference.with_suffix(".csv"))["run_id"] == df["run_id"]).all()
 
 
@@ -162,7 +168,7 @@ def test_a_failing_chunk_is_stored_as_errors_and_retry_errors_reruns_it(
     assert bad["error"].str.contains("RuntimeError: SEQMEM_FAIL_SEQUENCE=ABCA").all()
     assert (bad["context_depth"] == 2).all() and (bad["units"].isin([4, 8])).all()
     assert bad["epochs_to_memorize"].isna().all() and bad["memorized"].isna().all()
-    assert bad["epoch_loss"].isna().all()
+    assert bad["loss_curve"].isna().all() and (bad["kernel"] == "numba").all()
     good = table(out).set_index("run_id")
     good = good[good["sequence"] == "ABCD"]
     pd.testing.assert_frame_equal(good, table(reference).set_index("run_id").loc[good.index])
@@ -268,8 +274,10 @@ def test_a_bad_spec_exits_2_with_one_line_on_stderr_through_the_real_cli(tmp_pat
     assert not (tmp_path / "x.sqlite").exists()
 
 
-def _reject(argv, tmp_path, monkeypatch, capsys) -> str:
-    """Run main(argv); assert exit 2, no run, nothing written; return the one stderr line."""
+def _reject(argv, tmp_path, monkeypatch, capsys, keep: Path | None = None) -> str:
+    """Run main(argv); assert exit 2, no run, nothing written; return the one stderr line.
+
+    keep: a store that existed before (it may stay; nothing else may appear)."""
     def no_run(*a, **k):
         raise AssertionError("a run started")
 
@@ -282,7 +290,9 @@ def _reject(argv, tmp_path, monkeypatch, capsys) -> str:
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and err.startswith("python -m bench.sweep: error: "), err
-    assert not list(tmp_path.rglob("*.sqlite*")) and not (tmp_path / "results").exists()
+    made = {p for p in tmp_path.rglob("*.sqlite*")
+            if keep is None or not p.name.startswith(keep.name)}
+    assert not made and not (tmp_path / "results").exists()
     return err
 
 
@@ -315,3 +325,76 @@ def test_bad_command_lines_are_rejected_before_any_run(argv, message, tmp_path, 
             "@TEXT": str(tmp_path / "notes.txt")}
     err = _reject([subs.get(a, a) for a in argv], tmp_path, monkeypatch, capsys)
     assert message in err
+
+
+def _age(db: Path, version: int | None, kernel: str | None = "numba") -> None:
+    """Make the stored rows look made by another numerics version (None: made before
+    rows said, as in a store of the old contract)."""
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE runs SET numerics_version = ?, kernel = ? WHERE units = 8",
+                    (version, kernel))
+
+
+@pytest.mark.parametrize("version, kernel, says", [
+    (0, "numba", "numba v0"), (None, None, "unknown kernel v?"), (1, "torch", "torch v1")])
+def test_a_store_with_stale_rows_refuses_before_any_work(version, kernel, says, reference,
+                                                         tmp_path, monkeypatch, capsys):
+    out = tmp_path / "copy.sqlite"
+    with sqlite3.connect(reference) as src, sqlite3.connect(out) as dst:
+        src.backup(dst)
+    _age(out, version, kernel)
+    before = load_results(out)
+    spec = write_spec(tmp_path)
+    err = _reject([str(spec), "--out", str(out)], tmp_path, monkeypatch, capsys, keep=out)
+    assert f"holds 6 runs of spec 'tiny' made by {says}, but this code makes numba v1" in err
+    assert "--rerun-stale" in err
+    pd.testing.assert_frame_equal(load_results(out), before)  # untouched
+
+
+def test_rerun_stale_replaces_exactly_the_stale_rows(reference, tmp_path, capsys):
+    out = tmp_path / "copy.sqlite"
+    with sqlite3.connect(reference) as src, sqlite3.connect(out) as dst:
+        src.backup(dst)
+    _age(out, 0)
+    spec = write_spec(tmp_path)
+    assert main([str(spec), "--out", str(out), "--dry-run"]) == 0
+    assert "stale: 6 stored runs" in capsys.readouterr().out
+    assert main([str(spec), "--out", str(out), "--backend", "sequential", "--rerun-stale",
+                 "--chunk-size", "2", "--quiet"]) == 0
+    assert "6 run now" in capsys.readouterr().out
+    df = load_results(out)
+    assert (df["numerics_version"] == 1).all()
+    pd.testing.assert_frame_equal(table(out), table(reference))
+
+
+def test_the_progress_bar_weighs_chunks_by_their_cost(tmp_path, monkeypatch):
+    mixed = TINY.replace('sequences = ["ABCD", "ABCA"]',
+                         'sequences = ["ABCD", "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMN"]')
+    short = RunConfig("ABCD", units=64, max_epochs=100)
+    long = short.replace(sequence="ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMN")
+    # 10x the steps and a mean backward window 8x as long (full-epoch BPTT): ~50x the work.
+    assert chunk_work([long]) > 30 * chunk_work([short])
+    assert chunk_work([short.replace(bptt=2)]) < chunk_work([short])
+    assert chunk_work([short.replace(units=256)]) > 10 * chunk_work([short])
+    assert chunk_work([short, short.replace(seed=1)]) == 2 * chunk_work([short])
+    chunks = plan_chunks(load_spec(str(write_spec(tmp_path, mixed))).runs, chunk_size=3)
+    seen = {}
+
+    class Bar:
+        def __init__(self, total, *a):
+            seen["total"], seen["updates"] = total, []
+
+        def update(self, n):
+            seen["updates"].append(n)
+
+        def set_postfix_str(self, *a, **k):
+            pass
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(bench.sweep, "_progress", Bar)
+    assert main([str(write_spec(tmp_path, mixed)), "--out", str(tmp_path / "m.sqlite"),
+                 "--backend", "sequential", "--chunk-size", "3", "--quiet"]) == 0
+    assert seen["total"] == pytest.approx(sum(map(chunk_work, chunks)))
+    assert sorted(seen["updates"]) == pytest.approx(sorted(map(chunk_work, chunks)))

@@ -1,6 +1,7 @@
 """The notebook's own model and train loop, replayed under 2019 autograd semantics.
 
-Used by the exactness tests and as the "notebook-style" baseline of the step benchmarks.
+A test oracle: the exactness tests check the reference trainer against it, and the step
+benchmarks (bench/test_steptime.py) time it as the "notebook-style" baseline.
 
 Kept close to the notebook's code (LSTMMod, train, run_forward_pred); the only change
 is the optimizer step, which writes new weights through `p.data` as PyTorch 1.x's Adam
@@ -84,8 +85,11 @@ def evaluate_model(model, sequence, one_step):
     return steps_correct == len(sequence) - 1
 
 
-def run_notebook(sequence, one_step, units, seed, max_epochs=1000):
-    """Epochs at the notebook's first successful evaluation (None if never), as train() finds it."""
+def run_notebook(sequence, one_step, units, seed, max_epochs=1000, trace=None):
+    """Epochs at the notebook's first successful evaluation (None if never), as train() finds it.
+
+    trace: a list to append every step's loss to (the notebook's ff_losses).
+    """
     torch.manual_seed(seed)
     model = LSTMMod(26, units, 26)
     opt = DataAdam(model.parameters(), lr=0.001)
@@ -101,6 +105,8 @@ def run_notebook(sequence, one_step, units, seed, max_epochs=1000):
             label = torch.tensor([ALPHABET.index(sequence[(j + 1) % len(sequence)])])
             output = model(inp)
             loss = loss_module(output, label)
+            if trace is not None:
+                trace.append(loss.item())
             opt.zero_grad()
             loss.backward(retain_graph=True)
             opt.step()
