@@ -26,6 +26,7 @@ import optax  # noqa: E402
 import torch  # noqa: E402
 
 from seqmem.config import preset  # noqa: E402
+from seqmem.kernel import Workspace  # noqa: E402
 from seqmem.model import stacked_weights  # noqa: E402
 from seqmem.population import Population, _Activations, _train_epoch, _train_epoch_numba  # noqa: E402
 from seqmem.sequences import ALPHABET, encode  # noqa: E402
@@ -89,10 +90,11 @@ def measure(p: int, h: int, rounds: int = 7) -> dict[str, float]:
     idx = encode(ALPHABET)
     seq = torch.from_numpy(idx)
     act = _Activations(N, h, A, "cpu")
+    work = Workspace(N, h, A, 1)
     done = {k: iter(range(10**6)) for k in pops}  # epochs each population has trained
 
     def numba_epoch():
-        return _train_epoch_numba(pops["numba"], cfg, idx, 1, N * next(done["numba"]))
+        return _train_epoch_numba(pops["numba"], cfg, idx, 1, N * next(done["numba"]), work)
 
     @torch.inference_mode()
     def torch_epoch():

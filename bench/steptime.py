@@ -20,12 +20,32 @@ from pathlib import Path
 
 import pandas as pd
 
+# impl -> the kernel it times; the notebook-style loop is no engine of seqmem's.
+KERNELS = {"notebook": None, "reference": "reference", "population": "numba",
+           "population_torch": "torch"}
+
+
+def made_by(impl: str) -> dict:
+    """The provenance columns of a benchmark row: this process, and the kernel timed."""
+    from seqmem import population, reference
+    from seqmem.provenance import provenance
+
+    kernel = KERNELS[impl]
+    if kernel is None:
+        return provenance("notebook", None).to_dict()
+    if kernel == "reference":
+        return provenance(reference.KERNEL, reference.NUMERICS_VERSION).to_dict()
+    return provenance(kernel, population.NUMERICS_VERSION[kernel]).to_dict()
+
 
 def table(benchmark_json: dict) -> pd.DataFrame:
     rows = [b["extra_info"] for b in benchmark_json["benchmarks"]]
     cols = ["impl", "H", "bptt", "reset", "P", "per_model_step_us"]
     df = pd.DataFrame(rows)
     df = df[[c for c in cols if c in df.columns]]
+    if "impl" in df.columns and not df.empty:
+        prov = pd.DataFrame([made_by(i) for i in df["impl"]], index=df.index)
+        df = pd.concat([df, prov], axis=1)
     base = df[df.impl == "notebook"].set_index(["H", "bptt"])["per_model_step_us"]
     df["speedup_vs_notebook"] = [base.get((h, b), float("nan")) / t
                                  for h, b, t in zip(df.H, df.bptt, df.per_model_step_us, strict=True)]
@@ -48,8 +68,10 @@ def main(argv: list[str] | None = None) -> None:
     else:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "bench.json"
+            # -n 0: one process (pytest-benchmark does not time under xdist workers)
             cmd = [sys.executable, "-m", "pytest", str(Path(__file__).with_name("test_steptime.py")),
-                   "--benchmark-only", "-q", "-p", "no:cacheprovider", f"--benchmark-json={out}"]
+                   "--benchmark-only", "-q", "-n", "0", "-p", "no:cacheprovider",
+                   f"--benchmark-json={out}"]
             if args.k:
                 cmd += ["-k", args.k]
             env = dict(os.environ, OMP_NUM_THREADS="1")

@@ -352,10 +352,11 @@ def chunk_work(chunk: Sequence[Any]) -> float:
 
     It starts the costliest chunks first and weighs the progress bar, so that a sweep
     with mixed lengths and widths shows an honest time left. Per model and step, from
-    the numba kernel's measured costs (DEVELOPERS.md): about 3 us of fixed cost plus
-    6e-4 us x H^2 x (1 + the mean backward window), the window being 1 with a reset per
-    letter, (n + 1) / 2 for full-epoch BPTT and about k for a window k; the reference
-    trainer is about 1 ms + 0.3 ms per window step.
+    the numba kernel's costs measured in the `cases` sweep on 2 busy cores (within a
+    factor 1.5 there): about 6 us of fixed cost plus 8e-4 us x H (H + A/4) x (1 + the mean
+    backward window), the window being 1 with a reset per letter, (n + 1) / 2 for
+    full-epoch BPTT and about k for a window k; the reference trainer is about 1 ms +
+    0.3 ms per window step.
     """
     c = chunk[0]
     n = len(c.sequence)
@@ -369,7 +370,7 @@ def chunk_work(chunk: Sequence[Any]) -> float:
     if c.engine == "reference":
         step_us = 1000 + 300 * window
     else:
-        step_us = 3 + 6e-4 * c.units * (c.units + len(c.alphabet) / 4) * (1 + window)
+        step_us = 6 + 8e-4 * c.units * (c.units + len(c.alphabet) / 4) * (1 + window)
     return step_us * n * c.max_epochs * len(chunk)
 
 

@@ -1,6 +1,6 @@
 """pytest-benchmark of the online per-step update (forward, loss, backward, Adam).
 
-Run with `pytest bench --benchmark-only` (not part of the normal test run), or
+Run with `pytest bench --benchmark-only -n 0` (not part of the normal test run), or
 `python -m bench.steptime` for the summary table with ratios.
 
 Each round trains one epoch of the alphabet (n = 26 steps) and the time is divided
@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from seqmem.config import preset
+from seqmem.kernel import Workspace
 from seqmem.model import build_model, stacked_weights
 from seqmem.population import KERNELS, Population, _Activations, _train_epoch, _train_epoch_numba
 from seqmem.reference import _train_epoch as reference_epoch
@@ -83,11 +84,12 @@ def test_population(benchmark, kernel, p, h, bptt):
     idx = torch.from_numpy(idx_np)
     act = _Activations(N, h, 26, "cpu")
     window = 1 if bptt == 1 else N
+    work = Workspace(N, h, 26, window)
     step = iter(range(1, 10**6))
 
     def epoch():
         if kernel == "numba":
-            _train_epoch_numba(pop, cfg, idx_np, window, N * next(step))
+            _train_epoch_numba(pop, cfg, idx_np, window, N * next(step), work)
         else:
             with torch.inference_mode():  # as train_population runs it
                 _train_epoch(pop, cfg, idx, idx.roll(-1), window, act, N * next(step))

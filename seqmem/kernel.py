@@ -6,8 +6,15 @@ streams all P models' W_hh (P x 256 KB) from the last-level cache. Here each mod
 runs its whole epoch in turn, so its weights stay in the core's own cache, and each
 tensor's gradient is consumed by Adam as it is made (no gradient buffer to write and
 read back). The arithmetic is the torch kernel's (see `seqmem.population`), float32
-throughout; only the summation order of dot products differs, so losses agree to
-float32 rounding and a model's record does not depend on which models share its batch.
+throughout; only the summation order of dot products differs, so losses agree with it
+to float32 rounding.
+
+A model's record must not depend on which models share its batch, nor on anything else
+in the process. LLVM vectorizes the dot products (fastmath "reassoc") with a summation
+order that depends on the arrays' addresses modulo the vector width, so every model
+computes on working copies with fixed alignment (`Workspace`): its parameters and Adam
+moments are copied into 64-byte-aligned arrays before its epoch and back after it, and
+the scratch buffers are aligned the same way. The copies cost a few percent at 128 units.
 
 Weights live in the flat buffers of `seqmem.population.Population` (one contiguous
 block per tensor, P leading); this module only sees numpy views of them.
@@ -19,8 +26,38 @@ import numpy as np
 from numba import njit
 
 # reassoc lets LLVM vectorize the dot products; contract allows fused multiply-adds.
-# Neither changes more than float32 rounding, and both are deterministic on one machine.
+# Neither changes more than float32 rounding, and with the fixed alignment of Workspace
+# both give the same bits for the same model, whatever shares its batch.
 _FAST = {"reassoc", "contract"}
+ALIGN = 64  # bytes: a cache line, and the widest vector register (AVX-512)
+
+
+def aligned_zeros(shape: tuple[int, ...], dtype=np.float32) -> np.ndarray:
+    """A C-contiguous zero array whose data starts on an ALIGN-byte boundary."""
+    itemsize = np.dtype(dtype).itemsize
+    size = int(np.prod(shape, dtype=np.int64))
+    raw = np.zeros(size + ALIGN // itemsize, dtype)
+    start = (-raw.ctypes.data % ALIGN) // itemsize
+    return raw[start:start + size].reshape(shape)
+
+
+class Workspace:
+    """Aligned arrays for one model at a time, shaped by the cell only.
+
+    mats, vecs: the model's matrices (w_ih (A, 4H), w_out (A, H), w_hh (H, 4H)) and
+    vectors (b_ih, b_hh (4H), b_out (A)), then the first and then the second Adam moments
+    of each, in that order (two tuples of one array type each, so the kernel may loop over
+    them); scratch: the epoch's activations and buffers; inputs: generation's input.
+    """
+
+    def __init__(self, n: int, units: int, alphabet_size: int, window: int):
+        h, a, g4 = units, alphabet_size, 4 * units
+        self.mats = tuple(aligned_zeros(s) for _ in range(3) for s in [(a, g4), (a, h), (h, g4)])
+        self.vecs = tuple(aligned_zeros(s) for _ in range(3) for s in [(g4,), (g4,), (a,)])
+        self.scratch = tuple(aligned_zeros(s) for s in [
+            (n + 1, h), (n, g4), (n, h), (n, h), (max(window, 1), g4),  # hs fac kk fgate dpre
+            (g4,), (h,), (a,), (a,), (a,), (h,), (h,), (g4,), (a, g4), (h,)])
+        self.inputs = aligned_zeros((a,))  # generation's input letter (or distribution)
 
 
 @njit(cache=True, fastmath=_FAST, error_model="numpy")
@@ -46,160 +83,172 @@ def _sigmoid(x):
 
 
 @njit(cache=True, fastmath=_FAST, error_model="numpy")
-def train_epoch(w_ih, b_ih, b_hh, w_out, b_out, w_hh,
-                m_ih, m_bih, m_bhh, m_out, m_bout, m_hh,
-                v_ih, v_bih, v_bhh, v_out, v_bout, v_hh,
-                idx, targets, window, char, softmax_loss, step0, lr, losses):
+def _copy(mats, vecs, wmats, wvecs, p, count, into_work):
+    """Model p's first `count` matrices and vectors between the P-leading blocks and the
+    aligned working arrays (into them if into_work, else back)."""
+    for i in range(count):
+        if into_work:
+            wmats[i][:, :] = mats[i][p]
+            wvecs[i][:] = vecs[i][p]
+        else:
+            mats[i][p][:, :] = wmats[i]
+            vecs[i][p][:] = wvecs[i]
+
+
+@njit(cache=True, fastmath=_FAST, error_model="numpy")
+def train_epoch(mats, vecs, wmats, wvecs, scratch, idx, targets, window, char, softmax_loss,
+                step0, lr, losses):
     """Train every model one epoch; write the per-step losses into losses (P, n).
 
-    Shapes as the Population's blocks: w_ih (P, A, 4H), b_ih/b_hh (P, 4H),
-    w_out (P, A, H), b_out (P, A), w_hh (P, H, 4H); m_* and v_* alike.
+    mats, vecs: the Population's blocks, P leading, in Workspace's order (w_ih (P, A, 4H),
+    w_out (P, A, H), w_hh (P, H, 4H), then their m and v; b_ih, b_hh (P, 4H), b_out (P, A),
+    then their m and v); wmats, wvecs, scratch: a Workspace's arrays.
     """
-    n_models, a, g4 = w_ih.shape
+    for p in range(mats[0].shape[0]):
+        _copy(mats, vecs, wmats, wvecs, p, 9, True)
+        _model_epoch(wmats, wvecs, scratch, idx, targets, window, char, softmax_loss, step0,
+                     lr, losses[p])
+        _copy(mats, vecs, wmats, wvecs, p, 9, False)
+
+
+@njit(cache=True, fastmath=_FAST, error_model="numpy")
+def _model_epoch(wmats, wvecs, scratch, idx, targets, window, char, softmax_loss, step0, lr,
+                 losses):
+    """One model's epoch on its aligned working copies; losses (n,)."""
+    w_ih, w_out, w_hh, m_ih, m_out, m_hh, v_ih, v_out, v_hh = wmats
+    b_ih, b_hh, b_out, m_bih, m_bhh, m_bout, v_bih, v_bhh, v_bout = wvecs
+    hs, fac, kk, fgate, dpre = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4]
+    pre, c, logits, ce, dz = scratch[5], scratch[6], scratch[7], scratch[8], scratch[9]
+    dh, dc, row, grad_ih, grad_out = scratch[10], scratch[11], scratch[12], scratch[13], \
+        scratch[14]
+    a, g4 = w_ih.shape
     hid = g4 // 4
     n = idx.shape[0]
     f32 = np.float32
     w1, b2, w2, eps = f32(1.0 - 0.9), f32(0.999), f32(1.0 - 0.999), f32(1e-8)
     one = f32(1.0)
-    # Activations of the current epoch for one model (reused model after model).
-    hs = np.zeros((n + 1, hid), np.float32)  # hs[t] is the h fed to step t
-    fac = np.zeros((n, g4), np.float32)  # local derivatives, as in the torch kernel
-    kk = np.zeros((n, hid), np.float32)
-    fgate = np.zeros((n, hid), np.float32)
-    dpre = np.zeros((window, g4), np.float32)
-    pre = np.zeros(g4, np.float32)
-    c = np.zeros(hid, np.float32)
-    logits = np.zeros(a, np.float32)
-    ce = np.zeros(a, np.float32)
-    dz = np.zeros(a, np.float32)
-    dh = np.zeros(hid, np.float32)
-    dc = np.zeros(hid, np.float32)
-    row = np.zeros(g4, np.float32)
-    grad_ih = np.zeros((a, g4), np.float32)
-    grad_out = np.zeros(hid, np.float32)
-    for p in range(n_models):
-        c[:] = 0.0
-        hs[0, :] = 0.0
-        for t in range(n):
-            step = step0 + t + 1  # bias corrections as torch takes them: double, then float
-            step_size = f32(lr / (1.0 - 0.9 ** step))
-            bc2_sqrt = f32(np.sqrt(1.0 - 0.999 ** step))
-            if char:
-                c[:] = 0.0
-            x = idx[t]
-            # Forward: gates = W_ih[x] + h W_hh + b_ih + b_hh.
-            for j in range(g4):
-                pre[j] = w_ih[p, x, j]
-            if not char:
-                for k in range(hid):
-                    hk = hs[t, k]
-                    for j in range(g4):
-                        pre[j] += hk * w_hh[p, k, j]
-            for j in range(g4):
-                pre[j] = pre[j] + b_ih[p, j] + b_hh[p, j]
+    c[:] = 0.0
+    hs[0, :] = 0.0  # hs[t] is the h fed to step t
+    grad_ih[:, :] = 0.0
+    for t in range(n):
+        step = step0 + t + 1  # bias corrections as torch takes them: double, then float
+        step_size = f32(lr / (1.0 - 0.9 ** step))
+        bc2_sqrt = f32(np.sqrt(1.0 - 0.999 ** step))
+        if char:
+            c[:] = 0.0
+        x = idx[t]
+        # Forward: gates = W_ih[x] + h W_hh + b_ih + b_hh.
+        for j in range(g4):
+            pre[j] = w_ih[x, j]
+        if not char:
             for k in range(hid):
-                i_g = _sigmoid(pre[k])
-                f_g = _sigmoid(pre[hid + k])
-                g_g = np.tanh(pre[2 * hid + k])
-                o_g = _sigmoid(pre[3 * hid + k])
-                cp = c[k]
-                cn = f_g * cp + i_g * g_g
-                c[k] = cn
-                tc = np.tanh(cn)
-                hs[t + 1, k] = o_g * tc
-                fac[t, k] = g_g * i_g * (one - i_g)
-                fac[t, hid + k] = cp * f_g * (one - f_g)
-                fac[t, 2 * hid + k] = i_g * (one - g_g * g_g)
-                fac[t, 3 * hid + k] = tc * o_g * (one - o_g)
-                kk[t, k] = o_g * (one - tc * tc)
-                fgate[t, k] = f_g
-            h = hs[t + 1]
-            for q in range(a):
-                s = b_out[p, q]
-                for k in range(hid):
-                    s += h[k] * w_out[p, q, k]
-                logits[q] = s
-            # Loss and its gradient w.r.t. the logits.
-            tgt = targets[t]
-            if softmax_loss:
-                _softmax(logits, ce)
-                _softmax(ce, dz)  # CrossEntropyLoss applied to the probabilities
-                dz[tgt] -= one
-                dot = f32(0.0)
-                for q in range(a):
-                    dot += ce[q] * dz[q]
-                for q in range(a):
-                    dz[q] = ce[q] * (dz[q] - dot)
-            else:
-                for q in range(a):
-                    ce[q] = logits[q]
-                _softmax(logits, dz)
-                dz[tgt] -= one
-            mx = ce[0]
-            for q in range(1, a):
-                mx = max(mx, ce[q])
-            se = 0.0
-            for q in range(a):
-                se += np.exp(np.float64(ce[q] - mx))
-            losses[p, t] = np.log(se) + mx - ce[tgt]
-            # dh = dz W_out, with W_out as it is before this step's update.
-            dh[:] = 0.0
-            for q in range(a):
-                dq = dz[q]
-                for k in range(hid):
-                    dh[k] += dq * w_out[p, q, k]
-            # Back through the window, newest step first, with the current weights.
-            lo = max(0, t - window + 1)
-            for k in range(hid):
-                dc[k] = dh[k] * kk[t, k]
-            for s in range(t, lo - 1, -1):
-                if s < t:
-                    for k in range(hid):
-                        dc[k] += dh[k] * kk[s, k]
-                jw = s - lo
-                for k in range(hid):
-                    dpre[jw, k] = dc[k] * fac[s, k]
-                    dpre[jw, hid + k] = dc[k] * fac[s, hid + k]
-                    dpre[jw, 2 * hid + k] = dc[k] * fac[s, 2 * hid + k]
-                    dpre[jw, 3 * hid + k] = dh[k] * fac[s, 3 * hid + k]
-                if s > lo:
-                    for k in range(hid):
-                        acc = f32(0.0)
-                        for j in range(g4):
-                            acc += w_hh[p, k, j] * dpre[jw, j]
-                        dh[k] = acc
-                    for k in range(hid):
-                        dc[k] *= fgate[s, k]
-            nw = t - lo + 1
-            # Gradients, each handed to Adam as soon as it is complete.
-            for j in range(g4):
-                acc = f32(0.0)
-                for jw in range(nw):
-                    acc += dpre[jw, j]
-                row[j] = acc
-            _adam(b_ih[p], m_bih[p], v_bih[p], row, w1, b2, w2, eps, step_size, bc2_sqrt)
-            _adam(b_hh[p], m_bhh[p], v_bhh[p], row, w1, b2, w2, eps, step_size, bc2_sqrt)
-            for q in range(a):
-                dq = dz[q]
-                for k in range(hid):
-                    grad_out[k] = dq * h[k]
-                _adam(w_out[p, q], m_out[p, q], v_out[p, q], grad_out, w1, b2, w2, eps,
-                      step_size, bc2_sqrt)
-            _adam(b_out[p], m_bout[p], v_bout[p], dz, w1, b2, w2, eps, step_size, bc2_sqrt)
-            for s in range(lo, t + 1):
-                xs = idx[s]
+                hk = hs[t, k]
                 for j in range(g4):
-                    grad_ih[xs, j] += dpre[s - lo, j]
-            _adam(w_ih[p].reshape(-1), m_ih[p].reshape(-1), v_ih[p].reshape(-1),
-                  grad_ih.reshape(-1), w1, b2, w2, eps, step_size, bc2_sqrt)
-            for s in range(lo, t + 1):
-                grad_ih[idx[s], :] = 0.0
-            if not char:
-                # W_hh's gradient row k is sum over the window of h_s[k] * dpre_s.
+                    pre[j] += hk * w_hh[k, j]
+        for j in range(g4):
+            pre[j] = pre[j] + b_ih[j] + b_hh[j]
+        for k in range(hid):
+            i_g = _sigmoid(pre[k])
+            f_g = _sigmoid(pre[hid + k])
+            g_g = np.tanh(pre[2 * hid + k])
+            o_g = _sigmoid(pre[3 * hid + k])
+            cp = c[k]
+            cn = f_g * cp + i_g * g_g
+            c[k] = cn
+            tc = np.tanh(cn)
+            hs[t + 1, k] = o_g * tc
+            # Local derivatives for every backward pass that reaches this step.
+            fac[t, k] = g_g * i_g * (one - i_g)
+            fac[t, hid + k] = cp * f_g * (one - f_g)
+            fac[t, 2 * hid + k] = i_g * (one - g_g * g_g)
+            fac[t, 3 * hid + k] = tc * o_g * (one - o_g)
+            kk[t, k] = o_g * (one - tc * tc)
+            fgate[t, k] = f_g
+        h = hs[t + 1]
+        for q in range(a):
+            s = b_out[q]
+            for k in range(hid):
+                s += h[k] * w_out[q, k]
+            logits[q] = s
+        # Loss and its gradient w.r.t. the logits.
+        tgt = targets[t]
+        if softmax_loss:
+            _softmax(logits, ce)
+            _softmax(ce, dz)  # CrossEntropyLoss applied to the probabilities
+            dz[tgt] -= one
+            dot = f32(0.0)
+            for q in range(a):
+                dot += ce[q] * dz[q]
+            for q in range(a):
+                dz[q] = ce[q] * (dz[q] - dot)
+        else:
+            for q in range(a):
+                ce[q] = logits[q]
+            _softmax(logits, dz)
+            dz[tgt] -= one
+        mx = ce[0]
+        for q in range(1, a):
+            mx = max(mx, ce[q])
+        se = 0.0
+        for q in range(a):
+            se += np.exp(np.float64(ce[q] - mx))
+        losses[t] = np.log(se) + mx - ce[tgt]
+        # dh = dz W_out, with W_out as it is before this step's update.
+        dh[:] = 0.0
+        for q in range(a):
+            dq = dz[q]
+            for k in range(hid):
+                dh[k] += dq * w_out[q, k]
+        # Back through the window, newest step first, with the current weights.
+        lo = max(0, t - window + 1)
+        for k in range(hid):
+            dc[k] = dh[k] * kk[t, k]
+        for s in range(t, lo - 1, -1):
+            if s < t:
                 for k in range(hid):
-                    _outer_row(hs[lo:t + 1, k], dpre, nw, row)
-                    _adam(w_hh[p, k], m_hh[p, k], v_hh[p, k], row, w1, b2, w2, eps,
-                          step_size, bc2_sqrt)
+                    dc[k] += dh[k] * kk[s, k]
+            jw = s - lo
+            for k in range(hid):
+                dpre[jw, k] = dc[k] * fac[s, k]
+                dpre[jw, hid + k] = dc[k] * fac[s, hid + k]
+                dpre[jw, 2 * hid + k] = dc[k] * fac[s, 2 * hid + k]
+                dpre[jw, 3 * hid + k] = dh[k] * fac[s, 3 * hid + k]
+            if s > lo:
+                for k in range(hid):
+                    acc = f32(0.0)
+                    for j in range(g4):
+                        acc += w_hh[k, j] * dpre[jw, j]
+                    dh[k] = acc
+                for k in range(hid):
+                    dc[k] *= fgate[s, k]
+        nw = t - lo + 1
+        # Gradients, each handed to Adam as soon as it is complete.
+        for j in range(g4):
+            acc = f32(0.0)
+            for jw in range(nw):
+                acc += dpre[jw, j]
+            row[j] = acc
+        _adam(b_ih, m_bih, v_bih, row, w1, b2, w2, eps, step_size, bc2_sqrt)
+        _adam(b_hh, m_bhh, v_bhh, row, w1, b2, w2, eps, step_size, bc2_sqrt)
+        for q in range(a):
+            dq = dz[q]
+            for k in range(hid):
+                grad_out[k] = dq * h[k]
+            _adam(w_out[q], m_out[q], v_out[q], grad_out, w1, b2, w2, eps, step_size, bc2_sqrt)
+        _adam(b_out, m_bout, v_bout, dz, w1, b2, w2, eps, step_size, bc2_sqrt)
+        for s in range(lo, t + 1):
+            xs = idx[s]
+            for j in range(g4):
+                grad_ih[xs, j] += dpre[s - lo, j]
+        _adam(w_ih.reshape(-1), m_ih.reshape(-1), v_ih.reshape(-1), grad_ih.reshape(-1), w1, b2,
+              w2, eps, step_size, bc2_sqrt)
+        for s in range(lo, t + 1):
+            grad_ih[idx[s], :] = 0.0
+        if not char:
+            # W_hh's gradient row k is sum over the window of h_s[k] * dpre_s.
+            for k in range(hid):
+                _outer_row(hs[lo:t + 1, k], dpre, nw, row)
+                _adam(w_hh[k], m_hh[k], v_hh[k], row, w1, b2, w2, eps, step_size, bc2_sqrt)
 
 
 @njit(cache=True, fastmath=_FAST, error_model="numpy")
@@ -223,35 +272,38 @@ def _outer_row(hcol, dpre, nw, row):
 
 @njit(cache=True, fastmath=_FAST, error_model="numpy")
 def _softmax(x, out):
+    """out = softmax(x). Each loop either reduces or stores, never both: a loop that does
+    both is vectorized only when LLVM's runtime check finds the two arrays far enough
+    apart in memory, and the vector and scalar sums round differently."""
     mx = x[0]
     for q in range(1, x.shape[0]):
         mx = max(mx, x[q])
+    for q in range(x.shape[0]):
+        out[q] = np.exp(x[q] - mx)
     total = np.float32(0.0)
     for q in range(x.shape[0]):
-        e = np.exp(x[q] - mx)
-        out[q] = e
-        total += e
+        total += out[q]
     for q in range(x.shape[0]):
         out[q] /= total
 
 
 @njit(cache=True, fastmath=_FAST, error_model="numpy")
-def generate(w_ih, b_ih, b_hh, w_out, b_out, w_hh, first, steps, char, probs_feedback, out):
+def generate(mats, vecs, wmats, wvecs, scratch, x, first, steps, char, probs_feedback, out):
     """Every model generates `steps` letters from `first` and a fresh state; out (P, steps).
 
     The evaluation of seqmem.population.evaluate_population, float32 as there: gates =
-    x W_ih + b_ih + b_hh + h W_hh, the argmax letter is the output, and the next input is
-    the softmax of the logits (probs_feedback) or that letter one-hot.
+    x W_ih + b_ih + b_hh + h W_hh, the argmax letter is the output, and the next input x
+    is the softmax of the logits (probs_feedback) or that letter one-hot. The arrays as
+    for train_epoch (only the parameters are read); x: an aligned (A,) array.
     """
-    n_models, a, g4 = w_ih.shape
-    hid = g4 // 4
     one = np.float32(1.0)
-    x = np.zeros(a, np.float32)
-    pre = np.zeros(g4, np.float32)
-    h = np.zeros(hid, np.float32)
-    c = np.zeros(hid, np.float32)
-    logits = np.zeros(a, np.float32)
-    for p in range(n_models):
+    w_ih, w_out, w_hh = wmats[0], wmats[1], wmats[2]
+    b_ih, b_hh, b_out = wvecs[0], wvecs[1], wvecs[2]
+    pre, h, c, logits = scratch[5], scratch[10], scratch[6], scratch[7]
+    a, g4 = w_ih.shape
+    hid = g4 // 4
+    for p in range(mats[0].shape[0]):
+        _copy(mats, vecs, wmats, wvecs, p, 3, True)
         x[:] = 0.0
         x[first] = one
         h[:] = 0.0
@@ -261,25 +313,25 @@ def generate(w_ih, b_ih, b_hh, w_out, b_out, w_hh, first, steps, char, probs_fee
                 h[:] = 0.0
                 c[:] = 0.0
             for j in range(g4):
-                pre[j] = b_ih[p, j] + b_hh[p, j]
+                pre[j] = b_ih[j] + b_hh[j]
             for q in range(a):
                 xq = x[q]
                 if xq != 0.0:
                     for j in range(g4):
-                        pre[j] += xq * w_ih[p, q, j]
+                        pre[j] += xq * w_ih[q, j]
             for k in range(hid):
                 hk = h[k]
                 for j in range(g4):
-                    pre[j] += hk * w_hh[p, k, j]
+                    pre[j] += hk * w_hh[k, j]
             for k in range(hid):
                 cn = _sigmoid(pre[hid + k]) * c[k] + _sigmoid(pre[k]) * np.tanh(pre[2 * hid + k])
                 c[k] = cn
                 h[k] = _sigmoid(pre[3 * hid + k]) * np.tanh(cn)
             best = 0
             for q in range(a):
-                s = b_out[p, q]
+                s = b_out[q]
                 for k in range(hid):
-                    s += h[k] * w_out[p, q, k]
+                    s += h[k] * w_out[q, k]
                 logits[q] = s
                 if s > logits[best]:
                     best = q

@@ -72,16 +72,19 @@ class Population:
         self.p = self._views(self.flat)
         self.g = self._views(self.grad)
         self.n_no_hh = sum(p * int(np.prod(self.shapes[k])) for k in _BLOCKS[:-1])
-        self._arrays: list[np.ndarray] | None = None
+        self._arrays: tuple | None = None
 
-    def arrays(self) -> list[np.ndarray]:
-        """numpy views of the parameter, m and v blocks (CPU only), as seqmem.kernel takes them.
+    def arrays(self) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+        """numpy views of the blocks (CPU only) as seqmem.kernel takes them: the matrices
+        (w_ih, w_out, w_hh) and the vectors (b_ih, b_hh, b_out), each for the parameters,
+        then m, then v.
 
         Built once per batch: making 18 views costs more than a small population's epoch.
         """
         if self._arrays is None:
-            self._arrays = [views[k].numpy() for views in map(self._views, (self.flat, self.m, self.v))
-                            for k in _BLOCKS]
+            views = [self._views(buf) for buf in (self.flat, self.m, self.v)]
+            self._arrays = (tuple(v[k].numpy() for v in views for k in ("w_ih", "w_out", "w_hh")),
+                            tuple(v[k].numpy() for v in views for k in ("b_ih", "b_hh", "b_out")))
         return self._arrays
 
     def _views(self, buf: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -172,7 +175,12 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
     step_loss = np.zeros((total, trace_steps))
     outcome: dict[int, tuple] = {}
     checks = set(eval_epochs(cfg.eval_every, cfg.max_epochs))
-    act = _Activations(n, hid, a, device)
+    act = _Activations(n, hid, a, device) if kernel == "torch" else None
+    work = None
+    if kernel == "numba":  # imported here: loading numba takes a second GPU runs never need
+        from seqmem.kernel import Workspace
+
+        work = Workspace(n, hid, a, window)
     step = 0
     for epoch in range(cfg.max_epochs + 1):
         if epoch in checks:
@@ -180,7 +188,7 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
                 for i in active.cpu().numpy():
                     loss_curve[i].append(float(np.mean(interval[i, :in_interval])))
                 in_interval = 0
-            evals = evaluate_population(pop, cfg, kernel)
+            evals = evaluate_population(pop, cfg, work)
             done = [i for i, e in enumerate(evals) if e.success or epoch == cfg.max_epochs]
             for i in done:
                 outcome[int(active[i])] = (epoch, evals[i], time.perf_counter() - start)
@@ -194,7 +202,7 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
         if epoch == cfg.max_epochs:
             break
         if kernel == "numba":
-            losses_np = _train_epoch_numba(pop, cfg, idx_np, window, step)
+            losses_np = _train_epoch_numba(pop, cfg, idx_np, window, step, work)
         else:
             losses_np = _train_epoch(pop, cfg, idx, targets, window, act, step).cpu().numpy()
         step += n
@@ -232,13 +240,13 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
 
 
 def _train_epoch_numba(pop: Population, cfg: RunConfig, idx: np.ndarray, window: int,
-                       step0: int) -> np.ndarray:
+                       step0: int, work) -> np.ndarray:
     """One epoch for every active model with the compiled CPU kernel; losses (P, n)."""
-    from seqmem.kernel import train_epoch  # here: loading numba takes a second GPU runs never need
+    from seqmem.kernel import train_epoch
 
     losses = np.zeros((pop.P, len(idx)))
-    train_epoch(*pop.arrays(), idx, np.roll(idx, -1), window, cfg.reset == "char",
-                cfg.loss == "softmax", step0, cfg.lr, losses)
+    train_epoch(*pop.arrays(), work.mats, work.vecs, work.scratch, idx, np.roll(idx, -1),
+                window, cfg.reset == "char", cfg.loss == "softmax", step0, cfg.lr, losses)
     return losses
 
 
@@ -384,14 +392,18 @@ def _eye(a: int, device: torch.device) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate_population(pop: Population, cfg: RunConfig, kernel: str = "torch") -> list:
-    """Generate n-1 letters from the first one and a fresh state, for every model; score each."""
+def evaluate_population(pop: Population, cfg: RunConfig, work=None) -> list:
+    """Generate n-1 letters from the first one and a fresh state, for every model; score each.
+
+    work: a seqmem.kernel.Workspace to generate with the compiled kernel; None: torch.
+    """
     seq, alphabet = cfg.sequence, cfg.alphabet
-    if kernel == "numba":
+    if work is not None:
         from seqmem.kernel import generate
 
         generated = np.zeros((pop.P, len(seq) - 1), dtype=np.int64)
-        generate(*pop.arrays()[:6], alphabet.index(seq[0]), len(seq) - 1, cfg.reset == "char",
+        generate(*pop.arrays(), work.mats, work.vecs, work.scratch, work.inputs,
+                 alphabet.index(seq[0]), len(seq) - 1, cfg.reset == "char",
                  cfg.feedback == "probs", generated)
     else:
         generated = _generate_torch(pop, cfg)

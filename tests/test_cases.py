@@ -16,7 +16,7 @@ from analysis.cases import (
     cases_markdown,
     verdict,
 )
-from bench.cases import CASES, case_configs
+from bench.cases import CASES, case_configs, parse_args
 from seqmem.schema import conform, typed
 from tests.notebook import run_notebook
 
@@ -55,10 +55,16 @@ def test_the_table_from_stored_runs_is_the_one_summary():
     (["--jobs", "0"], "--jobs must be non-zero"),
     (["--from", "nosuch.csv"], "--from nosuch.csv: no such file"),
 ])
-def test_bad_arguments_are_rejected(args, message):
-    out = _cli(*args)
-    assert out.returncode == 2
-    assert message in out.stderr
+def test_bad_arguments_are_rejected(args, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        parse_args(args)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_bad_argument_exits_2_through_the_real_cli():
+    out = _cli("--cases", "9")
+    assert out.returncode == 2 and "unknown case 9" in out.stderr and out.stdout == ""
 
 
 def test_case_definitions_follow_the_notebook():

@@ -141,12 +141,18 @@ def test_epochs_to_memorize_distributions_agree_logrank():
         assert identical >= 0.5, kernel
 
 
-def test_a_record_does_not_depend_on_the_other_models_in_its_population():
-    """With the numba kernel a seed gives the same record in any population (the sweep's
-    chunking cannot change results)."""
-    cell = [preset("notebook", "random30", units=24, seed=s, max_epochs=40) for s in range(5)]
+@pytest.mark.parametrize("units, options", [
+    (24, {}), (5, {"reset": "char"}), (37, {"bptt": 3, "loss": "logits"}),
+    (16, {"feedback": "onehot", "lr": 0.01})])
+def test_a_record_does_not_depend_on_the_other_models_in_its_population(units, options):
+    """With the numba kernel a seed gives the same record in any population and whatever
+    else the process allocated before (the sweep's chunking cannot change results)."""
+    cell = [preset("notebook", "random30", units=units, seed=s, max_epochs=40, **options)
+            for s in range(5)]
     together = train_population(cell)
+    clutter = [np.zeros(n) for n in (3, 77, 1001)]  # moves where the next buffers land
     apart = train_population(cell[3:]) + train_population(cell[:3][::-1])[::-1]
+    del clutter
     by_seed = {r.seed: r for r in apart}
     for r in together:
         assert _outcome(r, "population") == _outcome(by_seed[r.seed], "population")
@@ -181,3 +187,26 @@ def test_bad_populations_are_refused(configs, message):
 def test_bad_kernels_are_refused_before_any_work(kwargs, message):
     with pytest.raises(ValueError, match=message):
         train_population([preset("notebook", "ABCA", seed=0)], **kwargs)
+
+
+def test_nothing_a_run_allocates_grows_with_its_budget_beyond_the_record():
+    """The budget multiplies by 100; the peak Python-side allocation of the whole call
+    grows by the record's loss curve only: one float per evaluation interval, about 70 B
+    with its list and tuple. A per-epoch loss buffer (the old engine's) would add 80 B
+    more per point here (10 epochs of float64), and fail."""
+    import tracemalloc
+
+    def peak(max_epochs):
+        configs = [preset("clean", "ABCA", units=2, seed=s, lr=1e-9, max_epochs=max_epochs,
+                          eval_every=10) for s in range(3)]
+        train_population([c.replace(max_epochs=1) for c in configs])  # compiled and warm
+        tracemalloc.start()
+        records = train_population(configs)
+        got = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return got, sum(len(r.loss_curve) for r in records)
+
+    small, n_small = peak(100)
+    large, n_large = peak(10000)
+    assert n_large - n_small == 3 * 990  # the curve did grow with the budget
+    assert large - small < 100 * (n_large - n_small)  # and nothing else did

@@ -63,16 +63,18 @@ def test_current_pytorch_rejects_the_notebook_code_without_the_2019_semantics():
 
 
 def test_same_config_same_record():
-    config = preset("notebook", "repeatone", max_epochs=20, engine="reference", seed=3)
-    a, b = train_reference(config), train_reference(config)
-    assert a.loss_curve == b.loss_curve
-    assert (a.epochs_to_memorize, a.final_prefix) == (b.epochs_to_memorize, b.final_prefix)
+    config = preset("notebook", "repeatone", max_epochs=6, eval_every=2, engine="reference",
+                    seed=3)
+    a, b = (train_reference(config).to_row() for _ in range(2))
+    a.pop("wall_time_s"), b.pop("wall_time_s")
+    assert a == b and len(a["loss_curve"]) == 3
 
 
 def test_one_step_training_cannot_memorize_a_depth_two_sequence():
     # Case 3: G->H and P->H, then H->I and H->R; without memory one of them is always wrong.
-    config = preset("notebook", "repeatone", reset="char", max_epochs=100, engine="reference")
+    config = preset("notebook", "repeatone", reset="char", max_epochs=40, lr=0.01,
+                    engine="reference")
     record = train_reference(config)
     assert not record.memorized and record.epochs_to_memorize is None
-    assert record.epochs_trained == 100 and record.steps == 100 * 26
+    assert record.epochs_trained == 40 and record.steps == 40 * 26
     assert record.final_prefix < 25

@@ -24,3 +24,16 @@ def test_speedups_are_against_the_notebook_step_at_the_same_h_and_bptt():
     assert df.loc[("notebook", 32, "1", 1), "speedup_vs_notebook"] == 1.0
     assert math.isnan(df.loc[("reference", 128, "1", 1), "speedup_vs_notebook"])
     assert list(df["reset"].unique()) == ["char", "epoch"]
+
+
+def test_every_row_says_what_timed_it():
+    data = {"benchmarks": [_bench("population", 32, "1", 64, 20.0),
+                           _bench("population_torch", 32, "1", 64, 30.0),
+                           _bench("reference", 32, "1", 1, 1000.0),
+                           _bench("notebook", 32, "1", 1, 2000.0)]}
+    df = table(data).set_index("impl")
+    assert df.loc["population", "kernel"] == "numba" and df.loc["population_torch", "kernel"] == "torch"
+    assert df.loc["reference", "kernel"] == "autograd" and df.loc["notebook", "kernel"] == "notebook"
+    assert df["numerics_version"].notna().sum() == 3  # the notebook loop is no seqmem engine
+    for col in ("seqmem_version", "torch_version", "numba_version", "cpu", "python_version"):
+        assert df[col].notna().all(), col
