@@ -30,9 +30,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", default="analysis", help="where fit.json, PNGs and REPORT.md go")
     p.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap's Generator")
-    p.add_argument("--readme", default="README.md",
+    p.add_argument("--readme", default=None,
                    help="rewrite this README's generated tables from the results' folder "
-                        "(default README.md, when it exists; '' to skip)")
+                        "(default: README.md when the results are ./results/; '' to skip)")
     return p.parse_args(argv)
 
 
@@ -83,9 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     figures = all_figures(a, out)
     report = write_report(a, json.loads((out / "fit.json").read_text()), figures, out,
                           source=str(results))
-    if args.readme and Path(args.readme).is_file():
-        changed = update_readme(args.readme, here)
-        print(f"{args.readme}: {', '.join(changed) if changed else 'no'} generated tables changed")
+    readme = args.readme
+    if readme is None and here.resolve() == Path("results").resolve():
+        readme = "README.md"
+    if readme and Path(readme).is_file():
+        changed = update_readme(readme, here)
+        print(f"{readme}: {', '.join(changed) if changed else 'no'} generated tables changed")
     print(f"{len(table)} runs -> {out / 'fit.json'}, {len(figures)} figures, {report} "
           f"in {time.perf_counter() - t0:.1f} s")
     for note in a.notes:

@@ -138,12 +138,9 @@ def interval_cdf(dist: str, z: np.ndarray) -> np.ndarray:
     return np.exp(_log_parts(dist, z)[0])
 
 
-def _negloglik(theta: np.ndarray, X: np.ndarray, log_lo: np.ndarray, log_hi: np.ndarray,
-               dist: str) -> tuple[float, np.ndarray]:
-    """-log L and its gradient in theta = (beta, ln sigma)."""
-    beta, s = theta[:-1], theta[-1]
-    sigma = math.exp(s)
-    eta = X @ beta
+def _rows(eta: np.ndarray, log_lo: np.ndarray, log_hi: np.ndarray, sigma: float, dist: str
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: log P(lo < T <= hi), and its derivatives in eta and in ln sigma."""
     z_lo = (log_lo - eta) / sigma
     z_hi = (log_hi - eta) / sigma
     lF_lo, lS_lo, lf_lo = _log_parts(dist, z_lo)
@@ -160,8 +157,14 @@ def _negloglik(theta: np.ndarray, X: np.ndarray, log_lo: np.ndarray, log_hi: np.
     r_hi = np.exp(lf_hi - logp)
     zr_lo = np.where(np.isfinite(z_lo), z_lo, 0.0) * r_lo
     zr_hi = np.where(np.isfinite(z_hi), z_hi, 0.0) * r_hi
-    g_eta = (r_lo - r_hi) / sigma  # d log P / d eta
-    g_s = zr_lo - zr_hi  # d log P / d ln sigma
+    return logp, (r_lo - r_hi) / sigma, zr_lo - zr_hi
+
+
+def _negloglik(theta: np.ndarray, X: np.ndarray, log_lo: np.ndarray, log_hi: np.ndarray,
+               dist: str) -> tuple[float, np.ndarray]:
+    """-log L and its gradient in theta = (beta, ln sigma)."""
+    beta, s = theta[:-1], theta[-1]
+    logp, g_eta, g_s = _rows(X @ beta, log_lo, log_hi, math.exp(s), dist)
     nll = -float(np.sum(logp))
     grad = -np.concatenate([X.T @ g_eta, [np.sum(g_s)]])
     if not math.isfinite(nll):
@@ -212,7 +215,7 @@ class AFTFit:
         return design(df, self.terms) @ self.beta
 
     def median(self, df: pd.DataFrame) -> np.ndarray:
-        """Median epochs-to-memorize of each row."""
+        """Median T of each row."""
         return np.exp(self.eta(df)) * median_factor(self.dist, self.sigma)
 
     def prob_within(self, df: pd.DataFrame, budget: float | np.ndarray) -> np.ndarray:
@@ -297,6 +300,31 @@ def fit_aft(X: np.ndarray, lower: np.ndarray, upper: np.ndarray, dist: str,
     return AFTFit(dist=dist, terms=tuple(terms), beta=A @ theta[:-1], log_sigma=float(theta[-1]),
                   loglik=-float(res.fun), n=len(X), n_events=int(is_event.sum()), cov=cov,
                   converged=bool(res.success) or np.max(np.abs(res.jac)) < 1e-3)
+
+
+def cluster_cov(fit: AFTFit, X: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                groups: np.ndarray) -> np.ndarray:
+    """Cluster-robust (sandwich) covariance of (beta, ln sigma), clusters = `groups`.
+
+    H^-1 (sum over clusters of s_g s_g^T) H^-1 * G / (G - 1), with s_g the summed score of
+    a cluster's rows and H the observed information. With the sequences as clusters the
+    seeds of one sequence count as one piece of evidence about a sequence-level effect,
+    which the model-based (Wald) covariance treats as independent.
+    """
+    lower = np.asarray(lower, dtype=float)
+    upper = np.asarray(upper, dtype=float)
+    with np.errstate(divide="ignore"):
+        log_lo, log_hi = np.log(lower), np.log(upper)
+    theta = np.concatenate([fit.beta, [fit.log_sigma]])
+    _, g_eta, g_s = _rows(X @ fit.beta, log_lo, log_hi, fit.sigma, fit.dist)
+    scores = np.column_stack([X * g_eta[:, None], g_s])
+    codes, uniq = pd.factorize(pd.Series(groups))
+    per = np.zeros((len(uniq), scores.shape[1]))
+    np.add.at(per, codes, scores)
+    H = _numeric_hessian(lambda t: _negloglik(t, X, log_lo, log_hi, fit.dist)[1], theta)
+    bread = np.linalg.pinv(H)
+    g = len(uniq)
+    return bread @ (per.T @ per) @ bread * (g / max(g - 1, 1))
 
 
 def _numeric_hessian(grad: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ of every run, `split_errors` separates runs that raised.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,8 @@ from seqmem.store import load_results
 CELL_COLUMNS = [c for c in GROUPS["config"] if c != "seed"]
 NOTEBOOK_OPTIONS = dict(reset="epoch", bptt="epoch", loss="softmax", feedback="probs")
 
-__all__ = ["load_results", "load_optional", "load_steptime", "outcomes", "split_errors"]
+__all__ = ["Tables", "load_results", "load_optional", "load_steptime", "load_tables", "outcomes",
+           "split_errors"]
 
 
 def numbers(series: pd.Series) -> np.ndarray:
@@ -41,6 +43,8 @@ def outcomes(df: pd.DataFrame) -> pd.DataFrame:
     event: memorized within the budget.
     lower, upper: interval of the latent epochs-to-memorize T used by the AFT fit:
         (e - eval_every, e] for a success at e > 0; (0, 1] for e = 0; (trained, inf) if censored.
+    observed_steps, lower_steps, upper_steps, budget_steps: the same in optimizer steps
+        (epochs x length), the response of the law.
     """
     if (df["status"] == "error").any():
         raise ValueError("remove error rows first (split_errors)")
@@ -55,6 +59,10 @@ def outcomes(df: pd.DataFrame) -> pd.DataFrame:
     df["observed"] = np.where(event, e, trained)
     df["lower"] = np.where(event, np.maximum(e - step, 0.0), trained)
     df["upper"] = np.where(event, np.where(e > 0, e, 1.0), np.inf)
+    n = numbers(df["length"])
+    for col in ("observed", "lower", "upper"):
+        df[f"{col}_steps"] = df[col] * n
+    df["budget_steps"] = numbers(df["max_epochs"]) * n
     return df
 
 
@@ -69,6 +77,43 @@ def is_notebook(df: pd.DataFrame) -> pd.Series:
 def cell_ids(df: pd.DataFrame) -> np.ndarray:
     """An integer id per cell (runs that differ only in seed share it)."""
     return df.groupby(CELL_COLUMNS, sort=True, dropna=False).ngroup().to_numpy()
+
+
+@dataclass
+class Tables:
+    """The committed tables the analysis reads (None: not there). File names in SOURCES."""
+
+    study: pd.DataFrame | None = None  # the notebook-options baseline (v1 design)
+    width_lr: pd.DataFrame | None = None
+    depth: pd.DataFrame | None = None  # depth x ambiguity (forks) design
+    frontier: pd.DataFrame | None = None
+    long_budgets: pd.DataFrame | None = None
+    heldout: pd.DataFrame | None = None  # never fitted: the law's validation
+    cases: pd.DataFrame | None = None
+    reference: pd.DataFrame | None = None  # the notebook cases by the reference trainer
+    steptime: pd.DataFrame | None = None
+
+
+SOURCES = {"study": "study.csv", "width_lr": "width_lr.csv", "depth": "depth_ambiguity.csv",
+           "frontier": "frontier.csv", "long_budgets": "long_budgets.csv",
+           "heldout": "heldout.csv", "cases": "cases.csv", "reference": "cases_reference.csv",
+           "steptime": "steptime.csv"}
+
+
+def load_tables(results: str | Path) -> tuple[Tables, dict[str, str]]:
+    """Every table of SOURCES found in `results` (a CSV, or the sweep's store beside a
+    missing CSV), and the path each was read from."""
+    results = Path(results)
+    got, paths = {}, {}
+    for f in fields(Tables):
+        path = results / SOURCES[f.name]
+        store = path.with_suffix(".sqlite")
+        if not path.exists() and store.exists():
+            path = store
+        if path.exists():
+            got[f.name] = (load_steptime(path) if f.name == "steptime" else load_results(path))
+            paths[f.name] = str(path)
+    return Tables(**got), paths
 
 
 def load_optional(path: str | Path | None) -> pd.DataFrame | None:

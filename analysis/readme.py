@@ -25,7 +25,7 @@ from analysis.cases import case_summary, cases_markdown
 from analysis.engines import compare, engines_markdown
 from seqmem.store import load_results
 
-_BLOCK = re.compile(r"(<!-- generated: (\w+) -->\n)(.*?)(\n<!-- end: \2 -->)", re.S)
+_BLOCK = re.compile(r"(<!-- generated: (\w+) -->\n)(.*?)(<!-- end: \2 -->)", re.S)
 
 
 def _cases(results: Path) -> str:
@@ -76,7 +76,7 @@ RENDERERS: dict[str, Callable[[Path], str]] = {
 def render(results: str | Path, names: list[str] | None = None) -> dict[str, str]:
     """Each block's Markdown from the tables in `results` (default: all blocks)."""
     results = Path(results)
-    return {name: RENDERERS[name](results) for name in names or RENDERERS}
+    return {name: RENDERERS[name](results) + "\n" for name in names or RENDERERS}
 
 
 def blocks(text: str) -> dict[str, str]:
