@@ -1,9 +1,12 @@
-"""Figures (PNG, seaborn/matplotlib): each function draws one file from fitted tables."""
+"""Figures (PNG, seaborn/matplotlib): each function draws one file from the Analysis.
+
+Every title says what is shown and with which estimator; no figure leaves out a level
+of the variable it is about.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -19,301 +22,401 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from analysis.cases import CASES, case_rows  # noqa: E402
-from analysis.fit import Analysis, StepCost, kaplan_meier, km_curves, variants  # noqa: E402
-from analysis.law import TERM_LABELS, TERMS, interval_cdf  # noqa: E402
+from analysis.pipeline import Analysis  # noqa: E402
+from analysis.survival import kaplan_meier, km_curves  # noqa: E402
 
 SOFTMAX_FLOOR = math.log(25 + math.e) - 1  # the lowest loss Softmax-then-CrossEntropy allows
-DPI = 120
+LITERATURE_BITS = 5.0  # Collins, Sohl-Dickstein & Sussillo 2017, tuned offline training
+DPI = 110
+LOSSES = {"softmax": "Softmax then CrossEntropy (notebook)", "logits": "CrossEntropy on logits"}
 
 
 def _theme() -> None:
-    sns.set_theme(style="whitegrid", context="paper", font_scale=1.15)
+    sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return path
 
 
-def pick_levels(values: Sequence[float], k: int = 4, prefer: Sequence[float] = ()) -> list[float]:
-    """Up to k levels spread over `values`: the ends, preferred ones, then evenly spaced."""
-    vals = sorted(set(values))
-    if len(vals) <= k:
-        return vals
-    chosen = {vals[0], vals[-1], *[p for p in prefer if p in vals]}
-    for q in np.linspace(0, len(vals) - 1, k):
-        if len(chosen) >= k:
-            break
-        chosen.add(vals[int(round(q))])
-    return sorted(chosen)[:k] if len(chosen) > k else sorted(chosen)
+def _units_palette(units) -> dict:
+    units = sorted(set(int(u) for u in units))
+    return dict(zip(units, sns.color_palette("viridis", len(units)), strict=True))
 
 
 def _err(est, lo, hi) -> np.ndarray:
-    """Error-bar lengths (2, n) from an estimate and its interval, never negative."""
     est, lo, hi = (np.asarray(v, dtype=float) for v in (est, lo, hi))
     return np.clip(np.vstack([est - lo, hi - est]), 0, None)
 
 
-def _fmt(v: float | str) -> str:
-    return v if isinstance(v, str) else f"{v:g}"
+# -- width x learning rate -----------------------------------------------------------------
 
-
-def _step_curves(ax: plt.Axes, curves: pd.DataFrame, hue: str, palette: dict, budget: float):
-    for level, c in curves.groupby(hue, sort=True):
-        color = palette[level]
-        t = np.r_[c["t"].to_numpy(), budget]
-        ax.step(t, np.r_[c["s"].to_numpy(), c["s"].iloc[-1]], where="post", color=color, lw=1.8,
-                label=_fmt(level))
-        ax.fill_between(t, np.r_[c["lo"].to_numpy(), c["lo"].iloc[-1]],
-                        np.r_[c["hi"].to_numpy(), c["hi"].iloc[-1]], step="post", color=color,
-                        alpha=0.15, lw=0)
-    ax.set_xlim(0, budget)
-    ax.set_ylim(-0.02, 1.02)
-
-
-def survival(a: Analysis, path: Path, hue: str, facet: str) -> Path | None:
-    """KM curves of the notebook-option runs: one line per `hue` level, panels by `facet`.
-
-    By units: the sequences run at every units level; by depth: the balanced grid.
-    """
-    _theme()
-    nb = a.across if hue == "units" else a.grid
-    if nb.empty or nb[hue].nunique() < 2:
+def width_lr_grid(a: Analysis, path: Path) -> Path | None:
+    """Share memorized vs lr, one line per width, one panel per loss; the muP rule's points."""
+    if a.width is None:
         return None
-    prefer = (32, 128) if facet == "units" else (1, 2)
-    levels = pick_levels(nb[facet], 4, prefer)
-    budget = float(nb["max_epochs"].max())
-    hue_levels = pick_levels(nb[hue], 5, (1, 2, 4, 8) if hue == "context_depth" else (32, 128))
-    nb = nb[nb[hue].isin(hue_levels)]
-    cmap = "viridis_r" if hue == "context_depth" else "rocket_r"
-    palette = dict(zip(hue_levels, sns.color_palette(cmap, len(hue_levels)), strict=True))
-    fig, axes = plt.subplots(1, len(levels), figsize=(4.2 * len(levels), 3.8), sharey=True,
-                             squeeze=False)
-    for ax, level in zip(axes[0], levels, strict=True):
-        g = nb[nb[facet] == level]
-        _step_curves(ax, km_curves(g, [hue]), hue, palette, budget)
-        ax.set_title(f"{facet.replace('_', ' ')} = {_fmt(level)}  ({len(g)} runs)")
-        ax.set_xlabel("training epochs")
-    axes[0, 0].set_ylabel("P(not yet memorized)")
-    handles = [Line2D([], [], color=palette[h], lw=2, label=_fmt(h)) for h in hue_levels]
-    fig.legend(handles=handles, title=hue.replace("_", " "), loc="center left",
-               bbox_to_anchor=(1.0, 0.5), frameon=False)
-    shown = ", ".join(_fmt(h) for h in hue_levels)
-    fig.suptitle(f"Share of runs not yet memorized, by {hue.replace('_', ' ')} ({shown}) "
-                 "- Kaplan-Meier, 95% log-log bands; notebook options", y=1.02)
-    return _save(fig, path)
-
-
-def pooled_median(a: Analysis, rows: pd.DataFrame, units: np.ndarray) -> np.ndarray:
-    """Fitted median of the pooled runs `rows` (a mixture over their sequences) per units.
-
-    The t where the mean over rows of the fitted P(T <= t) is 1/2: the quantity a
-    Kaplan-Meier median of the same pooled runs estimates.
-    """
-    out = []
-    for u in units:
-        eta = a.fit.eta(rows.assign(units=u))
-        lo, hi = eta.min() - 5 * a.fit.sigma, eta.max() + 5 * a.fit.sigma
-        for _ in range(40):  # bisection on ln t; P is increasing in t
-            mid = (lo + hi) / 2
-            if np.mean(interval_cdf(a.fit.dist, (mid - eta) / a.fit.sigma)) < 0.5:
-                lo = mid
-            else:
-                hi = mid
-        out.append(float(np.exp((lo + hi) / 2)))
-    return np.array(out)
-
-
-def epochs_vs_units(a: Analysis, path: Path) -> Path | None:
-    """KM median epochs (95% CI) vs units per context depth, with the fitted law."""
     _theme()
-    t = a.km_across_units
-    if t.empty or t["units"].nunique() < 2 or "log_units" not in a.fit.terms:
-        return None
-    nb = a.across
-    depths = sorted(t["context_depth"].unique())
-    palette = dict(zip(depths, sns.color_palette("viridis_r", len(depths)), strict=True))
-    budget = float(t["budget"].max())
-    fig, ax = plt.subplots(figsize=(7.5, 5.2))
-    grid = np.geomspace(nb["units"].min(), nb["units"].max(), 25)
-    dodge = dict(zip(depths, np.linspace(-0.06, 0.06, len(depths)), strict=True))
-    for d in depths:
-        g = t[t["context_depth"] == d].sort_values("units")
-        color = palette[d]
-        x = g["units"].to_numpy() * 2 ** dodge[d]
-        med, mlo = g["median"].to_numpy(), g["median_lo"].to_numpy()
-        fin = np.isfinite(med)
-        hi = np.where(np.isfinite(g["median_hi"]), g["median_hi"], budget)
-        ax.errorbar(x[fin], med[fin], yerr=_err(med[fin], mlo[fin], hi[fin]),
-                    fmt="o", color=color, ms=6, capsize=3, lw=1.2)
-        if (~fin).any():  # median not reached within the budget: a lower bound
-            ax.scatter(x[~fin], np.full((~fin).sum(), budget), marker="^", s=60,
-                       facecolors="white", edgecolors=color, linewidths=1.5, zorder=3)
-        ax.plot(grid, pooled_median(a, nb[nb["context_depth"] == d], grid), color=color,
-                lw=1.5, alpha=0.8)
-    ax.axhline(budget, color="grey", ls=":", lw=1)
-    ymin = np.nanmin(t["median_lo"].replace(0, np.nan)) if t["median_lo"].gt(0).any() else 1
-    ax.set_ylim(max(ymin * 0.6, 0.5), budget * 4)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("LSTM units")
-    ax.set_ylabel("epochs to memorize (median)")
-    b = a.fit.coef()["log_units"]
-    lengths = "/".join(_fmt(v) for v in sorted(nb["length"].unique()))
-    ax.set_title(f"Epochs to memorize vs units, by context depth ({nb['sequence'].nunique()} "
-                 f"sequences run at every units level; length {lengths})\n"
-                 "points: Kaplan-Meier median of the pooled runs, 95% CI; "
-                 "open triangles: median beyond the budget;\n"
-                 f"lines: the fitted law's median of the same runs (units exponent {b:.2f}); "
-                 "points lie on the evaluation grid, up to one interval above the law",
-                 fontsize=10)
-    handles = [Line2D([], [], color=palette[d], marker="o", label=_fmt(d)) for d in depths]
-    handles.append(Line2D([], [], color="grey", ls=":", label=f"budget {budget:g}"))
-    ax.legend(handles=handles, title="context depth", loc="center left",
-              bbox_to_anchor=(1.0, 0.5), frameon=False)
-    return _save(fig, path)
-
-
-def heatmap(a: Analysis, path: Path) -> Path | None:
-    """P(memorized within the budget) over units x depth: measured (KM) and fitted."""
-    _theme()
-    t = a.km_units_depth
-    if t.empty:
-        return None
-    nb = a.grid.copy()
-    budget = float(t["budget"].min())
-    nb["p_fit"] = a.fit.prob_within(nb, budget)
-    measured = t.pivot(index="units", columns="context_depth", values="p_budget")
-    fitted = nb.groupby(["units", "context_depth"])["p_fit"].mean().unstack()
-    for m in (measured, fitted):
-        m.index = [_fmt(v) for v in m.index]
-        m.columns = [_fmt(v) for v in m.columns]
-    fig, axes = plt.subplots(1, 2, figsize=(4 + 1.1 * measured.shape[1] * 2, 4.6))
-    for ax, m, title in ((axes[0], measured, "measured (Kaplan-Meier)"),
-                         (axes[1], fitted, "fitted AFT law")):
-        sns.heatmap(m.iloc[::-1], ax=ax, vmin=0, vmax=1, cmap="viridis",
-                    annot=True, fmt=".2f", cbar=ax is axes[1], linewidths=0.5,
-                    cbar_kws=dict(label="P(memorized)"))
-        ax.set_title(title)
-        ax.set_xlabel("context depth")
-        ax.set_ylabel("units")
-    fig.suptitle(f"Probability of memorizing within {budget:g} epochs (notebook options; "
-                 f"{nb['sequence'].nunique()} sequences, each run at every units level shown)",
-                 y=1.02)
-    return _save(fig, path)
-
-
-def exponents(a: Analysis, path: Path) -> Path:
-    """Fitted exponents (ln-covariates) and time ratios (options), 95% bootstrap CIs."""
-    _theme()
-    c = a.coefficients[a.coefficients["term"] != "Intercept"].copy()
-    is_opt = c["term"].map(lambda t: ":" not in t and TERMS[t].kind == "option"
-                           and t != "log_lr")
-    cont, opt = c[~is_opt], c[is_opt]
-    ncols = 2 if len(opt) or a.prep.excluded else 1
-    fig, axes = plt.subplots(1, ncols, figsize=(6.2 * ncols, 0.6 * max(len(cont), len(opt), 3)
-                                                 + 1.8), squeeze=False)
-    ax = axes[0, 0]
-    y = np.arange(len(cont))[::-1]
-    labels = [_term_label(t) for t in cont["term"]]
-    est = cont["estimate"].to_numpy()
-    ax.errorbar(est, y + 0.12, xerr=_err(est, cont["ci_lo"], cont["ci_hi"]),
-                fmt="o", color="C0", capsize=4, lw=2, label="seeds resampled within cells")
-    if cont["seq_ci_lo"].notna().any():
-        ax.errorbar(est, y - 0.12, xerr=_err(est, cont["seq_ci_lo"], cont["seq_ci_hi"]),
-                    fmt="s", color="C1", capsize=4, lw=1.2, ms=4,
-                    label="whole sequences resampled")
-    for yi, est in zip(y, cont["estimate"], strict=True):
-        ax.annotate(f"{est:+.2f}", (est, yi + 0.3), ha="center", fontsize=9)
-    ax.axvline(0, color="grey", lw=1)
-    ax.set_yticks(y, labels)
-    ax.set_ylim(-0.8, len(cont) - 0.2)
-    ax.set_xlabel("exponent b in  T ~ x^b  (95% bootstrap CI)")
-    ax.set_title("Scaling exponents of epochs-to-memorize")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=8,
-              frameon=False)
-    if ncols == 2:
-        ax = axes[0, 1]
-        y2 = np.arange(len(opt))[::-1]
-        ratio = np.exp(opt["estimate"].to_numpy())
-        ax.errorbar(ratio, y2, xerr=_err(ratio, np.exp(opt["ci_lo"]), np.exp(opt["ci_hi"])),
-                    fmt="o", color="C2", capsize=4, lw=2)
-        for yi, r in zip(y2, ratio, strict=True):
-            ax.annotate(f"x{r:.2f}", (r, yi + 0.25), ha="center", fontsize=9)
-        ax.axvline(1, color="grey", lw=1)
+    cells = a.width.cells
+    pal = _units_palette(cells["units"])
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), sharey=True)
+    for ax, (loss, label) in zip(axes, LOSSES.items(), strict=True):
+        g = cells[cells["loss"] == loss]
+        for u, h in g[g["rule"].isna()].groupby("units"):
+            h = h.sort_values("lr")
+            ax.plot(h["lr"], h["share"], "o-", color=pal[u], lw=1.6, ms=5, label=f"{u}")
+        rule = g[g["rule"].notna()]
+        for u, h in rule.groupby("units"):
+            ax.scatter(h["lr"], h["share"], marker="*", s=90, color=pal[u], edgecolor="black",
+                       lw=0.5, zorder=4)
         ax.set_xscale("log")
-        lo, hi = ax.get_xlim()
-        ticks = [v for v in (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10, 20, 50, 100)
-                 if lo <= v <= hi]
-        ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-        ax.set_yticks(y2, [_term_label(t) for t in opt["term"]])
-        ax.set_ylim(-1.3, max(len(opt), 1) - 0.2)
-        ax.set_xlabel("time ratio vs the notebook's choice (95% bootstrap CI)")
-        ax.set_title("Effect of the training options")
-        note = "; ".join(f"{TERM_LABELS[e['term']]}: {e['memorized']}/{e['runs']} memorized "
-                         "(no ratio)" for e in a.prep.excluded)
-        if note:
-            ax.text(0.5, 0.02, note, transform=ax.transAxes, ha="center", fontsize=9,
-                    color="C3")
-    fig.suptitle(f"Fitted {a.fit.dist} AFT law: ln T = b0 + sum b x + {a.fit.sigma:.2f} W "
-                 f"({a.bootstrap_n} resamples)", y=1.02)
-    fig.tight_layout()
+        ax.set_xlabel("Adam learning rate")
+        ax.set_title(label)
+        ax.set_ylim(-0.03, 1.03)
+    budget = int(a.width_runs["max_epochs"].max())
+    axes[0].set_ylabel(f"share memorized within {budget} epochs")
+    handles = [Line2D([], [], color=pal[u], marker="o", label=f"{u} units") for u in pal]
+    handles.append(Line2D([], [], marker="*", ls="", color="grey", markeredgecolor="black",
+                          ms=10, label="lr = c x 32 / units (muP-style rule)"))
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    fig.suptitle(f"Width x learning rate: share of runs memorized, {a.width.n_sequences} "
+                 "sequences of depth 2-4 x 6 seeds per point", y=1.02)
     return _save(fig, path)
 
 
-def _term_label(term: str) -> str:
-    return " x ".join(TERM_LABELS[p] for p in term.split(":"))
-
-
-def options(a: Analysis, path: Path) -> Path | None:
-    """Each non-notebook option slice against the notebook runs on the same cells."""
-    _theme()
-    runs = a.runs.copy()
-    runs["variant"] = variants(runs)
-    others = [v for v in sorted(runs["variant"].unique()) if v != "notebook"]
-    if not others:
+def best_lr(a: Analysis, path: Path) -> Path | None:
+    """Each width at its best grid lr: share memorized (sequence-level 95% CI) and median
+    steps; and at the notebook's lr 1e-3, to show what the choice of lr does at each end."""
+    if a.width is None:
         return None
-    ncol = min(len(others), 4)
-    nrow = math.ceil(len(others) / ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.9 * nrow), sharey=True,
-                             squeeze=False)
-    for ax in axes.ravel()[len(others):]:
-        ax.axis("off")
-    for ax, v in zip(axes.ravel(), others, strict=False):
-        g = runs[runs["variant"] == v]
-        cells = set(zip(g["sequence"], g["units"], strict=True))
-        same = np.array([c in cells for c in zip(runs["sequence"], runs["units"], strict=True)])
-        nb = runs[(runs["variant"] == "notebook").to_numpy() & same]
-        budget = float(max(g["max_epochs"].max(), nb["max_epochs"].max() if len(nb) else 0))
-        both = pd.concat([nb.assign(arm="notebook"), g.assign(arm=v)])
-        palette = {"notebook": "0.35", v: "C3"}
-        _step_curves(ax, km_curves(both, ["arm"]), "arm", palette, budget)
-        ax.set_title(f"{v}\n({len(g)} vs {len(nb)} runs, same cells)", fontsize=10)
-        ax.set_xlabel("training epochs")
-        ax.legend(loc="center right", fontsize=8)
-    for row in axes:
-        row[0].set_ylabel("P(not yet memorized)")
-    fig.suptitle("The notebook's choices: each option changed alone vs the notebook's setting,\n"
-                 "on the same sequences and units (Kaplan-Meier, 95% bands)", y=1.0)
+    _theme()
+    best, nb = a.width.best, a.width.at_notebook_lr
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12.5, 4.6))
+    for i, (loss, label) in enumerate(LOSSES.items()):
+        b = best[best["loss"] == loss].sort_values("units")
+        n = nb[nb["loss"] == loss].sort_values("units")
+        color = f"C{i}"
+        ax0.errorbar(b["units"] * (1.04 if i else 0.96), b["share"],
+                     yerr=_err(b["share"], b["share_lo"], b["share_hi"]), fmt="o-", color=color,
+                     capsize=3, label=f"{label}: best lr of the grid")
+        ax0.plot(n["units"], n["share"], "s--", color=color, alpha=0.6, ms=4,
+                 label=f"{label}: lr 1e-3")
+        for r in b.itertuples():
+            ax0.annotate(f"{r.lr:g}", (r.units * (1.04 if i else 0.96), r.share),
+                         textcoords="offset points", xytext=(0, 7 if i else -13), fontsize=7,
+                         ha="center", color=color)
+        fin = b[np.isfinite(b["median_steps"])]
+        hi = np.where(np.isfinite(fin["median_hi"]), fin["median_hi"], fin["median_steps"])
+        ax1.errorbar(fin["units"], fin["median_steps"], yerr=_err(fin["median_steps"],
+                     fin["median_lo"], hi), fmt="o-", color=color, capsize=3, label=label)
+    for ax in (ax0, ax1):
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("LSTM units")
+    ax0.set_ylim(-0.03, 1.05)
+    ax0.set_ylabel("share memorized within 1000 epochs")
+    ax0.set_title("At each width's best lr (labels), sequence-bootstrap 95% CI;\n"
+                  "dashed: the notebook's lr 1e-3", fontsize=10)
+    ax0.legend(fontsize=7, loc="lower center")
+    ax1.set_yscale("log")
+    ax1.set_ylabel("median steps to memorize (Kaplan-Meier, 95% CI)")
+    ax1.set_title("Speed at each width's best lr", fontsize=10)
+    ax1.legend(fontsize=8)
+    fig.suptitle("Is wider ever worse at its best learning rate?", y=1.02)
     fig.tight_layout()
     return _save(fig, path)
 
+
+def survival_by_units(a: Analysis, path: Path) -> Path | None:
+    """KM curves of steps to memorize, one line per width (every width), at its best lr."""
+    if a.width is None:
+        return None
+    _theme()
+    runs = a.width_runs
+    best = a.width.best
+    pal = _units_palette(best["units"])
+    fig, axes = plt.subplots(1, 2, figsize=(12.5, 4.4), sharey=True)
+    for ax, (loss, label) in zip(axes, LOSSES.items(), strict=True):
+        for r in best[best["loss"] == loss].itertuples():
+            g = runs[(runs["loss"] == loss) & (runs["units"] == r.units)
+                     & np.isclose(runs["lr"], r.lr)]
+            c = km_curves(g.assign(observed=g["observed_steps"]), ["units"])
+            t = np.r_[c["t"].to_numpy(), g["budget_in_steps"].max()]
+            ax.step(t, np.r_[c["s"].to_numpy(), c["s"].iloc[-1]], where="post",
+                    color=pal[r.units], lw=1.6, label=f"{r.units} (lr {r.lr:g})")
+        ax.set_xscale("log")
+        ax.set_xlabel("optimizer steps")
+        ax.set_title(label)
+        ax.legend(title="units (best lr)", fontsize=7)
+    axes[0].set_ylabel("share not yet memorized (Kaplan-Meier)")
+    fig.suptitle("Steps to memorize by width, each at its best learning rate", y=1.02)
+    return _save(fig, path)
+
+
+# -- capacity ------------------------------------------------------------------------------
+
+def frontier_plot(a: Analysis, path: Path) -> Path | None:
+    """L* in bits vs parameters, both alphabets and budgets, with Collins et al.'s 5 bits
+    per parameter as a (literature) reference line."""
+    if a.frontier is None or a.frontier.frontier.empty:
+        return None
+    _theme()
+    f = a.frontier.frontier
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(13, 5))
+    budgets = sorted(f["budget_steps"].unique())
+    markers = dict(zip(sorted(f["alphabet_size"].unique()), ["o", "s", "^"], strict=False))
+    colors = dict(zip(budgets, ["C0", "C3", "C2"], strict=False))
+    for (a_size, budget), g in f.groupby(["alphabet_size", "budget_steps"]):
+        g = g.sort_values("parameters")
+        bits = np.log2(a_size)
+        y = g["L_star"] * bits
+        ax0.errorbar(g["parameters"], y, yerr=_err(y, g["L_lo"] * bits, g["L_hi"] * bits),
+                     fmt=markers[a_size] + "-", color=colors[budget], capsize=3, ms=6,
+                     label=f"{a_size} letters, {budget:,} steps")
+        for r in g[g["bound"] != ""].itertuples():
+            ax0.annotate(r.bound, (r.parameters, r.L_star * bits), fontsize=9,
+                         xytext=(4, 0), textcoords="offset points")
+        ax1.plot(g["units"], g["bits_per_param"], markers[a_size] + "-", color=colors[budget],
+                 ms=6, label=f"{a_size} letters, {budget:,} steps")
+    span = np.geomspace(f["parameters"].min(), f["parameters"].max(), 10)
+    ax0.plot(span, LITERATURE_BITS * span, ":", color="grey",
+             label="5 bits/parameter (Collins et al. 2017,\ntuned offline training; literature)")
+    ax0.set_xscale("log")
+    ax0.set_yscale("log")
+    ax0.set_xlabel("parameters (LSTM + readout)")
+    ax0.set_ylabel("L* x log2(alphabet): bits of the longest half-memorized sequence")
+    ax0.set_title("The capacity frontier: L* where half the runs memorize\n"
+                  "(isotonic share crossing 1/2, bootstrap 95% CI; > / <: beyond the tested "
+                  "lengths)", fontsize=9)
+    ax0.legend(fontsize=7)
+    ax1.set_xscale("log", base=2)
+    ax1.set_yscale("log")
+    ax1.axhline(LITERATURE_BITS, ls=":", color="grey")
+    ax1.set_xlabel("LSTM units")
+    ax1.set_ylabel("bits per parameter at L*")
+    ax1.set_title("Bits per parameter stored online, against the literature's 5", fontsize=9)
+    ax1.legend(fontsize=7)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+# -- the law -------------------------------------------------------------------------------
+
+def calibration(a: Analysis, path: Path) -> Path | None:
+    """Held-out: predicted P(memorized within the budget) vs observed, and predicted vs
+    measured median steps per cell."""
+    v = a.validation
+    if v is None or v.calibration.empty:
+        return None
+    _theme()
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 5))
+    c = v.calibration
+    ax0.plot([0, 1], [0, 1], ":", color="grey")
+    ax0.errorbar(c["predicted"], c["observed"], yerr=_err(c["observed"], c["obs_lo"],
+                 c["obs_hi"]), fmt="o", color="C0", capsize=3)
+    for r in c.itertuples():
+        ax0.annotate(f"{r.runs}", (r.predicted, r.observed), xytext=(5, -3),
+                     textcoords="offset points", fontsize=7)
+    ax0.set_xlim(-0.02, 1.02)
+    ax0.set_ylim(-0.02, 1.02)
+    ax0.set_xlabel("law's P(memorized within the budget), binned")
+    ax0.set_ylabel("observed share (Wilson 95% CI; labels: runs)")
+    ax0.set_title(f"Calibration on {v.sequences} held-out sequences, {v.runs} runs\n"
+                  f"Brier {v.brier:.3f} vs {v.brier_no_skill:.3f} for a constant "
+                  f"{v.base_rate:.2f}", fontsize=9)
+    cells = v.cells
+    fin = cells[np.isfinite(cells["median"])]
+    out = cells[~np.isfinite(cells["median"])]
+    lim = [min(cells["median_pred"].min(), fin["median"].min() if len(fin) else 1) * 0.7,
+           max(cells["budget"].max(), cells["median_pred"].max()) * 1.4]
+    ax1.plot(lim, lim, ":", color="grey")
+    for f, ls in ((1.3, "--"), (2.0, "-.")):
+        ax1.plot(lim, [x * f for x in lim], ls, color="0.7", lw=0.8)
+        ax1.plot(lim, [x / f for x in lim], ls, color="0.7", lw=0.8)
+    sc = ax1.scatter(fin["median_pred"], fin["median"], c=fin["depth"], cmap="viridis", s=22,
+                     label="measured median within the budget")
+    ax1.scatter(out["median_pred"], out["budget"] * 1.15, marker="^", color="C3", s=18,
+                label="measured median beyond the budget")
+    ax1.set_xscale("log")
+    ax1.set_yscale("log")
+    ax1.set_xlim(lim)
+    ax1.set_ylim(lim[0], lim[1] * 1.3)
+    ax1.set_xlabel("law's median steps")
+    ax1.set_ylabel("measured median steps (Kaplan-Meier, 8 seeds)")
+    ax1.set_title(f"Held-out cells: median factor {v.median_factor:.2f} over "
+                  f"{v.cells_compared} cells (dashed: x1.3, dash-dot: x2)", fontsize=9)
+    fig.colorbar(sc, ax=ax1, label="context depth")
+    ax1.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def residuals(a: Analysis, path: Path) -> Path | None:
+    """The law on its own fitting cells: measured / predicted median steps and observed -
+    predicted share memorized, by units and by depth."""
+    _theme()
+    cells = fit_cells(a)
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7), sharey="row")
+    for j, by in enumerate(["units", "depth"]):
+        fin = cells[np.isfinite(cells["median"])]
+        sns.boxplot(data=fin.assign(r=np.log2(fin["median"] / fin["median_pred"])), x=by, y="r",
+                    ax=axes[0, j], color="C0", fliersize=2)
+        axes[0, j].axhline(0, color="black", lw=0.8)
+        axes[0, j].set_ylabel("log2(measured / law median steps)")
+        sns.boxplot(data=cells.assign(r=cells["share"] - cells["p_pred"]), x=by, y="r",
+                    ax=axes[1, j], color="C1", fliersize=2)
+        axes[1, j].axhline(0, color="black", lw=0.8)
+        axes[1, j].set_ylabel("observed share - law's P(memorized)")
+        axes[1, j].set_xlabel("LSTM units" if by == "units" else "context depth")
+    axes[0, 0].set_title("cells with a measured median within the budget", fontsize=9)
+    axes[0, 1].set_title("(one box per level; every fitted cell)", fontsize=9)
+    fig.suptitle(f"Residuals of the law on its {len(cells)} fitting cells", y=1.0)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def fit_cells(a: Analysis) -> pd.DataFrame:
+    """The law's own cells: measured KM median and share beside the law's."""
+    d = a.law_data.assign(p=a.law.fit.prob_within(a.law_data,
+                                                   a.law_data["budget_in_steps"].to_numpy()))
+    rows = []
+    for _, g in d.groupby(["sequence", "units", "lr", "loss", "max_epochs"], sort=True):
+        km = kaplan_meier(g["observed_steps"], g["event"], float(g["budget_in_steps"].min()))
+        rows.append(dict(units=int(g["units"].iloc[0]), depth=int(g["context_depth"].iloc[0]),
+                         median=km.median, median_pred=float(a.law.fit.median(g.iloc[:1])[0]),
+                         share=km.events / km.n, p_pred=float(g["p"].mean())))
+    return pd.DataFrame(rows)
+
+
+# -- difficulty ----------------------------------------------------------------------------
+
+def depth_forks(a: Analysis, path: Path) -> Path | None:
+    """Share memorized over depth x forks, per loss and width (the forks design)."""
+    if a.design is None:
+        return None
+    _theme()
+    c = a.design.cells
+    panels = sorted(set(zip(c["loss"], c["units"], strict=True)), key=lambda x: (x[0] != "softmax", x[1]))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), squeeze=False)
+    for ax, (loss, units) in zip(axes[0], panels, strict=True):
+        g = c[(c["loss"] == loss) & (c["units"] == units)]
+        grid = g.pivot(index="depth", columns="ambiguous", values="share").sort_index(ascending=False)
+        sns.heatmap(grid, annot=True, fmt=".2f", vmin=0, vmax=1, cmap="mako", ax=ax,
+                    cbar=False)
+        ax.set_title(f"{'notebook loss' if loss == 'softmax' else 'loss on logits'}, {units} units",
+                     fontsize=9)
+        ax.set_xlabel("ambiguous transitions (2 + 2 forks)")
+        ax.set_ylabel("context depth")
+    fig.suptitle(f"Share memorized within 1000 epochs: depth and ambiguity set independently "
+                 f"({a.design.n_sequences} sequences, 5 per cell x 6 seeds)", y=1.03)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def correlation(a: Analysis, path: Path) -> Path | None:
+    """Spearman correlation of the metrics over the sequences of each design."""
+    if a.design is None:
+        return None
+    _theme()
+    mats = [("forks design (depth_ambiguity)", a.design.correlation)]
+    if a.design.correlation_v1 is not None:
+        mats.insert(0, ("v1 study, generated sequences of depth > 1", a.design.correlation_v1))
+    fig, axes = plt.subplots(1, len(mats), figsize=(7.5 * len(mats), 6.2), squeeze=False)
+    for ax, (title, m) in zip(axes[0], mats, strict=True):
+        sns.heatmap(m, annot=True, fmt=".2f", vmin=-1, vmax=1, cmap="vlag", ax=ax, cbar=False,
+                    annot_kws=dict(fontsize=7))
+        ax.set_title(title, fontsize=10)
+    fig.suptitle("Spearman correlation of the difficulty metrics over each design's sequences",
+                 y=1.0)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def options_plot(a: Analysis, path: Path) -> Path | None:
+    """Each notebook choice changed alone: time ratio (within cells) per depth, 95% CI."""
+    o = a.options
+    if o is None or o.empty:
+        return None
+    _theme()
+    o = o.sort_values(["variant", "depth"])
+    labels = [f"{r.variant}, depth {r.depth}" for r in o.itertuples()]
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(o) + 1.5))
+    y = np.arange(len(o))[::-1]
+    ax.errorbar(o["ratio"], y, xerr=_err(o["ratio"], o["lo"], o["hi"]), fmt="o", color="C0",
+                capsize=3)
+    ax.axvline(1, color="black", lw=0.8)
+    _ratio_axis(ax, o["lo"].min(), o["hi"].max())
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlabel("time ratio vs the notebook's choice on the same cells (log-normal AFT, "
+                  "seed-level 95% CI)")
+    ax.set_title("The notebook's own choices, one at a time, per context depth (v1 study)",
+                 fontsize=10)
+    return _save(fig, path)
+
+
+def _ratio_axis(ax: plt.Axes, lo: float, hi: float) -> None:
+    """A log axis of time ratios with plain labels (x0.2, x0.5, x1, x2)."""
+    ax.set_xscale("log")
+    ticks = [t for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10) if lo / 1.5 <= t <= hi * 1.5]
+    ax.set_xticks(ticks, [f"×{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
+# -- speed ---------------------------------------------------------------------------------
+
+def time_vs_units(a: Analysis, path: Path) -> Path | None:
+    """Measured cost per model-step at every width, and wall-clock time to memorize at each
+    width's best lr (median steps x that cost). Measured points only."""
+    if a.speed is None or a.width is None:
+        return None
+    _theme()
+    s = a.speed
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 4.6))
+    ax0.errorbar(s["units"], s["median"], yerr=_err(s["median"], s["q25"], s["q75"]), fmt="o-",
+                 color="C4", capsize=3, label="sweep runs (median, quartiles)")
+    if a.steptime is not None:
+        st = a.steptime[(a.steptime["impl"] == "population") & (a.steptime["bptt"] == "epoch")]
+        st = st.groupby("H")["per_model_step_us"].min()
+        ax0.plot(st.index, st.to_numpy(), "D", color="C1", label="benchmark, idle core, length 26")
+    ax0.set_xscale("log", base=2)
+    ax0.set_yscale("log")
+    ax0.set_xlabel("LSTM units")
+    ax0.set_ylabel("microseconds per model-step")
+    ax0.set_title("Cost of one step (width_lr runs: full-epoch BPTT, length 16,\n"
+                  "2 workers; evaluation included)", fontsize=9)
+    ax0.legend(fontsize=8)
+    cost = dict(zip(s["units"], s["median"], strict=True))
+    for i, (loss, label) in enumerate(LOSSES.items()):
+        b = a.width.best[(a.width.best["loss"] == loss) & np.isfinite(a.width.best["median_steps"])]
+        secs = b["median_steps"] * b["units"].map(cost) * 1e-6
+        ax1.plot(b["units"], secs, "o-", color=f"C{i}", label=label)
+    ax1.set_xscale("log", base=2)
+    ax1.set_yscale("log")
+    ax1.set_xlabel("LSTM units")
+    ax1.set_ylabel("seconds to memorize per model (median)")
+    ax1.set_title("Wall-clock time to memorize at each width's best lr\n"
+                  "= Kaplan-Meier median steps x measured cost per step", fontsize=9)
+    ax1.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+# -- the notebook's cases --------------------------------------------------------------------
 
 def cases(a: Analysis, path: Path) -> Path | None:
     """The seven notebook cases: each run's epochs, the KM median, the notebook's claim."""
-    _theme()
-    if a.cases is None or a.cases_table is None:
+    if a.case_runs is None:
         return None
-    budget = float(a.cases["max_epochs"].max())
+    _theme()
+    runs = a.case_runs
+    budget = float(runs["max_epochs"].max())
     fig, ax = plt.subplots(figsize=(9, 5.2))
     rng = np.random.default_rng(0)
     names = []
     for i, case in enumerate(CASES):
         y = len(CASES) - 1 - i
         names.append((y, f"{case.title}\nclaim: {case.claim_text}"))
-        g = case_rows(a.cases, case)
+        g = case_rows(runs, case)
         if case.claim is None:
             ax.add_patch(plt.Rectangle((budget * 0.97, y - 0.4), budget * 0.09, 0.8,
                                        color="C2", alpha=0.25, lw=0))
@@ -321,7 +424,6 @@ def cases(a: Analysis, path: Path) -> Path | None:
             ax.add_patch(plt.Rectangle((case.claim[0], y - 0.4), case.claim[1] - case.claim[0],
                                        0.8, color="C2", alpha=0.25, lw=0))
         if g.empty:
-            ax.text(budget / 2, y, "no runs", ha="center", va="center", color="grey")
             continue
         jit = rng.uniform(-0.25, 0.25, len(g))
         ev = g["event"].to_numpy()
@@ -352,20 +454,19 @@ def cases(a: Analysis, path: Path) -> Path | None:
 
 
 def case_losses(a: Analysis, path: Path) -> Path | None:
-    """Training loss of every seed of each case (the notebook's plot, over seeds): the
-    recorded curve, one mean per evaluation interval, drawn at the interval's end."""
-    _theme()
-    if a.cases is None or not a.cases["loss_curve"].map(_curve_len).any():
+    """Training loss of every seed of each case: one mean per evaluation interval."""
+    if a.case_runs is None:
         return None
+    _theme()
     fig, axes = plt.subplots(2, 4, figsize=(16, 7), sharey=True)
     flat = axes.ravel()
     for ax, case in zip(flat, CASES, strict=False):
-        g = case_rows(a.cases, case)
+        g = case_rows(a.case_runs, case)
         step = int(g["eval_every"].iloc[0]) if len(g) else 1
-        curves = [np.asarray(v) for v in g["loss_curve"] if _curve_len(v)]
+        keep = [v is not None and len(v) > 0 for v in g["loss_curve"]]
+        curves = [np.asarray(v) for v, k in zip(g["loss_curve"], keep, strict=True) if k]
         segs = [np.column_stack([step * np.arange(1, len(v) + 1), v]) for v in curves]
-        colors = ["C0" if ev else "C3" for ev, v in zip(g["event"], g["loss_curve"],
-                                                        strict=True) if _curve_len(v)]
+        colors = ["C0" if ev else "C3" for ev, k in zip(g["event"], keep, strict=True) if k]
         ax.add_collection(LineCollection(segs, colors=colors, lw=0.8, alpha=0.5))
         ax.autoscale_view()
         if curves:
@@ -376,16 +477,13 @@ def case_losses(a: Analysis, path: Path) -> Path | None:
             enough = np.sum(~np.isnan(mat), axis=0) >= max(len(curves) // 2, 1)
             ax.plot(step * np.arange(1, n + 1)[enough], np.nanmedian(mat[:, enough], axis=0),
                     color="black", lw=2)
-        if (g["loss"] == "softmax").any():
-            ax.axhline(SOFTMAX_FLOOR, color="grey", ls=":", lw=1.2)
-        if g.empty:
-            ax.text(0.5, 0.5, "no runs", transform=ax.transAxes, ha="center", color="grey")
+        ax.axhline(SOFTMAX_FLOOR, color="grey", ls=":", lw=1.2)
         ax.set_title(f"case {case.number}: {case.preset}, reset {case.reset}, {case.units} units"
                      f"\n{int(g['event'].sum())}/{len(g)} memorized; notebook: "
                      f"{case.claim_short}", fontsize=9)
         ax.set_xlabel("epoch")
-    flat[0].set_ylabel("mean training loss (per evaluation interval)")
-    flat[4].set_ylabel("mean training loss (per evaluation interval)")
+    flat[0].set_ylabel("mean training loss per evaluation interval")
+    flat[4].set_ylabel("mean training loss per evaluation interval")
     flat[-1].axis("off")
     flat[-1].legend(handles=[
         Line2D([], [], color="C0", label="a seed that memorized (curve ends there)"),
@@ -399,80 +497,22 @@ def case_losses(a: Analysis, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def _curve_len(v) -> int:
-    return 0 if v is None else len(v)
-
-
-def time_vs_units(a: Analysis, path: Path) -> Path | None:
-    """Per-step cost and wall-clock time to memorize vs units."""
-    _theme()
-    if a.cost is None or a.time_table is None or a.time_table.empty:
-        return None
-    cost: StepCost = a.cost
-    t = a.time_table
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 4.8),
-                                   gridspec_kw=dict(width_ratios=[1, 1.6]))
-    span = np.geomspace(min(t["units"].min(), cost.units.min()),
-                        max(t["units"].max(), cost.units.max()), 30)
-    ax0.plot(cost.units, cost.us, "o", color="C4", ms=7, label="measured")
-    ax0.plot(span, cost(span), "--", color="C4", lw=1.2,
-             label=f"power law, slope {cost.exponent:.2f}")
-    if cost.base_us is not None:
-        for n, ls in ((8, ":"), (128, "-.")):
-            ax0.plot(span, cost(span, n), ls, color="0.4", lw=1, label=f"length {n}")
-    ax0.set_xscale("log", base=2)
-    ax0.set_yscale("log")
-    ax0.set_xlabel("LSTM units")
-    ax0.set_ylabel("cost per model per step (us)")
-    ax0.legend(fontsize=8)
-    ax0.set_title(f"Per-step cost at length {cost.ref_length:g}\n{_wrap(cost.source, 55)}",
-                  fontsize=9)
-    depths = sorted(t["context_depth"].unique())
-    palette = dict(zip(depths, sns.color_palette("viridis_r", len(depths)), strict=True))
-    for d in depths:
-        g = t[(t["context_depth"] == d) & np.isfinite(t["median"])].sort_values("units")
-        if g.empty:
-            continue
-        med = g["median"].to_numpy()
-        hi = np.where(np.isfinite(g["median_hi"]), g["median_hi"], med)
-        ax1.errorbar(g["units"].to_numpy(), med, yerr=_err(med, g["median_lo"], hi),
-                     fmt="o-", color=palette[d], capsize=3, label=_fmt(d))
-    ax1.set_xscale("log", base=2)
-    ax1.set_yscale("log")
-    ax1.set_xlabel("LSTM units")
-    ax1.set_ylabel("wall-clock seconds to memorize (median)")
-    ax1.set_title("Time to memorize = epochs x length x per-step cost (sequences run at "
-                  "every units level)\n"
-                  "Kaplan-Meier median over runs, 95% CI; cells whose median "
-                  "exceeds the budget omitted", fontsize=9)
-    ax1.legend(title="context depth", loc="center left", bbox_to_anchor=(1.0, 0.5),
-               frameon=False)
-    fig.tight_layout()
-    return _save(fig, path)
-
-
-def _wrap(text: str, width: int) -> str:
-    import textwrap
-
-    return "\n".join(textwrap.wrap(text, width))
+FIGURES = {
+    "width_lr": width_lr_grid, "best_lr": best_lr, "survival_by_units": survival_by_units,
+    "frontier": frontier_plot, "calibration": calibration, "residuals": residuals,
+    "depth_forks": depth_forks, "correlation": correlation, "options": options_plot,
+    "time_vs_units": time_vs_units, "cases": cases, "case_loss_curves": case_losses,
+}
 
 
 def all_figures(a: Analysis, out: Path) -> dict[str, Path]:
-    """Draw every figure the data allow; returns name -> path of those drawn."""
-    plan = {
-        "survival_by_depth": lambda p: survival(a, p, hue="context_depth", facet="units"),
-        "survival_by_units": lambda p: survival(a, p, hue="units", facet="context_depth"),
-        "epochs_vs_units": lambda p: epochs_vs_units(a, p),
-        "p_memorize_heatmap": lambda p: heatmap(a, p),
-        "exponents": lambda p: exponents(a, p),
-        "options": lambda p: options(a, p),
-        "cases": lambda p: cases(a, p),
-        "case_loss_curves": lambda p: case_losses(a, p),
-        "time_vs_units": lambda p: time_vs_units(a, p),
-    }
+    """Draw every figure the data allow; returns name -> path of those drawn. A figure the
+    data no longer allow is removed, so that no stale picture outlives its tables."""
     drawn = {}
-    for name, draw in plan.items():
-        p = draw(out / f"{name}.png")
+    for name, draw in FIGURES.items():
+        p = draw(a, out / f"{name}.png")
         if p is not None:
             drawn[name] = p
+        else:
+            (out / f"{name}.png").unlink(missing_ok=True)
     return drawn

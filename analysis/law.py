@@ -1,13 +1,13 @@
 """The fitted law: covariate terms, the censored AFT likelihood, and the saved model.
 
-An accelerated-failure-time (AFT) model of epochs-to-memorize T:
+An accelerated-failure-time (AFT) model of a time to memorize T (steps or epochs):
 
     ln T = b0 + sum_j b_j * x_j + sigma * W
 
 with W standard normal (log-normal AFT) or standard minimum-extreme-value (Weibull
-AFT, shape 1/sigma). The x_j are named `TERMS` (ln units, ln length, indicators of the
-training options, ...), so a coefficient on a ln-covariate is a scaling exponent
-(T ~ units^b) and one on an indicator is a log time ratio.
+AFT, shape 1/sigma). The x_j are named `TERMS` (ln units, ln lr, ln length, the loss
+indicator, ...) or products of them ("lu:lr"), so a coefficient on a ln-covariate is a
+scaling exponent (T ~ units^b) and one on an indicator is a log time ratio.
 
 Memorization is only seen at evaluation epochs, so a run first seen memorized at
 epoch e is interval-censored: T in (e - eval_every, e]. A run never memorized is
@@ -17,7 +17,7 @@ already generates the string) is left-censored at one epoch: T in (0, 1].
 Why the likelihood is written here rather than taken from lifelines: lifelines'
 `fit_interval_censoring` gives the same estimates (tests/test_analysis.py checks it)
 but takes ~1 s per fit on a few thousand rows and sometimes stops with a precision-loss
-ConvergenceError; the bootstrap refits the model a few hundred times, in under a minute.
+ConvergenceError, and the analysis fits a few dozen candidate models in seconds.
 The likelihood below is the textbook interval-censored location-scale likelihood on
 ln T, with its analytic gradient, minimised by scipy's BFGS (pure numpy: L-BFGS-B's
 Fortran BLAS calls ran 5x slower with the default thread pool on a busy machine).
@@ -51,44 +51,24 @@ def _col(name: str) -> Callable[[pd.DataFrame], np.ndarray]:
     return lambda d: d[name].to_numpy(dtype=float)
 
 
-def _window(d: pd.DataFrame) -> np.ndarray:
-    """The BPTT window as a number (inf for "epoch": the whole epoch)."""
-    b = d["bptt"].astype(str)
-    return pd.to_numeric(b.where(b != "epoch", "inf")).to_numpy(dtype=float)
-
-
 TERMS: dict[str, Term] = {
-    "log_units": Term("ln(units)", lambda d: np.log(_col("units")(d)), "capacity"),
+    # Width and lr around the notebook's 32 units and 1e-3, so that the squares and the
+    # product are nearly uncorrelated with the linear terms.
+    "lu": Term("ln(units / 32)", lambda d: np.log(_col("units")(d) / 32), "capacity"),
+    "lu2": Term("ln(units / 32)^2", lambda d: np.log(_col("units")(d) / 32) ** 2, "capacity"),
+    "lr": Term("ln(lr / 0.001)", lambda d: np.log(_col("lr")(d) / 1e-3), "capacity"),
+    "lr2": Term("ln(lr / 0.001)^2", lambda d: np.log(_col("lr")(d) / 1e-3) ** 2, "capacity"),
+    "logits": Term("1[loss = logits]",
+                   lambda d: (d["loss"] == "logits").to_numpy(dtype=float), "option"),
     "log_length": Term("ln(length)", lambda d: np.log(_col("length")(d)), "difficulty"),
     "log_depth": Term("ln(context_depth)", lambda d: np.log(_col("context_depth")(d)),
                       "difficulty"),
     "log1p_ambiguous": Term("ln(1 + ambiguous_transitions)",
                             lambda d: np.log1p(_col("ambiguous_transitions")(d)), "difficulty"),
-    "log1p_repeats": Term("ln(1 + repeat_count)",
-                          lambda d: np.log1p(_col("repeat_count")(d)), "difficulty"),
     "log1p_bits": Term("ln(1 + context_bits)",
                        lambda d: np.log1p(_col("context_bits")(d)), "difficulty"),
-    "logits": Term("1[loss = logits]",
-                   lambda d: (d["loss"] == "logits").to_numpy(dtype=float), "option"),
-    "onehot": Term("1[feedback = onehot]",
-                   lambda d: (d["feedback"] == "onehot").to_numpy(dtype=float), "option"),
-    "window": Term("1[bptt window k >= context_depth]",
-                   lambda d: (_window(d) < math.inf) & (_window(d) >= _col("context_depth")(d)),
-                   "option"),
-    "short_window": Term("1[bptt window k < context_depth]",
-                         lambda d: (_window(d) < _col("context_depth")(d)).astype(float),
-                         "option"),
-    "reset_char": Term("1[reset = char]",
-                       lambda d: (d["reset"] == "char").to_numpy(dtype=float), "option"),
-    "log_lr": Term("ln(lr / 0.001)", lambda d: np.log(_col("lr")(d) / 1e-3), "option"),
-}
-TERM_LABELS = {
-    "log_units": "units", "log_length": "length", "log_depth": "context depth",
-    "log1p_ambiguous": "1 + ambiguous transitions", "log1p_repeats": "1 + repeats",
-    "log1p_bits": "1 + context bits", "logits": "loss on logits (vs Softmax first)",
-    "onehot": "one-hot feedback (vs probabilities)", "window": "BPTT window >= depth",
-    "short_window": "BPTT window < depth", "reset_char": "reset every character",
-    "log_lr": "learning rate",
+    "log1p_memory_bits": Term("ln(1 + memory_bits)",
+                              lambda d: np.log1p(_col("memory_bits")(d)), "difficulty"),
 }
 
 

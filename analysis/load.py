@@ -43,8 +43,9 @@ def outcomes(df: pd.DataFrame) -> pd.DataFrame:
     event: memorized within the budget.
     lower, upper: interval of the latent epochs-to-memorize T used by the AFT fit:
         (e - eval_every, e] for a success at e > 0; (0, 1] for e = 0; (trained, inf) if censored.
-    observed_steps, lower_steps, upper_steps, budget_steps: the same in optimizer steps
-        (epochs x length), the response of the law.
+    observed_steps, lower_steps, upper_steps, budget_in_steps: the same in optimizer steps
+        (epochs x length), the response of the law. (The `budget_steps` column is the
+        spec's stated budget, when it gave one in steps.)
     """
     if (df["status"] == "error").any():
         raise ValueError("remove error rows first (split_errors)")
@@ -62,7 +63,7 @@ def outcomes(df: pd.DataFrame) -> pd.DataFrame:
     n = numbers(df["length"])
     for col in ("observed", "lower", "upper"):
         df[f"{col}_steps"] = df[col] * n
-    df["budget_steps"] = numbers(df["max_epochs"]) * n
+    df["budget_in_steps"] = numbers(df["max_epochs"]) * n
     return df
 
 

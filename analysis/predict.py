@@ -1,4 +1,4 @@
-"""Predict epochs-to-memorize of any sequence from the saved fit (analysis/fit.json)."""
+"""Predict steps- and epochs-to-memorize of any sequence from the saved law (analysis/fit.json)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.law import TERMS, AFTFit, term_values
+from analysis.law import AFTFit
 from seqmem.config import RunConfig
-from seqmem.difficulty import metrics
+from seqmem.difficulty import context_depth, metrics
 
 DEFAULT_FIT = Path(__file__).parent / "fit.json"
 
@@ -24,67 +24,51 @@ def load_fit(path: str | Path | None = None) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def predict(sequence: str, units: int, *, budget: int | None = None,
-            fit: str | Path | dict[str, Any] | None = None, **options: Any) -> dict[str, Any]:
-    """Predicted median epochs-to-memorize and P(memorized within `budget` epochs).
+def predict(sequence: str, units: int, *, lr: float = 1e-3, loss: str = "softmax",
+            budget: int | None = None, fit: str | Path | dict[str, Any] | None = None,
+            **options: Any) -> dict[str, Any]:
+    """The law's median steps and epochs to memorize, and P(memorized within `budget`).
 
-    sequence: letters or a preset name; units: LSTM hidden size; options: any RunConfig
-    option (loss, feedback, bptt, reset, lr, max_epochs, ...), defaulting to the
-    notebook's; budget: epochs, default the config's max_epochs. fit: a fit.json path or
-    its parsed dict (default analysis/fit.json).
+    sequence: letters or a preset name; units, lr, loss: as in RunConfig; budget: epochs
+    (default: the config's max_epochs, 1000). Other RunConfig options must be the ones the
+    law was fitted with (reset per epoch, full-epoch BPTT, probability feedback): another
+    value raises ValueError, except a reset before every letter on a sequence of depth
+    > 1, which can never memorize (median inf, probability 0, `structural` says why).
+    Covariates outside the fitted ranges give a warning and `extrapolated: True`.
 
-    An option value the fit never saw raises ValueError; covariates outside the fitted
-    ranges give a warning and `extrapolated: True`. A BPTT window shorter than the
-    context depth, or a per-character reset on a sequence of depth > 1, gets the
-    measured outcome of such runs (none memorized) when the fit excluded them: median
-    inf and probability 0 (reset per character cannot, by construction: the output
-    depends on the current letter only).
-
-    >>> r = predict("alphabet", 32)                                 # doctest: +SKIP
-    >>> sorted(r)                                                   # doctest: +SKIP
-    ['budget', 'covariates', 'extrapolated', 'median_epochs', 'p_within_budget', 'structural']
+    >>> r = predict("random30", 64, lr=3e-3, loss="logits")       # doctest: +SKIP
+    >>> sorted(r)                                                  # doctest: +SKIP
+    ['budget', 'extrapolated', 'median_epochs', 'median_steps', 'p_within_budget', 'structural']
     """
     doc = fit if isinstance(fit, dict) else load_fit(fit)
-    config = RunConfig(sequence=sequence, units=units, **options)
+    config = RunConfig(sequence=sequence, units=units, lr=lr, loss=loss, **options)
     budget = config.max_epochs if budget is None else budget
     if budget < 0:
         raise ValueError(f"budget must be >= 0 epochs, got {budget!r}")
-    row = {**metrics(config.sequence, config.alphabet), "units": config.units, "lr": config.lr,
-           "reset": config.reset, "bptt": str(config.bptt), "loss": config.loss,
-           "feedback": config.feedback}
-    frame = pd.DataFrame([row])
-    law = AFTFit.from_dict(doc)
+    n = len(config.sequence)
     out: dict[str, Any] = dict(budget=budget, structural=None)
-
-    if config.reset == "char" and row["context_depth"] > 1:
-        out["structural"] = ("reset every character: the output depends on the current letter "
-                             "only, and this sequence has a letter with two successors")
-    for ex in doc.get("excluded_option_levels", []):
-        if term_values(frame, ex["term"])[0] > 0 and out["structural"] is None:
-            out["structural"] = (f"{ex['formula']}: {ex['memorized']} of {ex['runs']} such runs "
-                                 "memorized in the study; no time law fitted")
-    if out["structural"] is not None:
-        out.update(median_epochs=math.inf, p_within_budget=0.0, extrapolated=False,
-                   covariates={t: float(term_values(frame, t)[0]) for t in law.terms})
+    if config.reset == "char" and context_depth(config.sequence, config.alphabet) > 1:
+        out.update(structural="reset every character: the output depends on the current "
+                              "letter only, and this sequence has a letter with two successors",
+                   median_steps=math.inf, median_epochs=math.inf, p_within_budget=0.0,
+                   extrapolated=False)
         return out
-
-    for name, term in TERMS.items():
-        if term.kind == "option" and name != "log_lr" and name not in law.terms \
-                and term_values(frame, name)[0] > 0:
-            raise ValueError(f"the fit has no runs with {term.formula}: cannot predict {name}")
-    seen_lr = doc.get("fitted_options", {}).get("lr", [])
-    if "log_lr" not in law.terms and seen_lr and not any(math.isclose(config.lr, v)
-                                                          for v in seen_lr):
-        raise ValueError(f"the fit has no runs with lr={config.lr!r} (fitted: {seen_lr})")
-
+    for key, value in doc["training"].items():
+        if str(getattr(config, key)) != str(value):
+            raise ValueError(f"the law covers {key}={value!r} only, got {key}="
+                             f"{getattr(config, key)!r}")
+    row = {**metrics(config.sequence, config.alphabet), "units": config.units, "lr": config.lr,
+           "loss": config.loss}
+    law = AFTFit.from_dict(doc)
+    frame = pd.DataFrame([row])
     extrapolated = False
-    for col, (lo, hi) in doc.get("valid_ranges", {}).items():
+    for col, (lo, hi) in doc["valid_ranges"].items():
         if not lo <= row[col] <= hi:
             extrapolated = True
             warnings.warn(f"{col}={row[col]} is outside the fitted range [{lo:g}, {hi:g}]: "
                           "extrapolating", stacklevel=2)
-    median = float(law.median(frame)[0])
-    p = float(law.prob_within(frame, budget)[0]) if budget > 0 else 0.0
-    out.update(median_epochs=median, p_within_budget=p, extrapolated=extrapolated,
-               covariates={t: float(term_values(frame, t)[0]) for t in law.terms})
+    steps = float(law.median(frame)[0])
+    p = float(law.prob_within(frame, budget * n)[0]) if budget > 0 else 0.0
+    out.update(median_steps=steps, median_epochs=steps / n, p_within_budget=p,
+               extrapolated=extrapolated)
     return out

@@ -1,9 +1,11 @@
-"""The analysis: censored fits recover known laws, the CLI runs end to end, predict is sane."""
+"""The analysis: censored fits recover known laws, every part on a synthetic study drawn
+from a known law (tests/fixtures/make_fixture.py), the CLI end to end, predict."""
 
 from __future__ import annotations
 
 import json
 import math
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,31 +14,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.fit import (
-    across_units,
-    analyse,
-    balanced_grid,
-    bootstrap,
-    fit_terms,
-    kaplan_meier,
-    prepare,
-    step_cost,
-)
-from analysis.law import fit_aft
-from analysis.load import load_results, normalize_steptime, outcomes, split_errors
+from analysis.frontier import crossing
+from analysis.law import cluster_cov, fit_aft
+from analysis.load import load_tables, outcomes
+from analysis.pipeline import analyse
 from analysis.predict import predict
+from analysis.survival import kaplan_meier
 from seqmem.schema import typed
-from tests.fixtures.make_fixture import (
-    TRUE_LAW,
-    per_step_us,
-    synthetic_steptime,
-    synthetic_study,
-)
+from tests.fixtures.make_fixture import SEED_SD, SEQ_SD, TRUE_LAW
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).parent / "fixtures"
-FIGURES = ["survival_by_depth", "survival_by_units", "epochs_vs_units", "p_memorize_heatmap",
-           "exponents", "options", "cases", "case_loss_curves", "time_vs_units"]
+FIXTURE = Path(__file__).parent / "fixtures" / "results"
+FIGURES = {"width_lr", "best_lr", "survival_by_units", "frontier", "calibration", "residuals",
+           "depth_forks", "correlation", "time_vs_units", "cases", "case_loss_curves"}
 
 
 def _simulate(dist: str, n: int, rng: np.random.Generator, beta: np.ndarray, sigma: float):
@@ -47,9 +37,7 @@ def _simulate(dist: str, n: int, rng: np.random.Generator, beta: np.ndarray, sig
     t = np.exp(X @ beta + sigma * w)
     e = np.ceil(t / 10) * 10
     cens = e > 1000
-    lower = np.where(cens, 1000.0, e - 10)
-    upper = np.where(cens, np.inf, e)
-    return X, lower, upper
+    return X, np.where(cens, 1000.0, e - 10), np.where(cens, np.inf, e)
 
 
 @pytest.mark.parametrize("dist", ["lognormal", "weibull"])
@@ -80,42 +68,36 @@ def test_aft_likelihood_agrees_with_lifelines():
     assert ours.loglik == pytest.approx(ref.log_likelihood_, abs=1e-3)
 
 
-def test_exponents_recovered_within_bootstrap_ci_from_a_synthetic_study():
-    rng = np.random.default_rng(3)
-    table = typed(synthetic_study(rng, seeds=8, units=(4, 32, 256), option_seeds=6))
-    runs = outcomes(split_errors(table)[0])
-    prep = prepare(runs)
-    assert [e["term"] for e in prep.excluded] == ["short_window"]  # never memorizes
-    terms = ["log_units", "log_length", "log_depth", "logits", "onehot"]
-    fit = fit_terms(prep.data, terms, "lognormal")
-    draws, failures = bootstrap(prep.data, fit, 200, np.random.default_rng(0))
-    assert failures == 0
-    # 99% per term: all five hold together with probability >= 95% (Bonferroni)
-    lo, hi = draws.quantile(0.005), draws.quantile(0.995)
-    truth = TRUE_LAW["coefficients"]
-    for term in terms:
-        assert lo[term] <= truth[term] <= hi[term], (term, lo[term], truth[term], hi[term])
-        assert abs(fit.coef()[term] - truth[term]) < 0.3
+def test_cluster_robust_intervals_cover_a_sequence_level_effect():
+    """A covariate that varies between sequences only: runs of one sequence share its
+    effect, so the model-based SE is far too small and the clustered one is right."""
+    rng = np.random.default_rng(4)
+    hits = []
+    for _ in range(20):
+        g = np.repeat(np.arange(40), 25)
+        x1 = np.repeat(rng.normal(size=40), 25)
+        X = np.column_stack([np.ones(len(g)), x1])
+        t = np.exp(5 + 0.5 * x1 + 0.6 * rng.normal(size=40)[g] + 0.4 * rng.normal(size=len(g)))
+        e = np.ceil(t / 10) * 10
+        lo, hi = np.where(e > 1000, 1000.0, e - 10), np.where(e > 1000, np.inf, e)
+        fit = fit_aft(X, lo, hi, "lognormal", ["x1"])
+        se = math.sqrt(cluster_cov(fit, X, lo, hi, g)[1, 1])
+        assert se > 3 * fit.stderr()["x1"]
+        hits.append(abs(fit.beta[1] - 0.5) < 1.96 * se)
+    assert np.mean(hits) >= 0.8
 
 
 def test_outcome_intervals_handle_grid_epoch_zero_and_censoring():
     df = typed(pd.DataFrame(dict(run_id=list("abc"), status=["memorized", "memorized", "censored"],
                                  memorized=[True] * 2 + [False], epochs_to_memorize=[30, 0, None],
                                  epochs_trained=[30, 0, 400], eval_every=[10] * 3,
-                                 max_epochs=[400] * 3)))
+                                 max_epochs=[400] * 3, length=[5] * 3)))
     out = outcomes(df)
     assert out["lower"].tolist() == [20, 0, 400]
     assert out["upper"].tolist() == [30, 1, math.inf]
     assert out["observed"].tolist() == [30, 0, 400]
-
-
-def test_units_summaries_compare_the_same_sequences():
-    runs = pd.DataFrame(dict(units=[4] * 3 + [16] * 3 + [64] * 3 + [8],
-                             sequence=list("ABC" * 3) + ["A"]))
-    grid = balanced_grid(runs)  # units 8 has one sequence of the three: left out
-    assert sorted(set(grid["units"])) == [4, 16, 64] and len(grid) == 9
-    across = across_units(runs)  # "A" is the only sequence run at every units level
-    assert set(across["sequence"]) == {"A"} and len(across) == 4
+    assert out["upper_steps"].tolist() == [150, 5, math.inf]
+    assert out["budget_in_steps"].tolist() == [2000] * 3
 
 
 def test_kaplan_meier_median_and_budget():
@@ -125,13 +107,70 @@ def test_kaplan_meier_median_and_budget():
     assert math.isinf(none.median) and none.p_budget == 0
 
 
+def test_the_frontier_crossing_and_its_bounds():
+    lengths = np.array([16, 32, 64, 128])
+    assert crossing(lengths, np.array([8, 8, 4, 0]), np.array([8] * 4)) == (64.0, "")
+    est, bound = crossing(lengths, np.array([8, 6, 2, 0]), np.array([8] * 4))
+    assert bound == "" and 32 < est < 64
+    # a noisy rise is smoothed away (isotonic), not read as a second crossing
+    assert crossing(lengths, np.array([8, 3, 5, 0]), np.array([8] * 4))[1] == ""
+    assert crossing(lengths, np.array([1, 0, 0, 0]), np.array([8] * 4)) == (16.0, "<")
+    assert crossing(lengths, np.array([8, 8, 8, 8]), np.array([8] * 4)) == (128.0, ">")
+
+
+@pytest.fixture(scope="module")
+def fixture_analysis():
+    tables, _ = load_tables(FIXTURE)
+    return analyse(tables)
+
+
+def test_the_law_recovers_the_synthetic_law_and_its_spreads(fixture_analysis):
+    law = fixture_analysis.law
+    assert law.name.startswith("quadratic in ln units and ln lr; loss shifts;")
+    c = law.coefficients.set_index("term")
+    for term in ("lu", "lu2", "lr", "lr2", "lu:lr", "logits", "log1p_ambiguous"):
+        # within 2.5 cluster SEs: the fixture has few sequences
+        assert abs(c.loc[term, "estimate"] - TRUE_LAW[term]) < 2.5 * c.loc[term, "cluster_se"], term
+    # a sequence-level covariate: its clustered SE is wider than the model-based one
+    assert c.loc["log1p_ambiguous", "cluster_se"] > c.loc["log1p_ambiguous", "wald_se"]
+    assert law.sigma_seed == pytest.approx(SEED_SD, abs=0.06)
+    assert law.sigma_sequence == pytest.approx(SEQ_SD, abs=0.12)
+    assert law.comparison["delta_aic"].iloc[0] == 0 and len(law.comparison) == 20
+
+
+def test_width_lr_finds_each_widths_best_lr(fixture_analysis):
+    w = fixture_analysis.width
+    best = w.best.set_index(["loss", "units"])
+    # under the synthetic law ln T has its minimum in lr at ln(lr/1e-3) = (0.3 - 0.1 lu) / 0.5
+    for (loss, units), r in best.iterrows():
+        cells = w.cells[(w.cells["loss"] == loss) & (w.cells["units"] == units)]
+        assert r["share"] == cells["share"].max()
+        assert r["share_lo"] <= r["share"] <= r["share_hi"]
+    assert set(w.steps["wide"]) == {16, 64, 256}
+
+
+def test_validation_on_the_held_out_sequences(fixture_analysis):
+    v = fixture_analysis.validation
+    assert v.overlap == 0 and v.sequences == 5
+    assert v.brier < 0.5 * v.brier_no_skill  # the synthetic law is the truth
+    assert 1.0 <= v.median_factor < 1.6
+    assert v.calibration["runs"].sum() == v.runs
+
+
+def test_the_design_separates_depth_from_ambiguity(fixture_analysis):
+    d = fixture_analysis.design
+    assert abs(d.correlation.loc["context_depth", "ambiguous_transitions"]) < 0.2
+    e = d.effects.set_index(["loss", "metric"])
+    amb = e.loc[("softmax", "1 + ambiguous transitions")]
+    assert amb["lo"] < TRUE_LAW["log1p_ambiguous"] < amb["hi"]
+    assert set(d.cells["depth"]) == {2, 3, 4, 6}
+
+
 @pytest.fixture(scope="module")
 def cli_out(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("analysis")
-    proc = subprocess.run(
-        [sys.executable, "-m", "analysis", "--results", str(FIXTURES / "study.csv"),
-         "--out", str(out), "--bootstrap", "20"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-m", "analysis", "--results", str(FIXTURE), "--out",
+                           str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     return out
 
@@ -140,50 +179,46 @@ def test_cli_end_to_end_writes_fit_figures_and_report(cli_out):
     for name in FIGURES:
         assert (cli_out / f"{name}.png").stat().st_size > 10_000, name
     doc = json.loads((cli_out / "fit.json").read_text())
-    assert doc["formula"].startswith("ln T = ")
-    assert {"log_units", "log_length"} <= set(doc["terms"])
-    assert doc["bootstrap"]["resamples"] == 20
+    assert doc["formula"].startswith("ln T_steps = ")
+    assert doc["validation"]["runs"] > 0
     report = (cli_out / "REPORT.md").read_text()
-    for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "seven cases"):
+    for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "Out of sample", "seven cases"):
         assert heading in report
-    assert f"{doc['coefficients']['log_units']:.3g}" in report  # numbers come from the fit
+    assert f"{doc['validation']['median_factor']:.2f}" in report  # numbers come from the fit
 
 
-def test_predict_is_monotone_and_refuses_unseen_options(cli_out):
+def test_the_same_results_give_the_same_bytes(cli_out, tmp_path):
+    again = tmp_path / "again"
+    proc = subprocess.run([sys.executable, "-m", "analysis", "--results", str(FIXTURE), "--out",
+                           str(again)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    for path in sorted(cli_out.iterdir()):
+        assert (again / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_predict_uses_the_saved_law_and_refuses_what_it_does_not_cover(cli_out):
     fit = cli_out / "fit.json"
-    small, big = predict("random30", 16, fit=fit), predict("random30", 128, fit=fit)
-    assert big["median_epochs"] < small["median_epochs"]
-    assert big["p_within_budget"] >= small["p_within_budget"]
-    easy, hard = predict("alphabet", 32, fit=fit), predict("repeatfive", 32, fit=fit)
-    assert easy["median_epochs"] < hard["median_epochs"]
     ps = [predict("random30", 32, fit=fit, budget=b)["p_within_budget"] for b in (10, 100, 1000)]
     assert 0 <= ps[0] < ps[1] < ps[2] <= 1
-    assert predict("random30", 32, fit=fit, loss="logits")["median_epochs"] < \
-        predict("random30", 32, fit=fit)["median_epochs"]
+    fast = predict("random30", 32, loss="logits", fit=fit)
+    slow = predict("random30", 32, fit=fit)
+    assert fast["median_steps"] < slow["median_steps"]
+    assert slow["median_epochs"] == pytest.approx(slow["median_steps"] / 30)
     stuck = predict("repeatone", 32, fit=fit, reset="char")
-    assert math.isinf(stuck["median_epochs"]) and stuck["p_within_budget"] == 0
-    with pytest.raises(ValueError, match="lr"):
-        predict("alphabet", 32, fit=fit, lr=0.05)
+    assert math.isinf(stuck["median_steps"]) and stuck["p_within_budget"] == 0
+    with pytest.raises(ValueError, match="the law covers bptt='epoch' only"):
+        predict("alphabet", 32, fit=fit, bptt=4)
     with pytest.warns(UserWarning, match="outside the fitted range"):
         assert predict("ABCDEFGH" * 40, 32, fit=fit)["extrapolated"]
 
 
-def test_missing_cases_and_steptime_are_skipped_with_a_note():
-    table = load_results(FIXTURES / "study.csv")
-    a = analyse(table, cases=None, steptime=None, n_boot=2)
-    assert a.cases_table is None
-    assert any("cases" in n for n in a.notes)
-    assert a.cost is not None and a.cost.source.startswith("fallback")
-    # the synthetic wall times were built from the population engine's cost at P=10
-    np.testing.assert_allclose(a.cost([16, 64]), [per_step_us(16), per_step_us(64)], rtol=0.05)
-
-
-def test_step_cost_from_the_benchmark_grows_with_units_and_length():
-    runs = pd.DataFrame(dict(engine=["population"], population=[10]))
-    cost = step_cost(runs, normalize_steptime(synthetic_steptime()))
-    assert "P=8" in cost.source and "length-dependent" in cost.source
-    np.testing.assert_allclose(cost([32, 128], 26), [per_step_us(32), per_step_us(128)],
-                               rtol=1e-4)
-    np.testing.assert_allclose(cost(32, 1), per_step_us(32, bptt="1"), rtol=1e-4)
-    assert cost.exponent == pytest.approx(0.8, abs=1e-4)
-    assert cost(64, 128) > cost(64, 26) > cost(64, 8)
+def test_a_missing_table_is_skipped_with_a_note(tmp_path):
+    part = tmp_path / "results"
+    part.mkdir()
+    for name in ("width_lr.csv", "depth_ambiguity.csv"):
+        shutil.copy(FIXTURE / name, part / name)
+    tables, sources = load_tables(part)
+    a = analyse(tables)
+    assert a.validation is None and a.frontier is None and a.cases is None
+    assert any("heldout" in n and "frontier" in n for n in a.notes)
+    assert set(sources) == {"width_lr", "depth"}

@@ -20,7 +20,7 @@ from bench.cases import CASES, case_configs, parse_args
 from seqmem.schema import conform, typed
 from tests.notebook import run_notebook
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent / "fixtures" / "results"
 
 
 def _cli(*args):

@@ -335,3 +335,53 @@ def test_bad_generator_grids_are_one_line(grid, message):
     with pytest.raises(SpecError) as err:
         parse(f"seeds = 1\nunits = 4\n[[grid]]\n{grid}\n")
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_width_lr_gives_every_width_a_wide_grid_of_learning_rates():
+    spec = load_spec("width_lr")
+    grid = [r.config for r in spec.runs if r.slice == "grid"]
+    assert {c.units for c in grid} == {4, 8, 16, 32, 64, 128, 256}
+    assert {c.lr for c in grid} == {1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2}
+    assert {c.loss for c in grid} == {"softmax", "logits"}
+    seqs = {c.sequence for c in grid}
+    assert len(seqs) >= 6 and all(context_depth(s) >= 2 for s in seqs)
+    # every (units, lr, loss) is crossed with every sequence
+    assert len({(c.units, c.lr, c.loss, c.sequence) for c in grid}) == 7 * 6 * 2 * len(seqs)
+    mup = [r for r in spec.runs if r.slice == "mup"]
+    assert mup and all(r.config.lr == pytest.approx(float(r.origin.lr_rule.split("*")[0]) * 32
+                                                    / r.config.units) for r in mup)
+
+
+def test_depth_ambiguity_varies_each_at_fixed_values_of_the_other():
+    spec = load_spec("depth_ambiguity")
+    seqs = {r.config.sequence: r.origin for r in spec.runs}
+    cells = {}
+    for s, o in seqs.items():
+        m = metrics(s)
+        assert (m["context_depth"], m["ambiguous_transitions"]) == (o.gen_depth, 2 + 2 * o.gen_forks)
+        cells.setdefault((o.gen_depth, o.gen_forks), set()).add(s)
+    assert {d for d, _ in cells} == {2, 3, 4, 6} and {f for _, f in cells} == {0, 1, 2, 3}
+    assert min(map(len, cells.values())) >= 5  # sequences per design point
+    assert {len(s) for s in seqs} == {24}
+
+
+def test_the_held_out_sequences_are_fresh():
+    held = {r.config.sequence for r in load_spec("heldout").runs}
+    fitted = {r.config.sequence for name in ("width_lr", "depth_ambiguity", "study")
+              for r in load_spec(name).runs}
+    assert held and not held & fitted
+    assert min(r.origin.gen_seed for r in load_spec("heldout").runs) >= 100
+
+
+def test_the_frontier_states_its_budgets_in_steps():
+    spec = load_spec("frontier")
+    runs = spec.runs
+    assert {r.origin.budget_steps for r in runs} == {50_000, 200_000}
+    assert {r.config.units for r in runs} == {2, 4, 8, 16, 32, 64}
+    assert {len(r.config.alphabet) for r in runs} == {4, 26}
+    for r in runs:
+        n = len(r.config.sequence)
+        assert r.config.max_epochs * n >= r.origin.budget_steps > (r.config.max_epochs - 1) * n
+        assert r.config.bptt == 16 and r.config.loss == "logits"
+        assert set(r.config.sequence) <= set(r.config.alphabet)
+    assert max(len(r.config.sequence) for r in runs) >= 1000

@@ -1,0 +1,86 @@
+"""Depth and ambiguity, separated: the forks design (depth_ambiguity spec).
+
+Context depth and ambiguity move together in seqmem.generate's sequences at a fixed
+length and number of letters (deep ones spend their repeats on the depth), so no fit on
+them can tell the two apart. seqmem.forks sets them independently: depth by one deep
+fork, ambiguity by the number of shallow forks. Here:
+
+* the correlation matrix of the metrics over each design's sequences (the forks design
+  and the v1 study's generated sequences, for comparison);
+* the memorized share and Kaplan-Meier median steps per (depth, forks) cell;
+* the effect of each at a fixed value of the other: a censored log-normal AFT on the
+  design's runs with ln depth and ln(1 + ambiguous transitions), each per loss, width as
+  a covariate, CIs cluster-robust by sequence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.law import cluster_cov, design, fit_aft
+from analysis.lawfit import CI_Z
+from analysis.load import outcomes, split_errors
+from analysis.survival import kaplan_meier
+
+METRICS = ["length", "distinct", "repeat_count", "context_depth", "ambiguous_transitions",
+           "context_bits", "cond_entropy_1", "cond_entropy_2", "memory_bits"]
+EFFECT_TERMS = ["lu", "logits", "log_depth", "log1p_ambiguous", "logits:log_depth",
+                "logits:log1p_ambiguous"]
+
+
+@dataclass
+class Design:
+    correlation: pd.DataFrame  # the forks design's sequences
+    correlation_v1: pd.DataFrame | None  # the v1 study's generated sequences at depth > 1
+    cells: pd.DataFrame  # loss, units, depth, forks: runs, share, median steps
+    effects: pd.DataFrame  # loss, metric: time ratio per doubling, CI (cluster)
+    n_sequences: int
+
+
+def sequences(table: pd.DataFrame) -> pd.DataFrame:
+    return table.drop_duplicates("sequence")[["sequence", *METRICS]].reset_index(drop=True)
+
+
+def correlation(table: pd.DataFrame) -> pd.DataFrame:
+    seqs = sequences(table)[METRICS].astype(float)
+    return seqs.loc[:, seqs.std() > 0].corr(method="spearman")
+
+
+def depth_ambiguity(table: pd.DataFrame, study: pd.DataFrame | None = None) -> Design:
+    ok, _ = split_errors(table)
+    runs = outcomes(ok)
+    rows = []
+    for (loss, units, d, f), g in runs.groupby(["loss", "units", "gen_depth", "gen_forks"]):
+        km = kaplan_meier(g["observed_steps"], g["event"], float(g["budget_in_steps"].min()))
+        rows.append(dict(loss=loss, units=int(units), depth=int(d), forks=int(f),
+                         ambiguous=int(g["ambiguous_transitions"].iloc[0]), runs=km.n,
+                         share=km.events / km.n, median_steps=km.median,
+                         sequences=int(g["sequence"].nunique())))
+    X = design(runs, EFFECT_TERMS)
+    lo, hi = runs["lower_steps"].to_numpy(), runs["upper_steps"].to_numpy()
+    fit = fit_aft(X, lo, hi, "lognormal", EFFECT_TERMS)
+    cov = cluster_cov(fit, X, lo, hi, runs["sequence"].to_numpy())
+    names = ["Intercept", *EFFECT_TERMS]
+    effects = []
+    for loss, on in (("softmax", 0.0), ("logits", 1.0)):
+        for metric, term in (("context depth", "log_depth"),
+                             ("1 + ambiguous transitions", "log1p_ambiguous")):
+            w = np.zeros(len(names))
+            w[names.index(term)] = 1.0
+            w[names.index(f"logits:{term}")] = on
+            est = float(w @ fit.beta)
+            se = float(np.sqrt(w @ cov[:-1, :-1] @ w))
+            effects.append(dict(loss=loss, metric=metric, exponent=est, lo=est - CI_Z * se,
+                                hi=est + CI_Z * se, doubling=2 ** est,
+                                doubling_lo=2 ** (est - CI_Z * se),
+                                doubling_hi=2 ** (est + CI_Z * se)))
+    v1 = None
+    if study is not None:
+        gen = study[(study["generator"] == "generate") & (study["context_depth"] > 1)]
+        if gen["sequence"].nunique() > 3:
+            v1 = correlation(gen)
+    return Design(correlation=correlation(runs), correlation_v1=v1, cells=pd.DataFrame(rows),
+                  effects=pd.DataFrame(effects), n_sequences=int(runs["sequence"].nunique()))

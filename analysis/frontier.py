@@ -1,0 +1,125 @@
+"""The capacity frontier: L*(units), the longest random sequence that half the runs memorize.
+
+Runs of the frontier spec: i.i.d. uniform sequences of doubling lengths over two
+alphabet sizes, each width trained with a fixed budget in optimizer steps, and again
+at four times that budget. For each (units, alphabet, budget) the memorized share
+falls with length; L* is where it crosses 1/2: the share is made non-increasing in
+length (isotonic regression, weighted by runs) and interpolated linearly in log2(length)
+between the last tested length at or above 1/2 and the next. When even the shortest
+length is below 1/2, L* is only known to be shorter ("<"); when the longest is still
+memorized by half, longer (">").
+
+Its CI resamples, within each length, the sequences and then the seeds of each. As bits
+per parameter, L* x log2(alphabet) / parameters: an upper bound on what was stored,
+since a random sequence of L letters holds at most L log2(A) bits.
+
+If L* does not move when the budget is four times larger, the frontier is set by what
+the network can hold; if it moves, by training time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import isotonic_regression
+
+from analysis.load import outcomes, split_errors
+
+N_BOOT = 400
+SEED = 0
+HALF = 0.5
+
+
+def lstm_parameters(units: float, alphabet: int) -> int:
+    """nn.LSTM(A, H) (two bias vectors) + nn.Linear(H, A)."""
+    h = int(units)
+    return 4 * h * (alphabet + h) + 8 * h + h * alphabet + alphabet
+
+
+def crossing(lengths: np.ndarray, memorized: np.ndarray, runs: np.ndarray) -> tuple[float, str]:
+    """(L*, bound): bound is "" when L* is between tested lengths, "<" or ">" when beyond.
+
+    >>> crossing(np.array([16, 32, 64]), np.array([8, 6, 1]), np.array([8, 8, 8]))
+    (45.25483399593904, '')
+    """
+    order = np.argsort(lengths)
+    x, k, n = np.log2(lengths[order]), memorized[order], runs[order]
+    share = isotonic_regression(k / n, weights=n, increasing=False).x
+    above = np.flatnonzero(share >= HALF)
+    if len(above) == 0:
+        return float(2 ** x[0]), "<"
+    i = above[-1]
+    if i == len(x) - 1:
+        return float(2 ** x[-1]), ">"
+    s0, s1 = share[i], share[i + 1]
+    frac = 1.0 if s0 == s1 else (s0 - HALF) / (s0 - s1)
+    return float(2 ** (x[i] + frac * (x[i + 1] - x[i]))), ""
+
+
+@dataclass
+class Frontier:
+    shares: pd.DataFrame  # units, alphabet, budget_steps, length: runs, memorized
+    frontier: pd.DataFrame  # units, alphabet, budget_steps: L*, CI, bits per parameter
+    budget_effect: pd.DataFrame  # units, alphabet: L*(4x) / L*(1x) with CI
+
+
+def frontier(table: pd.DataFrame, boot: int = N_BOOT, seed: int = SEED) -> Frontier:
+    ok, _ = split_errors(table)
+    runs = outcomes(ok)
+    runs = runs.assign(alphabet_size=runs["alphabet"].str.len(),
+                       budget=runs["budget_steps"].to_numpy(dtype=float, na_value=np.nan))
+    keys = ["units", "alphabet_size", "budget"]
+    shares = (runs.groupby([*keys, "length"])["event"].agg(memorized="sum", runs="count")
+              .reset_index())
+    rng = np.random.default_rng(seed)
+    rows, draws = [], {}
+    for key, g in runs.groupby(keys, sort=True):
+        s = shares.set_index(keys).loc[key]
+        est, bound = crossing(s["length"].to_numpy(), s["memorized"].to_numpy(),
+                              s["runs"].to_numpy())
+        boot_l = _bootstrap(g, boot, rng)
+        draws[key] = boot_l
+        units, a, budget = key
+        params = lstm_parameters(units, a)
+        lo, hi = np.quantile(boot_l, [0.025, 0.975])
+        bits = math.log2(a) / params
+        rows.append(dict(units=int(units), alphabet_size=int(a), budget_steps=int(budget),
+                         parameters=params, L_star=est, bound=bound, L_lo=float(lo),
+                         L_hi=float(hi), bits_per_param=est * bits, bits_lo=float(lo) * bits,
+                         bits_hi=float(hi) * bits, runs=len(g)))
+    front = pd.DataFrame(rows)
+    effect = []
+    for (units, a), g in front.groupby(["units", "alphabet_size"]):
+        if g["budget_steps"].nunique() < 2:
+            continue
+        small, large = g.sort_values("budget_steps").iloc[[0, -1]].itertuples()
+        ratio = draws[(units, a, large.budget_steps)] / draws[(units, a, small.budget_steps)]
+        effect.append(dict(units=int(units), alphabet_size=int(a), budget_ratio=
+                           large.budget_steps / small.budget_steps,
+                           L_ratio=large.L_star / small.L_star,
+                           lo=float(np.quantile(ratio, 0.025)),
+                           hi=float(np.quantile(ratio, 0.975)),
+                           censored=bool(small.bound or large.bound)))
+    return Frontier(shares=shares, frontier=front, budget_effect=pd.DataFrame(effect))
+
+
+def _bootstrap(g: pd.DataFrame, boot: int, rng: np.random.Generator) -> np.ndarray:
+    """L* of `boot` resamples: per length, sequences with replacement, then their seeds."""
+    by_length = []
+    for length, h in g.groupby("length", sort=True):
+        seqs = [s["event"].to_numpy() for _, s in h.groupby("sequence", sort=True)]
+        by_length.append((length, seqs))
+    out = np.empty(boot)
+    lengths = np.array([length for length, _ in by_length], dtype=float)
+    for b in range(boot):
+        mem, n = [], []
+        for _, seqs in by_length:
+            pick = rng.integers(0, len(seqs), len(seqs))
+            ev = np.concatenate([rng.choice(seqs[i], len(seqs[i])) for i in pick])
+            mem.append(ev.sum())
+            n.append(len(ev))
+        out[b] = crossing(lengths, np.array(mem, dtype=float), np.array(n, dtype=float))[0]
+    return out

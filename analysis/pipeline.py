@@ -1,0 +1,137 @@
+"""The whole analysis, wired together: tables in, one `Analysis` out, and fit.json.
+
+Each part is its own module (the law, width x lr, the frontier, the depth x ambiguity
+design, the notebook's options, the cases, speed, validation); this one only calls them
+on the tables that are there and notes the ones that are not.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.cases import case_summary
+from analysis.design import Design, depth_ambiguity
+from analysis.engines import compare
+from analysis.frontier import Frontier, frontier
+from analysis.lawfit import LawFit, fit_law, law_data, law_document
+from analysis.load import Tables, outcomes, split_errors
+from analysis.options import options_by_depth
+from analysis.speed import cost_by_units
+from analysis.survival import kaplan_meier
+from analysis.validate import Validation, validate
+from analysis.widthlr import WidthLR, width_lr
+
+SIGNIFICANT = 4  # digits written to fit.json: enough for every number the report prints
+
+
+@dataclass
+class Analysis:
+    law_data: pd.DataFrame
+    law: LawFit
+    validation: Validation | None = None
+    width: WidthLR | None = None
+    width_runs: pd.DataFrame | None = None
+    frontier: Frontier | None = None
+    design: Design | None = None
+    options: pd.DataFrame | None = None
+    long_budgets: pd.DataFrame | None = None
+    cases: pd.DataFrame | None = None  # case_summary
+    case_runs: pd.DataFrame | None = None
+    engines: pd.DataFrame | None = None
+    speed: pd.DataFrame | None = None
+    steptime: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def analyse(t: Tables) -> Analysis:
+    data = law_data(t)
+    a = Analysis(law_data=data, law=fit_law(data), steptime=t.steptime)
+    missing = []
+    if t.heldout is not None:
+        a.validation = validate(a.law.fit, t.heldout, data)
+    else:
+        missing.append("heldout")
+    if t.width_lr is not None:
+        a.width = width_lr(t.width_lr)
+        a.width_runs = outcomes(split_errors(t.width_lr)[0])
+        a.speed = cost_by_units(t.width_lr)
+    else:
+        missing.append("width_lr")
+    if t.frontier is not None:
+        a.frontier = frontier(t.frontier)
+    else:
+        missing.append("frontier")
+    if t.depth is not None:
+        a.design = depth_ambiguity(t.depth, t.study)
+    else:
+        missing.append("depth_ambiguity")
+    if t.study is not None:
+        a.options = options_by_depth(t.study)
+    if t.long_budgets is not None:
+        a.long_budgets = long_budgets(t.long_budgets)
+    else:
+        missing.append("long_budgets")
+    if t.cases is not None:
+        a.cases = case_summary(t.cases)
+        a.case_runs = outcomes(split_errors(t.cases)[0])
+        if t.reference is not None:
+            a.engines = compare(t.cases, t.reference)
+    else:
+        missing.append("cases")
+    if missing:
+        a.notes.append("Not in results/, so not analysed: " + ", ".join(missing) + ".")
+    return a
+
+
+def long_budgets(table: pd.DataFrame, short: int = 1000) -> pd.DataFrame:
+    """Slow or never? Per (units, lr, loss): the share memorized by `short` epochs and by
+    the whole (longer) budget, from the same runs (a run's first `short` epochs are the
+    run at that budget: the same seed, evaluations and arithmetic)."""
+    ok, _ = split_errors(table)
+    runs = outcomes(ok)
+    rows = []
+    for (loss, units, lr), g in runs.groupby(["loss", "units", "lr"]):
+        budget = float(g["max_epochs"].min())
+        km = kaplan_meier(g["observed"], g["event"], budget)
+        by_short = float((g["event"] & (g["observed"] <= short)).mean())
+        late = int((g["event"] & (g["observed"] > short)).sum())
+        rows.append(dict(loss=loss, units=int(units), lr=float(lr), runs=len(g),
+                         sequences=int(g["sequence"].nunique()), budget=budget,
+                         share_short=by_short, share_long=km.events / km.n,
+                         late=late, censored_short=int((~(g["event"] & (g["observed"] <= short)))
+                                                        .sum()),
+                         median=km.median))
+    return pd.DataFrame(rows)
+
+
+def rounded(obj: Any, digits: int = SIGNIFICANT) -> Any:
+    """Floats to `digits` significant digits, inf/nan as strings: fit.json is strict JSON,
+    and the same results give the same bytes (solver noise is in the last digits)."""
+    if isinstance(obj, float | np.floating):
+        x = float(obj)
+        if not math.isfinite(x):
+            return str(x)
+        return float(f"{x:.{digits}g}")
+    if isinstance(obj, dict):
+        return {str(k): rounded(v, digits) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [rounded(v, digits) for v in obj]
+    if isinstance(obj, np.integer | np.bool_):
+        return obj.item()
+    return obj
+
+
+def fit_document(a: Analysis) -> dict[str, Any]:
+    doc = law_document(a.law)
+    if a.validation is not None:
+        v = a.validation
+        doc["validation"] = dict(cells=v.cells_compared, runs=v.runs, sequences=v.sequences,
+                                 median_factor=v.median_factor, factor_p90=v.factor_p90,
+                                 wrong_side=v.wrong_side, brier=v.brier,
+                                 brier_no_skill=v.brier_no_skill)
+    return rounded(doc)

@@ -1,0 +1,48 @@
+"""Speed: the measured cost of a training step, and wall-clock time to memorize.
+
+No extrapolation: the cost of one model-step at each width is read off the runs
+themselves. The sweep trains each cell's seeds as populations (seqmem.train.split_cell);
+a population's compute is its slowest record's wall time, and it took the sum of its
+runs' steps, so a population gives one measured cost per model-step (evaluation and the
+contention of the sweep's two workers included). Per width, the median over the
+populations of a table with one training setting (full-epoch BPTT on the same lengths)
+is reported with its interquartile range; wall-clock time to memorize at a width is its
+median steps times that cost. The pytest-benchmark table (results/steptime.csv) times
+the bare step at 32 and 128 units on an idle core, for comparison.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.load import outcomes, split_errors
+from seqmem.train import split_cell
+
+CELL = ["sequence", "units", "lr", "loss", "reset", "bptt", "feedback", "max_epochs",
+        "engine"]
+
+
+def step_costs(table: pd.DataFrame) -> pd.DataFrame:
+    """Per population: units, model-steps, seconds, microseconds per model-step."""
+    ok, _ = split_errors(table)
+    runs = outcomes(ok)
+    rows = []
+    for key, g in runs.groupby(CELL, sort=True):
+        g = g.sort_values("seed")
+        for part in split_cell(list(g.index), int(g["population"].max())):
+            p = g.loc[part]
+            steps = float(p["steps"].sum())
+            if steps > 0:
+                wall = float(p["wall_time_s"].max())
+                rows.append(dict(units=int(key[1]), length=int(p["length"].iloc[0]),
+                                 population=len(p), model_steps=steps, seconds=wall,
+                                 us_per_step=wall * 1e6 / steps))
+    return pd.DataFrame(rows)
+
+
+def cost_by_units(table: pd.DataFrame) -> pd.DataFrame:
+    """Per width: median and quartiles of the measured microseconds per model-step."""
+    c = step_costs(table)
+    q = c.groupby("units")["us_per_step"].quantile([0.25, 0.5, 0.75]).unstack()
+    q.columns = ["q25", "median", "q75"]
+    return q.reset_index().assign(populations=c.groupby("units").size().to_numpy())

@@ -1,0 +1,88 @@
+"""Width x learning rate: each width's outcome at its best learning rate.
+
+At a fixed Adam lr a wider LSTM moves its function further per step, so an outcome at
+one lr says how well that lr suits the width. Here every (units, loss) gets the lr of
+the grid where the most runs memorize within the budget (ties: the lower Kaplan-Meier
+median of steps), and the widths are compared there. The CIs resample the spec's
+sequences (with all their runs): sequences, not seeds, are what a new user brings.
+The best lr is chosen on the same runs it is reported on, which flatters every width
+alike by at most the spread of the grid's neighbours (the table prints them all).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.load import outcomes, split_errors
+from analysis.survival import kaplan_meier
+
+N_BOOT = 1000
+SEED = 0
+
+
+def _cells(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (loss, units, lr): runs, memorized share, KM median steps with CI."""
+    rows = []
+    for (loss, units, lr), g in runs.groupby(["loss", "units", "lr"], sort=True):
+        km = kaplan_meier(g["observed_steps"], g["event"], float(g["budget_in_steps"].min()))
+        rule = g["lr_rule"].dropna()
+        rows.append(dict(loss=loss, units=int(units), lr=float(lr), runs=km.n,
+                         memorized=km.events, share=km.events / km.n, median_steps=km.median,
+                         median_lo=km.median_lo, median_hi=km.median_hi,
+                         rule=rule.iloc[0] if len(rule) else None))
+    return pd.DataFrame(rows)
+
+
+def _best(cells: pd.DataFrame) -> pd.DataFrame:
+    """The best grid lr of each (loss, units): most memorized, then the lowest median."""
+    grid = cells[cells["rule"].isna()]
+    order = grid.sort_values(["loss", "units", "share", "median_steps"],
+                             ascending=[True, True, False, True])
+    return order.groupby(["loss", "units"], sort=True).head(1).reset_index(drop=True)
+
+
+@dataclass
+class WidthLR:
+    cells: pd.DataFrame  # every (loss, units, lr), grid and rule
+    best: pd.DataFrame  # each (loss, units) at its best grid lr, with sequence-level CIs
+    steps: pd.DataFrame  # adjacent widths at their best lr: difference in share, CI
+    at_notebook_lr: pd.DataFrame  # each (loss, units) at lr 1e-3, for the collapse
+    n_sequences: int
+
+
+def width_lr(table: pd.DataFrame, boot: int = N_BOOT, seed: int = SEED) -> WidthLR:
+    ok, _ = split_errors(table)
+    runs = outcomes(ok)
+    # A run of the muP slice that equals a grid point is stored once, as a grid run.
+    cells = _cells(runs)
+    best = _best(cells)
+    seqs = sorted(runs["sequence"].unique())
+    rng = np.random.default_rng(seed)
+    # Per (loss, units, lr, sequence): memorized and runs, to resample sequences fast.
+    counts = runs.groupby(["loss", "units", "lr", "sequence"])["event"].agg(["sum", "count"])
+    draws = rng.integers(0, len(seqs), size=(boot, len(seqs)))
+    share_draws = {}
+    for r in best.itertuples():
+        c = counts.loc[(r.loss, r.units, r.lr)].reindex(seqs).fillna(0).to_numpy()
+        mem, n = c[:, 0][draws].sum(axis=1), c[:, 1][draws].sum(axis=1)
+        share_draws[(r.loss, r.units)] = mem / np.maximum(n, 1)
+    best = best.assign(
+        share_lo=[np.quantile(share_draws[(r.loss, r.units)], 0.025) for r in best.itertuples()],
+        share_hi=[np.quantile(share_draws[(r.loss, r.units)], 0.975) for r in best.itertuples()])
+    steps = []
+    for loss, g in best.groupby("loss"):
+        g = g.sort_values("units")
+        for a, b in zip(g.itertuples(), list(g.itertuples())[1:], strict=False):
+            d = share_draws[(loss, b.units)] - share_draws[(loss, a.units)]
+            steps.append(dict(loss=loss, narrow=a.units, wide=b.units,
+                              difference=b.share - a.share, lo=float(np.quantile(d, 0.025)),
+                              hi=float(np.quantile(d, 0.975)),
+                              median_ratio=b.median_steps / a.median_steps
+                              if math.isfinite(a.median_steps) else math.nan))
+    nb = cells[np.isclose(cells["lr"], 1e-3) & cells["rule"].isna()].reset_index(drop=True)
+    return WidthLR(cells=cells, best=best, steps=pd.DataFrame(steps), at_notebook_lr=nb,
+                   n_sequences=len(seqs))
