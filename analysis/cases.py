@@ -39,10 +39,10 @@ def case_config(case: Case, seed: int = 0, engine: str = "population"):
 
 def case_rows(table: pd.DataFrame, case: Case, engine: str = "population") -> pd.DataFrame:
     """Rows of `table` that are runs of `case` with `engine` (any seed)."""
-    cell = case_config(case, engine=engine).cell
+    cell = case_config(case, engine=engine).without_seed
     if table.empty:
         return table
-    mask = [config_of(r).cell == cell for r in table.to_dict(orient="records")]
+    mask = [config_of(r).without_seed == cell for r in table.to_dict(orient="records")]
     return table[mask]
 
 

@@ -163,7 +163,7 @@ class Spec:
         """Runs grouped by cell (the config with seed 0), in declaration order."""
         out: dict[RunConfig, list[Run]] = {}
         for run in self.runs:
-            out.setdefault(run.config.cell, []).append(run)
+            out.setdefault(run.config.without_seed, []).append(run)
         return out
 
 

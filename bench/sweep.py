@@ -337,7 +337,7 @@ def plan_chunks(runs: Sequence[Run], todo: Collection[str] | None = None,
     """
     cells: dict[Any, list[Any]] = {}
     for run in runs:
-        cells.setdefault(run.config.cell, []).append(run.config)
+        cells.setdefault(run.config.without_seed, []).append(run.config)
     chunks = []
     for cell, configs in cells.items():
         for part in split_cell(configs, chunk_size or CHUNK_SIZE.get(cell.engine, 32)):
@@ -508,7 +508,7 @@ def _print_plan(spec: Spec, out: Path, stored: dict[str, str], todo: list[Run], 
                 jobs: int, args: argparse.Namespace, stale: list[Run]) -> None:
     in_spec = [stored[r.run_id] for r in spec.runs if r.run_id in stored]
     errors = sum(s == "error" for s in in_spec)
-    todo_cells = len({r.config.cell for r in todo})
+    todo_cells = len({r.config.without_seed for r in todo})
     workers = 1 if args.backend == "sequential" else jobs
     chunks = plan_chunks(spec.runs, {r.run_id for r in todo}, args.chunk_size)
     print(f"spec {spec.name!r} ({spec.path}): {len(spec.runs)} runs in {n_cells} cells, "
@@ -516,7 +516,7 @@ def _print_plan(spec: Spec, out: Path, stored: dict[str, str], todo: list[Run], 
     if len(spec.slices) > 1:
         for name in spec.slices:
             runs = [r for r in spec.runs if r.slice == name]
-            print(f"  slice {name}: {len(runs)} runs in {len({r.config.cell for r in runs})} cells")
+            print(f"  slice {name}: {len(runs)} runs in {len({r.config.without_seed for r in runs})} cells")
     if spec.skipped or spec.duplicates:
         print(f"  infeasible grid points skipped: {spec.skipped}; "
               f"duplicate runs kept once: {spec.duplicates}")

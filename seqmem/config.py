@@ -18,6 +18,7 @@ RESETS = ("epoch", "char")
 LOSSES = ("softmax", "logits")
 FEEDBACKS = ("probs", "onehot")
 ENGINES = ("population", "reference")
+CELLS = ("lstm", "gru", "rnn")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class RunConfig:
     eval_every: evaluate before epochs 0, eval_every, 2*eval_every, ... and after the last.
     max_epochs: training budget; a run not memorized by then is censored there.
     engine: "population" (batched seeds, the default) or "reference" (nn.LSTM + autograd oracle).
+    alphabet: the letters the model reads and writes (its input and output size).
+    cell: the recurrent cell: "lstm" (nn.LSTM, the notebook's), "gru" (nn.GRU's layout and
+        gate order) or "rnn" (nn.RNN with tanh).
     """
 
     sequence: str
@@ -55,6 +59,7 @@ class RunConfig:
     max_epochs: int = 1000
     engine: str = "population"
     alphabet: str = field(default=ALPHABET)
+    cell: str = "lstm"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sequence", resolve(self.sequence, self.alphabet))
@@ -71,6 +76,7 @@ class RunConfig:
         _check_int("eval_every", self.eval_every, 1)
         _check_int("max_epochs", self.max_epochs, 0)
         _check_choice("engine", self.engine, ENGINES)
+        _check_choice("cell", self.cell, CELLS)
 
     @property
     def run_id(self) -> str:
@@ -91,8 +97,8 @@ class RunConfig:
                 if k in ID_FIELDS_V1 or v != defaults[k]}
 
     @property
-    def cell(self) -> RunConfig:
-        """The config with seed 0: runs that differ only in seed share a cell."""
+    def without_seed(self) -> RunConfig:
+        """The config with seed 0: runs that differ only in seed share it (one cell)."""
         return dataclasses.replace(self, seed=0)
 
     def to_dict(self) -> dict[str, Any]:
@@ -139,7 +145,7 @@ def preset(name: str, sequence: str, **overrides: Any) -> RunConfig:
 
 def check_cell(configs: list[RunConfig]) -> None:
     """Raise unless `configs` are runs of one cell (they differ only in seed), each seed once."""
-    cells = {c.cell for c in configs}
+    cells = {c.without_seed for c in configs}
     if len(cells) != 1:
         raise ValueError(f"configs must differ only in seed; got {len(cells)} different cells")
     if len({c.seed for c in configs}) != len(configs):

@@ -1,8 +1,10 @@
-"""The LSTM: nn.LSTM layout (one layer) plus a Linear readout. No training code here.
+"""The recurrent model: one nn.LSTM, nn.GRU or nn.RNN (tanh) layer plus a Linear readout.
+No training code here.
 
-Weights are built exactly as the notebook builds them: `torch.manual_seed(seed)`,
-then `nn.LSTM(A, H)`, then `nn.Linear(H, A)`; the global RNG is restored afterwards
-so building a model never disturbs anyone else's randomness.
+Weights are built exactly as the notebook builds them: `torch.manual_seed(seed)`, then
+the recurrent layer, then `nn.Linear(H, A)`; the global RNG is restored afterwards so
+building a model never disturbs anyone else's randomness. The recurrent layer keeps
+PyTorch's own layout and gate order: LSTM [i, f, g, o], GRU [r, z, n], RNN one block.
 """
 
 from __future__ import annotations
@@ -12,54 +14,82 @@ from torch import nn
 
 # Parameter names in nn.LSTM / nn.Linear order; the population engine stacks them on a P axis.
 PARAM_NAMES = ("w_ih", "w_hh", "b_ih", "b_hh", "w_out", "b_out")
+# Gate blocks of each cell's weight_ih / weight_hh (rows = GATES * units).
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+_LAYERS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
-class LSTMModel(nn.Module):
+def parameter_count(cell: str, units: int, alphabet_size: int) -> int:
+    """Weights of the model: the recurrent layer (two bias vectors, as PyTorch's) and the
+    readout. G = GATES[cell]: G H (A + H) + 2 G H + H A + A.
+
+    >>> parameter_count("lstm", 32, 26), parameter_count("gru", 32, 26), parameter_count("rnn", 32, 26)
+    (8538, 6618, 2778)
+    """
+    g, h, a = GATES[cell], units, alphabet_size
+    return g * h * (a + h) + 2 * g * h + h * a + a
+
+
+class RecurrentModel(nn.Module):
     """One-hot (or probability) letters in, logits over the alphabet out, one step at a time."""
 
-    def __init__(self, alphabet_size: int, units: int):
+    def __init__(self, alphabet_size: int, units: int, cell: str = "lstm"):
         super().__init__()
-        self.units = units
-        self.lstm = nn.LSTM(alphabet_size, units, batch_first=True)
+        self.units, self.cell = units, cell
+        # Attribute `lstm` for the LSTM, as in the notebook's LSTMMod.
+        setattr(self, "lstm" if cell == "lstm" else "rnn",
+                _LAYERS[cell](alphabet_size, units, batch_first=True))
         self.lin = nn.Linear(units, alphabet_size)
 
-    def zero_state(self, requires_grad: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        # The notebook's reset_prev_state: zeros of shape (layers, batch, H) that require grad.
-        h = torch.zeros(1, 1, self.units, requires_grad=requires_grad)
-        c = torch.zeros(1, 1, self.units, requires_grad=requires_grad)
-        return h, c
+    @property
+    def layer(self) -> nn.Module:
+        return self.lstm if self.cell == "lstm" else self.rnn
 
-    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]):
-        """x: (1, A) -> logits (1, A), hidden output (1, 1, H), new state (h, c)."""
-        hidden, (_, c) = self.lstm(x.unsqueeze(0), state)  # (1, 1, H)
+    def zero_state(self, requires_grad: bool = False) -> tuple[torch.Tensor, ...]:
+        """The notebook's reset_prev_state: zeros of shape (layers, batch, H) that require
+        grad; (h, c) for the LSTM, (h,) for the GRU and the RNN."""
+        n = 2 if self.cell == "lstm" else 1
+        return tuple(torch.zeros(1, 1, self.units, requires_grad=requires_grad)
+                     for _ in range(n))
+
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]):
+        """x: (1, A) -> logits (1, A), new state."""
+        if self.cell == "lstm":
+            hidden, (_, c) = self.lstm(x.unsqueeze(0), state)  # (1, 1, H)
+            new = (hidden, c)
+        else:
+            hidden, _ = self.rnn(x.unsqueeze(0), state[0])
+            new = (hidden,)
         logits = self.lin(hidden).squeeze(0)  # (1, A)
-        # The next state is the LSTM's output sequence (as the notebook's _store_prev) and c_n.
-        return logits, (hidden, c)
+        # The next state is the layer's output sequence (as the notebook's _store_prev).
+        return logits, new
 
     def named_weights(self) -> dict[str, torch.Tensor]:
         """The parameters under PARAM_NAMES (views of the module's own tensors)."""
-        lstm, lin = self.lstm, self.lin
-        tensors = (lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0,
+        layer, lin = self.layer, self.lin
+        tensors = (layer.weight_ih_l0, layer.weight_hh_l0, layer.bias_ih_l0, layer.bias_hh_l0,
                    lin.weight, lin.bias)
         return dict(zip(PARAM_NAMES, tensors, strict=True))
 
 
-def build_model(seed: int, units: int, alphabet_size: int = 26) -> LSTMModel:
+def build_model(seed: int, units: int, alphabet_size: int = 26, cell: str = "lstm"
+                ) -> RecurrentModel:
     """The model the notebook builds after `torch.manual_seed(seed)`, without touching global RNG."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return LSTMModel(alphabet_size, units)
+        return RecurrentModel(alphabet_size, units, cell)
 
 
 def stacked_weights(
-    seeds: list[int], units: int, alphabet_size: int = 26, device: torch.device | str = "cpu"
+    seeds: list[int], units: int, alphabet_size: int = 26, device: torch.device | str = "cpu",
+    cell: str = "lstm",
 ) -> dict[str, torch.Tensor]:
     """Weights of one model per seed stacked on a leading P axis, float32.
 
-    Shapes: w_ih (P, 4H, A), w_hh (P, 4H, H), b_ih (P, 4H), b_hh (P, 4H),
-    w_out (P, A, H), b_out (P, A). Gate order i, f, g, o as in nn.LSTM.
+    Shapes, G = GATES[cell]: w_ih (P, G H, A), w_hh (P, G H, H), b_ih (P, G H),
+    b_hh (P, G H), w_out (P, A, H), b_out (P, A).
     """
-    per_seed = [build_model(s, units, alphabet_size).named_weights() for s in seeds]
+    per_seed = [build_model(s, units, alphabet_size, cell).named_weights() for s in seeds]
     return {
         name: torch.stack([w[name].detach() for w in per_seed]).to(device).contiguous()
         for name in PARAM_NAMES

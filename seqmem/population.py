@@ -164,7 +164,7 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
     targets = torch.from_numpy(np.roll(idx_np, -1)).to(device)
     # Steps each loss is backpropagated through (a reset before every letter leaves one).
     window = 1 if cfg.reset == "char" else n if cfg.bptt == "epoch" else min(cfg.bptt, n)
-    pop = Population(stacked_weights([c.seed for c in configs], hid, a, device))
+    pop = Population(stacked_weights([c.seed for c in configs], hid, a, device, cfg.cell))
 
     active = torch.arange(total, device=device)  # original index of each row still training
     # Memory is bounded by what the records keep: one loss per evaluation interval.
@@ -175,12 +175,12 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
     step_loss = np.zeros((total, trace_steps))
     outcome: dict[int, tuple] = {}
     checks = set(eval_epochs(cfg.eval_every, cfg.max_epochs))
-    act = _Activations(n, hid, a, device) if kernel == "torch" else None
+    act = _Activations(n, hid, a, device) if kernel == "torch" and cfg.cell == "lstm" else None
     work = None
     if kernel == "numba":  # imported here: loading numba takes a second GPU runs never need
         from seqmem.kernel import Workspace
 
-        work = Workspace(n, hid, a, window)
+        work = Workspace(n, hid, a, window, cfg.cell)
     step = 0
     for epoch in range(cfg.max_epochs + 1):
         if epoch in checks:
@@ -204,7 +204,8 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
         if kernel == "numba":
             losses_np = _train_epoch_numba(pop, cfg, idx_np, window, step, work)
         else:
-            losses_np = _train_epoch(pop, cfg, idx, targets, window, act, step).cpu().numpy()
+            torch_epoch = _train_epoch if cfg.cell == "lstm" else _train_epoch_gated
+            losses_np = torch_epoch(pop, cfg, idx, targets, window, act, step).cpu().numpy()
         step += n
         rows_np = active.cpu().numpy()
         final_loss[rows_np] = losses_np.mean(axis=1)
@@ -242,11 +243,15 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
 def _train_epoch_numba(pop: Population, cfg: RunConfig, idx: np.ndarray, window: int,
                        step0: int, work) -> np.ndarray:
     """One epoch for every active model with the compiled CPU kernel; losses (P, n)."""
-    from seqmem.kernel import train_epoch
+    from seqmem.kernel import train_epoch, train_epoch_gated
 
     losses = np.zeros((pop.P, len(idx)))
-    train_epoch(*pop.arrays(), work.mats, work.vecs, work.scratch, idx, np.roll(idx, -1),
-                window, cfg.reset == "char", cfg.loss == "softmax", step0, cfg.lr, losses)
+    args = (*pop.arrays(), work.mats, work.vecs, work.scratch, idx, np.roll(idx, -1), window,
+            cfg.reset == "char", cfg.loss == "softmax", step0, cfg.lr, losses)
+    if cfg.cell == "lstm":
+        train_epoch(*args)
+    else:
+        train_epoch_gated(*args, cfg.cell == "gru")
     return losses
 
 
@@ -399,12 +404,16 @@ def evaluate_population(pop: Population, cfg: RunConfig, work=None) -> list:
     """
     seq, alphabet = cfg.sequence, cfg.alphabet
     if work is not None:
-        from seqmem.kernel import generate
+        from seqmem.kernel import generate, generate_gated
 
         generated = np.zeros((pop.P, len(seq) - 1), dtype=np.int64)
-        generate(*pop.arrays(), work.mats, work.vecs, work.scratch, work.inputs,
-                 alphabet.index(seq[0]), len(seq) - 1, cfg.reset == "char",
-                 cfg.feedback == "probs", generated)
+        args = (*pop.arrays(), work.mats, work.vecs, work.scratch, work.inputs,
+                alphabet.index(seq[0]), len(seq) - 1, cfg.reset == "char",
+                cfg.feedback == "probs", generated)
+        if cfg.cell == "lstm":
+            generate(*args)
+        else:
+            generate_gated(*args, cfg.cell == "gru")
     else:
         generated = _generate_torch(pop, cfg)
     target = encode(seq, alphabet)[1:]
@@ -422,7 +431,6 @@ def _generate_torch(pop: Population, cfg: RunConfig) -> np.ndarray:
     p_, h_, a = pop.P, cfg.units, len(alphabet)
     dev = pop.flat.device
     w = pop.p
-    bias = w["b_ih"] + w["b_hh"]
     x = torch.zeros(p_, a, device=dev)
     x[:, alphabet.index(seq[0])] = 1.0
     h = torch.zeros(p_, h_, device=dev)
@@ -432,11 +440,7 @@ def _generate_torch(pop: Population, cfg: RunConfig) -> np.ndarray:
         if cfg.reset == "char":
             h.zero_()
             c.zero_()
-        pre = torch.bmm(x.unsqueeze(1), w["w_ih"]).squeeze(1) + bias
-        pre = pre + torch.bmm(h.unsqueeze(1), w["w_hh"]).squeeze(1)
-        i_g, f_g, g_g, o_g = pre.split(h_, dim=1)
-        c = torch.sigmoid(f_g) * c + torch.sigmoid(i_g) * torch.tanh(g_g)
-        h = torch.sigmoid(o_g) * torch.tanh(c)
+        h, c = _cell_step(cfg.cell, w, x, h, c)
         logits = torch.bmm(h.unsqueeze(1), w["w_out"].transpose(1, 2)).squeeze(1) + w["b_out"]
         k = torch.argmax(logits, dim=1)
         letters.append(k)
@@ -445,3 +449,91 @@ def _generate_torch(pop: Population, cfg: RunConfig) -> np.ndarray:
         else:
             x = torch.nn.functional.one_hot(k, a).to(logits.dtype)
     return torch.stack(letters, dim=1).cpu().numpy()
+
+
+def _cell_step(cell: str, w: dict, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
+    """One step of every model from input x (P, A) and state h, c (P, H): the new h, c."""
+    ig = torch.bmm(x.unsqueeze(1), w["w_ih"]).squeeze(1) + w["b_ih"]
+    hg = torch.bmm(h.unsqueeze(1), w["w_hh"]).squeeze(1) + w["b_hh"]
+    if cell == "lstm":
+        i_g, f_g, g_g, o_g = (ig + hg).chunk(4, dim=1)
+        c = torch.sigmoid(f_g) * c + torch.sigmoid(i_g) * torch.tanh(g_g)
+        return torch.sigmoid(o_g) * torch.tanh(c), c
+    if cell == "gru":
+        ir, iz, in_ = ig.chunk(3, dim=1)
+        hr, hz, hn = hg.chunk(3, dim=1)
+        r, z = torch.sigmoid(hr + ir), torch.sigmoid(hz + iz)
+        n = torch.tanh(in_ + hn * r)
+        return (h - n) * z + n, c
+    return torch.tanh(hg + ig), c
+
+
+def _train_epoch_gated(pop: Population, cfg: RunConfig, idx, targets, window: int, act,
+                       step0: int) -> torch.Tensor:
+    """The torch kernel's epoch for the GRU and the tanh RNN (the semantics of the numba
+    kernel's _gated_epoch, as batched torch operations); losses (P, n)."""
+    p_, h_, n = pop.P, cfg.units, idx.shape[0]
+    dev = pop.flat.device
+    char, gru = cfg.reset == "char", cfg.cell == "gru"
+    w, g = pop.p, pop.g
+    eye = _eye(len(cfg.alphabet), dev)
+    hs = [torch.zeros(p_, h_, device=dev)]  # hs[t]: the h fed to step t
+    saved = []  # per step: what its backward needs (stale activations)
+    losses = torch.zeros(p_, n, device=dev)
+    for t in range(n):
+        h_prev = torch.zeros(p_, h_, device=dev) if char else hs[t]
+        x = eye[idx[t]].expand(p_, -1)
+        ig = torch.bmm(x.unsqueeze(1), w["w_ih"]).squeeze(1) + w["b_ih"]
+        hg = torch.bmm(h_prev.unsqueeze(1), w["w_hh"]).squeeze(1) + w["b_hh"]
+        if gru:
+            ir, iz, in_ = ig.chunk(3, dim=1)
+            hr, hz, hn = hg.chunk(3, dim=1)
+            r, z = torch.sigmoid(hr + ir), torch.sigmoid(hz + iz)
+            nn_ = torch.tanh(in_ + hn * r)
+            h = (h_prev - nn_) * z + nn_
+            saved.append((h_prev, (h_prev - nn_) * z * (1 - z), (1 - z) * (1 - nn_ * nn_),
+                          hn * r * (1 - r), r, z))
+        else:
+            h = torch.tanh(hg + ig)
+            saved.append((h_prev, 1 - h * h))
+        hs.append(h)
+        logits = torch.bmm(h.unsqueeze(1), w["w_out"].transpose(1, 2)).squeeze(1) + w["b_out"]
+        target = eye[targets[t]]
+        if cfg.loss == "softmax":
+            probs = torch.softmax(logits, dim=1)
+            u = torch.softmax(probs, dim=1) - target
+            dz = probs * (u - (probs * u).sum(dim=1, keepdim=True))
+            ce = probs
+        else:
+            dz = torch.softmax(logits, dim=1) - target
+            ce = logits
+        losses[:, t] = -torch.log_softmax(ce, dim=1)[:, targets[t]]
+        dh = torch.bmm(dz.unsqueeze(1), w["w_out"]).squeeze(1)
+        g["w_out"].copy_(dz.unsqueeze(2) * h.unsqueeze(1))
+        g["b_out"].copy_(dz)
+        g["w_ih"].zero_()
+        g["w_hh"].zero_()
+        g["b_ih"].zero_()
+        g["b_hh"].zero_()
+        lo = max(0, t - window + 1)
+        for s in range(t, lo - 1, -1):
+            if gru:
+                hp, fa, fb, fc, r, z = saved[s]
+                dpn = dh * fb
+                dr = dpn * fc
+                dzg = dh * fa
+                dig = torch.cat([dr, dzg, dpn], dim=1)
+                dhg = torch.cat([dr, dzg, dpn * r], dim=1)
+            else:
+                hp, fd = saved[s]
+                dig = dhg = dh * fd
+            g["b_ih"].add_(dig)
+            g["b_hh"].add_(dhg)
+            g["w_ih"][:, idx[s]] += dig
+            if not char:
+                g["w_hh"].add_(hp.unsqueeze(2) * dhg.unsqueeze(1))
+            if s > lo:
+                prev = torch.bmm(dhg.unsqueeze(1), w["w_hh"].transpose(1, 2)).squeeze(1)
+                dh = dh * z + prev if gru else prev
+        pop.adam_step(step0 + t + 1, cfg.lr, skip_hh=char)
+    return losses

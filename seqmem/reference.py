@@ -1,4 +1,5 @@
-"""The reference online trainer: nn.LSTM + autograd, one Adam step per character.
+"""The reference online trainer: nn.LSTM (or nn.GRU, nn.RNN) + autograd, one Adam step per
+character.
 
 It is the oracle the population engine is tested against, and follows the
 notebook's train loop op for op. The notebook's stateful cases backpropagate
@@ -24,7 +25,7 @@ from torch import nn
 from seqmem.config import RunConfig
 from seqmem.difficulty import metrics
 from seqmem.evaluate import Evaluation, eval_epochs, longest_substring, score
-from seqmem.model import LSTMModel, build_model
+from seqmem.model import RecurrentModel, build_model
 from seqmem.provenance import provenance
 from seqmem.records import RunRecord
 from seqmem.sequences import encode
@@ -46,7 +47,7 @@ def train_reference(config: RunConfig, *, trace_steps: int = 0) -> RunRecord:
     inputs = torch.eye(a)[idx].unsqueeze(1)  # (n, 1, A): one one-hot row per position
     targets = idx.roll(-1).unsqueeze(1)  # (n, 1): the next letter, cyclically
 
-    model = build_model(config.seed, config.units, a)
+    model = build_model(config.seed, config.units, a, config.cell)
     params = list(model.parameters())
     shadow = [p.detach().clone().requires_grad_(True) for p in params]
     opt = torch.optim.Adam(shadow, lr=config.lr)
@@ -151,7 +152,7 @@ def _windowed_grads(loss, params, fed, produced, window: deque):
 
 
 @torch.no_grad()
-def evaluate_reference(model: LSTMModel, config: RunConfig) -> Evaluation:
+def evaluate_reference(model: RecurrentModel, config: RunConfig) -> Evaluation:
     """Generate n-1 letters from the first one and a fresh state; score them."""
     seq, alphabet = config.sequence, config.alphabet
     a = len(alphabet)

@@ -26,7 +26,7 @@ import math
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
 import pandas as pd
@@ -84,6 +84,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     g: tuple(c.name for c in COLUMNS if c.group == g)
     for g in dict.fromkeys(c.group for c in COLUMNS)}
 assert len(NAMES) == len(set(NAMES)), "two dataclasses define the same column"
+# as stored: bptt's default "epoch" is a str either way
+CONFIG_DEFAULTS = {f.name: f.default for f in fields(RunConfig) if f.default is not MISSING}
 
 
 def conform(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -144,8 +146,10 @@ def typed(df: pd.DataFrame) -> pd.DataFrame:
     """A stored table (SQLite values or CSV strings) as a DataFrame in the contract's shape:
     the columns of COLUMNS in order, with their dtypes; lists parsed from JSON.
 
-    A column the table lacks (a table written before the column existed) comes back empty;
-    a column the contract does not know is an error.
+    A column the table lacks (a table written before the column existed) comes back empty,
+    except a config column: a config value is never null, so a run stored before its field
+    existed ran with the field's default, and says so. A column the contract does not know
+    is an error.
     """
     unknown = [c for c in df.columns if c not in KINDS]
     if unknown:
@@ -154,6 +158,8 @@ def typed(df: pd.DataFrame) -> pd.DataFrame:
     for name, kind in KINDS.items():
         values = df[name] if name in df.columns else pd.Series([None] * len(df), index=df.index)
         parsed = [_value(_stored(v, kind), kind, name) for v in values]
+        if name in CONFIG_DEFAULTS:
+            parsed = [CONFIG_DEFAULTS[name] if v is None else v for v in parsed]
         out[name] = pd.Series(parsed, index=df.index, dtype=DTYPES[kind]) if kind != "float" \
             else pd.Series([math.nan if v is None else v for v in parsed], index=df.index,
                            dtype="float64")

@@ -26,10 +26,13 @@ def one_hot_tensor_to_letter(t):
 
 
 class LSTMMod(nn.Module):
-    def __init__(self, input_size, hidden_size, output_size):
+    def __init__(self, input_size, hidden_size, output_size, layer=nn.LSTM):
         super().__init__()
         self.hidden_size = hidden_size
-        self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
+        # layer: the notebook's nn.LSTM, or nn.GRU / nn.RNN in the same loop (the oracle of
+        # seqmem's GRU and RNN; the notebook itself has only the LSTM)
+        self.lstm = layer(input_size, hidden_size, batch_first=True)
+        self.gated = layer is not nn.LSTM
         self.lin = nn.Linear(hidden_size, output_size)
         self.softmax = nn.Softmax(dim=2)
         self.reset_prev_state()
@@ -42,6 +45,11 @@ class LSTMMod(nn.Module):
 
     def forward(self, inp):
         inp = inp.unsqueeze(0)
+        if self.gated:
+            hidden, _ = self.lstm(inp, self.prev_state)
+            output = self.softmax(self.lin(hidden)).squeeze(dim=0)
+            self.prev_state = hidden
+            return output
         hidden, state = self.lstm(inp, (self.prev_state, self.prev_context))
         h_n, c_n = state
         output = self.softmax(self.lin(hidden)).squeeze(dim=0)
@@ -85,13 +93,14 @@ def evaluate_model(model, sequence, one_step):
     return steps_correct == len(sequence) - 1
 
 
-def run_notebook(sequence, one_step, units, seed, max_epochs=1000, trace=None):
+def run_notebook(sequence, one_step, units, seed, max_epochs=1000, trace=None, layer=nn.LSTM):
     """Epochs at the notebook's first successful evaluation (None if never), as train() finds it.
 
     trace: a list to append every step's loss to (the notebook's ff_losses).
+    layer: nn.LSTM (the notebook), nn.GRU or nn.RNN.
     """
     torch.manual_seed(seed)
-    model = LSTMMod(26, units, 26)
+    model = LSTMMod(26, units, 26, layer)
     opt = DataAdam(model.parameters(), lr=0.001)
     loss_module = nn.CrossEntropyLoss()
     X = torch.eye(26)[[ALPHABET.index(c) for c in sequence]].unsqueeze(1)

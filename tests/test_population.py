@@ -12,15 +12,18 @@ from seqmem.reference import train_reference
 
 COMBOS = list(itertools.product(["epoch", "char"], ["epoch", 3], ["softmax", "logits"],
                                 ["probs", "onehot"]))
+CELLS = ("lstm", "gru", "rnn")
 
 
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("sequence", ["repeatone", "ABCABD"])
 @pytest.mark.parametrize("reset,bptt,loss,feedback", COMBOS)
-def test_step_losses_match_the_reference(sequence, reset, bptt, loss, feedback):
+def test_step_losses_match_the_reference(cell, sequence, reset, bptt, loss, feedback):
     steps = 200
     n = len(preset("notebook", sequence).sequence)
     configs = [preset("notebook", sequence, reset=reset, bptt=bptt, loss=loss, feedback=feedback,
-                      units=8, seed=s, max_epochs=-(-steps // n), eval_every=1000) for s in (0, 1)]
+                      units=8, seed=s, max_epochs=-(-steps // n), eval_every=1000, cell=cell)
+               for s in (0, 1)]
     refs = [train_reference(c.replace(engine="reference"), trace_steps=steps) for c in configs]
     for kernel in KERNELS:
         pop = train_population(configs, trace_steps=steps, kernel=kernel)
@@ -30,6 +33,7 @@ def test_step_losses_match_the_reference(sequence, reset, bptt, loss, feedback):
             np.testing.assert_allclose(a, b, rtol=1e-5, err_msg=kernel)
 
 
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("sequence,reset,bptt,units", [
     ("ABCABD", "epoch", 1, 8),  # a one-step window that still goes through W_hh
     ("ABCABD", "epoch", 10, 8),  # a window longer than the sequence: the whole epoch
@@ -38,10 +42,11 @@ def test_step_losses_match_the_reference(sequence, reset, bptt, loss, feedback):
     ("ABCABD", "epoch", "epoch", 5),  # widths that are no multiple of a vector register
     ("ABCABD", "epoch", 3, 37),
 ])
-def test_step_losses_match_the_reference_at_the_edges(sequence, reset, bptt, units):
+def test_step_losses_match_the_reference_at_the_edges(cell, sequence, reset, bptt, units):
     steps = 120
     configs = [preset("notebook", sequence, reset=reset, bptt=bptt, units=units, seed=s,
-                      max_epochs=-(-steps // len(sequence)), eval_every=1000) for s in (0, 1)]
+                      max_epochs=-(-steps // len(sequence)), eval_every=1000, cell=cell)
+               for s in (0, 1)]
     refs = [train_reference(c.replace(engine="reference"), trace_steps=steps) for c in configs]
     for kernel in KERNELS:
         pop = train_population(configs, trace_steps=steps, kernel=kernel)
@@ -49,10 +54,13 @@ def test_step_losses_match_the_reference_at_the_edges(sequence, reset, bptt, uni
             np.testing.assert_allclose(rec.step_loss, ref.step_loss, rtol=1e-5, err_msg=kernel)
 
 
-@pytest.mark.parametrize("reset,bptt,loss,feedback", COMBOS)
-def test_records_match_the_reference_on_short_runs(reset, bptt, loss, feedback):
+@pytest.mark.parametrize("reset,bptt,loss,feedback,cell",
+                         [(*c, "lstm") for c in COMBOS] + [(*c, cell) for c in COMBOS[::3]
+                                                           for cell in ("gru", "rnn")])
+def test_records_match_the_reference_on_short_runs(reset, bptt, loss, feedback, cell):
     configs = [preset("notebook", "ABCDAE", reset=reset, bptt=bptt, loss=loss, feedback=feedback,
-                      units=16, seed=s, lr=0.01, max_epochs=60, eval_every=2) for s in (0, 1, 2)]
+                      units=16, seed=s, lr=0.01, max_epochs=60, eval_every=2, cell=cell)
+               for s in (0, 1, 2)]
     ref = [train_reference(c.replace(engine="reference")) for c in configs]
     for kernel in KERNELS:
         pop = train_population(configs, kernel=kernel)
@@ -68,11 +76,12 @@ def test_records_match_the_reference_on_short_runs(reset, bptt, loss, feedback):
         assert any(p.memorized for p in pop)
 
 
-def test_population_starts_from_the_reference_weights():
+@pytest.mark.parametrize("cell", CELLS)
+def test_population_starts_from_the_reference_weights(cell):
     seeds = [4, 0, 9]
-    pop = Population(stacked_weights(seeds, 8))
+    pop = Population(stacked_weights(seeds, 8, cell=cell))
     for i, seed in enumerate(seeds):
-        model = build_model(seed, 8).named_weights()
+        model = build_model(seed, 8, cell=cell).named_weights()
         for name, w in pop.nn_weights().items():
             assert torch.equal(w[i], model[name]), name
 
@@ -121,10 +130,11 @@ def _outcome(record, *drop):
     return row
 
 
-def test_epochs_to_memorize_distributions_agree_logrank():
+@pytest.mark.parametrize("cell", CELLS)
+def test_epochs_to_memorize_distributions_agree_logrank(cell):
     """20 seeds of one stateful cell: the engines' epochs-to-memorize are indistinguishable."""
     configs = [preset("notebook", "ABCDEBF", units=8, seed=s, lr=0.005, max_epochs=120,
-                      eval_every=5) for s in range(20)]
+                      eval_every=5, cell=cell) for s in range(20)]
     ref = [train_reference(c.replace(engine="reference")) for c in configs]
 
     def times(records):
@@ -143,7 +153,8 @@ def test_epochs_to_memorize_distributions_agree_logrank():
 
 @pytest.mark.parametrize("units, options", [
     (24, {}), (5, {"reset": "char"}), (37, {"bptt": 3, "loss": "logits"}),
-    (16, {"feedback": "onehot", "lr": 0.01})])
+    (16, {"feedback": "onehot", "lr": 0.01}), (24, {"cell": "gru"}),
+    (5, {"cell": "rnn", "reset": "char"})])
 def test_a_record_does_not_depend_on_the_other_models_in_its_population(units, options):
     """With the numba kernel a seed gives the same record in any population and whatever
     else the process allocated before (the sweep's chunking cannot change results)."""

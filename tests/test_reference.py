@@ -32,6 +32,22 @@ def test_notebook_preset_takes_the_notebook_codes_steps(case, seed):
     np.testing.assert_allclose(record.step_loss, trace[:steps], rtol=1e-6)
 
 
+@pytest.mark.parametrize("cell, layer", [("gru", torch.nn.GRU), ("rnn", torch.nn.RNN)])
+@pytest.mark.parametrize("one_step", [True, False])
+def test_the_gru_and_rnn_take_the_notebook_loops_steps_with_that_layer(cell, layer, one_step):
+    """The notebook's loop with nn.GRU or nn.RNN in place of nn.LSTM, under 2019 semantics
+    (stale activations, current weights): the reference trainer takes its 300 steps."""
+    config = preset("notebook", "repeatone", reset="char" if one_step else "epoch", seed=1,
+                    engine="reference", cell=cell)
+    steps = 300
+    epochs = math.ceil(steps / len(config.sequence))
+    record = train_reference(config.replace(max_epochs=epochs, eval_every=1000),
+                             trace_steps=steps)
+    trace: list[float] = []
+    run_notebook(config.sequence, one_step, 32, 1, max_epochs=epochs, trace=trace, layer=layer)
+    np.testing.assert_allclose(record.step_loss, trace[:steps], rtol=1e-6)
+
+
 @pytest.mark.parametrize("sequence, one_step", [("alphabet", True), ("ABCABD", False)])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_notebook_preset_memorizes_when_the_notebook_code_does(sequence, one_step, seed):
@@ -46,12 +62,13 @@ def test_notebook_preset_memorizes_when_the_notebook_code_does(sequence, one_ste
     assert record.memorized and record.final_prefix == len(config.sequence) - 1
 
 
-def test_current_pytorch_rejects_the_notebook_code_without_the_2019_semantics():
+@pytest.mark.parametrize("layer", [torch.nn.LSTM, torch.nn.GRU, torch.nn.RNN])
+def test_current_pytorch_rejects_the_notebook_code_without_the_2019_semantics(layer):
     # Why the reference writes through p.data: the plain loop raises on today's PyTorch.
     from tests.notebook import LSTMMod
 
     torch.manual_seed(0)
-    model = LSTMMod(26, 8, 26)
+    model = LSTMMod(26, 8, 26, layer)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.eye(26)[:2].unsqueeze(1)
     with pytest.raises(RuntimeError, match="inplace operation"):

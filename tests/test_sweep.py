@@ -246,7 +246,7 @@ def test_chunks_depend_on_the_spec_and_the_chunk_size_only():
     spec = load_spec("cases")
     chunks = plan_chunks(spec.runs)
     assert sorted(len(c) for c in chunks) == [10] * 14  # two batches per case, one per core
-    assert {len({c.cell for c in chunk}) for chunk in chunks} == {1}
+    assert {len({c.without_seed for c in chunk}) for chunk in chunks} == {1}
     halves = plan_chunks(spec.runs, chunk_size=8)
     assert sorted(len(c) for c in halves) == [6] * 7 + [7] * 14
     assert sorted(c.run_id for ch in halves for c in ch) == sorted(r.run_id for r in spec.runs)
