@@ -35,6 +35,7 @@ from typing import Any
 
 from bench import spec as spec_module
 from bench.spec import Run, Spec, SpecError, available, load_spec
+from seqmem.config import GATES
 from seqmem.store import SQLITE_MAGIC, Store, export
 from seqmem.train import split_cell
 
@@ -353,8 +354,9 @@ def chunk_work(chunk: Sequence[Any]) -> float:
     It starts the costliest chunks first and weighs the progress bar, so that a sweep
     with mixed lengths and widths shows an honest time left. Per model and step, from
     the numba kernel's costs measured in the `cases` sweep on 2 busy cores (within a
-    factor 1.5 there): about 6 us of fixed cost plus 8e-4 us x H (H + A/4) x (1 + the mean
-    backward window), the window being 1 with a reset per letter, (n + 1) / 2 for
+    factor 1.5 there): about 6 us of fixed cost plus 2e-4 us x G H (H + A/4) x (1 + the mean
+    backward window), G the cell's gate blocks (LSTM 4, GRU 3, RNN 1), the window 1 with a
+    reset per letter, (n + 1) / 2 for
     full-epoch BPTT and about k for a window k; the reference trainer is about 1 ms +
     0.3 ms per window step.
     """
@@ -370,7 +372,8 @@ def chunk_work(chunk: Sequence[Any]) -> float:
     if c.engine == "reference":
         step_us = 1000 + 300 * window
     else:
-        step_us = 6 + 8e-4 * c.units * (c.units + len(c.alphabet) / 4) * (1 + window)
+        gates = GATES[c.cell]
+        step_us = 6 + 2e-4 * gates * c.units * (c.units + len(c.alphabet) / 4) * (1 + window)
     return step_us * n * c.max_epochs * len(chunk)
 
 

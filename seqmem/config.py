@@ -19,6 +19,8 @@ LOSSES = ("softmax", "logits")
 FEEDBACKS = ("probs", "onehot")
 ENGINES = ("population", "reference")
 CELLS = ("lstm", "gru", "rnn")
+# Gate blocks of each cell's weight_ih / weight_hh (rows = GATES * units), PyTorch's layout.
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
 
 @dataclass(frozen=True)

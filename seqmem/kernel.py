@@ -25,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from seqmem.config import GATES
+
 # reassoc lets LLVM vectorize the dot products; contract allows fused multiply-adds.
 # Neither changes more than float32 rounding, and with the fixed alignment of Workspace
 # both give the same bits for the same model, whatever shares its batch.
@@ -52,7 +54,7 @@ class Workspace:
 
     def __init__(self, n: int, units: int, alphabet_size: int, window: int, cell: str = "lstm"):
         h, a = units, alphabet_size
-        g = {"lstm": 4, "gru": 3, "rnn": 1}[cell] * units  # gate rows
+        g = GATES[cell] * units  # gate rows
         w = max(window, 1)
         self.mats = tuple(aligned_zeros(s) for _ in range(3) for s in [(a, g), (a, h), (h, g)])
         self.vecs = tuple(aligned_zeros(s) for _ in range(3) for s in [(g,), (g,), (a,)])

@@ -12,10 +12,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from seqmem.config import GATES
+
 # Parameter names in nn.LSTM / nn.Linear order; the population engine stacks them on a P axis.
 PARAM_NAMES = ("w_ih", "w_hh", "b_ih", "b_hh", "w_out", "b_out")
-# Gate blocks of each cell's weight_ih / weight_hh (rows = GATES * units).
-GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 _LAYERS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 

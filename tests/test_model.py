@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from seqmem.config import preset
-from seqmem.model import GATES, build_model, parameter_count, stacked_weights
+from seqmem.config import GATES, preset
+from seqmem.model import build_model, parameter_count, stacked_weights
 
 
 @pytest.mark.parametrize("cell, layer", [("lstm", nn.LSTM), ("gru", nn.GRU), ("rnn", nn.RNN)])

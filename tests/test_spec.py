@@ -385,3 +385,16 @@ def test_the_frontier_states_its_budgets_in_steps():
         assert r.config.bptt == 16 and r.config.loss == "logits"
         assert set(r.config.sequence) <= set(r.config.alphabet)
     assert max(len(r.config.sequence) for r in runs) >= 1000
+
+
+def test_cells_compares_gru_and_rnn_at_the_lstms_parameter_counts():
+    from seqmem.model import parameter_count
+
+    spec = load_spec("cells")
+    lstm_params = {parameter_count("lstm", u, 26) for u in (8, 16, 32, 64)}
+    for r in spec.runs:
+        assert r.config.cell in ("gru", "rnn")
+        p = parameter_count(r.config.cell, r.config.units, 26)
+        assert min(abs(p - q) / q for q in lstm_params) < 0.05, (r.config.cell, r.config.units)
+    scan = {r.config.sequence for r in spec.runs if r.slice.startswith("lr_scan")}
+    assert scan == {r.config.sequence for r in load_spec("width_lr").runs}
