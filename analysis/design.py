@@ -35,6 +35,7 @@ EFFECT_TERMS = ["lu", "logits", "log_depth", "log1p_ambiguous", "logits:log_dept
 class Design:
     correlation: pd.DataFrame  # the forks design's sequences
     correlation_v1: pd.DataFrame | None  # the v1 study's generated sequences at depth > 1
+    within_v1: pd.DataFrame | None  # per (length, distinct) group of v1: rho(depth, bits)
     cells: pd.DataFrame  # loss, units, depth, forks: runs, share, median steps
     effects: pd.DataFrame  # loss, metric: time ratio per doubling, CI (cluster)
     n_sequences: int
@@ -47,6 +48,19 @@ def sequences(table: pd.DataFrame) -> pd.DataFrame:
 def correlation(table: pd.DataFrame) -> pd.DataFrame:
     seqs = sequences(table)[METRICS].astype(float)
     return seqs.loc[:, seqs.std() > 0].corr(method="spearman")
+
+
+def within_groups(table: pd.DataFrame) -> pd.DataFrame:
+    """Spearman rho(depth, context bits) within each (length, distinct letters) group of
+    sequences with at least 3 depths: the confound at a fixed length and alphabet."""
+    seqs = sequences(table)
+    rows = []
+    for (n, m), g in seqs.groupby(["length", "distinct"]):
+        if g["context_depth"].nunique() >= 3:
+            rows.append(dict(length=int(n), distinct=int(m), sequences=len(g),
+                             rho=float(g["context_depth"].corr(g["context_bits"],
+                                                               method="spearman"))))
+    return pd.DataFrame(rows)
 
 
 def depth_ambiguity(table: pd.DataFrame, study: pd.DataFrame | None = None) -> Design:
@@ -77,10 +91,12 @@ def depth_ambiguity(table: pd.DataFrame, study: pd.DataFrame | None = None) -> D
                                 hi=est + CI_Z * se, doubling=2 ** est,
                                 doubling_lo=2 ** (est - CI_Z * se),
                                 doubling_hi=2 ** (est + CI_Z * se)))
-    v1 = None
+    v1 = within = None
     if study is not None:
         gen = study[(study["generator"] == "generate") & (study["context_depth"] > 1)]
         if gen["sequence"].nunique() > 3:
             v1 = correlation(gen)
-    return Design(correlation=correlation(runs), correlation_v1=v1, cells=pd.DataFrame(rows),
+            within = within_groups(gen)
+    return Design(correlation=correlation(runs), correlation_v1=v1, within_v1=within,
+                  cells=pd.DataFrame(rows),
                   effects=pd.DataFrame(effects), n_sequences=int(runs["sequence"].nunique()))

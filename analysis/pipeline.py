@@ -127,11 +127,39 @@ def rounded(obj: Any, digits: int = SIGNIFICANT) -> Any:
 
 
 def fit_document(a: Analysis) -> dict[str, Any]:
+    """fit.json: the law (what `predict` needs) and the headline measurements, which the
+    README's findings are rendered from (analysis/readme.py)."""
     doc = law_document(a.law)
     if a.validation is not None:
         v = a.validation
         doc["validation"] = dict(cells=v.cells_compared, runs=v.runs, sequences=v.sequences,
-                                 median_factor=v.median_factor, factor_p90=v.factor_p90,
-                                 wrong_side=v.wrong_side, brier=v.brier,
-                                 brier_no_skill=v.brier_no_skill)
+                                 overlap=v.overlap, median_factor=v.median_factor,
+                                 factor_p90=v.factor_p90, wrong_side=v.wrong_side,
+                                 cells_total=len(v.cells), brier=v.brier,
+                                 brier_no_skill=v.brier_no_skill, base_rate=v.base_rate)
+    if a.width is not None:
+        doc["width_lr_best"] = _records(a.width.best, ["loss", "units", "lr", "share",
+                                                       "share_lo", "share_hi", "median_steps"])
+        doc["width_lr_doubling"] = _records(a.width.steps, ["loss", "narrow", "wide",
+                                                            "difference", "lo", "hi"])
+    if a.design is not None:
+        doc["depth_ambiguity"] = _records(a.design.effects, ["loss", "metric", "doubling",
+                                                             "doubling_lo", "doubling_hi"])
+    if a.frontier is not None:
+        doc["frontier"] = _records(a.frontier.frontier, [
+            "units", "alphabet_size", "budget_steps", "parameters", "L_star", "bound", "L_lo",
+            "L_hi", "bits_per_param", "bits_lo", "bits_hi"])
+        doc["frontier_budget"] = _records(a.frontier.budget_effect, [
+            "units", "alphabet_size", "budget_ratio", "L_ratio", "lo", "hi", "censored"])
+    if a.options is not None:
+        doc["options"] = _records(a.options, ["variant", "depth", "ratio", "lo", "hi"])
+    if a.long_budgets is not None:
+        doc["long_budgets"] = _records(a.long_budgets, ["loss", "units", "lr", "runs",
+                                                        "share_short", "share_long", "budget"])
+    if a.cases is not None:
+        doc["cases"] = _records(a.cases, ["case", "memorized", "runs", "median", "verdict"])
     return rounded(doc)
+
+
+def _records(df: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]]:
+    return df[cols].to_dict(orient="records") if len(df) else []

@@ -15,6 +15,7 @@ owns its numbers (the cases by `analysis.cases.case_summary`, the engine compari
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +45,9 @@ def step_table(steps: pd.DataFrame) -> str:
             "P=256", "torch kernel, best P"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     steps = steps.assign(bptt=steps["bptt"].astype(str))
+    if "cell" in steps.columns:
+        steps = steps[steps["cell"] == "lstm"]
+
     def cell(r: pd.Series | None, ratio: bool = True) -> str:
         if r is None:
             return "-"
@@ -69,8 +73,104 @@ def _steps(results: Path) -> str:
     return step_table(pd.read_csv(results / "steptime.csv"))
 
 
+def cells_step_table(steps: pd.DataFrame) -> str:
+    """Per cell, full-epoch BPTT: the reference trainer and both kernels at P=8, with the
+    speed-up over the same cell's reference measured in the same run."""
+    cols = ["cell", "H", "reference", "population (numba) P=8", "torch kernel P=8"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    steps = steps[steps["bptt"].astype(str) == "epoch"]
+    for (cell, h), g in steps.groupby(["cell", "H"], sort=True):
+        def get(impl: str, p: int, g: pd.DataFrame = g) -> str:
+            r = g[(g["impl"] == impl) & (g["P"] == p)]
+            if r.empty:
+                return "-"
+            r = r.iloc[0]
+            ratio = "" if impl == "reference" else f" ({r['speedup_vs_reference']:.0f}×)"
+            return f"{r['per_model_step_us']:.1f} µs{ratio}"
+
+        lines.append(f"| {cell} | {h} | {get('reference', 1)} | {get('population', 8)} | "
+                     f"{get('population_torch', 8)} |")
+    return "\n".join(lines)
+
+
+def _cells_steps(results: Path) -> str:
+    return cells_step_table(pd.read_csv(results / "steptime.csv"))
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def _ci(x: float, lo: float, hi: float, fmt: str = "{:.2f}") -> str:
+    return f"{fmt.format(x)} [{fmt.format(lo)}, {fmt.format(hi)}]"
+
+
+def findings(doc: dict) -> str:
+    """The study's headline answers, every number taken from fit.json (python -m analysis)."""
+    out = []
+    for loss, name in (("softmax", "the notebook's loss"), ("logits", "the loss on logits")):
+        e = {r["metric"]: r for r in doc.get("depth_ambiguity", []) if r["loss"] == loss}
+        if e:
+            d, a = e["context depth"], e["1 + ambiguous transitions"]
+            out.append(f"- **Depth and ambiguity, each at a fixed value of the other** ({name}; "
+                       f"forks design): doubling the context depth multiplies the steps to "
+                       f"memorize by ×{_ci(d['doubling'], d['doubling_lo'], d['doubling_hi'])}, "
+                       f"doubling 1 + ambiguous transitions by "
+                       f"×{_ci(a['doubling'], a['doubling_lo'], a['doubling_hi'])} "
+                       "(95% CIs over sequences).")
+    best = doc.get("width_lr_best", [])
+    for loss, name in (("logits", "With the loss on logits"), ("softmax", "With the notebook's loss")):
+        b = sorted((r for r in best if r["loss"] == loss), key=lambda r: r["units"])
+        if b:
+            peak = max(b, key=lambda r: r["share"])
+            out.append(f"- **Width at its best learning rate.** {name}, the share of runs "
+                       f"memorized within 1000 epochs is " + ", ".join(
+                           f"{_pct(r['share'])} at {r['units']} units (lr {r['lr']:g})" for r in b)
+                       + f"; the peak is at {peak['units']} units.")
+    worse = [r for r in doc.get("width_lr_doubling", []) if r["hi"] < 0]
+    if worse:
+        out.append("- **Wider is worse at its best lr** for " + "; ".join(
+            f"{r['narrow']}→{r['wide']} units, {r['loss']} loss: "
+            f"{_ci(r['difference'], r['lo'], r['hi'], '{:+.2f}')}" for r in worse)
+            + " (change in share, 95% CI over sequences).")
+    front = doc.get("frontier", [])
+    if front:
+        top = max(front, key=lambda r: r["bits_per_param"])
+        out.append(f"- **Capacity, measured online**: at most {top['bits_per_param']:.2g} bits per "
+                   f"parameter at L* ({top['units']} units, {top['alphabet_size']} letters, "
+                   f"{top['budget_steps']:,} steps); Collins et al.'s about 5 (tuned, offline) is "
+                   "context, not evidence about these runs.")
+        eff = doc.get("frontier_budget", [])
+        moved = [r for r in eff if r["lo"] > 1]
+        if eff:
+            out.append(f"- **4× the budget moves L*** (CI above ×1) for {len(moved)} of {len(eff)} "
+                       "(units, alphabet) pairs: " + ("the frontier is set by training time." if
+                                                     moved else "the frontier is set by capacity."))
+    v = doc.get("validation")
+    if v:
+        out.append(f"- **The law out of sample** ({v['sequences']} held-out sequences, "
+                   f"{v['runs']:,} runs): median prediction factor {v['median_factor']:.2f} over "
+                   f"{v['cells']} cells (90th percentile {v['factor_p90']:.2f}); Brier score "
+                   f"{v['brier']:.3f} against {v['brier_no_skill']:.3f} for no skill.")
+    opts = {(r["variant"], r["depth"]): r for r in doc.get("options", [])}
+    lg = [opts[k] for k in sorted(opts) if k[0] == "loss=logits"]
+    if lg:
+        out.append("- **The notebook's Softmax before the loss**: the loss on logits takes " + ", ".join(
+            f"×{_ci(r['ratio'], r['lo'], r['hi'])} the epochs at depth {r['depth']}" for r in lg)
+            + " (v1 study, one sequence per depth: seed-level CIs).")
+    return "\n".join(out)
+
+
+def _findings(results: Path, doc: dict | None = None) -> str:
+    if doc is None:
+        path = results.parent / "analysis" / "fit.json"
+        doc = json.loads(path.read_text())
+    return findings(doc)
+
+
 RENDERERS: dict[str, Callable[[Path], str]] = {
-    "cases": _cases, "engines": _engines, "steptime": _steps}
+    "cases": _cases, "engines": _engines, "steptime": _steps, "cells_steptime": _cells_steps,
+    "findings": _findings}
 
 
 def render(results: str | Path, names: list[str] | None = None) -> dict[str, str]:

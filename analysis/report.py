@@ -107,13 +107,16 @@ def _q1(a: Analysis) -> str:
     lines = ["## 1. Why are some strings much harder to memorize?"]
     if a.design is not None:
         ds = a.design
-        r_v1 = (ds.correlation_v1.loc["context_depth", "context_bits"]
-                if ds.correlation_v1 is not None and "context_bits" in ds.correlation_v1 else None)
+        w = ds.within_v1
+        v1 = ("" if w is None or w.empty else
+              f"Within each (length, distinct letters) group of the v1 study's generated "
+              f"sequences of depth > 1, deeper sequences have fewer ambiguous letters "
+              f"(Spearman ρ(depth, context bits) from {w['rho'].min():.2f} to "
+              f"{w['rho'].max():.2f} over {len(w)} groups), so no fit on them can separate "
+              "the two. ")
         r_new = ds.correlation.loc["context_depth", "ambiguous_transitions"]
         lines.append(
-            f"**The design.** In the v1 study's generated sequences of depth > 1, depth and "
-            f"ambiguity move together (Spearman ρ(depth, context bits) = {_f(r_v1, 2)}), so no "
-            f"fit on them can separate the two. The forks design sets them independently: "
+            f"**The design.** {v1}The forks design sets them independently: "
             f"{ds.n_sequences} sequences, five per (depth, forks) cell, ρ(depth, ambiguous "
             f"transitions) = {_f(r_new, 2)} (`correlation.png`). Repeats are depth - 1 + forks "
             "by construction, so a repeats effect is not separable from the other two there.")

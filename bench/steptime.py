@@ -39,18 +39,23 @@ def made_by(impl: str) -> dict:
 
 
 def table(benchmark_json: dict) -> pd.DataFrame:
-    rows = [b["extra_info"] for b in benchmark_json["benchmarks"]]
-    cols = ["impl", "H", "bptt", "reset", "P", "per_model_step_us"]
+    rows = [{"cell": "lstm", **b["extra_info"]} for b in benchmark_json["benchmarks"]]
+    cols = ["cell", "impl", "H", "bptt", "reset", "P", "per_model_step_us"]
     df = pd.DataFrame(rows)
     df = df[[c for c in cols if c in df.columns]]
     if "impl" in df.columns and not df.empty:
         prov = pd.DataFrame([made_by(i) for i in df["impl"]], index=df.index)
         df = pd.concat([df, prov], axis=1)
     base = df[df.impl == "notebook"].set_index(["H", "bptt"])["per_model_step_us"]
-    df["speedup_vs_notebook"] = [base.get((h, b), float("nan")) / t
-                                 for h, b, t in zip(df.H, df.bptt, df.per_model_step_us, strict=True)]
+    df["speedup_vs_notebook"] = [base.get((h, b), float("nan")) / t if c == "lstm" else float("nan")
+                                 for c, h, b, t in zip(df.cell, df.H, df.bptt, df.per_model_step_us,
+                                                       strict=True)]
+    ref = df[df.impl == "reference"].set_index(["cell", "H", "bptt"])["per_model_step_us"]
+    df["speedup_vs_reference"] = [ref.get((c, h, b), float("nan")) / t for c, h, b, t in
+                                  zip(df.cell, df.H, df.bptt, df.per_model_step_us, strict=True)]
     order = {"notebook": 0, "reference": 1, "population_torch": 2, "population": 3}
-    return df.sort_values(["bptt", "H", "impl", "P"], key=lambda c: c.map(order) if c.name == "impl" else c
+    return df.sort_values(["cell", "bptt", "H", "impl", "P"],
+                          key=lambda c: c.map(order) if c.name == "impl" else c
                           ).reset_index(drop=True)
 
 

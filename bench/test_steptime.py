@@ -18,7 +18,14 @@ from torch import nn
 from seqmem.config import preset
 from seqmem.kernel import Workspace
 from seqmem.model import build_model, stacked_weights
-from seqmem.population import KERNELS, Population, _Activations, _train_epoch, _train_epoch_numba
+from seqmem.population import (
+    KERNELS,
+    Population,
+    _Activations,
+    _train_epoch,
+    _train_epoch_gated,
+    _train_epoch_numba,
+)
 from seqmem.reference import _train_epoch as reference_epoch
 from seqmem.sequences import encode
 from tests.notebook import ALPHABET, DataAdam, LSTMMod, notebook_epoch
@@ -30,10 +37,10 @@ UNITS = [32, 128]
 BPTT = [1, "epoch"]
 
 
-def _record(benchmark, impl, p, h, bptt):
+def _record(benchmark, impl, p, h, bptt, cell="lstm"):
     # bptt 1 is timed as the notebook's one_step mode: the state reset before every letter.
     benchmark.extra_info.update(impl=impl, P=p, H=h, bptt=str(bptt),
-                                reset="char" if bptt == 1 else "epoch")
+                                reset="char" if bptt == 1 else "epoch", cell=cell)
     # Filled in after the run by the hook below, from the measured median.
     benchmark.extra_info["steps_per_round"] = N * p
 
@@ -97,3 +104,40 @@ def test_population(benchmark, kernel, p, h, bptt):
     # "population" is what train_population runs on a CPU (the numba kernel).
     _record(benchmark, "population" if kernel == "numba" else "population_torch", p, h, bptt)
     benchmark.pedantic(epoch, rounds=_rounds(p, h, bptt), warmup_rounds=1)
+
+
+@pytest.mark.parametrize("h", UNITS)
+@pytest.mark.parametrize("impl", ["reference", "population", "population_torch"])
+@pytest.mark.parametrize("cell", ["gru", "rnn"])
+def test_cells(benchmark, cell, impl, h):
+    """The GRU and the RNN, full-epoch BPTT: the reference and both kernels at P=8 (the LSTM
+    rows of the same kind are test_reference and test_population)."""
+    cfg = preset("notebook", SEQUENCE, units=h, cell=cell)
+    p = 1 if impl == "reference" else 8
+    _record(benchmark, impl, p, h, "epoch", cell)
+    if impl == "reference":
+        model = build_model(0, h, cell=cell)
+        params = list(model.parameters())
+        shadow = [q.detach().clone().requires_grad_(True) for q in params]
+        opt = torch.optim.Adam(shadow, lr=1e-3)
+        idx = torch.from_numpy(encode(SEQUENCE))
+        inputs, targets = torch.eye(26)[idx].unsqueeze(1), idx.roll(-1).unsqueeze(1)
+        args = (model, params, shadow, opt, nn.CrossEntropyLoss(), nn.Softmax(dim=-1), inputs,
+                targets, cfg)
+        benchmark.pedantic(reference_epoch, args=args, rounds=_rounds(1, h, "epoch"),
+                           warmup_rounds=1)
+        return
+    pop = Population(stacked_weights(list(range(p)), h, cell=cell))
+    idx_np = encode(SEQUENCE)
+    idx = torch.from_numpy(idx_np)
+    work = Workspace(N, h, 26, N, cell)
+    step = iter(range(1, 10**6))
+
+    def epoch():
+        if impl == "population":
+            _train_epoch_numba(pop, cfg, idx_np, N, N * next(step), work)
+        else:
+            with torch.inference_mode():
+                _train_epoch_gated(pop, cfg, idx, idx.roll(-1), N, None, N * next(step))
+
+    benchmark.pedantic(epoch, rounds=_rounds(p, h, "epoch"), warmup_rounds=1)

@@ -352,6 +352,27 @@ def _softmax(x, out):
 
 
 @njit(cache=True, fastmath=_FAST, error_model="numpy")
+def _emit(h, w_out, b_out, logits, x, probs_feedback):
+    """The letter a generation step outputs (the argmax of the logits, the first on a tie as
+    torch.argmax), and the next input x: the softmax of the logits, or that letter one-hot."""
+    a, hid = w_out.shape
+    best = 0
+    for q in range(a):
+        s = b_out[q]
+        for k in range(hid):
+            s += h[k] * w_out[q, k]
+        logits[q] = s
+        if s > logits[best]:
+            best = q
+    if probs_feedback:
+        _softmax(logits, x)
+    else:
+        x[:] = 0.0
+        x[best] = np.float32(1.0)
+    return best
+
+
+@njit(cache=True, fastmath=_FAST, error_model="numpy")
 def generate(mats, vecs, wmats, wvecs, scratch, x, first, steps, char, probs_feedback, out):
     """Every model generates `steps` letters from `first` and a fresh state; out (P, steps).
 
@@ -391,20 +412,7 @@ def generate(mats, vecs, wmats, wvecs, scratch, x, first, steps, char, probs_fee
                 cn = _sigmoid(pre[hid + k]) * c[k] + _sigmoid(pre[k]) * np.tanh(pre[2 * hid + k])
                 c[k] = cn
                 h[k] = _sigmoid(pre[3 * hid + k]) * np.tanh(cn)
-            best = 0
-            for q in range(a):
-                s = b_out[q]
-                for k in range(hid):
-                    s += h[k] * w_out[q, k]
-                logits[q] = s
-                if s > logits[best]:
-                    best = q
-            out[p, t] = best
-            if probs_feedback:
-                _softmax(logits, x)
-            else:
-                x[:] = 0.0
-                x[best] = one
+            out[p, t] = _emit(h, w_out, b_out, logits, x, probs_feedback)
 
 
 @njit(cache=True, fastmath=_FAST, error_model="numpy")
@@ -561,17 +569,4 @@ def generate_gated(mats, vecs, wmats, wvecs, scratch, x, first, steps, char, pro
                 else:
                     hnew[k] = np.tanh(hg[k] + ig[k])
             h[:] = hnew
-            best = 0
-            for q in range(a):
-                s = b_out[q]
-                for k in range(hid):
-                    s += h[k] * w_out[q, k]
-                logits[q] = s
-                if s > logits[best]:
-                    best = q
-            out[p, t] = best
-            if probs_feedback:
-                _softmax(logits, x)
-            else:
-                x[:] = 0.0
-                x[best] = one
+            out[p, t] = _emit(h, w_out, b_out, logits, x, probs_feedback)

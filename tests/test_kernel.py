@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from seqmem.kernel import _adam
@@ -22,14 +23,15 @@ def test_adam_matches_torch_optim_adam_over_many_steps():
     assert np.abs(ours - p0).max() > 0.1  # it did move: the check is not trivially true
 
 
-def test_the_compiled_generation_is_the_torch_one():
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_the_compiled_generation_is_the_torch_one(cell):
     """Evaluation in the numba kernel generates what the torch kernel's evaluation does."""
     from seqmem.config import preset
     from seqmem.kernel import Workspace
     from seqmem.model import stacked_weights
     from seqmem.population import Population, _generate_torch, evaluate_population
 
-    pop = Population(stacked_weights(list(range(6)), 12))
+    pop = Population(stacked_weights(list(range(6)), 12, cell=cell))
     rng = np.random.default_rng(1)
     mats, vecs = pop.arrays()
     for arr in (*mats[:3], *vecs[:3]):  # weights far from initialisation: varied letters
@@ -37,9 +39,9 @@ def test_the_compiled_generation_is_the_torch_one():
     for reset in ("epoch", "char"):
         for feedback in ("probs", "onehot"):
             cfg = preset("notebook", "ABCDEFGHIJKLMNOPQRST", units=12, reset=reset,
-                         feedback=feedback)
+                         feedback=feedback, cell=cell)
             want = _generate_torch(pop, cfg)
-            work = Workspace(len(cfg.sequence), 12, 26, 1)
+            work = Workspace(len(cfg.sequence), 12, 26, 1, cell)
             got = [e.generated for e in evaluate_population(pop, cfg, work)]
             letters = ["".join("ABCDEFGHIJKLMNOPQRSTUVWXYZ"[i] for i in row) for row in want]
             assert got == letters, (reset, feedback)

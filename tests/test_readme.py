@@ -28,3 +28,21 @@ def test_update_rewrites_a_stale_table_and_only_that(tmp_path):
     assert after["cases"] == render(ROOT / "results", ["cases"])["cases"]
     assert {k: v for k, v in after.items() if k != "cases"} == \
         {k: v for k, v in blocks(text).items() if k != "cases"}
+
+
+def test_the_committed_analysis_is_what_the_committed_results_give(tmp_path):
+    """python -m analysis on results/ regenerates analysis/fit.json and REPORT.md byte for
+    byte (the README's findings are rendered from that fit.json)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "analysis"
+    proc = subprocess.run([sys.executable, "-m", "analysis", "--results", "results", "--out",
+                           str(out), "--readme", ""], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("fit.json", "REPORT.md"):
+        assert (out / name).read_text() == (ROOT / "analysis" / name).read_text(), \
+            f"analysis/{name} is stale: rerun `python -m analysis`"
+    drawn = {p.name for p in out.glob("*.png")}
+    assert drawn == {p.name for p in (ROOT / "analysis").glob("*.png")}

@@ -37,3 +37,18 @@ def test_every_row_says_what_timed_it():
     assert df["numerics_version"].notna().sum() == 3  # the notebook loop is no seqmem engine
     for col in ("seqmem_version", "torch_version", "numba_version", "cpu", "python_version"):
         assert df[col].notna().all(), col
+
+
+def test_each_cell_is_timed_against_its_own_reference():
+    def bench(cell, impl, p, us):
+        return {"extra_info": {"cell": cell, "impl": impl, "H": 32, "bptt": "epoch",
+                               "reset": "epoch", "P": p, "per_model_step_us": us}}
+
+    data = {"benchmarks": [bench("gru", "reference", 1, 900.0), bench("gru", "population", 8, 9.0),
+                           bench("rnn", "reference", 1, 300.0), bench("rnn", "population", 8, 6.0),
+                           _bench("reference", 32, "epoch", 1, 1000.0)]}
+    df = table(data).set_index(["cell", "impl"])
+    assert df.loc[("gru", "population"), "speedup_vs_reference"] == pytest.approx(100.0)
+    assert df.loc[("rnn", "population"), "speedup_vs_reference"] == pytest.approx(50.0)
+    assert math.isnan(df.loc[("gru", "population"), "speedup_vs_notebook"])
+    assert df.loc[("lstm", "reference"), "speedup_vs_reference"] == 1.0
