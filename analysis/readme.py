@@ -79,13 +79,16 @@ def cells_step_table(steps: pd.DataFrame) -> str:
     cols = ["cell", "H", "reference", "population (numba) P=8", "torch kernel P=8"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     steps = steps[steps["bptt"].astype(str) == "epoch"]
+    if "cell" not in steps.columns:  # a table from before the GRU and RNN were timed
+        steps = steps.assign(cell="lstm")
     for (cell, h), g in steps.groupby(["cell", "H"], sort=True):
         def get(impl: str, p: int, g: pd.DataFrame = g) -> str:
             r = g[(g["impl"] == impl) & (g["P"] == p)]
             if r.empty:
                 return "-"
             r = r.iloc[0]
-            ratio = "" if impl == "reference" else f" ({r['speedup_vs_reference']:.0f}×)"
+            ratio = "" if impl == "reference" or "speedup_vs_reference" not in r else \
+                f" ({r['speedup_vs_reference']:.0f}×)"
             return f"{r['per_model_step_us']:.1f} µs{ratio}"
 
         lines.append(f"| {cell} | {h} | {get('reference', 1)} | {get('population', 8)} | "
@@ -122,11 +125,14 @@ def findings(doc: dict) -> str:
     for loss, name in (("logits", "With the loss on logits"), ("softmax", "With the notebook's loss")):
         b = sorted((r for r in best if r["loss"] == loss), key=lambda r: r["units"])
         if b:
-            peak = max(b, key=lambda r: r["share"])
+            shares = ", ".join(f"{_pct(r['share'])} at {r['units']} units (lr {r['lr']:g})"
+                               for r in b)
+            top = max(r["share"] for r in b)
+            peaks = [r["units"] for r in b if r["share"] == top]
+            where = (f"every width reaches {_pct(top)}" if len(peaks) == len(b) else
+                     f"the peak is at {', '.join(map(str, peaks))} units")
             out.append(f"- **Width at its best learning rate.** {name}, the share of runs "
-                       f"memorized within 1000 epochs is " + ", ".join(
-                           f"{_pct(r['share'])} at {r['units']} units (lr {r['lr']:g})" for r in b)
-                       + f"; the peak is at {peak['units']} units.")
+                       f"memorized within 1000 epochs is {shares}: {where}.")
     worse = [r for r in doc.get("width_lr_doubling", []) if r["hi"] < 0]
     if worse:
         out.append("- **Wider is worse at its best lr** for " + "; ".join(
