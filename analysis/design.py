@@ -38,6 +38,7 @@ class Design:
     within_v1: pd.DataFrame | None  # per (length, distinct) group of v1: rho(depth, bits)
     cells: pd.DataFrame  # loss, units, depth, forks: runs, share, median steps
     effects: pd.DataFrame  # loss, metric: time ratio per doubling, CI (cluster)
+    margins: pd.DataFrame  # loss, units, factor (depth | ambiguous), level: share with CI
     n_sequences: int
 
 
@@ -60,6 +61,25 @@ def within_groups(table: pd.DataFrame) -> pd.DataFrame:
             rows.append(dict(length=int(n), distinct=int(m), sequences=len(g),
                              rho=float(g["context_depth"].corr(g["context_bits"],
                                                                method="spearman"))))
+    return pd.DataFrame(rows)
+
+
+def margins(runs: pd.DataFrame, boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """The memorized share by depth (pooled over the forks) and by ambiguity (pooled over
+    the depths), per loss and width: the tail of runs that never memorize, which a time
+    ratio does not show. CIs resample the level's sequences."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for (loss, units), g in runs.groupby(["loss", "units"]):
+        for factor, col in (("depth", "context_depth"), ("ambiguous", "ambiguous_transitions")):
+            for level, h in g.groupby(col):
+                per = h.groupby("sequence")["event"].agg(["sum", "count"]).to_numpy()
+                pick = rng.integers(0, len(per), size=(boot, len(per)))
+                shares = per[:, 0][pick].sum(axis=1) / per[:, 1][pick].sum(axis=1)
+                rows.append(dict(loss=loss, units=int(units), factor=factor, level=int(level),
+                                 runs=int(per[:, 1].sum()), share=per[:, 0].sum() / per[:, 1].sum(),
+                                 lo=float(np.quantile(shares, 0.025)),
+                                 hi=float(np.quantile(shares, 0.975))))
     return pd.DataFrame(rows)
 
 
@@ -98,5 +118,5 @@ def depth_ambiguity(table: pd.DataFrame, study: pd.DataFrame | None = None) -> D
             v1 = correlation(gen)
             within = within_groups(gen)
     return Design(correlation=correlation(runs), correlation_v1=v1, within_v1=within,
-                  cells=pd.DataFrame(rows),
+                  cells=pd.DataFrame(rows), margins=margins(runs),
                   effects=pd.DataFrame(effects), n_sequences=int(runs["sequence"].nunique()))

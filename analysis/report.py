@@ -136,6 +136,19 @@ def _q1(a: Analysis) -> str:
                          f"doubling 1 + ambiguous transitions at fixed depth by "
                          f"×{amb.doubling:.2f} [{amb.doubling_lo:.2f}, {amb.doubling_hi:.2f}]."
                          + _which(dep, amb))
+    if a.design is not None:
+        m = a.design.margins
+        for loss, units in sorted(set(zip(m["loss"], m["units"], strict=True))):
+            g = m[(m["loss"] == loss) & (m["units"] == units)]
+            by = {f: ", ".join(f"{r.level}: {_pct(r.share)} [{_pct(r.lo)}, {_pct(r.hi)}]"
+                               for r in g[g["factor"] == f].itertuples())
+                  for f in ("depth", "ambiguous")}
+            lines.append(f"- Memorized within the budget, {loss} loss, {units} units: by depth "
+                         f"{by['depth']}; by ambiguous transitions {by['ambiguous']}.")
+        lines.append("The time ratios above describe how long a typical run takes; the shares "
+                     "describe the runs that do not finish at all. Where the two disagree (one "
+                     "factor lengthens the typical run, the other adds failures), both are "
+                     "reported: neither number alone is the difficulty.")
     coef = a.law.coefficients.set_index("term")
     diff = [t for t in coef.index if any(t.endswith(x) for x in ("log_length", "log_depth",
                                                               "log1p_ambiguous",
