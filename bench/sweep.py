@@ -144,12 +144,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         spec, out, export_path = _prepare(args)
+        made_by = _stored(out, writable=not args.dry_run)
     except (SpecError, UsageError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
     jobs = _cpu_count() if args.jobs == -1 else args.jobs
 
-    made_by = _stored(out)
     stored = {k: v[0] for k, v in made_by.items()}
     stale = stale_runs(spec.runs, made_by)
     if stale and not args.rerun_stale and not args.dry_run:
@@ -157,8 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     stale_ids = {r.run_id for r in stale}
     todo = [r for r in spec.runs
-            if r.run_id not in stored or r.run_id in stale_ids
-            or (args.retry_errors and stored[r.run_id] == "error")]
+            if r.run_id not in stored or (args.rerun_stale and r.run_id in stale_ids)
+            or (args.retry_errors and stored[r.run_id] == "error"
+                and r.run_id not in stale_ids)]
     cells = spec.cells()
     if args.dry_run:
         _print_plan(spec, out, stored, todo, len(cells), jobs, args, stale)
@@ -183,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 chunks = plan_chunks(spec.runs, {r.run_id for r in todo}, args.chunk_size)
                 by_id = {r.run_id: r for r in todo}
                 work = {c[0].run_id: chunk_work(c) for c in chunks}
+                if not sum(work.values()):  # nothing to train (every budget 0): count chunks
+                    work = dict.fromkeys(work, 1.0)
                 bar = _progress(sum(work.values()), spec.name, args.quiet)
                 stack.callback(bar.close)
                 for rows in backend.map(chunks):
@@ -195,13 +198,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                     bar.update(work[rows[0]["run_id"]])
         except KeyboardInterrupt:
             stack.close()
-            kept = len(set(_stored(out)) & {r.run_id for r in spec.runs})
+            now = _stored(out)
+            kept = len({r.run_id for r in spec.runs if r.run_id in now}
+                       - {r.run_id for r in stale_runs(spec.runs, now)})
             print(f"\ninterrupted: {done} runs stored this time, {kept} of {len(spec.runs)} "
                   f"in {out}; rerun the same command to resume", file=sys.stderr)
             return 130
         frame = store.frame(r.run_id for r in spec.runs)
     if export_path is not None:
-        export(out, export_path)
+        # the spec's runs only: a shared store's rows of other specs (stale or not) stay out
+        export(out, export_path, run_ids=[r.run_id for r in spec.runs])
+        others = len(made_by.keys() - {r.run_id for r in spec.runs})
+        if others:
+            print(f"note: {out} also holds {others} runs of other specs; the export leaves "
+                  "them out", file=sys.stderr)
     errors = int((frame["status"] == "error").sum()) if len(frame) else 0
     if not args.quiet:
         print(summarize(spec, frame))
@@ -241,16 +251,33 @@ def _is_sqlite_or_empty(path: Path) -> bool:
     return head in (SQLITE_MAGIC, b"")
 
 
-def _stored(out: Path) -> dict[str, tuple]:
-    """run_id -> (status, kernel, numerics_version, cpu) of the runs in the store."""
+def _stored(out: Path, writable: bool = True) -> dict[str, tuple]:
+    """run_id -> (status, kernel, numerics_version, cpu) of the runs in the store, after
+    checking that every stored row reads back under the results contract (so that a
+    store the sweep cannot use is refused before any work, not after it).
+
+    writable: a read-only open that fails (a store that needs WAL recovery) may be retried
+    writable; --dry-run never writes.
+    """
     if not out.exists() or out.stat().st_size == 0:
         return {}
     try:
-        with Store(out, readonly=True) as store:
-            return store.made_by()
-    except sqlite3.Error:  # e.g. a read-only open that needs WAL recovery first
-        with Store(out) as store:
-            return store.made_by()
+        try:
+            with Store(out, readonly=True) as store:
+                store.frame()
+                return store.made_by()
+        except sqlite3.OperationalError:  # e.g. a read-only open that needs WAL recovery
+            if not writable:
+                raise
+            with Store(out) as store:
+                store.frame()
+                return store.made_by()
+    except sqlite3.Error as e:
+        raise UsageError(f"--out {str(out)!r} cannot be read as a results store "
+                         f"({_one_line(e)})") from None
+    except ValueError as e:
+        raise UsageError(f"--out {str(out)!r} holds rows the results contract cannot read "
+                         f"({_one_line(e)}); give another --out") from None
 
 
 # ---------------------------------------------------------------- stale runs

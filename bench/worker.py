@@ -48,7 +48,10 @@ def run_chunk(configs: Sequence[Any]) -> list[dict[str, Any]]:
             raise RuntimeError("train_cell returned records that do not match its configs")
         return [r.to_row() for r in records]
     except Exception as e:  # noqa: BLE001 - any failure becomes error rows, the sweep goes on
-        made_by = provenance(*numerics(configs[0])) if configs else None
+        try:
+            made_by = provenance(*numerics(configs[0])) if configs else None
+        except Exception:  # noqa: BLE001 - the error row matters more than its provenance
+            made_by = None
         return [error_row(c, describe(e), made_by) for c in configs]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from seqmem.sequences import ALPHABET, resolve
@@ -94,7 +94,8 @@ class RunConfig:
 
     def id_fields(self) -> dict[str, Any]:
         """The fields that enter the run id (see `run_id`)."""
-        defaults = {f.name: f.default for f in fields(self)}
+        defaults = {f.name: f.default if f.default is not MISSING else f.default_factory()
+                    for f in fields(self) if f.name not in ID_FIELDS_V1}
         return {k: v for k, v in self.to_dict().items()
                 if k in ID_FIELDS_V1 or v != defaults[k]}
 

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from seqmem.config import RunConfig
@@ -85,7 +86,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
     for g in dict.fromkeys(c.group for c in COLUMNS)}
 assert len(NAMES) == len(set(NAMES)), "two dataclasses define the same column"
 # as stored: bptt's default "epoch" is a str either way
-CONFIG_DEFAULTS = {f.name: f.default for f in fields(RunConfig) if f.default is not MISSING}
+CONFIG_DEFAULTS = {f.name: f.default if f.default is not MISSING else f.default_factory()
+                   for f in fields(RunConfig)
+                   if f.default is not MISSING or f.default_factory is not MISSING}
 
 
 def conform(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -167,7 +170,9 @@ def typed(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _isnull(v: Any) -> bool:
-    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
+    if v is None or v is pd.NA:
+        return True
+    return isinstance(v, float | np.floating) and math.isnan(v)
 
 
 def _stored(v: Any, kind: str) -> Any:
@@ -185,22 +190,40 @@ def _stored(v: Any, kind: str) -> Any:
 
 
 def _value(v: Any, kind: str, name: str) -> Any:
-    """v as a value of `kind` (None stays None); a value that does not fit is an error."""
+    """v as a value of `kind` (None stays None); a value that does not fit is an error that
+    names the column."""
     if _isnull(v):
         return None
-    if hasattr(v, "item") and not isinstance(v, list | tuple):  # numpy scalars
+    if isinstance(v, np.ndarray):
+        v = v.tolist()
+    elif isinstance(v, np.generic):  # numpy scalars
         v = v.item()
     if kind == "str":
         return str(v)
     if kind == "list":
+        if not isinstance(v, list | tuple):
+            raise ValueError(f"column {name}: not a list: {v!r}")
         return [float(x) for x in v]
     if kind == "bool":
         if not isinstance(v, bool | int | float) or v not in (0, 1):  # SQLite stores 0 / 1
             raise ValueError(f"column {name}: not a boolean: {v!r}")
         return bool(v)
+    if isinstance(v, bool):
+        raise ValueError(f"column {name}: a boolean where a number belongs: {v!r}")
     if kind == "int":
-        x = float(v) if isinstance(v, str) else v
-        if isinstance(x, bool) or x != int(x):
+        if isinstance(v, str):
+            try:
+                return int(v)  # exact, however large (a float would round 2**53 + 1)
+            except ValueError:
+                pass
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"column {name}: not an integer: {v!r}") from None
+        if not math.isfinite(x) or x != int(x):
             raise ValueError(f"column {name}: not an integer: {v!r}")
-        return int(x)
-    return float(v)
+        return int(v) if isinstance(v, int) else int(x)
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"column {name}: not a number: {v!r}") from None

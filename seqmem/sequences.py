@@ -46,7 +46,7 @@ def resolve(name_or_letters: str, alphabet: str = ALPHABET) -> str:
     'ABCDEFGHIJKLMNOPHRSTUVWXYZ'
     """
     if isinstance(name_or_letters, str) and name_or_letters in PRESETS:
-        return PRESETS[name_or_letters]
+        return validate(PRESETS[name_or_letters], alphabet)
     return validate(name_or_letters, alphabet)
 
 

@@ -145,9 +145,12 @@ def load_results(path: str | os.PathLike) -> pd.DataFrame:
     return typed(df).sort_values("run_id", kind="stable").reset_index(drop=True)
 
 
-def export(db_path: str | os.PathLike, out_path: str | os.PathLike) -> Path:
-    """Write the store's table as the committed CSV (atomically: a temp file, then rename)."""
-    return write_csv(load_results(db_path), out_path)
+def export(db_path: str | os.PathLike, out_path: str | os.PathLike,
+           run_ids: Iterable[str] | None = None) -> Path:
+    """Write the store's table (or its rows of `run_ids`) as the committed CSV, atomically:
+    a temp file, then rename."""
+    with Store(db_path, readonly=True) as store:
+        return write_csv(store.frame(run_ids), out_path)
 
 
 def write_csv(df: pd.DataFrame, out_path: str | os.PathLike) -> Path:

@@ -398,3 +398,8 @@ def test_cells_compares_gru_and_rnn_at_the_lstms_parameter_counts():
         assert min(abs(p - q) / q for q in lstm_params) < 0.05, (r.config.cell, r.config.units)
     scan = {r.config.sequence for r in spec.runs if r.slice.startswith("lr_scan")}
     assert scan == {r.config.sequence for r in load_spec("width_lr").runs}
+
+
+def test_a_preset_outside_the_alphabet_is_refused_before_any_run():
+    with pytest.raises(SpecError, match="letters outside the alphabet"):
+        parse('seeds = 1\nunits = 4\nsequences = ["alphabet"]\nalphabet = "ABCD"\n')

@@ -46,7 +46,7 @@ def test_round_trip_keeps_values_and_types(tmp_path):
     ok = df.set_index("run_id").loc["b1"]
     assert ok["loss_curve"] == [3.2592026591300964, 0.1 + 0.2, 1e-9]  # exact in SQLite
     assert ok["memorized"] and ok["units"] == 8 and ok["lr"] == 1e-3
-    assert ok["git_dirty"] == False and ok["bptt"] == "epoch"  # noqa: E712 (numpy bool) and ok["numerics_version"] == 1
+    assert not ok["git_dirty"] and ok["bptt"] == "epoch" and ok["numerics_version"] == 1
     err = df.set_index("run_id").loc["a2"]
     assert err["loss_curve"] is None and pd.isna(err["memorized"])
     assert pd.isna(err["epochs_to_memorize"]) and err["error"].startswith("RuntimeError")
@@ -102,6 +102,22 @@ def test_store_is_wal_with_full_sync_and_rejects_unknown_columns_and_bad_values(
         with pytest.raises(ValueError, match="run_id"):
             store.write([{**_row("a1"), "run_id": None}])
         assert store.statuses() == {}
+
+
+def test_large_integers_survive_the_csv(tmp_path):
+    db = tmp_path / "r.sqlite"
+    big = 2**53 + 1  # a float would round it
+    with Store(db) as store:
+        store.write([_row("a1", seed=big)])
+    exported = load_results(export(db, tmp_path / "r.csv"))
+    assert exported.loc[0, "seed"] == big
+
+
+def test_export_of_some_run_ids(tmp_path):
+    db = tmp_path / "r.sqlite"
+    with Store(db) as store:
+        store.write([_row("a1"), _row("b2")])
+    assert list(load_results(export(db, tmp_path / "r.csv", ["b2"]))["run_id"]) == ["b2"]
 
 
 def test_a_store_made_before_a_column_existed_gains_it_empty(tmp_path):

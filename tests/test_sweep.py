@@ -398,3 +398,61 @@ def test_the_progress_bar_weighs_chunks_by_their_cost(tmp_path, monkeypatch):
                  "--backend", "sequential", "--chunk-size", "3", "--quiet"]) == 0
     assert seen["total"] == pytest.approx(sum(map(chunk_work, chunks)))
     assert sorted(seen["updates"]) == pytest.approx(sorted(map(chunk_work, chunks)))
+
+
+def test_stale_error_rows_are_refused_even_with_retry_errors(reference, tmp_path, monkeypatch,
+                                                            capsys):
+    out = tmp_path / "copy.sqlite"
+    with sqlite3.connect(reference) as src, sqlite3.connect(out) as dst:
+        src.backup(dst)
+    with sqlite3.connect(out) as con:
+        con.execute("UPDATE runs SET status = 'error', numerics_version = 0 WHERE units = 8")
+    err = _reject([str(write_spec(tmp_path)), "--out", str(out), "--retry-errors"], tmp_path,
+                  monkeypatch, capsys, keep=out)
+    assert "holds 6 runs of spec 'tiny' made by numba v0" in err
+
+
+def test_dry_run_does_not_count_stale_runs_as_to_run_unless_asked(reference, tmp_path, capsys):
+    out = tmp_path / "copy.sqlite"
+    with sqlite3.connect(reference) as src, sqlite3.connect(out) as dst:
+        src.backup(dst)
+    _age(out, 0)
+    spec = write_spec(tmp_path)
+    assert main([str(spec), "--out", str(out), "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    assert "stale: 6 stored runs" in text and "to run: 0 runs" in text
+    assert main([str(spec), "--out", str(out), "--dry-run", "--rerun-stale"]) == 0
+    assert "to run: 6 runs" in capsys.readouterr().out
+
+
+def test_the_export_holds_this_specs_runs_only(reference, tmp_path, capsys):
+    out = tmp_path / "shared.sqlite"
+    with sqlite3.connect(reference) as src, sqlite3.connect(out) as dst:
+        src.backup(dst)
+    _age(out, 0)  # another spec's stale rows in a shared store
+    other = write_spec(tmp_path, TINY.replace('name = "tiny"', 'name = "other"')
+                       .replace('"ABCD", "ABCA"', '"ABCDE"'), name="other")
+    assert main([str(other), "--out", str(out), "--backend", "sequential", "--quiet"]) == 0
+    assert "also holds 12 runs of other specs; the export leaves them out" in \
+        capsys.readouterr().err
+    exported = load_results(out.with_suffix(".csv"))
+    assert set(exported["sequence"]) == {"ABCDE"} and (exported["numerics_version"] == 1).all()
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("unknown", "the contract does not know: ['foo']); give another --out"),
+    ("garbage", "cannot be read as a results store"),
+])
+def test_a_store_the_sweep_cannot_use_is_refused_before_any_work(damage, message, tmp_path,
+                                                                 monkeypatch, capsys):
+    out = tmp_path / "bad.sqlite"
+    if damage == "unknown":
+        with sqlite3.connect(out) as con:
+            con.execute("CREATE TABLE runs (run_id TEXT PRIMARY KEY, foo)")
+            con.execute("INSERT INTO runs VALUES ('x', 1)")
+    else:
+        out.write_bytes(b"SQLite format 3\x00" + b"garbage" * 100)
+    for extra in ([], ["--dry-run"]):
+        err = _reject([str(write_spec(tmp_path)), "--out", str(out), *extra], tmp_path,
+                      monkeypatch, capsys, keep=out)
+        assert message in err
