@@ -373,6 +373,16 @@ def test_the_held_out_sequences_are_fresh():
     assert min(r.origin.gen_seed for r in load_spec("heldout").runs) >= 100
 
 
+def test_the_predict_check_shares_no_sequence_width_or_lr_with_any_analysed_spec():
+    check = load_spec("predict_check").runs
+    for name in ("width_lr", "depth_ambiguity", "study", "heldout"):
+        other = load_spec(name).runs
+        for field in ("sequence", "units", "lr"):
+            mine = {getattr(r.config, field) for r in check}
+            assert mine and not mine & {getattr(r.config, field) for r in other}, (name, field)
+    assert min(r.origin.gen_seed for r in check) >= 200
+
+
 def test_the_frontier_states_its_budgets_in_steps():
     spec = load_spec("frontier")
     runs = spec.runs
