@@ -83,6 +83,35 @@ def margins(runs: pd.DataFrame, boot: int = 1000, seed: int = 0) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def effects(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per loss: the time ratio of doubling the depth at fixed ambiguity, and of doubling
+    1 + ambiguous transitions at fixed depth, from one censored log-normal AFT on `runs`
+    (EFFECT_TERMS; width as a covariate), CIs cluster-robust by sequence."""
+    terms = [t for t in EFFECT_TERMS if np.ptp(design(runs, [t])[:, 1]) > 0]
+    X = design(runs, terms)
+    lo, hi = runs["lower_steps"].to_numpy(), runs["upper_steps"].to_numpy()
+    fit = fit_aft(X, lo, hi, "lognormal", terms)
+    cov = cluster_cov(fit, X, lo, hi, runs["sequence"].to_numpy())
+    names = ["Intercept", *terms]
+    rows = []
+    for loss, on in (("softmax", 0.0), ("logits", 1.0)):
+        if not (runs["loss"] == loss).any():
+            continue
+        for metric, term in (("context depth", "log_depth"),
+                             ("1 + ambiguous transitions", "log1p_ambiguous")):
+            w = np.zeros(len(names))
+            w[names.index(term)] = 1.0
+            if f"logits:{term}" in names:
+                w[names.index(f"logits:{term}")] = on
+            est = float(w @ fit.beta)
+            se = float(np.sqrt(w @ cov[:-1, :-1] @ w))
+            rows.append(dict(loss=loss, metric=metric, exponent=est, lo=est - CI_Z * se,
+                             hi=est + CI_Z * se, doubling=2 ** est,
+                             doubling_lo=2 ** (est - CI_Z * se),
+                             doubling_hi=2 ** (est + CI_Z * se)))
+    return pd.DataFrame(rows)
+
+
 def depth_ambiguity(table: pd.DataFrame, study: pd.DataFrame | None = None) -> Design:
     ok, _ = split_errors(table)
     runs = outcomes(ok)
@@ -93,24 +122,6 @@ def depth_ambiguity(table: pd.DataFrame, study: pd.DataFrame | None = None) -> D
                          ambiguous=int(g["ambiguous_transitions"].iloc[0]), runs=km.n,
                          share=km.events / km.n, median_steps=km.median,
                          sequences=int(g["sequence"].nunique())))
-    X = design(runs, EFFECT_TERMS)
-    lo, hi = runs["lower_steps"].to_numpy(), runs["upper_steps"].to_numpy()
-    fit = fit_aft(X, lo, hi, "lognormal", EFFECT_TERMS)
-    cov = cluster_cov(fit, X, lo, hi, runs["sequence"].to_numpy())
-    names = ["Intercept", *EFFECT_TERMS]
-    effects = []
-    for loss, on in (("softmax", 0.0), ("logits", 1.0)):
-        for metric, term in (("context depth", "log_depth"),
-                             ("1 + ambiguous transitions", "log1p_ambiguous")):
-            w = np.zeros(len(names))
-            w[names.index(term)] = 1.0
-            w[names.index(f"logits:{term}")] = on
-            est = float(w @ fit.beta)
-            se = float(np.sqrt(w @ cov[:-1, :-1] @ w))
-            effects.append(dict(loss=loss, metric=metric, exponent=est, lo=est - CI_Z * se,
-                                hi=est + CI_Z * se, doubling=2 ** est,
-                                doubling_lo=2 ** (est - CI_Z * se),
-                                doubling_hi=2 ** (est + CI_Z * se)))
     v1 = within = None
     if study is not None:
         gen = study[(study["generator"] == "generate") & (study["context_depth"] > 1)]
@@ -119,4 +130,4 @@ def depth_ambiguity(table: pd.DataFrame, study: pd.DataFrame | None = None) -> D
             within = within_groups(gen)
     return Design(correlation=correlation(runs), correlation_v1=v1, within_v1=within,
                   cells=pd.DataFrame(rows), margins=margins(runs),
-                  effects=pd.DataFrame(effects), n_sequences=int(runs["sequence"].nunique()))
+                  effects=effects(runs), n_sequences=int(runs["sequence"].nunique()))

@@ -156,46 +156,50 @@ def survival_by_units(a: Analysis, path: Path) -> Path | None:
 # -- capacity ------------------------------------------------------------------------------
 
 def frontier_plot(a: Analysis, path: Path) -> Path | None:
-    """L* in bits vs parameters, both alphabets and budgets, with Collins et al.'s 5 bits
-    per parameter as a (literature) reference line."""
+    """L* in bits vs parameters, one panel per alphabet, one line per (cell, lr, budget),
+    with Collins et al.'s 5 bits per parameter as a (literature) reference line."""
     if a.frontier is None or a.frontier.frontier.empty:
         return None
     _theme()
     f = a.frontier.frontier
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(13, 5))
-    budgets = sorted(f["budget_steps"].unique())
-    markers = dict(zip(sorted(f["alphabet_size"].unique()), ["o", "s", "^"], strict=False))
-    colors = dict(zip(budgets, ["C0", "C3", "C2"], strict=False))
-    for (a_size, budget), g in f.groupby(["alphabet_size", "budget_steps"]):
-        g = g.sort_values("parameters")
+    alphabets = sorted(f["alphabet_size"].unique())
+    fig, axes = plt.subplots(1, len(alphabets), figsize=(6.5 * len(alphabets), 5.2),
+                             squeeze=False)
+    series = f[["cell", "lr", "budget_steps"]].drop_duplicates().sort_values(
+        ["cell", "lr", "budget_steps"], ascending=[True, False, True])
+    style = {}
+    lstm_colors = iter(["#9ecae1", "#3182bd", "#e6550d", "#fd8d3c"])
+    other = {"gru": "#31a354", "rnn": "#756bb1"}
+    for r in series.itertuples():
+        color = next(lstm_colors) if r.cell == "lstm" else other.get(r.cell, "k")
+        style[(r.cell, r.lr, r.budget_steps)] = dict(
+            color=color, marker={"lstm": "o", "gru": "s", "rnn": "^"}.get(r.cell, "o"),
+            ls="--" if r.budget_steps < f["budget_steps"].max() else "-")
+    for ax, a_size in zip(axes[0], alphabets, strict=True):
+        g_a = f[f["alphabet_size"] == a_size]
         bits = np.log2(a_size)
-        y = g["L_star"] * bits
-        ax0.errorbar(g["parameters"], y, yerr=_err(y, g["L_lo"] * bits, g["L_hi"] * bits),
-                     fmt=markers[a_size] + "-", color=colors[budget], capsize=3, ms=6,
-                     label=f"{a_size} letters, {budget:,} steps")
-        for r in g[g["bound"] != ""].itertuples():
-            ax0.annotate(r.bound, (r.parameters, r.L_star * bits), fontsize=9,
-                         xytext=(4, 0), textcoords="offset points")
-        ax1.plot(g["units"], g["bits_per_param"], markers[a_size] + "-", color=colors[budget],
-                 ms=6, label=f"{a_size} letters, {budget:,} steps")
-    span = np.geomspace(f["parameters"].min(), f["parameters"].max(), 10)
-    ax0.plot(span, LITERATURE_BITS * span, ":", color="grey",
-             label="5 bits/parameter (Collins et al. 2017,\ntuned offline training; literature)")
-    ax0.set_xscale("log")
-    ax0.set_yscale("log")
-    ax0.set_xlabel("parameters (LSTM + readout)")
-    ax0.set_ylabel("L* x log2(alphabet): bits of the longest half-memorized sequence")
-    ax0.set_title("The capacity frontier: L* where half the runs memorize\n"
-                  "(isotonic share crossing 1/2, bootstrap 95% CI; > / <: beyond the tested "
-                  "lengths)", fontsize=9)
-    ax0.legend(fontsize=7)
-    ax1.set_xscale("log", base=2)
-    ax1.set_yscale("log")
-    ax1.axhline(LITERATURE_BITS, ls=":", color="grey")
-    ax1.set_xlabel("LSTM units")
-    ax1.set_ylabel("bits per parameter at L*")
-    ax1.set_title("Bits per parameter stored online, against the literature's 5", fontsize=9)
-    ax1.legend(fontsize=7)
+        for (cell, lr, budget), g in g_a.groupby(["cell", "lr", "budget_steps"], sort=True):
+            g = g.sort_values("parameters")
+            st = style[(cell, lr, budget)]
+            y = g["L_star"] * bits
+            ax.errorbar(g["parameters"], y, yerr=_err(y, g["L_lo"] * bits, g["L_hi"] * bits),
+                        color=st["color"], ls=st["ls"], marker=st["marker"], capsize=3, ms=6,
+                        label=f"{cell.upper()}, lr {lr:g}, {budget // 1000:,}k steps")
+            for r in g[g["bound"] != ""].itertuples():
+                ax.annotate(r.bound, (r.parameters, r.L_star * bits), fontsize=11,
+                            color=st["color"], xytext=(5, -4), textcoords="offset points")
+        span = np.geomspace(f["parameters"].min(), f["parameters"].max(), 10)
+        ax.plot(span, LITERATURE_BITS * span, ":", color="grey",
+                label=f"{LITERATURE_BITS:g} bits/parameter (Collins et al. 2017,\n"
+                      "tuned offline training; literature)")
+        ax.plot(span, span, ":", color="lightgrey", label="1 bit/parameter")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("parameters (recurrent cell + readout)")
+        ax.set_ylabel("L* x log2(alphabet): bits of the longest half-memorized sequence")
+        ax.set_title(f"{a_size} letters: L* where half the runs memorize\n(isotonic crossing, "
+                     "bootstrap 95% CI; > / <: beyond the tested lengths)", fontsize=9)
+        ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return _save(fig, path)
 

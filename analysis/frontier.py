@@ -27,16 +27,11 @@ import pandas as pd
 from scipy.optimize import isotonic_regression
 
 from analysis.load import outcomes, split_errors
+from seqmem.model import parameter_count
 
 N_BOOT = 400
 SEED = 0
 HALF = 0.5
-
-
-def lstm_parameters(units: float, alphabet: int) -> int:
-    """nn.LSTM(A, H) (two bias vectors) + nn.Linear(H, A)."""
-    h = int(units)
-    return 4 * h * (alphabet + h) + 8 * h + h * alphabet + alphabet
 
 
 def crossing(lengths: np.ndarray, memorized: np.ndarray, runs: np.ndarray) -> tuple[float, str]:
@@ -59,19 +54,25 @@ def crossing(lengths: np.ndarray, memorized: np.ndarray, runs: np.ndarray) -> tu
     return float(2 ** (x[i] + frac * (x[i + 1] - x[i]))), ""
 
 
+KEYS = ["cell", "units", "alphabet_size", "lr", "budget"]
+
+
 @dataclass
 class Frontier:
-    shares: pd.DataFrame  # units, alphabet, budget_steps, length: runs, memorized
-    frontier: pd.DataFrame  # units, alphabet, budget_steps: L*, CI, bits per parameter
-    budget_effect: pd.DataFrame  # units, alphabet: L*(4x) / L*(1x) with CI
+    shares: pd.DataFrame  # KEYS, length: runs, memorized
+    frontier: pd.DataFrame  # KEYS: L*, CI, bits per parameter
+    budget_effect: pd.DataFrame  # cell, units, alphabet, lr: L*(4x) / L*(1x) with CI
+    lr_effect: pd.DataFrame  # cell, units, alphabet, budget: L*(lower lr) / L*(higher) with CI
 
 
 def frontier(table: pd.DataFrame, boot: int = N_BOOT, seed: int = SEED) -> Frontier:
+    """L* per (cell, units, alphabet, lr, budget) of `table` (one or more frontier specs
+    concatenated), the effect of a 4x budget and of a lower lr on it."""
     ok, _ = split_errors(table)
     runs = outcomes(ok)
     runs = runs.assign(alphabet_size=runs["alphabet"].str.len(),
                        budget=runs["budget_steps"].to_numpy(dtype=float, na_value=np.nan))
-    keys = ["units", "alphabet_size", "budget"]
+    keys = KEYS
     shares = (runs.groupby([*keys, "length"])["event"].agg(memorized="sum", runs="count")
               .reset_index())
     rng = np.random.default_rng(seed)
@@ -82,28 +83,44 @@ def frontier(table: pd.DataFrame, boot: int = N_BOOT, seed: int = SEED) -> Front
                               s["runs"].to_numpy())
         boot_l = _bootstrap(g, boot, rng)
         draws[key] = boot_l
-        units, a, budget = key
-        params = lstm_parameters(units, a)
+        cell, units, a, lr, budget = key
+        params = parameter_count(cell, int(units), int(a))
         lo, hi = np.quantile(boot_l, [0.025, 0.975])
         bits = math.log2(a) / params
-        rows.append(dict(units=int(units), alphabet_size=int(a), budget_steps=int(budget),
+        rows.append(dict(cell=cell, units=int(units), alphabet_size=int(a), lr=float(lr),
+                         budget_steps=int(budget),
                          parameters=params, L_star=est, bound=bound, L_lo=float(lo),
                          L_hi=float(hi), bits_per_param=est * bits, bits_lo=float(lo) * bits,
                          bits_hi=float(hi) * bits, runs=len(g)))
     front = pd.DataFrame(rows)
-    effect = []
-    for (units, a), g in front.groupby(["units", "alphabet_size"]):
-        if g["budget_steps"].nunique() < 2:
+    return Frontier(shares=shares, frontier=front,
+                    budget_effect=_ratios(front, draws, "budget_steps", ["lr"]),
+                    lr_effect=_ratios(front, draws, "lr", ["budget_steps"]))
+
+
+def _ratios(front: pd.DataFrame, draws: dict, vary: str, fixed: list[str]) -> pd.DataFrame:
+    """L* at the largest over L* at the smallest value of `vary` (budget: more steps; lr:
+    a lower lr over a higher one, so ratio > 1 says the lower lr reaches further), per
+    cell, units, alphabet and `fixed`, with a CI from the two bootstraps."""
+    rows = []
+    by = ["cell", "units", "alphabet_size", *fixed]
+    for key, g in front.groupby(by, sort=True):
+        if g[vary].nunique() < 2:
             continue
-        small, large = g.sort_values("budget_steps").iloc[[0, -1]].itertuples()
-        ratio = draws[(units, a, large.budget_steps)] / draws[(units, a, small.budget_steps)]
-        effect.append(dict(units=int(units), alphabet_size=int(a), budget_ratio=
-                           large.budget_steps / small.budget_steps,
-                           L_ratio=large.L_star / small.L_star,
-                           lo=float(np.quantile(ratio, 0.025)),
-                           hi=float(np.quantile(ratio, 0.975)),
-                           censored=bool(small.bound or large.bound)))
-    return Frontier(shares=shares, frontier=front, budget_effect=pd.DataFrame(effect))
+        g = g.sort_values(vary)
+        first, last = g.iloc[0], g.iloc[-1]
+        num, den = (last, first) if vary == "budget_steps" else (first, last)
+        ratio = draws[_key(num)] / draws[_key(den)]
+        rows.append(dict(zip(by, key, strict=True), **{
+            f"{vary}_from": den[vary], f"{vary}_to": num[vary]},
+            L_from=den["L_star"], L_to=num["L_star"], L_ratio=num["L_star"] / den["L_star"],
+            lo=float(np.quantile(ratio, 0.025)), hi=float(np.quantile(ratio, 0.975)),
+            censored=bool(num["bound"] or den["bound"])))
+    return pd.DataFrame(rows)
+
+
+def _key(row: pd.Series) -> tuple:
+    return (row["cell"], row["units"], row["alphabet_size"], row["lr"], row["budget_steps"])
 
 
 def _bootstrap(g: pd.DataFrame, boot: int, rng: np.random.Generator) -> np.ndarray:

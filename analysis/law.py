@@ -67,6 +67,9 @@ TERMS: dict[str, Term] = {
                             lambda d: np.log1p(_col("ambiguous_transitions")(d)), "difficulty"),
     "log1p_bits": Term("ln(1 + context_bits)",
                        lambda d: np.log1p(_col("context_bits")(d)), "difficulty"),
+    # H(next | last k letters) in bits per letter (seqmem.difficulty.cond_entropy)
+    **{f"h{k}": Term(f"cond_entropy_{k}", _col(f"cond_entropy_{k}"), "difficulty")
+       for k in (1, 2, 3)},
     "log1p_memory_bits": Term("ln(1 + memory_bits)",
                               lambda d: np.log1p(_col("memory_bits")(d)), "difficulty"),
 }
@@ -141,12 +144,16 @@ def _rows(eta: np.ndarray, log_lo: np.ndarray, log_hi: np.ndarray, sigma: float,
 
 
 def _negloglik(theta: np.ndarray, X: np.ndarray, log_lo: np.ndarray, log_hi: np.ndarray,
-               dist: str) -> tuple[float, np.ndarray]:
-    """-log L and its gradient in theta = (beta, ln sigma)."""
-    beta, s = theta[:-1], theta[-1]
-    logp, g_eta, g_s = _rows(X @ beta, log_lo, log_hi, math.exp(s), dist)
+               dist: str, S: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    """-log L and its gradient in theta = (beta, gamma), ln sigma_i = S_i gamma (S None:
+    one sigma, gamma = ln sigma)."""
+    p = X.shape[1]
+    beta, gamma = theta[:p], theta[p:]
+    sigma = math.exp(gamma[0]) if S is None else np.exp(S @ gamma)
+    logp, g_eta, g_s = _rows(X @ beta, log_lo, log_hi, sigma, dist)
     nll = -float(np.sum(logp))
-    grad = -np.concatenate([X.T @ g_eta, [np.sum(g_s)]])
+    grad_s = [np.sum(g_s)] if S is None else S.T @ g_s
+    grad = -np.concatenate([X.T @ g_eta, grad_s])
     if not math.isfinite(nll):
         return 1e300, np.zeros_like(theta)
     return nll, grad
@@ -165,14 +172,23 @@ class AFTFit:
     n_events: int
     cov: np.ndarray | None = field(default=None, repr=False)
     converged: bool = True
+    # ln sigma_i = log_sigma + sum_j gamma_j * scale term j (none: one sigma for every row)
+    scale_terms: tuple[str, ...] = ()
+    gamma: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def sigma(self) -> float:
+        """sigma at the reference level of the scale terms (all zero)."""
         return math.exp(self.log_sigma)
+
+    def sigma_rows(self, df: pd.DataFrame) -> np.ndarray:
+        if not self.scale_terms:
+            return np.full(len(df), self.sigma)
+        return np.exp(self.log_sigma + design(df, self.scale_terms)[:, 1:] @ self.gamma)
 
     @property
     def k(self) -> int:
-        return len(self.beta) + 1
+        return len(self.beta) + 1 + len(self.scale_terms)
 
     @property
     def aic(self) -> float:
@@ -188,7 +204,7 @@ class AFTFit:
     def stderr(self) -> dict[str, float]:
         if self.cov is None:
             return {n: math.nan for n in self.names}
-        se = np.sqrt(np.clip(np.diag(self.cov)[:-1], 0, None))
+        se = np.sqrt(np.clip(np.diag(self.cov)[:len(self.beta)], 0, None))
         return dict(zip(self.names, map(float, se), strict=True))
 
     def eta(self, df: pd.DataFrame) -> np.ndarray:
@@ -196,11 +212,13 @@ class AFTFit:
 
     def median(self, df: pd.DataFrame) -> np.ndarray:
         """Median T of each row."""
-        return np.exp(self.eta(df)) * median_factor(self.dist, self.sigma)
+        if self.dist == "lognormal":
+            return np.exp(self.eta(df))
+        return np.exp(self.eta(df)) * math.log(2) ** self.sigma_rows(df)
 
     def prob_within(self, df: pd.DataFrame, budget: float | np.ndarray) -> np.ndarray:
         """P(T <= budget) for each row."""
-        z = (np.log(budget) - self.eta(df)) / self.sigma
+        z = (np.log(budget) - self.eta(df)) / self.sigma_rows(df)
         return interval_cdf(self.dist, z)
 
     def to_dict(self) -> dict[str, Any]:
@@ -213,30 +231,32 @@ class AFTFit:
             aic=self.aic,
             n_runs=self.n,
             n_memorized=self.n_events,
+            scale_terms=list(self.scale_terms),
+            scale_coefficients=dict(zip(self.scale_terms, map(float, self.gamma), strict=True)),
         )
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AFTFit:
         terms = tuple(d["terms"])
         beta = np.array([d["coefficients"][n] for n in ("Intercept", *terms)], dtype=float)
+        scale = tuple(d.get("scale_terms", ()))
+        gamma = np.array([d["scale_coefficients"][t] for t in scale], dtype=float)
         return cls(dist=d["distribution"], terms=terms, beta=beta,
                    log_sigma=math.log(d["sigma"]), loglik=d["log_likelihood"],
-                   n=d["n_runs"], n_events=d["n_memorized"])
-
-
-def median_factor(dist: str, sigma: float) -> float:
-    """exp(median of sigma * W): 1 for the log-normal, (ln 2)^sigma for the Weibull."""
-    return 1.0 if dist == "lognormal" else math.log(2) ** sigma
+                   n=d["n_runs"], n_events=d["n_memorized"], scale_terms=scale, gamma=gamma)
 
 
 def fit_aft(X: np.ndarray, lower: np.ndarray, upper: np.ndarray, dist: str,
             terms: Sequence[str], init: np.ndarray | None = None,
-            hessian: bool = True) -> AFTFit:
+            hessian: bool = True, scale: np.ndarray | None = None,
+            scale_terms: Sequence[str] = ()) -> AFTFit:
     """Maximum likelihood fit of the interval-censored AFT model.
 
     X: design matrix with the intercept first; lower/upper: bounds of T per row
     (lower may be 0, upper may be inf). init: (beta, ln sigma) to start from.
-    The covariates are standardised for the optimiser and mapped back.
+    scale, scale_terms: a design (intercept first) for ln sigma, so that the spread may
+    differ between rows (a heteroscedastic AFT); None: one sigma.
+    The location covariates are standardised for the optimiser and mapped back.
     """
     if dist not in DISTS:
         raise ValueError(f"dist must be one of {DISTS}, got {dist!r}")
@@ -255,56 +275,75 @@ def fit_aft(X: np.ndarray, lower: np.ndarray, upper: np.ndarray, dist: str,
     A = np.eye(p)
     A[1:, 1:] = np.diag(1 / s)
     A[0, 1:] = -m / s
+    q = 1 if scale is None else scale.shape[1]
     if init is None:
         mid = np.where(np.isfinite(log_hi), log_hi, log_lo)
         mid = np.where(np.isfinite(mid), mid, 0.0)
         b_std, *_ = np.linalg.lstsq(Z, mid, rcond=None)
         s0 = math.log(max(float(np.std(mid - Z @ b_std)), 0.1))
-        theta0 = np.concatenate([b_std, [s0]])
+        theta0 = np.concatenate([b_std, [s0], np.zeros(q - 1)])
     else:
-        theta0 = np.concatenate([np.linalg.solve(A, init[:-1]), [init[-1]]])
-    res = optimize.minimize(_negloglik, theta0, args=(Z, log_lo, log_hi, dist), jac=True,
-                            method="BFGS", options=dict(maxiter=500, gtol=1e-6))
+        theta0 = np.concatenate([np.linalg.solve(A, init[:p]), init[p:], np.zeros(q - len(init[p:]))])
+    args = (Z, log_lo, log_hi, dist, scale)
+    res = optimize.minimize(_negloglik, theta0, args=args, jac=True, method="BFGS",
+                            options=dict(maxiter=1000, gtol=1e-6))
     theta = res.x
     cov = None
     if hessian:
-        H = _numeric_hessian(lambda t: _negloglik(t, Z, log_lo, log_hi, dist)[1], theta)
+        H = _numeric_hessian(lambda t: _negloglik(t, *args)[1], theta)
         try:
             cov_std = np.linalg.inv(H)
-            B = np.eye(p + 1)
+            B = np.eye(p + q)
             B[:p, :p] = A
             cov = B @ cov_std @ B.T
         except np.linalg.LinAlgError:
             cov = None
     is_event = np.isfinite(upper)
-    return AFTFit(dist=dist, terms=tuple(terms), beta=A @ theta[:-1], log_sigma=float(theta[-1]),
+    return AFTFit(dist=dist, terms=tuple(terms), beta=A @ theta[:p], log_sigma=float(theta[p]),
                   loglik=-float(res.fun), n=len(X), n_events=int(is_event.sum()), cov=cov,
-                  converged=bool(res.success) or np.max(np.abs(res.jac)) < 1e-3)
+                  converged=bool(res.success) or np.max(np.abs(res.jac)) < 1e-3,
+                  scale_terms=tuple(scale_terms), gamma=np.asarray(theta[p + 1:], dtype=float))
 
 
-def cluster_cov(fit: AFTFit, X: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-                groups: np.ndarray) -> np.ndarray:
-    """Cluster-robust (sandwich) covariance of (beta, ln sigma), clusters = `groups`.
-
-    H^-1 (sum over clusters of s_g s_g^T) H^-1 * G / (G - 1), with s_g the summed score of
-    a cluster's rows and H the observed information. With the sequences as clusters the
-    seeds of one sequence count as one piece of evidence about a sequence-level effect,
-    which the model-based (Wald) covariance treats as independent.
-    """
+def cluster_parts(fit: AFTFit, X: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                  groups: np.ndarray, scale: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(H, J): the observed information of (beta, ln sigma, gamma) and the outer product of
+    the clusters' summed scores, sum over clusters of s_g s_g^T, times G / (G - 1).
+    scale: the fit's scale design (when it has scale terms)."""
     lower = np.asarray(lower, dtype=float)
     upper = np.asarray(upper, dtype=float)
     with np.errstate(divide="ignore"):
         log_lo, log_hi = np.log(lower), np.log(upper)
-    theta = np.concatenate([fit.beta, [fit.log_sigma]])
-    _, g_eta, g_s = _rows(X @ fit.beta, log_lo, log_hi, fit.sigma, fit.dist)
-    scores = np.column_stack([X * g_eta[:, None], g_s])
+    theta = np.concatenate([fit.beta, [fit.log_sigma], fit.gamma])
+    S = scale if fit.scale_terms else None
+    sigma = fit.sigma if S is None else np.exp(S @ theta[len(fit.beta):])
+    _, g_eta, g_s = _rows(X @ fit.beta, log_lo, log_hi, sigma, fit.dist)
+    scores = np.column_stack([X * g_eta[:, None], g_s[:, None] if S is None else S * g_s[:, None]])
     codes, uniq = pd.factorize(pd.Series(groups))
     per = np.zeros((len(uniq), scores.shape[1]))
     np.add.at(per, codes, scores)
-    H = _numeric_hessian(lambda t: _negloglik(t, X, log_lo, log_hi, fit.dist)[1], theta)
-    bread = np.linalg.pinv(H)
+    H = _numeric_hessian(lambda t: _negloglik(t, X, log_lo, log_hi, fit.dist, S)[1], theta)
     g = len(uniq)
-    return bread @ (per.T @ per) @ bread * (g / max(g - 1, 1))
+    return H, (per.T @ per) * (g / max(g - 1, 1))
+
+
+def cluster_cov(fit: AFTFit, X: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                groups: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+    """Cluster-robust (sandwich) covariance of (beta, ln sigma, gamma), clusters = `groups`:
+    H^-1 J H^-1 (`cluster_parts`). With the sequences as clusters the seeds of one sequence
+    count as one piece of evidence about a sequence-level effect, which the model-based
+    (Wald) covariance treats as independent."""
+    H, J = cluster_parts(fit, X, lower, upper, groups, scale)
+    bread = np.linalg.pinv(H)
+    return bread @ J @ bread
+
+
+def tic_penalty(H: np.ndarray, J: np.ndarray) -> float:
+    """tr(J H^-1): Takeuchi's effective number of parameters. It equals the parameter count
+    when the runs are independent and the model is right; with clusters (the seeds of a
+    sequence) it grows with how much each cluster's runs move together."""
+    return float(np.trace(J @ np.linalg.pinv(H)))
 
 
 def _numeric_hessian(grad: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:

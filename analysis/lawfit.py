@@ -1,5 +1,5 @@
 """The law: a censored AFT of steps-to-memorize on width, learning rate, loss and difficulty,
-chosen by AIC among declared candidates, with sequence-level (cluster-robust) CIs.
+chosen by a cluster-robust TIC among declared candidates, with sequence-level (cluster-robust) CIs.
 
     ln T_steps = b0 + f(units, lr, loss) + g(difficulty, loss) + sigma W,  W ~ Normal(0, 1)
 
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from analysis.law import AFTFit, _rows, cluster_cov, design, fit_aft, term_formula
+from analysis.law import AFTFit, _rows, cluster_cov, cluster_parts, design, fit_aft, term_formula, tic_penalty
 from analysis.load import Tables, outcomes, split_errors
 
 LAW_OPTIONS = dict(reset="epoch", bptt="epoch", feedback="probs")
@@ -54,6 +54,28 @@ DIFFICULTY = {
     "length + depth + ambiguity, by loss and width": [
         "log_length", "log_depth", "log1p_ambiguous", "logits:log_depth",
         "logits:log1p_ambiguous", "lu:log_depth", "lu:log1p_ambiguous"],
+    # the bits still unknown per letter given the last letter(s): ambiguity weighed by how
+    # many successors a letter has and how often it occurs
+    "length + depth + ambiguity + next-letter entropy, by loss and width": [
+        "log_length", "log_depth", "log1p_ambiguous", "h1", "logits:log_depth",
+        "logits:log1p_ambiguous", "logits:h1", "lu:log_depth", "lu:log1p_ambiguous", "lu:h1"],
+    "length + depth + ambiguity + entropy given 1-3 letters, by loss": [
+        "log_length", "log_depth", "log1p_ambiguous", "h1", "h2", "h3", "logits:log_depth",
+        "logits:log1p_ambiguous", "logits:h1", "logits:h2", "logits:h3"],
+}
+# Declared after a first look at the held-out sequences (the misses were the between-
+# sequence spread under the notebook's loss): candidates like any other, chosen by TIC on
+# the fitting data, but the held-out set is no longer untouched for them. The report
+# scores the best law without them on it too; `predict_check` is the untouched test.
+AFTER_HELDOUT = ("length + depth + ambiguity + next-letter entropy, by loss and width",
+                 "length + depth + ambiguity + entropy given 1-3 letters, by loss")
+# How the spread of ln T may vary (the seed-to-seed spread under the notebook's loss is
+# about twice that under the loss on logits); chosen by TIC after the location.
+SCALE = {
+    "one sigma": [],
+    "sigma by loss": ["logits"],
+    "sigma by loss and width": ["logits", "lu"],
+    "sigma by loss, width and lr": ["logits", "lu", "lr"],
 }
 RANGE_COLUMNS = ("units", "lr", "length", "context_depth", "ambiguous_transitions",
                  "memory_bits")
@@ -79,20 +101,24 @@ class LawFit:
 
     name: str
     fit: AFTFit
-    cov_cluster: np.ndarray  # (beta, ln sigma), clusters = sequences
+    cov_cluster: np.ndarray  # (beta, ln sigma, gamma), clusters = sequences
     n_sequences: int
-    comparison: pd.DataFrame  # every candidate: terms, k, AIC, delta AIC
+    comparison: pd.DataFrame  # every location candidate (one sigma): k, AIC, TIC, deltas
+    scale_comparison: pd.DataFrame  # the chosen location with every scale candidate
     coefficients: pd.DataFrame  # term, formula, estimate, Wald CI, cluster CI
+    scale_coefficients: pd.DataFrame  # ln sigma = intercept + sum gamma * term
     ranges: dict[str, list[float]]
+    sigma_total: float  # the law's sigma, root mean square over the fitted rows
     sigma_seed: float | None  # seed-to-seed sd of ln T (per-cell intercepts)
+    spread: pd.DataFrame  # per loss: runs, the law's sigma, the seed part, the rest
     notes: list[str] = field(default_factory=list)
 
     @property
     def sigma_sequence(self) -> float | None:
         """The part of sigma that is not seed noise (between sequences and misfit)."""
-        if self.sigma_seed is None or self.sigma_seed >= self.fit.sigma:
+        if self.sigma_seed is None or self.sigma_seed >= self.sigma_total:
             return None
-        return math.sqrt(self.fit.sigma ** 2 - self.sigma_seed ** 2)
+        return math.sqrt(self.sigma_total ** 2 - self.sigma_seed ** 2)
 
 
 def candidates() -> dict[str, list[str]]:
@@ -105,9 +131,12 @@ def candidates() -> dict[str, list[str]]:
     return out
 
 
-def _fit(data: pd.DataFrame, terms: list[str], hessian: bool = True) -> AFTFit:
+def _fit(data: pd.DataFrame, terms: list[str], hessian: bool = True,
+         scale_terms: list[str] | None = None) -> AFTFit:
+    scale = design(data, scale_terms) if scale_terms else None
     return fit_aft(design(data, terms), data["lower_steps"].to_numpy(),
-                   data["upper_steps"].to_numpy(), DIST, terms, hessian=hessian)
+                   data["upper_steps"].to_numpy(), DIST, terms, hessian=hessian, scale=scale,
+                   scale_terms=scale_terms or ())
 
 
 def usable(data: pd.DataFrame, terms: list[str]) -> list[str]:
@@ -116,32 +145,107 @@ def usable(data: pd.DataFrame, terms: list[str]) -> list[str]:
     return [t for t, col in zip(terms, X[:, 1:].T, strict=True) if np.ptp(col) > 0]
 
 
+def _scored(data: pd.DataFrame, terms: list[str], scale_terms: list[str]) -> dict[str, Any]:
+    """k, log-likelihood, AIC and the cluster-robust TIC of one candidate."""
+    f = _fit(data, terms, hessian=False, scale_terms=scale_terms)
+    S = design(data, scale_terms) if scale_terms else None
+    H, J = cluster_parts(f, design(data, terms), data["lower_steps"].to_numpy(),
+                         data["upper_steps"].to_numpy(), data["sequence"].to_numpy(), S)
+    penalty = tic_penalty(H, J)
+    return dict(k=f.k, loglik=f.loglik, aic=f.aic, effective_k=penalty,
+                tic=-2 * f.loglik + 2 * penalty)
+
+
+def _ranked(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    out = pd.DataFrame(rows).sort_values(["tic", "model"]).reset_index(drop=True)
+    out["delta_aic"] = out["aic"] - out["aic"].min()
+    out["delta_tic"] = out["tic"] - out["tic"].min()
+    return out
+
+
 def fit_law(data: pd.DataFrame) -> LawFit:
-    """Fit every candidate, keep the lowest AIC, and give its CIs both ways."""
+    """Fit every candidate, keep the lowest cluster-robust TIC, and give its CIs both ways.
+
+    AIC counts every run as independent evidence, so it favours terms that vary only
+    between sequences (the seeds of a sequence share them); Takeuchi's criterion with the
+    clusters' score outer product charges each term what it really costs (`tic_penalty`).
+    Both are printed; TIC chooses. The spread's terms are chosen the same way, after."""
     rows, fits = [], {}
     for name, terms in candidates().items():
-        terms = usable(data, terms)
-        f = _fit(data, terms, hessian=False)
-        fits[name] = terms
-        rows.append(dict(model=name, k=f.k, loglik=f.loglik, aic=f.aic))
-    comparison = pd.DataFrame(rows).sort_values(["aic", "model"]).reset_index(drop=True)
-    comparison["delta_aic"] = comparison["aic"] - comparison["aic"].min()
+        fits[name] = usable(data, terms)
+        rows.append(dict(model=name, **_scored(data, fits[name], [])))
+    comparison = _ranked(rows)
     name = str(comparison.loc[0, "model"])
     terms = fits[name]
-    fit = _fit(data, terms)
+    scale_rows = []
+    for s_name, s_terms in SCALE.items():
+        s_terms = usable(data, s_terms)
+        scale_rows.append(dict(model=s_name, terms=s_terms, **_scored(data, terms, s_terms)))
+    scales = _ranked(scale_rows)
+    scale_terms = list(scales.loc[0, "terms"])
+    fit = _fit(data, terms, scale_terms=scale_terms)
     X = design(data, terms)
-    groups = data["sequence"].to_numpy()
+    S = design(data, scale_terms) if scale_terms else None
     cov_c = cluster_cov(fit, X, data["lower_steps"].to_numpy(), data["upper_steps"].to_numpy(),
-                        groups)
-    return LawFit(name=name, fit=fit, cov_cluster=cov_c,
+                        data["sequence"].to_numpy(), S)
+    return LawFit(name=f"{name}; {scales.loc[0, 'model']}", fit=fit, cov_cluster=cov_c,
                   n_sequences=int(data["sequence"].nunique()), comparison=comparison,
-                  coefficients=coefficient_table(fit, cov_c), ranges=valid_ranges(data),
-                  sigma_seed=seed_sigma(data))
+                  scale_comparison=scales.drop(columns="terms"),
+                  coefficients=coefficient_table(fit, cov_c),
+                  scale_coefficients=scale_table(fit, cov_c), ranges=valid_ranges(data),
+                  sigma_total=float(np.sqrt(np.mean(fit.sigma_rows(data) ** 2))),
+                  sigma_seed=seed_sigma(data), spread=spread_by_loss(fit, data))
+
+
+def spread_by_loss(fit: AFTFit, data: pd.DataFrame) -> pd.DataFrame:
+    """Per loss: the law's sigma (root mean square over its rows), the seed-to-seed part
+    (`seed_sigma` of those rows) and the rest, between sequences and misfit."""
+    sigma = fit.sigma_rows(data)
+    rows = []
+    for loss, idx in data.groupby("loss").indices.items():
+        total = float(np.sqrt(np.mean(sigma[idx] ** 2)))
+        seed = seed_sigma(data.iloc[idx])
+        rest = math.sqrt(total ** 2 - seed ** 2) if seed is not None and seed < total else None
+        rows.append(dict(loss=loss, runs=len(idx), sigma=total, sigma_seed=seed,
+                         sigma_sequence=rest))
+    return pd.DataFrame(rows)
+
+
+def fit_candidate(data: pd.DataFrame, name: str, scale_terms: list[str] | None = None
+                  ) -> tuple[AFTFit, pd.DataFrame]:
+    """One declared candidate by name: its fit and coefficient table (cluster CIs)."""
+    terms = usable(data, candidates()[name])
+    scale_terms = list(scale_terms or [])
+    fit = _fit(data, terms, scale_terms=scale_terms)
+    S = design(data, scale_terms) if scale_terms else None
+    cov = cluster_cov(fit, design(data, terms), data["lower_steps"].to_numpy(),
+                      data["upper_steps"].to_numpy(), data["sequence"].to_numpy(), S)
+    return fit, coefficient_table(fit, cov)
+
+
+def best_declared_before_heldout(law: LawFit, data: pd.DataFrame) -> tuple[str, AFTFit]:
+    """The lowest-TIC candidate without an AFTER_HELDOUT block, refitted with the law's
+    spread terms: what the held-out set scored before those blocks were declared."""
+    keep = law.comparison[~law.comparison["model"].map(
+        lambda m: any(m.endswith(block) for block in AFTER_HELDOUT))]
+    name = str(keep.iloc[0]["model"])
+    return name, fit_candidate(data, name, list(law.fit.scale_terms))[0]
+
+
+def scale_table(fit: AFTFit, cov_cluster: np.ndarray) -> pd.DataFrame:
+    """ln sigma's intercept and scale coefficients, with cluster-robust CIs."""
+    p = len(fit.beta)
+    est = [fit.log_sigma, *fit.gamma]
+    se = np.sqrt(np.clip(np.diag(cov_cluster)[p:], 0, None))
+    names = ["ln sigma", *fit.scale_terms]
+    return pd.DataFrame([dict(term=n, formula="1" if n == "ln sigma" else term_formula(n),
+                              estimate=e, lo=e - CI_Z * s_, hi=e + CI_Z * s_)
+                         for n, e, s_ in zip(names, est, se, strict=True)])
 
 
 def coefficient_table(fit: AFTFit, cov_cluster: np.ndarray) -> pd.DataFrame:
     wald = fit.stderr()
-    cl = np.sqrt(np.clip(np.diag(cov_cluster)[:-1], 0, None))
+    cl = np.sqrt(np.clip(np.diag(cov_cluster)[:len(fit.beta)], 0, None))
     rows = []
     for i, (name, est) in enumerate(fit.coef().items()):
         rows.append(dict(term=name, formula="1" if name == "Intercept" else term_formula(name),
@@ -202,8 +306,10 @@ def law_document(law: LawFit) -> dict[str, Any]:
         "formula": formula_text(fit),
         "training": {k: v for k, v in LAW_OPTIONS.items()},
         **fit.to_dict(),
+        "sigma_total": law.sigma_total,
         "sigma_seed": law.sigma_seed,
         "sigma_sequence": law.sigma_sequence,
+        "spread_by_loss": law.spread.to_dict(orient="records"),
         "n_sequences": law.n_sequences,
         "term_formulas": {t: term_formula(t) for t in fit.terms},
         "confidence_intervals": {
@@ -211,6 +317,7 @@ def law_document(law: LawFit) -> dict[str, Any]:
                          wald_hi=r.wald_hi) for r in law.coefficients.itertuples()},
         "valid_ranges": law.ranges,
         "model_comparison": law.comparison.to_dict(orient="records"),
+        "scale_comparison": law.scale_comparison.to_dict(orient="records"),
     }
 
 
@@ -218,4 +325,9 @@ def formula_text(fit: AFTFit, digits: int = 4) -> str:
     parts = [f"{fit.beta[0]:.{digits}g}"]
     for name, b in zip(fit.terms, fit.beta[1:], strict=True):
         parts.append(f"{'-' if b < 0 else '+'} {abs(b):.{digits}g} {term_formula(name)}")
-    return "ln T_steps = " + " ".join(parts) + f" + {fit.sigma:.{digits}g} W, W ~ Normal(0, 1)"
+    sigma = f"{fit.sigma:.{digits}g}"
+    if fit.scale_terms:
+        sigma = f"exp({fit.log_sigma:.{digits}g} " + " ".join(
+            f"{'-' if g < 0 else '+'} {abs(g):.{digits}g} {term_formula(t)}"
+            for t, g in zip(fit.scale_terms, fit.gamma, strict=True)) + ")"
+    return "ln T_steps = " + " ".join(parts) + f" + {sigma} W, W ~ Normal(0, 1)"

@@ -87,7 +87,13 @@ class Tables:
     study: pd.DataFrame | None = None  # the notebook-options baseline (v1 design)
     width_lr: pd.DataFrame | None = None
     depth: pd.DataFrame | None = None  # depth x ambiguity (forks) design
-    frontier: pd.DataFrame | None = None
+    frontier: pd.DataFrame | None = None  # lr 1e-2, 50k and 200k steps
+    frontier_lr: pd.DataFrame | None = None  # lr 1e-3, 200k steps
+    frontier_long: pd.DataFrame | None = None  # lr 1e-3, 800k steps, 64 units
+    frontier_probe: pd.DataFrame | None = None  # beyond the lr-1e-2 L*, lr 1e-3 and 3e-3
+    frontier_cells: pd.DataFrame | None = None  # GRU and RNN, lr 1e-3
+    cells: pd.DataFrame | None = None  # GRU and RNN: lr scan and difficulty slice
+    predict_check: pd.DataFrame | None = None  # never fitted nor used to choose: predict's test
     long_budgets: pd.DataFrame | None = None
     heldout: pd.DataFrame | None = None  # never fitted: the law's validation
     cases: pd.DataFrame | None = None
@@ -96,7 +102,10 @@ class Tables:
 
 
 SOURCES = {"study": "study.csv", "width_lr": "width_lr.csv", "depth": "depth_ambiguity.csv",
-           "frontier": "frontier.csv", "long_budgets": "long_budgets.csv",
+           "frontier": "frontier.csv", "frontier_lr": "frontier_lr.csv",
+           "frontier_long": "frontier_long.csv",
+           "frontier_probe": "frontier_probe.csv", "frontier_cells": "frontier_cells.csv",
+           "cells": "cells.csv", "predict_check": "predict_check.csv", "long_budgets": "long_budgets.csv",
            "heldout": "heldout.csv", "cases": "cases.csv", "reference": "cases_reference.csv",
            "steptime": "steptime.csv"}
 

@@ -15,15 +15,16 @@ import numpy as np
 import pandas as pd
 
 from analysis.cases import case_summary
+from analysis.cells import Cells, cells
 from analysis.design import Design, depth_ambiguity
 from analysis.engines import compare
 from analysis.frontier import Frontier, frontier
-from analysis.lawfit import LawFit, fit_law, law_data, law_document
+from analysis.lawfit import LawFit, best_declared_before_heldout, fit_law, law_data, law_document
 from analysis.load import Tables, outcomes, split_errors
 from analysis.options import options_by_depth
 from analysis.speed import cost_by_units
 from analysis.survival import kaplan_meier
-from analysis.validate import Validation, validate
+from analysis.validate import Validation, check_predict, validate
 from analysis.widthlr import WidthLR, width_lr
 
 SIGNIFICANT = 4  # digits written to fit.json: enough for every number the report prints
@@ -34,6 +35,10 @@ class Analysis:
     law_data: pd.DataFrame
     law: LawFit
     validation: Validation | None = None
+    validation_declared: tuple[str, Validation] | None = None  # before AFTER_HELDOUT
+    predict_check: Validation | None = None  # analysis.predict on predict_check, in epochs
+    probe: pd.DataFrame | None = None  # frontier_probe: shares by lr, and the same runs' check
+    cells: Cells | None = None
     width: WidthLR | None = None
     width_runs: pd.DataFrame | None = None
     frontier: Frontier | None = None
@@ -54,18 +59,32 @@ def analyse(t: Tables) -> Analysis:
     missing = []
     if t.heldout is not None:
         a.validation = validate(a.law.fit, t.heldout, data)
+        name, declared = best_declared_before_heldout(a.law, data)
+        a.validation_declared = (name, validate(declared, t.heldout, data))
     else:
         missing.append("heldout")
+    if t.predict_check is not None:
+        a.predict_check = check_predict(rounded(law_document(a.law)), t.predict_check, data)
+    else:
+        missing.append("predict_check")
     if t.width_lr is not None:
         a.width = width_lr(t.width_lr)
         a.width_runs = outcomes(split_errors(t.width_lr)[0])
         a.speed = cost_by_units(t.width_lr)
     else:
         missing.append("width_lr")
-    if t.frontier is not None:
-        a.frontier = frontier(t.frontier)
+    fronts = [x for x in (t.frontier, t.frontier_lr, t.frontier_long, t.frontier_cells)
+              if x is not None]
+    if fronts:
+        a.frontier = frontier(pd.concat(fronts, ignore_index=True))
     else:
         missing.append("frontier")
+    if t.frontier_probe is not None:
+        a.probe = probe(t.frontier_probe, t.frontier_lr)
+    if t.cells is not None:
+        a.cells = cells(t.cells, t.width_lr, t.depth)
+    else:
+        missing.append("cells")
     if t.depth is not None:
         a.design = depth_ambiguity(t.depth, t.study)
     else:
@@ -86,6 +105,32 @@ def analyse(t: Tables) -> Analysis:
     if missing:
         a.notes.append("Not in results/, so not analysed: " + ", ".join(missing) + ".")
     return a
+
+
+def probe(table: pd.DataFrame, same_lr: pd.DataFrame | None) -> pd.DataFrame:
+    """Per (alphabet, units, length, lr): runs, share memorized, median final loss; and
+    `identical`: of the runs that `same_lr` (frontier_lr) also made, how many have the
+    same record (same run id, same outcome and steps), or None without it."""
+    ok, _ = split_errors(table)
+    runs = outcomes(ok).assign(alphabet_size=lambda d: d["alphabet"].str.len())
+    rows = []
+    other = None
+    if same_lr is not None:
+        other = same_lr.set_index("run_id")
+    for key, g in runs.groupby(["alphabet_size", "units", "length", "lr"], sort=True):
+        same = None
+        if other is not None:
+            shared = g[g["run_id"].isin(other.index)]
+            o = other.loc[shared["run_id"]]
+            same = (int(((shared["memorized"].to_numpy() == o["memorized"].to_numpy())
+                         & (shared["steps"].to_numpy() == o["steps"].to_numpy())).sum()),
+                    len(shared))
+        rows.append(dict(alphabet_size=int(key[0]), units=int(key[1]), length=int(key[2]),
+                         lr=float(key[3]), runs=len(g), share=float(g["event"].mean()),
+                         final_loss=float(g["final_loss"].median()),
+                         identical=None if same is None else same[0],
+                         shared=None if same is None else same[1]))
+    return pd.DataFrame(rows)
 
 
 def long_budgets(table: pd.DataFrame, short: int = 1000) -> pd.DataFrame:
@@ -136,7 +181,8 @@ def fit_document(a: Analysis) -> dict[str, Any]:
                                  overlap=v.overlap, median_factor=v.median_factor,
                                  factor_p90=v.factor_p90, wrong_side=v.wrong_side,
                                  cells_total=len(v.cells), brier=v.brier,
-                                 brier_no_skill=v.brier_no_skill, base_rate=v.base_rate)
+                                 brier_no_skill=v.brier_no_skill, base_rate=v.base_rate,
+                                 brier_floor=v.brier_floor)
     if a.width is not None:
         doc["width_lr_best"] = _records(a.width.best, ["loss", "units", "lr", "share",
                                                        "share_lo", "share_hi", "median_steps"])
@@ -147,10 +193,31 @@ def fit_document(a: Analysis) -> dict[str, Any]:
                                                              "doubling_lo", "doubling_hi"])
     if a.frontier is not None:
         doc["frontier"] = _records(a.frontier.frontier, [
-            "units", "alphabet_size", "budget_steps", "parameters", "L_star", "bound", "L_lo",
-            "L_hi", "bits_per_param", "bits_lo", "bits_hi"])
+            "cell", "units", "alphabet_size", "lr", "budget_steps", "parameters", "L_star",
+            "bound", "L_lo", "L_hi", "bits_per_param", "bits_lo", "bits_hi"])
         doc["frontier_budget"] = _records(a.frontier.budget_effect, [
-            "units", "alphabet_size", "budget_ratio", "L_ratio", "lo", "hi", "censored"])
+            "cell", "units", "alphabet_size", "lr", "budget_steps_from", "budget_steps_to",
+            "L_ratio", "lo", "hi", "censored"])
+        doc["frontier_lr"] = _records(a.frontier.lr_effect, [
+            "cell", "units", "alphabet_size", "budget_steps", "lr_from", "lr_to", "L_ratio",
+            "lo", "hi", "censored"])
+    if a.validation_declared is not None:
+        name, v = a.validation_declared
+        doc["validation_declared"] = dict(model=name, median_factor=v.median_factor,
+                                          brier=v.brier, brier_no_skill=v.brier_no_skill)
+    if a.predict_check is not None:
+        v = a.predict_check
+        doc["predict_check"] = dict(cells=v.cells_compared, cells_total=len(v.cells),
+                                    runs=v.runs, sequences=v.sequences, overlap=v.overlap,
+                                    median_factor=v.median_factor, factor_p90=v.factor_p90,
+                                    brier=v.brier, brier_no_skill=v.brier_no_skill,
+                                    brier_floor=v.brier_floor)
+    if a.cells is not None:
+        doc["cells_best_lr"] = _records(a.cells.best, [
+            "cell", "units", "parameters", "lstm_units", "loss", "lr", "share",
+            "median_epochs"])
+        doc["cells_difficulty"] = _records(a.cells.effects, [
+            "cell", "loss", "metric", "doubling", "doubling_lo", "doubling_hi"])
     if a.options is not None:
         doc["options"] = _records(a.options, ["variant", "depth", "ratio", "lo", "hi"])
     if a.long_budgets is not None:

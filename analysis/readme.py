@@ -143,21 +143,52 @@ def findings(doc: dict) -> str:
     if front:
         top = max(front, key=lambda r: r["bits_per_param"])
         out.append(f"- **Capacity, measured online**: at most {top['bits_per_param']:.2g} bits per "
-                   f"parameter at L* ({top['units']} units, {top['alphabet_size']} letters, "
-                   f"{top['budget_steps']:,} steps); Collins et al.'s about 5 (tuned, offline) is "
-                   "context, not evidence about these runs.")
-        eff = doc.get("frontier_budget", [])
-        moved = [r for r in eff if r["lo"] > 1]
-        if eff:
-            out.append(f"- **4× the budget moves L*** (CI above ×1) for {len(moved)} of {len(eff)} "
-                       "(units, alphabet) pairs: " + ("the frontier is set by training time." if
-                                                     moved else "the frontier is set by capacity."))
+                   f"parameter at L* ({top['cell'].upper()} {top['units']} units, "
+                   f"{top['alphabet_size']} letters, lr {top['lr']:g}, "
+                   f"{top['budget_steps']:,} steps); Collins et al.'s about 5 (tuned, offline) "
+                   "is context, not evidence about these runs.")
+        lr_eff = doc.get("frontier_lr", [])
+        further = [r for r in lr_eff if r["lo"] > 1]
+        if lr_eff:
+            wide = [r for r in further if r["units"] >= 16]
+            out.append(f"- **The frontier at lr 1e-2 was the learning rate's**: at "
+                       f"{lr_eff[0]['budget_steps']:,} steps, lr {lr_eff[0]['lr_to']:g} reaches "
+                       f"further (CI above ×1) for {len(further)} of {len(lr_eff)} (width, "
+                       "alphabet) pairs, " + ", ".join(
+                           f"×{_ci(r['L_ratio'], r['lo'], r['hi'])} at {r['units']} units and "
+                           f"{r['alphabet_size']} letters" for r in wide)
+                       + ". Where a network was limited by its lr or budget, L* is a lower "
+                       "bound on what it can hold.")
+        for r in doc.get("frontier_budget", []):
+            if r["lr"] < 1e-2 and r["lo"] > 1:
+                out.append(f"- **More steps still move the widest frontier**: at lr {r['lr']:g}, "
+                           f"{r['budget_steps_to']:,} instead of {r['budget_steps_from']:,} steps "
+                           f"moves L* of {r['units']} units at {r['alphabet_size']} letters by "
+                           f"×{_ci(r['L_ratio'], r['lo'], r['hi'])}.")
+    cd = doc.get("cells_difficulty", [])
+    if cd:
+        dep = {r["cell"]: r for r in cd if r["loss"] == "logits" and r["metric"] == "context depth"}
+        amb = {r["cell"]: r for r in cd if r["loss"] == "logits" and r["metric"] != "context depth"}
+        out.append("- **Which property makes a sequence hard depends on the cell** (loss on "
+                   "logits, forks slice, matched parameters): doubling the depth costs " + ", ".join(
+                       f"{c.upper()} ×{_ci(r['doubling'], r['doubling_lo'], r['doubling_hi'])}"
+                       for c, r in sorted(dep.items()))
+                   + "; doubling 1 + ambiguous transitions costs " + ", ".join(
+                       f"{c.upper()} ×{_ci(r['doubling'], r['doubling_lo'], r['doubling_hi'])}"
+                       for c, r in sorted(amb.items())) + ".")
     v = doc.get("validation")
     if v:
         out.append(f"- **The law out of sample** ({v['sequences']} held-out sequences, "
                    f"{v['runs']:,} runs): median prediction factor {v['median_factor']:.2f} over "
                    f"{v['cells']} cells (90th percentile {v['factor_p90']:.2f}); Brier score "
                    f"{v['brier']:.3f} against {v['brier_no_skill']:.3f} for no skill.")
+    pc = doc.get("predict_check")
+    if pc:
+        out.append(f"- **`analysis.predict` on runs that chose nothing** ({pc['sequences']} "
+                   f"fresh sequences at widths and learning rates no analysed spec has, "
+                   f"{pc['runs']:,} runs): median factor {pc['median_factor']:.2f} in epochs "
+                   f"over {pc['cells']} cells; Brier score {pc['brier']:.3f} against "
+                   f"{pc['brier_no_skill']:.3f} for no skill.")
     opts = {(r["variant"], r["depth"]): r for r in doc.get("options", [])}
     lg = [opts[k] for k in sorted(opts) if k[0] == "loss=logits"]
     if lg:

@@ -18,12 +18,12 @@ import pandas as pd
 from analysis.load import outcomes, split_errors
 from seqmem.train import split_cell
 
-CELL = ["sequence", "units", "lr", "loss", "reset", "bptt", "feedback", "max_epochs",
+CELL = ["cell", "sequence", "units", "lr", "loss", "reset", "bptt", "feedback", "max_epochs",
         "engine"]
 
 
 def step_costs(table: pd.DataFrame) -> pd.DataFrame:
-    """Per population: units, model-steps, seconds, microseconds per model-step."""
+    """Per population: cell, units, model-steps, seconds, microseconds per model-step."""
     ok, _ = split_errors(table)
     runs = outcomes(ok)
     rows = []
@@ -34,7 +34,7 @@ def step_costs(table: pd.DataFrame) -> pd.DataFrame:
             steps = float(p["steps"].sum())
             if steps > 0:
                 wall = float(p["wall_time_s"].max())
-                rows.append(dict(units=int(key[1]), length=int(p["length"].iloc[0]),
+                rows.append(dict(cell=key[0], units=int(key[2]), length=int(p["length"].iloc[0]),
                                  population=len(p), model_steps=steps, seconds=wall,
                                  us_per_step=wall * 1e6 / steps))
     return pd.DataFrame(rows)

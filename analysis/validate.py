@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analysis.law import AFTFit
 from analysis.load import outcomes, split_errors
+from analysis.predict import predict
 from analysis.survival import kaplan_meier
 
 MEDIAN_FACTOR_TARGET = 1.3
@@ -47,6 +49,9 @@ class Validation:
     brier_no_skill: float
     base_rate: float
     calibration: pd.DataFrame
+    brier_floor: float  # a forecast that knew each cell's share (unbiased per cell)
+    by_setting: pd.DataFrame  # per loss, units and lr: the law's bias and its P against the share
+    by_loss: pd.DataFrame  # per loss: cells compared, median factor, Brier, no-skill Brier
 
     @property
     def meets_median_target(self) -> bool:
@@ -65,12 +70,39 @@ def validate(fit: AFTFit, heldout: pd.DataFrame, fitted: pd.DataFrame) -> Valida
     rows = []
     for key, g in runs.groupby(CELL, sort=True):
         km = kaplan_meier(g["observed_steps"], g["event"], float(g["budget_in_steps"].min()))
-        pred = float(fit.median(g.iloc[:1])[0])
-        rows.append(dict(zip(CELL, key, strict=True), depth=int(g["context_depth"].iloc[0]),
-                         length=int(g["length"].iloc[0]), runs=km.n, memorized=km.events,
-                         share=km.events / km.n, p_pred=float(g["p"].mean()),
-                         median=km.median, median_pred=pred, budget=km.budget))
-    cells = pd.DataFrame(rows)
+        rows.append(_cell_row(key, g, km, float(fit.median(g.iloc[:1])[0])))
+    return _score(runs, pd.DataFrame(rows), fitted)
+
+
+def check_predict(doc: dict[str, Any], table: pd.DataFrame,
+                  fitted: pd.DataFrame) -> Validation:
+    """The saved law through `analysis.predict`, cell by cell, against the measured epochs
+    of `table`: medians and budgets in epochs, P(memorized within the run's max_epochs)."""
+    ok, _ = split_errors(table)
+    runs = outcomes(ok)
+    rows, p = [], pd.Series(np.nan, index=runs.index)
+    options = list(doc["training"])
+    for key, g in runs.groupby(CELL, sort=True):
+        first = g.iloc[0]
+        r = predict(first["sequence"], int(first["units"]), lr=float(first["lr"]),
+                    loss=first["loss"], budget=int(first["max_epochs"]), fit=doc,
+                    alphabet=first["alphabet"], **{k: first[k] for k in options})
+        p[g.index] = r["p_within_budget"]
+        km = kaplan_meier(g["observed"], g["event"], float(g["max_epochs"].min()))
+        rows.append(_cell_row(key, g.assign(p=r["p_within_budget"]), km, r["median_epochs"]))
+    return _score(runs.assign(p=p), pd.DataFrame(rows), fitted)
+
+
+def _cell_row(key: tuple, g: pd.DataFrame, km: Any, median_pred: float) -> dict[str, Any]:
+    return dict(zip(CELL, key, strict=True), depth=int(g["context_depth"].iloc[0]),
+                length=int(g["length"].iloc[0]), runs=km.n, memorized=km.events,
+                share=km.events / km.n, p_pred=float(g["p"].mean()), median=km.median,
+                median_pred=median_pred, budget=km.budget)
+
+
+def _score(runs: pd.DataFrame, cells: pd.DataFrame, fitted: pd.DataFrame) -> Validation:
+    """Runs with the law's P(memorized within the budget) in `p`; cells with measured and
+    predicted medians on one scale (steps or epochs) and their budgets on it."""
     finite = cells[np.isfinite(cells["median"])]
     factors = np.exp(np.abs(np.log(finite["median_pred"] / finite["median"])))
     wrong = int(((~np.isfinite(cells["median"])) & (cells["median_pred"] <= cells["budget"])).sum()
@@ -96,7 +128,46 @@ def validate(fit: AFTFit, heldout: pd.DataFrame, fitted: pd.DataFrame) -> Valida
         cells_compared=len(finite), wrong_side=wrong,
         brier=float(np.mean((runs["p"].to_numpy() - y) ** 2)),
         brier_no_skill=float(np.mean((base - y) ** 2)), base_rate=base,
-        calibration=pd.DataFrame(cal))
+        calibration=pd.DataFrame(cal), brier_floor=_brier_floor(cells),
+        by_setting=_by_setting(cells), by_loss=_by_loss(cells, runs, base))
+
+
+def _by_loss(cells: pd.DataFrame, runs: pd.DataFrame, base: float) -> pd.DataFrame:
+    rows = []
+    for loss, g in cells.groupby("loss", sort=True):
+        f = g[np.isfinite(g["median"])]
+        r = runs[runs["loss"] == loss]
+        y = r["event"].to_numpy(dtype=float)
+        rows.append(dict(loss=loss, cells=len(g), cells_compared=len(f),
+                         median_factor=float(np.exp(np.median(np.abs(np.log(
+                             f["median_pred"] / f["median"]))))) if len(f) else math.nan,
+                         brier=float(np.mean((r["p"].to_numpy() - y) ** 2)),
+                         brier_no_skill=float(np.mean((base - y) ** 2)),
+                         brier_floor=_brier_floor(g)))
+    return pd.DataFrame(rows)
+
+
+def _brier_floor(cells: pd.DataFrame) -> float:
+    """The Brier score of a forecast that knew each cell's memorized share: its binomial
+    variance share (1 - share), times n / (n - 1) so that it is not flattered in sample."""
+    n = cells["runs"].to_numpy(dtype=float)
+    var = cells["share"] * (1 - cells["share"]) * n / np.maximum(n - 1, 1)
+    return float((var * n).sum() / n.sum())
+
+
+def _by_setting(cells: pd.DataFrame) -> pd.DataFrame:
+    """Where the misses are: per (loss, units, lr), the geometric mean of predicted over
+    measured median (cells with a finite measured median) and the mean P against the share."""
+    rows = []
+    for (loss, units, lr), g in cells.groupby(["loss", "units", "lr"], sort=True):
+        f = g[np.isfinite(g["median"])]
+        ratio = np.log(f["median_pred"] / f["median"])
+        rows.append(dict(loss=loss, units=int(units), lr=float(lr), cells=len(g),
+                         cells_compared=len(f),
+                         median_ratio=float(np.exp(ratio.mean())) if len(f) else math.nan,
+                         p_pred=float((g["p_pred"] * g["runs"]).sum() / g["runs"].sum()),
+                         share=float((g["share"] * g["runs"]).sum() / g["runs"].sum())))
+    return pd.DataFrame(rows)
 
 
 def _wilson(k: float, n: int, z: float = 1.959964) -> tuple[float, float]:
