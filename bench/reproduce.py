@@ -1,0 +1,137 @@
+"""Do the committed results reproduce? Rerun a sample of a spec's chunks, compare records.
+
+    python -m bench.reproduce width_lr                 # 4 chunks of at most ~30 s each
+    python -m bench.reproduce frontier --chunks 2 --max-chunk-s 120
+
+A chunk is what one sweep task trains: the seeds of one cell, partitioned exactly as the
+sweep partitions them (`bench.sweep.plan_chunks`), so the rerun batches the same models
+together. The sample is drawn with a fixed seed among the chunks whose expected cost
+(`chunk_work`, every run to its full budget) is at most --max-chunk-s, so that a check
+of every shipped spec fits in minutes. Each rerun record goes through the CSV export's
+rounding and is compared with the committed row of the same run id, column by column;
+wall time and the git commit that made it are not compared. Records are tied to the
+CPU (DEVELOPERS.md): on another CPU model a difference is reported as such.
+
+Exit status 0 when every sampled record is identical, 1 when any differs, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bench.spec import SpecError, load_spec
+from bench.sweep import chunk_work, plan_chunks
+from bench.worker import run_chunk
+from seqmem.store import load_results, write_csv
+
+NOT_COMPARED = ("wall_time_s", "git_commit", "git_dirty")
+
+
+def sample_chunks(spec_runs: Sequence[Any], n: int, max_chunk_s: float, seed: int
+                  ) -> tuple[list[list[Any]], int, int]:
+    """(sample, eligible, total): up to n chunks drawn among those expected to cost at
+    most max_chunk_s seconds, in a fixed order for a given seed."""
+    chunks = plan_chunks(spec_runs)
+    eligible = [c for c in chunks if chunk_work(c) * 1e-6 <= max_chunk_s]
+    eligible.sort(key=lambda c: c[0].run_id)  # independent of the cost order
+    pick = random.Random(seed).sample(eligible, min(n, len(eligible)))
+    return pick, len(eligible), len(chunks)
+
+
+def differences(committed: pd.DataFrame, rerun: pd.DataFrame) -> list[str]:
+    """'run_id column: committed != rerun' for every differing value (or missing row)."""
+    theirs = committed.set_index("run_id")
+    out = []
+    for _, row in rerun.set_index("run_id").iterrows():
+        if row.name not in theirs.index:
+            out.append(f"{row.name}: not in the committed table")
+            continue
+        old = theirs.loc[row.name]
+        for col, new in row.items():
+            if col in NOT_COMPARED or col not in old.index:
+                continue
+            if not _same(old[col], new):
+                out.append(f"{row.name} {col}: committed {_short(old[col])} != rerun "
+                           f"{_short(new)}")
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, list) or isinstance(b, list):
+        return list(a or []) == list(b or [])
+    if pd.isna(a) and pd.isna(b):
+        return True
+    return bool(a == b)
+
+
+def _short(v: Any, limit: int = 60) -> str:
+    text = repr(v.item() if hasattr(v, "item") else v)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def rerun(chunks: Sequence[Sequence[Any]], spec_runs: Sequence[Any]) -> pd.DataFrame:
+    """The chunks' records with their spec columns, rounded as the committed CSV is."""
+    origin = {r.run_id: r.columns() for r in spec_runs}
+    rows = []
+    for chunk in chunks:
+        for row in run_chunk(chunk):
+            rows.append({**row, **origin[row["run_id"]]})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_csv(pd.DataFrame(rows), Path(tmp) / "rerun.csv")
+        return load_results(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.reproduce", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("spec", help="a spec file, or the name of one in bench/specs/")
+    p.add_argument("--results", default=None,
+                   help="the committed table (default: results/<spec name>.csv)")
+    p.add_argument("--chunks", type=int, default=4, help="chunks to rerun (default 4)")
+    p.add_argument("--max-chunk-s", type=float, default=30.0,
+                   help="sample among chunks expected to take at most this (default 30 s)")
+    p.add_argument("--seed", type=int, default=0, help="the sample's seed (default 0)")
+    args = p.parse_args(argv)
+    if args.chunks < 1:
+        print(f"error: --chunks must be >= 1, got {args.chunks}", file=sys.stderr)
+        return 2
+    try:
+        spec = load_spec(args.spec)
+    except SpecError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    table = Path(args.results or f"results/{spec.name}.csv")
+    if not table.is_file():
+        print(f"error: no committed table {table} for spec {spec.name!r}", file=sys.stderr)
+        return 2
+    committed = load_results(table)
+    chunks, eligible, total = sample_chunks(spec.runs, args.chunks, args.max_chunk_s, args.seed)
+    if not chunks:
+        print(f"error: no chunk of {spec.name!r} is expected to take under "
+              f"{args.max_chunk_s:g} s; raise --max-chunk-s", file=sys.stderr)
+        return 2
+    new = rerun(chunks, spec.runs)
+    diff = differences(committed, new)
+    cpus = set(committed.loc[committed["run_id"].isin(new["run_id"]), "cpu"].dropna())
+    here = set(new["cpu"].dropna())
+    print(f"{spec.name}: reran {len(chunks)} of {eligible} chunks expected under "
+          f"{args.max_chunk_s:g} s ({total} in all), {len(new)} records: "
+          + ("all identical to the committed rows." if not diff else
+             f"{len(diff)} differences:"))
+    for line in diff[:20]:
+        print("  " + line)
+    if diff and cpus != here:
+        print(f"  note: the committed rows were made on {sorted(cpus)}, this is {sorted(here)}")
+    return 1 if diff else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
