@@ -34,10 +34,10 @@ MATCH_TOLERANCE = 0.1  # relative difference in parameters that still counts as 
 @dataclass
 class Cells:
     lr_scan: pd.DataFrame  # cell, units, parameters, lstm_units, loss, lr: share, median
-    best: pd.DataFrame  # each (cell, lstm_units, loss) at its best lr of the scan
+    best: pd.DataFrame  # each (cell, lstm_units, loss) at its best lr: median steps, seconds
     margins: pd.DataFrame  # cell, lstm_units, loss, factor, level: share with CI
     effects: pd.DataFrame  # cell, loss, metric: time ratio per doubling with CI
-    speed: pd.DataFrame  # cell, units, parameters: median us per model-step
+    speed: pd.DataFrame  # cell, units, parameters: median us per model-step (sweep populations)
     n_sequences_scan: int
     n_sequences_difficulty: int
 
@@ -103,11 +103,20 @@ def cells(table: pd.DataFrame, width_lr: pd.DataFrame | None,
         marg.append(m.rename(columns={"units": "lstm_units"}).assign(cell=cell))
         eff.append(effects(g).assign(cell=cell))
     costs = step_costs(table)
+    if width_lr is not None:  # the LSTM's own step costs, from the runs it is compared on
+        lstm_costs = step_costs(width_lr)
+        costs = pd.concat([costs, lstm_costs[lstm_costs["units"].isin(best["lstm_units"])]],
+                          ignore_index=True)
     a = int(runs["alphabet"].str.len().iloc[0])
     speed = (costs.groupby(["cell", "units"])["us_per_step"].median().rename("us_per_step")
              .reset_index())
     speed["parameters"] = [parameter_count(c, int(u), a)
                            for c, u in zip(speed["cell"], speed["units"], strict=True)]
+    # per step and per second: the best lr's median steps, times the measured step cost
+    length = scan.groupby("cell")["length"].first()
+    best = best.merge(speed[["cell", "units", "us_per_step"]], on=["cell", "units"], how="left")
+    best["median_steps"] = best["median_epochs"] * best["cell"].map(length)
+    best["seconds"] = best["median_steps"] * best["us_per_step"] * 1e-6
     return Cells(lr_scan=scan_cells, best=best,
                  margins=pd.concat(marg, ignore_index=True) if marg else pd.DataFrame(),
                  effects=pd.concat(eff, ignore_index=True) if eff else pd.DataFrame(),

@@ -206,6 +206,9 @@ def frontier_plot(a: Analysis, path: Path) -> Path | None:
 
 # -- the law -------------------------------------------------------------------------------
 
+LOSS_LABEL = {"softmax": "notebook loss", "logits": "loss on logits"}
+
+
 def calibration(a: Analysis, path: Path) -> Path | None:
     """Held-out: predicted P(memorized within the budget) vs observed, and predicted vs
     measured median steps per cell."""
@@ -214,13 +217,20 @@ def calibration(a: Analysis, path: Path) -> Path | None:
         return None
     _theme()
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 5))
-    c = v.calibration
     ax0.plot([0, 1], [0, 1], ":", color="grey")
-    ax0.errorbar(c["predicted"], c["observed"], yerr=_err(c["observed"], c["obs_lo"],
-                 c["obs_hi"]), fmt="o", color="C0", capsize=3)
-    for r in c.itertuples():
-        ax0.annotate(f"{r.runs}", (r.predicted, r.observed), xytext=(5, -3),
-                     textcoords="offset points", fontsize=7)
+    series = [(f"held-out, {LOSS_LABEL[loss]}", g, color, "o")
+              for (loss, g), color in zip(v.calibration_by_loss.groupby("loss", sort=True),
+                                          ("C0", "C1"), strict=False)]
+    if a.predict_check is not None:
+        series.append(("predict_check (untouched), both losses", a.predict_check.calibration,
+                       "C2", "s"))
+    for label, c, color, marker in series:
+        ax0.errorbar(c["predicted"], c["observed"], yerr=_err(c["observed"], c["obs_lo"],
+                     c["obs_hi"]), fmt=marker, color=color, capsize=3, label=label, ms=5)
+        for r in c.itertuples():
+            ax0.annotate(f"{r.runs}", (r.predicted, r.observed), xytext=(5, -3),
+                         textcoords="offset points", fontsize=7, color=color)
+    ax0.legend(fontsize=7, loc="upper left")
     ax0.set_xlim(-0.02, 1.02)
     ax0.set_ylim(-0.02, 1.02)
     ax0.set_xlabel("law's P(memorized within the budget), binned")

@@ -20,6 +20,7 @@ the network can hold; if it moves, by training time.
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +39,7 @@ def crossing(lengths: np.ndarray, memorized: np.ndarray, runs: np.ndarray) -> tu
     """(L*, bound): bound is "" when L* is between tested lengths, "<" or ">" when beyond.
 
     >>> crossing(np.array([16, 32, 64]), np.array([8, 6, 1]), np.array([8, 8, 8]))
-    (45.25483399593904, '')
+    (42.22425314473263, '')
     """
     order = np.argsort(lengths)
     x, k, n = np.log2(lengths[order]), memorized[order], runs[order]
@@ -57,12 +58,31 @@ def crossing(lengths: np.ndarray, memorized: np.ndarray, runs: np.ndarray) -> tu
 KEYS = ["cell", "units", "alphabet_size", "lr", "budget"]
 
 
+def bracket(lengths: np.ndarray, memorized: np.ndarray, runs: np.ndarray
+            ) -> tuple[float, float]:
+    """(longest tested length with an isotonic share >= 1/2, shortest one below; nan
+    where none): what the doubling grid itself says about L*, whatever the bootstrap.
+
+    >>> bracket(np.array([16, 32, 64]), np.array([8, 6, 1]), np.array([8, 8, 8]))
+    (32.0, 64.0)
+    """
+    order = np.argsort(lengths)
+    x, k, n = lengths[order].astype(float), memorized[order], runs[order]
+    share = isotonic_regression(k / n, weights=n, increasing=False).x
+    above = x[share >= HALF]
+    below = x[share < HALF]
+    return (float(above.max()) if len(above) else math.nan,
+            float(below.min()) if len(below) else math.nan)
+
+
 @dataclass
 class Frontier:
     shares: pd.DataFrame  # KEYS, length: runs, memorized
     frontier: pd.DataFrame  # KEYS: L*, CI, bits per parameter
     budget_effect: pd.DataFrame  # cell, units, alphabet, lr: L*(4x) / L*(1x) with CI
     lr_effect: pd.DataFrame  # cell, units, alphabet, budget: L*(lower lr) / L*(higher) with CI
+    cells: pd.DataFrame  # a GRU or RNN beside the LSTM of its parameters: bits ratio with CI
+    draws: dict  # KEYS -> bootstrap draws of L*, for ratios with another frontier
 
 
 def frontier(table: pd.DataFrame, boot: int = N_BOOT, seed: int = SEED) -> Frontier:
@@ -75,12 +95,15 @@ def frontier(table: pd.DataFrame, boot: int = N_BOOT, seed: int = SEED) -> Front
     keys = KEYS
     shares = (runs.groupby([*keys, "length"])["event"].agg(memorized="sum", runs="count")
               .reset_index())
-    rng = np.random.default_rng(seed)
     rows, draws = [], {}
     for key, g in runs.groupby(keys, sort=True):
         s = shares.set_index(keys).loc[key]
         est, bound = crossing(s["length"].to_numpy(), s["memorized"].to_numpy(),
                               s["runs"].to_numpy())
+        below, above = bracket(s["length"].to_numpy(), s["memorized"].to_numpy(),
+                               s["runs"].to_numpy())
+        # one stream per group, so that a group's CI does not depend on the other tables
+        rng = np.random.default_rng([seed, zlib.crc32(repr(tuple(map(str, key))).encode())])
         boot_l = _bootstrap(g, boot, rng)
         draws[key] = boot_l
         cell, units, a, lr, budget = key
@@ -89,13 +112,76 @@ def frontier(table: pd.DataFrame, boot: int = N_BOOT, seed: int = SEED) -> Front
         bits = math.log2(a) / params
         rows.append(dict(cell=cell, units=int(units), alphabet_size=int(a), lr=float(lr),
                          budget_steps=int(budget),
-                         parameters=params, L_star=est, bound=bound, L_lo=float(lo),
+                         parameters=params, L_star=est, bound=bound, L_below=below,
+                         L_above=above, L_lo=float(lo),
                          L_hi=float(hi), bits_per_param=est * bits, bits_lo=float(lo) * bits,
                          bits_hi=float(hi) * bits, runs=len(g)))
     front = pd.DataFrame(rows)
     return Frontier(shares=shares, frontier=front,
                     budget_effect=_ratios(front, draws, "budget_steps", ["lr"]),
-                    lr_effect=_ratios(front, draws, "lr", ["budget_steps"]))
+                    lr_effect=_ratios(front, draws, "lr", ["budget_steps"]),
+                    cells=_cells(front, draws), draws=draws)
+
+
+def fresh_check(original: Frontier, fresh: Frontier) -> pd.DataFrame:
+    """Each row of `fresh` (the frontier re-measured on new sequences) beside the row of
+    `original` at the same cell, units, alphabet, lr and budget: both L* with their bounds,
+    brackets and CIs (columns first_* and fresh_*), and L*(fresh) / L*(original) with a
+    CI from the two bootstraps."""
+    by = ["cell", "units", "alphabet_size", "lr", "budget_steps"]
+    shown = ["L_star", "bound", "L_below", "L_above", "L_lo", "L_hi"]
+    old = original.frontier.set_index(by)
+    rows = []
+    for r in fresh.frontier.itertuples():
+        key = tuple(getattr(r, k) for k in by)
+        if key not in old.index:
+            continue
+        o = old.loc[key]
+        ratio = fresh.draws[key] / original.draws[key]
+        rows.append(dict(zip(by, key, strict=True),
+                         **{f"first_{c}": o[c] for c in shown},
+                         **{f"fresh_{c}": getattr(r, c) for c in shown},
+                         ratio=r.L_star / o["L_star"], lo=float(np.quantile(ratio, 0.025)),
+                         hi=float(np.quantile(ratio, 0.975)),
+                         censored=bool(r.bound or o["bound"]),
+                         same_bracket=_overlap((r.L_below, r.L_above),
+                                               (o["L_below"], o["L_above"]))))
+    return pd.DataFrame(rows)
+
+
+def _cells(front: pd.DataFrame, draws: dict) -> pd.DataFrame:
+    """Each GRU or RNN row beside the LSTM row with the nearest parameter count (within
+    10%) at the same alphabet, lr and budget: bits per parameter of both and their ratio,
+    with a CI from the two bootstraps."""
+    lstm = front[front["cell"] == "lstm"]
+    rows = []
+    for r in front[front["cell"] != "lstm"].itertuples():
+        same = lstm[(lstm["alphabet_size"] == r.alphabet_size) & (lstm["lr"] == r.lr)
+                    & (lstm["budget_steps"] == r.budget_steps)]
+        if same.empty:
+            continue
+        m = same.loc[(same["parameters"] - r.parameters).abs().idxmin()]
+        if abs(m["parameters"] - r.parameters) > 0.1 * m["parameters"]:
+            continue
+        scale = m["parameters"] / r.parameters
+        ratio = draws[_key(pd.Series(r._asdict()))] / draws[_key(m)] * scale
+        rows.append(dict(cell=r.cell, units=r.units, parameters=r.parameters,
+                         lstm_units=int(m["units"]), lstm_parameters=int(m["parameters"]),
+                         alphabet_size=r.alphabet_size, lr=r.lr, budget_steps=r.budget_steps,
+                         bits_per_param=r.bits_per_param, lstm_bits_per_param=m["bits_per_param"],
+                         ratio=r.bits_per_param / m["bits_per_param"],
+                         lo=float(np.quantile(ratio, 0.025)), hi=float(np.quantile(ratio, 0.975)),
+                         censored=bool(r.bound or m["bound"]),
+                         same_bracket=bool(_overlap((r.L_below, r.L_above),
+                                                    (m["L_below"], m["L_above"])))))
+    return pd.DataFrame(rows)
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """Do two brackets of tested lengths (nan: open on that side) share a stretch?"""
+    lo = max(-math.inf if math.isnan(a[0]) else a[0], -math.inf if math.isnan(b[0]) else b[0])
+    hi = min(math.inf if math.isnan(a[1]) else a[1], math.inf if math.isnan(b[1]) else b[1])
+    return lo < hi
 
 
 def _ratios(front: pd.DataFrame, draws: dict, vary: str, fixed: list[str]) -> pd.DataFrame:

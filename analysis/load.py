@@ -94,6 +94,8 @@ class Tables:
     frontier_cells: pd.DataFrame | None = None  # GRU and RNN, lr 1e-3
     cells: pd.DataFrame | None = None  # GRU and RNN: lr scan and difficulty slice
     predict_check: pd.DataFrame | None = None  # never fitted nor used to choose: predict's test
+    width_lr_between: pd.DataFrame | None = None  # widths and lrs between width_lr's grid
+    frontier_fresh: pd.DataFrame | None = None  # frontier_lr's L* on fresh sequences
     long_budgets: pd.DataFrame | None = None
     heldout: pd.DataFrame | None = None  # never fitted: the law's validation
     cases: pd.DataFrame | None = None
@@ -105,7 +107,9 @@ SOURCES = {"study": "study.csv", "width_lr": "width_lr.csv", "depth": "depth_amb
            "frontier": "frontier.csv", "frontier_lr": "frontier_lr.csv",
            "frontier_long": "frontier_long.csv",
            "frontier_probe": "frontier_probe.csv", "frontier_cells": "frontier_cells.csv",
-           "cells": "cells.csv", "predict_check": "predict_check.csv", "long_budgets": "long_budgets.csv",
+           "cells": "cells.csv", "predict_check": "predict_check.csv",
+           "width_lr_between": "width_lr_between.csv", "frontier_fresh": "frontier_fresh.csv",
+           "long_budgets": "long_budgets.csv",
            "heldout": "heldout.csv", "cases": "cases.csv", "reference": "cases_reference.csv",
            "steptime": "steptime.csv"}
 

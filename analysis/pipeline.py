@@ -14,12 +14,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.between import Between, between
 from analysis.cases import case_summary
 from analysis.cells import Cells, cells
 from analysis.design import Design, depth_ambiguity
 from analysis.engines import compare
-from analysis.frontier import Frontier, frontier
-from analysis.lawfit import LawFit, best_declared_before_heldout, fit_law, law_data, law_document
+from analysis.frontier import Frontier, fresh_check, frontier
+from analysis.lawfit import (
+    LawFit,
+    best_declared_before_heldout,
+    elasticities,
+    fit_law,
+    law_data,
+    law_document,
+)
 from analysis.load import Tables, outcomes, split_errors
 from analysis.options import options_by_depth
 from analysis.speed import cost_by_units
@@ -34,12 +42,16 @@ SIGNIFICANT = 4  # digits written to fit.json: enough for every number the repor
 class Analysis:
     law_data: pd.DataFrame
     law: LawFit
+    elasticities: pd.DataFrame  # the law's local exponents per loss (lawfit.elasticities)
     validation: Validation | None = None
     validation_declared: tuple[str, Validation] | None = None  # before AFTER_HELDOUT
     predict_check: Validation | None = None  # analysis.predict on predict_check, in epochs
     probe: pd.DataFrame | None = None  # frontier_probe: shares by lr, and the same runs' check
     cells: Cells | None = None
     width: WidthLR | None = None
+    between: Between | None = None  # width_lr_between beside width_lr's grid neighbours
+    between_check: Validation | None = None  # analysis.predict on width_lr_between
+    frontier_fresh: pd.DataFrame | None = None  # fresh_check: L* on fresh sequences
     width_runs: pd.DataFrame | None = None
     frontier: Frontier | None = None
     design: Design | None = None
@@ -55,7 +67,10 @@ class Analysis:
 
 def analyse(t: Tables) -> Analysis:
     data = law_data(t)
-    a = Analysis(law_data=data, law=fit_law(data), steptime=t.steptime)
+    law = fit_law(data)
+    a = Analysis(law_data=data, law=law, elasticities=elasticities(law, data),
+                 steptime=t.steptime)
+    saved = rounded(law_document(law))  # the law as analysis.predict reads it from fit.json
     missing = []
     if t.heldout is not None:
         a.validation = validate(a.law.fit, t.heldout, data)
@@ -64,7 +79,7 @@ def analyse(t: Tables) -> Analysis:
     else:
         missing.append("heldout")
     if t.predict_check is not None:
-        a.predict_check = check_predict(rounded(law_document(a.law)), t.predict_check, data)
+        a.predict_check = check_predict(saved, t.predict_check, data)
     else:
         missing.append("predict_check")
     if t.width_lr is not None:
@@ -73,10 +88,16 @@ def analyse(t: Tables) -> Analysis:
         a.speed = cost_by_units(t.width_lr)
     else:
         missing.append("width_lr")
+    if t.width_lr_between is not None:
+        if a.width is not None:
+            a.between = between(t.width_lr_between, a.width.cells)
+        a.between_check = check_predict(saved, t.width_lr_between, data)
     fronts = [x for x in (t.frontier, t.frontier_lr, t.frontier_long, t.frontier_cells)
               if x is not None]
     if fronts:
         a.frontier = frontier(pd.concat(fronts, ignore_index=True))
+        if t.frontier_fresh is not None:
+            a.frontier_fresh = fresh_check(a.frontier, frontier(t.frontier_fresh))
     else:
         missing.append("frontier")
     if t.frontier_probe is not None:
@@ -175,6 +196,7 @@ def fit_document(a: Analysis) -> dict[str, Any]:
     """fit.json: the law (what `predict` needs) and the headline measurements, which the
     README's findings are rendered from (analysis/readme.py)."""
     doc = law_document(a.law)
+    doc["exponents"] = _records(a.elasticities, ["loss", "covariate", "exponent", "lo", "hi"])
     if a.validation is not None:
         v = a.validation
         doc["validation"] = dict(cells=v.cells_compared, runs=v.runs, sequences=v.sequences,
@@ -197,7 +219,7 @@ def fit_document(a: Analysis) -> dict[str, Any]:
             "bound", "L_lo", "L_hi", "bits_per_param", "bits_lo", "bits_hi"])
         doc["frontier_budget"] = _records(a.frontier.budget_effect, [
             "cell", "units", "alphabet_size", "lr", "budget_steps_from", "budget_steps_to",
-            "L_ratio", "lo", "hi", "censored"])
+            "L_from", "L_to", "L_ratio", "lo", "hi", "censored"])
         doc["frontier_lr"] = _records(a.frontier.lr_effect, [
             "cell", "units", "alphabet_size", "budget_steps", "lr_from", "lr_to", "L_ratio",
             "lo", "hi", "censored"])
@@ -212,6 +234,15 @@ def fit_document(a: Analysis) -> dict[str, Any]:
                                     median_factor=v.median_factor, factor_p90=v.factor_p90,
                                     brier=v.brier, brier_no_skill=v.brier_no_skill,
                                     brier_floor=v.brier_floor)
+    if a.between is not None and a.between_check is not None:
+        v = a.between_check
+        doc["width_lr_between"] = dict(cells=len(a.between.cells), inside=a.between.inside,
+                                       runs=v.runs, median_factor=v.median_factor,
+                                       brier=v.brier, brier_no_skill=v.brier_no_skill)
+    if a.frontier_fresh is not None:
+        doc["frontier_fresh"] = _records(a.frontier_fresh, [
+            "cell", "units", "alphabet_size", "lr", "budget_steps", "first_L_star",
+            "fresh_L_star", "ratio", "lo", "hi", "same_bracket"])
     if a.cells is not None:
         doc["cells_best_lr"] = _records(a.cells.best, [
             "cell", "units", "parameters", "lstm_units", "loss", "lr", "share",

@@ -159,12 +159,28 @@ def findings(doc: dict) -> str:
                            f"{r['alphabet_size']} letters" for r in wide)
                        + ". Where a network was limited by its lr or budget, L* is a lower "
                        "bound on what it can hold.")
-        for r in doc.get("frontier_budget", []):
-            if r["lr"] < 1e-2 and r["lo"] > 1:
+        low = [r for r in doc.get("frontier_budget", []) if r["lr"] < 1e-2]
+        for r in low:
+            if r["lo"] > 1:
                 out.append(f"- **More steps still move the widest frontier**: at lr {r['lr']:g}, "
                            f"{r['budget_steps_to']:,} instead of {r['budget_steps_from']:,} steps "
                            f"moves L* of {r['units']} units at {r['alphabet_size']} letters by "
                            f"×{_ci(r['L_ratio'], r['lo'], r['hi'])}.")
+        kept = [r for r in low if r["lo"] <= 1 <= r["hi"]]
+        if kept:
+            out.append(f"- **More steps leave the widest frontier where it was**: at lr "
+                       f"{kept[0]['lr']:g}, {kept[0]['budget_steps_to']:,} instead of "
+                       f"{kept[0]['budget_steps_from']:,} steps: " + ", ".join(
+                           f"L* of {r['units']} units at {r['alphabet_size']} letters "
+                           f"×{_ci(r['L_ratio'], r['lo'], r['hi'])} ({r['L_from']:.0f} → "
+                           f"{r['L_to']:.0f})" for r in kept) + ".")
+    fresh = doc.get("frontier_fresh", [])
+    if fresh:
+        agree = [r for r in fresh if r["same_bracket"] or r["lo"] <= 1 <= r["hi"]]
+        out.append(f"- **L* on fresh sequences** (`frontier_fresh`): agrees with the first "
+                   f"sequences' for {len(agree)} of {len(fresh)} widths (" + ", ".join(
+                       f"{r['units']} units: {r['first_L_star']:.0f} → {r['fresh_L_star']:.0f}"
+                       for r in fresh) + ").")
     cd = doc.get("cells_difficulty", [])
     if cd:
         dep = {r["cell"]: r for r in cd if r["loss"] == "logits" and r["metric"] == "context depth"}
@@ -189,6 +205,13 @@ def findings(doc: dict) -> str:
                    f"{pc['runs']:,} runs): median factor {pc['median_factor']:.2f} in epochs "
                    f"over {pc['cells']} cells; Brier score {pc['brier']:.3f} against "
                    f"{pc['brier_no_skill']:.3f} for no skill.")
+    wb = doc.get("width_lr_between")
+    if wb:
+        out.append(f"- **Between the width x lr grid points** (`width_lr_between`, fresh seeds, "
+                   f"{wb['runs']:,} runs): {wb['inside']} of {wb['cells']} cells memorize a share "
+                   "within the range of their four grid neighbours; `analysis.predict` there: "
+                   f"median factor {wb['median_factor']:.2f}, Brier {wb['brier']:.3f} against "
+                   f"{wb['brier_no_skill']:.3f}.")
     opts = {(r["variant"], r["depth"]): r for r in doc.get("options", [])}
     lg = [opts[k] for k in sorted(opts) if k[0] == "loss=logits"]
     if lg:

@@ -15,11 +15,27 @@ import pandas as pd
 from analysis.cases import CASES, cases_markdown
 from analysis.engines import engines_markdown
 from analysis.figures import LITERATURE_BITS, SOFTMAX_FLOOR
+from analysis.fmt import (
+    ci,
+    frontier_cell,
+    loss_name,
+    num,
+    pct,
+    spread_factor,
+    steps_text,
+    table,
+    times,
+)
 from analysis.frontier import HALF
 from analysis.lawfit import FIT_TABLES, LAW_OPTIONS
 from analysis.pipeline import Analysis
 from analysis.predict import predict
-from analysis.validate import BRIER_TARGET_SHARE, MEDIAN_FACTOR_TARGET
+from analysis.report_checks import (
+    between_section,
+    frontier_fresh_section,
+    predict_check_section,
+    validation_section,
+)
 
 CAPTIONS = {
     "width_lr": "Share memorized vs learning rate, one line per width, per loss; stars: "
@@ -42,38 +58,11 @@ CAPTIONS = {
 }
 
 
-def _loss_name(loss: str) -> str:
-    return "notebook loss" if loss == "softmax" else "loss on logits"
-
-
-def _f(x: float | None, digits: int = 3) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    if isinstance(x, float) and math.isinf(x):
-        return "∞" if x > 0 else "-∞"
-    return f"{x:.{digits}g}"
-
-
-def _steps(x: float) -> str:
-    return "not reached" if math.isinf(x) else f"{x:,.0f}"
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
-
-
-def _table(df: pd.DataFrame) -> str:
-    cols = list(df.columns)
-    lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
-    for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(str(v) for v in row) + " |")
-    return "\n".join(lines)
-
-
 def write_report(a: Analysis, doc: dict, figures: dict[str, Path], out: Path,
                  sources: dict[str, str]) -> Path:
     """doc: the law as saved in fit.json (the report's predictions use it)."""
-    parts = [_header(a, sources), _q1(a), _q2(a), _q3(a), _validation(a), _predict_check(a),
+    parts = [_header(a, sources), _answers(a), _q1(a), _q2(a), _q3(a), validation_section(a),
+             predict_check_section(a), between_section(a), frontier_fresh_section(a),
              _q4(a), _cells(a), _cases(a, doc), _figures(figures, out), _method(a)]
     path = out / "REPORT.md"
     path.write_text("\n\n".join(p for p in parts if p) + "\n")
@@ -93,7 +82,7 @@ def _header(a: Analysis, sources: dict[str, str]) -> str:
         f"- The law is fitted on {len(d):,} runs of {d['sequence'].nunique()} sequences "
         f"({', '.join(FIT_TABLES)}; training: "
         + ", ".join(f"{k} {v}" for k, v in LAW_OPTIONS.items())
-        + f"). {_pct(1 - d['event'].mean())} of them were not memorized within their budget: "
+        + f"). {pct(1 - d['event'].mean())} of them were not memorized within their budget: "
         "they enter every estimate as right-censored runs.",
     ]
     prov = []
@@ -103,6 +92,139 @@ def _header(a: Analysis, sources: dict[str, str]) -> str:
     lines.append("- Provenance of the fitted rows: " + "; ".join(prov) + ".")
     lines += [f"- {n}" for n in a.notes]
     return "\n".join(lines)
+
+
+# -- the answers in brief ------------------------------------------------------------------
+
+def _answers(a: Analysis) -> str:
+    """Each question's answer in a few sentences, every number from the sections below."""
+    out = ["## The answers in brief"]
+    ds = a.design
+    if ds is not None:
+        e = ds.effects.set_index(["loss", "metric"])
+        amb, dep = "1 + ambiguous transitions", "context depth"
+        m = ds.margins[(ds.margins["loss"] == "softmax")
+                       & (ds.margins["units"] == ds.margins["units"].min())]
+        by_depth = m[m["factor"] == "depth"].sort_values("level")
+        by_amb = m[m["factor"] == "ambiguous"]
+        text = (f"1. **Why some strings are harder.** With depth and ambiguity set "
+                f"independently (the forks design), doubling 1 + ambiguous transitions "
+                f"multiplies the LSTM's steps by {times(e, ('softmax', amb))} "
+                f"under the notebook's loss ({times(e, ('logits', amb))} "
+                f"on logits) and doubling the depth by "
+                f"{times(e, ('softmax', dep))} ({times(e, ('logits', dep))}). ")
+        if len(by_depth) >= 2:
+            first, last = by_depth.iloc[0], by_depth.iloc[-1]
+            text += (f"Failures come with depth: under the notebook's loss at "
+                     f"{int(m['units'].iloc[0])} units the share memorized goes from "
+                     f"{pct(first.share)} at depth {first.level} to {pct(last.share)} at "
+                     f"depth {last.level}, while over the ambiguity levels it stays between "
+                     f"{pct(by_amb['share'].min())} and {pct(by_amb['share'].max())}. ")
+        coef = a.law.coefficients.set_index("term")
+        if "h1" in coef.index:
+            r = coef.loc["h1"]
+            text += (f"Across all {a.law.n_sequences} sequences the law also needs the "
+                     f"next-letter entropy H(next | letter): {ci(r.estimate, r.lo, r.hi)} on "
+                     "ln T per bit under the notebook's loss, beside the counts. ")
+        if a.cells is not None and not a.cells.effects.empty:
+            ce = a.cells.effects[(a.cells.effects["loss"] == "logits")].set_index(
+                ["cell", "metric"])
+            cells = [c for c in ("gru", "rnn") if (c, dep) in ce.index]
+            if cells:
+                text += ("For the GRU and the tanh RNN at the same parameter counts depth "
+                         "costs more (loss on logits, per doubling: " + ", ".join(
+                             f"{c.upper()} {times(ce, (c, dep))}"
+                             for c in [*cells, "lstm"] if (c, dep) in ce.index)
+                         + ") and ambiguity at fixed depth " + ", ".join(
+                             f"{c.upper()} {times(ce, (c, amb))}"
+                             for c in [*cells, "lstm"] if (c, amb) in ce.index) + ". ")
+        text += ("What one-step training cannot learn at all: with the state reset before "
+                 "every letter, any string with a letter of two successors (§1).")
+        out.append(text)
+    w, f = a.width, a.frontier
+    if w is not None:
+        b = w.best
+        lg, sm = b[b["loss"] == "logits"], b[b["loss"] == "softmax"]
+        peak = sm.loc[sm["share"].idxmax()]
+        widest = sm.loc[sm["units"].idxmax()]
+        lo_share, hi_share = pct(lg["share"].min()), pct(lg["share"].max())
+        shares = lo_share if lo_share == hi_share else f"{lo_share}-{hi_share}"
+        text = (f"2. **Why a larger network helps: trainability and room, separately.** At "
+                f"each width's best lr the loss on logits memorizes {shares} of runs at every "
+                f"width {lg['units'].min()}-{lg['units'].max()}; under the notebook's loss the share "
+                f"peaks at {peak.units} units ({pct(peak.share)}) and falls to "
+                f"{pct(widest.share)} at {widest.units}, so there wider stops helping even at "
+                "its best lr (§2). ")
+        if f is not None and not f.frontier.empty:
+            lstm = f.frontier[f.frontier["cell"] == "lstm"]
+            top = f.frontier.loc[f.frontier["bits_per_param"].idxmax()]
+            widest = lstm[lstm["units"] == lstm["units"].max()]
+            reach = ", ".join(
+                f"{r.bound}{r.L_star:.0f} ({r.alphabet_size} letters, lr {r.lr:g}, "
+                f"{r.budget_steps // 1000:,}k steps)"
+                for r in widest.loc[widest.groupby("alphabet_size")["L_star"].idxmax()]
+                .itertuples())
+            text += (f"On random sequences the room grows with width: at "
+                     f"{widest['units'].iloc[0]} units the longest half-memorized sequence is "
+                     f"{reach}; the most stored is {top.bits_per_param:.2g} bits per parameter "
+                     f"({top.cell.upper()} {top.units} units), far below the 5 reported for "
+                     "tuned offline training (literature). ")
+            if len(f.lr_effect):
+                le = f.lr_effect
+                further = le[le["lo"] > 1]
+                high = le["lr_from"].iloc[0]
+                at_high = lstm[(lstm["lr"] == high)
+                               & (lstm["budget_steps"] == le["budget_steps"].iloc[0])]
+                span = ", ".join(
+                    f"{g.sort_values('units')['L_star'].map('{:.0f}'.format).str.cat(sep='/')} "
+                    f"over {a_size} letters" for a_size, g in at_high.groupby("alphabet_size"))
+                widths = "/".join(map(str, sorted(at_high["units"].unique())))
+                text += (f"At lr {high:g} L* was {span} at {widths} units; "
+                         f"lr {le['lr_to'].iloc[0]:g} reaches further for {len(further)} "
+                         f"of {len(le)} (width, alphabet) pairs")
+                text += (f", all of them at {further['units'].min()} units or more: where the "
+                         "frontier stalled it was the learning rate's, not the network's. "
+                         if len(further) else ". ")
+            be = f.budget_effect
+            if len(f.lr_effect) and len(be):
+                low = be[be["lr"] == f.lr_effect["lr_to"].iloc[0]]
+                if len(low):
+                    kept = low[(low["lo"] <= 1) & (low["hi"] >= 1)]
+                    text += (f"At lr {low['lr'].iloc[0]:g}, "
+                             f"{low['budget_steps_to'].iloc[0] // 1000:,}k instead of "
+                             f"{low['budget_steps_from'].iloc[0] // 1000:,}k steps leaves L* "
+                             f"where it was for {len(kept)} of {len(low)} "
+                             "(" + ", ".join(f"{r.units} units, {r.alphabet_size} letters: "
+                                             f"{r.L_from:.0f} → {r.L_to:.0f}"
+                                             for r in low.itertuples()) + "). ")
+            if not f.cells.empty:
+                same = f.cells[f.cells["same_bracket"] | ((f.cells["lo"] <= 1)
+                                                          & (f.cells["hi"] >= 1))]
+                text += (f"The GRU and the RNN store as many bits per parameter as the LSTM "
+                         f"of their size in {len(same)} of {len(f.cells)} comparisons (§2).")
+        out.append(text)
+    ex = a.elasticities.set_index(["loss", "covariate"])
+    text = ("3. **The scaling factors** (the law, locally at 32 units and lr 1e-3, §3): "
+            + "; ".join(f"{loss_name(loss)}: T_steps ∝ units^{ex.loc[(loss, 'units'), 'exponent']:.2f} "
+                        f"lr^{ex.loc[(loss, 'lr'), 'exponent']:.2f} "
+                        f"length^{ex.loc[(loss, 'length'), 'exponent']:.2f}"
+                        for loss in ("softmax", "logits")) + ". ")
+    if ("softmax", "best lr vs units") in ex.index:
+        r = ex.loc[("softmax", "best lr vs units")]
+        text += (f"Under the notebook's loss the fastest lr moves as units^{r.exponent:.2f} "
+                 f"[{r.lo:.2f}, {r.hi:.2f}] (muP for Adam: -1). ")
+    if a.speed is not None:
+        s = a.speed.sort_values("units")
+        text += (f"A model-step costs {s['median'].iloc[0]:.0f} µs at {s['units'].iloc[0]} "
+                 f"units and {s['median'].iloc[-1]:.0f} µs at {s['units'].iloc[-1]} on this "
+                 "CPU. ")
+    if a.predict_check is not None:
+        v = a.predict_check
+        text += (f"On runs that chose nothing, `analysis.predict` is off by a median factor "
+                 f"of {v.median_factor:.2f} in epochs (Brier {v.brier:.3f} against "
+                 f"{v.brier_no_skill:.3f} for no skill).")
+    out.append(text)
+    return "\n\n".join(out)
 
 
 # -- Q1 ----------------------------------------------------------------------------------
@@ -122,7 +244,7 @@ def _q1(a: Analysis) -> str:
         lines.append(
             f"**The design.** {v1}The forks design sets them independently: "
             f"{ds.n_sequences} sequences, five per (depth, forks) cell, ρ(depth, ambiguous "
-            f"transitions) = {_f(r_new, 2)} (`correlation.png`). Repeats are depth - 1 + forks "
+            f"transitions) = {num(r_new, 2)} (`correlation.png`). Repeats are depth - 1 + forks "
             "by construction, so a repeats effect is not separable from the other two there.")
         rows = [dict(loss=r.loss, metric=r.metric,
                      **{"steps x per doubling [95% CI, sequences]":
@@ -130,11 +252,11 @@ def _q1(a: Analysis) -> str:
                 for r in ds.effects.itertuples()]
         lines += ["", "Each at a fixed value of the other (log-normal AFT on the design's runs, "
                       "width as a covariate, CIs cluster-robust by sequence):", "",
-                  _table(pd.DataFrame(rows)), ""]
+                  table(pd.DataFrame(rows)), ""]
         for loss in ("softmax", "logits"):
             e = ds.effects[ds.effects["loss"] == loss].set_index("metric")
             dep, amb = e.loc["context depth"], e.loc["1 + ambiguous transitions"]
-            lines.append(f"- {_loss_name(loss).capitalize()}: "
+            lines.append(f"- {loss_name(loss).capitalize()}: "
                          f"doubling the depth at fixed ambiguity multiplies the steps by "
                          f"×{dep.doubling:.2f} [{dep.doubling_lo:.2f}, {dep.doubling_hi:.2f}]; "
                          f"doubling 1 + ambiguous transitions at fixed depth by "
@@ -144,7 +266,7 @@ def _q1(a: Analysis) -> str:
         m = a.design.margins
         for loss, units in sorted(set(zip(m["loss"], m["units"], strict=True))):
             g = m[(m["loss"] == loss) & (m["units"] == units)]
-            by = {f: ", ".join(f"{r.level}: {_pct(r.share)} [{_pct(r.lo)}, {_pct(r.hi)}]"
+            by = {f: ", ".join(f"{r.level}: {pct(r.share)} [{pct(r.lo)}, {pct(r.hi)}]"
                                for r in g[g["factor"] == f].itertuples())
                   for f in ("depth", "ambiguous")}
             lines.append(f"- Memorized within the budget, {loss} loss, {units} units: by depth "
@@ -160,8 +282,8 @@ def _q1(a: Analysis) -> str:
     if diff:
         lines += ["", f"In the law fitted on all {a.law.n_sequences} sequences (below), the "
                   "difficulty terms are: " + "; ".join(
-                      f"{coef.loc[t, 'formula']} {_f(coef.loc[t, 'estimate'])} "
-                      f"[{_f(coef.loc[t, 'lo'])}, {_f(coef.loc[t, 'hi'])}]" for t in diff) + "."]
+                      f"{coef.loc[t, 'formula']} {num(coef.loc[t, 'estimate'])} "
+                      f"[{num(coef.loc[t, 'lo'])}, {num(coef.loc[t, 'hi'])}]" for t in diff) + "."]
     lines.append(
         "\n**What one-step training cannot learn** (a fact of the construction, not a "
         "measurement): with the state reset before every letter the output is a function of "
@@ -210,12 +332,12 @@ def _q2(a: Analysis) -> str:
                                   & (w.at_notebook_lr["units"] == r.units)]
             rows.append({"loss": r.loss, "units": r.units, "best lr": f"{r.lr:g}",
                          "memorized at best lr [95% CI]":
-                         f"{_pct(r.share)} [{_pct(r.share_lo)}, {_pct(r.share_hi)}]",
-                         "median steps": _steps(r.median_steps),
-                         "memorized at lr 1e-3": _pct(nb["share"].iloc[0]) if len(nb) else "-"})
+                         f"{pct(r.share)} [{pct(r.share_lo)}, {pct(r.share_hi)}]",
+                         "median steps": steps_text(r.median_steps),
+                         "memorized at lr 1e-3": pct(nb["share"].iloc[0]) if len(nb) else "-"})
         lines += ["", f"**Width x learning rate** ({w.n_sequences} sequences of depth 2-4, 6 "
                       "seeds each, every lr of the grid at every width; CIs resample sequences):",
-                  "", _table(pd.DataFrame(rows)), ""]
+                  "", table(pd.DataFrame(rows)), ""]
     if w is not None and not w.steps.empty:
         worse = w.steps[w.steps["hi"] < 0]
         better = w.steps[w.steps["lo"] > 0]
@@ -259,16 +381,17 @@ def _frontier_lines(a: Analysis) -> list[str]:
         row = {"letters": a_size, "cell": cell, "units": units,
                "parameters": f"{int(best.parameters):,}"}
         for st in settings:
-            row[f"L* {st}"] = (f"{by.loc[st, 'bound']}{by.loc[st, 'L_star']:.0f} "
-                               f"[{by.loc[st, 'L_lo']:.0f}, {by.loc[st, 'L_hi']:.0f}]"
-                               if st in by.index else "-")
+            row[f"L* {st}"] = frontier_cell(by.loc[st]) if st in by.index else "-"
         row["bits per parameter, best"] = (f"{best.bits_per_param:.3g} [{best.bits_lo:.3g}, "
                                            f"{best.bits_hi:.3g}]")
         rows.append(row)
     lines = ["", f"**The capacity frontier** (i.i.d. random sequences, three per length, 4 "
-                 f"seeds each; L* = the length where the memorized share crosses {HALF}; "
-                 "bootstrap 95% CI over sequences and seeds; > / <: beyond the tested lengths; "
-                 "`frontier.png`):", "", _table(pd.DataFrame(rows)), ""]
+                 f"seeds each; L* = the length where the memorized share crosses {HALF}, "
+                 "(the tested lengths on either side of it), [bootstrap 95% CI over sequences "
+                 "and seeds]; > / <: beyond the tested lengths; `frontier.png`). The lengths "
+                 "double, so where every sequence flips between two of them the bootstrap CI "
+                 "is a point and the bracket is the real uncertainty:", "",
+                 table(pd.DataFrame(rows)), ""]
     be = f.budget_effect
     for lr, g in be.groupby("lr", sort=False):
         eff = "; ".join(f"{r.cell} {r.units} units, {r.alphabet_size} letters: "
@@ -278,8 +401,11 @@ def _frontier_lines(a: Analysis) -> list[str]:
         moved = g[g["lo"] > 1]
         lines.append(f"At lr {lr:g}, {g['budget_steps_to'].iloc[0]:,} instead of "
                      f"{g['budget_steps_from'].iloc[0]:,} steps changes L* by: {eff}. It moves "
-                     f"(CI above ×1) for {len(moved)} of {len(g)}: there, training time sets "
-                     "the frontier.")
+                     f"(CI above ×1) for {len(moved)} of {len(g)}"
+                     + (": there, training time sets the frontier; elsewhere " if len(moved)
+                        else "; ")
+                     + f"{g['budget_steps_to'].iloc[0] // g['budget_steps_from'].iloc[0]:.0f}x "
+                       "the steps leaves it where it was, so time does not set it.")
     le = f.lr_effect
     if not le.empty:
         eff = "; ".join(f"{r.cell} {r.units} units, {r.alphabet_size} letters: "
@@ -294,15 +420,33 @@ def _frontier_lines(a: Analysis) -> list[str]:
     pr = a.probe
     if pr is not None and not pr.empty:
         rows = [{"letters": r.alphabet_size, "units": r.units, "length": r.length,
-                 "lr": f"{r.lr:g}", "memorized": _pct(r.share),
+                 "lr": f"{r.lr:g}", "memorized": pct(r.share),
                  "median final loss": f"{r.final_loss:.3f}"} for r in pr.itertuples()]
         lines += ["", "The probe that found it (`frontier_probe`: the sequences just beyond the "
-                      "lr-1e-2 L*, 200k steps):", "", _table(pd.DataFrame(rows)), ""]
+                      "lr-1e-2 L*, 200k steps):", "", table(pd.DataFrame(rows)), ""]
         checked = pr.dropna(subset=["shared"])
         if len(checked) and checked["shared"].sum() > 0:
             lines.append(f"The probe's runs that `frontier_lr` also made (same run id) have "
                          f"identical outcomes and steps in {int(checked['identical'].sum())} "
                          f"of {int(checked['shared'].sum())}.")
+    fc = f.cells
+    if not fc.empty:
+        rows = [{"parameters of": f"LSTM {r.lstm_units} ({r.lstm_parameters:,})",
+                 "cell": f"{r.cell} {r.units} ({r.parameters:,})",
+                 "setting": f"{r.alphabet_size} letters, lr {r.lr:g}, {r.budget_steps // 1000}k",
+                 "bits/parameter": f"{r.bits_per_param:.3g}",
+                 "LSTM bits/parameter": f"{r.lstm_bits_per_param:.3g}",
+                 "ratio [95% CI]": f"×{r.ratio:.2f} [{r.lo:.2f}, {r.hi:.2f}]",
+                 "L* in the LSTM's bracket": "yes" if r.same_bracket else "no"}
+                for r in fc.sort_values(["lstm_units", "cell"]).itertuples()]
+        same = fc[fc["same_bracket"] | ((fc["lo"] <= 1) & (fc["hi"] >= 1))]
+        lines += ["", "**Bits per parameter by cell**, each GRU or RNN beside the LSTM of its "
+                      "parameter count (`frontier_cells`; all at one lr):", "",
+                  table(pd.DataFrame(rows)), "",
+                  f"Not distinguishable from the LSTM (its L* between the same two tested "
+                  f"lengths, or a ratio CI that includes ×1): {len(same)} of {len(fc)} pairs"
+                  + (": " + ", ".join(f"{r.cell} {r.units}" for r in same.itertuples())
+                     if len(same) else "") + "."]
     top = f.frontier.loc[f.frontier["bits_per_param"].idxmax()]
     lines.append(f"The most any measured network stored is {top.bits_per_param:.3g} bits per "
                  f"parameter ({top.cell} {top.units} units, {top.alphabet_size} letters, "
@@ -318,16 +462,16 @@ def _q3(a: Analysis) -> str:
     law = a.law
     fit = law.fit
     coef = law.coefficients
-    rows = [{"term": r.term, "covariate": r.formula, "estimate": _f(r.estimate),
-             "95% CI, sequences (cluster)": f"[{_f(r.lo)}, {_f(r.hi)}]",
-             "95% CI, runs (Wald)": f"[{_f(r.wald_lo)}, {_f(r.wald_hi)}]"}
+    rows = [{"term": r.term, "covariate": r.formula, "estimate": num(r.estimate),
+             "95% CI, sequences (cluster)": f"[{num(r.lo)}, {num(r.hi)}]",
+             "95% CI, runs (Wald)": f"[{num(r.wald_lo)}, {num(r.wald_hi)}]"}
             for r in coef.itertuples()]
     comp = law.comparison.head(8)
     comp = pd.DataFrame({"model": comp["model"], "k": comp["k"],
                          "effective k (TIC)": comp["effective_k"].map(lambda v: f"{v:.0f}"),
                          "ΔTIC": comp["delta_tic"].map(lambda v: f"{v:.1f}"),
                          "ΔAIC": comp["delta_aic"].map(lambda v: f"{v:.1f}")})
-    rng = "; ".join(f"{k} {_f(v[0])}-{_f(v[1])}" for k, v in law.ranges.items())
+    rng = "; ".join(f"{k} {num(v[0])}-{num(v[1])}" for k, v in law.ranges.items())
     lines = [
         "## 3. The scaling factors between difficulty, capacity and speed",
         f"**The law** (chosen by a cluster-robust TIC among {len(law.comparison)} declared "
@@ -335,27 +479,35 @@ def _q3(a: Analysis) -> str:
         f"`fit.json`): a censored log-normal AFT of steps-to-memorize T on {fit.n:,} runs "
         f"({fit.n_events:,} memorized) of {law.n_sequences} sequences:",
         f"\n    {law.name}\n",
-        "", _table(pd.DataFrame(rows)), "",
+        "", table(pd.DataFrame(rows)), "",
         "Models compared (lower is better). AIC counts every run as independent; the seeds "
         "of a sequence share its sequence-level terms, so AIC over-rewards them. Takeuchi's "
         "criterion (TIC) charges each model its effective number of parameters, tr(J H⁻¹) "
-        "with J from the sequences' summed scores, and chooses:", "", _table(comp), "",
+        "with J from the sequences' summed scores, and chooses:", "", table(comp), "",
         "How the spread may vary (same location, lower TIC is better):", "",
-        _table(pd.DataFrame({"spread": law.scale_comparison["model"],
+        table(pd.DataFrame({"spread": law.scale_comparison["model"],
                              "k": law.scale_comparison["k"],
                              "ΔTIC": law.scale_comparison["delta_tic"].map(
                                  lambda v: f"{v:.1f}")})), "",
-        _table(pd.DataFrame([{"ln σ term": r.term, "covariate": r.formula,
-                              "estimate": _f(r.estimate),
-                              "95% CI, sequences": f"[{_f(r.lo)}, {_f(r.hi)}]"}
+        table(pd.DataFrame([{"ln σ term": r.term, "covariate": r.formula,
+                              "estimate": num(r.estimate),
+                              "95% CI, sequences": f"[{num(r.lo)}, {num(r.hi)}]"}
                              for r in law.scale_coefficients.itertuples()])), "",
         f"- Spread: σ = {law.sigma_total:.2f} on ln T over the fitted rows (root mean "
-        f"square); seed to seed alone (one intercept per cell) σ = {_f(law.sigma_seed, 2)}, "
-        f"a factor {_f(_spread(law.sigma_seed), 3)} either way (10th-90th percentile); the "
-        f"rest, {_f(law.sigma_sequence, 2)}, is between sequences and misfit. By loss: "
-        + "; ".join(f"{_loss_name(r.loss)} σ {r.sigma:.2f} (seed {_f(r.sigma_seed, 2)}, rest "
-                    f"{_f(r.sigma_sequence, 2)}, {r.runs:,} runs)"
+        f"square); seed to seed alone (one intercept per cell) σ = {num(law.sigma_seed, 2)}, "
+        f"a factor {num(spread_factor(law.sigma_seed), 3)} either way (10th-90th percentile); the "
+        f"rest, {num(law.sigma_sequence, 2)}, is between sequences and misfit. By loss: "
+        + "; ".join(f"{loss_name(r.loss)} σ {r.sigma:.2f} (seed {num(r.sigma_seed, 2)}, rest "
+                    f"{num(r.sigma_sequence, 2)}, {r.runs:,} runs)"
                     for r in law.spread.itertuples()) + ".",
+        "**Scaling exponents** of the law, d ln T_steps / d ln x where x changes alone, at "
+        f"{a.elasticities['at'].iloc[0]} (the fitted rows' medians; cluster 95% CIs, "
+        "delta method). The law is quadratic in ln units and ln lr, so these are local: "
+        "they hold near that point and change along the surface.", "",
+        table(pd.DataFrame([{"loss": loss_name(r.loss), "x": r.covariate,
+                              "exponent [95% CI]": f"{r.exponent:.2f} [{r.lo:.2f}, {r.hi:.2f}]",
+                              "note": _exponent_note(r)}
+                             for r in a.elasticities.itertuples()])), "",
         f"- Range of validity (the fitted rows): {rng}. Outside it `predict` warns; inside it, "
         "depth and ambiguity vary at lengths 16-24 only in the width and forks designs.",
         "- In epochs: T_epochs = T_steps / length, so a length exponent b in steps is b - 1 "
@@ -379,100 +531,14 @@ def _q3(a: Analysis) -> str:
     return "\n".join(lines)
 
 
-def _typical(sigma: float | None) -> float | None:
-    """Median of exp |sigma Z|: the typical factor that a spread sigma on ln T makes."""
-    return None if sigma is None or not math.isfinite(sigma) else math.exp(0.6745 * sigma)
-
-
-def _spread(sigma: float | None) -> float | None:
-    return None if sigma is None else math.exp(1.2816 * sigma)
-
-
-def _validation(a: Analysis) -> str:
-    v = a.validation
-    if v is None:
-        return "## Out of sample\nNo held-out table in results/: the law is not validated."
-    spread = dict(zip(a.law.spread["loss"], a.law.spread["sigma_sequence"], strict=True))
-    lines = [
-        "## Out of sample: the law on sequences it never saw",
-        f"{v.sequences} fresh sequences from generator seeds no fitting spec uses "
-        f"(`bench/specs/heldout.toml`; {v.overlap} of them also in the fitting data), "
-        f"{v.runs:,} runs:",
-        f"- Median prediction factor over the {v.cells_compared} cells whose measured median "
-        f"is within the budget: **{v.median_factor:.2f}** (90th percentile "
-        f"{v.factor_p90:.2f}); target ≤ {MEDIAN_FACTOR_TARGET}: "
-        + ("met." if v.meets_median_target else "**not met**."),
-        f"- {v.wrong_side} of {len(v.cells)} cells have the measured and the predicted median "
-        "on opposite sides of the budget.",
-        f"- Brier score of P(memorized within the budget) per run: **{v.brier:.3f}**, against "
-        f"{v.brier_no_skill:.3f} for the no-skill forecast (the fitting data's memorized "
-        f"share, {v.base_rate:.2f}, for every run); target ≤ {BRIER_TARGET_SHARE} of it: "
-        + ("met." if v.meets_brier_target else "**not met**.")
-        + f" A forecast that knew each held-out cell's own memorized share would score "
-        f"{v.brier_floor:.3f}: the seeds alone set that floor.",
-        "- By loss:", "",
-        _table(pd.DataFrame([{"loss": _loss_name(r.loss), "cells": r.cells,
-                              "median factor": f"{r.median_factor:.2f}",
-                              "factor from unexplained sequence spread": _f(_typical(
-                                  spread.get(r.loss)), 3),
-                              "Brier": f"{r.brier:.3f}", "no-skill": f"{r.brier_no_skill:.3f}",
-                              "floor (cell shares known)": f"{r.brier_floor:.3f}"}
-                             for r in v.by_loss.itertuples()])), "",
-        "  The spread between sequences that the metrics leave unexplained (σ rest, Q3) "
-        "sets a floor on a fresh sequence's median factor, exp(0.674 σ), before any seed "
-        "noise; under the notebook's loss it alone is above the target.",
-        "- Calibration: `calibration.png`. Where the misses are (median ratio: geometric mean "
-        "of predicted over measured median, over the cells where the measured one is "
-        "within the budget; above 1, the law is too slow):", "",
-        _table(pd.DataFrame([{"loss": _loss_name(r.loss), "units": r.units, "lr": _f(r.lr),
-                              "cells": r.cells, "median ratio": _f(r.median_ratio, 2),
-                              "P(memorized) law": f"{r.p_pred:.2f}",
-                              "share measured": f"{r.share:.2f}"}
-                             for r in v.by_setting.itertuples()])),
-    ]
-    if a.validation_declared is not None:
-        name, d = a.validation_declared
-        lines += ["", f"The entropy blocks of the law were declared after a first look at "
-                      f"these held-out results (`lawfit.AFTER_HELDOUT`). The best law without "
-                      f"them ({name}) scores a median factor of {d.median_factor:.2f} and a "
-                      f"Brier score of {d.brier:.3f} here. The held-out set chose no "
-                      "coefficient, but it is no longer untouched; the next section is."]
-    return "\n".join(lines)
-
-
-def _predict_check(a: Analysis) -> str:
-    v = a.predict_check
-    if v is None:
-        return ("## The saved law through `analysis.predict`\nNo predict_check table in "
-                "results/: `analysis.predict` is not checked on fresh runs.")
-    lines = [
-        "## The saved law through `analysis.predict`, on runs that chose nothing",
-        f"`bench/specs/predict_check.toml`: {v.sequences} fresh sequences (generator seeds "
-        f"200+; {v.overlap} of them in the fitting data), widths 24, 48, 96 and learning rates "
-        f"6e-4 and 2.5e-3 that no fitted or held-out spec has, both losses, {v.runs:,} runs. "
-        "Each cell's prediction is `analysis.predict(...)` with the saved fit.json; "
-        "measured epochs are Kaplan-Meier medians. These runs were made after the law was "
-        "chosen and were never used to choose it.",
-        f"- Median prediction factor (epochs) over the {v.cells_compared} of {len(v.cells)} "
-        f"cells whose measured median is within the budget: **{v.median_factor:.2f}** (90th "
-        f"percentile {v.factor_p90:.2f}); target ≤ {MEDIAN_FACTOR_TARGET}: "
-        + ("met." if v.meets_median_target else "**not met**."),
-        f"- Brier score: **{v.brier:.3f}**, against {v.brier_no_skill:.3f} no-skill and a "
-        f"floor of {v.brier_floor:.3f}; target ≤ {BRIER_TARGET_SHARE} of no-skill: "
-        + ("met." if v.meets_brier_target else "**not met**."),
-        "", _table(pd.DataFrame([{"loss": _loss_name(r.loss), "cells": r.cells,
-                                  "median factor": f"{r.median_factor:.2f}",
-                                  "Brier": f"{r.brier:.3f}",
-                                  "no-skill": f"{r.brier_no_skill:.3f}",
-                                  "floor": f"{r.brier_floor:.3f}"}
-                                 for r in v.by_loss.itertuples()])), "",
-        _table(pd.DataFrame([{"loss": _loss_name(r.loss), "units": r.units, "lr": _f(r.lr),
-                              "cells": r.cells, "median ratio": _f(r.median_ratio, 2),
-                              "P(memorized) law": f"{r.p_pred:.2f}",
-                              "share measured": f"{r.share:.2f}"}
-                             for r in v.by_setting.itertuples()])),
-    ]
-    return "\n".join(lines)
+def _exponent_note(r: object) -> str:
+    if r.covariate == "length":
+        return f"in epochs {r.exponent - 1:.2f}"
+    if r.covariate == "best lr vs units":
+        where = "inside" if r.inside else "outside"
+        return (f"lr* at 32 units {r.best_lr:.2g}, {where} the fitted lrs; muP for Adam: -1"
+                + ("" if r.inside else " (an extrapolation: no best lr in the data)"))
+    return ""
 
 
 # -- cells -------------------------------------------------------------------------------
@@ -482,14 +548,14 @@ def _cells(a: Analysis) -> str:
     if c is None:
         return ""
     best = c.best.sort_values(["lstm_units", "loss", "cell"])
-    rows = [{"parameters of": f"LSTM {r.lstm_units}", "loss": _loss_name(r.loss),
+    rows = [{"parameters of": f"LSTM {r.lstm_units}", "loss": loss_name(r.loss),
              "cell": f"{r.cell} {r.units}", "parameters": f"{r.parameters:,}",
-             "best lr": f"{r.lr:g}", "memorized": _pct(r.share),
-             "median epochs [95% CI]": f"{_steps(r.median_epochs)} "
-                                       f"[{_steps(r.median_lo)}, {_steps(r.median_hi)}]"}
+             "best lr": f"{r.lr:g}", "memorized": pct(r.share),
+             "median epochs [95% CI]": f"{steps_text(r.median_epochs)} "
+                                       f"[{steps_text(r.median_lo)}, {steps_text(r.median_hi)}]"}
             for r in best.itertuples()]
     eff = c.effects.sort_values(["loss", "metric", "cell"])
-    erows = [{"loss": _loss_name(r.loss), "doubling": r.metric, "cell": r.cell,
+    erows = [{"loss": loss_name(r.loss), "doubling": r.metric, "cell": r.cell,
               "steps × [95% CI, sequences]":
               f"×{r.doubling:.2f} [{r.doubling_lo:.2f}, {r.doubling_hi:.2f}]"}
              for r in eff.itertuples()]
@@ -498,9 +564,9 @@ def _cells(a: Analysis) -> str:
     mrows = []
     for (loss, lstm_units, cell), g in deep.groupby(["loss", "lstm_units", "cell"], sort=True):
         g = g.sort_values("level")
-        mrows.append({"loss": _loss_name(loss), "parameters of": f"LSTM {lstm_units}",
-                      "cell": cell, **{f"depth {r.level}": f"{_pct(r.share)} "
-                                       f"[{_pct(r.lo)}, {_pct(r.hi)}]" for r in g.itertuples()}})
+        mrows.append({"loss": loss_name(loss), "parameters of": f"LSTM {lstm_units}",
+                      "cell": cell, **{f"depth {r.level}": f"{pct(r.share)} "
+                                       f"[{pct(r.lo)}, {pct(r.hi)}]" for r in g.itertuples()}})
     sp = c.speed.sort_values(["parameters", "cell"])
     speed = ", ".join(f"{r.cell} {r.units} ({r.parameters:,} parameters) {r.us_per_step:.0f}"
                       for r in sp.itertuples())
@@ -511,14 +577,14 @@ def _cells(a: Analysis) -> str:
         "`width_lr` and `depth_ambiguity` (`analysis/cells.py`).",
         "", f"**Learning-rate scan** ({c.n_sequences_scan} sequences of depth 2-4, 6 seeds "
             "each, lr 1e-3 to 3e-2), each cell at its best lr:", "",
-        _table(pd.DataFrame(rows)), "",
+        table(pd.DataFrame(rows)), "",
         f"**Difficulty** (the forks design at depth 2, 4, 6 x forks 0, 3; "
         f"{c.n_sequences_difficulty} sequences, lr 1e-3): the time ratio of doubling each "
         "property at a fixed value of the other, per cell (log-normal AFT on the cell's runs, "
         "width as a covariate, CIs cluster-robust by sequence):", "",
-        _table(pd.DataFrame(erows)), "",
+        table(pd.DataFrame(erows)), "",
         "Memorized share by depth (pooled over the forks; CIs resample sequences):", "",
-        _table(pd.DataFrame(mrows)), "",
+        table(pd.DataFrame(mrows)), "",
         f"- Cost of a model-step in these sweeps (median µs, the sweep's own populations, "
         f"two workers sharing two cores): {speed}. The pytest-benchmark per-cell table is in "
         "the README.",
@@ -546,17 +612,17 @@ def _q4(a: Analysis) -> str:
                 for r in o.itertuples()]
         lines += ["", "Each choice changed alone, on the same cells, per context depth (v1 "
                       "study, one sequence per depth: seed-level CIs):", "",
-                  _table(pd.DataFrame(rows))]
+                  table(pd.DataFrame(rows))]
     lb = a.long_budgets
     if lb is not None and not lb.empty:
         rows = [{"loss": r.loss, "units": r.units, "lr": f"{r.lr:g}", "runs": r.runs,
-                 "memorized by 1000 epochs": _pct(r.share_short),
-                 f"by {r.budget:.0f}": _pct(r.share_long),
+                 "memorized by 1000 epochs": pct(r.share_short),
+                 f"by {r.budget:.0f}": pct(r.share_long),
                  "memorized only after 1000": f"{r.late} of {r.censored_short}"}
                 for r in lb.itertuples()]
         lines += ["", "**Slow or never?** Censored cells run on to a longer budget (the first "
                       "1000 epochs of a run are the run at 1000):", "",
-                  _table(pd.DataFrame(rows))]
+                  table(pd.DataFrame(rows))]
     return "\n".join(lines)
 
 
@@ -582,7 +648,7 @@ def _cases(a: Analysis, doc: dict) -> str:
              "holds when the median is in it and is not excluded when only its CI overlaps it.",
              "", cases_markdown(a.cases), "",
              "The law on these sequences (none of them is in its fitting data):", "",
-             _table(law)]
+             table(law)]
     if a.engines is not None:
         lines += ["", "The population engine against the reference trainer (log-rank per case):",
                   "", engines_markdown(a.engines)]

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binomtest
 
 from analysis.law import AFTFit
 from analysis.load import outcomes, split_errors
@@ -49,6 +50,7 @@ class Validation:
     brier_no_skill: float
     base_rate: float
     calibration: pd.DataFrame
+    calibration_by_loss: pd.DataFrame  # the same per loss (column loss)
     brier_floor: float  # a forecast that knew each cell's share (unbiased per cell)
     by_setting: pd.DataFrame  # per loss, units and lr: the law's bias and its P against the share
     by_loss: pd.DataFrame  # per loss: cells compared, median factor, Brier, no-skill Brier
@@ -109,17 +111,6 @@ def _score(runs: pd.DataFrame, cells: pd.DataFrame, fitted: pd.DataFrame) -> Val
                 + ((np.isfinite(cells["median"])) & (cells["median_pred"] > cells["budget"])).sum())
     y = runs["event"].to_numpy(dtype=float)
     base = float(fitted["event"].mean())
-    cal = []
-    edges = np.array(CALIBRATION_BINS)
-    bins = np.clip(np.digitize(runs["p"], edges[1:-1]), 0, len(edges) - 2)
-    for b in range(len(edges) - 1):
-        m = bins == b
-        if m.any():
-            k, n = float(y[m].sum()), int(m.sum())
-            lo, hi = _wilson(k, n)
-            cal.append(dict(lo_edge=edges[b], hi_edge=edges[b + 1], runs=n,
-                            predicted=float(runs["p"][m].mean()), observed=k / n, obs_lo=lo,
-                            obs_hi=hi))
     return Validation(
         cells=cells, runs=len(runs), sequences=int(runs["sequence"].nunique()),
         overlap=len(set(runs["sequence"]) & set(fitted["sequence"])),
@@ -128,8 +119,30 @@ def _score(runs: pd.DataFrame, cells: pd.DataFrame, fitted: pd.DataFrame) -> Val
         cells_compared=len(finite), wrong_side=wrong,
         brier=float(np.mean((runs["p"].to_numpy() - y) ** 2)),
         brier_no_skill=float(np.mean((base - y) ** 2)), base_rate=base,
-        calibration=pd.DataFrame(cal), brier_floor=_brier_floor(cells),
+        calibration=calibration(runs),
+        calibration_by_loss=pd.concat([calibration(g).assign(loss=loss)
+                                       for loss, g in runs.groupby("loss", sort=True)],
+                                      ignore_index=True),
+        brier_floor=_brier_floor(cells),
         by_setting=_by_setting(cells), by_loss=_by_loss(cells, runs, base))
+
+
+def calibration(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs binned by the law's P (CALIBRATION_BINS): mean P, observed share, Wilson CI."""
+    y = runs["event"].to_numpy(dtype=float)
+    p = runs["p"].to_numpy(dtype=float)
+    edges = np.array(CALIBRATION_BINS)
+    bins = np.clip(np.digitize(p, edges[1:-1]), 0, len(edges) - 2)
+    rows = []
+    for b in range(len(edges) - 1):
+        m = bins == b
+        if m.any():
+            k, n = float(y[m].sum()), int(m.sum())
+            lo, hi = wilson(k, n)
+            rows.append(dict(lo_edge=edges[b], hi_edge=edges[b + 1], runs=n,
+                             predicted=float(p[m].mean()), observed=k / n, obs_lo=lo,
+                             obs_hi=hi))
+    return pd.DataFrame(rows)
 
 
 def _by_loss(cells: pd.DataFrame, runs: pd.DataFrame, base: float) -> pd.DataFrame:
@@ -170,8 +183,7 @@ def _by_setting(cells: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _wilson(k: float, n: int, z: float = 1.959964) -> tuple[float, float]:
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
+def wilson(k: int, n: int) -> tuple[float, float]:
+    """The Wilson score 95% interval of a share k/n (scipy's)."""
+    ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=0.95, method="wilson")
+    return float(ci.low), float(ci.high)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.between import between
 from analysis.frontier import crossing
 from analysis.law import cluster_cov, cluster_parts, fit_aft, tic_penalty
 from analysis.lawfit import candidates, fit_candidate, law_data
@@ -180,6 +181,36 @@ def test_width_lr_finds_each_widths_best_lr(fixture_analysis):
         assert r["share"] == cells["share"].max()
         assert r["share_lo"] <= r["share"] <= r["share_hi"]
     assert set(w.steps["wide"]) == {16, 64, 256}
+
+
+def test_cells_between_the_grid_are_set_beside_their_four_grid_neighbours(fixture_analysis):
+    b = fixture_analysis.between.cells.set_index(["loss", "units"])
+    assert (b["neighbours"] == 4).all()
+    assert set(b["lr_around"]) == {"0.001-0.003"}
+    assert b.xs(8, level="units")["units_around"].eq("4-16").all()
+    assert b.xs(32, level="units")["units_around"].eq("16-64").all()
+    # the same synthetic law made both tables: between the grid points nothing new happens
+    assert fixture_analysis.between.inside == len(b)
+    v = fixture_analysis.between_check
+    assert v.overlap == v.sequences == 6 and v.runs == 96
+
+
+def test_a_share_outside_its_neighbours_range_is_flagged():
+    grid = pd.DataFrame([dict(loss="logits", units=u, lr=lr, share=0.1, rule=None)
+                         for u in (16, 64) for lr in (1e-3, 3e-3)])
+    runs = pd.read_csv(FIXTURE / "width_lr_between.csv")
+    runs = runs[(runs["units"] == 32) & (runs["loss"] == "logits")]
+    b = between(typed(runs.assign(status="memorized", memorized=True,
+                                  epochs_to_memorize=100, steps_to_memorize=1600)), grid)
+    (r,) = b.cells.itertuples()
+    assert r.share == 1.0 and r.share_lo > 0.1 and not r.inside
+
+
+def test_the_frontier_on_fresh_sequences_agrees_under_one_law(fixture_analysis):
+    f = fixture_analysis.frontier_fresh
+    assert sorted(f["units"]) == [2, 8] and set(f["budget_steps"]) == {4000}
+    assert ((f["lo"] <= 1) & (f["hi"] >= 1)).all()
+    assert (f["first_L_star"] != f["fresh_L_star"]).any()  # other sequences, other runs
 
 
 def test_validation_on_the_held_out_sequences(fixture_analysis):

@@ -1,0 +1,65 @@
+"""Formatting for the report and the README: numbers, shares, CIs and tables as text."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+
+def loss_name(loss: str) -> str:
+    return "notebook loss" if loss == "softmax" else "loss on logits"
+
+
+def num(x: float | None, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if isinstance(x, float) and math.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    return f"{x:.{digits}g}"
+
+
+def steps_text(x: float) -> str:
+    return "not reached" if math.isinf(x) else f"{x:,.0f}"
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def table(df: pd.DataFrame) -> str:
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(str(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def ci(x: float, lo: float, hi: float, fmt: str = "{:.2f}") -> str:
+    return f"{fmt.format(x)} [{fmt.format(lo)}, {fmt.format(hi)}]"
+
+
+def times(e: pd.DataFrame, key: tuple) -> str:
+    """'×1.53 [1.38, 1.70]' for the row `key` of an effects table indexed by it."""
+    r = e.loc[key]
+    return f"×{ci(r['doubling'], r['doubling_lo'], r['doubling_hi'])}"
+
+
+def typical_factor(sigma: float | None) -> float | None:
+    """Median of exp |sigma Z|: the typical factor that a spread sigma on ln T makes."""
+    return None if sigma is None or not math.isfinite(sigma) else math.exp(0.6745 * sigma)
+
+
+def spread_factor(sigma: float | None) -> float | None:
+    return None if sigma is None else math.exp(1.2816 * sigma)
+
+
+def frontier_cell(r: pd.Series, prefix: str = "") -> str:
+    """'L* (tested lengths either side) [CI]' of a frontier row; its columns may carry a
+    prefix (fresh_check's first_ and fresh_). '?': no tested length on that side."""
+    def get(c: str):
+        return r[prefix + c]
+
+    lo = "?" if math.isnan(get("L_below")) else f"{get('L_below'):.0f}"
+    hi = "?" if math.isnan(get("L_above")) else f"{get('L_above'):.0f}"
+    return f"{get('bound')}{get('L_star'):.0f} ({lo}-{hi}) [{get('L_lo'):.0f}, {get('L_hi'):.0f}]"
