@@ -293,13 +293,14 @@ def fit_cells(a: Analysis) -> pd.DataFrame:
     """The law's own cells: measured KM median and share beside the law's."""
     d = a.law_data.assign(p=a.law.fit.prob_within(a.law_data,
                                                    a.law_data["budget_in_steps"].to_numpy()))
-    rows = []
+    rows, firsts = [], []
     for _, g in d.groupby(["sequence", "units", "lr", "loss", "max_epochs"], sort=True):
         km = kaplan_meier(g["observed_steps"], g["event"], float(g["budget_in_steps"].min()))
+        firsts.append(g.index[0])
         rows.append(dict(units=int(g["units"].iloc[0]), depth=int(g["context_depth"].iloc[0]),
-                         median=km.median, median_pred=float(a.law.fit.median(g.iloc[:1])[0]),
-                         share=km.events / km.n, p_pred=float(g["p"].mean())))
-    return pd.DataFrame(rows)
+                         median=km.median, share=km.events / km.n, p_pred=float(g["p"].mean())))
+    # a cell's runs share its covariates: the law's median of its first run is the cell's
+    return pd.DataFrame(rows).assign(median_pred=a.law.fit.median(d.loc[firsts]))
 
 
 # -- difficulty ----------------------------------------------------------------------------

@@ -211,18 +211,20 @@ def _key(row: pd.Series) -> tuple:
 
 def _bootstrap(g: pd.DataFrame, boot: int, rng: np.random.Generator) -> np.ndarray:
     """L* of `boot` resamples: per length, sequences with replacement, then their seeds."""
-    by_length = []
+    lengths, mem, n = [], [], []
     for length, h in g.groupby("length", sort=True):
-        seqs = [s["event"].to_numpy() for _, s in h.groupby("sequence", sort=True)]
-        by_length.append((length, seqs))
-    out = np.empty(boot)
-    lengths = np.array([length for length, _ in by_length], dtype=float)
-    for b in range(boot):
-        mem, n = [], []
-        for _, seqs in by_length:
-            pick = rng.integers(0, len(seqs), len(seqs))
-            ev = np.concatenate([rng.choice(seqs[i], len(seqs[i])) for i in pick])
-            mem.append(ev.sum())
-            n.append(len(ev))
-        out[b] = crossing(lengths, np.array(mem, dtype=float), np.array(n, dtype=float))[0]
-    return out
+        seqs = [s["event"].to_numpy(dtype=float) for _, s in h.groupby("sequence", sort=True)]
+        sizes = np.array([len(x) for x in seqs])
+        events = np.zeros((len(seqs), sizes.max()))  # padded: seeds per sequence may differ
+        for i, x in enumerate(seqs):
+            events[i, :len(x)] = x
+        pick = rng.integers(0, len(seqs), (boot, len(seqs)))
+        size = sizes[pick][..., None]
+        seed = (rng.random((boot, len(seqs), sizes.max())) * size).astype(int)
+        used = np.arange(sizes.max()) < size
+        mem.append((events[pick[..., None], seed] * used).sum(axis=(1, 2)))
+        n.append(used.sum(axis=(1, 2)))
+        lengths.append(length)
+    lengths = np.array(lengths, dtype=float)
+    mem, n = np.array(mem).T, np.array(n, dtype=float).T
+    return np.array([crossing(lengths, m, k)[0] for m, k in zip(mem, n, strict=True)])

@@ -96,6 +96,7 @@ class Tables:
     predict_check: pd.DataFrame | None = None  # never fitted nor used to choose: predict's test
     width_lr_between: pd.DataFrame | None = None  # widths and lrs between width_lr's grid
     frontier_fresh: pd.DataFrame | None = None  # frontier_lr's L* on fresh sequences
+    frontier_cells_fresh: pd.DataFrame | None = None  # frontier_cells' L* on fresh sequences
     long_budgets: pd.DataFrame | None = None
     heldout: pd.DataFrame | None = None  # never fitted: the law's validation
     cases: pd.DataFrame | None = None
@@ -109,6 +110,7 @@ SOURCES = {"study": "study.csv", "width_lr": "width_lr.csv", "depth": "depth_amb
            "frontier_probe": "frontier_probe.csv", "frontier_cells": "frontier_cells.csv",
            "cells": "cells.csv", "predict_check": "predict_check.csv",
            "width_lr_between": "width_lr_between.csv", "frontier_fresh": "frontier_fresh.csv",
+           "frontier_cells_fresh": "frontier_cells_fresh.csv",
            "long_budgets": "long_budgets.csv",
            "heldout": "heldout.csv", "cases": "cases.csv", "reference": "cases_reference.csv",
            "steptime": "steptime.csv"}

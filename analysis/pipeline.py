@@ -96,8 +96,10 @@ def analyse(t: Tables) -> Analysis:
               if x is not None]
     if fronts:
         a.frontier = frontier(pd.concat(fronts, ignore_index=True))
-        if t.frontier_fresh is not None:
-            a.frontier_fresh = fresh_check(a.frontier, frontier(t.frontier_fresh))
+        fresh = [x for x in (t.frontier_fresh, t.frontier_cells_fresh) if x is not None]
+        if fresh:
+            a.frontier_fresh = fresh_check(a.frontier, frontier(pd.concat(fresh,
+                                                                          ignore_index=True)))
     else:
         missing.append("frontier")
     if t.frontier_probe is not None:

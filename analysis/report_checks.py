@@ -147,11 +147,11 @@ def frontier_fresh_section(a: Analysis) -> str:
     agree = int((f["same_bracket"] | ((f["lo"] <= 1) & (f["hi"] >= 1))).sum())
     lines = [
         "## The frontier on fresh sequences",
-        "`bench/specs/frontier_fresh.toml`: the frontier's setting re-measured on random "
-        "sequences from other generator seeds (L* (tested lengths on either side) "
-        "[bootstrap 95% CI], as in §2). If L* is the network's and not its three sequences', "
-        f"the two agree (same bracket, or a ratio CI that holds ×1): they do for **{agree} of "
-        f"{len(f)}** widths.", "",
+        "`bench/specs/frontier_fresh.toml` and `frontier_cells_fresh.toml`: the frontier's "
+        "setting re-measured on random sequences from other generator seeds (L* (tested "
+        "lengths on either side) [bootstrap 95% CI], as in §2). If L* is the network's and "
+        "not its three sequences', the two agree (same bracket, or a ratio CI that holds "
+        f"×1): they do for **{agree} of {len(f)}** widths.", "",
         table(pd.DataFrame(rows)),
     ]
     return "\n".join(lines)

@@ -13,6 +13,7 @@ the bare step at 32 and 128 units on an idle core, for comparison.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from analysis.load import outcomes, split_errors
@@ -25,18 +26,20 @@ CELL = ["cell", "sequence", "units", "lr", "loss", "reset", "bptt", "feedback", 
 def step_costs(table: pd.DataFrame) -> pd.DataFrame:
     """Per population: cell, units, model-steps, seconds, microseconds per model-step."""
     ok, _ = split_errors(table)
-    runs = outcomes(ok)
+    runs = outcomes(ok).sort_values([*CELL, "seed"], kind="stable")
+    steps = runs["steps"].to_numpy(dtype=float, na_value=0.0)
+    wall = runs["wall_time_s"].to_numpy(dtype=float, na_value=np.nan)
+    population = runs["population"].to_numpy(dtype=float, na_value=1.0)
+    length = runs["length"].to_numpy()
     rows = []
-    for key, g in runs.groupby(CELL, sort=True):
-        g = g.sort_values("seed")
-        for part in split_cell(list(g.index), int(g["population"].max())):
-            p = g.loc[part]
-            steps = float(p["steps"].sum())
-            if steps > 0:
-                wall = float(p["wall_time_s"].max())
-                rows.append(dict(cell=key[0], units=int(key[2]), length=int(p["length"].iloc[0]),
-                                 population=len(p), model_steps=steps, seconds=wall,
-                                 us_per_step=wall * 1e6 / steps))
+    for key, idx in runs.groupby(CELL, sort=True).indices.items():
+        for part in split_cell(list(idx), int(population[idx].max())):
+            total = float(steps[part].sum())
+            if total > 0:
+                seconds = float(np.nanmax(wall[part]))
+                rows.append(dict(cell=key[0], units=int(key[2]), length=int(length[part[0]]),
+                                 population=len(part), model_steps=total, seconds=seconds,
+                                 us_per_step=seconds * 1e6 / total))
     return pd.DataFrame(rows)
 
 

@@ -69,10 +69,11 @@ def validate(fit: AFTFit, heldout: pd.DataFrame, fitted: pd.DataFrame) -> Valida
     ok, _ = split_errors(heldout)
     runs = outcomes(ok)
     runs = runs.assign(p=fit.prob_within(runs, runs["budget_in_steps"].to_numpy()))
+    median = pd.Series(fit.median(runs), index=runs.index)  # equal within a cell
     rows = []
     for key, g in runs.groupby(CELL, sort=True):
         km = kaplan_meier(g["observed_steps"], g["event"], float(g["budget_in_steps"].min()))
-        rows.append(_cell_row(key, g, km, float(fit.median(g.iloc[:1])[0])))
+        rows.append(_cell_row(key, g, km, float(median[g.index[0]])))
     return _score(runs, pd.DataFrame(rows), fitted)
 
 
