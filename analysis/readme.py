@@ -24,6 +24,7 @@ import pandas as pd
 
 from analysis.cases import case_summary, cases_markdown
 from analysis.engines import compare, engines_markdown
+from analysis.fmt import ci, pct
 from seqmem.store import load_results
 
 _BLOCK = re.compile(r"(<!-- generated: (\w+) -->\n)(.*?)(<!-- end: \2 -->)", re.S)
@@ -100,14 +101,6 @@ def _cells_steps(results: Path) -> str:
     return cells_step_table(pd.read_csv(results / "steptime.csv"))
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
-
-
-def _ci(x: float, lo: float, hi: float, fmt: str = "{:.2f}") -> str:
-    return f"{fmt.format(x)} [{fmt.format(lo)}, {fmt.format(hi)}]"
-
-
 def findings(doc: dict) -> str:
     """The study's headline answers, every number taken from fit.json (python -m analysis)."""
     out = []
@@ -117,19 +110,19 @@ def findings(doc: dict) -> str:
             d, a = e["context depth"], e["1 + ambiguous transitions"]
             out.append(f"- **Depth and ambiguity, each at a fixed value of the other** ({name}; "
                        f"forks design): doubling the context depth multiplies the steps to "
-                       f"memorize by ×{_ci(d['doubling'], d['doubling_lo'], d['doubling_hi'])}, "
+                       f"memorize by ×{ci(d['doubling'], d['doubling_lo'], d['doubling_hi'])}, "
                        f"doubling 1 + ambiguous transitions by "
-                       f"×{_ci(a['doubling'], a['doubling_lo'], a['doubling_hi'])} "
+                       f"×{ci(a['doubling'], a['doubling_lo'], a['doubling_hi'])} "
                        "(95% CIs over sequences).")
     best = doc.get("width_lr_best", [])
     for loss, name in (("logits", "With the loss on logits"), ("softmax", "With the notebook's loss")):
         b = sorted((r for r in best if r["loss"] == loss), key=lambda r: r["units"])
         if b:
-            shares = ", ".join(f"{_pct(r['share'])} at {r['units']} units (lr {r['lr']:g})"
+            shares = ", ".join(f"{pct(r['share'])} at {r['units']} units (lr {r['lr']:g})"
                                for r in b)
             top = max(r["share"] for r in b)
             peaks = [r["units"] for r in b if r["share"] == top]
-            where = (f"every width reaches {_pct(top)}" if len(peaks) == len(b) else
+            where = (f"every width reaches {pct(top)}" if len(peaks) == len(b) else
                      f"the peak is at {', '.join(map(str, peaks))} units")
             out.append(f"- **Width at its best learning rate.** {name}, the share of runs "
                        f"memorized within 1000 epochs is {shares}: {where}.")
@@ -137,7 +130,7 @@ def findings(doc: dict) -> str:
     if worse:
         out.append("- **Wider is worse at its best lr** for " + "; ".join(
             f"{r['narrow']}→{r['wide']} units, {r['loss']} loss: "
-            f"{_ci(r['difference'], r['lo'], r['hi'], '{:+.2f}')}" for r in worse)
+            f"{ci(r['difference'], r['lo'], r['hi'], '{:+.2f}')}" for r in worse)
             + " (change in share, 95% CI over sequences).")
     front = doc.get("frontier", [])
     if front:
@@ -155,7 +148,7 @@ def findings(doc: dict) -> str:
                        f"{lr_eff[0]['budget_steps']:,} steps, lr {lr_eff[0]['lr_to']:g} reaches "
                        f"further (CI above ×1) for {len(further)} of {len(lr_eff)} (width, "
                        "alphabet) pairs, " + ", ".join(
-                           f"×{_ci(r['L_ratio'], r['lo'], r['hi'])} at {r['units']} units and "
+                           f"×{ci(r['L_ratio'], r['lo'], r['hi'])} at {r['units']} units and "
                            f"{r['alphabet_size']} letters" for r in wide)
                        + ". Where a network was limited by its lr or budget, L* is a lower "
                        "bound on what it can hold.")
@@ -165,32 +158,33 @@ def findings(doc: dict) -> str:
                 out.append(f"- **More steps still move the widest frontier**: at lr {r['lr']:g}, "
                            f"{r['budget_steps_to']:,} instead of {r['budget_steps_from']:,} steps "
                            f"moves L* of {r['units']} units at {r['alphabet_size']} letters by "
-                           f"×{_ci(r['L_ratio'], r['lo'], r['hi'])}.")
+                           f"×{ci(r['L_ratio'], r['lo'], r['hi'])}.")
         kept = [r for r in low if r["lo"] <= 1 <= r["hi"]]
         if kept:
             out.append(f"- **More steps leave the widest frontier where it was**: at lr "
                        f"{kept[0]['lr']:g}, {kept[0]['budget_steps_to']:,} instead of "
                        f"{kept[0]['budget_steps_from']:,} steps: " + ", ".join(
                            f"L* of {r['units']} units at {r['alphabet_size']} letters "
-                           f"×{_ci(r['L_ratio'], r['lo'], r['hi'])} ({r['L_from']:.0f} → "
+                           f"×{ci(r['L_ratio'], r['lo'], r['hi'])} ({r['L_from']:.0f} → "
                            f"{r['L_to']:.0f})" for r in kept) + ".")
     fresh = doc.get("frontier_fresh", [])
     if fresh:
         agree = [r for r in fresh if r["same_bracket"] or r["lo"] <= 1 <= r["hi"]]
-        out.append(f"- **L* on fresh sequences** (`frontier_fresh`): agrees with the first "
-                   f"sequences' for {len(agree)} of {len(fresh)} widths (" + ", ".join(
-                       f"{r['units']} units: {r['first_L_star']:.0f} → {r['fresh_L_star']:.0f}"
-                       for r in fresh) + ").")
+        out.append(f"- **L* on fresh sequences** (`frontier_fresh`, `frontier_cells_fresh`): "
+                   f"agrees with the first sequences' (same bracket or a ratio CI holding ×1) "
+                   f"for {len(agree)} of {len(fresh)} widths (" + ", ".join(
+                       f"{r['cell'].upper()} {r['units']}: {r['first_L_star']:.0f} → "
+                       f"{r['fresh_L_star']:.0f}" for r in fresh) + ").")
     cd = doc.get("cells_difficulty", [])
     if cd:
         dep = {r["cell"]: r for r in cd if r["loss"] == "logits" and r["metric"] == "context depth"}
         amb = {r["cell"]: r for r in cd if r["loss"] == "logits" and r["metric"] != "context depth"}
         out.append("- **Which property makes a sequence hard depends on the cell** (loss on "
                    "logits, forks slice, matched parameters): doubling the depth costs " + ", ".join(
-                       f"{c.upper()} ×{_ci(r['doubling'], r['doubling_lo'], r['doubling_hi'])}"
+                       f"{c.upper()} ×{ci(r['doubling'], r['doubling_lo'], r['doubling_hi'])}"
                        for c, r in sorted(dep.items()))
                    + "; doubling 1 + ambiguous transitions costs " + ", ".join(
-                       f"{c.upper()} ×{_ci(r['doubling'], r['doubling_lo'], r['doubling_hi'])}"
+                       f"{c.upper()} ×{ci(r['doubling'], r['doubling_lo'], r['doubling_hi'])}"
                        for c, r in sorted(amb.items())) + ".")
     v = doc.get("validation")
     if v:
@@ -216,7 +210,7 @@ def findings(doc: dict) -> str:
     lg = [opts[k] for k in sorted(opts) if k[0] == "loss=logits"]
     if lg:
         out.append("- **The notebook's Softmax before the loss**: the loss on logits takes " + ", ".join(
-            f"×{_ci(r['ratio'], r['lo'], r['hi'])} the epochs at depth {r['depth']}" for r in lg)
+            f"×{ci(r['ratio'], r['lo'], r['hi'])} the epochs at depth {r['depth']}" for r in lg)
             + " (v1 study, one sequence per depth: seed-level CIs).")
     return "\n".join(out)
 

@@ -367,6 +367,38 @@ def _setting(r: object) -> str:
     return f"lr {r.lr:g}, {r.budget_steps // 1000:,}k steps"
 
 
+def _stall_lines(f, le: pd.DataFrame) -> list[str]:
+    """Where the two widest LSTMs at the lower lr share a bracket: the wider holds no
+    longer a sequence with more parameters, whatever more steps do."""
+    fr = f.frontier
+    at = fr[(fr["cell"] == "lstm") & (fr["lr"] == le["lr_to"].iloc[0])
+            & (fr["budget_steps"] == le["budget_steps"].iloc[0])]
+    out = []
+    for a_size, g in at.groupby("alphabet_size", sort=True):
+        g = g.sort_values("units")
+        if len(g) < 2:
+            continue
+        narrow, wide = g.iloc[-2], g.iloc[-1]
+        if (narrow["L_below"], narrow["L_above"]) != (wide["L_below"], wide["L_above"]):
+            continue
+        more = f.budget_effect[(f.budget_effect["cell"] == "lstm")
+                               & (f.budget_effect["units"] == wide["units"])
+                               & (f.budget_effect["alphabet_size"] == a_size)
+                               & (f.budget_effect["lr"] == wide["lr"])]
+        time = ""
+        if len(more):
+            m = more.iloc[0]
+            time = (f", and {m['budget_steps_to'] // m['budget_steps_from']:.0f}x the steps "
+                    f"change it by ×{ci(m['L_ratio'], m['lo'], m['hi'])}")
+        out.append(f"At {a_size} letters and lr {wide['lr']:g} the {wide['units']}-unit LSTM "
+                   f"holds no longer a sequence than the {narrow['units']}-unit one (both "
+                   f"between {narrow['L_below']:.0f} and {narrow['L_above']:.0f} letters) with "
+                   f"{wide['parameters'] / narrow['parameters']:.1f}x the parameters{time}: there "
+                   "neither more parameters nor more time buy length. *Hypothesis, not tested "
+                   "here:* the lr, whose best value falls with width (§3).")
+    return out
+
+
 def _frontier_lines(a: Analysis) -> list[str]:
     f = a.frontier
     if f is None or f.frontier.empty:
@@ -417,6 +449,7 @@ def _frontier_lines(a: Analysis) -> list[str]:
                      f"instead of {le['lr_from'].iloc[0]:g} changes L* by: {eff}. The lower lr "
                      f"reaches further (CI above ×1) for {len(further)} of {len(le)}: there the "
                      "frontier at the higher lr was the learning rate's, not the network's.")
+        lines += _stall_lines(f, le)
     pr = a.probe
     if pr is not None and not pr.empty:
         rows = [{"letters": r.alphabet_size, "units": r.units, "length": r.length,

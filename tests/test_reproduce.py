@@ -7,16 +7,9 @@ import pandas as pd
 from bench.reproduce import main as reproduce
 from bench.sweep import main as sweep
 from seqmem.store import load_results
+from tests.test_sweep import TINY as SWEEP_TINY
 
-TINY = """
-name = "tiny_reproduce"
-sequences = ["ABCD", "ABCA"]
-units = [4, 8]
-seeds = 3
-lr = 0.05
-max_epochs = 12
-eval_every = 4
-"""
+TINY = SWEEP_TINY.replace('name = "tiny"', 'name = "tiny_reproduce"')
 
 
 def test_reproduce_finds_the_committed_rows_identical_and_catches_a_changed_one(tmp_path, capsys):
