@@ -2,15 +2,18 @@
 
     python -m bench.reproduce width_lr                 # 4 chunks of at most ~30 s each
     python -m bench.reproduce frontier --chunks 2 --max-chunk-s 120
+    python -m bench.reproduce --all --chunks 2     # every shipped spec (results/reproduce.txt)
 
 A chunk is what one sweep task trains: the seeds of one cell, partitioned exactly as the
 sweep partitions them (`bench.sweep.plan_chunks`), so the rerun batches the same models
 together. The sample is drawn with a fixed seed among the chunks whose expected cost
 (`chunk_work`, every run to its full budget) is at most --max-chunk-s, so that a check
 of every shipped spec fits in minutes. Each rerun record goes through the CSV export's
-rounding and is compared with the committed row of the same run id, column by column;
-wall time and the git commit that made it are not compared. Records are tied to the
-CPU (DEVELOPERS.md): on another CPU model a difference is reported as such.
+rounding and is compared with the committed row of the same run id, column by column:
+configuration, metrics and outcome. Wall time is not compared, and provenance (commit,
+kernel, CPU, library versions) is not the record's: where it differs from the committed
+rows', or they leave it empty, a note says so. Records are tied to the CPU and the
+kernel (DEVELOPERS.md), so a difference beside such a note may be the machine's.
 
 Exit status 0 when every sampled record is identical, 1 when any differs, 2 on bad input.
 """
@@ -22,17 +25,20 @@ import random
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from bench.spec import SpecError, load_spec
+from bench.spec import SpecError, available, load_spec
 from bench.sweep import chunk_work, plan_chunks
 from bench.worker import run_chunk
+from seqmem.provenance import Provenance
 from seqmem.store import load_results, write_csv
 
 NOT_COMPARED = ("wall_time_s", "git_commit", "git_dirty")
+PROVENANCE = {f.name for f in fields(Provenance)}
 
 
 def sample_chunks(spec_runs: Sequence[Any], n: int, max_chunk_s: float, seed: int
@@ -47,7 +53,9 @@ def sample_chunks(spec_runs: Sequence[Any], n: int, max_chunk_s: float, seed: in
 
 
 def differences(committed: pd.DataFrame, rerun: pd.DataFrame) -> list[str]:
-    """'run_id column: committed != rerun' for every differing value (or missing row)."""
+    """'run_id column: committed != rerun' for every differing value (or missing row) of
+    the record: its configuration, metrics and outcome. Provenance is not the record's
+    (see `provenance_notes`)."""
     theirs = committed.set_index("run_id")
     out = []
     for _, row in rerun.set_index("run_id").iterrows():
@@ -56,7 +64,7 @@ def differences(committed: pd.DataFrame, rerun: pd.DataFrame) -> list[str]:
             continue
         old = theirs.loc[row.name]
         for col, new in row.items():
-            if col in NOT_COMPARED or col not in old.index:
+            if col in NOT_COMPARED or col in PROVENANCE or col not in old.index:
                 continue
             if not _same(old[col], new):
                 out.append(f"{row.name} {col}: committed {_short(old[col])} != rerun "
@@ -64,16 +72,38 @@ def differences(committed: pd.DataFrame, rerun: pd.DataFrame) -> list[str]:
     return out
 
 
+def provenance_notes(committed: pd.DataFrame, rerun: pd.DataFrame) -> list[str]:
+    """How the rerun's provenance differs from the committed rows' of the same runs: a
+    column they leave empty (not known when they were made) or hold other values in."""
+    old = committed[committed["run_id"].isin(rerun["run_id"])]
+    notes = []
+    for col in sorted((PROVENANCE - set(NOT_COMPARED)) & set(old) & set(rerun)):
+        theirs, here = (set(_plain(v) for v in t[col].dropna()) for t in (old, rerun))
+        if not theirs and here:
+            notes.append(f"{col}: not recorded in the committed rows (here {sorted(here)})")
+        elif theirs != here:
+            notes.append(f"{col}: committed {sorted(theirs)}, here {sorted(here)}")
+    return notes
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if hasattr(v, "item") else v
+
+
+def _missing(v: Any) -> bool:
+    return not isinstance(v, list) and bool(pd.isna(v))
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, list) or isinstance(b, list):
         return list(a or []) == list(b or [])
-    if pd.isna(a) and pd.isna(b):
-        return True
+    if _missing(a) or _missing(b):
+        return _missing(a) and _missing(b)
     return bool(a == b)
 
 
 def _short(v: Any, limit: int = 60) -> str:
-    text = repr(v.item() if hasattr(v, "item") else v)
+    text = repr(_plain(v))
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
@@ -89,10 +119,43 @@ def rerun(chunks: Sequence[Sequence[Any]], spec_runs: Sequence[Any]) -> pd.DataF
         return load_results(path)
 
 
+def check(spec: Any, table: Path, n_chunks: int, max_chunk_s: float, seed: int,
+          cheapest: bool = False) -> int:
+    """Rerun a sample of `spec`'s chunks against `table`, print the verdict; exit status.
+    cheapest: where no chunk is expected under max_chunk_s, rerun the cheapest one."""
+    committed = load_results(table)
+    chunks, eligible, total = sample_chunks(spec.runs, n_chunks, max_chunk_s, seed)
+    what = f"{len(chunks)} of {eligible} chunks expected under {max_chunk_s:g} s"
+    if not chunks and cheapest:
+        chunks = [min(plan_chunks(spec.runs), key=chunk_work)]
+        total = len(plan_chunks(spec.runs))
+        what = (f"none expected under {max_chunk_s:g} s, so the cheapest "
+                f"(expected {chunk_work(chunks[0]) * 1e-6:.0f} s)")
+    if not chunks:
+        print(f"error: no chunk of {spec.name!r} is expected to take under "
+              f"{max_chunk_s:g} s; raise --max-chunk-s", file=sys.stderr)
+        return 2
+    new = rerun(chunks, spec.runs)
+    diff = differences(committed, new)
+    print(f"{spec.name}: reran {what} ({total} in all), {len(new)} records: "
+          + ("all identical to the committed rows." if not diff else
+             f"{len(diff)} differences:"))
+    for line in diff[:20]:
+        print("  " + line)
+    notes = provenance_notes(committed, new)
+    if notes:  # records are tied to the CPU and the kernel (DEVELOPERS.md)
+        print("  made otherwise: " + "; ".join(notes))
+    sys.stdout.flush()
+    return 1 if diff else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.reproduce", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("spec", help="a spec file, or the name of one in bench/specs/")
+    p.add_argument("spec", nargs="?", help="a spec file, or the name of one in bench/specs/")
+    p.add_argument("--all", action="store_true",
+                   help="every shipped spec with a committed table in results/ (where no "
+                        "chunk is under --max-chunk-s, its cheapest chunk)")
     p.add_argument("--results", default=None,
                    help="the committed table (default: results/<spec name>.csv)")
     p.add_argument("--chunks", type=int, default=4, help="chunks to rerun (default 4)")
@@ -103,6 +166,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.chunks < 1:
         print(f"error: --chunks must be >= 1, got {args.chunks}", file=sys.stderr)
         return 2
+    if args.all == (args.spec is not None):
+        print("error: give one spec or --all", file=sys.stderr)
+        return 2
+    if args.all and args.results is not None:
+        print(f"error: --results {args.results} names one table; it does not go with --all",
+              file=sys.stderr)
+        return 2
+    if args.all:
+        named = [(load_spec(n), Path(f"results/{n}.csv")) for n in available()]
+        todo = [(spec, table) for spec, table in named if table.is_file()]
+        skipped = [spec.name for spec, table in named if not table.is_file()]
+        if skipped:
+            print("no committed table, not checked: " + ", ".join(skipped))
+        return max(check(spec, table, args.chunks, args.max_chunk_s, args.seed, cheapest=True)
+                   for spec, table in todo)
     try:
         spec = load_spec(args.spec)
     except SpecError as e:
@@ -112,25 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     if not table.is_file():
         print(f"error: no committed table {table} for spec {spec.name!r}", file=sys.stderr)
         return 2
-    committed = load_results(table)
-    chunks, eligible, total = sample_chunks(spec.runs, args.chunks, args.max_chunk_s, args.seed)
-    if not chunks:
-        print(f"error: no chunk of {spec.name!r} is expected to take under "
-              f"{args.max_chunk_s:g} s; raise --max-chunk-s", file=sys.stderr)
-        return 2
-    new = rerun(chunks, spec.runs)
-    diff = differences(committed, new)
-    cpus = set(committed.loc[committed["run_id"].isin(new["run_id"]), "cpu"].dropna())
-    here = set(new["cpu"].dropna())
-    print(f"{spec.name}: reran {len(chunks)} of {eligible} chunks expected under "
-          f"{args.max_chunk_s:g} s ({total} in all), {len(new)} records: "
-          + ("all identical to the committed rows." if not diff else
-             f"{len(diff)} differences:"))
-    for line in diff[:20]:
-        print("  " + line)
-    if diff and cpus != here:
-        print(f"  note: the committed rows were made on {sorted(cpus)}, this is {sorted(here)}")
-    return 1 if diff else 0
+    return check(spec, table, args.chunks, args.max_chunk_s, args.seed)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.reproduce import differences, provenance_notes
 from bench.reproduce import main as reproduce
 from bench.sweep import main as sweep
 from seqmem.store import load_results
@@ -32,6 +33,18 @@ def test_reproduce_finds_the_committed_rows_identical_and_catches_a_changed_one(
     assert f"{victim} steps: committed 999999" in out
 
 
+def test_an_empty_committed_value_is_a_difference_and_provenance_only_a_note():
+    base = {"run_id": "r1", "steps": 10, "epochs_to_memorize": 5, "cpu": "znver4",
+            "numba_version": "0.61"}
+    committed = pd.DataFrame([{**base, "epochs_to_memorize": pd.NA, "cpu": None}])
+    rerun = pd.DataFrame([{**base, "numba_version": "0.62"}])
+    assert differences(committed, rerun) == ["r1 epochs_to_memorize: committed <NA> != rerun 5"]
+    assert provenance_notes(committed, rerun) == [
+        "cpu: not recorded in the committed rows (here ['znver4'])",
+        "numba_version: committed ['0.61'], here ['0.62']"]
+    assert differences(pd.DataFrame([base]), rerun) == []
+
+
 def test_reproduce_rejects_bad_input_in_one_line(tmp_path, capsys):
     assert reproduce(["no_such_spec"]) == 2
     assert reproduce(["quick", "--chunks", "0"]) == 2
@@ -39,3 +52,34 @@ def test_reproduce_rejects_bad_input_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("error: ") for line in err)
     assert "--chunks must be >= 1, got 0" in err[1] and "missing.csv" in err[2]
+
+
+def test_all_checks_every_spec_with_a_committed_table_and_falls_back_to_the_cheapest_chunk(
+        tmp_path, capsys, monkeypatch):
+    import bench.reproduce as module
+    from bench.spec import load_spec
+
+    (tmp_path / "tiny_reproduce.toml").write_text(TINY)
+    (tmp_path / "untried.toml").write_text(TINY.replace("tiny_reproduce", "untried"))
+    (tmp_path / "results").mkdir()
+    store = tmp_path / "results" / "tiny_reproduce.sqlite"
+    assert sweep([str(tmp_path / "tiny_reproduce.toml"), "--out", str(store), "--backend",
+                  "sequential", "-q"]) == 0
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(module, "available", lambda: ["tiny_reproduce", "untried"])
+    monkeypatch.setattr(module, "load_spec", lambda n: load_spec(tmp_path / f"{n}.toml"))
+    capsys.readouterr()
+    assert reproduce(["--all", "--chunks", "1", "--max-chunk-s", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "no committed table, not checked: untried" in out
+    assert "tiny_reproduce: reran none expected under 0 s, so the cheapest" in out
+    assert "all identical to the committed rows." in out
+
+
+def test_all_and_a_spec_exclude_each_other(capsys):
+    assert reproduce([]) == 2
+    assert reproduce(["quick", "--all"]) == 2
+    assert reproduce(["--all", "--results", "x.csv"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[:2] == ["error: give one spec or --all"] * 2
+    assert err[2] == "error: --results x.csv names one table; it does not go with --all"
