@@ -208,7 +208,7 @@ def fit_document(a: Analysis) -> dict[str, Any]:
                                  brier_no_skill=v.brier_no_skill, base_rate=v.base_rate,
                                  brier_floor=v.brier_floor)
     if a.width is not None:
-        doc["width_lr_best"] = _records(a.width.best, ["loss", "units", "lr", "share",
+        doc["width_lr_best"] = _records(a.width.best, ["loss", "units", "lr", "edge", "share",
                                                        "share_lo", "share_hi", "median_steps"])
         doc["width_lr_doubling"] = _records(a.width.steps, ["loss", "narrow", "wide",
                                                             "difference", "lo", "hi"])

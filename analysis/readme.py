@@ -118,7 +118,8 @@ def findings(doc: dict) -> str:
     for loss, name in (("logits", "With the loss on logits"), ("softmax", "With the notebook's loss")):
         b = sorted((r for r in best if r["loss"] == loss), key=lambda r: r["units"])
         if b:
-            shares = ", ".join(f"{pct(r['share'])} at {r['units']} units (lr {r['lr']:g})"
+            shares = ", ".join(f"{pct(r['share'])} at {r['units']} units (lr {r['lr']:g}"
+                               + (f", the grid's {r['edge']}" if r.get("edge") else "") + ")"
                                for r in b)
             top = max(r["share"] for r in b)
             peaks = [r["units"] for r in b if r["share"] == top]
@@ -143,13 +144,12 @@ def findings(doc: dict) -> str:
         lr_eff = doc.get("frontier_lr", [])
         further = [r for r in lr_eff if r["lo"] > 1]
         if lr_eff:
-            wide = [r for r in further if r["units"] >= 16]
             out.append(f"- **The frontier at lr 1e-2 was the learning rate's**: at "
                        f"{lr_eff[0]['budget_steps']:,} steps, lr {lr_eff[0]['lr_to']:g} reaches "
                        f"further (CI above ×1) for {len(further)} of {len(lr_eff)} (width, "
                        "alphabet) pairs, " + ", ".join(
                            f"×{ci(r['L_ratio'], r['lo'], r['hi'])} at {r['units']} units and "
-                           f"{r['alphabet_size']} letters" for r in wide)
+                           f"{r['alphabet_size']} letters" for r in further)
                        + ". Where a network was limited by its lr or budget, L* is a lower "
                        "bound on what it can hold.")
         low = [r for r in doc.get("frontier_budget", []) if r["lr"] < 1e-2]

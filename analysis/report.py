@@ -330,13 +330,15 @@ def _q2(a: Analysis) -> str:
         for r in w.best.sort_values(["loss", "units"]).itertuples():
             nb = w.at_notebook_lr[(w.at_notebook_lr["loss"] == r.loss)
                                   & (w.at_notebook_lr["units"] == r.units)]
-            rows.append({"loss": r.loss, "units": r.units, "best lr": f"{r.lr:g}",
+            rows.append({"loss": r.loss, "units": r.units,
+                         "best lr": f"{r.lr:g}" + (f" (grid's {r.edge})" if r.edge else ""),
                          "memorized at best lr [95% CI]":
                          f"{pct(r.share)} [{pct(r.share_lo)}, {pct(r.share_hi)}]",
                          "median steps": steps_text(r.median_steps),
                          "memorized at lr 1e-3": pct(nb["share"].iloc[0]) if len(nb) else "-"})
         lines += ["", f"**Width x learning rate** ({w.n_sequences} sequences of depth 2-4, 6 "
-                      "seeds each, every lr of the grid at every width; CIs resample sequences):",
+                      "seeds each, every lr of the grid at every width; CIs resample sequences; "
+                      "a best lr at the grid's top or bottom may lie beyond it):",
                   "", table(pd.DataFrame(rows)), ""]
     if w is not None and not w.steps.empty:
         worse = w.steps[w.steps["hi"] < 0]

@@ -6,7 +6,8 @@ the grid where the most runs memorize within the budget (ties: the lower Kaplan-
 median of steps), and the widths are compared there. The CIs resample the spec's
 sequences (with all their runs): sequences, not seeds, are what a new user brings.
 The best lr is chosen on the same runs it is reported on, which flatters every width
-alike by at most the spread of the grid's neighbours (the table prints them all).
+alike by at most the spread of the grid's neighbours (the table prints them all). A best
+lr at the grid's top or bottom (`edge`) may lie beyond it.
 """
 
 from __future__ import annotations
@@ -42,7 +43,11 @@ def _best(cells: pd.DataFrame) -> pd.DataFrame:
     grid = cells[cells["rule"].isna()]
     order = grid.sort_values(["loss", "units", "share", "median_steps"],
                              ascending=[True, True, False, True])
-    return order.groupby(["loss", "units"], sort=True).head(1).reset_index(drop=True)
+    best = order.groupby(["loss", "units"], sort=True).head(1).reset_index(drop=True)
+    # at the grid's lowest or highest lr the best may lie beyond it
+    edge = np.where(np.isclose(best["lr"], grid["lr"].max()), "top",
+                    np.where(np.isclose(best["lr"], grid["lr"].min()), "bottom", ""))
+    return best.assign(edge=edge)
 
 
 @dataclass
