@@ -40,6 +40,7 @@ class Cells:
     speed: pd.DataFrame  # cell, units, parameters: median us per model-step (sweep populations)
     n_sequences_scan: int
     n_sequences_difficulty: int
+    difficulty_lrs: list[float]  # the learning rates of the difficulty slice
 
 
 def matched_lstm(cell: str, units: int, alphabet: int, widths: list[int]) -> int | None:
@@ -121,7 +122,8 @@ def cells(table: pd.DataFrame, width_lr: pd.DataFrame | None,
                  margins=pd.concat(marg, ignore_index=True) if marg else pd.DataFrame(),
                  effects=pd.concat(eff, ignore_index=True) if eff else pd.DataFrame(),
                  speed=speed, n_sequences_scan=int(scan["sequence"].nunique()),
-                 n_sequences_difficulty=int(diff["sequence"].nunique()))
+                 n_sequences_difficulty=int(diff["sequence"].nunique()),
+                 difficulty_lrs=sorted(float(x) for x in diff["lr"].unique()))
 
 
 def lstm_share_gap(c: Cells) -> pd.DataFrame:

@@ -40,6 +40,7 @@ class Design:
     effects: pd.DataFrame  # loss, metric: time ratio per doubling, CI (cluster)
     margins: pd.DataFrame  # loss, units, factor (depth | ambiguous), level: share with CI
     n_sequences: int
+    lrs: list[float]  # the learning rates the design was run at
 
 
 def sequences(table: pd.DataFrame) -> pd.DataFrame:
@@ -130,4 +131,5 @@ def depth_ambiguity(table: pd.DataFrame, study: pd.DataFrame | None = None) -> D
             within = within_groups(gen)
     return Design(correlation=correlation(runs), correlation_v1=v1, within_v1=within,
                   cells=pd.DataFrame(rows), margins=margins(runs),
-                  effects=effects(runs), n_sequences=int(runs["sequence"].nunique()))
+                  effects=effects(runs), n_sequences=int(runs["sequence"].nunique()),
+                  lrs=sorted(float(x) for x in runs["lr"].unique()))

@@ -168,13 +168,14 @@ def frontier_plot(a: Analysis, path: Path) -> Path | None:
     series = f[["cell", "lr", "budget_steps"]].drop_duplicates().sort_values(
         ["cell", "lr", "budget_steps"], ascending=[True, False, True])
     style = {}
+    main_budget = series["budget_steps"].mode().max()  # solid; other budgets dashed
     lstm_colors = iter(["#9ecae1", "#3182bd", "#e6550d", "#fd8d3c"])
     other = {"gru": "#31a354", "rnn": "#756bb1"}
     for r in series.itertuples():
         color = next(lstm_colors) if r.cell == "lstm" else other.get(r.cell, "k")
         style[(r.cell, r.lr, r.budget_steps)] = dict(
             color=color, marker={"lstm": "o", "gru": "s", "rnn": "^"}.get(r.cell, "o"),
-            ls="--" if r.budget_steps < f["budget_steps"].max() else "-")
+            ls="-" if r.budget_steps == main_budget else "--")
     for ax, a_size in zip(axes[0], alphabets, strict=True):
         g_a = f[f["alphabet_size"] == a_size]
         bits = np.log2(a_size)
@@ -182,6 +183,10 @@ def frontier_plot(a: Analysis, path: Path) -> Path | None:
             g = g.sort_values("parameters")
             st = style[(cell, lr, budget)]
             y = g["L_star"] * bits
+            # the tested lengths either side of L*: what the doubling grid itself resolves
+            ax.vlines(g["parameters"], g["L_below"].fillna(g["L_star"]) * bits,
+                      g["L_above"].fillna(g["L_star"]) * bits, color=st["color"], lw=6,
+                      alpha=0.18)
             ax.errorbar(g["parameters"], y, yerr=_err(y, g["L_lo"] * bits, g["L_hi"] * bits),
                         color=st["color"], ls=st["ls"], marker=st["marker"], capsize=3, ms=6,
                         label=f"{cell.upper()}, lr {lr:g}, {budget // 1000:,}k steps")
@@ -189,16 +194,17 @@ def frontier_plot(a: Analysis, path: Path) -> Path | None:
                 ax.annotate(r.bound, (r.parameters, r.L_star * bits), fontsize=11,
                             color=st["color"], xytext=(5, -4), textcoords="offset points")
         span = np.geomspace(f["parameters"].min(), f["parameters"].max(), 10)
-        ax.plot(span, LITERATURE_BITS * span, ":", color="grey",
-                label=f"{LITERATURE_BITS:g} bits/parameter (Collins et al. 2017,\n"
-                      "tuned offline training; literature)")
-        ax.plot(span, span, ":", color="lightgrey", label="1 bit/parameter")
+        ax.plot(span, LITERATURE_BITS * span, ":", color="lightgrey",
+                label=f"{LITERATURE_BITS:g} bits/parameter (Collins et al. 2017, tuned\n"
+                      "offline training; literature, context only)")
+        ax.plot(span, span, ":", color="darkgrey", label="1 bit/parameter")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("parameters (recurrent cell + readout)")
         ax.set_ylabel("L* x log2(alphabet): bits of the longest half-memorized sequence")
-        ax.set_title(f"{a_size} letters: L* where half the runs memorize\n(isotonic crossing, "
-                     "bootstrap 95% CI; > / <: beyond the tested lengths)", fontsize=9)
+        ax.set_title(f"{a_size} letters: L* where half the runs memorize\n(isotonic crossing; "
+                     "bars: bootstrap 95% CI; shaded: the tested lengths either side;\n"
+                     "> / <: beyond the tested lengths)", fontsize=9)
         ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return _save(fig, path)

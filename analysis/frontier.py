@@ -174,7 +174,19 @@ def _cells(front: pd.DataFrame, draws: dict) -> pd.DataFrame:
                          censored=bool(r.bound or m["bound"]),
                          same_bracket=bool(_overlap((r.L_below, r.L_above),
                                                     (m["L_below"], m["L_above"])))))
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["verdict"] = [_verdict(r) for r in out.itertuples()]
+    return out
+
+
+def _verdict(r) -> str:
+    """'more', 'fewer' or 'same' bits per parameter than the LSTM: by the ratio's CI, except
+    that a CI of one point inside a shared bracket is the grid's, not a measurement (the
+    ratio is then only the parameter counts')."""
+    if r.same_bracket and r.lo == r.hi:
+        return "same"
+    return "more" if r.lo > 1 else "fewer" if r.hi < 1 else "same"
 
 
 def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:

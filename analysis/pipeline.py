@@ -35,7 +35,7 @@ from analysis.survival import kaplan_meier
 from analysis.validate import Validation, check_predict, validate
 from analysis.widthlr import WidthLR, width_lr
 
-SIGNIFICANT = 4  # digits written to fit.json: enough for every number the report prints
+SIGNIFICANT = 5  # digits written to fit.json: enough that the README rounds as the report does
 
 
 @dataclass
@@ -63,6 +63,19 @@ class Analysis:
     speed: pd.DataFrame | None = None
     steptime: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def sequence_lengths(self) -> pd.Series:
+        """How many of the law's sequences have each length (what the length term rests on)."""
+        return self.law_data.drop_duplicates("sequence")["length"].value_counts().sort_index()
+
+    @property
+    def h1_ambiguity_correlation(self) -> float:
+        """Pearson r of H(next | letter) and ln(1 + ambiguous transitions) over the law's
+        sequences: how far the entropy term is separable from the count in the data."""
+        seqs = self.law_data.drop_duplicates("sequence")
+        return float(np.corrcoef(seqs["cond_entropy_1"],
+                                 np.log1p(seqs["ambiguous_transitions"]))[0, 1])
 
 
 def analyse(t: Tables) -> Analysis:

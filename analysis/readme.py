@@ -136,11 +136,13 @@ def findings(doc: dict) -> str:
     front = doc.get("frontier", [])
     if front:
         top = max(front, key=lambda r: r["bits_per_param"])
-        out.append(f"- **Capacity, measured online**: at most {top['bits_per_param']:.2g} bits per "
-                   f"parameter at L* ({top['cell'].upper()} {top['units']} units, "
+        out.append(f"- **Capacity, measured online**: the most any network stored at L* is "
+                   f"{top['bits_per_param']:.2g} bits per parameter "
+                   f"({top['cell'].upper()} {top['units']} units, "
                    f"{top['alphabet_size']} letters, lr {top['lr']:g}, "
-                   f"{top['budget_steps']:,} steps); Collins et al.'s about 5 (tuned, offline) "
-                   "is context, not evidence about these runs.")
+                   f"{top['budget_steps']:,} steps): at one lr and budget, a lower bound on "
+                   "what it can hold. Collins et al.'s about 5 (tuned, offline) is context, "
+                   "not evidence about these runs.")
         lr_eff = doc.get("frontier_lr", [])
         further = [r for r in lr_eff if r["lo"] > 1]
         if lr_eff:

@@ -43,7 +43,7 @@ CAPTIONS = {
     "best_lr": "Each width at its best grid learning rate: share memorized (sequence-level "
                "95% CI) and median steps; dashed: the notebook's lr 1e-3.",
     "survival_by_units": "Kaplan-Meier curves of steps to memorize, every width at its best lr.",
-    "frontier": "The capacity frontier L* (bits) vs parameters, two budgets and two "
+    "frontier": "The capacity frontier L* (bits) vs parameters, per cell, lr and budget, two "
                 "alphabets, with the literature's 5 bits per parameter as a reference line.",
     "calibration": "The law on held-out sequences: calibration of P(memorized) and predicted "
                    "vs measured medians.",
@@ -96,6 +96,27 @@ def _header(a: Analysis, sources: dict[str, str]) -> str:
 
 # -- the answers in brief ------------------------------------------------------------------
 
+def _failures(m: pd.DataFrame) -> str:
+    """Per width: the memorized share over the depths against over the ambiguity levels
+    (the forks design's margins), and which of the two its failures come with."""
+    parts = []
+    for units, g in m.groupby("units", sort=True):
+        d = g[g["factor"] == "depth"].sort_values("level")
+        amb = g[g["factor"] == "ambiguous"]
+        if len(d) < 2 or amb.empty:
+            continue
+        d_spread = d["share"].max() - d["share"].min()
+        a_spread = amb["share"].max() - amb["share"].min()
+        which = ("failures come with depth" if d_spread > 2 * a_spread else
+                 "failures come with ambiguity" if a_spread > 2 * d_spread else
+                 "depth and ambiguity cost alike")
+        parts.append(f"at {units} units {which} (share {pct(d['share'].iloc[0])} at depth "
+                     f"{d['level'].iloc[0]} and {pct(d['share'].iloc[-1])} at depth "
+                     f"{d['level'].iloc[-1]}; {pct(amb['share'].min())}-"
+                     f"{pct(amb['share'].max())} over the ambiguity levels)")
+    return ("Under the notebook's loss, " + "; ".join(parts) + ". ") if parts else ""
+
+
 def _answers(a: Analysis) -> str:
     """Each question's answer in a few sentences, every number from the sections below."""
     out = ["## The answers in brief"]
@@ -103,36 +124,33 @@ def _answers(a: Analysis) -> str:
     if ds is not None:
         e = ds.effects.set_index(["loss", "metric"])
         amb, dep = "1 + ambiguous transitions", "context depth"
-        m = ds.margins[(ds.margins["loss"] == "softmax")
-                       & (ds.margins["units"] == ds.margins["units"].min())]
-        by_depth = m[m["factor"] == "depth"].sort_values("level")
-        by_amb = m[m["factor"] == "ambiguous"]
         text = (f"1. **Why some strings are harder.** With depth and ambiguity set "
-                f"independently (the forks design), doubling 1 + ambiguous transitions "
-                f"multiplies the LSTM's steps by {times(e, ('softmax', amb))} "
+                f"independently (the forks design, lr {'/'.join(f'{x:g}' for x in ds.lrs)}), "
+                f"doubling 1 + ambiguous "
+                f"transitions multiplies the LSTM's steps by {times(e, ('softmax', amb))} "
                 f"under the notebook's loss ({times(e, ('logits', amb))} "
                 f"on logits) and doubling the depth by "
                 f"{times(e, ('softmax', dep))} ({times(e, ('logits', dep))}). ")
-        if len(by_depth) >= 2:
-            first, last = by_depth.iloc[0], by_depth.iloc[-1]
-            text += (f"Failures come with depth: under the notebook's loss at "
-                     f"{int(m['units'].iloc[0])} units the share memorized goes from "
-                     f"{pct(first.share)} at depth {first.level} to {pct(last.share)} at "
-                     f"depth {last.level}, while over the ambiguity levels it stays between "
-                     f"{pct(by_amb['share'].min())} and {pct(by_amb['share'].max())}. ")
+        text += _failures(ds.margins[ds.margins["loss"] == "softmax"])
         coef = a.law.coefficients.set_index("term")
         if "h1" in coef.index:
             r = coef.loc["h1"]
-            text += (f"Across all {a.law.n_sequences} sequences the law also needs the "
+            rho = a.h1_ambiguity_correlation
+            text += (f"Across all {a.law.n_sequences} sequences the chosen law adds the "
                      f"next-letter entropy H(next | letter): {ci(r.estimate, r.lo, r.hi)} on "
-                     "ln T per bit under the notebook's loss, beside the counts. ")
+                     "ln T per bit under the notebook's loss, beside the counts. That is a "
+                     "model-selection result, chosen after a first look at the held-out runs "
+                     "(§Out of sample), and no design varies H independently of the "
+                     f"ambiguity count (r = {rho:.2f} with ln(1 + ambiguous transitions) "
+                     "over these sequences). ")
         if a.cells is not None and not a.cells.effects.empty:
             ce = a.cells.effects[(a.cells.effects["loss"] == "logits")].set_index(
                 ["cell", "metric"])
             cells = [c for c in ("gru", "rnn") if (c, dep) in ce.index]
             if cells:
+                lrs = "/".join(f"{x:g}" for x in a.cells.difficulty_lrs)
                 text += ("For the GRU and the tanh RNN at the same parameter counts depth "
-                         "costs more (loss on logits, per doubling: " + ", ".join(
+                         f"costs more (loss on logits, lr {lrs}, per doubling: " + ", ".join(
                              f"{c.upper()} {times(ce, (c, dep))}"
                              for c in [*cells, "lstm"] if (c, dep) in ce.index)
                          + ") and ambiguity at fixed depth " + ", ".join(
@@ -141,90 +159,140 @@ def _answers(a: Analysis) -> str:
         text += ("What one-step training cannot learn at all: with the state reset before "
                  "every letter, any string with a letter of two successors (§1).")
         out.append(text)
+    if a.width is not None:
+        out.append(_answer_width(a))
+    out.append(_answer_scaling(a))
+    return "\n\n".join(out)
+
+
+def _answer_width(a: Analysis) -> str:
     w, f = a.width, a.frontier
-    if w is not None:
-        b = w.best
-        lg, sm = b[b["loss"] == "logits"], b[b["loss"] == "softmax"]
-        peak = sm.loc[sm["share"].idxmax()]
-        widest = sm.loc[sm["units"].idxmax()]
-        lo_share, hi_share = pct(lg["share"].min()), pct(lg["share"].max())
-        shares = lo_share if lo_share == hi_share else f"{lo_share}-{hi_share}"
-        text = (f"2. **Why a larger network helps: trainability and room, separately.** At "
-                f"each width's best lr the loss on logits memorizes {shares} of runs at every "
-                f"width {lg['units'].min()}-{lg['units'].max()}; under the notebook's loss the share "
-                f"peaks at {peak.units} units ({pct(peak.share)}) and falls to "
-                f"{pct(widest.share)} at {widest.units}, so there wider stops helping even at "
-                "its best lr (§2). ")
-        if f is not None and not f.frontier.empty:
-            lstm = f.frontier[f.frontier["cell"] == "lstm"]
-            top = f.frontier.loc[f.frontier["bits_per_param"].idxmax()]
-            widest = lstm[lstm["units"] == lstm["units"].max()]
-            reach = ", ".join(
-                f"{r.bound}{r.L_star:.0f} ({r.alphabet_size} letters, lr {r.lr:g}, "
-                f"{r.budget_steps // 1000:,}k steps)"
-                for r in widest.loc[widest.groupby("alphabet_size")["L_star"].idxmax()]
-                .itertuples())
-            text += (f"On random sequences the room grows with width: at "
-                     f"{widest['units'].iloc[0]} units the longest half-memorized sequence is "
-                     f"{reach}; the most stored is {top.bits_per_param:.2g} bits per parameter "
-                     f"({top.cell.upper()} {top.units} units), far below the 5 reported for "
-                     "tuned offline training (literature). ")
-            if len(f.lr_effect):
-                le = f.lr_effect
-                further = le[le["lo"] > 1]
-                high = le["lr_from"].iloc[0]
-                at_high = lstm[(lstm["lr"] == high)
-                               & (lstm["budget_steps"] == le["budget_steps"].iloc[0])]
-                span = ", ".join(
-                    f"{g.sort_values('units')['L_star'].map('{:.0f}'.format).str.cat(sep='/')} "
-                    f"over {a_size} letters" for a_size, g in at_high.groupby("alphabet_size"))
-                widths = "/".join(map(str, sorted(at_high["units"].unique())))
-                text += (f"At lr {high:g} L* was {span} at {widths} units; "
-                         f"lr {le['lr_to'].iloc[0]:g} reaches further for {len(further)} "
-                         f"of {len(le)} (width, alphabet) pairs")
-                text += (f", all of them at {further['units'].min()} units or more: where the "
-                         "frontier stalled it was the learning rate's, not the network's. "
-                         if len(further) else ". ")
-            be = f.budget_effect
-            if len(f.lr_effect) and len(be):
-                low = be[be["lr"] == f.lr_effect["lr_to"].iloc[0]]
-                if len(low):
-                    kept = low[(low["lo"] <= 1) & (low["hi"] >= 1)]
-                    text += (f"At lr {low['lr'].iloc[0]:g}, "
-                             f"{low['budget_steps_to'].iloc[0] // 1000:,}k instead of "
-                             f"{low['budget_steps_from'].iloc[0] // 1000:,}k steps leaves L* "
-                             f"where it was for {len(kept)} of {len(low)} "
-                             "(" + ", ".join(f"{r.units} units, {r.alphabet_size} letters: "
-                                             f"{r.L_from:.0f} → {r.L_to:.0f}"
-                                             for r in low.itertuples()) + "). ")
-            if not f.cells.empty:
-                same = f.cells[f.cells["same_bracket"] | ((f.cells["lo"] <= 1)
-                                                          & (f.cells["hi"] >= 1))]
-                text += (f"The GRU and the RNN store as many bits per parameter as the LSTM "
-                         f"of their size in {len(same)} of {len(f.cells)} comparisons (§2).")
-        out.append(text)
+    b = w.best
+    lg, sm = b[b["loss"] == "logits"], b[b["loss"] == "softmax"]
+    peak = sm.loc[sm["share"].idxmax()]
+    widest = sm.loc[sm["units"].idxmax()]
+    lo_share, hi_share = pct(lg["share"].min()), pct(lg["share"].max())
+    shares = lo_share if lo_share == hi_share else f"{lo_share}-{hi_share}"
+    edge = lg[lg["edge"] != ""]
+    text = (f"2. **Why a larger network helps: trainability and room, separately.** Within "
+            f"1000 epochs on width_lr's {w.n_sequences} sequences, at each width's best grid "
+            f"lr, the loss on logits memorizes {shares} of runs at every width "
+            f"{lg['units'].min()}-{lg['units'].max()}"
+            + (f" (at {edge['units'].min()}-{edge['units'].max()} units the best lr is the "
+               "grid's top)" if len(edge) else "")
+            + f"; under the notebook's loss the share peaks at {peak.units} units "
+              f"({pct(peak.share)}) and is {pct(widest.share)} at {widest.units}")
+    step = w.steps[(w.steps["loss"] == "softmax") & (w.steps["wide"] == widest.units)]
+    if len(step):
+        r = step.iloc[0]
+        text += (f" ({r.narrow}→{r.wide} units: "
+                 f"{ci(r.difference, r.lo, r.hi, '{:+.2f}')} in share, CI over sequences)")
+    text += " (§2). "
+    lb = a.long_budgets
+    if lb is not None:
+        late = lb[(lb["loss"] == "softmax") & (lb["units"] == widest.units)]
+        if len(late):
+            r = late.iloc[0]
+            text += (f"Part of that is the budget: at lr {r.lr:g}, {widest.units} units "
+                     f"memorize {pct(r.share_short)} by 1000 epochs and {pct(r.share_long)} "
+                     f"by {r.budget:,.0f} (`long_budgets`). ")
+    if f is None or f.frontier.empty:
+        return text
+    lstm = f.frontier[f.frontier["cell"] == "lstm"]
+    le = f.lr_effect
+    if len(le):
+        low_lr, steps = le["lr_to"].iloc[0], le["budget_steps"].iloc[0]
+        at = lstm[(lstm["lr"] == low_lr) & (lstm["budget_steps"] == steps)]
+        brackets = "; ".join(
+            f"{a_size} letters " + ", ".join(
+                f"{r.units}u {r.L_below:.0f}-{r.L_above:.0f}"
+                for r in g.sort_values("units").itertuples())
+            for a_size, g in at.groupby("alphabet_size", sort=True))
+        text += (f"On random sequences, at lr {low_lr:g} and {steps // 1000:,}k steps the "
+                 f"LSTM's L* lies between these tested lengths: {brackets}. ")
+        further = le[le["lo"] > 1]
+        high = le["lr_from"].iloc[0]
+        at_high = lstm[(lstm["lr"] == high) & (lstm["budget_steps"] == steps)]
+        span = "; ".join(
+            f"{a_size} letters " + "/".join(f"{x:.0f}" for x in g.sort_values("units")["L_star"])
+            for a_size, g in at_high.groupby("alphabet_size", sort=True))
+        widths = "/".join(map(str, sorted(at_high["units"].unique())))
+        text += (f"On the same sequences at lr {high:g}, L* was {span} at {widths} units; "
+                 f"lr {low_lr:g} reaches further (CI above ×1) for {len(further)} of "
+                 f"{len(le)} (width, alphabet) pairs"
+                 + (f", all at {further['units'].min()} units or more: there the stall was "
+                    "the higher lr's, not the network's. " if len(further) else ". "))
+        be = f.budget_effect
+        low = be[be["lr"] == low_lr]
+        if len(low):
+            kept = low[(low["lo"] <= 1) & (low["hi"] >= 1)]
+            text += (f"At lr {low_lr:g}, {low['budget_steps_to'].iloc[0] // 1000:,}k "
+                     f"instead of {low['budget_steps_from'].iloc[0] // 1000:,}k steps leave "
+                     f"{len(kept)} of {len(low)} L* in the same bracket ("
+                     + ", ".join(f"{r.units} units, {r.alphabet_size} letters"
+                                 for r in low.itertuples())
+                     + "); the doubling lengths cannot resolve a change under ×2. ")
+    top = f.frontier.loc[f.frontier["bits_per_param"].idxmax()]
+    bits = math.log2(top.alphabet_size) / top.parameters
+    text += (f"The most any network stored at L* is {top.bits_per_param:.2g} bits per "
+             f"parameter ({top.cell.upper()} {top.units} units; between "
+             f"{top.L_below * bits:.2g} and {top.L_above * bits:.2g} by its bracket), at one lr "
+             "and budget, so a lower bound on what it can hold. ")
+    c = f.cells
+    if not c.empty:
+        lrs = "/".join(f"{x:g}" for x in sorted(c["lr"].unique()))
+        more, fewer = c[c["verdict"] == "more"], c[c["verdict"] == "fewer"]
+        text += (f"At lr {lrs} the GRU and the RNN store more bits per parameter than the "
+                 f"LSTM of their size in {len(more)} of {len(c)} pairs ("
+                 + ", ".join(f"{r.cell.upper()} {r.units} ×{ci(r.ratio, r.lo, r.hi)}"
+                             for r in more.itertuples())
+                 + f"), fewer in {len(fewer)} ("
+                 + ", ".join(f"{r.cell.upper()} {r.units} ×{ci(r.ratio, r.lo, r.hi)}"
+                             for r in fewer.itertuples())
+                 + f") and as many within the grid's resolution in "
+                   f"{len(c) - len(more) - len(fewer)}: at one lr this compares what online "
+                   "training reaches, not capacity (§2).")
+    return text
+
+
+def _answer_scaling(a: Analysis) -> str:
     ex = a.elasticities.set_index(["loss", "covariate"])
-    text = ("3. **The scaling factors** (the law, locally at 32 units and lr 1e-3, §3): "
-            + "; ".join(f"{loss_name(loss)}: T_steps ∝ units^{ex.loc[(loss, 'units'), 'exponent']:.2f} "
-                        f"lr^{ex.loc[(loss, 'lr'), 'exponent']:.2f} "
-                        f"length^{ex.loc[(loss, 'length'), 'exponent']:.2f}"
-                        for loss in ("softmax", "logits")) + ". ")
+
+    def power(loss: str, cov: str) -> str:
+        r = ex.loc[(loss, cov)]
+        return f"{cov}^{r.exponent:.2f} [{r.lo:.2f}, {r.hi:.2f}]"
+
+    text = ("3. **The scaling factors** (the law, locally at 32 units and lr 1e-3; 95% CIs "
+            "cluster-robust over sequences; §3): "
+            + "; ".join(f"{loss_name(loss)}: T_steps ∝ {power(loss, 'units')} "
+                        f"{power(loss, 'lr')} {power(loss, 'length')}"
+                        for loss in ("softmax", "logits")))
+    shared = abs(ex.loc[("softmax", "length"), "exponent"]
+                 - ex.loc[("logits", "length"), "exponent"]) < 1e-9
+    text += (" (one length term for both losses). " if shared else ". ")
     if ("softmax", "best lr vs units") in ex.index:
         r = ex.loc[("softmax", "best lr vs units")]
-        text += (f"Under the notebook's loss the fastest lr moves as units^{r.exponent:.2f} "
-                 f"[{r.lo:.2f}, {r.hi:.2f}] (muP for Adam: -1). ")
+        sm = a.width.best[a.width.best["loss"] == "softmax"].sort_values("units") \
+            if a.width is not None else None
+        grid = ("" if sm is None else " The grid's own best lrs: " + ", ".join(
+            f"{r2.lr:g} at {r2.units}" for r2 in sm.itertuples()) + ".")
+        text += (f"Under the notebook's loss the quadratic law's fastest lr moves as "
+                 f"units^{r.exponent:.2f} [{r.lo:.2f}, {r.hi:.2f}] (muP for Adam: -1); the "
+                 f"slope is the quadratic form's.{grid} ")
     if a.speed is not None:
         s = a.speed.sort_values("units")
         text += (f"A model-step costs {s['median'].iloc[0]:.0f} µs at {s['units'].iloc[0]} "
                  f"units and {s['median'].iloc[-1]:.0f} µs at {s['units'].iloc[-1]} on this "
                  "CPU. ")
-    if a.predict_check is not None:
-        v = a.predict_check
-        text += (f"On runs that chose nothing, `analysis.predict` is off by a median factor "
-                 f"of {v.median_factor:.2f} in epochs (Brier {v.brier:.3f} against "
-                 f"{v.brier_no_skill:.3f} for no skill).")
-    out.append(text)
-    return "\n\n".join(out)
+    checks = [(name, v) for name, v in (("held-out sequences", a.validation),
+                                        ("`predict_check` (runs that chose nothing)",
+                                         a.predict_check)) if v is not None]
+    for name, v in checks:
+        per = "; ".join(f"{loss_name(r.loss)} ×{r.median_factor:.2f}, Brier {r.brier:.3f} "
+                        f"against {r.brier_no_skill:.3f}" for r in v.by_loss.itertuples())
+        text += (f"On {name} the law is off by a median factor of {v.median_factor:.2f} "
+                 f"(Brier {v.brier:.3f} against {v.brier_no_skill:.3f} for no skill): {per}. ")
+    return text.rstrip()
 
 
 # -- Q1 ----------------------------------------------------------------------------------
@@ -337,7 +405,8 @@ def _q2(a: Analysis) -> str:
                          "median steps": steps_text(r.median_steps),
                          "memorized at lr 1e-3": pct(nb["share"].iloc[0]) if len(nb) else "-"})
         lines += ["", f"**Width x learning rate** ({w.n_sequences} sequences of depth 2-4, 6 "
-                      "seeds each, every lr of the grid at every width; CIs resample sequences; "
+                      "seeds each, the best of the grid's lrs at every width (the µP-rule lrs, "
+                      "stars in `width_lr.png`, are not chosen from); CIs resample sequences; "
                       "a best lr at the grid's top or bottom may lie beyond it):",
                   "", table(pd.DataFrame(rows)), ""]
     if w is not None and not w.steps.empty:
@@ -396,7 +465,8 @@ def _stall_lines(f, le: pd.DataFrame) -> list[str]:
                    f"holds no longer a sequence than the {narrow['units']}-unit one (both "
                    f"between {narrow['L_below']:.0f} and {narrow['L_above']:.0f} letters) with "
                    f"{wide['parameters'] / narrow['parameters']:.1f}x the parameters{time}: there "
-                   "neither more parameters nor more time buy length. *Hypothesis, not tested "
+                   "neither more parameters nor more time buy length that the doubling lengths "
+                   "can detect (a change under ×2). *Hypothesis, not tested "
                    "here:* the lr, whose best value falls with width (§3).")
     return out
 
@@ -436,10 +506,9 @@ def _frontier_lines(a: Analysis) -> list[str]:
         lines.append(f"At lr {lr:g}, {g['budget_steps_to'].iloc[0]:,} instead of "
                      f"{g['budget_steps_from'].iloc[0]:,} steps changes L* by: {eff}. It moves "
                      f"(CI above ×1) for {len(moved)} of {len(g)}"
-                     + (": there, training time sets the frontier; elsewhere " if len(moved)
-                        else "; ")
-                     + f"{g['budget_steps_to'].iloc[0] // g['budget_steps_from'].iloc[0]:.0f}x "
-                       "the steps leaves it where it was, so time does not set it.")
+                     + (": there, training time limits the frontier. " if len(moved) else ". ")
+                     + f"For the other {len(g) - len(moved)}, no change is detectable (CI "
+                       "including ×1, at a resolution the doubling lengths set).")
     le = f.lr_effect
     if not le.empty:
         eff = "; ".join(f"{r.cell} {r.units} units, {r.alphabet_size} letters: "
@@ -472,16 +541,19 @@ def _frontier_lines(a: Analysis) -> list[str]:
                  "bits/parameter": f"{r.bits_per_param:.3g}",
                  "LSTM bits/parameter": f"{r.lstm_bits_per_param:.3g}",
                  "ratio [95% CI]": f"×{r.ratio:.2f} [{r.lo:.2f}, {r.hi:.2f}]",
-                 "L* in the LSTM's bracket": "yes" if r.same_bracket else "no"}
+                 "L* in the LSTM's bracket": "yes" if r.same_bracket else "no",
+                 "verdict": r.verdict}
                 for r in fc.sort_values(["lstm_units", "cell"]).itertuples()]
-        same = fc[fc["same_bracket"] | ((fc["lo"] <= 1) & (fc["hi"] >= 1))]
+        counts = fc["verdict"].value_counts()
         lines += ["", "**Bits per parameter by cell**, each GRU or RNN beside the LSTM of its "
                       "parameter count (`frontier_cells`; all at one lr):", "",
                   table(pd.DataFrame(rows)), "",
-                  f"Not distinguishable from the LSTM (its L* between the same two tested "
-                  f"lengths, or a ratio CI that includes ×1): {len(same)} of {len(fc)} pairs"
-                  + (": " + ", ".join(f"{r.cell} {r.units}" for r in same.itertuples())
-                     if len(same) else "") + "."]
+                  "Verdict: `more` or `fewer` where the ratio's CI excludes ×1, `same` where "
+                  "it includes it or where both L* are one point inside a shared bracket (the "
+                  "ratio is then only the parameter counts'): "
+                  + ", ".join(f"{counts.get(v, 0)} {v}" for v in ("more", "same", "fewer"))
+                  + f" of {len(fc)}. At one lr and budget this compares what online training "
+                    "reaches, not capacity."]
     top = f.frontier.loc[f.frontier["bits_per_param"].idxmax()]
     lines.append(f"The most any measured network stored is {top.bits_per_param:.3g} bits per "
                  f"parameter ({top.cell} {top.units} units, {top.alphabet_size} letters, "
@@ -543,8 +615,10 @@ def _q3(a: Analysis) -> str:
                               "exponent [95% CI]": f"{r.exponent:.2f} [{r.lo:.2f}, {r.hi:.2f}]",
                               "note": _exponent_note(r)}
                              for r in a.elasticities.itertuples()])), "",
-        f"- Range of validity (the fitted rows): {rng}. Outside it `predict` warns; inside it, "
-        "depth and ambiguity vary at lengths 16-24 only in the width and forks designs.",
+        f"- Range of validity (the fitted rows): {rng}. Outside it `predict` warns. Inside it "
+        "the data are not spread evenly: the fitted sequences by length are "
+        + ", ".join(f"{n} of {length}" for length, n in a.sequence_lengths.items())
+        + " letters, so the length term rests mostly on the shorter ones.",
         "- In epochs: T_epochs = T_steps / length, so a length exponent b in steps is b - 1 "
         "in epochs.",
     ]

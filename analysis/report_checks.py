@@ -120,7 +120,10 @@ def between_section(a: Analysis) -> str:
         f"{int(c['seeds'].max())} seeds it never used, both losses, {int(c['runs'].sum()):,} "
         "runs. Each cell beside the four grid cells around it: if the grid's result is the "
         "runs' and not the grid's, its share lies in the range of theirs, up to its Wilson "
-        f"CI. It does for **{b.inside} of {len(c)}** cells.", "",
+        f"CI. It does for **{b.inside} of {len(c)}** cells. A weak test where the "
+        "neighbours disagree: their shares span up to "
+        f"{100 * (c['neighbours_max'] - c['neighbours_min']).max():.0f} points, and the "
+        "sequences are the grid's own (only the seeds are new).", "",
         table(pd.DataFrame(rows)), "",
         f"Under the notebook's loss, each width at the better of its lrs memorizes {trend} units.",
         f"`analysis.predict` on the same runs (interpolation: the sequences are fitted, the "
