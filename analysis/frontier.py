@@ -87,25 +87,47 @@ class Frontier:
 
 def frontier(table: pd.DataFrame, boot: int = N_BOOT, seed: int = SEED) -> Frontier:
     """L* per (cell, units, alphabet, lr, budget) of `table` (one or more frontier specs
-    concatenated), the effect of a 4x budget and of a lower lr on it."""
+    concatenated), the effect of a 4x budget and of a lower lr on it. Each effect compares
+    the two settings on the sequences both were run on (a setting may have more)."""
     ok, _ = split_errors(table)
     runs = outcomes(ok)
     runs = runs.assign(alphabet_size=runs["alphabet"].str.len(),
                        budget=runs["budget_steps"].to_numpy(dtype=float, na_value=np.nan))
-    keys = KEYS
-    shares = (runs.groupby([*keys, "length"])["event"].agg(memorized="sum", runs="count")
+    shares = (runs.groupby([*KEYS, "length"])["event"].agg(memorized="sum", runs="count")
               .reset_index())
+    front, draws = _estimates(runs, boot, seed)
+    by_budget = _estimates(_shared(runs, "budget"), boot, seed)
+    by_lr = _estimates(_shared(runs, "lr"), boot, seed)
+    return Frontier(shares=shares, frontier=front,
+                    budget_effect=_ratios(*by_budget, "budget_steps", ["lr"]),
+                    lr_effect=_ratios(*by_lr, "lr", ["budget_steps"]),
+                    cells=_cells(front, draws), draws=draws)
+
+
+def _shared(runs: pd.DataFrame, vary: str) -> pd.DataFrame:
+    """The runs on the sequences (generator seeds) that every value of `vary` was run on,
+    within each combination of the other KEYS; the lengths each setting tested stay."""
+    fixed = [k for k in KEYS if k != vary]
+    keep = pd.Series(False, index=runs.index)
+    for _, g in runs.groupby(fixed, sort=False):
+        common = set.intersection(*(set(h["gen_seed"]) for _, h in g.groupby(vary)))
+        keep[g.index] = g["gen_seed"].isin(common)
+    return runs[keep]
+
+
+def _estimates(runs: pd.DataFrame, boot: int, seed: int) -> tuple[pd.DataFrame, dict]:
+    """One row per KEYS group: L*, its bracket and bootstrap CI; and the bootstrap draws."""
+    shares = (runs.groupby([*KEYS, "length"])["event"].agg(memorized="sum", runs="count")
+              .reset_index().set_index(KEYS))
     rows, draws = [], {}
-    for key, g in runs.groupby(keys, sort=True):
-        s = shares.set_index(keys).loc[key]
-        est, bound = crossing(s["length"].to_numpy(), s["memorized"].to_numpy(),
-                              s["runs"].to_numpy())
-        below, above = bracket(s["length"].to_numpy(), s["memorized"].to_numpy(),
-                               s["runs"].to_numpy())
+    for key, g in runs.groupby(KEYS, sort=True):
+        s = shares.loc[key]
+        args = (s["length"].to_numpy(), s["memorized"].to_numpy(), s["runs"].to_numpy())
+        est, bound = crossing(*args)
+        below, above = bracket(*args)
         # one stream per group, so that a group's CI does not depend on the other tables
         rng = np.random.default_rng([seed, zlib.crc32(repr(tuple(map(str, key))).encode())])
-        boot_l = _bootstrap(g, boot, rng)
-        draws[key] = boot_l
+        draws[key] = boot_l = _bootstrap(g, boot, rng)
         cell, units, a, lr, budget = key
         params = parameter_count(cell, int(units), int(a))
         lo, hi = np.quantile(boot_l, [0.025, 0.975])
@@ -115,12 +137,9 @@ def frontier(table: pd.DataFrame, boot: int = N_BOOT, seed: int = SEED) -> Front
                          parameters=params, L_star=est, bound=bound, L_below=below,
                          L_above=above, L_lo=float(lo),
                          L_hi=float(hi), bits_per_param=est * bits, bits_lo=float(lo) * bits,
-                         bits_hi=float(hi) * bits, runs=len(g)))
-    front = pd.DataFrame(rows)
-    return Frontier(shares=shares, frontier=front,
-                    budget_effect=_ratios(front, draws, "budget_steps", ["lr"]),
-                    lr_effect=_ratios(front, draws, "lr", ["budget_steps"]),
-                    cells=_cells(front, draws), draws=draws)
+                         bits_hi=float(hi) * bits, runs=len(g),
+                         sequences=int(g.groupby("length")["sequence"].nunique().min())))
+    return pd.DataFrame(rows), draws
 
 
 def fresh_check(original: Frontier, fresh: Frontier) -> pd.DataFrame:

@@ -92,6 +92,7 @@ class Tables:
     frontier_long: pd.DataFrame | None = None  # lr 1e-3, 800k steps, 64 units
     frontier_probe: pd.DataFrame | None = None  # beyond the lr-1e-2 L*, lr 1e-3 and 3e-3
     frontier_cells: pd.DataFrame | None = None  # GRU and RNN, lr 1e-3
+    frontier_more: pd.DataFrame | None = None  # sequences 4-5 per length at lr 1e-3, pooled
     cells: pd.DataFrame | None = None  # GRU and RNN: lr scan and difficulty slice
     predict_check: pd.DataFrame | None = None  # never fitted nor used to choose: predict's test
     width_lr_between: pd.DataFrame | None = None  # widths and lrs between width_lr's grid
@@ -108,6 +109,7 @@ SOURCES = {"study": "study.csv", "width_lr": "width_lr.csv", "depth": "depth_amb
            "frontier": "frontier.csv", "frontier_lr": "frontier_lr.csv",
            "frontier_long": "frontier_long.csv",
            "frontier_probe": "frontier_probe.csv", "frontier_cells": "frontier_cells.csv",
+           "frontier_more": "frontier_more.csv",
            "cells": "cells.csv", "predict_check": "predict_check.csv",
            "width_lr_between": "width_lr_between.csv", "frontier_fresh": "frontier_fresh.csv",
            "frontier_cells_fresh": "frontier_cells_fresh.csv",

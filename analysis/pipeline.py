@@ -105,8 +105,8 @@ def analyse(t: Tables) -> Analysis:
         if a.width is not None:
             a.between = between(t.width_lr_between, a.width.cells)
         a.between_check = check_predict(saved, t.width_lr_between, data)
-    fronts = [x for x in (t.frontier, t.frontier_lr, t.frontier_long, t.frontier_cells)
-              if x is not None]
+    fronts = [x for x in (t.frontier, t.frontier_lr, t.frontier_long, t.frontier_cells,
+                          t.frontier_more) if x is not None]
     if fronts:
         a.frontier = frontier(pd.concat(fronts, ignore_index=True))
         fresh = [x for x in (t.frontier_fresh, t.frontier_cells_fresh) if x is not None]

@@ -489,7 +489,9 @@ def _frontier_lines(a: Analysis) -> list[str]:
         row["bits per parameter, best"] = (f"{best.bits_per_param:.3g} [{best.bits_lo:.3g}, "
                                            f"{best.bits_hi:.3g}]")
         rows.append(row)
-    lines = ["", f"**The capacity frontier** (i.i.d. random sequences, three per length, 4 "
+    per = "; ".join(f"{st}: {n}" for st, n in fr.groupby("setting", sort=False)["sequences"]
+                    .min().items())
+    lines = ["", f"**The capacity frontier** (i.i.d. random sequences per length: {per}; 4 "
                  f"seeds each; L* = the length where the memorized share crosses {HALF}, "
                  "(the tested lengths on either side of it), [bootstrap 95% CI over sequences "
                  "and seeds]; > / <: beyond the tested lengths; `frontier.png`). The lengths "

@@ -153,7 +153,7 @@ def frontier_fresh_section(a: Analysis) -> str:
         "`bench/specs/frontier_fresh.toml` and `frontier_cells_fresh.toml`: the frontier's "
         "setting re-measured on random sequences from other generator seeds (L* (tested "
         "lengths on either side) [bootstrap 95% CI], as in §2). If L* is the network's and "
-        "not its three sequences', the two agree (same bracket, or a ratio CI that holds "
+        "not its first sequences', the two agree (same bracket, or a ratio CI that holds "
         f"×1): they do for **{agree} of {len(f)}** widths.", "",
         table(pd.DataFrame(rows)),
     ]

@@ -286,3 +286,16 @@ def test_a_missing_table_is_skipped_with_a_note(tmp_path):
     assert a.validation is None and a.frontier is None and a.cases is None
     assert any("heldout" in n and "frontier" in n for n in a.notes)
     assert set(sources) == {"width_lr", "depth"}
+
+
+def test_an_effect_compares_two_settings_on_the_sequences_both_were_run_on():
+    from analysis.frontier import _shared
+
+    rows = [dict(cell="lstm", units=8, alphabet_size=4, lr=lr, budget=2e5, gen_seed=g,
+                 length=length)
+            for lr, seeds, lengths in ((1e-3, range(5), (16, 32, 64)), (1e-2, range(3), (16, 32)))
+            for g in seeds for length in lengths]
+    kept = _shared(pd.DataFrame(rows), "lr")
+    assert set(kept["gen_seed"]) == {0, 1, 2}
+    # the lengths only one setting tested stay: they are where its L* may lie
+    assert set(kept[kept["lr"] == 1e-3]["length"]) == {16, 32, 64}
