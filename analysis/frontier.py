@@ -96,8 +96,9 @@ def frontier(table: pd.DataFrame, boot: int = N_BOOT, seed: int = SEED) -> Front
     shares = (runs.groupby([*KEYS, "length"])["event"].agg(memorized="sum", runs="count")
               .reset_index())
     front, draws = _estimates(runs, boot, seed)
-    by_budget = _estimates(_shared(runs, "budget"), boot, seed)
-    by_lr = _estimates(_shared(runs, "lr"), boot, seed)
+    whole = (front, draws, runs.groupby(KEYS).size())
+    by_budget = _estimates(_shared(runs, "budget"), boot, seed, whole)
+    by_lr = _estimates(_shared(runs, "lr"), boot, seed, whole)
     return Frontier(shares=shares, frontier=front,
                     budget_effect=_ratios(*by_budget, "budget_steps", ["lr"]),
                     lr_effect=_ratios(*by_lr, "lr", ["budget_steps"]),
@@ -115,12 +116,19 @@ def _shared(runs: pd.DataFrame, vary: str) -> pd.DataFrame:
     return runs[keep]
 
 
-def _estimates(runs: pd.DataFrame, boot: int, seed: int) -> tuple[pd.DataFrame, dict]:
-    """One row per KEYS group: L*, its bracket and bootstrap CI; and the bootstrap draws."""
+def _estimates(runs: pd.DataFrame, boot: int, seed: int, whole: tuple | None = None
+               ) -> tuple[pd.DataFrame, dict]:
+    """One row per KEYS group: L*, its bracket and bootstrap CI; and the bootstrap draws.
+    whole: (rows, draws, group sizes) of all the runs, reused for a group left whole."""
     shares = (runs.groupby([*KEYS, "length"])["event"].agg(memorized="sum", runs="count")
               .reset_index().set_index(KEYS))
     rows, draws = [], {}
     for key, g in runs.groupby(KEYS, sort=True):
+        if whole is not None and whole[2].get(key) == len(g):
+            front, whole_draws, _ = whole
+            rows.append(front.iloc[list(whole_draws).index(key)].to_dict())
+            draws[key] = whole_draws[key]
+            continue
         s = shares.loc[key]
         args = (s["length"].to_numpy(), s["memorized"].to_numpy(), s["runs"].to_numpy())
         est, bound = crossing(*args)
@@ -243,8 +251,13 @@ def _key(row: pd.Series) -> tuple:
 def _bootstrap(g: pd.DataFrame, boot: int, rng: np.random.Generator) -> np.ndarray:
     """L* of `boot` resamples: per length, sequences with replacement, then their seeds."""
     lengths, mem, n = [], [], []
-    for length, h in g.groupby("length", sort=True):
-        seqs = [s["event"].to_numpy(dtype=float) for _, s in h.groupby("sequence", sort=True)]
+    event = g["event"].to_numpy(dtype=float)
+    length_of = g["length"].to_numpy()
+    seq_code = pd.factorize(g["sequence"], sort=True)[0]
+    for length in np.unique(length_of):
+        here = length_of == length
+        codes, ev = seq_code[here], event[here]
+        seqs = [ev[codes == c] for c in np.unique(codes)]  # sequences in sorted order
         sizes = np.array([len(x) for x in seqs])
         events = np.zeros((len(seqs), sizes.max()))  # padded: seeds per sequence may differ
         for i, x in enumerate(seqs):

@@ -160,13 +160,32 @@ def typed(df: pd.DataFrame) -> pd.DataFrame:
     out = {}
     for name, kind in KINDS.items():
         values = df[name] if name in df.columns else pd.Series([None] * len(df), index=df.index)
-        parsed = [_value(_stored(v, kind), kind, name) for v in values]
+        parsed = _parse_column(values, kind, name)
         if name in CONFIG_DEFAULTS:
             parsed = [CONFIG_DEFAULTS[name] if v is None else v for v in parsed]
         out[name] = pd.Series(parsed, index=df.index, dtype=DTYPES[kind]) if kind != "float" \
             else pd.Series([math.nan if v is None else v for v in parsed], index=df.index,
                            dtype="float64")
     return pd.DataFrame(out).reset_index(drop=True)
+
+
+def _parse_column(values: pd.Series, kind: str, name: str) -> list[Any]:
+    """Each stored value as a value of `kind`. A column repeats few values (configs,
+    provenance), so each distinct (type, value) is converted once; lists are parsed per
+    row, so that no two rows share one."""
+    if kind == "list":
+        return [_value(_stored(v, kind), kind, name) for v in values]
+    done: dict[tuple[type, Any], Any] = {}
+    out = []
+    for v in values:
+        key = (type(v), v)
+        try:
+            out.append(done[key])
+        except KeyError:
+            out.append(done.setdefault(key, _value(_stored(v, kind), kind, name)))
+        except TypeError:  # unhashable
+            out.append(_value(_stored(v, kind), kind, name))
+    return out
 
 
 def _isnull(v: Any) -> bool:
