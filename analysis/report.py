@@ -438,6 +438,14 @@ def _setting(r: object) -> str:
     return f"lr {r.lr:g}, {r.budget_steps // 1000:,}k steps"
 
 
+def _effect_list(effects: pd.DataFrame) -> str:
+    """'lstm 8 units, 4 letters: ×1.68 [1.19, 1.94]; ...' for an lr or budget effect table."""
+    return "; ".join(f"{r.cell} {r.units} units, {r.alphabet_size} letters: "
+                     f"×{r.L_ratio:.2f} [{r.lo:.2f}, {r.hi:.2f}]"
+                     + (" (an end of the tested lengths)" if r.censored else "")
+                     for r in effects.itertuples())
+
+
 def _stall_lines(f, le: pd.DataFrame) -> list[str]:
     """Where the two widest LSTMs at the lower lr share a bracket: the wider holds no
     longer a sequence with more parameters, whatever more steps do."""
@@ -500,10 +508,7 @@ def _frontier_lines(a: Analysis) -> list[str]:
                  table(pd.DataFrame(rows)), ""]
     be = f.budget_effect
     for lr, g in be.groupby("lr", sort=False):
-        eff = "; ".join(f"{r.cell} {r.units} units, {r.alphabet_size} letters: "
-                        f"×{r.L_ratio:.2f} [{r.lo:.2f}, {r.hi:.2f}]"
-                        + (" (an end of the tested lengths)" if r.censored else "")
-                        for r in g.itertuples())
+        eff = _effect_list(g)
         moved = g[g["lo"] > 1]
         lines.append(f"At lr {lr:g}, {g['budget_steps_to'].iloc[0]:,} instead of "
                      f"{g['budget_steps_from'].iloc[0]:,} steps changes L* by: {eff}. It moves "
@@ -513,10 +518,7 @@ def _frontier_lines(a: Analysis) -> list[str]:
                        "including ×1, at a resolution the doubling lengths set).")
     le = f.lr_effect
     if not le.empty:
-        eff = "; ".join(f"{r.cell} {r.units} units, {r.alphabet_size} letters: "
-                        f"×{r.L_ratio:.2f} [{r.lo:.2f}, {r.hi:.2f}]"
-                        + (" (an end of the tested lengths)" if r.censored else "")
-                        for r in le.itertuples())
+        eff = _effect_list(le)
         further = le[le["lo"] > 1]
         lines.append(f"At {le['budget_steps'].iloc[0]:,} steps, lr {le['lr_to'].iloc[0]:g} "
                      f"instead of {le['lr_from'].iloc[0]:g} changes L* by: {eff}. The lower lr "
