@@ -24,7 +24,7 @@ import pandas as pd
 
 from analysis.cases import case_summary, cases_markdown
 from analysis.engines import compare, engines_markdown
-from analysis.fmt import ci, pct
+from analysis.fmt import ci, loss_name, pct
 from seqmem.store import load_results
 
 _BLOCK = re.compile(r"(<!-- generated: (\w+) -->\n)(.*?)(<!-- end: \2 -->)", re.S)
@@ -188,19 +188,19 @@ def findings(doc: dict) -> str:
                    + "; doubling 1 + ambiguous transitions costs " + ", ".join(
                        f"{c.upper()} ×{ci(r['doubling'], r['doubling_lo'], r['doubling_hi'])}"
                        for c, r in sorted(amb.items())) + ".")
-    v = doc.get("validation")
-    if v:
-        out.append(f"- **The law out of sample** ({v['sequences']} held-out sequences, "
-                   f"{v['runs']:,} runs): median prediction factor {v['median_factor']:.2f} over "
-                   f"{v['cells']} cells (90th percentile {v['factor_p90']:.2f}); Brier score "
-                   f"{v['brier']:.3f} against {v['brier_no_skill']:.3f} for no skill.")
-    pc = doc.get("predict_check")
-    if pc:
-        out.append(f"- **`analysis.predict` on runs that chose nothing** ({pc['sequences']} "
-                   f"fresh sequences at widths and learning rates no analysed spec has, "
-                   f"{pc['runs']:,} runs): median factor {pc['median_factor']:.2f} in epochs "
-                   f"over {pc['cells']} cells; Brier score {pc['brier']:.3f} against "
-                   f"{pc['brier_no_skill']:.3f} for no skill.")
+    for key, title, unit, scale in (
+            ("validation", "The law out of sample", "held-out sequences", "steps"),
+            ("predict_check", "`analysis.predict` on runs that chose nothing",
+             "fresh sequences at widths and learning rates no analysed spec has", "epochs")):
+        v = doc.get(key)
+        if v:
+            out.append(f"- **{title}** ({v['sequences']} {unit}, {v['runs']:,} runs): median "
+                       f"prediction factor {v['median_factor']:.2f} in {scale} over {v['cells']} cells "
+                       f"(90th percentile {v['factor_p90']:.2f}); Brier score {v['brier']:.3f} "
+                       f"against {v['brier_no_skill']:.3f} for no skill"
+                       + "".join(f"; {loss_name(r['loss'])} ×{r['median_factor']:.2f}, Brier "
+                                 f"{r['brier']:.3f} against {r['brier_no_skill']:.3f}"
+                                 for r in v.get("by_loss", [])) + ".")
     wb = doc.get("width_lr_between")
     if wb:
         out.append(f"- **Between the width x lr grid points** (`width_lr_between`, fresh seeds, "
