@@ -42,8 +42,29 @@ def snapshot(kernel: str | None = None) -> dict[str, list]:
 
 
 def compare(a: dict, b: dict) -> list[str]:
-    """Run ids whose record or step losses differ (or that one snapshot lacks)."""
-    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    """Run ids whose record or step losses differ (or that one snapshot lacks).
+
+    Columns only one snapshot has (a field added between them) are not compared: a new
+    column is not a changed record; `added_columns` names them.
+    """
+    shared = _columns(a) & _columns(b)
+
+    def key(snap: dict, k: str):
+        if k not in snap:
+            return None
+        row, steps = snap[k]
+        return {c: v for c, v in row.items() if c in shared}, steps
+
+    return sorted(k for k in set(a) | set(b) if key(a, k) != key(b, k))
+
+
+def added_columns(a: dict, b: dict) -> list[str]:
+    """Columns one snapshot has and the other lacks."""
+    return sorted(_columns(a) ^ _columns(b))
+
+
+def _columns(snap: dict) -> set[str]:
+    return set().union(*(row for row, _ in snap.values())) if snap else set()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.a) as fa, open(args.b) as fb:
         a, b = json.load(fa), json.load(fb)
     bad = compare(a, b)
+    added = added_columns(a, b)
+    if added:
+        print(f"columns in one snapshot only, not compared: {', '.join(added)}")
     print(f"{len(bad)} of {len(set(a) | set(b))} records differ" + (": " + ", ".join(bad[:5])
                                                                      if bad else ""))
     return 1 if bad else 0

@@ -76,7 +76,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from seqmem.config import PRESET_OPTIONS, RunConfig
+from seqmem.config import PRESET_OPTIONS, REQUIRES, RunConfig
 from seqmem.forks import feasible_forks, forks
 from seqmem.generate import feasible, generate, uniform
 from seqmem.records import Origin
@@ -401,7 +401,7 @@ def _grid(where: str, grid: Any) -> tuple[list[tuple[str, Origin]], int]:
 def _config(where: str, key: str, field: str, value: Any) -> RunConfig:
     """A config with `field` = value, or a one-line SpecError naming `key`."""
     try:
-        return RunConfig.from_dict({"sequence": "AB", field: value})
+        return RunConfig.from_dict({"sequence": "AB", **REQUIRES.get(field, {}), field: value})
     except (ValueError, TypeError) as e:
         _fail(where, key, value, str(e))
 

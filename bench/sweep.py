@@ -385,7 +385,8 @@ def chunk_work(chunk: Sequence[Any]) -> float:
     backward window), G the cell's gate blocks (LSTM 4, GRU 3, RNN 1), the window 1 with a
     reset per letter, (n + 1) / 2 for
     full-epoch BPTT and about k for a window k; the reference trainer is about 1 ms +
-    0.3 ms per window step.
+    0.3 ms per window step; offline training (update="chunk") about 25 us + 3e-4 us x G H^2
+    per model and letter.
     """
     c = chunk[0]
     n = len(c.sequence)
@@ -398,6 +399,8 @@ def chunk_work(chunk: Sequence[Any]) -> float:
         window = k - k * (k - 1) / (2 * n)  # the first k-1 steps of an epoch reach back less
     if c.engine == "reference":
         step_us = 1000 + 300 * window
+    elif c.update == "chunk":  # offline, the torch path: per letter, measured at 4-64 units
+        step_us = 25 + 3e-4 * GATES[c.cell] * c.units ** 2
     else:
         gates = GATES[c.cell]
         step_us = 6 + 2e-4 * gates * c.units * (c.units + len(c.alphabet) / 4) * (1 + window)

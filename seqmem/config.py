@@ -19,6 +19,11 @@ LOSSES = ("softmax", "logits")
 FEEDBACKS = ("probs", "onehot")
 ENGINES = ("population", "reference")
 CELLS = ("lstm", "gru", "rnn")
+UPDATES = ("step", "chunk")
+SCHEDULES = ("constant", "cosine")
+STOPS = ("memorized", "budget")
+# Options that are valid only beside another setting: checking one alone assumes it.
+REQUIRES: dict[str, dict[str, Any]] = {"chunk": {"update": "chunk"}}
 # Gate blocks of each cell's weight_ih / weight_hh (rows = GATES * units), PyTorch's layout.
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
@@ -47,6 +52,18 @@ class RunConfig:
     alphabet: the letters the model reads and writes (its input and output size).
     cell: the recurrent cell: "lstm" (nn.LSTM, the notebook's), "gru" (nn.GRU's layout and
         gate order) or "rnn" (nn.RNN with tanh).
+    update: "step" trains online, one Adam step after every letter (the notebook's);
+        "chunk" trains offline, as char-RNNs are trained: teacher-forced passes from a fresh
+        state, one Adam step on the mean loss of each chunk of `chunk` letters, the state
+        carried into the next chunk and detached (true BPTT within a chunk).
+    chunk: letters per offline update (update="chunk" only); None: one update per whole pass.
+    schedule: the learning rate over the budget's updates: "constant", or "cosine" decay
+        from lr to 0 after the warm-up (seqmem.schedule).
+    warmup: the share of the budget's updates over which lr rises linearly from lr/W to lr.
+    clip: the largest gradient norm (over all of a model's parameters) an update may use,
+        as torch.nn.utils.clip_grad_norm_; None: no clipping.
+    stop: "memorized" ends a run at its first successful evaluation; "budget" trains the
+        whole budget (capacity curves), still recording the first success.
     """
 
     sequence: str
@@ -62,6 +79,12 @@ class RunConfig:
     engine: str = "population"
     alphabet: str = field(default=ALPHABET)
     cell: str = "lstm"
+    update: str = "step"
+    chunk: int | None = None
+    schedule: str = "constant"
+    warmup: float = 0.0
+    clip: float | None = None
+    stop: str = "memorized"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sequence", resolve(self.sequence, self.alphabet))
@@ -79,6 +102,39 @@ class RunConfig:
         _check_int("max_epochs", self.max_epochs, 0)
         _check_choice("engine", self.engine, ENGINES)
         _check_choice("cell", self.cell, CELLS)
+        _check_choice("update", self.update, UPDATES)
+        if self.chunk is not None:
+            _check_int("chunk", self.chunk, 1, hint=" or None")
+            if self.update != "chunk":
+                raise ValueError(f"chunk={self.chunk!r} applies only to update='chunk'")
+        if self.update == "chunk" and (self.reset != "epoch" or self.bptt != "epoch"):
+            raise ValueError("update='chunk' trains teacher-forced passes from a fresh state with "
+                             "true BPTT within each chunk: it needs reset='epoch' and "
+                             f"bptt='epoch', got reset={self.reset!r}, bptt={self.bptt!r}")
+        _check_choice("schedule", self.schedule, SCHEDULES)
+        if isinstance(self.warmup, bool) or not isinstance(self.warmup, int | float) \
+                or not 0 <= self.warmup < 1:
+            raise ValueError(f"warmup must be a share of the budget in [0, 1), got {self.warmup!r}")
+        object.__setattr__(self, "warmup", float(self.warmup))
+        if self.clip is not None:
+            if isinstance(self.clip, bool) or not isinstance(self.clip, int | float) \
+                    or not self.clip > 0:
+                raise ValueError(f"clip must be a positive gradient norm or None, got {self.clip!r}")
+            object.__setattr__(self, "clip", float(self.clip))
+        _check_choice("stop", self.stop, STOPS)
+
+    @property
+    def updates_per_epoch(self) -> int:
+        """Adam steps in one pass over the sequence."""
+        if self.update == "step":
+            return len(self.sequence)
+        return -(-len(self.sequence) // (self.chunk or len(self.sequence)))
+
+    @property
+    def plain_adam(self) -> bool:
+        """Online, constant lr, no clipping: the setting the compiled kernel implements."""
+        return (self.update == "step" and self.schedule == "constant" and self.warmup == 0
+                and self.clip is None)
 
     @property
     def run_id(self) -> str:

@@ -9,6 +9,8 @@ PyTorch's own layout and gate order: LSTM [i, f, g, o], GRU [r, z, n], RNN one b
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
 
@@ -94,3 +96,51 @@ def stacked_weights(
         name: torch.stack([w[name].detach() for w in per_seed]).to(device).contiguous()
         for name in PARAM_NAMES
     }
+
+
+_NN_NAMES = {"w_ih": "weight_ih_l0", "w_hh": "weight_hh_l0", "b_ih": "bias_ih_l0",
+             "b_hh": "bias_hh_l0"}
+
+
+@functools.lru_cache(maxsize=32)
+def functional_layer(cell: str, alphabet_size: int, units: int, device: str = "cpu"
+                     ) -> nn.Module:
+    """A recurrent layer (sequence first) whose parameters `functional_forward` supplies;
+    one per shape and device, shared (its own parameters are never used)."""
+    return _LAYERS[cell](alphabet_size, units).to(device)
+
+
+def functional_forward(layer: nn.Module, weights: dict[str, torch.Tensor], x: torch.Tensor,
+                       state: tuple[torch.Tensor, ...]):
+    """One model's forward over a whole input with the given weights (nn layout, no P axis),
+    differentiable in them: x (T, B, A) -> logits (T, B, A), the final state, each (1, B, H).
+
+    This is the nn layer's own ATen kernel, called through torch.func.functional_call, so
+    it costs one call per sequence instead of one per letter.
+    """
+    params = {_NN_NAMES[k]: weights[k] for k in _NN_NAMES}
+    hx = state if isinstance(layer, nn.LSTM) else state[0]
+    hidden, new = torch.func.functional_call(layer, params, (x, hx))
+    logits = hidden @ weights["w_out"].T + weights["b_out"]
+    return logits, (new if isinstance(layer, nn.LSTM) else (new,))
+
+
+def cell_step(cell: str, w: dict, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
+    """One step of P models from input x (P, A) and state h, c (P, H): the new h, c.
+
+    Weights in the population engine's layout: w_ih (P, A, G H), w_hh (P, H, G H), the
+    biases (P, G H); the LSTM's c is passed through unchanged by the GRU and the RNN.
+    """
+    ig = torch.bmm(x.unsqueeze(1), w["w_ih"]).squeeze(1) + w["b_ih"]
+    hg = torch.bmm(h.unsqueeze(1), w["w_hh"]).squeeze(1) + w["b_hh"]
+    if cell == "lstm":
+        i_g, f_g, g_g, o_g = (ig + hg).chunk(4, dim=1)
+        c = torch.sigmoid(f_g) * c + torch.sigmoid(i_g) * torch.tanh(g_g)
+        return torch.sigmoid(o_g) * torch.tanh(c), c
+    if cell == "gru":
+        ir, iz, in_ = ig.chunk(3, dim=1)
+        hr, hz, hn = hg.chunk(3, dim=1)
+        r, z = torch.sigmoid(hr + ir), torch.sigmoid(hz + iz)
+        n = torch.tanh(in_ + hn * r)
+        return (h - n) * z + n, c
+    return torch.tanh(hg + ig), c

@@ -33,12 +33,14 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from seqmem.bits import bits_stored
 from seqmem.config import RunConfig, check_cell
 from seqmem.difficulty import metrics
 from seqmem.evaluate import Evaluation, eval_epochs, longest_substring
-from seqmem.model import stacked_weights
+from seqmem.model import cell_step, stacked_weights
 from seqmem.provenance import provenance
 from seqmem.records import RunRecord
+from seqmem.schedule import lr_at
 from seqmem.sequences import decode, encode
 
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults, as the notebook uses
@@ -102,14 +104,18 @@ class Population:
             return torch.cat([views[k].index_select(0, rows).reshape(-1) for k in _BLOCKS])
         self._set(pick(self.flat), pick(self.m), pick(self.v), len(rows))
 
-    def nn_weights(self) -> dict[str, torch.Tensor]:
-        """The weights in nn.LSTM / nn.Linear layout (P leading), for comparison with nn models."""
-        p = self.p
+    def nn_weights(self, views: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """The weights in nn.LSTM / nn.Linear layout (P leading), for comparison with nn models;
+        `views`: blocks of another buffer laid out as the parameters' (default: the parameters)."""
+        p = self.p if views is None else views
         return {"w_ih": p["w_ih"].transpose(1, 2), "w_hh": p["w_hh"].transpose(1, 2),
                 "b_ih": p["b_ih"], "b_hh": p["b_hh"], "w_out": p["w_out"], "b_out": p["b_out"]}
 
-    def adam_step(self, step: int, lr: float, skip_hh: bool) -> None:
-        """One torch.optim.Adam step (fused kernel) over every model's parameters at once."""
+    def adam_step(self, step: int, lr: float, skip_hh: bool, clip: float | None = None) -> None:
+        """One torch.optim.Adam step (fused kernel) over every model's parameters at once,
+        after clipping each model's gradient norm to `clip` (None: no clipping)."""
+        if clip is not None:
+            self.clip_grad(clip)
         end = self.n_no_hh if skip_hh else self.flat.numel()
         self.step.fill_(float(step))  # a fill, not a new tensor: no host-to-device copy on a GPU
         torch._fused_adam_([self.flat[:end]], [self.grad[:end]], [self.m[:end]], [self.v[:end]],
@@ -117,17 +123,28 @@ class Population:
                            eps=EPS, amsgrad=False, maximize=False)
 
 
+    def clip_grad(self, max_norm: float) -> None:
+        """torch.nn.utils.clip_grad_norm_ for each model: the norm of its blocks' norms."""
+        norms = torch.stack([torch.linalg.vector_norm(self.g[k].reshape(self.P, -1), dim=1)
+                             for k in _BLOCKS], dim=1)
+        coef = torch.clamp(max_norm / (torch.linalg.vector_norm(norms, dim=1) + 1e-6), max=1.0)
+        for k in _BLOCKS:
+            self.g[k].mul_(coef.view(-1, *[1] * len(self.shapes[k])))
+
+
 KERNELS = ("numba", "torch")
 # Bump a kernel's number whenever a change can change its records (seqmem.provenance).
 NUMERICS_VERSION = {"numba": 1, "torch": 1}
 
 
-def default_kernel(device: str | torch.device) -> str:
-    """The kernel train_population uses on `device` unless told otherwise."""
-    return "numba" if torch.device(device).type == "cpu" else "torch"
+def default_kernel(device: str | torch.device, config: RunConfig | None = None) -> str:
+    """The kernel train_population uses on `device` (for `config`) unless told otherwise:
+    the compiled kernel on a CPU where it implements the config (`RunConfig.plain_adam`),
+    the torch kernel elsewhere."""
+    plain = config is None or config.plain_adam
+    return "numba" if torch.device(device).type == "cpu" and plain else "torch"
 
 
-@torch.inference_mode()  # no autograd here: inference mode skips its bookkeeping (~15% faster)
 def train_population(configs: Sequence[RunConfig], *, device: str | torch.device = "cpu",
                      trace_steps: int = 0, kernel: str | None = None) -> list[RunRecord]:
     """Train the seeds of one cell together; one record per config, in order.
@@ -148,12 +165,24 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
         raise ValueError(f"configs ask for engine={configs[0].engine!r}; train_cell dispatches "
                          "to the right engine")
     device = torch.device(device)
+    cfg = configs[0]
     if kernel is None:
-        kernel = default_kernel(device)
+        kernel = default_kernel(device, cfg)
     if kernel not in KERNELS:
         raise ValueError(f"kernel={kernel!r}: choose one of {', '.join(KERNELS)}")
     if kernel == "numba" and device.type != "cpu":
         raise ValueError(f"kernel='numba' runs on the CPU only, not on device={str(device)!r}")
+    if kernel == "numba" and not cfg.plain_adam:
+        raise ValueError("kernel='numba' trains online with a constant lr and no clipping; "
+                         f"update={cfg.update!r}, schedule={cfg.schedule!r}, warmup={cfg.warmup!r}, "
+                         f"clip={cfg.clip!r} need kernel='torch'")
+    # Online training needs no autograd: inference mode skips its bookkeeping (~15% faster).
+    with torch.inference_mode(cfg.update == "step"):
+        return _train(configs, device, trace_steps, kernel)
+
+
+def _train(configs: list[RunConfig], device: torch.device, trace_steps: int, kernel: str
+           ) -> list[RunRecord]:
     start = time.perf_counter()
     cfg = configs[0]
     seq, alphabet = cfg.sequence, cfg.alphabet
@@ -175,7 +204,12 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
     step_loss = np.zeros((total, trace_steps))
     outcome: dict[int, tuple] = {}
     checks = set(eval_epochs(cfg.eval_every, cfg.max_epochs))
-    act = _Activations(n, hid, a, device) if kernel == "torch" and cfg.cell == "lstm" else None
+    bits_curve: list[list[float]] = [[] for _ in range(total)]
+    first_success: dict[int, int] = {}
+    until_budget = cfg.stop == "budget"
+    online = cfg.update == "step"
+    act = (_Activations(n, hid, a, device)
+           if online and kernel == "torch" and cfg.cell == "lstm" else None)
     work = None
     if kernel == "numba":  # imported here: loading numba takes a second GPU runs never need
         from seqmem.kernel import Workspace
@@ -189,7 +223,14 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
                     loss_curve[i].append(float(np.mean(interval[i, :in_interval])))
                 in_interval = 0
             evals = evaluate_population(pop, cfg, work)
-            done = [i for i, e in enumerate(evals) if e.success or epoch == cfg.max_epochs]
+            bits = bits_stored(pop.nn_weights(), cfg.cell, idx_np, a, cfg.reset)
+            rows_now = active.cpu().numpy()
+            for i, run in enumerate(rows_now):
+                bits_curve[run].append(float(bits[i]))
+                if evals[i].success:
+                    first_success.setdefault(int(run), epoch)
+            done = [i for i, e in enumerate(evals)
+                    if (e.success and not until_budget) or epoch == cfg.max_epochs]
             for i in done:
                 outcome[int(active[i])] = (epoch, evals[i], time.perf_counter() - start)
             if done:
@@ -201,7 +242,11 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
                 active = active[rows]
         if epoch == cfg.max_epochs:
             break
-        if kernel == "numba":
+        if not online:
+            from seqmem.offline import train_epoch_offline
+
+            losses_np = train_epoch_offline(pop, cfg, idx, epoch * cfg.updates_per_epoch)
+        elif kernel == "numba":
             losses_np = _train_epoch_numba(pop, cfg, idx_np, window, step, work)
         else:
             torch_epoch = _train_epoch if cfg.cell == "lstm" else _train_epoch_gated
@@ -220,11 +265,12 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
     made_by = provenance(kernel, NUMERICS_VERSION[kernel], device)
     for i, c in enumerate(configs):
         ended, ev, wall = outcome[i]
+        hit = first_success.get(i)
         records.append(RunRecord(
             config=c,
-            memorized=ev.success,
-            epochs_to_memorize=ended if ev.success else None,
-            steps_to_memorize=ended * n if ev.success else None,
+            memorized=hit is not None,
+            epochs_to_memorize=hit,
+            steps_to_memorize=None if hit is None else hit * n,
             epochs_trained=ended,
             steps=ended * n,
             final_prefix=ev.prefix,
@@ -236,6 +282,9 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
             provenance=made_by,
             population=total,
             step_loss=tuple(float(x) for x in step_loss[i, :min(trace_steps, ended * n)]),
+            bits_stored=bits_curve[i][-1],
+            bits_curve=tuple(bits_curve[i]),
+            exposures=float(ended),
         ))
     return records
 
@@ -381,7 +430,7 @@ def _train_epoch(pop: Population, cfg: RunConfig, idx, targets, window: int,
         g["w_ih"].index_add_(1, cols, dpre)
         if not char:
             torch.bmm(act.hs[:, lo: t + 1].transpose(1, 2), dpre, out=g["w_hh"])
-        pop.adam_step(step0 + t + 1, cfg.lr, skip_hh=char)
+        pop.adam_step(step0 + t + 1, lr_at(cfg, step0 + t), skip_hh=char, clip=cfg.clip)
         # Only the window's letters were written: zero them (all of it when that is cheaper).
         if window == 1:
             g["w_ih"][:, idx_list[t]].zero_()
@@ -440,7 +489,7 @@ def _generate_torch(pop: Population, cfg: RunConfig) -> np.ndarray:
         if cfg.reset == "char":
             h.zero_()
             c.zero_()
-        h, c = _cell_step(cfg.cell, w, x, h, c)
+        h, c = cell_step(cfg.cell, w, x, h, c)
         logits = torch.bmm(h.unsqueeze(1), w["w_out"].transpose(1, 2)).squeeze(1) + w["b_out"]
         k = torch.argmax(logits, dim=1)
         letters.append(k)
@@ -449,23 +498,6 @@ def _generate_torch(pop: Population, cfg: RunConfig) -> np.ndarray:
         else:
             x = torch.nn.functional.one_hot(k, a).to(logits.dtype)
     return torch.stack(letters, dim=1).cpu().numpy()
-
-
-def _cell_step(cell: str, w: dict, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
-    """One step of every model from input x (P, A) and state h, c (P, H): the new h, c."""
-    ig = torch.bmm(x.unsqueeze(1), w["w_ih"]).squeeze(1) + w["b_ih"]
-    hg = torch.bmm(h.unsqueeze(1), w["w_hh"]).squeeze(1) + w["b_hh"]
-    if cell == "lstm":
-        i_g, f_g, g_g, o_g = (ig + hg).chunk(4, dim=1)
-        c = torch.sigmoid(f_g) * c + torch.sigmoid(i_g) * torch.tanh(g_g)
-        return torch.sigmoid(o_g) * torch.tanh(c), c
-    if cell == "gru":
-        ir, iz, in_ = ig.chunk(3, dim=1)
-        hr, hz, hn = hg.chunk(3, dim=1)
-        r, z = torch.sigmoid(hr + ir), torch.sigmoid(hz + iz)
-        n = torch.tanh(in_ + hn * r)
-        return (h - n) * z + n, c
-    return torch.tanh(hg + ig), c
 
 
 def _train_epoch_gated(pop: Population, cfg: RunConfig, idx, targets, window: int, act,
@@ -535,5 +567,5 @@ def _train_epoch_gated(pop: Population, cfg: RunConfig, idx, targets, window: in
             if s > lo:
                 prev = torch.bmm(dhg.unsqueeze(1), w["w_hh"].transpose(1, 2)).squeeze(1)
                 dh = dh * z + prev if gru else prev
-        pop.adam_step(step0 + t + 1, cfg.lr, skip_hh=char)
+        pop.adam_step(step0 + t + 1, lr_at(cfg, step0 + t), skip_hh=char, clip=cfg.clip)
     return losses

@@ -32,6 +32,10 @@ class RunRecord:
     metrics: the sequence's difficulty metrics (seqmem.difficulty.Metrics).
     provenance: what made the record (seqmem.provenance.Provenance).
     step_loss: the first per-step losses, only when the trainer was asked to trace them.
+    bits_stored: bits the model holds about its sequence at the last evaluation
+        (seqmem.bits: per position max(0, log2 A - teacher-forced cross-entropy in bits)).
+    bits_curve: bits stored at every evaluation, in order (the first before training).
+    exposures: passes over the sequence trained (steps / length).
     """
 
     config: RunConfig = field(metadata=NESTED)
@@ -49,6 +53,9 @@ class RunRecord:
     provenance: Provenance = field(metadata=NESTED)
     population: int = 1
     step_loss: tuple[float, ...] = field(default=(), repr=False, metadata={"stored": False})
+    bits_stored: float | None = None
+    bits_curve: tuple[float, ...] = ()
+    exposures: float | None = None
 
     @property
     def seed(self) -> int:

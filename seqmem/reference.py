@@ -22,12 +22,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from seqmem.bits import bits_from_logits
 from seqmem.config import RunConfig
 from seqmem.difficulty import metrics
 from seqmem.evaluate import Evaluation, eval_epochs, longest_substring, score
 from seqmem.model import RecurrentModel, build_model
 from seqmem.provenance import provenance
 from seqmem.records import RunRecord
+from seqmem.schedule import lr_at
 from seqmem.sequences import encode
 
 KERNEL = "autograd"
@@ -57,6 +59,7 @@ def train_reference(config: RunConfig, *, trace_steps: int = 0) -> RunRecord:
 
     interval: list[float] = []  # epoch mean losses since the last evaluation
     loss_curve: list[float] = []
+    bits_curve: list[float] = []
     step_loss: list[float] = []
     memorized_at: int | None = None
     evaluation = None
@@ -68,12 +71,20 @@ def train_reference(config: RunConfig, *, trace_steps: int = 0) -> RunRecord:
                 loss_curve.append(float(np.mean(interval)))
                 interval = []
             evaluation = evaluate_reference(model, config)
-            if evaluation.success:
+            bits_curve.append(bits_reference(model, config))
+            if evaluation.success and memorized_at is None:
                 memorized_at = epoch
+            if evaluation.success and config.stop == "memorized":
                 break
         if epoch == config.max_epochs:
             break
-        losses = _train_epoch(model, params, shadow, opt, ce, softmax, inputs, targets, config)
+        update0 = epoch * config.updates_per_epoch
+        if config.update == "chunk":
+            losses = _train_pass_offline(model, params, shadow, opt, ce, softmax, inputs, targets,
+                                         config, update0)
+        else:
+            losses = _train_epoch(model, params, shadow, opt, ce, softmax, inputs, targets, config,
+                                  update0)
         final_loss = float(np.mean(losses))
         interval.append(final_loss)
         trained += 1
@@ -96,10 +107,46 @@ def train_reference(config: RunConfig, *, trace_steps: int = 0) -> RunRecord:
         metrics=metrics(seq, alphabet),
         provenance=provenance(KERNEL, NUMERICS_VERSION),
         step_loss=tuple(step_loss),
+        bits_stored=bits_curve[-1],
+        bits_curve=tuple(bits_curve),
+        exposures=float(trained),
     )
 
 
-def _train_epoch(model, params, shadow, opt, ce, softmax, inputs, targets, config) -> list[float]:
+def _step(params, shadow, opt, grads, config: RunConfig, update: int) -> None:
+    """One Adam step on the shadow copies with `grads`, written back through p.data."""
+    for q, g in zip(shadow, grads, strict=True):
+        q.grad = g
+    if config.clip is not None:
+        torch.nn.utils.clip_grad_norm_(shadow, config.clip)
+    opt.param_groups[0]["lr"] = lr_at(config, update)
+    opt.step()
+    with torch.no_grad():
+        for p, q in zip(params, shadow, strict=True):
+            p.data.copy_(q)  # not tracked by autograd: the 2019 semantics
+
+
+def _train_pass_offline(model, params, shadow, opt, ce, softmax, inputs, targets, config,
+                        update0: int) -> list[float]:
+    """One offline pass (update="chunk"): teacher-forced from a fresh state, one Adam step on
+    each chunk's mean loss, the state carried into the next chunk and detached."""
+    losses: list[float] = []
+    size = config.chunk or len(inputs)
+    state = model.zero_state()
+    for u, lo in enumerate(range(0, len(inputs), size)):
+        chunk_losses = []
+        for x, y in zip(inputs[lo:lo + size], targets[lo:lo + size], strict=True):
+            logits, state = model(x, state)
+            chunk_losses.append(ce(softmax(logits) if config.loss == "softmax" else logits, y))
+        loss = torch.stack(chunk_losses).mean()
+        losses.extend(float(v.detach()) for v in chunk_losses)
+        _step(params, shadow, opt, torch.autograd.grad(loss, params), config, update0 + u)
+        state = tuple(s.detach() for s in state)
+    return losses
+
+
+def _train_epoch(model, params, shadow, opt, ce, softmax, inputs, targets, config,
+                 update0: int) -> list[float]:
     losses = []
     state = model.zero_state(requires_grad=True)
     # For a window k: the last k steps as (state fed in as a leaf, state produced).
@@ -119,12 +166,7 @@ def _train_epoch(model, params, shadow, opt, ce, softmax, inputs, targets, confi
         else:
             # The notebook: the graph links every step since the reset.
             grads = torch.autograd.grad(loss, params, retain_graph=True)
-        for q, g in zip(shadow, grads, strict=True):
-            q.grad = g
-        opt.step()
-        with torch.no_grad():
-            for p, q in zip(params, shadow, strict=True):
-                p.data.copy_(q)  # not tracked by autograd: the 2019 semantics
+        _step(params, shadow, opt, grads, config, update0 + len(losses) - 1)
     return losses
 
 
@@ -149,6 +191,22 @@ def _windowed_grads(loss, params, fed, produced, window: deque):
         grad_out = [torch.zeros_like(t) if g is None else g
                     for t, g in zip(fed_t, got[len(params):], strict=False)]
     return total
+
+
+@torch.no_grad()
+def bits_reference(model: RecurrentModel, config: RunConfig) -> float:
+    """Bits stored (seqmem.bits), teacher-forced one letter at a time through the nn model."""
+    seq, alphabet = config.sequence, config.alphabet
+    idx = torch.from_numpy(encode(seq, alphabet))
+    onehot = torch.eye(len(alphabet))[idx]
+    state = model.zero_state()
+    rows = []
+    for x in onehot:
+        if config.reset == "char":
+            state = model.zero_state()
+        logits, state = model(x.unsqueeze(0), state)
+        rows.append(logits[0])
+    return float(bits_from_logits(torch.stack(rows), idx.roll(-1)))
 
 
 @torch.no_grad()

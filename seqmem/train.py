@@ -57,5 +57,5 @@ def numerics(config: RunConfig, device: str | torch.device = "cpu") -> tuple[str
         return reference.KERNEL, reference.NUMERICS_VERSION
     from seqmem import population
 
-    kernel = population.default_kernel(device)
+    kernel = population.default_kernel(device, config)
     return kernel, population.NUMERICS_VERSION[kernel]

@@ -7,6 +7,7 @@ import pytest
 import bench.worker
 from bench.spec import OPTION_KEYS, SpecError, available, load_spec, parse_spec, spec_path
 from bench.sweep import main
+from seqmem.config import REQUIRES
 from seqmem.difficulty import context_depth, metrics, repeat_count
 from seqmem.sequences import PRESETS
 
@@ -163,7 +164,10 @@ def test_changing_any_config_field_changes_every_run_id(key):
     base = parse('seeds = [1]\nunits = 8\nsequences = ["ABCD"]\n').runs[0].config
     other = {"lr": 0.01, "reset": "char", "bptt": 2, "loss": "logits", "feedback": "onehot",
              "eval_every": 5, "max_epochs": 99, "engine": "reference", "alphabet": "ABCDE",
-             "units": 9, "seed": 2, "sequence": "ABCA", "cell": "gru"}[key]
+             "units": 9, "seed": 2, "sequence": "ABCA", "cell": "gru", "update": "chunk",
+             "chunk": 2, "schedule": "cosine", "warmup": 0.1, "clip": 1.0, "stop": "budget"}[key]
+    if key in REQUIRES:
+        base = dataclasses.replace(base, **REQUIRES[key])
     changed = dataclasses.replace(base, **{key: other})
     assert changed.run_id != base.run_id
     assert (changed.without_seed.run_id == base.without_seed.run_id) == (key == "seed")
