@@ -1,6 +1,6 @@
 """The population engine against a JAX jit(vmap(step)) population, in one process.
 
-    pip install "jax[cpu]" optax        # optional, not a dependency of seqmem
+    pip install -e ".[jax]"        # optional, not a dependency of seqmem
     python -m bench.jax_population [--out results/jax_population.csv]
 
 The setting is the notebook's one_step mode (state reset before every character,
