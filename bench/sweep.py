@@ -24,10 +24,12 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import signal
 import sqlite3
 import sys
 import textwrap
+import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -69,10 +71,19 @@ another CPU is only noted: numba compiles for the CPU it runs on.
 exit status: 0 all runs stored without error, 1 some runs are stored as errors,
 2 bad arguments or spec, or no backend (nothing was run), 130 interrupted (finished
 runs are kept).
-
-test hook: SEQMEM_FAIL_SEQUENCE=LETTERS makes every chunk of that sequence raise inside
-the worker (it is then stored as an error and the sweep goes on).
 """
+
+
+# Test hook, not a user option: after this many runs are stored the parent says "paused" on
+# stderr and waits, so that a test can kill it at a known point (tests/test_sweep.py).
+PAUSE_ENV = "SEQMEM_PAUSE_AFTER_RUNS"
+
+
+def _pause_hook(stored: int) -> None:
+    after = os.environ.get(PAUSE_ENV)
+    if after is not None and stored >= int(after):
+        print("paused", file=sys.stderr, flush=True)
+        time.sleep(3600)
 
 
 class UsageError(ValueError):
@@ -196,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     bar.set_postfix_str(f"{done}/{len(todo)} runs, {failed} failed",
                                         refresh=False)
                     bar.update(work[rows[0]["run_id"]])
+                    _pause_hook(done)
         except KeyboardInterrupt:
             stack.close()
             now = _stored(out)

@@ -10,7 +10,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +18,7 @@ import pytest
 import bench.sweep
 import bench.worker
 from bench.spec import load_spec
-from bench.sweep import chunk_work, main, plan_chunks
+from bench.sweep import PAUSE_ENV, chunk_work, main, plan_chunks
 from seqmem.config import RunConfig
 from seqmem.store import load_results
 
@@ -109,33 +108,30 @@ def test_kill_9_at_a_random_point_then_resume_gives_the_uninterrupted_table(tmp_
                  "--quiet"]) == 0
     n = len(load_results(whole))
 
-    # The parent writes the store whatever the backend; sequential (the parent trains
-    # too) keeps this test short, and a kill can land in training as well as in a commit.
+    # The parent writes the store whatever the backend; sequential keeps this test short.
+    # The pause hook stops the parent after `target` stored runs, so the kill lands there
+    # whatever the machine's speed (a kill on a timer could land after the last run).
     out = tmp_path / "killed.sqlite"
     args = [str(spec), "--out", str(out), "--backend", "sequential", "--chunk-size", "1",
             "--quiet"]
-    rng = random.Random()
-    target = rng.randint(1, n - 2)  # rows stored before the kill, printed on failure
+    target = random.Random().randint(1, n - 2)  # rows stored before the kill, printed on failure
     proc = subprocess.Popen([sys.executable, "-m", "bench.sweep", *args], cwd=ROOT,
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    stored = 0
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, PAUSE_ENV: str(target)})
     try:
-        deadline = time.time() + 120
-        while proc.poll() is None and stored < target and time.time() < deadline:
-            time.sleep(0.01)
-            stored = _count(out)
-        time.sleep(rng.uniform(0, 0.02))
+        said = proc.stderr.readline()
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == -signal.SIGKILL, f"the sweep ended before the kill ({target=})"
+        proc.stderr.close()
+    assert said.strip() == "paused", f"the sweep ended before the kill ({target=}): {said!r}"
+    assert proc.returncode == -signal.SIGKILL
 
     partial = table(out)  # readable, and every stored row is a whole, correct record
-    assert 0 < len(partial) < n, f"{target=}"
+    assert len(partial) == target
     expected = table(whole).set_index("run_id")
     pd.testing.assert_frame_equal(partial.set_index("run_id"), expected.loc[partial["run_id"]])
 
@@ -260,9 +256,9 @@ def test_help_documents_the_options_and_the_spec_format(capsys):
     assert exit_.value.code == 0
     text = capsys.readouterr().out
     for word in ["--out", "--jobs", "--backend", "--scheduler", "--retry-errors", "--dry-run",
-                 "--quiet", "[[grid]]", "[[slice]]", "skip_infeasible", "SEQMEM_FAIL_SEQUENCE",
-                 "quick", "study", "cases"]:
+                 "--quiet", "[[grid]]", "[[slice]]", "skip_infeasible", "quick", "study", "cases"]:
         assert word in text
+    assert "SEQMEM_" not in text  # test hooks are not user options
 
 
 def test_a_bad_spec_exits_2_with_one_line_on_stderr_through_the_real_cli(tmp_path):
