@@ -21,6 +21,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from analysis.capacity_figures import FIGURES as CAPACITY_FIGURES  # noqa: E402
 from analysis.cases import CASES, case_rows  # noqa: E402
 from analysis.pipeline import Analysis  # noqa: E402
 from analysis.survival import kaplan_meier, km_curves  # noqa: E402
@@ -523,6 +524,8 @@ FIGURES = {
     "frontier": frontier_plot, "calibration": calibration, "residuals": residuals,
     "depth_forks": depth_forks, "correlation": correlation, "options": options_plot,
     "time_vs_units": time_vs_units, "cases": cases, "case_loss_curves": case_losses,
+    **{name: (lambda a, path, draw=draw: draw(a.capacity, path))
+       for name, draw in CAPACITY_FIGURES.items()},
 }
 
 

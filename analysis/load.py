@@ -99,6 +99,8 @@ class Tables:
     frontier_fresh: pd.DataFrame | None = None  # frontier_lr's L* on fresh sequences
     frontier_cells_fresh: pd.DataFrame | None = None  # frontier_cells' L* on fresh sequences
     long_budgets: pd.DataFrame | None = None
+    capacity_lr: pd.DataFrame | None = None  # each width's lr, on sequences capacity never uses
+    capacity: pd.DataFrame | None = None  # bits stored vs length and exposures, online/offline
     heldout: pd.DataFrame | None = None  # never fitted: the law's validation
     cases: pd.DataFrame | None = None
     reference: pd.DataFrame | None = None  # the notebook cases by the reference trainer
@@ -113,7 +115,8 @@ SOURCES = {"study": "study.csv", "width_lr": "width_lr.csv", "depth": "depth_amb
            "cells": "cells.csv", "predict_check": "predict_check.csv",
            "width_lr_between": "width_lr_between.csv", "frontier_fresh": "frontier_fresh.csv",
            "frontier_cells_fresh": "frontier_cells_fresh.csv",
-           "long_budgets": "long_budgets.csv",
+           "long_budgets": "long_budgets.csv", "capacity_lr": "capacity_lr.csv",
+           "capacity": "capacity.csv",
            "heldout": "heldout.csv", "cases": "cases.csv", "reference": "cases_reference.csv",
            "steptime": "steptime.csv"}
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.between import Between, between
+from analysis.capacity import Capacity, analyse_capacity, capacity_document
 from analysis.cases import case_summary
 from analysis.cells import Cells, cells
 from analysis.design import Design, depth_ambiguity
@@ -62,6 +63,7 @@ class Analysis:
     engines: pd.DataFrame | None = None
     speed: pd.DataFrame | None = None
     steptime: pd.DataFrame | None = None
+    capacity: Capacity | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -135,6 +137,9 @@ def analyse(t: Tables) -> Analysis:
         a.long_budgets = long_budgets(t.long_budgets)
     else:
         missing.append("long_budgets")
+    a.capacity = analyse_capacity(t.capacity_lr, t.capacity)
+    if t.capacity is None:
+        missing.append("capacity")
     if t.cases is not None:
         a.cases = case_summary(t.cases)
         a.case_runs = outcomes(split_errors(t.cases)[0])
@@ -275,6 +280,8 @@ def fit_document(a: Analysis) -> dict[str, Any]:
                                                         "share_short", "share_long", "budget"])
     if a.cases is not None:
         doc["cases"] = _records(a.cases, ["case", "memorized", "runs", "median", "verdict"])
+    if a.capacity is not None:
+        doc["capacity"] = capacity_document(a.capacity)
     return rounded(doc)
 
 

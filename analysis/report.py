@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.capacity_report import capacity_section
 from analysis.cases import CASES, cases_markdown
 from analysis.engines import engines_markdown
 from analysis.figures import LITERATURE_BITS, SOFTMAX_FLOOR
@@ -55,13 +56,20 @@ CAPTIONS = {
     "time_vs_units": "Measured cost per step and wall-clock time to memorize vs units.",
     "cases": "The notebook's seven cases: every seed's epochs, the median, and the claim.",
     "case_loss_curves": "Training loss of the seven cases over seeds.",
+    "capacity_curves": "Bits stored against length per network, online beside offline, at the "
+                       "final exposure; the plateau is the capacity.",
+    "capacity_exposures": "Capacity per parameter at 100, 300 and 1000 exposures, online and "
+                          "offline, with the published figures as context lines.",
+    "capacity_time": "Online steps to the first exact regeneration against length, with the "
+                     "fitted form chosen by AIC.",
 }
 
 
 def write_report(a: Analysis, doc: dict, figures: dict[str, Path], out: Path,
                  sources: dict[str, str]) -> Path:
     """doc: the law as saved in fit.json (the report's predictions use it)."""
-    parts = [_header(a, sources), _answers(a), _q1(a), _q2(a), _q3(a), validation_section(a),
+    parts = [_header(a, sources), _answers(a), _q1(a), _q2(a), capacity_section(a.capacity),
+             _q3(a), validation_section(a),
              predict_check_section(a), between_section(a), frontier_fresh_section(a),
              _q4(a), _cells(a), _cases(a, doc), _figures(figures, out), _method(a)]
     path = out / "REPORT.md"

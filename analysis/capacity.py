@@ -1,0 +1,347 @@
+"""Capacity, measured (issue 17): bits stored as curves in length and exposures, online
+against offline, each width at the learning rate chosen for it on other sequences.
+
+The tables are the `capacity_lr` sweep (the lr choice) and the `capacity` sweep (the
+curves). Every run trained its whole budget and recorded bits stored (seqmem.bits) every
+`eval_every` exposures, so `bits_curve[e / eval_every]` is what it held after e passes.
+
+Estimators, all over sequences (the seeds of a sequence are averaged first):
+- a point's bits: the mean over its independent sequences, with a t interval (3 sequences
+  per length: the interval rests on 3 clusters and says so);
+- capacity: the largest point over lengths (Morris et al.'s plateau), with the length where
+  it sits; `rising` marks a peak at the longest length tried (then it is a lower bound);
+- online / offline: the ratio of the two capacities, with a percentile interval from
+  resampling the sequences of every length (3 per length: indicative, not exact);
+- the frontier L*: the longest length at which at least half the runs regenerated the
+  sequence exactly at some evaluation, bracketed by the next length tried.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.load import numbers
+from seqmem.model import parameter_count
+
+EXPOSURES = (100, 300, 1000)
+FAMILY = ["cell", "units", "alphabet_size", "update", "bptt"]
+# Context for the exposures figure, never evidence (SCIENCE.md): bits per parameter reported
+# by Allen-Zhu & Li (2024, after 100 and 1000 exposures), Morris et al. (2025, GPT-style
+# models on random strings) and Collins et al. (2017, tuned offline RNNs).
+LITERATURE = (("Allen-Zhu & Li, 100 exposures", 1.0), ("Allen-Zhu & Li, 1000 exposures", 2.0),
+              ("Morris et al.", 3.6), ("Collins et al.", 5.0))
+N_BOOT = 2000
+
+
+def mode(update: str, bptt: object) -> str:
+    """'offline', or 'online k=16' for a window of 16 steps."""
+    return "offline" if update == "chunk" else f"online k={bptt}"
+
+
+def _prepare(df: pd.DataFrame) -> pd.DataFrame:
+    df = df[df["status"] != "error"].copy()
+    df["alphabet_size"] = df["alphabet"].str.len()
+    df["bptt"] = df["bptt"].astype(str)
+    df["params"] = [parameter_count(c, int(u), int(a)) for c, u, a in
+                    zip(df["cell"], df["units"], df["alphabet_size"], strict=True)]
+    df["mode"] = [mode(u, b) for u, b in zip(df["update"], df["bptt"], strict=True)]
+    return df
+
+
+def bits_at(df: pd.DataFrame, exposures: int) -> np.ndarray:
+    """Bits stored after `exposures` passes (NaN where the budget or the curve ends sooner)."""
+    out = np.full(len(df), np.nan)
+    for i, (curve, every) in enumerate(zip(df["bits_curve"], numbers(df["eval_every"]),
+                                           strict=True)):
+        j = exposures / every
+        if curve is not None and j == int(j) and int(j) < len(curve):
+            out[i] = curve[int(j)]
+    return out
+
+
+# ------------------------------------------------------------------- the lr choice
+
+
+def choose_lr(selection: pd.DataFrame) -> pd.DataFrame:
+    """Per slice of capacity_lr: the median final bits over seeds at each lr, the lr with the
+    most, and whether it lies at the edge of the slice's grid (then the best may lie beyond)."""
+    df = _prepare(selection)
+    rows = []
+    for sl, part in df.groupby("slice", sort=False):
+        by_lr = part.groupby("lr")["bits_stored"].median().sort_index()
+        best = float(by_lr.idxmax())
+        rows.append(dict(slice=sl, cell=part["cell"].iloc[0], units=int(part["units"].iloc[0]),
+                         alphabet_size=int(part["alphabet_size"].iloc[0]),
+                         mode=part["mode"].iloc[0], length=int(part["length"].iloc[0]),
+                         exposures=int(part["max_epochs"].iloc[0]), lr=best,
+                         at_edge=best in (by_lr.index.min(), by_lr.index.max()),
+                         bits=float(by_lr.max()),
+                         bits_by_lr={f"{k:g}": round(float(v), 1) for k, v in by_lr.items()}))
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------- the curves
+
+
+def per_sequence(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per sequence: its seeds' mean bits at each exposure and at the end, the share
+    of its runs that regenerated it exactly, and their steps to the first success."""
+    df = _prepare(df)
+    for e in EXPOSURES:
+        df[f"bits_{e}"] = bits_at(df, e)
+    df["steps_first"] = numbers(df["steps_to_memorize"])
+    keys = ["slice", *FAMILY, "mode", "params", "length", "gen_seed", "max_epochs"]
+    agg = {f"bits_{e}": "mean" for e in EXPOSURES}
+    agg.update(bits_end=("bits_stored", "mean"), memorized=("memorized", "mean"),
+               runs=("memorized", "size"), steps_first=("steps_first", "median"))
+    agg = {k: (k, v) if isinstance(v, str) else v for k, v in agg.items()}
+    return df.groupby(keys, sort=True, dropna=False).agg(**agg).reset_index()
+
+
+def _mean_ci(x: np.ndarray) -> tuple[float, float, float]:
+    x = x[~np.isnan(x)]
+    if len(x) == 0:
+        return math.nan, math.nan, math.nan
+    m = float(x.mean())
+    if len(x) < 2:
+        return m, math.nan, math.nan
+    half = float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+    return m, m - half, m + half
+
+
+def points(seqs: pd.DataFrame) -> pd.DataFrame:
+    """Per family, mode, length and exposure: mean bits over sequences with a t interval."""
+    rows = []
+    keys = ["slice", *FAMILY, "mode", "params", "length", "max_epochs"]
+    for key, part in seqs.groupby(keys, sort=True, dropna=False):
+        base = dict(zip(keys, key, strict=True))
+        for e in EXPOSURES:
+            x = part[f"bits_{e}"].to_numpy(dtype=float)
+            m, lo, hi = _mean_ci(x)
+            if not math.isnan(m):
+                rows.append({**base, "exposures": e, "bits": m, "lo": lo, "hi": hi,
+                             "sequences": int((~np.isnan(x)).sum()),
+                             "memorized": float(part["memorized"].mean())})
+    return pd.DataFrame(rows)
+
+
+def capacity(pts: pd.DataFrame) -> pd.DataFrame:
+    """Per family, mode and exposure: the plateau (the largest mean over lengths), where it
+    sits, bits per parameter, and whether it is still rising at the longest length."""
+    rows = []
+    keys = ["slice", *FAMILY, "mode", "params", "exposures"]
+    for key, part in pts.groupby(keys, sort=True, dropna=False):
+        part = part.sort_values("length")
+        i = int(np.argmax(part["bits"].to_numpy()))
+        peak = part.iloc[i]
+        beyond = len(part) - 1 - i
+        rows.append({**dict(zip(keys, key, strict=True)), "capacity": float(peak["bits"]),
+                     "lo": float(peak["lo"]), "hi": float(peak["hi"]),
+                     "peak_length": int(peak["length"]), "lengths_beyond": beyond,
+                     "rising": beyond == 0,
+                     "bits_per_param": float(peak["bits"]) / float(peak["params"]),
+                     "bpp_lo": float(peak["lo"]) / float(peak["params"]),
+                     "bpp_hi": float(peak["hi"]) / float(peak["params"])})
+    return pd.DataFrame(rows)
+
+
+def _boot_capacity(seqs: pd.DataFrame, col: str, rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap replicates of the plateau: resample the sequences of every length."""
+    by_len = [g[col].to_numpy(dtype=float) for _, g in seqs.groupby("length")]
+    by_len = [x[~np.isnan(x)] for x in by_len]
+    by_len = [x for x in by_len if len(x)]
+    reps = np.empty((N_BOOT, len(by_len)))
+    for j, x in enumerate(by_len):
+        reps[:, j] = x[rng.integers(0, len(x), size=(N_BOOT, len(x)))].mean(axis=1)
+    return reps.max(axis=1)
+
+
+def online_vs_offline(seqs: pd.DataFrame, caps: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Online (window 16) capacity as a fraction of offline, per cell, width and alphabet, at
+    each exposure, with a percentile interval over sequences."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    base = ["cell", "units", "alphabet_size"]
+    for key, part in caps.groupby(base, sort=True):
+        for e in EXPOSURES:
+            on = part[(part["mode"] == "online k=16") & (part["exposures"] == e)]
+            off = part[(part["mode"] == "offline") & (part["exposures"] == e)]
+            if on.empty or off.empty:
+                continue
+            sel = (seqs[base] == pd.Series(key, index=base)).all(axis=1)
+            s_on = seqs[sel & (seqs["mode"] == "online k=16")]
+            s_off = seqs[sel & (seqs["mode"] == "offline")]
+            ratio = _boot_capacity(s_on, f"bits_{e}", rng) / _boot_capacity(s_off, f"bits_{e}", rng)
+            rows.append({**dict(zip(base, key, strict=True)), "exposures": e,
+                         "params": int(on["params"].iloc[0]),
+                         "online": float(on["capacity"].iloc[0]),
+                         "offline": float(off["capacity"].iloc[0]),
+                         "ratio": float(on["capacity"].iloc[0] / off["capacity"].iloc[0]),
+                         "lo": float(np.percentile(ratio, 2.5)),
+                         "hi": float(np.percentile(ratio, 97.5)),
+                         "online_rising": bool(on["rising"].iloc[0]),
+                         "offline_rising": bool(off["rising"].iloc[0])})
+    return pd.DataFrame(rows)
+
+
+def frontier(seqs: pd.DataFrame) -> pd.DataFrame:
+    """Exact regeneration within the budget: per family and mode, the share memorized per
+    length, and L* as the bracket [longest length with share >= 1/2, next length tried]."""
+    rows = []
+    keys = ["slice", *FAMILY, "mode", "params"]
+    for key, part in seqs.groupby(keys, sort=True, dropna=False):
+        share = part.groupby("length").apply(
+            lambda g: float((g["memorized"] * g["runs"]).sum() / g["runs"].sum()),
+            include_groups=False).sort_index()
+        ok = share[share >= 0.5]
+        lengths = list(share.index)
+        low = int(ok.index.max()) if len(ok) else None
+        high = next((int(n) for n in lengths if low is None or n > low), None)
+        rows.append({**dict(zip(keys, key, strict=True)), "lstar_low": low, "lstar_high": high,
+                     "share": {int(k): round(float(v), 2) for k, v in share.items()}})
+    return pd.DataFrame(rows)
+
+
+def time_to_memorize(seqs: pd.DataFrame) -> pd.DataFrame:
+    """Online (window 16): the median steps to the first exact regeneration per length, over
+    sequences whose runs all memorized, and two forms fitted to log T(L) by least squares:
+    a power law T = a L^b and a divergence T = a L / (1 - L / Lc)^g with Lc beyond the
+    longest memorized length; the one with the lower AIC is kept."""
+    from scipy.optimize import least_squares
+
+    rows = []
+    online = seqs[seqs["mode"] == "online k=16"]
+    for key, part in online.groupby(["cell", "units", "alphabet_size", "params"], sort=True):
+        done = part[part["memorized"] == 1.0]
+        med = done.groupby("length")["steps_first"].median()
+        med = med[med > 0]
+        if len(med) < 3:
+            continue
+        n_len = med.index.to_numpy(dtype=float)
+        y = np.log(med.to_numpy(dtype=float))
+        x = np.log(n_len)
+        b, a = np.polyfit(x, y, 1)
+        rss_pow = float(((a + b * x - y) ** 2).sum())
+        lmax = n_len.max()
+
+        def resid(p, x=x, y=y, n_len=n_len, lmax=lmax):
+            a0, g, log_over = p
+            lc = lmax * (1 + math.exp(log_over))
+            return a0 + x - g * np.log1p(-n_len / lc) - y
+
+        fit = least_squares(resid, x0=[y[0] - x[0], 1.0, 0.0])
+        rss_div = float((fit.fun ** 2).sum())
+        k = len(y)
+
+        def aic(rss, p, k=k):
+            return k * math.log(max(rss, 1e-12) / k) + 2 * p
+
+        lc = lmax * (1 + math.exp(fit.x[2]))
+        rows.append(dict(zip(["cell", "units", "alphabet_size", "params"], key, strict=True),
+                         lengths=[int(v) for v in n_len], median_steps=[float(v) for v in med],
+                         power_a=float(a), power_exponent=float(b), aic_power=aic(rss_pow, 2),
+                         divergence_a=float(fit.x[0]), divergence_lc=float(lc),
+                         divergence_g=float(fit.x[1]),
+                         aic_divergence=aic(rss_div, 3),
+                         chosen="divergence" if aic(rss_div, 3) < aic(rss_pow, 2) else "power"))
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class Capacity:
+    lr_choice: pd.DataFrame
+    sequences: pd.DataFrame = field(default_factory=pd.DataFrame)
+    points: pd.DataFrame = field(default_factory=pd.DataFrame)
+    capacity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    online_offline: pd.DataFrame = field(default_factory=pd.DataFrame)
+    frontier: pd.DataFrame = field(default_factory=pd.DataFrame)
+    time: pd.DataFrame = field(default_factory=pd.DataFrame)
+    verdicts: list[dict] = field(default_factory=list)
+
+
+def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, lr_choice: pd.DataFrame) -> list[dict]:
+    """Per cell, width and alphabet: what limits what online training stores, each verdict
+    from its own comparison (online against offline; 300 against 1000 exposures; the lr at
+    its grid's edge; the window at 8 units)."""
+    out = []
+    for key, part in caps.groupby(["cell", "units", "alphabet_size"], sort=True):
+        cell, units, a = key
+        v = dict(cell=cell, units=int(units), alphabet_size=int(a), reasons=[])
+        r = ratio[(ratio["cell"] == cell) & (ratio["units"] == units)
+                  & (ratio["alphabet_size"] == a)] if len(ratio) else ratio
+        last = r.sort_values("exposures").tail(1)
+        if len(last):
+            row = last.iloc[0]
+            if row["hi"] < 1:
+                v["reasons"].append(
+                    f"the online update: offline stores more at {int(row['exposures'])} exposures "
+                    f"(online {row['ratio']:.2f} [{row['lo']:.2f}, {row['hi']:.2f}] of offline)")
+            elif row["lo"] > 1:
+                v["reasons"].append(
+                    f"not the update: online stores more than offline at {int(row['exposures'])} "
+                    f"exposures ({row['ratio']:.2f} [{row['lo']:.2f}, {row['hi']:.2f}])")
+            else:
+                v["reasons"].append(f"online and offline store alike within the interval "
+                                    f"({row['ratio']:.2f} [{row['lo']:.2f}, {row['hi']:.2f}])")
+        on = part[part["mode"] == "online k=16"].set_index("exposures")
+        if 300 in on.index and 1000 in on.index:
+            gain = on.loc[1000, "capacity"] / on.loc[300, "capacity"]
+            v["budget_gain_300_to_1000"] = float(gain)
+            if gain > 1.1:
+                v["reasons"].append(f"the budget: online capacity still grows x{gain:.2f} from 300 "
+                                    "to 1000 exposures")
+        if len(on) and bool(on.iloc[-1]["rising"]):
+            v["reasons"].append("the lengths tried: the online peak is at the longest length "
+                                "(a lower bound)")
+        edge = lr_choice[(lr_choice["cell"] == cell) & (lr_choice["units"] == units)
+                         & (lr_choice["alphabet_size"] == a) & lr_choice["at_edge"]]
+        for _, e in edge.iterrows():
+            v["reasons"].append(f"possibly the lr: {e['mode']}'s best lr {e['lr']:g} is at the "
+                                "edge of its grid")
+        out.append(v)
+    return out
+
+
+def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None
+                     ) -> Capacity | None:
+    """Everything above from the two tables (None where capacity_lr is missing)."""
+    if selection is None:
+        return None
+    result = Capacity(lr_choice=choose_lr(selection))
+    if table is None:
+        return result
+    seqs = per_sequence(table)
+    pts = points(seqs)
+    caps = capacity(pts)
+    ratio = online_vs_offline(seqs, caps)
+    result.sequences, result.points, result.capacity = seqs, pts, caps
+    result.online_offline, result.frontier = ratio, frontier(seqs)
+    result.time = time_to_memorize(seqs)
+    result.verdicts = verdicts(caps, ratio, result.lr_choice)
+    return result
+
+
+def _rows(df: pd.DataFrame, cols: list[str]) -> list[dict]:
+    return df[cols].to_dict(orient="records") if len(df) else []
+
+
+def capacity_document(cap: Capacity) -> dict:
+    """fit.json's capacity entry: the measured numbers the README's findings render from."""
+    return dict(
+        lr_choice=_rows(cap.lr_choice, ["slice", "mode", "lr", "at_edge", "bits"]),
+        capacity=_rows(cap.capacity, ["cell", "units", "alphabet_size", "mode", "params",
+                                      "exposures", "capacity", "lo", "hi", "peak_length",
+                                      "rising", "bits_per_param", "bpp_lo", "bpp_hi"]),
+        online_offline=_rows(cap.online_offline, ["cell", "units", "alphabet_size", "exposures",
+                                                  "ratio", "lo", "hi", "online_rising",
+                                                  "offline_rising"]),
+        frontier=_rows(cap.frontier, ["cell", "units", "alphabet_size", "mode", "lstar_low",
+                                      "lstar_high"]),
+        time=_rows(cap.time, ["cell", "units", "alphabet_size", "chosen", "power_exponent",
+                              "divergence_lc", "divergence_g", "aic_power", "aic_divergence"]),
+        verdicts=cap.verdicts)

@@ -1,0 +1,148 @@
+"""Figures of the capacity study (analysis.capacity): they draw, they compute nothing."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from analysis.capacity import LITERATURE  # noqa: E402
+
+DPI = 110
+MODE_STYLE = {"online k=16": dict(color="#1f77b4", ls="-", marker="o"),
+              "offline": dict(color="#d62728", ls="--", marker="s"),
+              "online k=4": dict(color="#9467bd", ls=":", marker="v"),
+              "online k=64": dict(color="#2ca02c", ls="-.", marker="^")}
+MODE_LABEL = {"online k=16": "online, window 16", "offline": "offline, chunks of 64",
+              "online k=4": "online, window 4", "online k=64": "online, window 64"}
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def _family_title(cell: str, units: int, a: int, params: int) -> str:
+    return f"{cell.upper()} {units} units ({params:,} parameters), {a} letters"
+
+
+def curves(cap, path: Path) -> Path | None:
+    """Bits stored against length at each family's final exposure, online beside offline."""
+    if cap is None or cap.points.empty:
+        return None
+    sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
+    pts = cap.points
+    last = pts.groupby(["cell", "units", "alphabet_size", "mode"])["exposures"].transform("max")
+    pts = pts[pts["exposures"] == last]
+    fams = pts.groupby(["cell", "units", "alphabet_size", "params"], sort=True)
+    n = fams.ngroups
+    cols = 4
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
+    for ax, ((cell, units, a, params), part) in zip(axes.flat, fams, strict=False):
+        lengths = np.array(sorted(part["length"].unique()), dtype=float)
+        ax.plot(lengths, lengths * math.log2(a), color="0.75", lw=1, label="all of it (n log2 A)")
+        for m, g in part.groupby("mode", sort=False):
+            g = g.sort_values("length")
+            st = MODE_STYLE.get(m, dict(color="k", ls="-", marker="x"))
+            ax.plot(g["length"], g["bits"], label=f"{MODE_LABEL.get(m, m)}, "
+                    f"{int(g['exposures'].iloc[0])} exposures", **st)
+            ax.fill_between(g["length"], g["lo"], g["hi"], color=st["color"], alpha=0.15, lw=0)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log", base=2)
+        ax.set_title(_family_title(cell, units, a, params), fontsize=9)
+        ax.set_xlabel("sequence length (letters)")
+        ax.set_ylabel("bits stored")
+        ax.legend(fontsize=6.5, loc="upper left")
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    fig.suptitle("Bits stored against sequence length: the plateau is the capacity "
+                 "(mean over 3 independent sequences per length, 2 seeds each; band: 95% t-interval)",
+                 fontsize=11)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def exposures(cap, path: Path) -> Path | None:
+    """Bits per parameter at 100, 300 and 1000 exposures against parameters, online and
+    offline, with the literature's figures as labelled context lines."""
+    if cap is None or cap.capacity.empty:
+        return None
+    sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
+    caps = cap.capacity[cap.capacity["mode"].isin(["online k=16", "offline"])]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True)
+    colors = dict(zip((100, 300, 1000), sns.color_palette("viridis", 3), strict=True))
+    for ax, m in zip(axes, ("online k=16", "offline"), strict=True):
+        part = caps[caps["mode"] == m]
+        lstm26 = part[(part["cell"] == "lstm") & (part["alphabet_size"] == 26)]
+        for e, g in lstm26.groupby("exposures"):
+            g = g.sort_values("params")
+            ax.errorbar(g["params"], g["bits_per_param"],
+                        yerr=np.clip([g["bits_per_param"] - g["bpp_lo"],
+                                      g["bpp_hi"] - g["bits_per_param"]], 0, None),
+                        color=colors[e], marker="o", capsize=3, label=f"LSTM, 26 letters, {e} exposures")
+            for _, r in g[g["rising"]].iterrows():
+                ax.annotate("still rising", (r["params"], r["bits_per_param"]), fontsize=7,
+                            xytext=(4, 4), textcoords="offset points", color=colors[e])
+        others = part[~((part["cell"] == "lstm") & (part["alphabet_size"] == 26))]
+        marks = {"gru": "D", "rnn": "P", "lstm": "*"}
+        for (cell, a), g in others.groupby(["cell", "alphabet_size"]):
+            for e, h in g.groupby("exposures"):
+                ax.scatter(h["params"], h["bits_per_param"], color=colors[e], marker=marks[cell],
+                           s=45, edgecolor="k", lw=0.4,
+                           label=f"{cell.upper()}, {a} letters, {e} exposures")
+        for name, value in LITERATURE:
+            ax.axhline(value, color="0.55", lw=0.8, ls=":")
+            ax.text(0.01, value, f" {name}: {value:g}",
+                    transform=ax.get_yaxis_transform(), fontsize=7, va="bottom", color="0.35")
+        ax.set_xscale("log")
+        ax.set_xlabel("parameters of the network")
+        ax.set_title(f"{MODE_LABEL[m]}", fontsize=10)
+        ax.legend(fontsize=6.5, loc="upper right")
+    axes[0].set_ylabel("capacity: bits stored per parameter")
+    fig.suptitle("Capacity per parameter after 100, 300 and 1000 exposures (plateau over lengths; "
+                 "bars: 95% t-interval over 3 sequences). Dotted lines: published figures, "
+                 "context only", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def time_to_memorize(cap, path: Path) -> Path | None:
+    """Steps to the first exact regeneration against length, online, per width."""
+    if cap is None or cap.time.empty:
+        return None
+    sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
+    fig, ax = plt.subplots(figsize=(7, 4.6))
+    pal = sns.color_palette("tab10", len(cap.time))
+    for color, (_, r) in zip(pal, cap.time.iterrows(), strict=True):
+        lengths = np.array(r["lengths"], dtype=float)
+        ax.plot(lengths, r["median_steps"], "o", color=color,
+                label=f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters "
+                      f"(chosen form: {r['chosen']})")
+        grid = np.geomspace(lengths.min(), lengths.max(), 50)
+        if r["chosen"] == "power":
+            ax.plot(grid, np.exp(r["power_a"]) * grid ** r["power_exponent"], color=color, lw=1)
+        else:
+            ax.plot(grid, np.exp(r["divergence_a"]) * grid
+                    / (1 - grid / r["divergence_lc"]) ** r["divergence_g"], color=color, lw=1)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("sequence length (letters)")
+    ax.set_ylabel("steps to first exact regeneration (median)")
+    ax.set_title("Online (window 16): steps to memorize as the length nears what the network "
+                 "holds\n(median over sequences whose runs all memorized; lines: the fitted form "
+                 "chosen by AIC)", fontsize=9)
+    ax.legend(fontsize=6.5)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+FIGURES = {"capacity_curves": curves, "capacity_exposures": exposures,
+           "capacity_time": time_to_memorize}

@@ -1,0 +1,137 @@
+"""The capacity section of REPORT.md (analysis.capacity): formatting only."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from analysis.capacity import EXPOSURES, LITERATURE, Capacity
+
+
+def _ci(v: float, lo: float, hi: float, fmt: str = ".2f") -> str:
+    if any(math.isnan(x) for x in (lo, hi)):
+        return f"{v:{fmt}}"
+    return f"{v:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+
+
+def _family(r) -> str:
+    return f"{r['cell'].upper()} {int(r['units'])}, {int(r['alphabet_size'])} letters"
+
+
+def lr_table(choice: pd.DataFrame) -> str:
+    lines = ["| slice | length | exposures | bits stored by lr (median of 2 seeds) | chosen lr |",
+             "|---|---|---|---|---|"]
+    for _, r in choice.iterrows():
+        by = ", ".join(f"{k}: {v:g}" for k, v in r["bits_by_lr"].items())
+        edge = " (grid edge)" if r["at_edge"] else ""
+        lines.append(f"| {r['slice']} | {r['length']} | {r['exposures']} | {by} | "
+                     f"{r['lr']:g}{edge} |")
+    return "\n".join(lines)
+
+
+def capacity_table(caps: pd.DataFrame) -> str:
+    lines = ["| network | parameters | training | exposures | capacity (bits) | at length | "
+             "bits per parameter | plateau |", "|---|---|---|---|---|---|---|---|"]
+    for _, r in caps.sort_values(["cell", "alphabet_size", "units", "mode",
+                                  "exposures"]).iterrows():
+        plateau = ("still rising at the longest length: a lower bound" if r["rising"] else
+                   f"peak, {int(r['lengths_beyond'])} longer length(s) below it")
+        lines.append(f"| {_family(r)} | {int(r['params']):,} | {r['mode']} | {int(r['exposures'])} | "
+                     f"{_ci(r['capacity'], r['lo'], r['hi'], '.0f')} | {int(r['peak_length'])} | "
+                     f"{_ci(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} | {plateau} |")
+    return "\n".join(lines)
+
+
+def ratio_table(ratio: pd.DataFrame) -> str:
+    lines = ["| network | exposures | online (bits) | offline (bits) | online / offline |",
+             "|---|---|---|---|---|"]
+    for _, r in ratio.iterrows():
+        flag = " (a bound still rising)" if r["online_rising"] or r["offline_rising"] else ""
+        lines.append(f"| {_family(r)} | {int(r['exposures'])} | {r['online']:.0f} | "
+                     f"{r['offline']:.0f} | {_ci(r['ratio'], r['lo'], r['hi'])}{flag} |")
+    return "\n".join(lines)
+
+
+def window_lines(caps: pd.DataFrame) -> list[str]:
+    out = []
+    win = caps[caps["mode"].str.startswith("online")]
+    for key, part in win.groupby(["cell", "units", "alphabet_size", "exposures"]):
+        if part["mode"].nunique() < 2:
+            continue
+        base = part[part["mode"] == "online k=16"]
+        if base.empty:
+            continue
+        b = float(base["capacity"].iloc[0])
+        items = [f"{r['mode'].split('=')[1]}: {r['capacity']:.0f} bits (x{r['capacity'] / b:.2f})"
+                 for _, r in part.sort_values("bptt", key=lambda s: s.astype(int)).iterrows()]
+        out.append(f"- {key[0].upper()} {key[1]} units, {key[2]} letters, {key[3]} exposures, "
+                   f"by window: " + "; ".join(items) + " (ratios against window 16).")
+    return out
+
+
+def frontier_lines(front: pd.DataFrame) -> list[str]:
+    out = []
+    for _, r in front.iterrows():
+        low, high = r["lstar_low"], r["lstar_high"]
+        if low is None or (isinstance(low, float) and math.isnan(low)):
+            where = f"below {int(high)} letters (the shortest length tried)"
+        elif high is None or (isinstance(high, float) and math.isnan(high)):
+            where = f"at least {int(low)} letters (the longest length tried)"
+        else:
+            where = f"in [{int(low)}, {int(high)}) letters"
+        out.append(f"- {_family(r)}, {r['mode']}: L* {where}; share memorized by length "
+                   + ", ".join(f"{k}: {v:.2f}" for k, v in r["share"].items()) + ".")
+    return out
+
+
+def time_lines(time: pd.DataFrame) -> list[str]:
+    out = []
+    for _, r in time.iterrows():
+        form = (f"power law, steps ~ L^{r['power_exponent']:.2f}" if r["chosen"] == "power" else
+                f"divergence, steps ~ L / (1 - L/{r['divergence_lc']:.0f})^{r['divergence_g']:.2f}")
+        out.append(f"- {_family(r)}: median steps "
+                   + ", ".join(f"{n}: {s:,.0f}" for n, s in zip(r["lengths"], r["median_steps"],
+                                                                 strict=True))
+                   + f". Chosen by AIC: {form} (AIC power {r['aic_power']:.1f}, divergence "
+                   f"{r['aic_divergence']:.1f}; {len(r['lengths'])} lengths).")
+    return out
+
+
+def capacity_section(cap: Capacity | None) -> str:
+    if cap is None:
+        return ""
+    lines = ["## Capacity, measured: bits stored per parameter, online against offline", "",
+             "Every run below trained its whole budget and recorded, every 50 exposures, the bits "
+             "it stores about its sequence: per position max(0, log2 A - the teacher-forced "
+             "cross-entropy in bits), summed over one period (`seqmem.bits`). Capacity is the "
+             "plateau of bits stored over lengths (Morris et al.'s protocol); a peak at the "
+             "longest length tried is a lower bound and says so. Sequences are independent "
+             "uniform draws, 3 per length (never prefixes of each other), 2 seeds each; "
+             "intervals are over sequences and rest on 3 clusters per length.", "",
+             "### Each width's learning rate, chosen on other sequences (`capacity_lr`)", "",
+             lr_table(cap.lr_choice)]
+    if cap.capacity.empty:
+        lines += ["", "The capacity curves (`capacity`) are not in results/ yet."]
+        return "\n".join(lines)
+    lines += ["", "### Capacity per network (`capacity`)", "", capacity_table(cap.capacity), "",
+              "### Online as a fraction of offline", "",
+              "Offline is char-RNN training (chunks of 64 letters, cosine decay, clipping at 1); "
+              "online is the notebook's setting with a 16-step window. Interval: percentile "
+              "bootstrap over the sequences of every length.", "", ratio_table(cap.online_offline)]
+    win = window_lines(cap.capacity)
+    if win:
+        lines += ["", "### The window (truncated BPTT) at one width", "", *win]
+    lines += ["", "### Exact regeneration within the budget (the frontier on these runs)", "",
+              *frontier_lines(cap.frontier)]
+    if not cap.time.empty:
+        lines += ["", "### Capacity and speed: steps to memorize as L nears L*", "",
+                  *time_lines(cap.time)]
+    lines += ["", "### What limits what online training stores", ""]
+    for v in cap.verdicts:
+        lines.append(f"- {v['cell'].upper()} {v['units']} units, {v['alphabet_size']} letters: "
+                     + "; ".join(v["reasons"]) + ".")
+    lines += ["", "For context only (not evidence, other protocols): "
+              + ", ".join(f"{name} {value:g}" for name, value in LITERATURE)
+              + f" bits per parameter; read here at {', '.join(map(str, EXPOSURES))} exposures."]
+    return "\n".join(lines)
