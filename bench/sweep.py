@@ -22,18 +22,22 @@ chunks (length x budget x units) go first.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import math
 import os
 import signal
 import sqlite3
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from bench import spec as spec_module
 from bench.spec import Run, Spec, SpecError, available, load_spec
@@ -106,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export", metavar="PATH",
                    help="the exported CSV (default: --out with suffix .csv)")
     p.add_argument("--no-export", action="store_true", help="do not write the CSV at the end")
+    p.add_argument("--mkdir", action="store_true",
+                   help="create missing folders of --out and --export outside the current "
+                        "folder too (inside it they are always created)")
     p.add_argument("--jobs", "-j", type=_jobs, default=-1, metavar="N",
                    help="worker processes: loky processes or LocalCluster workers "
                         "(default -1: all cores)")
@@ -156,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         spec, out, export_path = _prepare(args)
         made_by = _stored(out, writable=not args.dry_run)
+        check_ownership(spec, out, export_path)
+        if not args.dry_run:
+            check_writable(out, export_path, args.mkdir)
     except (SpecError, UsageError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
@@ -191,6 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"{PROG}: error: {e}", file=sys.stderr)
                     return 2
             store = stack.enter_context(Store(out))
+            store.claim(spec.name, spec_hash(spec))
             if todo:
                 chunks = plan_chunks(spec.runs, {r.run_id for r in todo}, args.chunk_size)
                 by_id = {r.run_id: r for r in todo}
@@ -198,14 +209,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if not sum(work.values()):  # nothing to train (every budget 0): count chunks
                     work = dict.fromkeys(work, 1.0)
                 bar = _progress(sum(work.values()), spec.name, args.quiet)
+                bar.set_description_str(f"{spec.name} 0/{len(todo)} runs", refresh=False)
                 stack.callback(bar.close)
                 for rows in backend.map(chunks):
                     rows = [{**row, **by_id[row["run_id"]].columns()} for row in rows]
                     store.write(rows)
                     done += len(rows)
                     failed += sum(row["status"] == "error" for row in rows)
-                    bar.set_postfix_str(f"{done}/{len(todo)} runs, {failed} failed",
-                                        refresh=False)
+                    bar.set_description_str(f"{spec.name} {done}/{len(todo)} runs, {failed} failed",
+                                            refresh=False)
                     bar.update(work[rows[0]["run_id"]])
                     _pause_hook(done)
         except KeyboardInterrupt:
@@ -218,12 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
         frame = store.frame(r.run_id for r in spec.runs)
     if export_path is not None:
-        # the spec's runs only: a shared store's rows of other specs (stale or not) stay out
         export(out, export_path, run_ids=[r.run_id for r in spec.runs])
-        others = len(made_by.keys() - {r.run_id for r in spec.runs})
-        if others:
-            print(f"note: {out} also holds {others} runs of other specs; the export leaves "
-                  "them out", file=sys.stderr)
     errors = int((frame["status"] == "error").sum()) if len(frame) else 0
     if not args.quiet:
         print(summarize(spec, frame))
@@ -255,6 +262,84 @@ def _prepare(args: argparse.Namespace) -> tuple[Spec, Path, Path | None]:
         if export_path.is_dir():
             raise UsageError(f"--export {str(export_path)!r} is a directory")
     return spec, out, export_path
+
+
+def spec_hash(spec: Spec) -> str:
+    """A hash of the spec file's text (of its name where it has no file)."""
+    path = Path(spec.path)
+    blob = path.read_bytes() if path.is_file() else spec.name.encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def check_ownership(spec: Spec, out: Path, export_path: Path | None) -> None:
+    """Refuse, before any work, to write into a store or over a CSV that another spec made
+    or that holds runs this spec does not produce (a user's spec named like a shipped one
+    would otherwise replace the committed table)."""
+    ours = {r.run_id for r in spec.runs}
+    if out.exists() and out.stat().st_size:
+        try:
+            with Store(out, readonly=True) as store:
+                owner = store.owner()
+                rows = store.frame()[["run_id", "spec"]]
+        except sqlite3.Error:
+            return  # _stored has already refused an unreadable store
+        if owner is not None and owner[0] != spec.name:
+            raise UsageError(f"--out {str(out)!r} belongs to spec {owner[0]!r}, not to "
+                             f"{spec.name!r}; give another --out")
+        _refuse_foreign("--out", out, spec, ours, rows)
+    if export_path is not None and export_path.is_file() and export_path.stat().st_size:
+        try:
+            rows = pd.read_csv(export_path, usecols=lambda c: c in ("run_id", "spec"), dtype=str)
+        except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as e:
+            raise UsageError(f"--export {str(export_path)!r} exists and is not a results table "
+                             f"({_one_line(e)}); give another --export") from None
+        if "run_id" not in rows.columns:
+            raise UsageError(f"--export {str(export_path)!r} exists and is not a results table "
+                             "(no run_id column); give another --export")
+        _refuse_foreign("--export", export_path, spec, ours, rows)
+
+
+def _refuse_foreign(flag: str, path: Path, spec: Spec, ours: set[str], rows: pd.DataFrame
+                    ) -> None:
+    specs = set(rows["spec"].dropna()) - {spec.name} if "spec" in rows.columns else set()
+    if specs:
+        raise UsageError(f"{flag} {str(path)!r} holds runs of spec {sorted(specs)[0]!r}, not of "
+                         f"{spec.name!r} ({spec.path}); give another --out")
+    foreign = sorted(set(rows["run_id"].dropna()) - ours)
+    if foreign:
+        raise UsageError(f"{flag} {str(path)!r} holds {len(foreign)} runs that spec {spec.name!r} "
+                         f"({spec.path}) does not produce (e.g. {foreign[0]}): it was made by "
+                         "another spec or another version of this one; give another --out")
+
+
+def check_writable(out: Path, export_path: Path | None, mkdir: bool) -> None:
+    """Every output place usable before any work: its folder exists (a missing one is made
+    only inside the current folder, or with --mkdir), a file can be made there, and the
+    store opens."""
+    places = [(flag, path) for flag, path in (("--out", out), ("--export", export_path))
+              if path is not None]
+    for flag, path in places:  # nothing is created until every place passes
+        folder = path.parent
+        blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            raise UsageError(f"{flag} {str(path)!r}: {str(blocker)!r} is a file, not a folder")
+        if not folder.exists() and not mkdir \
+                and not folder.resolve().is_relative_to(Path.cwd().resolve()):
+            raise UsageError(f"{flag} {str(path)!r}: folder {str(folder)!r} does not exist "
+                             "(create it, or pass --mkdir)")
+    for flag, path in sorted(places, key=lambda fp: not fp[1].parent.exists()):  # probe first
+        folder = path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".seqmem-check-"):
+                pass
+        except OSError as e:
+            raise UsageError(f"{flag} {str(path)!r}: cannot write in {str(folder)!r} "
+                             f"({e.strerror})") from None
+    try:
+        Store(out).close()
+    except sqlite3.Error as e:
+        raise UsageError(f"--out {str(out)!r} cannot be opened as a store ({_one_line(e)})") from None
 
 
 def _is_sqlite_or_empty(path: Path) -> bool:
@@ -542,7 +627,7 @@ def _progress(total: float, name: str, quiet: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, desc=name, disable=quiet, file=sys.stderr, dynamic_ncols=True,
-                smoothing=0.05, bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} "
+                smoothing=0.05, bar_format="{desc}: {percentage:3.0f}%|{bar}| "
                 "[{elapsed}<{remaining}]")
 
 
@@ -573,9 +658,9 @@ def _print_plan(spec: Spec, out: Path, stored: dict[str, str], todo: list[Run], 
               "version" + ("; --rerun-stale reruns them" if not args.rerun_stale else
                            " and will be rerun"))
     hours = sum(map(chunk_work, chunks)) / 3.6e9
+    cost = f"{hours:.2g} core-hours" if hours >= 1 else f"{hours * 60:.2g} core-minutes"
     print(f"to run: {len(todo)} runs in {todo_cells} cells, {len(chunks)} chunks "
-          f"for {workers} workers; at most about {hours:.2g} core-hours "
-          "(every run to its full budget)")
+          f"for {workers} workers; at most about {cost} (every run to its full budget)")
     if 0 < len(chunks) < workers:
         print("  note: fewer chunks than workers; a smaller --chunk-size keeps all busy")
 
@@ -601,7 +686,7 @@ def summarize(spec: Spec, frame: Any) -> str:
         med_text = "-" if med is None else (f">{cell.max_epochs}" if math.isinf(med)
                                              else f"{med:g}")
         mem = sum(r.status == "memorized" for r in ok)
-        label = runs[0].label if runs[0].label != "explicit" else _short(cell.sequence, 20)
+        label = runs[0].label if runs[0].label != "explicit" else _short(cell.sequence, 24)
         lines.append([runs[0].slice, label, str(cell.units),
                       *(str(getattr(cell, k)) for k in varying),
                       f"{len(rows)}/{len(runs)}",
@@ -613,7 +698,14 @@ def summarize(spec: Spec, frame: Any) -> str:
 
 
 def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """The text, or its start, length and a hash: two sequences that share a start differ.
+
+    >>> _short("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 24)
+    'ABCDEFGH... (26, #80256f)'
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:8]}... ({len(text)}, #{hashlib.sha1(text.encode()).hexdigest()[:6]})"
 
 
 def _median(values: list[float]) -> float | None:

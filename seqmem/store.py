@@ -67,6 +67,7 @@ class Store:
             self._con.execute("PRAGMA journal_mode=WAL")
             self._con.execute("PRAGMA synchronous=FULL")
             self._con.execute('CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY)')
+            self._con.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
             have = {r[1] for r in self._con.execute("PRAGMA table_info(runs)")}
             for name in NAMES:  # a store made before a column existed gains it, empty
                 if name not in have:
@@ -92,6 +93,20 @@ class Store:
         cols = [c if self._has(c) else "NULL" for c in ("kernel", "numerics_version", "cpu")]
         return {r[0]: tuple(r[1:]) for r in self._con.execute(
             f"SELECT run_id, status, {', '.join(cols)} FROM runs")}
+
+    def owner(self) -> tuple[str, str] | None:
+        """(spec name, spec hash) of the sweep that made this store; None if not recorded
+        (a store made before the sweep recorded it, or made from Python)."""
+        if not any(r[0] == "meta" for r in self._con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")):
+            return None
+        got = dict(self._con.execute("SELECT key, value FROM meta"))
+        return (got["spec"], got.get("spec_hash", "")) if "spec" in got else None
+
+    def claim(self, spec: str, spec_hash: str) -> None:
+        """Record the spec that writes this store (its name and the hash of its file)."""
+        self._con.execute("INSERT OR REPLACE INTO meta VALUES ('spec', ?), ('spec_hash', ?)",
+                          (spec, spec_hash))
 
     def _has(self, column: str) -> bool:
         return any(r[1] == column for r in self._con.execute("PRAGMA table_info(runs)"))

@@ -383,7 +383,7 @@ def test_the_progress_bar_weighs_chunks_by_their_cost(tmp_path, monkeypatch):
         def update(self, n):
             seen["updates"].append(n)
 
-        def set_postfix_str(self, *a, **k):
+        def set_description_str(self, *a, **k):
             pass
 
         def close(self):
@@ -421,18 +421,16 @@ def test_dry_run_does_not_count_stale_runs_as_to_run_unless_asked(reference, tmp
     assert "to run: 6 runs" in capsys.readouterr().out
 
 
-def test_the_export_holds_this_specs_runs_only(reference, tmp_path, capsys):
+def test_a_store_shared_with_another_spec_is_refused(reference, tmp_path, capsys):
     out = tmp_path / "shared.sqlite"
     with sqlite3.connect(reference) as src, sqlite3.connect(out) as dst:
         src.backup(dst)
-    _age(out, 0)  # another spec's stale rows in a shared store
     other = write_spec(tmp_path, TINY.replace('name = "tiny"', 'name = "other"')
                        .replace('"ABCD", "ABCA"', '"ABCDE"'), name="other")
-    assert main([str(other), "--out", str(out), "--backend", "sequential", "--quiet"]) == 0
-    assert "also holds 12 runs of other specs; the export leaves them out" in \
-        capsys.readouterr().err
-    exported = load_results(out.with_suffix(".csv"))
-    assert set(exported["sequence"]) == {"ABCDE"} and (exported["numerics_version"] == 1).all()
+    before = load_results(out)
+    assert main([str(other), "--out", str(out), "--backend", "sequential", "--quiet"]) == 2
+    assert "belongs to spec 'tiny', not to 'other'" in capsys.readouterr().err
+    pd.testing.assert_frame_equal(load_results(out), before)
 
 
 @pytest.mark.parametrize("damage, message", [
@@ -452,3 +450,71 @@ def test_a_store_the_sweep_cannot_use_is_refused_before_any_work(damage, message
         err = _reject([str(write_spec(tmp_path)), "--out", str(out), *extra], tmp_path,
                       monkeypatch, capsys, keep=out)
         assert message in err
+
+
+# ---------------------------------------------------------------- a user's own sweep
+
+
+USER = 'name = "cases"\nseeds = 1\nunits = 4\nsequences = ["ABCA"]\nmax_epochs = 3\n'
+
+
+def test_a_user_spec_named_like_a_shipped_one_leaves_results_unchanged(tmp_path, monkeypatch,
+                                                                       capsys):
+    (tmp_path / "results").mkdir()
+    committed = ROOT / "results" / "cases.csv"
+    (tmp_path / "results" / "cases.csv").write_bytes(committed.read_bytes())
+    spec = write_spec(tmp_path, USER)
+    monkeypatch.chdir(tmp_path)
+    assert main([str(spec), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "does not produce" in err and "results/cases.csv" in err
+    assert (tmp_path / "results" / "cases.csv").read_bytes() == committed.read_bytes()
+    assert not (tmp_path / "results" / "cases.sqlite").exists()
+    # a new place is fine
+    assert main([str(spec), "--out", "mine/cases.sqlite", "--quiet"]) == 0
+    assert len(load_results(tmp_path / "mine" / "cases.csv")) == 1
+
+
+def test_a_store_made_by_another_spec_is_refused(tmp_path, capsys):
+    out = tmp_path / "shared.sqlite"
+    first = write_spec(tmp_path, USER.replace('"cases"', '"first"'))
+    assert main([str(first), "--out", str(out), "--quiet"]) == 0
+    other = tmp_path / "other.toml"
+    other.write_text(USER.replace('"cases"', '"second"'))
+    assert main([str(other), "--out", str(out), "--export", str(tmp_path / "o.csv"),
+                 "--quiet"]) == 2
+    assert "belongs to spec 'first', not to 'second'" in capsys.readouterr().err
+    # the same spec, edited to produce more runs, resumes into its own store
+    first.write_text(USER.replace('"cases"', '"first"').replace("seeds = 1", "seeds = 2"))
+    assert main([str(first), "--out", str(out), "--quiet"]) == 0
+    assert len(load_results(out)) == 2
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--out", "/proc/x.sqlite"], "cannot write in '/proc'"),
+    (["--out", "/nonexistent-seqmem/dir/x.sqlite"], "does not exist (create it, or pass --mkdir)"),
+    (["--out", "afile/x.sqlite"], "'afile' is a file, not a folder"),
+    (["--out", "ok/x.sqlite", "--export", "/proc/y.csv"], "--export '/proc/y.csv': cannot write"),
+    (["--out", "ok/x.sqlite", "--export", "afile/deeper/y.csv"], "'afile' is a file"),
+])
+def test_bad_output_places_exit_2_in_one_line_before_any_work(tmp_path, monkeypatch, capsys,
+                                                               args, message):
+    spec = write_spec(tmp_path, USER)
+    (tmp_path / "afile").write_text("")
+    monkeypatch.chdir(tmp_path)
+    assert main([str(spec), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err
+    assert not Path("/nonexistent-seqmem").exists()
+    assert not (tmp_path / "ok").exists()  # nothing was created for a refused command
+
+
+def test_a_missing_folder_is_made_inside_the_current_folder_only(tmp_path, monkeypatch):
+    spec = write_spec(tmp_path, USER)
+    monkeypatch.chdir(tmp_path)
+    assert main([str(spec), "--out", "a/b/x.sqlite", "--quiet"]) == 0
+    assert (tmp_path / "a" / "b" / "x.csv").is_file()
+    outside = tmp_path.parent / f"{tmp_path.name}-outside" / "x.sqlite"
+    assert main([str(spec), "--out", str(outside), "--quiet"]) == 2
+    assert main([str(spec), "--out", str(outside), "--mkdir", "--quiet"]) == 0
+    assert outside.with_suffix(".csv").is_file()
