@@ -15,12 +15,13 @@ from pathlib import Path
 from analysis.figures import all_figures
 from analysis.load import load_tables
 from analysis.pipeline import analyse, fit_document
-from analysis.readme import update_readme
+from analysis.readme import update_glossary, update_readme
 from analysis.report import write_report
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[2])
+    p = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[2],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--results", default="results",
                    help="the folder of the result tables (CSV exports or .sqlite stores)")
     p.add_argument("--out", default="analysis", help="where fit.json, PNGs and REPORT.md go")
@@ -56,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     if readme and Path(readme).is_file():
         changed = update_readme(readme, results)
         print(f"{readme}: {', '.join(changed) if changed else 'no'} generated tables changed")
+    if (results / "README.md").is_file() and update_glossary(results / "README.md"):
+        print(f"{results / 'README.md'}: the column glossary changed")
     print(f"{len(a.law_data)} runs in the law -> {out / 'fit.json'}, {len(figures)} figures, "
           f"{report} in {time.perf_counter() - t0:.1f} s")
     for note in a.notes:

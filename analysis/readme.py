@@ -269,3 +269,20 @@ def stale_blocks(readme: str | Path, results: str | Path) -> list[str]:
         raise ValueError(f"README has generated blocks nothing renders: {unknown}")
     now = render(results, list(have))
     return [n for n in have if have[n] != now[n]]
+
+
+GLOSSARY_START, GLOSSARY_END = "<!-- glossary: start -->", "<!-- glossary: end -->"
+
+
+def update_glossary(path: str | Path) -> bool:
+    """Rewrite the column glossary of results/README.md from the schema; True if it changed."""
+    from seqmem.schema import glossary_markdown
+
+    path = Path(path)
+    text = path.read_text()
+    head, rest = text.split(GLOSSARY_START, 1)
+    _, tail = rest.split(GLOSSARY_END, 1)
+    new = f"{head}{GLOSSARY_START}\n{glossary_markdown()}\n{GLOSSARY_END}{tail}"
+    if new != text:
+        path.write_text(new)
+    return new != text

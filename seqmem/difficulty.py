@@ -133,10 +133,15 @@ def memory_bits(seq: str, alphabet: str = ALPHABET) -> float:
 class Metrics:
     """Every difficulty metric of a sequence: one result-table column each.
 
-    length, distinct letters and repeats (length - distinct); context_depth, the letters of
-    context needed; ambiguous_transitions, positions whose letter has several successors;
-    context_bits, n * H(next | current letter); cond_entropy_k, H(next | last k letters) in
-    bits per letter (k = 1, 2, 3); memory_bits (see `memory_bits`).
+    length: letters in the sequence.
+    distinct: distinct letters it uses.
+    repeat_count: length - distinct, the letters that repeat an earlier one.
+    context_depth: the letters of context needed to tell every next letter (cyclically).
+    ambiguous_transitions: positions whose letter has more than one successor.
+    context_bits: n * H(next letter | current letter), in bits.
+    cond_entropy_1, cond_entropy_2, cond_entropy_3: H(next letter | the last k letters) in
+        bits per letter, k = 1, 2, 3.
+    memory_bits: the bits needed to store the sequence as its contexts (see `memory_bits`).
     """
 
     length: int

@@ -27,7 +27,18 @@ _CODE_PATHS = ("seqmem", "bench", "pyproject.toml")
 
 @dataclass(frozen=True)
 class Provenance:
-    """The provenance columns of a result row (None: not known for this row)."""
+    """The provenance columns of a result row (None: not known for this row).
+
+    seqmem_version: the package version that made the row.
+    git_commit, git_dirty: the commit of the code, and whether seqmem/, bench/ or
+        pyproject.toml had uncommitted changes.
+    kernel: what computed the training: numba, torch (population engine) or autograd
+        (reference trainer).
+    numerics_version: the kernel's numerics version; a row made by another is stale.
+    device: the torch device (cpu, cuda:0, ...).
+    cpu: the CPU the kernel was compiled for and ran on (LLVM's name, e.g. znver4).
+    torch_version, numpy_version, numba_version, python_version: the library versions.
+    """
 
     seqmem_version: str | None
     git_commit: str | None

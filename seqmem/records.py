@@ -17,6 +17,7 @@ NESTED = {"nested": True}
 class RunRecord:
     """Outcome of one run.
 
+    memorized: the run regenerated its sequence exactly at some evaluation within the budget.
     epochs_to_memorize: completed training epochs at the first successful evaluation,
         or None when the run was censored at max_epochs.
     steps_to_memorize: the same in optimizer steps (epochs_to_memorize * length).
@@ -30,6 +31,8 @@ class RunRecord:
     wall_time_s: seconds from the start of training until this record was final; the
         population engine trains `population` seeds together, so they share that time.
     metrics: the sequence's difficulty metrics (seqmem.difficulty.Metrics).
+    population: how many seeds the engine trained together with this one (wall_time_s is
+        shared by them).
     provenance: what made the record (seqmem.provenance.Provenance).
     step_loss: the first per-step losses, only when the trainer was asked to trace them.
     bits_stored: bits the model holds about its sequence at the last evaluation
@@ -77,11 +80,15 @@ class RunRecord:
 class Origin:
     """Where a run came from in a sweep spec; all None for a run made from Python.
 
-    spec, slice, label: the spec's name, its slice, and the sequence's label (a preset
-    name, "explicit", or the generator's knobs such as "n16-r4-d3-a26-s0").
-    generator and gen_*: how a generated sequence was made (seqmem.generate): "generate"
-    (length, repeats, depth), "forks" (length, depth, forks) or "random" (length); the
-    alphabet size and the generator seed.
+    spec: the name of the spec that made the run.
+    slice: the spec's slice the run belongs to ("main" without slices).
+    label: the sequence's label: a preset name, "explicit", or the generator's knobs such as
+        "n16-r4-d3-a26-s0".
+    generator: how the sequence was made: "generate" (length, repeats, depth), "forks"
+        (length, depth, forks) or "uniform" (length); None for a preset or explicit one.
+    gen_length, gen_repeats, gen_depth, gen_forks: the generator's knobs.
+    gen_alphabet_size: the generator drew from the first this many letters of A-Z.
+    gen_seed: the seed of the generator's numpy Generator.
     lr_rule: the width rule that set lr, when the spec used one (e.g. "0.002*32/units").
     budget_steps: the budget in optimizer steps, when the spec stated it in steps.
     """

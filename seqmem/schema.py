@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -246,3 +247,55 @@ def _value(v: Any, kind: str, name: str) -> Any:
         return float(v)
     except (TypeError, ValueError):
         raise ValueError(f"column {name}: not a number: {v!r}") from None
+
+
+# The columns the contract adds itself (the others are documented where their field lives).
+OWN_DOCS = {
+    "run_id": "hash of the run's whole config (seqmem.config.RunConfig.run_id): the same "
+              "config always has the same id.",
+    "status": "memorized, censored (not memorized within the budget) or error.",
+    "error": "for an error row, the exception the run raised; empty otherwise.",
+}
+_ENTRY = re.compile(r"^    ([A-Za-z_*][\w*]*(?:(?:, | and )[A-Za-z_*][\w*]*)*): (.*)$")
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """The per-field entries of a dataclass's docstring ("    name: text", continued on
+    more deeply indented lines; "a, b: text" and "gen_*" document several fields).
+
+    >>> field_docs(RunConfig)["units"]
+    'LSTM hidden size.'
+    """
+    names = [f.name for f in fields(cls)]
+    docs: dict[str, str] = {}
+    current: list[str] = []
+    for line in (cls.__doc__ or "").splitlines():
+        m = _ENTRY.match(line)
+        if m:
+            keys = re.split(r", | and ", m.group(1))
+            current = [n for k in keys for n in names
+                       if n == k or (k.endswith("*") and n.startswith(k[:-1]))]
+            for n in current:
+                docs[n] = m.group(2).strip()
+        elif current and line.startswith("    ") and line.strip():
+            for n in current:
+                docs[n] += " " + line.strip()
+        else:
+            current = []
+    return docs
+
+
+def glossary() -> list[tuple[str, str, str, str]]:
+    """(column, group, kind, what it means) for every column of a results table, in order,
+    from the docstrings of the dataclasses the columns come from."""
+    docs = {**OWN_DOCS}
+    for cls in (Origin, RunConfig, Metrics, RunRecord, Provenance):
+        docs.update(field_docs(cls))
+    return [(c.name, c.group, c.kind, docs.get(c.name, "")) for c in COLUMNS]
+
+
+def glossary_markdown() -> str:
+    """The glossary as a Markdown table (results/README.md holds it between markers)."""
+    lines = ["| column | group | type | meaning |", "|---|---|---|---|"]
+    lines += [f"| `{n}` | {g} | {k} | {text.replace('|', '/')} |" for n, g, k, text in glossary()]
+    return "\n".join(lines)
