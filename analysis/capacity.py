@@ -344,4 +344,28 @@ def capacity_document(cap: Capacity) -> dict:
                                       "lstar_high"]),
         time=_rows(cap.time, ["cell", "units", "alphabet_size", "chosen", "power_exponent",
                               "divergence_lc", "divergence_g", "aic_power", "aic_divergence"]),
-        verdicts=cap.verdicts)
+        verdicts=cap.verdicts, headline=headline(cap))
+
+
+def headline(cap: Capacity) -> list[dict]:
+    """Per network, at the largest exposure both updates reached: bits per parameter online
+    (window 16) and offline, and online as a fraction of offline (the README's line)."""
+    out = []
+    for _, r in cap.online_offline.iterrows():
+        last = cap.online_offline[(cap.online_offline["cell"] == r["cell"])
+                                  & (cap.online_offline["units"] == r["units"])
+                                  & (cap.online_offline["alphabet_size"] == r["alphabet_size"])]
+        if r["exposures"] != last["exposures"].max():
+            continue
+        rows = cap.capacity[(cap.capacity["cell"] == r["cell"]) & (cap.capacity["units"] == r["units"])
+                            & (cap.capacity["alphabet_size"] == r["alphabet_size"])
+                            & (cap.capacity["exposures"] == r["exposures"])].set_index("mode")
+        on, off = rows.loc["online k=16"], rows.loc["offline"]
+        out.append(dict(cell=r["cell"], units=int(r["units"]), alphabet_size=int(r["alphabet_size"]),
+                        params=int(r["params"]), exposures=int(r["exposures"]),
+                        online=float(on["bits_per_param"]), online_lo=float(on["bpp_lo"]),
+                        online_hi=float(on["bpp_hi"]), online_rising=bool(on["rising"]),
+                        offline=float(off["bits_per_param"]), offline_lo=float(off["bpp_lo"]),
+                        offline_hi=float(off["bpp_hi"]), offline_rising=bool(off["rising"]),
+                        ratio=float(r["ratio"]), ratio_lo=float(r["lo"]), ratio_hi=float(r["hi"])))
+    return out

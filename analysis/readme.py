@@ -169,6 +169,20 @@ def findings(doc: dict) -> str:
                            f"L* of {r['units']} units at {r['alphabet_size']} letters "
                            f"×{ci(r['L_ratio'], r['lo'], r['hi'])} ({r['L_from']:.0f} → "
                            f"{r['L_to']:.0f})" for r in kept) + ".")
+    cap = doc.get("capacity", {}).get("headline", [])
+    if cap:
+        def bpp(r: dict, m: str) -> str:
+            bound = " (still rising: a lower bound)" if r[f"{m}_rising"] else ""
+            return f"{ci(r[m], r[f'{m}_lo'], r[f'{m}_hi'])}{bound}"
+        out.append("- **Capacity, measured** (`capacity`: bits stored per parameter, the plateau "
+                   "over lengths, 3 independent sequences per length; online with a 16-step "
+                   "window against offline char-RNN training, each at the lr chosen on other "
+                   "sequences): " + "; ".join(
+                       f"{r['cell'].upper()} {r['units']} units ({r['params']:,} parameters, "
+                       f"{r['alphabet_size']} letters, {r['exposures']} exposures): online "
+                       f"{bpp(r, 'online')}, offline {bpp(r, 'offline')}, online "
+                       f"×{ci(r['ratio'], r['ratio_lo'], r['ratio_hi'])} of offline"
+                       for r in cap) + ".")
     fresh = doc.get("frontier_fresh", [])
     if fresh:
         agree = [r for r in fresh if r["same_bracket"] or r["lo"] <= 1 <= r["hi"]]
