@@ -75,7 +75,8 @@ def test_reference(benchmark, h, bptt):
     opt = torch.optim.Adam(shadow, lr=1e-3)
     idx = torch.from_numpy(encode(SEQUENCE))
     inputs, targets = torch.eye(26)[idx].unsqueeze(1), idx.roll(-1).unsqueeze(1)
-    args = (model, params, shadow, opt, nn.CrossEntropyLoss(), nn.Softmax(dim=-1), inputs, targets, cfg)
+    args = (model, params, shadow, opt, nn.CrossEntropyLoss(), nn.Softmax(dim=-1), inputs, targets, cfg,
+            0)
     _record(benchmark, "reference", 1, h, bptt)
     benchmark.pedantic(reference_epoch, args=args, rounds=_rounds(1, h, bptt), warmup_rounds=1)
 
@@ -123,7 +124,7 @@ def test_cells(benchmark, cell, impl, h):
         idx = torch.from_numpy(encode(SEQUENCE))
         inputs, targets = torch.eye(26)[idx].unsqueeze(1), idx.roll(-1).unsqueeze(1)
         args = (model, params, shadow, opt, nn.CrossEntropyLoss(), nn.Softmax(dim=-1), inputs,
-                targets, cfg)
+                targets, cfg, 0)
         benchmark.pedantic(reference_epoch, args=args, rounds=_rounds(1, h, "epoch"),
                            warmup_rounds=1)
         return
@@ -141,3 +142,75 @@ def test_cells(benchmark, cell, impl, h):
                 _train_epoch_gated(pop, cfg, idx, idx.roll(-1), N, None, N * next(step))
 
     benchmark.pedantic(epoch, rounds=_rounds(p, h, "epoch"), warmup_rounds=1)
+
+
+WINDOW = 16
+LONG = encode("".join(ALPHABET[i % 26] for i in range(7 * 11 * 13)))[:256]  # 256 letters
+
+
+@pytest.mark.parametrize("h", [32, 64, 128])
+@pytest.mark.parametrize("impl", ["reference", "population"])
+def test_windowed(benchmark, impl, h):
+    """The frontier's and the capacity study's online step: a 16-step window, state kept, on
+    a 256-letter sequence (the window is full from the 16th letter on). P = 1 and 8 for
+    the engine (a capacity point trains 2 seeds, a frontier point 4)."""
+    seq = "".join(ALPHABET[k] for k in LONG)
+    cfg = preset("clean", seq, units=h, bptt=WINDOW)
+    n = len(seq)
+    if impl == "reference":
+        model = build_model(0, h)
+        params = list(model.parameters())
+        shadow = [q.detach().clone().requires_grad_(True) for q in params]
+        opt = torch.optim.Adam(shadow, lr=1e-3)
+        idx = torch.from_numpy(LONG)
+        inputs, targets = torch.eye(26)[idx].unsqueeze(1), idx.roll(-1).unsqueeze(1)
+        _record(benchmark, "reference", 1, h, WINDOW)
+        benchmark.extra_info["steps_per_round"] = n
+        benchmark.pedantic(reference_epoch, args=(model, params, shadow, opt, nn.CrossEntropyLoss(),
+                                                  nn.Softmax(dim=-1), inputs, targets, cfg, 0),
+                           rounds=2, warmup_rounds=1)
+        return
+    p = 8
+    pop = Population(stacked_weights(list(range(p)), h))
+    work = Workspace(n, h, 26, WINDOW)
+    step = iter(range(1, 10**6))
+    _record(benchmark, "population", p, h, WINDOW)
+    benchmark.extra_info["steps_per_round"] = n * p
+    benchmark.pedantic(lambda: _train_epoch_numba(pop, cfg, LONG, WINDOW, n * next(step), work),
+                       rounds=5, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("h", [16, 32, 64])
+@pytest.mark.parametrize("impl", ["reference", "population"])
+def test_offline(benchmark, impl, h):
+    """One offline pass (chunks of 64, cosine lr, clipping) over 256 letters: per model and
+    letter, the reference (nn layer + autograd + torch.optim.Adam) against the engine's
+    offline path with a population of 2 (a capacity point's seeds)."""
+    seq = "".join(ALPHABET[k] for k in LONG)
+    cfg = preset("clean", seq, units=h, update="chunk", chunk=64, schedule="cosine", clip=1.0,
+                 lr=3e-3, max_epochs=1000)
+    n = len(seq)
+    if impl == "reference":
+        from seqmem.reference import _train_pass_offline
+
+        model = build_model(0, h)
+        params = list(model.parameters())
+        shadow = [q.detach().clone().requires_grad_(True) for q in params]
+        opt = torch.optim.Adam(shadow, lr=3e-3)
+        idx = torch.from_numpy(LONG)
+        inputs, targets = torch.eye(26)[idx].unsqueeze(1), idx.roll(-1).unsqueeze(1)
+        _record(benchmark, "reference", 1, h, "chunk64")
+        benchmark.extra_info["steps_per_round"] = n
+        benchmark.pedantic(_train_pass_offline, args=(model, params, shadow, opt,
+                                                      nn.CrossEntropyLoss(), nn.Softmax(dim=-1),
+                                                      inputs, targets, cfg, 0),
+                           rounds=3, warmup_rounds=1)
+        return
+    from seqmem.offline import train_epoch_offline
+
+    p = 2
+    pop = Population(stacked_weights(list(range(p)), h))
+    idx = torch.from_numpy(LONG)
+    _record(benchmark, "population", p, h, "chunk64")
+    benchmark.extra_info["steps_per_round"] = n * p
+    benchmark.pedantic(train_epoch_offline, args=(pop, cfg, idx, 0), rounds=5, warmup_rounds=1)
