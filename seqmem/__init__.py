@@ -11,9 +11,18 @@ from seqmem.difficulty import (
 from seqmem.generate import feasible, generate
 from seqmem.records import RunRecord
 from seqmem.sequences import ALPHABET, PRESETS, encode, resolve, validate
-from seqmem.train import train_cell
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # train_cell needs torch; the pure modules (sequences, difficulty, generate, forks,
+    # config) import without it.
+    if name == "train_cell":
+        from seqmem.train import train_cell
+
+        return train_cell
+    raise AttributeError(f"module 'seqmem' has no attribute {name!r}")
 
 __all__ = [
     "ALPHABET",
