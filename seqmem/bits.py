@@ -18,7 +18,7 @@ import math
 import numpy as np
 import torch
 
-from seqmem.model import cell_step
+from seqmem.model import functional_forward
 
 
 def bits_from_logits(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -39,20 +39,19 @@ def bits_stored(weights: dict[str, torch.Tensor], cell: str, idx: np.ndarray,
                 alphabet_size: int, reset: str) -> np.ndarray:
     """Bits stored by each of P models, weights in nn layout with a leading P axis: (P,).
 
-    All P models step together, one letter at a time (seqmem.model.cell_step).
+    Each model alone, through the nn layer's kernel (seqmem.model.functional_forward): a
+    model's value never depends on the other models of its population.
     """
-    w = dict(weights, w_ih=weights["w_ih"].transpose(1, 2), w_hh=weights["w_hh"].transpose(1, 2))
-    p, units = w["w_hh"].shape[0], w["w_hh"].shape[1]
-    dev = w["w_hh"].device
+    p, units = weights["w_hh"].shape[0], weights["w_hh"].shape[-1]
+    dev = weights["w_hh"].device
     seq = torch.as_tensor(idx, device=dev)
     onehot = torch.eye(alphabet_size, device=dev)[seq]  # (n, A)
-    h = torch.zeros(p, units, device=dev)
-    c = torch.zeros(p, units, device=dev)
-    rows = []
-    for x in onehot:
-        if reset == "char":
-            h, c = torch.zeros_like(h), torch.zeros_like(c)
-        h, c = cell_step(cell, w, x.expand(p, -1), h, c)
-        rows.append(torch.baddbmm(w["b_out"].unsqueeze(1), h.unsqueeze(1),
-                                  w["w_out"].transpose(1, 2)).squeeze(1))
-    return bits_from_logits(torch.stack(rows, dim=1), seq.roll(-1)).cpu().numpy()
+    # reset="epoch": one sequence of n steps; "char": n sequences of one step each.
+    x = onehot.unsqueeze(1) if reset == "epoch" else onehot.unsqueeze(0)
+    zeros = tuple(torch.zeros(1, x.shape[1], units, device=dev)
+                  for _ in range(2 if cell == "lstm" else 1))
+    out = np.zeros(p)
+    for i in range(p):
+        logits, _ = functional_forward(cell, {k: v[i] for k, v in weights.items()}, x, zeros)
+        out[i] = float(bits_from_logits(logits.reshape(len(idx), alphabet_size), seq.roll(-1)))
+    return out

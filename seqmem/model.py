@@ -9,8 +9,6 @@ PyTorch's own layout and gate order: LSTM [i, f, g, o], GRU [r, z, n], RNN one b
 
 from __future__ import annotations
 
-import functools
-
 import torch
 from torch import nn
 
@@ -98,31 +96,24 @@ def stacked_weights(
     }
 
 
-_NN_NAMES = {"w_ih": "weight_ih_l0", "w_hh": "weight_hh_l0", "b_ih": "bias_ih_l0",
-             "b_hh": "bias_hh_l0"}
+# The nn layers' own ATen kernels, called with weights given per call (no module, so no
+# reference cycles per call): what nn.LSTM / nn.GRU / nn.RNN(tanh).forward run.
+_VF_LAYERS = {"lstm": torch._VF.lstm, "gru": torch._VF.gru, "rnn": torch._VF.rnn_tanh}
 
 
-@functools.lru_cache(maxsize=32)
-def functional_layer(cell: str, alphabet_size: int, units: int, device: str = "cpu"
-                     ) -> nn.Module:
-    """A recurrent layer (sequence first) whose parameters `functional_forward` supplies;
-    one per shape and device, shared (its own parameters are never used)."""
-    return _LAYERS[cell](alphabet_size, units).to(device)
-
-
-def functional_forward(layer: nn.Module, weights: dict[str, torch.Tensor], x: torch.Tensor,
+def functional_forward(cell: str, weights: dict[str, torch.Tensor], x: torch.Tensor,
                        state: tuple[torch.Tensor, ...]):
     """One model's forward over a whole input with the given weights (nn layout, no P axis),
     differentiable in them: x (T, B, A) -> logits (T, B, A), the final state, each (1, B, H).
 
-    This is the nn layer's own ATen kernel, called through torch.func.functional_call, so
-    it costs one call per sequence instead of one per letter.
+    The nn layer's own kernel (as nn.LSTM.forward calls it, bit for bit), one call per
+    sequence instead of one per letter.
     """
-    params = {_NN_NAMES[k]: weights[k] for k in _NN_NAMES}
-    hx = state if isinstance(layer, nn.LSTM) else state[0]
-    hidden, new = torch.func.functional_call(layer, params, (x, hx))
-    logits = hidden @ weights["w_out"].T + weights["b_out"]
-    return logits, (new if isinstance(layer, nn.LSTM) else (new,))
+    params = [weights["w_ih"], weights["w_hh"], weights["b_ih"], weights["b_hh"]]
+    hx = state if cell == "lstm" else state[0]
+    out = _VF_LAYERS[cell](x, hx, params, True, 1, 0.0, True, False, False)
+    logits = out[0] @ weights["w_out"].T + weights["b_out"]
+    return logits, tuple(out[1:])
 
 
 def cell_step(cell: str, w: dict, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor):

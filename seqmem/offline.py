@@ -19,7 +19,7 @@ import torch
 from torch.nn import functional as F
 
 from seqmem.config import RunConfig
-from seqmem.model import functional_forward, functional_layer
+from seqmem.model import functional_forward
 from seqmem.schedule import lr_at
 
 
@@ -28,7 +28,6 @@ def train_epoch_offline(pop, cfg: RunConfig, idx: torch.Tensor, update0: int) ->
     the per-letter training losses (P, n). update0: updates taken before this pass."""
     n, a, units = len(idx), len(cfg.alphabet), cfg.units
     dev = pop.flat.device
-    layer = functional_layer(cfg.cell, a, units, str(dev))
     onehot = torch.eye(a, device=dev)[idx].unsqueeze(1)  # (n, 1, A)
     targets = idx.roll(-1)
     size = cfg.chunk or n
@@ -42,7 +41,7 @@ def train_epoch_offline(pop, cfg: RunConfig, idx: torch.Tensor, update0: int) ->
             weights = pop.nn_weights(pop._views(flat))
             total = 0.0
             for i in range(pop.P):
-                logits, state = functional_forward(layer, {k: v[i] for k, v in weights.items()},
+                logits, state = functional_forward(cfg.cell, {k: v[i] for k, v in weights.items()},
                                                    onehot[lo:hi], states[i])
                 logits = logits[:, 0]
                 ce_in = torch.softmax(logits, dim=1) if cfg.loss == "softmax" else logits
