@@ -43,8 +43,11 @@ def _save(fig: plt.Figure, path: Path) -> Path:
 
 
 def _units_palette(units) -> dict:
+    """One clearly different colour per width (a sequential map made 32/64 and 128/256 look
+    alike); ordered from dark to light within the qualitative set."""
     units = sorted(set(int(u) for u in units))
-    return dict(zip(units, sns.color_palette("viridis", len(units)), strict=True))
+    colors = sns.color_palette("tab10" if len(units) <= 10 else "husl", len(units))
+    return dict(zip(units, colors, strict=True))
 
 
 def _err(est, lo, hi) -> np.ndarray:
@@ -61,7 +64,7 @@ def width_lr_grid(a: Analysis, path: Path) -> Path | None:
     _theme()
     cells = a.width.cells
     pal = _units_palette(cells["units"])
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.6), sharey=True)
     for ax, (loss, label) in zip(axes, LOSSES.items(), strict=True):
         g = cells[cells["loss"] == loss]
         for u, h in g[g["rule"].isna()].groupby("units"):
@@ -80,9 +83,11 @@ def width_lr_grid(a: Analysis, path: Path) -> Path | None:
     handles = [Line2D([], [], color=pal[u], marker="o", label=f"{u} units") for u in pal]
     handles.append(Line2D([], [], marker="*", ls="", color="grey", markeredgecolor="black",
                           ms=10, label="lr = c x 32 / units (muP-style rule)"))
-    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    axes[1].legend(handles=handles, loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False,
+                   fontsize=8)
     fig.suptitle(f"Width x learning rate: share of runs memorized, {a.width.n_sequences} "
                  "sequences of depth 2-4 x 6 seeds per point", y=1.02)
+    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -170,7 +175,7 @@ def frontier_plot(a: Analysis, path: Path) -> Path | None:
         ["cell", "lr", "budget_steps"], ascending=[True, False, True])
     style = {}
     main_budget = series["budget_steps"].mode().max()  # solid; other budgets dashed
-    lstm_colors = iter(["#9ecae1", "#3182bd", "#e6550d", "#fd8d3c"])
+    lstm_colors = iter(["#9ecae1", "#1f77b4", "#e6550d", "#7f2704", "#8c564b"])
     other = {"gru": "#31a354", "rnn": "#756bb1"}
     for r in series.itertuples():
         color = next(lstm_colors) if r.cell == "lstm" else other.get(r.cell, "k")
@@ -194,6 +199,10 @@ def frontier_plot(a: Analysis, path: Path) -> Path | None:
             for r in g[g["bound"] != ""].itertuples():
                 ax.annotate(r.bound, (r.parameters, r.L_star * bits), fontsize=11,
                             color=st["color"], xytext=(5, -4), textcoords="offset points")
+            if st["ls"] == "-":  # each point's width, once per series
+                for r in g.itertuples():
+                    ax.annotate(f"{r.units}u", (r.parameters, r.L_star * bits), fontsize=7,
+                                color=st["color"], xytext=(-6, 7), textcoords="offset points")
         span = np.geomspace(f["parameters"].min(), f["parameters"].max(), 10)
         ax.plot(span, LITERATURE_BITS * span, ":", color="lightgrey",
                 label=f"{LITERATURE_BITS:g} bits/parameter (Collins et al. 2017, tuned\n"
@@ -201,11 +210,13 @@ def frontier_plot(a: Analysis, path: Path) -> Path | None:
         ax.plot(span, span, ":", color="darkgrey", label="1 bit/parameter")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("parameters (recurrent cell + readout)")
-        ax.set_ylabel("L* x log2(alphabet): bits of the longest half-memorized sequence")
-        ax.set_title(f"{a_size} letters: L* where half the runs memorize\n(isotonic crossing; "
-                     "bars: bootstrap 95% CI; shaded: the tested lengths either side;\n"
-                     "> / <: beyond the tested lengths)", fontsize=9)
+        ax.set_xlabel("parameters of the network (recurrent cell + readout); labels: units")
+        ax.set_ylabel("bits in the longest sequence half the runs memorize\n(L* x log2 of the "
+                      "alphabet size)")
+        ax.set_title(f"{a_size} letters: the longest sequence that half the runs memorize "
+                     "exactly\n(interpolated between the tested lengths; bars: 95% bootstrap "
+                     "interval;\nshaded: the tested lengths either side; > / <: beyond the "
+                     "lengths tested)", fontsize=9)
         ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return _save(fig, path)
@@ -243,8 +254,9 @@ def calibration(a: Analysis, path: Path) -> Path | None:
     ax0.set_xlabel("law's P(memorized within the budget), binned")
     ax0.set_ylabel("observed share (Wilson 95% CI; labels: runs)")
     ax0.set_title(f"Calibration on {v.sequences} held-out sequences, {v.runs} runs\n"
-                  f"Brier {v.brier:.3f} vs {v.brier_no_skill:.3f} for a constant "
-                  f"{v.base_rate:.2f}", fontsize=9)
+                  f"Brier score (mean squared error of the probability, lower is better) "
+                  f"{v.brier:.3f},\nagainst {v.brier_no_skill:.3f} for always predicting the "
+                  f"fitting data's share {v.base_rate:.2f}", fontsize=9)
     cells = v.cells
     fin = cells[np.isfinite(cells["median"])]
     out = cells[~np.isfinite(cells["median"])]
@@ -313,24 +325,35 @@ def fit_cells(a: Analysis) -> pd.DataFrame:
 # -- difficulty ----------------------------------------------------------------------------
 
 def depth_forks(a: Analysis, path: Path) -> Path | None:
-    """Share memorized over depth x forks, per loss and width (the forks design)."""
+    """Depth x forks, per loss and width (the forks design): the share memorized (top) and
+    the median steps to memorize (bottom), each with its colour scale."""
     if a.design is None:
         return None
     _theme()
     c = a.design.cells
     panels = sorted(set(zip(c["loss"], c["units"], strict=True)), key=lambda x: (x[0] != "softmax", x[1]))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), squeeze=False)
-    for ax, (loss, units) in zip(axes[0], panels, strict=True):
+    fig, axes = plt.subplots(2, len(panels), figsize=(4.4 * len(panels), 7.4), squeeze=False)
+    steps = c["median_steps"].replace([np.inf], np.nan)
+    lo, hi = float(steps.min()), float(steps.max())
+    for j, (loss, units) in enumerate(panels):
         g = c[(c["loss"] == loss) & (c["units"] == units)]
-        grid = g.pivot(index="depth", columns="ambiguous", values="share").sort_index(ascending=False)
-        sns.heatmap(grid, annot=True, fmt=".2f", vmin=0, vmax=1, cmap="mako", ax=ax,
-                    cbar=False)
-        ax.set_title(f"{'notebook loss' if loss == 'softmax' else 'loss on logits'}, {units} units",
-                     fontsize=9)
-        ax.set_xlabel("ambiguous transitions (2 + 2 forks)")
-        ax.set_ylabel("context depth")
-    fig.suptitle(f"Share memorized within 1000 epochs: depth and ambiguity set independently "
-                 f"({a.design.n_sequences} sequences, 5 per cell x 6 seeds)", y=1.03)
+        name = f"{'notebook loss' if loss == 'softmax' else 'loss on logits'}, {units} units"
+        for i, (col, fmt, kw, label) in enumerate((
+                ("share", ".2f", dict(vmin=0, vmax=1, cmap="mako"), "share memorized"),
+                ("median_steps", ".0f", dict(norm=matplotlib.colors.LogNorm(lo, hi),
+                                             cmap="rocket_r"), "median steps (log scale)"))):
+            ax = axes[i, j]
+            grid = g.pivot(index="depth", columns="ambiguous", values=col).sort_index(ascending=False)
+            sns.heatmap(grid.replace([np.inf], np.nan), annot=True, fmt=fmt, ax=ax,
+                        annot_kws={"fontsize": 7}, cbar=j == len(panels) - 1,
+                        cbar_kws={"label": label}, **kw)
+            ax.set_title(f"{name}: {label.split(' (')[0]}", fontsize=9)
+            ax.set_xlabel("ambiguous transitions (2 + 2 forks)")
+            ax.set_ylabel("context depth")
+    fig.suptitle(f"Depth and ambiguity set independently ({a.design.n_sequences} sequences, 5 per "
+                 "cell x 6 seeds): share memorized within 1000 epochs (top) and Kaplan-Meier "
+                 "median steps to memorize (bottom; blank: fewer than half memorized)", y=1.01,
+                 fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
 
