@@ -6,8 +6,8 @@
 
 The battery: every cell (LSTM, GRU, RNN) on three sequences, at widths that are and are
 not multiples of the vector width, with the state kept or reset per letter, full-epoch
-and windowed BPTT, both losses and both feedbacks, 3 seeds each, 30 epochs with 200
-per-step losses traced. If any record or step loss differs in any bit, the change can
+and windowed BPTT, both losses and both feedbacks, offline training and online training
+with a schedule and clipping, 3 seeds each, 30 epochs with 200 per-step losses traced. If any record or step loss differs in any bit, the change can
 change a record: bump that kernel's numerics version (seqmem.provenance) in the same
 commit. Records are tied to the CPU, so compare snapshots made on one machine.
 """
@@ -22,7 +22,11 @@ from seqmem.config import CELLS, preset
 
 VOLATILE = {"wall_time_s", "git_commit", "git_dirty"}
 OPTIONS = ({}, {"reset": "char"}, {"bptt": 3, "loss": "logits"},
-           {"feedback": "onehot", "lr": 0.01}, {"bptt": 1})
+           {"feedback": "onehot", "lr": 0.01}, {"bptt": 1},
+           # the capacity study's: offline (the torch path), online with a schedule and clipping
+           {"update": "chunk", "chunk": 8, "schedule": "cosine", "warmup": 0.1, "clip": 0.5,
+            "lr": 0.01},
+           {"bptt": 4, "schedule": "cosine", "clip": 0.1, "stop": "budget"})
 
 
 def snapshot(kernel: str | None = None) -> dict[str, list]:
