@@ -472,6 +472,11 @@ def plan_chunks(runs: Sequence[Run], todo: Collection[str] | None = None,
     return sorted(chunks, key=chunk_work, reverse=True)
 
 
+# Offline training's fixed cost per model and letter (capacity_lr's wall times on this
+# CPU): ATen's LSTM kernel is fused, its GRU and tanh-RNN backward are not.
+OFFLINE_US = {"lstm": 25.0, "gru": 330.0, "rnn": 110.0}
+
+
 def chunk_work(chunk: Sequence[Any]) -> float:
     """Expected compute of a chunk in model-step microseconds, if no run memorizes early.
 
@@ -482,8 +487,8 @@ def chunk_work(chunk: Sequence[Any]) -> float:
     backward window), G the cell's gate blocks (LSTM 4, GRU 3, RNN 1), the window 1 with a
     reset per letter, (n + 1) / 2 for
     full-epoch BPTT and about k for a window k; the reference trainer is about 1 ms +
-    0.3 ms per window step; offline training (update="chunk") about 25 us + 3e-4 us x G H^2
-    per model and letter.
+    0.3 ms per window step; offline training (update="chunk") about OFFLINE_US (25 us for
+    the LSTM, 110-330 for the RNN and the GRU) + 3e-4 us x G H^2 per model and letter.
     """
     c = chunk[0]
     n = len(c.sequence)
@@ -497,7 +502,7 @@ def chunk_work(chunk: Sequence[Any]) -> float:
     if c.engine == "reference":
         step_us = 1000 + 300 * window
     elif c.update == "chunk":  # offline, the torch path: per letter, measured at 4-64 units
-        step_us = 25 + 3e-4 * GATES[c.cell] * c.units ** 2
+        step_us = OFFLINE_US[c.cell] + 3e-4 * GATES[c.cell] * c.units ** 2
     else:
         gates = GATES[c.cell]
         step_us = 6 + 2e-4 * gates * c.units * (c.units + len(c.alphabet) / 4) * (1 + window)
