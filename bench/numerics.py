@@ -8,8 +8,9 @@ The battery: every cell (LSTM, GRU, RNN) on three sequences, at widths that are 
 not multiples of the vector width, with the state kept or reset per letter, full-epoch
 and windowed BPTT, both losses and both feedbacks, offline training and online training
 with a schedule and clipping, 3 seeds each, 30 epochs with 200 per-step losses traced.
-If any record or step loss differs in any bit, the change can change a record: bump that kernel's numerics version (seqmem.provenance) in the same
-commit. Records are tied to the CPU, so compare snapshots made on one machine.
+If any record or step loss differs in any bit, the change can change a record: bump that
+kernel's numerics version (seqmem.provenance) in the same commit. Records are tied to the
+CPU, so compare snapshots made on one machine.
 """
 
 from __future__ import annotations
