@@ -252,6 +252,30 @@ def time_to_memorize(seqs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def lstar_bisection(table: pd.DataFrame) -> pd.DataFrame:
+    """capacity_lstar: L* per width from lengths at quarter powers of two, each with its own
+    sequences. The point is analysis.frontier's (isotonic crossing of 1/2); its interval is
+    the bootstrap's widened to the tested lengths either side, so it is never finer than
+    the grid; `resolution` is the ratio of those two lengths."""
+    from analysis.frontier import frontier as fit_frontier
+
+    f = fit_frontier(table).frontier
+    rows = []
+    for _, r in f.iterrows():
+        below = r["L_below"] if not pd.isna(r["L_below"]) else r["L_star"]
+        above = r["L_above"] if not pd.isna(r["L_above"]) else r["L_star"]
+        lo = min(float(r["L_lo"]), float(below))
+        hi = max(float(r["L_hi"]), float(above))
+        rows.append(dict(cell=r["cell"], units=int(r["units"]), alphabet_size=int(r["alphabet_size"]),
+                         lr=float(r["lr"]), budget_steps=int(r["budget_steps"]),
+                         params=int(r["parameters"]), L_star=float(r["L_star"]), lo=lo, hi=hi,
+                         bound=r["bound"], below=float(below), above=float(above),
+                         resolution=float(above / below) if below else math.nan,
+                         bits_per_param=float(r["L_star"]) * math.log2(r["alphabet_size"])
+                         / float(r["parameters"])))
+    return pd.DataFrame(rows)
+
+
 @dataclass
 class Capacity:
     lr_choice: pd.DataFrame
@@ -261,6 +285,7 @@ class Capacity:
     online_offline: pd.DataFrame = field(default_factory=pd.DataFrame)
     frontier: pd.DataFrame = field(default_factory=pd.DataFrame)
     time: pd.DataFrame = field(default_factory=pd.DataFrame)
+    lstar: pd.DataFrame = field(default_factory=pd.DataFrame)
     verdicts: list[dict] = field(default_factory=list)
 
 
@@ -307,12 +332,14 @@ def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, lr_choice: pd.DataFrame) -
     return out
 
 
-def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None
-                     ) -> Capacity | None:
-    """Everything above from the two tables (None where capacity_lr is missing)."""
+def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
+                     lstar: pd.DataFrame | None = None) -> Capacity | None:
+    """Everything above from the tables (None where capacity_lr is missing)."""
     if selection is None:
         return None
     result = Capacity(lr_choice=choose_lr(selection))
+    if lstar is not None:
+        result.lstar = lstar_bisection(lstar)
     if table is None:
         return result
     seqs = per_sequence(table)
@@ -344,6 +371,8 @@ def capacity_document(cap: Capacity) -> dict:
                                       "lstar_high"]),
         time=_rows(cap.time, ["cell", "units", "alphabet_size", "chosen", "power_exponent",
                               "divergence_lc", "divergence_g", "aic_power", "aic_divergence"]),
+        lstar=_rows(cap.lstar, ["cell", "units", "alphabet_size", "lr", "budget_steps", "params",
+                                "L_star", "lo", "hi", "bound", "resolution", "bits_per_param"]),
         verdicts=cap.verdicts, headline=headline(cap))
 
 

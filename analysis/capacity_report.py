@@ -124,6 +124,18 @@ def capacity_section(cap: Capacity | None) -> str:
         lines += ["", "### The window (truncated BPTT) at one width", "", *win]
     lines += ["", "### Exact regeneration within the budget (the frontier on these runs)", "",
               *frontier_lines(cap.frontier)]
+    if not cap.lstar.empty:
+        lines += ["", "### L* to a factor of 1.19 (`capacity_lstar`)", "",
+                  "The frontier's doubling brackets bisected at quarter powers of two, 5 "
+                  "independent sequences per length x 4 seeds, under the frontier's protocol. "
+                  "The interval is the bootstrap's widened to the tested lengths either side.", "",
+                  "| network | lr, budget | L* | interval | tested lengths either side | bits per "
+                  "parameter |", "|---|---|---|---|---|---|"]
+        for _, r in cap.lstar.iterrows():
+            lines.append(f"| {_family(r)} | {r['lr']:g}, {r['budget_steps']:,} steps | "
+                         f"{r['bound']}{r['L_star']:.0f} | [{r['lo']:.0f}, {r['hi']:.0f}] | "
+                         f"{r['below']:.0f}-{r['above']:.0f} (x{r['resolution']:.2f}) | "
+                         f"{r['bits_per_param']:.2f} |")
     if not cap.time.empty:
         lines += ["", "### Capacity and speed: steps to memorize as L nears L*", "",
                   *time_lines(cap.time)]

@@ -101,6 +101,7 @@ class Tables:
     long_budgets: pd.DataFrame | None = None
     capacity_lr: pd.DataFrame | None = None  # each width's lr, on sequences capacity never uses
     capacity: pd.DataFrame | None = None  # bits stored vs length and exposures, online/offline
+    capacity_lstar: pd.DataFrame | None = None  # L* bisected at quarter powers of two
     heldout: pd.DataFrame | None = None  # never fitted: the law's validation
     cases: pd.DataFrame | None = None
     reference: pd.DataFrame | None = None  # the notebook cases by the reference trainer
@@ -116,7 +117,7 @@ SOURCES = {"study": "study.csv", "width_lr": "width_lr.csv", "depth": "depth_amb
            "width_lr_between": "width_lr_between.csv", "frontier_fresh": "frontier_fresh.csv",
            "frontier_cells_fresh": "frontier_cells_fresh.csv",
            "long_budgets": "long_budgets.csv", "capacity_lr": "capacity_lr.csv",
-           "capacity": "capacity.csv",
+           "capacity": "capacity.csv", "capacity_lstar": "capacity_lstar.csv",
            "heldout": "heldout.csv", "cases": "cases.csv", "reference": "cases_reference.csv",
            "steptime": "steptime.csv"}
 

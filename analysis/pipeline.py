@@ -137,7 +137,7 @@ def analyse(t: Tables) -> Analysis:
         a.long_budgets = long_budgets(t.long_budgets)
     else:
         missing.append("long_budgets")
-    a.capacity = analyse_capacity(t.capacity_lr, t.capacity)
+    a.capacity = analyse_capacity(t.capacity_lr, t.capacity, t.capacity_lstar)
     if t.capacity is None:
         missing.append("capacity")
     if t.cases is not None:

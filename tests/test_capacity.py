@@ -120,3 +120,16 @@ def test_lr_choice_marks_a_best_lr_at_the_grid_edge():
     assert got["lr"] == 3e-3 and not got["at_edge"] and got["bits"] == 30.5
     edge = choose_lr(pd.DataFrame(rows[:4])).iloc[0]
     assert edge["lr"] == 3e-3 and edge["at_edge"]
+
+
+def test_lstar_bisection_is_never_finer_than_the_tested_lengths(tiny):
+    from analysis.capacity import lstar_bisection
+
+    online = tiny[tiny["update"] == "step"].copy()
+    online["budget_steps"] = 3200  # one budget in steps for every length, as the frontier states it
+    got = lstar_bisection(online)
+    assert len(got) == 2  # one per lr of the online slice
+    for _, r in got.iterrows():
+        assert r["lo"] <= r["below"] <= r["above"] <= r["hi"]
+        assert r["lo"] <= r["L_star"] <= r["hi"]
+        assert r["resolution"] == pytest.approx(r["above"] / r["below"])
