@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if readme is None and results.resolve() == Path("results").resolve():
         readme = "README.md"
     if readme and Path(readme).is_file():
-        changed = update_readme(readme, results)
+        changed = update_readme(readme, results, doc)
         print(f"{readme}: {', '.join(changed) if changed else 'no'} generated tables changed")
     if (results / "README.md").is_file() and update_glossary(results / "README.md"):
         print(f"{results / 'README.md'}: the column glossary changed")

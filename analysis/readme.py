@@ -243,10 +243,13 @@ RENDERERS: dict[str, Callable[[Path], str]] = {
     "findings": _findings}
 
 
-def render(results: str | Path, names: list[str] | None = None) -> dict[str, str]:
-    """Each block's Markdown from the tables in `results` (default: all blocks)."""
+def render(results: str | Path, names: list[str] | None = None, doc: dict | None = None
+           ) -> dict[str, str]:
+    """Each block's Markdown from the tables in `results` (default: all blocks); the
+    findings from `doc` when given (the fit just made), else from results/../analysis/fit.json."""
     results = Path(results)
-    return {name: RENDERERS[name](results) + "\n" for name in names or RENDERERS}
+    return {name: (_findings(results, doc) if name == "findings" and doc is not None
+                   else RENDERERS[name](results)) + "\n" for name in names or RENDERERS}
 
 
 def blocks(text: str) -> dict[str, str]:
@@ -254,8 +257,9 @@ def blocks(text: str) -> dict[str, str]:
     return {m.group(2): m.group(3) for m in _BLOCK.finditer(text)}
 
 
-def update_readme(readme: str | Path, results: str | Path) -> list[str]:
-    """Rewrite the README's generated blocks from `results`; returns the names changed.
+def update_readme(readme: str | Path, results: str | Path, doc: dict | None = None) -> list[str]:
+    """Rewrite the README's generated blocks from `results` (the findings from `doc`, the
+    fit this run made, when given); returns the names changed.
 
     A block whose source table is missing is left as it is.
     """
@@ -265,7 +269,7 @@ def update_readme(readme: str | Path, results: str | Path) -> list[str]:
     fresh = {}
     for name in present:
         try:
-            fresh[name] = render(results, [name])[name]
+            fresh[name] = render(results, [name], doc)[name]
         except FileNotFoundError:
             continue
     changed = [n for n, body in fresh.items() if blocks(text)[n] != body]

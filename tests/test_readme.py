@@ -46,3 +46,18 @@ def test_the_committed_analysis_is_what_the_committed_results_give(tmp_path):
             f"analysis/{name} is stale: rerun `python -m analysis`"
     drawn = {p.name for p in out.glob("*.png")}
     assert drawn == {p.name for p in (ROOT / "analysis").glob("*.png")}
+
+
+def test_the_findings_come_from_the_fit_handed_over_not_the_committed_one(tmp_path):
+    """python -m analysis --out X --readme R renders R's findings from the fit it just made
+    (it used to read results/../analysis/fit.json, the committed one)."""
+    readme = tmp_path / "README.md"
+    readme.write_text((ROOT / "README.md").read_text())
+    doc = {"depth_ambiguity": [
+        {"loss": "logits", "metric": "context depth", "doubling": 9.87, "doubling_lo": 9.0,
+         "doubling_hi": 11.0},
+        {"loss": "logits", "metric": "1 + ambiguous transitions", "doubling": 1.0,
+         "doubling_lo": 0.9, "doubling_hi": 1.1}]}
+    assert "findings" in update_readme(readme, ROOT / "results", doc)
+    findings = blocks(readme.read_text())["findings"]
+    assert "×9.87 [9.00, 11.00]" in findings and findings.count("\n") == 1
