@@ -323,6 +323,18 @@ def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, lr_choice: pd.DataFrame) -
         if len(on) and bool(on.iloc[-1]["rising"]):
             v["reasons"].append("the lengths tried: the online peak is at the longest length "
                                 "(a lower bound)")
+        wins = part[part["mode"].str.startswith("online k=")]
+        common = wins.groupby("exposures")["mode"].nunique()
+        common = common[common > 1]
+        if len(common):
+            e = int(common.index.max())
+            at = wins[wins["exposures"] == e].set_index("mode")["capacity"]
+            if "online k=16" in at.index:
+                ratios = ", ".join(f"window {m.split('=')[1]} x{at[m] / at['online k=16']:.2f}"
+                                   for m in sorted(at.index, key=lambda m: int(m.split("=")[1]))
+                                   if m != "online k=16")
+                v["reasons"].append(f"the window, at {e} exposures against window 16: {ratios} "
+                                    "(one width, 3 sequences per length: no interval)")
         edge = lr_choice[(lr_choice["cell"] == cell) & (lr_choice["units"] == units)
                          & (lr_choice["alphabet_size"] == a) & lr_choice["at_edge"]]
         for _, e in edge.iterrows():
