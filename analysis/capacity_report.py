@@ -147,3 +147,26 @@ def capacity_section(cap: Capacity | None) -> str:
               + ", ".join(f"{name} {value:g}" for name, value in LITERATURE)
               + f" bits per parameter; read here at {', '.join(map(str, EXPOSURES))} exposures."]
     return "\n".join(lines)
+
+
+def capacity_brief(cap: Capacity | None) -> str:
+    """The brief's capacity answer: bits per parameter online and offline per network, at
+    the largest exposure both reached (from analysis.capacity.headline)."""
+    from analysis.capacity import headline
+
+    if cap is None or cap.online_offline.empty:
+        return ""
+    rows = headline(cap)
+
+    def bpp(r: dict, m: str) -> str:
+        return (f"{_ci(r[m], r[m + '_lo'], r[m + '_hi'])}"
+                + (" (still rising)" if r[m + "_rising"] else ""))
+
+    items = "; ".join(f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters, "
+                      f"{r['exposures']} exposures: online {bpp(r, 'online')}, offline "
+                      f"{bpp(r, 'offline')} (online x{_ci(r['ratio'], r['ratio_lo'], r['ratio_hi'])})"
+                      for r in rows)
+    return ("2b. **How much a network stores, and what online training costs** (§Capacity, "
+            "measured). Bits stored per parameter, the plateau over lengths, each width at the "
+            "lr chosen on other sequences: " + items + ". Where a value is still rising at the "
+            "longest length tried it is a lower bound.")

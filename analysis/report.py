@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.capacity_report import capacity_section
+from analysis.capacity_report import capacity_brief, capacity_section
 from analysis.cases import CASES, cases_markdown
 from analysis.engines import engines_markdown
 from analysis.figures import LITERATURE_BITS, SOFTMAX_FLOOR
@@ -169,6 +169,9 @@ def _answers(a: Analysis) -> str:
         out.append(text)
     if a.width is not None:
         out.append(_answer_width(a))
+    brief = capacity_brief(a.capacity)
+    if brief:
+        out.append(brief)
     out.append(_answer_scaling(a))
     return "\n\n".join(out)
 

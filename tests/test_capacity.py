@@ -99,6 +99,9 @@ def test_a_miniature_capacity_sweep_analyses_end_to_end(tiny, tmp_path):
     assert {"lr_choice", "capacity", "online_offline", "frontier", "time", "verdicts"} <= set(doc)
     text = capacity_section(cap)
     assert "## Capacity, measured" in text and "| lstm3_offline |" in text
+    from analysis.capacity_report import capacity_brief
+
+    assert "LSTM 3 units, 26 letters, 100 exposures: online" in capacity_brief(cap)
     for name in ("capacity_curves", "capacity_exposures"):
         path = FIGURES[name](cap, tmp_path / f"{name}.png")
         assert path is not None and path.stat().st_size > 10_000
