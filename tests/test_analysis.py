@@ -25,6 +25,8 @@ from analysis.survival import kaplan_meier
 from seqmem.schema import typed
 from tests.fixtures.make_fixture import SEED_SD, SEQ_SD, TRUE_LAW
 
+pytestmark = pytest.mark.slow  # the fast subset is pytest -m "not slow"
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "results"
 FIGURES = {"width_lr", "best_lr", "survival_by_units", "frontier", "calibration", "residuals",

@@ -80,6 +80,7 @@ def tiny(tmp_path_factory):
     return load_results(out.with_suffix(".csv"))
 
 
+@pytest.mark.slow
 def test_a_miniature_capacity_sweep_analyses_end_to_end(tiny, tmp_path):
     assert len(tiny) == 36 and tiny["bits_curve"].map(len).eq(3).all()  # before 0, 50, 100
     cap = analyse_capacity(tiny, tiny)
@@ -125,6 +126,7 @@ def test_lr_choice_marks_a_best_lr_at_the_grid_edge():
     assert edge["lr"] == 3e-3 and edge["at_edge"]
 
 
+@pytest.mark.slow
 def test_lstar_bisection_is_never_finer_than_the_tested_lengths(tiny):
     from analysis.capacity import lstar_bisection
 

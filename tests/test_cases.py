@@ -28,6 +28,7 @@ def _cli(*args):
                           text=True)
 
 
+@pytest.mark.slow
 def test_json_records_match_the_notebook_code():
     out = _cli("--cases", "1", "--seed-list", "0", "1", "--format", "json", "--jobs", "1")
     assert out.returncode == 0, out.stderr

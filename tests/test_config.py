@@ -46,6 +46,7 @@ def test_golden_run_ids(config, run_id):
     assert config.run_id == run_id
 
 
+@pytest.mark.slow
 def test_every_committed_row_has_the_run_id_of_its_config():
     tables = sorted(RESULTS.glob("*.csv"))
     checked = 0

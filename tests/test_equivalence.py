@@ -11,6 +11,8 @@ from seqmem.config import preset
 from seqmem.population import KERNELS, train_population
 from seqmem.reference import train_reference
 
+pytestmark = pytest.mark.slow  # the fast subset is pytest -m "not slow"
+
 COMBOS = list(itertools.product(["epoch", "char"], ["epoch", 3], ["softmax", "logits"],
                                 ["probs", "onehot"]))
 CELLS = ("lstm", "gru", "rnn")

@@ -65,6 +65,7 @@ def _outcome(record, *drop):
     return row
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cell", CELLS)
 def test_epochs_to_memorize_distributions_agree_logrank(cell):
     """20 seeds of one stateful cell: the engines' epochs-to-memorize are indistinguishable."""
@@ -135,6 +136,7 @@ def test_bad_kernels_are_refused_before_any_work(kwargs, message):
         train_population([preset("notebook", "ABCA", seed=0)], **kwargs)
 
 
+@pytest.mark.slow
 def test_nothing_a_run_allocates_grows_with_its_budget_beyond_the_record():
     """The budget multiplies by 100; the peak Python-side allocation of the whole call
     grows by the record's two curves only: one loss and one bits-stored value per

@@ -2,7 +2,11 @@
 
 from pathlib import Path
 
+import pytest
+
 from analysis.readme import RENDERERS, blocks, render, stale_blocks, update_readme
+
+pytestmark = pytest.mark.slow  # the fast subset is pytest -m "not slow"
 
 ROOT = Path(__file__).resolve().parents[1]
 

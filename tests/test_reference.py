@@ -8,6 +8,8 @@ from seqmem.config import preset
 from seqmem.reference import train_reference
 from tests.notebook import run_notebook
 
+pytestmark = pytest.mark.slow  # the fast subset is pytest -m "not slow"
+
 CASES = {  # notebook case -> (sequence, one_step)
     1: ("alphabet", True),
     2: ("alphabet", False),

@@ -22,6 +22,8 @@ from bench.sweep import PAUSE_ENV, chunk_work, main, plan_chunks
 from seqmem.config import RunConfig
 from seqmem.store import load_results
 
+pytestmark = pytest.mark.slow  # the fast subset is pytest -m "not slow"
+
 ENGINE = "population"
 ROOT = Path(__file__).resolve().parents[1]
 VOLATILE = ["wall_time_s"]
