@@ -145,7 +145,7 @@ def _estimates(runs: pd.DataFrame, boot: int, seed: int, whole: tuple | None = N
                          parameters=params, L_star=est, bound=bound, L_below=below,
                          L_above=above, L_lo=float(lo),
                          L_hi=float(hi), bits_per_param=est * bits, bits_lo=float(lo) * bits,
-                         bits_hi=float(hi) * bits, runs=len(g),
+                         bits_hi=float(hi) * bits, bits_shown=float(below) * bits, runs=len(g),
                          sequences=int(g.groupby("length")["sequence"].nunique().min())))
     return pd.DataFrame(rows), draws
 

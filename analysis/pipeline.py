@@ -240,7 +240,8 @@ def fit_document(a: Analysis) -> dict[str, Any]:
     if a.frontier is not None:
         doc["frontier"] = _records(a.frontier.frontier, [
             "cell", "units", "alphabet_size", "lr", "budget_steps", "parameters", "L_star",
-            "bound", "L_lo", "L_hi", "bits_per_param", "bits_lo", "bits_hi"])
+            "bound", "L_lo", "L_hi", "L_below", "bits_per_param", "bits_lo", "bits_hi",
+            "bits_shown"])
         doc["frontier_budget"] = _records(a.frontier.budget_effect, [
             "cell", "units", "alphabet_size", "lr", "budget_steps_from", "budget_steps_to",
             "L_from", "L_to", "L_ratio", "lo", "hi", "censored"])
