@@ -5,7 +5,9 @@
 
 It runs `pytest bench/test_steptime.py --benchmark-only` on one thread, prints one row
 per (impl, H, bptt, P) with the speed-up over the notebook-style step at the same H
-and bptt, and writes the table to results/steptime.csv (read by the analysis).
+and bptt and its roofline (bench.roofline: FLOPs and bytes per model-step from the shapes,
+the floor this core's peaks measured in the same run set, and the time over it), and
+writes the table to results/steptime.csv (read by the analysis).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+
+from bench.roofline import add_roofline
 
 # impl -> the kernel it times; the notebook-style loop is no engine of seqmem's.
 KERNELS = {"notebook": None, "reference": "reference", "population": "numba",
@@ -40,7 +44,7 @@ def made_by(impl: str) -> dict:
 
 def table(benchmark_json: dict) -> pd.DataFrame:
     rows = [{"cell": "lstm", **b["extra_info"]} for b in benchmark_json["benchmarks"]]
-    cols = ["cell", "impl", "H", "bptt", "reset", "P", "per_model_step_us"]
+    cols = ["cell", "impl", "H", "bptt", "reset", "P", "n", "per_model_step_us"]
     df = pd.DataFrame(rows)
     df = df[[c for c in cols if c in df.columns]]
     if "impl" in df.columns and not df.empty:
@@ -83,6 +87,9 @@ def main(argv: list[str] | None = None) -> None:
             subprocess.run(cmd, check=True, env=env)
             data = json.loads(out.read_text())
     df = table(data)
+    if "n" not in df.columns:  # a benchmark file from before rows recorded their length
+        df["n"] = 26
+    df = add_roofline(df, lambda r: int(r.n))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(args.out, index=False, float_format="%.3f")
     with pd.option_context("display.width", 120):

@@ -40,7 +40,7 @@ BPTT = [1, "epoch"]
 def _record(benchmark, impl, p, h, bptt, cell="lstm"):
     # bptt 1 is timed as the notebook's one_step mode: the state reset before every letter.
     benchmark.extra_info.update(impl=impl, P=p, H=h, bptt=str(bptt),
-                                reset="char" if bptt == 1 else "epoch", cell=cell)
+                                reset="char" if bptt == 1 else "epoch", cell=cell, n=N)
     # Filled in after the run by the hook below, from the measured median.
     benchmark.extra_info["steps_per_round"] = N * p
 
@@ -165,7 +165,7 @@ def test_windowed(benchmark, impl, h):
         idx = torch.from_numpy(LONG)
         inputs, targets = torch.eye(26)[idx].unsqueeze(1), idx.roll(-1).unsqueeze(1)
         _record(benchmark, "reference", 1, h, WINDOW)
-        benchmark.extra_info["steps_per_round"] = n
+        benchmark.extra_info.update(steps_per_round=n, n=n)
         benchmark.pedantic(reference_epoch, args=(model, params, shadow, opt, nn.CrossEntropyLoss(),
                                                   nn.Softmax(dim=-1), inputs, targets, cfg, 0),
                            rounds=2, warmup_rounds=1)
@@ -175,7 +175,7 @@ def test_windowed(benchmark, impl, h):
     work = Workspace(n, h, 26, WINDOW)
     step = iter(range(1, 10**6))
     _record(benchmark, "population", p, h, WINDOW)
-    benchmark.extra_info["steps_per_round"] = n * p
+    benchmark.extra_info.update(steps_per_round=n * p, n=n)
     benchmark.pedantic(lambda: _train_epoch_numba(pop, cfg, LONG, WINDOW, n * next(step), work),
                        rounds=5, warmup_rounds=1)
 
@@ -200,7 +200,7 @@ def test_offline(benchmark, impl, h):
         idx = torch.from_numpy(LONG)
         inputs, targets = torch.eye(26)[idx].unsqueeze(1), idx.roll(-1).unsqueeze(1)
         _record(benchmark, "reference", 1, h, "chunk64")
-        benchmark.extra_info["steps_per_round"] = n
+        benchmark.extra_info.update(steps_per_round=n, n=n)
         benchmark.pedantic(_train_pass_offline, args=(model, params, shadow, opt,
                                                       nn.CrossEntropyLoss(), nn.Softmax(dim=-1),
                                                       inputs, targets, cfg, 0),
@@ -212,5 +212,5 @@ def test_offline(benchmark, impl, h):
     pop = Population(stacked_weights(list(range(p)), h))
     idx = torch.from_numpy(LONG)
     _record(benchmark, "population", p, h, "chunk64")
-    benchmark.extra_info["steps_per_round"] = n * p
+    benchmark.extra_info.update(steps_per_round=n * p, n=n)
     benchmark.pedantic(train_epoch_offline, args=(pop, cfg, idx, 0), rounds=5, warmup_rounds=1)

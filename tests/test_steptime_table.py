@@ -52,3 +52,33 @@ def test_each_cell_is_timed_against_its_own_reference():
     assert df.loc[("rnn", "population"), "speedup_vs_reference"] == pytest.approx(50.0)
     assert math.isnan(df.loc[("gru", "population"), "speedup_vs_notebook"])
     assert df.loc[("lstm", "reference"), "speedup_vs_reference"] == 1.0
+
+
+def test_the_roofline_counts_the_work_of_a_step_from_its_shapes():
+    from bench.roofline import step_cost, window_of
+    from seqmem.model import parameter_count
+
+    params = parameter_count("lstm", 64, 26)
+    kept, _ = step_cost("lstm", 64, 26, "16", "epoch", 256)
+    reset, reset_bytes = step_cost("lstm", 64, 26, "1", "char", 26)
+    # a 16-step window: 16 outer products and 15 chain products of 2 G H^2 each, beside
+    # the forward's one
+    assert kept - reset > (1 + window_of("16", "epoch", 256) * 2 - 1) * 2 * 4 * 64 * 64 * 0.9
+    assert reset_bytes == 28 * (params - 4 * 64 * 64) + 4 * params  # W_hh's update skipped
+    online, online_bytes = step_cost("lstm", 64, 26, "epoch", "epoch", 26)
+    offline, offline_bytes = step_cost("lstm", 64, 26, "chunk64", "epoch", 256)
+    assert offline_bytes == 28 * params / 64 + 4 * params  # one Adam step per 64 letters
+    assert online_bytes == 32 * params and offline < online
+    assert window_of("epoch", "epoch", 26) == 13.5 and window_of("4", "epoch", 8) == 4 - 6 / 16
+
+
+def test_add_roofline_puts_a_floor_under_every_row():
+    import pandas as pd
+
+    from bench.roofline import add_roofline
+
+    df = pd.DataFrame(dict(cell=["lstm", "gru"], impl="population", H=[32, 128], bptt=["16", "epoch"],
+                           reset="epoch", P=8, per_model_step_us=[10.0, 100.0]))
+    out = add_roofline(df, lambda r: 256)
+    assert (out["floor_us"] > 0).all() and (out["peak_gflops"] > 0).all()
+    assert (out["over_floor"] == out["per_model_step_us"] / out["floor_us"]).all()
