@@ -101,6 +101,28 @@ def _cells_steps(results: Path) -> str:
     return cells_step_table(pd.read_csv(results / "steptime.csv"))
 
 
+def capacity_step_table(steps: pd.DataFrame) -> str:
+    """The capacity study's steps (window 16 online, chunks of 64 offline) with their roofline."""
+    g = steps[steps["bptt"].astype(str).isin(["16", "chunk64"])]
+    if g.empty or "floor_us" not in g.columns:
+        return "(run `python -m bench.steptime` for the windowed and offline rows)"
+    lines = ["| step | H | reference | population (P) | vs reference | floor | over the floor |",
+             "|---|---|---|---|---|---|---|"]
+    for (bptt, h), rows in g.groupby(["bptt", "H"], sort=True):
+        ref = rows[rows["impl"] == "reference"]
+        for _, r in rows[rows["impl"] == "population"].iterrows():
+            name = "online, window 16" if str(bptt) == "16" else "offline, chunks of 64"
+            ref_us = f"{ref['per_model_step_us'].iloc[0]:.1f} µs" if len(ref) else "-"
+            lines.append(f"| {name} | {h} | {ref_us} | {r['per_model_step_us']:.1f} µs ({r['P']}) | "
+                         f"{r['speedup_vs_reference']:.0f}× | {r['floor_us']:.1f} µs | "
+                         f"{r['over_floor']:.1f}× |")
+    return "\n".join(lines)
+
+
+def _capacity_steps(results: Path) -> str:
+    return capacity_step_table(pd.read_csv(results / "steptime.csv"))
+
+
 def findings(doc: dict) -> str:
     """The study's headline answers, every number taken from fit.json (python -m analysis)."""
     out = []
@@ -243,7 +265,7 @@ def _findings(results: Path, doc: dict | None = None) -> str:
 
 RENDERERS: dict[str, Callable[[Path], str]] = {
     "cases": _cases, "engines": _engines, "steptime": _steps, "cells_steptime": _cells_steps,
-    "findings": _findings}
+    "capacity_steptime": _capacity_steps, "findings": _findings}
 
 
 def render(results: str | Path, names: list[str] | None = None, doc: dict | None = None
