@@ -29,6 +29,7 @@ from analysis.load import numbers
 from seqmem.model import parameter_count
 
 EXPOSURES = (100, 300, 1000)
+MIN_LENGTHS_DIVERGENCE = 5  # a 3-parameter form fits 3 points exactly: AIC cannot choose
 FAMILY = ["cell", "units", "alphabet_size", "update", "bptt"]
 # Context for the exposures figure, never evidence (SCIENCE.md): bits per parameter reported
 # by Allen-Zhu & Li (2024, after 100 and 1000 exposures), Morris et al. (2025, GPT-style
@@ -211,7 +212,8 @@ def time_to_memorize(seqs: pd.DataFrame) -> pd.DataFrame:
     """Online (window 16): the median steps to the first exact regeneration per length, over
     sequences whose runs all memorized, and two forms fitted to log T(L) by least squares:
     a power law T = a L^b and a divergence T = a L / (1 - L / Lc)^g with Lc beyond the
-    longest memorized length; the one with the lower AIC is kept."""
+    longest memorized length; the one with the lower AIC is kept. With fewer than
+    MIN_LENGTHS_DIVERGENCE lengths only the power law is fitted, and that is said."""
     from scipy.optimize import least_squares
 
     rows = []
@@ -234,21 +236,23 @@ def time_to_memorize(seqs: pd.DataFrame) -> pd.DataFrame:
             lc = lmax * (1 + math.exp(log_over))
             return a0 + x - g * np.log1p(-n_len / lc) - y
 
-        fit = least_squares(resid, x0=[y[0] - x[0], 1.0, 0.0])
-        rss_div = float((fit.fun ** 2).sum())
         k = len(y)
 
         def aic(rss, p, k=k):
             return k * math.log(max(rss, 1e-12) / k) + 2 * p
 
-        lc = lmax * (1 + math.exp(fit.x[2]))
-        rows.append(dict(zip(["cell", "units", "alphabet_size", "params"], key, strict=True),
-                         lengths=[int(v) for v in n_len], median_steps=[float(v) for v in med],
-                         power_a=float(a), power_exponent=float(b), aic_power=aic(rss_pow, 2),
-                         divergence_a=float(fit.x[0]), divergence_lc=float(lc),
-                         divergence_g=float(fit.x[1]),
-                         aic_divergence=aic(rss_div, 3),
-                         chosen="divergence" if aic(rss_div, 3) < aic(rss_pow, 2) else "power"))
+        row = dict(zip(["cell", "units", "alphabet_size", "params"], key, strict=True),
+                   lengths=[int(v) for v in n_len], median_steps=[float(v) for v in med],
+                   power_a=float(a), power_exponent=float(b), aic_power=aic(rss_pow, 2),
+                   divergence_a=math.nan, divergence_lc=math.nan, divergence_g=math.nan,
+                   aic_divergence=math.nan, chosen="power (too few lengths to test a divergence)")
+        if k >= MIN_LENGTHS_DIVERGENCE:  # 3 parameters need 2 spare points to be tested
+            fit = least_squares(resid, x0=[y[0] - x[0], 1.0, 0.0])
+            rss_div = float((fit.fun ** 2).sum())
+            row.update(divergence_a=float(fit.x[0]), divergence_lc=lmax * (1 + math.exp(fit.x[2])),
+                       divergence_g=float(fit.x[1]), aic_divergence=aic(rss_div, 3),
+                       chosen="divergence" if aic(rss_div, 3) < aic(rss_pow, 2) else "power")
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

@@ -127,7 +127,7 @@ def time_to_memorize(cap, path: Path) -> Path | None:
                 label=f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters "
                       f"(chosen form: {r['chosen']})")
         grid = np.geomspace(lengths.min(), lengths.max(), 50)
-        if r["chosen"] == "power":
+        if r["chosen"].startswith("power"):
             ax.plot(grid, np.exp(r["power_a"]) * grid ** r["power_exponent"], color=color, lw=1)
         else:
             ax.plot(grid, np.exp(r["divergence_a"]) * grid

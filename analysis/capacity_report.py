@@ -88,13 +88,21 @@ def frontier_lines(front: pd.DataFrame) -> list[str]:
 def time_lines(time: pd.DataFrame) -> list[str]:
     out = []
     for _, r in time.iterrows():
-        form = (f"power law, steps ~ L^{r['power_exponent']:.2f}" if r["chosen"] == "power" else
-                f"divergence, steps ~ L / (1 - L/{r['divergence_lc']:.0f})^{r['divergence_g']:.2f}")
-        out.append(f"- {_family(r)}: median steps "
+        if r["chosen"] == "divergence":
+            form = (f"chosen by AIC: a divergence, steps ~ L / (1 - L/{r['divergence_lc']:.0f})"
+                    f"^{r['divergence_g']:.2f} (AIC {r['aic_divergence']:.1f} against the power "
+                    f"law's {r['aic_power']:.1f})")
+        elif r["chosen"] == "power":
+            form = (f"chosen by AIC: a power law, steps ~ L^{r['power_exponent']:.2f} (AIC "
+                    f"{r['aic_power']:.1f} against the divergence's {r['aic_divergence']:.1f})")
+        else:
+            form = (f"steps ~ L^{r['power_exponent']:.2f}; {len(r['lengths'])} lengths cannot "
+                    "tell a divergence at L* from a power law (a 3-parameter form fits 3 points "
+                    "exactly): `capacity_lstar`'s finer lengths near L* are where to test it")
+        out.append(f"- {_family(r)}: median steps to the first exact regeneration "
                    + ", ".join(f"{n}: {s:,.0f}" for n, s in zip(r["lengths"], r["median_steps"],
                                                                  strict=True))
-                   + f". Chosen by AIC: {form} (AIC power {r['aic_power']:.1f}, divergence "
-                   f"{r['aic_divergence']:.1f}; {len(r['lengths'])} lengths).")
+                   + f"; {form}.")
     return out
 
 
@@ -114,7 +122,15 @@ def capacity_section(cap: Capacity | None) -> str:
     if cap.capacity.empty:
         lines += ["", "The capacity curves (`capacity`) are not in results/ yet."]
         return "\n".join(lines)
-    lines += ["", "### Capacity per network (`capacity`)", "", capacity_table(cap.capacity), "",
+    rising = int(cap.capacity["rising"].sum())
+    plateau = (f"**No plateau was reached**: in all {rising} of {len(cap.capacity)} (network, "
+               "training, exposures) rows the most bits were stored at the longest length tried, "
+               "so every capacity below is a lower bound on what the network can hold, and the "
+               "bits per parameter are lower bounds too." if rising == len(cap.capacity) else
+               f"In {rising} of {len(cap.capacity)} rows the most bits were stored at the longest "
+               "length tried (a lower bound); the others peaked inside the lengths tried.")
+    lines += ["", "### Capacity per network (`capacity`)", "", plateau, "",
+              capacity_table(cap.capacity), "",
               "### Online as a fraction of offline", "",
               "Offline is char-RNN training (chunks of 64 letters, cosine decay, clipping at 1); "
               "online is the notebook's setting with a 16-step window. Interval: percentile "
