@@ -194,7 +194,7 @@ def frontier(seqs: pd.DataFrame) -> pd.DataFrame:
     """Exact regeneration within the budget: per family and mode, the share memorized per
     length, and L* as the bracket [longest length with share >= 1/2, next length tried]."""
     rows = []
-    keys = ["slice", *FAMILY, "mode", "params"]
+    keys = ["slice", *FAMILY, "mode", "params", "max_epochs"]
     for key, part in seqs.groupby(keys, sort=True, dropna=False):
         share = part.groupby("length").apply(
             lambda g: float((g["memorized"] * g["runs"]).sum() / g["runs"].sum()),

@@ -80,7 +80,8 @@ def frontier_lines(front: pd.DataFrame) -> list[str]:
             where = f"at least {int(low)} letters (the longest length tried)"
         else:
             where = f"in [{int(low)}, {int(high)}) letters"
-        out.append(f"- {_family(r)}, {r['mode']}: L* {where}; share memorized by length "
+        out.append(f"- {_family(r)}, {r['mode']}, within {int(r['max_epochs'])} exposures: "
+                   f"L* {where}; share memorized by length "
                    + ", ".join(f"{k}: {v:.2f}" for k, v in r["share"].items()) + ".")
     return out
 
@@ -134,7 +135,11 @@ def capacity_section(cap: Capacity | None) -> str:
               "### Online as a fraction of offline", "",
               "Offline is char-RNN training (chunks of 64 letters, cosine decay, clipping at 1); "
               "online is the notebook's setting with a 16-step window. Interval: percentile "
-              "bootstrap over the sequences of every length.", "", ratio_table(cap.online_offline)]
+              "bootstrap over the sequences of every length. Offline read before the end of its "
+              "budget is mid-schedule (its lr has not yet decayed): the like-for-like row of each "
+              "network is the one at the end of its offline budget (1000 exposures at 4 and 8 "
+              "units and 26 letters, 300 elsewhere), which the brief and the README quote.", "",
+              ratio_table(cap.online_offline)]
     win = window_lines(cap.capacity)
     if win:
         lines += ["", "### The window (truncated BPTT) at one width", "", *win]
@@ -183,6 +188,7 @@ def capacity_brief(cap: Capacity | None) -> str:
                       f"{bpp(r, 'offline')} (online x{_ci(r['ratio'], r['ratio_lo'], r['ratio_hi'])})"
                       for r in rows)
     return ("2b. **How much a network stores, and what online training costs** (§Capacity, "
-            "measured). Bits stored per parameter, the plateau over lengths, each width at the "
-            "lr chosen on other sequences: " + items + ". Where a value is still rising at the "
-            "longest length tried it is a lower bound.")
+            "measured). Bits stored per parameter, the most stored over the lengths tried, each "
+            "width at the lr chosen on other sequences, online and offline at the same lengths "
+            "and exposures: " + items + ". A value still rising at the longest length tried is "
+            "a lower bound on capacity.")

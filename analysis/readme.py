@@ -199,10 +199,10 @@ def findings(doc: dict) -> str:
         def bpp(r: dict, m: str) -> str:
             bound = " (still rising: a lower bound)" if r[f"{m}_rising"] else ""
             return f"{ci(r[m], r[f'{m}_lo'], r[f'{m}_hi'])}{bound}"
-        out.append("- **Capacity, measured** (`capacity`: bits stored per parameter, the plateau "
-                   "over lengths, 3 independent sequences per length; online with a 16-step "
-                   "window against offline char-RNN training, each at the lr chosen on other "
-                   "sequences): " + "; ".join(
+        out.append("- **Capacity, measured** (`capacity`: bits stored per parameter, the most "
+                   "stored over the lengths tried, 3 independent sequences per length; online "
+                   "with a 16-step window against offline char-RNN training at the same lengths "
+                   "and exposures, each at the lr chosen on other sequences): " + "; ".join(
                        f"{r['cell'].upper()} {r['units']} units ({r['params']:,} parameters, "
                        f"{r['alphabet_size']} letters, {r['exposures']} exposures): online "
                        f"{bpp(r, 'online')}, offline {bpp(r, 'offline')}, online "

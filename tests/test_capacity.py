@@ -50,7 +50,7 @@ def test_capacity_is_the_plateau_and_a_peak_at_the_longest_length_is_a_bound():
 
 def test_the_frontier_is_bracketed_by_the_lengths_tried():
     seqs = pd.DataFrame(dict(slice="s", cell="lstm", units=4, alphabet_size=26, update="step",
-                             bptt="16", mode="online k=16", params=642,
+                             bptt="16", mode="online k=16", params=642, max_epochs=1000,
                              length=[32, 32, 64, 64, 128, 128], memorized=[1, 1, 1, 0.5, 0, 0.5],
                              runs=2))
     row = frontier(seqs).iloc[0]
