@@ -420,7 +420,8 @@ def time_vs_units(a: Analysis, path: Path) -> Path | None:
     ax0.errorbar(s["units"], s["median"], yerr=_err(s["median"], s["q25"], s["q75"]), fmt="o-",
                  color="C4", capsize=3, label="sweep runs (median, quartiles)")
     if a.steptime is not None:
-        st = a.steptime[(a.steptime["impl"] == "population") & (a.steptime["bptt"] == "epoch")]
+        st = a.steptime[(a.steptime["impl"] == "population") & (a.steptime["bptt"] == "epoch")
+                        & (a.steptime["cell"] == "lstm")]  # the sweep runs beside it are LSTMs
         st = st.groupby("H")["per_model_step_us"].min()
         ax0.plot(st.index, st.to_numpy(), "D", color="C1", label="benchmark, idle core, length 26")
     ax0.set_xscale("log", base=2)
