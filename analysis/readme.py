@@ -208,6 +208,14 @@ def findings(doc: dict) -> str:
                        f"{bpp(r, 'online')}, offline {bpp(r, 'offline')}, online "
                        f"×{ci(r['ratio'], r['ratio_lo'], r['ratio_hi'])} of offline"
                        for r in cap) + ".")
+    bisect = doc.get("capacity", {}).get("lstar", [])
+    if bisect:
+        out.append("- **L* to a factor of 1.19** (`capacity_lstar`: the doubling brackets bisected at "
+                   "quarter powers of two, 5 new sequences per length, lr 1e-3, 200,000 steps): "
+                   + ", ".join(f"{r['cell'].upper()} {r['units']} units {r['bound']}{r['L_star']:.0f} "
+                               f"letters [{r['lo']:.0f}, {r['hi']:.0f}] ({r['bits_per_param']:.2f} "
+                               "bits per parameter)" for r in bisect)
+                   + ".")
     fresh = doc.get("frontier_fresh", [])
     if fresh:
         agree = [r for r in fresh if r["same_bracket"] or r["lo"] <= 1 <= r["hi"]]
