@@ -243,12 +243,11 @@ def _answer_width(a: Analysis) -> str:
                      + ", ".join(f"{r.units} units, {r.alphabet_size} letters"
                                  for r in low.itertuples())
                      + "); the doubling lengths cannot resolve a change under ×2. ")
-    top = f.frontier.loc[f.frontier["bits_per_param"].idxmax()]
-    bits = math.log2(top.alphabet_size) / top.parameters
-    text += (f"The most any network stored at L* is {top.bits_per_param:.2g} bits per "
-             f"parameter ({top.cell.upper()} {top.units} units; between "
-             f"{top.L_below * bits:.2g} and {top.L_above * bits:.2g} by its bracket), at one lr "
-             "and budget, so a lower bound on what it can hold. ")
+    top = f.frontier.loc[f.frontier["bits_shown"].idxmax()]
+    text += (f"The most any network was shown to regenerate exactly is {top.bits_shown:.2g} bits "
+             f"per parameter ({top.cell.upper()} {top.units} units, at the longest tested length "
+             "half its runs memorized), at one lr and budget and under a pass/fail criterion; "
+             "the graded measure of what networks store is 2b below. ")
     c = f.cells
     if not c.empty:
         lrs = "/".join(f"{x:g}" for x in sorted(c["lr"].unique()))
