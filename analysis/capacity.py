@@ -275,6 +275,7 @@ def lstar_bisection(table: pd.DataFrame) -> pd.DataFrame:
                          params=int(r["parameters"]), L_star=float(r["L_star"]), lo=lo, hi=hi,
                          bound=r["bound"], below=float(below), above=float(above),
                          resolution=float(above / below) if below else math.nan,
+                         exposures_at_lstar=float(r["budget_steps"]) / float(r["L_star"]),
                          bits_per_param=float(r["L_star"]) * math.log2(r["alphabet_size"])
                          / float(r["parameters"])))
     return pd.DataFrame(rows)
@@ -340,7 +341,8 @@ def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, lr_choice: pd.DataFrame) -
                 v["reasons"].append(f"the window, at {e} exposures against window 16: {ratios} "
                                     "(one width, 3 sequences per length: no interval)")
         edge = lr_choice[(lr_choice["cell"] == cell) & (lr_choice["units"] == units)
-                         & (lr_choice["alphabet_size"] == a) & lr_choice["at_edge"]]
+                         & (lr_choice["alphabet_size"] == a) & lr_choice["at_edge"]
+                         & lr_choice["mode"].isin(set(part["mode"]))]  # only what was trained
         for _, e in edge.iterrows():
             v["reasons"].append(f"possibly the lr: {e['mode']}'s best lr {e['lr']:g} is at the "
                                 "edge of its grid")
@@ -388,7 +390,8 @@ def capacity_document(cap: Capacity) -> dict:
         time=_rows(cap.time, ["cell", "units", "alphabet_size", "chosen", "power_exponent",
                               "divergence_lc", "divergence_g", "aic_power", "aic_divergence"]),
         lstar=_rows(cap.lstar, ["cell", "units", "alphabet_size", "lr", "budget_steps", "params",
-                                "L_star", "lo", "hi", "bound", "resolution", "bits_per_param"]),
+                                "L_star", "lo", "hi", "bound", "below", "above", "resolution",
+                                "exposures_at_lstar", "bits_per_param"]),
         verdicts=cap.verdicts, headline=headline(cap))
 
 

@@ -119,7 +119,11 @@ def capacity_section(cap: Capacity | None) -> str:
              "uniform draws, 3 per length (never prefixes of each other), 2 seeds each; "
              "intervals are over sequences and rest on 3 clusters per length.", "",
              "### Each width's learning rate, chosen on other sequences (`capacity_lr`)", "",
-             lr_table(cap.lr_choice)]
+             lr_table(cap.lr_choice), "",
+             "Each lr was chosen at the selection run's budget (the exposures column). Where the "
+             "capacity runs train a shorter budget (300 exposures: offline at 16 units, both "
+             "updates at 4 letters) the lr chosen at 1000 is used: under cosine decay the best "
+             "lr can depend on the budget, so those rows may understate the tuned value."]
     if cap.capacity.empty:
         lines += ["", "The capacity curves (`capacity`) are not in results/ yet."]
         return "\n".join(lines)
@@ -135,7 +139,9 @@ def capacity_section(cap: Capacity | None) -> str:
               "### Online as a fraction of offline", "",
               "Offline is char-RNN training (chunks of 64 letters, cosine decay, clipping at 1); "
               "online is the notebook's setting with a 16-step window. Interval: percentile "
-              "bootstrap over the sequences of every length. Offline read before the end of its "
+              "bootstrap over the sequences of every length (3 each: indicative), both "
+              "maxima from the same resample, so it can be narrower than either capacity's "
+              "t-interval. Offline read before the end of its "
               "budget is mid-schedule (its lr has not yet decayed): the like-for-like row of each "
               "network is the one at the end of its offline budget (1000 exposures at 4 and 8 "
               "units and 26 letters, 300 elsewhere), which the brief and the README quote.", "",
@@ -146,17 +152,20 @@ def capacity_section(cap: Capacity | None) -> str:
     lines += ["", "### Exact regeneration within the budget (the frontier on these runs)", "",
               *frontier_lines(cap.frontier)]
     if not cap.lstar.empty:
-        lines += ["", "### L* to a factor of 1.19 (`capacity_lstar`)", "",
+        lines += ["", "### L* between tested lengths 2^(1/4) apart (`capacity_lstar`)", "",
                   "The frontier's doubling brackets bisected at quarter powers of two, 5 "
                   "independent sequences per length x 4 seeds, under the frontier's protocol. "
-                  "The interval is the bootstrap's widened to the tested lengths either side.", "",
-                  "| network | lr, budget | L* | interval | tested lengths either side | bits per "
-                  "parameter |", "|---|---|---|---|---|---|"]
+                  "The tested lengths either side of the 1/2 crossing are x1.19 apart; the "
+                  "interval is the bootstrap's, widened to those lengths, so it can be wider. "
+                  "A fixed budget in steps is fewer exposures at a longer L*: the fall of bits "
+                  "per parameter with width is partly the budget's.", "",
+                  "| network | lr, budget | L* | interval | tested lengths either side | "
+                  "exposures at L* | bits per parameter |", "|---|---|---|---|---|---|---|"]
         for _, r in cap.lstar.iterrows():
             lines.append(f"| {_family(r)} | {r['lr']:g}, {r['budget_steps']:,} steps | "
                          f"{r['bound']}{r['L_star']:.0f} | [{r['lo']:.0f}, {r['hi']:.0f}] | "
                          f"{r['below']:.0f}-{r['above']:.0f} (x{r['resolution']:.2f}) | "
-                         f"{r['bits_per_param']:.2f} |")
+                         f"{r['exposures_at_lstar']:.0f} | {r['bits_per_param']:.2f} |")
     if not cap.time.empty:
         lines += ["", "### Capacity and speed: steps to memorize as L nears L*", "",
                   *time_lines(cap.time)]

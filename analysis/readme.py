@@ -202,7 +202,8 @@ def findings(doc: dict) -> str:
         out.append("- **Capacity, measured** (`capacity`: bits stored per parameter, the most "
                    "stored over the lengths tried, 3 independent sequences per length; online "
                    "with a 16-step window against offline char-RNN training at the same lengths "
-                   "and exposures, each at the lr chosen on other sequences): " + "; ".join(
+                   "and exposures, offline at the end of its cosine schedule, each at the lr "
+                   "chosen on other sequences): " + "; ".join(
                        f"{r['cell'].upper()} {r['units']} units ({r['params']:,} parameters, "
                        f"{r['alphabet_size']} letters, {r['exposures']} exposures): online "
                        f"{bpp(r, 'online')}, offline {bpp(r, 'offline')}, online "
@@ -210,12 +211,14 @@ def findings(doc: dict) -> str:
                        for r in cap) + ".")
     bisect = doc.get("capacity", {}).get("lstar", [])
     if bisect:
-        out.append("- **L* to a factor of 1.19** (`capacity_lstar`: the doubling brackets bisected at "
-                   "quarter powers of two, 5 new sequences per length, lr 1e-3, 200,000 steps): "
-                   + ", ".join(f"{r['cell'].upper()} {r['units']} units {r['bound']}{r['L_star']:.0f} "
-                               f"letters [{r['lo']:.0f}, {r['hi']:.0f}] ({r['bits_per_param']:.2f} "
-                               "bits per parameter)" for r in bisect)
-                   + ".")
+        out.append("- **L* between tested lengths 2^(1/4) apart** (`capacity_lstar`: the doubling "
+                   "brackets bisected at quarter powers of two, 5 new sequences per length, lr "
+                   "1e-3, 200,000 steps): " + ", ".join(
+                       f"{r['cell'].upper()} {r['units']} units {r['bound']}{r['L_star']:.0f} letters "
+                       f"(tested {r['below']:.0f}-{r['above']:.0f}; interval [{r['lo']:.0f}, "
+                       f"{r['hi']:.0f}]; {r['bits_per_param']:.2f} bits per parameter after "
+                       f"{r['exposures_at_lstar']:.0f} exposures)" for r in bisect)
+                   + ". The fixed budget in steps is fewer exposures at a longer L*.")
     fresh = doc.get("frontier_fresh", [])
     if fresh:
         agree = [r for r in fresh if r["same_bracket"] or r["lo"] <= 1 <= r["hi"]]
