@@ -45,6 +45,19 @@ def _record(benchmark, impl, p, h, bptt, cell="lstm"):
     benchmark.extra_info["steps_per_round"] = N * p
 
 
+def _reference_args(cfg, idx, cell="lstm"):
+    """The reference trainer's epoch arguments for `cfg` on the letters `idx` (numpy):
+    seed-0 model, Adam on shadow copies, one-hot inputs and next-letter targets."""
+    model = build_model(0, cfg.units, cell=cell)
+    params = list(model.parameters())
+    shadow = [q.detach().clone().requires_grad_(True) for q in params]
+    opt = torch.optim.Adam(shadow, lr=cfg.lr)
+    idx = torch.from_numpy(idx)
+    inputs, targets = torch.eye(26)[idx].unsqueeze(1), idx.roll(-1).unsqueeze(1)
+    return (model, params, shadow, opt, nn.CrossEntropyLoss(), nn.Softmax(dim=-1), inputs,
+            targets, cfg, 0)
+
+
 def _rounds(p, h, bptt):
     return 3 if p * h * (N if bptt == "epoch" else 1) > 64 * 128 else 8
 
@@ -69,14 +82,7 @@ def test_notebook(benchmark, h, bptt):
 @pytest.mark.parametrize("h", UNITS)
 def test_reference(benchmark, h, bptt):
     cfg = preset("notebook", SEQUENCE, units=h, reset="char" if bptt == 1 else "epoch")
-    model = build_model(0, h)
-    params = list(model.parameters())
-    shadow = [p.detach().clone().requires_grad_(True) for p in params]
-    opt = torch.optim.Adam(shadow, lr=1e-3)
-    idx = torch.from_numpy(encode(SEQUENCE))
-    inputs, targets = torch.eye(26)[idx].unsqueeze(1), idx.roll(-1).unsqueeze(1)
-    args = (model, params, shadow, opt, nn.CrossEntropyLoss(), nn.Softmax(dim=-1), inputs, targets, cfg,
-            0)
+    args = _reference_args(cfg, encode(SEQUENCE))
     _record(benchmark, "reference", 1, h, bptt)
     benchmark.pedantic(reference_epoch, args=args, rounds=_rounds(1, h, bptt), warmup_rounds=1)
 
@@ -117,16 +123,8 @@ def test_cells(benchmark, cell, impl, h):
     p = 1 if impl == "reference" else 8
     _record(benchmark, impl, p, h, "epoch", cell)
     if impl == "reference":
-        model = build_model(0, h, cell=cell)
-        params = list(model.parameters())
-        shadow = [q.detach().clone().requires_grad_(True) for q in params]
-        opt = torch.optim.Adam(shadow, lr=1e-3)
-        idx = torch.from_numpy(encode(SEQUENCE))
-        inputs, targets = torch.eye(26)[idx].unsqueeze(1), idx.roll(-1).unsqueeze(1)
-        args = (model, params, shadow, opt, nn.CrossEntropyLoss(), nn.Softmax(dim=-1), inputs,
-                targets, cfg, 0)
-        benchmark.pedantic(reference_epoch, args=args, rounds=_rounds(1, h, "epoch"),
-                           warmup_rounds=1)
+        benchmark.pedantic(reference_epoch, args=_reference_args(cfg, encode(SEQUENCE), cell),
+                           rounds=_rounds(1, h, "epoch"), warmup_rounds=1)
         return
     pop = Population(stacked_weights(list(range(p)), h, cell=cell))
     idx_np = encode(SEQUENCE)
@@ -158,17 +156,10 @@ def test_windowed(benchmark, impl, h):
     cfg = preset("clean", seq, units=h, bptt=WINDOW)
     n = len(seq)
     if impl == "reference":
-        model = build_model(0, h)
-        params = list(model.parameters())
-        shadow = [q.detach().clone().requires_grad_(True) for q in params]
-        opt = torch.optim.Adam(shadow, lr=1e-3)
-        idx = torch.from_numpy(LONG)
-        inputs, targets = torch.eye(26)[idx].unsqueeze(1), idx.roll(-1).unsqueeze(1)
         _record(benchmark, "reference", 1, h, WINDOW)
         benchmark.extra_info.update(steps_per_round=n, n=n)
-        benchmark.pedantic(reference_epoch, args=(model, params, shadow, opt, nn.CrossEntropyLoss(),
-                                                  nn.Softmax(dim=-1), inputs, targets, cfg, 0),
-                           rounds=2, warmup_rounds=1)
+        benchmark.pedantic(reference_epoch, args=_reference_args(cfg, LONG), rounds=2,
+                           warmup_rounds=1)
         return
     p = 8
     pop = Population(stacked_weights(list(range(p)), h))
@@ -193,18 +184,10 @@ def test_offline(benchmark, impl, h):
     if impl == "reference":
         from seqmem.reference import _train_pass_offline
 
-        model = build_model(0, h)
-        params = list(model.parameters())
-        shadow = [q.detach().clone().requires_grad_(True) for q in params]
-        opt = torch.optim.Adam(shadow, lr=3e-3)
-        idx = torch.from_numpy(LONG)
-        inputs, targets = torch.eye(26)[idx].unsqueeze(1), idx.roll(-1).unsqueeze(1)
         _record(benchmark, "reference", 1, h, "chunk64")
         benchmark.extra_info.update(steps_per_round=n, n=n)
-        benchmark.pedantic(_train_pass_offline, args=(model, params, shadow, opt,
-                                                      nn.CrossEntropyLoss(), nn.Softmax(dim=-1),
-                                                      inputs, targets, cfg, 0),
-                           rounds=3, warmup_rounds=1)
+        benchmark.pedantic(_train_pass_offline, args=_reference_args(cfg, LONG), rounds=3,
+                           warmup_rounds=1)
         return
     from seqmem.offline import train_epoch_offline
 
