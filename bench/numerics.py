@@ -27,7 +27,9 @@ OPTIONS = ({}, {"reset": "char"}, {"bptt": 3, "loss": "logits"},
            # the capacity study's: offline (the torch path), online with a schedule and clipping
            {"update": "chunk", "chunk": 8, "schedule": "cosine", "warmup": 0.1, "clip": 0.5,
             "lr": 0.01},
-           {"bptt": 4, "schedule": "cosine", "clip": 0.1, "stop": "budget"})
+           {"bptt": 4, "schedule": "cosine", "clip": 0.1, "stop": "budget"},
+           # RTRL: the compiled kernel, and the torch one (a schedule sends it there)
+           {"bptt": "rtrl", "lr": 0.01}, {"bptt": "rtrl", "schedule": "cosine"})
 
 
 def snapshot(kernel: str | None = None) -> dict[str, list]:
@@ -38,6 +40,8 @@ def snapshot(kernel: str | None = None) -> dict[str, list]:
         for seq in ("random30", "ABCABD", "repeatfive"):
             for units in (5, 24, 37):
                 for opts in OPTIONS:
+                    if opts.get("bptt") == "rtrl" and units > 24:
+                        continue  # 37 units' RTRL would make the battery 6x longer
                     configs = [preset("notebook", seq, units=units, seed=s, max_epochs=30,
                                       eval_every=3, cell=cell, **opts) for s in range(3)]
                     for r in train_population(configs, trace_steps=200, kernel=kernel):

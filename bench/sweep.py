@@ -488,11 +488,20 @@ def chunk_work(chunk: Sequence[Any]) -> float:
     reset per letter, (n + 1) / 2 for
     full-epoch BPTT and about k for a window k; the reference trainer is about 1 ms +
     0.3 ms per window step; offline training (update="chunk") about OFFLINE_US (25 us for
-    the LSTM, 110-330 for the RNN and the GRU) + 3e-4 us x G H^2 per model and letter.
+    the LSTM, 110-330 for the RNN and the GRU) + 3e-4 us x G H^2 per model and letter;
+    RTRL (bptt="rtrl") about 6 us + 6e-5 us per multiply-add of W_hh^T M_h, G H^2 |theta|
+    (measured at 4-16 units; 1.4x more at 32, where M leaves the core's cache), and 2 ms
+    per step in the reference trainer (autograd Jacobians).
     """
     c = chunk[0]
     n = len(c.sequence)
-    if c.reset == "char":
+    if c.bptt == "rtrl" and c.update == "step" and c.reset == "epoch":
+        gates = GATES[c.cell]
+        theta = gates * c.units * (len(c.alphabet) + c.units + 2)
+        step_us = (2000 if c.engine == "reference"
+                   else 6 + 6e-5 * gates * c.units ** 2 * theta * (1.4 if c.units > 24 else 1))
+        return step_us * n * c.max_epochs * len(chunk)
+    if c.reset == "char" or c.bptt == "rtrl":
         window = 1.0
     elif c.bptt == "epoch" or int(c.bptt) >= n:
         window = (n + 1) / 2

@@ -22,6 +22,8 @@ CELLS = ("lstm", "gru", "rnn")
 UPDATES = ("step", "chunk")
 SCHEDULES = ("constant", "cosine")
 STOPS = ("memorized", "budget")
+# The gradients bptt names besides a window of k steps.
+BPTT_MODES = ("epoch", "rtrl")
 # Options that are valid only beside another setting: checking one alone assumes it.
 REQUIRES: dict[str, dict[str, Any]] = {"chunk": {"update": "chunk"}}
 # Gate blocks of each cell's weight_ih / weight_hh (rows = GATES * units), PyTorch's layout.
@@ -41,7 +43,10 @@ class RunConfig:
     bptt: "epoch" backpropagates each step's loss through every step since the last
         reset with the activations saved at those steps and the current weights (the
         notebook under 2019 PyTorch; see DEVELOPERS.md); an int k truncates that to the
-        last k steps (k=1: only the current step).
+        last k steps (k=1: only the current step); "rtrl" is the exact online gradient
+        (real-time recurrent learning): the sensitivity of the state to every recurrent
+        weight carried forward from the reset, each step's Jacobian taken at that step's
+        weights (seqmem.rtrl).
     loss: "softmax" applies Softmax and then CrossEntropyLoss (which log-softmaxes again),
         as the notebook does; "logits" applies CrossEntropyLoss to the logits.
     feedback: what evaluation feeds back as the next input: "probs" (the softmax output,
@@ -94,8 +99,8 @@ class RunConfig:
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
         object.__setattr__(self, "lr", float(self.lr))
         _check_choice("reset", self.reset, RESETS)
-        if self.bptt != "epoch":
-            _check_int("bptt", self.bptt, 1, hint=' or "epoch"')
+        if self.bptt not in BPTT_MODES:
+            _check_int("bptt", self.bptt, 1, hint="".join(f' or "{m}"' for m in BPTT_MODES))
         _check_choice("loss", self.loss, LOSSES)
         _check_choice("feedback", self.feedback, FEEDBACKS)
         _check_int("eval_every", self.eval_every, 1)

@@ -15,6 +15,8 @@ The backward reproduces the reference trainer's semantics exactly: the loss at
 step j is backpropagated through the steps of its window (every step since the
 reset for bptt="epoch", the last k for bptt=k) using the activations saved when
 those steps ran and the weights as they are now (the notebook under 2019 PyTorch).
+bptt="rtrl" is the exact online gradient instead: seqmem.kernel_rtrl (numba) and
+seqmem.rtrl (torch) carry the state's sensitivities to the weights forward.
 
 Layout. Parameters live in one flat buffer, one contiguous block per tensor:
 w_ih as (P, A, 4H) so the one-hot input selects a contiguous row, then b_ih,
@@ -192,7 +194,10 @@ def _train(configs: list[RunConfig], device: torch.device, trace_steps: int, ker
     idx = torch.from_numpy(idx_np).to(device)
     targets = torch.from_numpy(np.roll(idx_np, -1)).to(device)
     # Steps each loss is backpropagated through (a reset before every letter leaves one).
-    window = 1 if cfg.reset == "char" else n if cfg.bptt == "epoch" else min(cfg.bptt, n)
+    # (RTRL keeps no window: its workspace holds sensitivities instead.)
+    rtrl = cfg.bptt == "rtrl"
+    window = (1 if cfg.reset == "char" or rtrl else n if cfg.bptt == "epoch"
+              else min(cfg.bptt, n))
     pop = Population(stacked_weights([c.seed for c in configs], hid, a, device, cfg.cell))
 
     active = torch.arange(total, device=device)  # original index of each row still training
@@ -209,12 +214,16 @@ def _train(configs: list[RunConfig], device: torch.device, trace_steps: int, ker
     until_budget = cfg.stop == "budget"
     online = cfg.update == "step"
     act = (_Activations(n, hid, a, device)
-           if online and kernel == "torch" and cfg.cell == "lstm" else None)
-    work = None
+           if online and kernel == "torch" and cfg.cell == "lstm" and not rtrl else None)
+    work = sens = None
     if kernel == "numba":  # imported here: loading numba takes a second GPU runs never need
         from seqmem.kernel import Workspace
 
         work = Workspace(n, hid, a, window, cfg.cell)
+        if rtrl:
+            from seqmem.kernel_rtrl import RtrlWorkspace
+
+            sens = RtrlWorkspace(hid, a, cfg.cell)
     step = 0
     for epoch in range(cfg.max_epochs + 1):
         if epoch in checks:
@@ -246,6 +255,12 @@ def _train(configs: list[RunConfig], device: torch.device, trace_steps: int, ker
             from seqmem.offline import train_epoch_offline
 
             losses_np = train_epoch_offline(pop, cfg, idx, epoch * cfg.updates_per_epoch)
+        elif rtrl and kernel == "numba":
+            losses_np = _train_epoch_rtrl_numba(pop, cfg, idx_np, step, work, sens)
+        elif rtrl:
+            from seqmem.rtrl import train_epoch_rtrl
+
+            losses_np = train_epoch_rtrl(pop, cfg, idx, targets, step).cpu().numpy()
         elif kernel == "numba":
             losses_np = _train_epoch_numba(pop, cfg, idx_np, window, step, work)
         else:
@@ -301,6 +316,22 @@ def _train_epoch_numba(pop: Population, cfg: RunConfig, idx: np.ndarray, window:
         train_epoch(*args)
     else:
         train_epoch_gated(*args, cfg.cell == "gru")
+    return losses
+
+
+def _train_epoch_rtrl_numba(pop: Population, cfg: RunConfig, idx: np.ndarray, step0: int, work,
+                            sens, trace: np.ndarray | None = None, lr: float | None = None
+                            ) -> np.ndarray:
+    """One RTRL epoch for every active model with the compiled kernel; losses (P, n).
+    trace: (P, n, |theta|) to receive each step's recurrent gradient; lr: instead of the
+    config's (0 holds the weights: the gradient tests)."""
+    from seqmem.kernel_rtrl import CELL_CODES, train_epoch_rtrl
+
+    losses = np.zeros((pop.P, len(idx)))
+    keep = np.zeros((0, 0, 0), np.float32) if trace is None else trace
+    train_epoch_rtrl(*pop.arrays(), work.mats, work.vecs, work.scratch, sens.mh, sens.mats,
+                     sens.vecs, idx, np.roll(idx, -1), cfg.reset == "char", cfg.loss == "softmax",
+                     step0, cfg.lr if lr is None else lr, losses, CELL_CODES[cfg.cell], keep)
     return losses
 
 

@@ -11,6 +11,10 @@ Current torch.optim.Adam writes the parameters in place under no_grad, which
 bumps their version counters and makes the next backward raise. Here Adam
 steps on shadow copies and the result is written back through `p.data`: the
 same arithmetic as torch.optim.Adam, the 2019 autograd semantics.
+
+bptt="rtrl" (`rtrl_step`) carries the sensitivities of the state to the recurrent weights
+forward with Jacobians from autograd (torch.func.jacrev of the nn layer's own step): the
+oracle for the population engine's hand-written ones (seqmem.kernel_rtrl, seqmem.rtrl).
 """
 
 from __future__ import annotations
@@ -21,12 +25,13 @@ from collections import deque
 import numpy as np
 import torch
 from torch import nn
+from torch.func import jacrev
 
 from seqmem.bits import bits_from_logits
 from seqmem.config import RunConfig
 from seqmem.difficulty import metrics
 from seqmem.evaluate import Evaluation, eval_epochs, longest_substring, score
-from seqmem.model import RecurrentModel, build_model
+from seqmem.model import RecurrentModel, build_model, functional_forward
 from seqmem.provenance import provenance
 from seqmem.records import RunRecord
 from seqmem.schedule import lr_at
@@ -79,7 +84,10 @@ def train_reference(config: RunConfig, *, trace_steps: int = 0) -> RunRecord:
         if epoch == config.max_epochs:
             break
         update0 = epoch * config.updates_per_epoch
-        if config.update == "chunk":
+        if config.bptt == "rtrl":
+            losses = _train_epoch_rtrl(model, params, shadow, opt, inputs, targets, config,
+                                       update0)
+        elif config.update == "chunk":
             losses = _train_pass_offline(model, params, shadow, opt, ce, softmax, inputs, targets,
                                          config, update0)
         else:
@@ -167,6 +175,62 @@ def _train_epoch(model, params, shadow, opt, ce, softmax, inputs, targets, confi
             # The notebook: the graph links every step since the reset.
             grads = torch.autograd.grad(loss, params, retain_graph=True)
         _step(params, shadow, opt, grads, config, update0 + len(losses) - 1)
+    return losses
+
+
+RECURRENT = ("w_ih", "w_hh", "b_ih", "b_hh")  # the weights RTRL carries sensitivities for
+
+
+def rtrl_step(model: RecurrentModel, state: torch.Tensor, sens: list[torch.Tensor],
+              x: torch.Tensor, y: torch.Tensor, loss: str):
+    """One RTRL step with the Jacobians from autograd (torch.func.jacrev).
+
+    state: the flat state fed to the step ((h, c) or (h,), each (H,)); sens: d state /d w
+    for the RECURRENT weights (S, *w.shape). Returns the loss, the gradients of every
+    parameter (model.parameters() order), the new flat state and the new sensitivities:
+    M' = J_state M + J_w, both Jacobians at the weights as they are now.
+    """
+    cell, units = model.cell, model.units
+    weights = {k: v.detach() for k, v in model.named_weights().items()}
+
+    def step(rec, flat):
+        st = tuple(part.view(1, 1, units) for part in flat.split(units))
+        _, new = functional_forward(cell, {**weights, **dict(zip(RECURRENT, rec, strict=True))},
+                                    x.view(1, 1, -1), st)
+        return torch.cat([part.reshape(-1) for part in new])
+
+    rec = tuple(weights[k] for k in RECURRENT)
+    j_rec, j_state = jacrev(step, argnums=(0, 1))(rec, state)
+    size = state.shape[0]
+    sens = [(j_state @ m.reshape(size, -1) + j.reshape(size, -1)).reshape(m.shape)
+            for m, j in zip(sens, j_rec, strict=True)]
+    new = step(rec, state)
+    h = new[:units].detach().requires_grad_(True)
+    w_out = weights["w_out"].clone().requires_grad_(True)
+    b_out = weights["b_out"].clone().requires_grad_(True)
+    logits = (h @ w_out.T + b_out).unsqueeze(0)
+    value = nn.functional.cross_entropy(
+        torch.softmax(logits, dim=-1) if loss == "softmax" else logits, y)
+    dh, g_out, g_bout = torch.autograd.grad(value, (h, w_out, b_out))
+    dstate = torch.cat([dh, torch.zeros(size - units)])
+    grads = [(dstate @ m.reshape(size, -1)).reshape(m.shape[1:]) for m in sens]
+    return float(value.detach()), [*grads, g_out, g_bout], new.detach(), sens
+
+
+def _train_epoch_rtrl(model, params, shadow, opt, inputs, targets, config, update0: int
+                      ) -> list[float]:
+    """One online epoch with the exact online gradient (bptt="rtrl"), sensitivities reset
+    with the state."""
+    size = model.units * (2 if model.cell == "lstm" else 1)
+    shapes = [w.shape for k, w in model.named_weights().items() if k in RECURRENT]
+    losses = []
+    for t, (x, y) in enumerate(zip(inputs, targets, strict=True)):
+        if t == 0 or config.reset == "char":
+            state = torch.zeros(size)
+            sens = [torch.zeros(size, *s) for s in shapes]
+        value, grads, state, sens = rtrl_step(model, state, sens, x[0], y, config.loss)
+        losses.append(value)
+        _step(params, shadow, opt, grads, config, update0 + t)
     return losses
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seqmem.config import RunConfig
+from seqmem.config import BPTT_MODES, RunConfig
 from seqmem.difficulty import Metrics, metrics
 from seqmem.provenance import Provenance
 from seqmem.records import Origin, RunRecord
@@ -137,7 +137,7 @@ def config_of(row: Mapping[str, Any]) -> RunConfig:
             continue
         kind = _kind(hints[name])
         if name == "bptt":
-            v = "epoch" if str(v) == "epoch" else int(v)
+            v = str(v) if str(v) in BPTT_MODES else int(v)
         elif kind == "int":
             v = int(v)
         elif kind == "float":

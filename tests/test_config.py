@@ -82,7 +82,7 @@ def test_cell_groups_seeds():
     ({"seed": -1}, "seed must be an integer >= 0"),
     ({"lr": 0}, "lr must be a positive number, got 0"),
     ({"reset": "step"}, "reset must be one of epoch, char; got 'step'"),
-    ({"bptt": 0}, 'bptt must be an integer >= 1 or "epoch", got 0'),
+    ({"bptt": 0}, 'bptt must be an integer >= 1 or "epoch" or "rtrl", got 0'),
     ({"bptt": "full"}, "got 'full'"),
     ({"loss": "mse"}, "got 'mse'"),
     ({"feedback": "argmax"}, "got 'argmax'"),

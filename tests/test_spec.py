@@ -194,7 +194,7 @@ BAD_SPECS = [
     (BASE + 'lr = "fast"\n', "lr = 'fast': lr must be a positive number"),
     (BASE + "lr = []\n", "lr = []: an empty list gives no runs"),
     (BASE + 'reset = "never"\n', "reset = 'never': reset must be one of epoch, char"),
-    (BASE + "bptt = 0\n", "bptt = 0: bptt must be an integer >= 1 or \"epoch\""),
+    (BASE + "bptt = 0\n", "bptt = 0: bptt must be an integer >= 1 or \"epoch\" or \"rtrl\""),
     (BASE + 'bptt = "all"\n', "bptt = 'all'"),
     (BASE + 'loss = "mse"\n', "loss = 'mse': loss must be one of softmax, logits"),
     (BASE + 'feedback = "teacher"\n', "feedback = 'teacher'"),
