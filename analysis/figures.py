@@ -24,6 +24,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from analysis.capacity_figures import FIGURES as CAPACITY_FIGURES  # noqa: E402
 from analysis.cases import CASES, case_rows  # noqa: E402
 from analysis.pipeline import Analysis  # noqa: E402
+from analysis.rtrl_figures import FIGURES as RTRL_FIGURES  # noqa: E402
 from analysis.survival import kaplan_meier, km_curves  # noqa: E402
 
 SOFTMAX_FLOOR = math.log(25 + math.e) - 1  # the lowest loss Softmax-then-CrossEntropy allows
@@ -550,6 +551,8 @@ FIGURES = {
     "time_vs_units": time_vs_units, "cases": cases, "case_loss_curves": case_losses,
     **{name: (lambda a, path, draw=draw: draw(a.capacity, path))
        for name, draw in CAPACITY_FIGURES.items()},
+    **{name: (lambda a, path, draw=draw: draw(a.rtrl, path))
+       for name, draw in RTRL_FIGURES.items()},
 }
 
 

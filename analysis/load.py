@@ -102,6 +102,8 @@ class Tables:
     capacity_lr: pd.DataFrame | None = None  # each width's lr, on sequences capacity never uses
     capacity: pd.DataFrame | None = None  # bits stored vs length and exposures, online/offline
     capacity_lstar: pd.DataFrame | None = None  # L* bisected at quarter powers of two
+    rtrl: pd.DataFrame | None = None  # the frontier under RTRL and windows 16 and 4
+    rtrl_cases: pd.DataFrame | None = None  # notebook cases 4-6: RTRL vs stale BPTT
     heldout: pd.DataFrame | None = None  # never fitted: the law's validation
     cases: pd.DataFrame | None = None
     reference: pd.DataFrame | None = None  # the notebook cases by the reference trainer
@@ -118,7 +120,8 @@ SOURCES = {"study": "study.csv", "width_lr": "width_lr.csv", "depth": "depth_amb
            "frontier_cells_fresh": "frontier_cells_fresh.csv",
            "long_budgets": "long_budgets.csv", "capacity_lr": "capacity_lr.csv",
            "capacity": "capacity.csv", "capacity_lstar": "capacity_lstar.csv",
-           "heldout": "heldout.csv", "cases": "cases.csv", "reference": "cases_reference.csv",
+           "rtrl": "rtrl.csv", "rtrl_cases": "rtrl_cases.csv", "heldout": "heldout.csv",
+           "cases": "cases.csv", "reference": "cases_reference.csv",
            "steptime": "steptime.csv"}
 
 

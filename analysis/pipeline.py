@@ -31,6 +31,7 @@ from analysis.lawfit import (
 )
 from analysis.load import Tables, outcomes, split_errors
 from analysis.options import options_by_depth
+from analysis.rtrl import Rtrl, analyse_rtrl, rtrl_document
 from analysis.speed import cost_by_units
 from analysis.survival import kaplan_meier
 from analysis.validate import Validation, check_predict, validate
@@ -64,6 +65,7 @@ class Analysis:
     speed: pd.DataFrame | None = None
     steptime: pd.DataFrame | None = None
     capacity: Capacity | None = None
+    rtrl: Rtrl | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -140,6 +142,9 @@ def analyse(t: Tables) -> Analysis:
     a.capacity = analyse_capacity(t.capacity_lr, t.capacity, t.capacity_lstar)
     if t.capacity is None:
         missing.append("capacity")
+    a.rtrl = analyse_rtrl(t.rtrl, t.rtrl_cases, t.steptime)
+    if t.rtrl is None:
+        missing.append("rtrl")
     if t.cases is not None:
         a.cases = case_summary(t.cases)
         a.case_runs = outcomes(split_errors(t.cases)[0])
@@ -283,6 +288,8 @@ def fit_document(a: Analysis) -> dict[str, Any]:
         doc["cases"] = _records(a.cases, ["case", "memorized", "runs", "median", "verdict"])
     if a.capacity is not None:
         doc["capacity"] = capacity_document(a.capacity)
+    if a.rtrl is not None:
+        doc["rtrl"] = rtrl_document(a.rtrl)
     return rounded(doc)
 
 

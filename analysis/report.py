@@ -37,6 +37,7 @@ from analysis.report_checks import (
     predict_check_section,
     validation_section,
 )
+from analysis.rtrl_report import rtrl_section
 
 CAPTIONS = {
     "width_lr": "Share memorized vs learning rate, one line per width, per loss; stars: "
@@ -60,6 +61,10 @@ CAPTIONS = {
                        "final exposure; the plateau is the capacity.",
     "capacity_exposures": "Capacity per parameter at 100, 300 and 1000 exposures, online and "
                           "offline, with the published figures as context lines.",
+    "rtrl_frontier": "Share memorized against length under RTRL and windows of 16 and 4 "
+                     "steps, per cell and width, L* marked.",
+    "rtrl_bits": "Bits stored at the end of each run against length under the three "
+                 "gradients, with the whole sequence's bits as the ceiling.",
     "capacity_time": "Online steps to the first exact regeneration against length, with the "
                      "fitted form chosen by AIC.",
 }
@@ -69,7 +74,7 @@ def write_report(a: Analysis, doc: dict, figures: dict[str, Path], out: Path,
                  sources: dict[str, str]) -> Path:
     """doc: the law as saved in fit.json (the report's predictions use it)."""
     parts = [_header(a, sources), _answers(a), _q1(a), _q2(a), capacity_section(a.capacity),
-             _q3(a), validation_section(a),
+             rtrl_section(a.rtrl), _q3(a), validation_section(a),
              predict_check_section(a), between_section(a), frontier_fresh_section(a),
              _q4(a), _cells(a), _cases(a, doc), _figures(figures, out), _method(a)]
     path = out / "REPORT.md"

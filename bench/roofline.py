@@ -88,6 +88,15 @@ def step_cost(cell: str, units: int, alphabet: int, bptt: str, reset: str, n: in
         chunk = int(bptt[len("chunk"):])
         flops = 3 * forward + ADAM_FLOPS * params / chunk
         return flops, UPDATE_BYTES * params / chunk + 4 * params
+    if bptt == "rtrl":
+        # W_hh^T M_h (G H rows of H terms over |theta| columns), each unit's rows combined
+        # into M_h (and M_c), dL/dh M_h; the sensitivities read and written once a step.
+        theta = g * h * (a + h + 2)
+        sens = (2 if cell == "lstm" else 1) * h * theta
+        flops = forward + 4 * a * h + ((2 * g * h * h * theta if kept else 0)
+                                       + 2 * (g + 2) * h * theta + 2 * h * theta)
+        updated = params if kept else params - g * h * h
+        return flops + ADAM_FLOPS * updated, UPDATE_BYTES * updated + 4 * params + 8 * sens
     k = window_of(bptt, reset, n)
     backward = 4 * a * h + k * (8 * g * h + (2 * g * h * h if kept else 0)) \
         + (k - 1) * 2 * g * h * h

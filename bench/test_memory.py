@@ -56,3 +56,17 @@ def test_memory_is_flat_in_the_budget(benchmark, budget):
     train_population(configs[:1])
     benchmark.extra_info.update(steps_per_model=budget, peak_python_kb=round(_peak_kb(configs), 1))
     benchmark.pedantic(train_population, args=(configs,), rounds=1, warmup_rounds=0)
+
+
+@pytest.mark.parametrize("length", [64, 512, 4096])
+def test_rtrl_step_cost_and_memory_are_flat_in_length(benchmark, length):
+    """The exact online gradient at 8 units beside the window above: its sensitivities are
+    (2 H + G) |theta| floats per model whatever the length, and its step reads them once."""
+    configs = [c.replace(bptt="rtrl") for c in _configs(length, STEPS, units=8)]
+    train_population(configs[:1])
+    benchmark.extra_info.update(length=length, window="rtrl", units=8, P=len(configs),
+                                steps_per_model=configs[0].max_epochs * length,
+                                peak_python_kb=round(_peak_kb(configs), 1))
+    benchmark.pedantic(train_population, args=(configs,), rounds=3, warmup_rounds=0)
+    benchmark.extra_info["per_model_step_us"] = (
+        benchmark.stats.stats.median / (len(configs) * configs[0].max_epochs * length) * 1e6)

@@ -197,3 +197,31 @@ def test_offline(benchmark, impl, h):
     _record(benchmark, "population", p, h, "chunk64")
     benchmark.extra_info.update(steps_per_round=n * p, n=n)
     benchmark.pedantic(train_epoch_offline, args=(pop, cfg, idx, 0), rounds=5, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("h", [4, 8, 16, 32])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("bptt", ["rtrl", WINDOW])
+def test_rtrl(benchmark, bptt, cell, h):
+    """The exact online gradient (RTRL) beside the 16-step window it replaces, per cell and
+    width, the compiled kernel with P = 2 (the rtrl spec's seeds) on the 256-letter sequence
+    (the rtrl spec's frontier: 4-16 units). Both rows come from one benchmark run."""
+    from seqmem.kernel_rtrl import RtrlWorkspace
+    from seqmem.population import _train_epoch_rtrl_numba
+
+    seq = "".join(ALPHABET[k] for k in LONG)
+    cfg = preset("clean", seq, units=h, bptt=bptt, cell=cell)
+    n, p = len(seq), 2
+    pop = Population(stacked_weights(list(range(p)), h, cell=cell))
+    work = Workspace(n, h, 26, 1 if bptt == "rtrl" else WINDOW, cell)
+    sens = RtrlWorkspace(h, 26, cell)
+    step = iter(range(1, 10**6))
+    _record(benchmark, "population", p, h, bptt, cell)
+    benchmark.extra_info.update(steps_per_round=n * p, n=n)
+    if bptt == "rtrl":
+        def epoch():
+            _train_epoch_rtrl_numba(pop, cfg, LONG, n * next(step), work, sens)
+    else:
+        def epoch():
+            _train_epoch_numba(pop, cfg, LONG, WINDOW, n * next(step), work)
+    benchmark.pedantic(epoch, rounds=3 if h >= 32 else 5, warmup_rounds=1)

@@ -72,6 +72,20 @@ def test_the_roofline_counts_the_work_of_a_step_from_its_shapes():
     assert window_of("epoch", "epoch", 26) == 13.5 and window_of("4", "epoch", 8) == 4 - 4 * 3 / 16
 
 
+def test_the_rtrl_step_is_flat_in_length_and_grows_about_as_the_fourth_power_of_width():
+    from bench.roofline import step_cost
+
+    short, short_bytes = step_cost("lstm", 8, 26, "rtrl", "epoch", 64)
+    assert (short, short_bytes) == step_cost("lstm", 8, 26, "rtrl", "epoch", 4096)
+    # the product W_hh^T M_h: 2 x (4 H rows) x H x |theta|, |theta| = 4 H (26 + H + 2)
+    dense = 2 * 32 * 8 * 32 * 36
+    assert dense < short < 1.3 * dense
+    wide, _ = step_cost("lstm", 16, 26, "rtrl", "epoch", 64)
+    assert 8 < wide / short < 9.8  # the dense part: 2^2 x |theta| ratio 2816 / 1152 = 9.8
+    window, _ = step_cost("lstm", 16, 26, "16", "epoch", 256)
+    assert wide > 10 * window
+
+
 def test_add_roofline_puts_a_floor_under_every_row():
     import pandas as pd
 

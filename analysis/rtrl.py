@@ -1,0 +1,329 @@
+"""Is online memorization limited by the truncation of its gradient? (issue 20)
+
+The `rtrl` sweep trains every sequence and seed three times, with the exact online gradient
+(RTRL) and with windows of 16 and 4 steps, all else equal. Here:
+
+- `lstar`: L* per cell, width and gradient (analysis.frontier's isotonic crossing of 1/2),
+  its interval widened to the tested lengths either side (capacity.lstar_bisection);
+- `paired`: RTRL's L* over the window's, with a bootstrap that resamples the sequences of
+  every length once for both gradients (the comparison is paired by sequence and seed);
+- `bits`: bits stored at the end of each run, per length and gradient, the mean over
+  sequences with a t interval, and RTRL's over the window's from the same sequences;
+- `speed`: steps to memorize, RTRL over the window, for runs both memorized (paired);
+- `cases`: the notebook's cases under RTRL and under its stale-activation BPTT.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.capacity import lstar_bisection
+from analysis.frontier import crossing
+from analysis.load import outcomes, split_errors
+from analysis.survival import kaplan_meier
+
+N_BOOT = 1000
+SEED = 0
+
+
+def gradient_name(bptt: object) -> str:
+    """'RTRL', 'window 16', 'full epoch (stale)'."""
+    b = str(bptt)
+    return {"rtrl": "RTRL", "epoch": "full epoch (stale)"}.get(b, f"window {b}")
+
+
+def _runs(table: pd.DataFrame) -> pd.DataFrame:
+    ok, _ = split_errors(table)
+    runs = outcomes(ok)
+    return runs.assign(gradient=runs["bptt"].astype(str),
+                       alphabet_size=runs["alphabet"].str.len())
+
+
+def lstar(table: pd.DataFrame) -> pd.DataFrame:
+    """L* per cell, width and gradient, as capacity_lstar's (interval never finer than the
+    tested lengths)."""
+    runs = _runs(table)
+    out = []
+    for grad, g in runs.groupby("gradient", sort=False):
+        f = lstar_bisection(g)
+        out.append(f.assign(gradient=grad))
+    cols = ["cell", "units", "params", "gradient", "lr", "L_star", "lo", "hi", "bound", "below",
+            "above", "bits_per_param", "exposures_at_lstar"]
+    return pd.concat(out, ignore_index=True)[cols].sort_values(["cell", "units", "gradient"],
+                                                                ignore_index=True)
+
+
+def _length_events(g: pd.DataFrame) -> dict[int, np.ndarray]:
+    """Per length: (sequences, seeds) events, rows in sorted sequence order."""
+    out = {}
+    for length, h in g.groupby("length"):
+        table = h.pivot_table(index="sequence", columns="seed", values="event", aggfunc="first")
+        out[int(length)] = table.sort_index().to_numpy(dtype=float)
+    return out
+
+
+def _lstar_of(events: dict, lengths: list[int], pick: dict | None = None, i: int = 0
+              ) -> float:
+    """L* from per-length (sequences, seeds) events, or from replicate i of `pick`."""
+    rows = [events[n][pick[n][i]] if pick else events[n] for n in lengths]
+    return crossing(np.array(lengths, float), np.array([r.sum() for r in rows]),
+                    np.array([r.size for r in rows], float))[0]
+
+
+def paired(table: pd.DataFrame, base: str = "16", boot: int = N_BOOT, seed: int = SEED
+           ) -> pd.DataFrame:
+    """Per cell and width, each gradient's L* over `base`'s, with a paired bootstrap: the
+    sequences of every length resampled once for every gradient."""
+    runs = _runs(table)
+    rows = []
+    for (cell, units), g in runs.groupby(["cell", "units"], sort=True):
+        by = {k: _length_events(h) for k, h in g.groupby("gradient")}
+        if base not in by:
+            continue
+        lengths = sorted(by[base])
+        rng = np.random.default_rng([seed, zlib.crc32(f"{cell}{units}".encode())])
+        picks = {L: rng.integers(0, len(by[base][L]), (boot, len(by[base][L]))) for L in lengths}
+
+        ref = _lstar_of(by[base], lengths)
+        ref_boot = np.array([_lstar_of(by[base], lengths, picks, i) for i in range(boot)])
+        for grad, ev in by.items():
+            if grad == base or sorted(ev) != lengths:
+                continue
+            est = _lstar_of(ev, lengths) / ref
+            draws = np.array([_lstar_of(ev, lengths, picks, i) for i in range(boot)]) / ref_boot
+            lo, hi = np.quantile(draws, [0.025, 0.975])
+            rows.append(dict(cell=cell, units=int(units), gradient=grad, base=base, ratio=est,
+                             lo=float(lo), hi=float(hi),
+                             share_above=float(np.mean(draws > 1.0))))
+    return pd.DataFrame(rows)
+
+
+def _t_interval(x: np.ndarray) -> tuple[float, float, float]:
+    x = x[np.isfinite(x)]
+    if len(x) == 0:
+        return math.nan, math.nan, math.nan
+    m = float(np.mean(x))
+    if len(x) < 2:
+        return m, math.nan, math.nan
+    half = float(stats.t.ppf(0.975, len(x) - 1) * np.std(x, ddof=1) / math.sqrt(len(x)))
+    return m, m - half, m + half
+
+
+def bits(table: pd.DataFrame, base: str = "16") -> pd.DataFrame:
+    """Per cell, width, length and gradient: bits stored at the end (seeds' mean per
+    sequence, then the mean over sequences with a t interval), its share of the
+    sequence's L log2(A), and the ratio to `base` on the same sequences."""
+    runs = _runs(table)
+    per_seq = (runs.groupby(["cell", "units", "length", "gradient", "sequence"])
+               .agg(bits=("bits_stored", "mean"), share=("event", "mean"),
+                    a=("alphabet_size", "first")).reset_index())
+    rows = []
+    for (cell, units, length), g in per_seq.groupby(["cell", "units", "length"], sort=True):
+        basis = g[g["gradient"] == base].set_index("sequence")["bits"]
+        for grad, h in g.groupby("gradient", sort=False):
+            h = h.set_index("sequence")
+            m, lo, hi = _t_interval(h["bits"].to_numpy())
+            common = h.index.intersection(basis.index)
+            ratio = h.loc[common, "bits"] / basis.loc[common]
+            r, rlo, rhi = _t_interval(ratio.to_numpy())
+            rows.append(dict(cell=cell, units=int(units), length=int(length), gradient=grad,
+                             sequences=len(h), memorized=float(h["share"].mean()), bits=m,
+                             bits_lo=lo, bits_hi=hi,
+                             of_sequence=m / (length * math.log2(h["a"].iloc[0])),
+                             ratio=r if grad != base else 1.0,
+                             ratio_lo=rlo if grad != base else 1.0,
+                             ratio_hi=rhi if grad != base else 1.0))
+    return pd.DataFrame(rows)
+
+
+def bits_beyond(bits_table: pd.DataFrame, lstar_table: pd.DataFrame, base: str = "16"
+                ) -> pd.DataFrame:
+    """Per cell, width and gradient: the mean bits ratio to `base` over the lengths beyond
+    base's L* bracket (where neither stores the whole sequence, so the ratio is capacity,
+    not the ceiling of L log2 A)."""
+    rows = []
+    for (cell, units), g in bits_table.groupby(["cell", "units"], sort=True):
+        ref = lstar_table[(lstar_table["cell"] == cell) & (lstar_table["units"] == units)
+                          & (lstar_table["gradient"] == base)]
+        if ref.empty:
+            continue
+        beyond = g[g["length"] >= float(ref["above"].iloc[0])]
+        for grad, h in beyond.groupby("gradient", sort=False):
+            if grad == base or h.empty:
+                continue
+            rows.append(dict(cell=cell, units=int(units), gradient=grad, base=base,
+                             lengths=len(h), from_length=int(h["length"].min()),
+                             ratio=float(np.exp(np.mean(np.log(h["ratio"])))),
+                             lowest=float(h["ratio"].min()), highest=float(h["ratio"].max())))
+    return pd.DataFrame(rows)
+
+
+def speed(table: pd.DataFrame, base: str = "16") -> pd.DataFrame:
+    """Per cell, width and gradient: the median ratio of steps to memorize to `base`'s, over
+    the runs (sequence and seed) that both memorized, with a sign test's p-value."""
+    runs = _runs(table)
+    key = ["cell", "units", "length", "sequence", "seed"]
+    steps = runs[runs["event"]].set_index([*key, "gradient"])["observed_steps"].unstack()
+    rows = []
+    for (cell, units), g in steps.groupby(level=["cell", "units"], sort=True):
+        for grad in g.columns:
+            if grad == base:
+                continue
+            both = g[[grad, base]].dropna()
+            if both.empty:
+                continue
+            ratio = both[grad] / both[base]
+            faster = int((ratio < 1).sum())
+            slower = int((ratio > 1).sum())
+            p = stats.binomtest(faster, faster + slower).pvalue if faster + slower else math.nan
+            rows.append(dict(cell=cell, units=int(units), gradient=grad, base=base,
+                             pairs=len(both), median_ratio=float(np.median(ratio)),
+                             q25=float(np.quantile(ratio, 0.25)),
+                             q75=float(np.quantile(ratio, 0.75)), faster=faster, slower=slower,
+                             sign_p=float(p)))
+    return pd.DataFrame(rows)
+
+
+def cases(table: pd.DataFrame) -> pd.DataFrame:
+    """Per notebook case and gradient: runs, memorized within the budget, Kaplan-Meier
+    median epochs (with its CI), and per seed how many memorized sooner under RTRL."""
+    runs = _runs(table)
+    rows = []
+    for (case, grad), g in runs.groupby(["slice", "gradient"], sort=True):
+        km = kaplan_meier(g["observed"], g["event"], float(g["max_epochs"].max()))
+        rows.append(dict(case=case, sequence=g["label"].iloc[0], units=int(g["units"].iloc[0]),
+                         gradient=grad, runs=len(g), memorized=int(g["event"].sum()),
+                         median_epochs=km.median, median_lo=km.median_lo,
+                         median_hi=km.median_hi,
+                         final_loss=float(g["final_loss"].median())))
+    out = pd.DataFrame(rows)
+    sooner = []
+    for case, g in runs.groupby("slice", sort=True):
+        t = g.pivot_table(index="seed", columns="gradient", values="observed_steps",
+                          aggfunc="first")
+        e = g.pivot_table(index="seed", columns="gradient", values="event", aggfunc="first")
+        if {"rtrl", "epoch"} <= set(t.columns):
+            # a censored run counts as later than any success
+            tr = np.where(e["rtrl"].astype(bool), t["rtrl"], np.inf)
+            te = np.where(e["epoch"].astype(bool), t["epoch"], np.inf)
+            sooner.append(dict(case=case, rtrl_sooner=int((tr < te).sum()),
+                               rtrl_later=int((tr > te).sum())))
+    return out.merge(pd.DataFrame(sooner), on="case", how="left") if sooner else out
+
+
+def step_costs(steptime: pd.DataFrame | None) -> pd.DataFrame:
+    """The compiled kernel's RTRL step beside its 16-step window, per cell and width, from
+    the step benchmark (one run times both)."""
+    if steptime is None or "rtrl" not in set(steptime["bptt"].astype(str)):
+        return pd.DataFrame()
+    d = steptime[(steptime["impl"] == "population") & (steptime["n"] == 256)]
+    d = d[d["bptt"].astype(str).isin(["rtrl", "16"])]
+    t = d.pivot_table(index=["cell", "H"], columns="bptt", values="per_model_step_us",
+                      aggfunc="min").dropna()
+    return (t.rename(columns={"rtrl": "rtrl_us", "16": "window16_us"})
+            .assign(ratio=lambda x: x["rtrl_us"] / x["window16_us"]).reset_index())
+
+
+ORDER = ("rtrl", "4", "16", "epoch")  # how tables list the gradients
+
+
+def _in_order(df: pd.DataFrame) -> pd.DataFrame:
+    if df.empty:
+        return df
+    rank = {g: i for i, g in enumerate(ORDER)}
+    return df.sort_values("gradient", key=lambda c: c.map(lambda g: rank.get(g, len(ORDER))),
+                          kind="stable")
+
+
+def classify(lo: float, hi: float) -> str:
+    """'longer' / 'shorter' when a ratio's 95% interval excludes 1, else 'unresolved'."""
+    if lo > 1.0:
+        return "longer"
+    if hi < 1.0:
+        return "shorter"
+    return "unresolved"
+
+
+def verdicts(paired_table: pd.DataFrame, bits_beyond_table: pd.DataFrame,
+             case_table: pd.DataFrame) -> dict:
+    """The answer in numbers: per gradient against the 16-step window, how many networks
+    reach a longer, shorter or unresolved L*; the bits ratio beyond the window's L*; and per
+    notebook case whether RTRL memorized in more or fewer runs than stale BPTT."""
+    out: dict = {"lstar": {}, "bits": {}, "cases": []}
+    paired_table = _in_order(paired_table)
+    bits_beyond_table = _in_order(bits_beyond_table)
+    for grad, g in paired_table.groupby("gradient", sort=False):
+        kinds = [classify(lo, hi) for lo, hi in zip(g["lo"], g["hi"], strict=True)]
+        out["lstar"][grad] = {k: kinds.count(k) for k in ("longer", "shorter", "unresolved")}
+        out["lstar"][grad]["range"] = (float(g["ratio"].min()), float(g["ratio"].max()))
+        out["lstar"][grad]["median"] = float(g["ratio"].median())
+    for grad, g in bits_beyond_table.groupby("gradient", sort=False):
+        out["bits"][grad] = dict(median=float(g["ratio"].median()),
+                                 low=float(g["ratio"].min()), high=float(g["ratio"].max()),
+                                 above_one=int((g["ratio"] > 1).sum()), networks=len(g))
+    if not case_table.empty:
+        for case, g in case_table.groupby("case", sort=True):
+            by = g.set_index("gradient")
+            if {"rtrl", "epoch"} <= set(by.index):
+                out["cases"].append(dict(
+                    case=case, rtrl=int(by.loc["rtrl", "memorized"]),
+                    epoch=int(by.loc["epoch", "memorized"]), runs=int(by.loc["rtrl", "runs"]),
+                    rtrl_median=float(by.loc["rtrl", "median_epochs"]),
+                    epoch_median=float(by.loc["epoch", "median_epochs"]),
+                    sooner=int(by.loc["rtrl", "rtrl_sooner"]),
+                    later=int(by.loc["rtrl", "rtrl_later"])))
+    return out
+
+
+@dataclass
+class Rtrl:
+    lstar: pd.DataFrame = field(default_factory=pd.DataFrame)
+    paired: pd.DataFrame = field(default_factory=pd.DataFrame)
+    bits: pd.DataFrame = field(default_factory=pd.DataFrame)
+    bits_beyond: pd.DataFrame = field(default_factory=pd.DataFrame)
+    speed: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cases: pd.DataFrame = field(default_factory=pd.DataFrame)
+    costs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    verdicts: dict = field(default_factory=dict)
+
+
+def analyse_rtrl(table: pd.DataFrame | None, case_table: pd.DataFrame | None,
+                 steptime: pd.DataFrame | None = None) -> Rtrl | None:
+    if table is None and case_table is None:
+        return None
+    out = Rtrl(costs=step_costs(steptime))
+    if table is not None:
+        out.lstar = lstar(table)
+        out.paired = paired(table)
+        out.bits = bits(table)
+        out.bits_beyond = _in_order(bits_beyond(out.bits, out.lstar))
+        out.speed = _in_order(speed(table))
+        out.paired = _in_order(out.paired)
+    if case_table is not None:
+        out.cases = cases(case_table)
+    out.verdicts = verdicts(out.paired, out.bits_beyond, out.cases)
+    return out
+
+
+def _records(df: pd.DataFrame, cols: list[str]) -> list[dict]:
+    return df[cols].to_dict(orient="records") if len(df) else []
+
+
+def rtrl_document(r: Rtrl) -> dict:
+    """fit.json's rtrl entry: the measured numbers the README's findings render from."""
+    return dict(
+        lstar=_records(r.lstar, ["cell", "units", "params", "gradient", "lr", "L_star", "lo",
+                                 "hi", "bound", "bits_per_param"]),
+        paired=_records(r.paired, ["cell", "units", "gradient", "base", "ratio", "lo", "hi"]),
+        bits_beyond=_records(r.bits_beyond, ["cell", "units", "gradient", "ratio", "lowest",
+                                             "highest"]),
+        speed=_records(r.speed, ["cell", "units", "gradient", "pairs", "median_ratio"]),
+        cases=_records(r.cases, ["case", "gradient", "runs", "memorized", "median_epochs"]),
+        costs=_records(r.costs, ["cell", "H", "rtrl_us", "window16_us", "ratio"]),
+        verdicts=r.verdicts)

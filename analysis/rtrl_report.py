@@ -1,0 +1,137 @@
+"""The RTRL section of REPORT.md (analysis.rtrl): formatting only."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from analysis.rtrl import Rtrl, gradient_name
+
+
+def _ci(v: float, lo: float, hi: float, fmt: str = ".2f") -> str:
+    if any(math.isnan(x) for x in (lo, hi)):
+        return f"{v:{fmt}}"
+    return f"{v:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+
+
+def _lstar(r) -> str:
+    bound = {"<": "below ", ">": "beyond "}.get(r["bound"], "")
+    return f"{bound}{r['L_star']:.0f} [{r['lo']:.0f}, {r['hi']:.0f}]"
+
+
+def lstar_table(r: Rtrl) -> str:
+    lines = ["| network | parameters | lr | L*, RTRL | L*, window 16 | L*, window 4 | "
+             "RTRL / window 16 | window 4 / window 16 |", "|---|---|---|---|---|---|---|---|"]
+    for (cell, units), g in r.lstar.groupby(["cell", "units"], sort=True):
+        by = g.set_index("gradient")
+        ratios = r.paired[(r.paired["cell"] == cell) & (r.paired["units"] == units)]
+        ratio = {row["gradient"]: _ci(row["ratio"], row["lo"], row["hi"])
+                 for _, row in ratios.iterrows()}
+        cells = [_lstar(by.loc[k]) if k in by.index else "" for k in ("rtrl", "16", "4")]
+        lines.append(f"| {cell.upper()} {units} | {int(by['params'].iloc[0]):,} | "
+                     f"{by['lr'].iloc[0]:g} | " + " | ".join(cells)
+                     + f" | {ratio.get('rtrl', '')} | {ratio.get('4', '')} |")
+    return "\n".join(lines)
+
+
+def bits_table(r: Rtrl) -> str:
+    lines = ["| network | gradient | lengths beyond window 16's L* | bits stored / window 16's "
+             "(geometric mean over lengths) | lowest | highest |", "|---|---|---|---|---|---|"]
+    for _, b in r.bits_beyond.iterrows():
+        lines.append(f"| {b['cell'].upper()} {b['units']} | {gradient_name(b['gradient'])} | "
+                     f"{b['lengths']} (from {b['from_length']}) | {b['ratio']:.2f} | "
+                     f"{b['lowest']:.2f} | {b['highest']:.2f} |")
+    return "\n".join(lines)
+
+
+def speed_table(r: Rtrl) -> str:
+    lines = ["| network | gradient | runs both memorized | steps to memorize / window 16's "
+             "(median [quartiles]) | sooner | later | sign test p |", "|---|---|---|---|---|---|---|"]
+    for _, s in r.speed.iterrows():
+        lines.append(f"| {s['cell'].upper()} {s['units']} | {gradient_name(s['gradient'])} | "
+                     f"{s['pairs']} | {s['median_ratio']:.2f} [{s['q25']:.2f}, {s['q75']:.2f}] | "
+                     f"{s['faster']} | {s['slower']} | {s['sign_p']:.2g} |")
+    return "\n".join(lines)
+
+
+def cases_table(r: Rtrl) -> str:
+    lines = ["| case | sequence | gradient | memorized | Kaplan-Meier median epochs [95% CI] | "
+             "median final loss |", "|---|---|---|---|---|---|"]
+    for _, c in r.cases.iterrows():
+        med = ("not reached" if math.isinf(c["median_epochs"]) else
+               _ci(c["median_epochs"], c["median_lo"], c["median_hi"], ".0f"))
+        lines.append(f"| {c['case']} | {c['sequence']} | {gradient_name(c['gradient'])} | "
+                     f"{c['memorized']}/{c['runs']} | {med} | {c['final_loss']:.3f} |")
+    return "\n".join(lines)
+
+
+def costs_table(costs: pd.DataFrame) -> str:
+    lines = ["| cell | units | RTRL (us per model-step) | window 16 | RTRL / window 16 |",
+             "|---|---|---|---|---|"]
+    for _, c in costs.iterrows():
+        lines.append(f"| {c['cell'].upper()} | {int(c['H'])} | {c['rtrl_us']:.1f} | "
+                     f"{c['window16_us']:.1f} | {c['ratio']:.1f} |")
+    return "\n".join(lines)
+
+
+def _answer(v: dict) -> list[str]:
+    out = []
+    for grad, k in v.get("lstar", {}).items():
+        lo, hi = k["range"]
+        out.append(f"- {gradient_name(grad)} against the 16-step window: L* longer in "
+                   f"{k['longer']}, shorter in {k['shorter']}, not resolved in {k['unresolved']} "
+                   f"of {k['longer'] + k['shorter'] + k['unresolved']} networks (paired 95% "
+                   f"intervals); ratios {lo:.2f} to {hi:.2f}, median {k['median']:.2f}.")
+    for grad, b in v.get("bits", {}).items():
+        out.append(f"- Bits stored beyond the window's L*, {gradient_name(grad)} over window 16: "
+                   f"median {b['median']:.2f} over networks ({b['low']:.2f} to {b['high']:.2f}; "
+                   f"above 1 in {b['above_one']} of {b['networks']}).")
+    for c in v.get("cases", []):
+        rt = "not reached" if math.isinf(c["rtrl_median"]) else f"{c['rtrl_median']:.0f}"
+        ep = "not reached" if math.isinf(c["epoch_median"]) else f"{c['epoch_median']:.0f}"
+        out.append(f"- Notebook {c['case']}: RTRL memorized {c['rtrl']}/{c['runs']} runs "
+                   f"(median {rt} epochs), the stale-activation BPTT {c['epoch']}/{c['runs']} "
+                   f"(median {ep}); RTRL sooner for {c['sooner']} seeds, later for "
+                   f"{c['later']}.")
+    return out
+
+
+def rtrl_section(r: Rtrl | None) -> str:
+    if r is None:
+        return ""
+    lines = ["## Is online memorization limited by the truncation of its gradient? (RTRL)", "",
+             "The `rtrl` sweep trains each sequence and seed three times with everything equal "
+             "but the gradient: the exact online gradient (real-time recurrent learning, "
+             "`bptt=\"rtrl\"`: the state's sensitivity to every recurrent weight carried from "
+             "the reset, each step's Jacobian at that step's weights), a 16-step window (the "
+             "frontier's and the capacity study's) and a 4-step window. The frontier's protocol: "
+             "26 letters, 200k steps, evaluation every 500 steps, preset clean, each width at the "
+             "capacity study's lr; lengths at half-octave steps, 3 independent sequences x 2 "
+             "seeds per length. L* is the isotonic crossing of 1/2; its interval is the "
+             "bootstrap's widened to the tested lengths either side. Ratios of L* resample the "
+             "sequences of every length once for all gradients (paired).", "",
+             "**The answer in numbers:**", "", *_answer(r.verdicts)]
+    if not r.lstar.empty:
+        lines += ["", "### L* by gradient", "", lstar_table(r)]
+    if not r.bits_beyond.empty:
+        lines += ["", "### Bits stored where the window no longer memorizes", "",
+                  "Per sequence, the seeds' mean bits stored at the end of the run, divided by "
+                  "the window's on the same sequence; averaged over sequences, then "
+                  "geometrically over the lengths at and beyond the window's L* bracket.", "",
+                  bits_table(r)]
+    if not r.speed.empty:
+        lines += ["", "### Steps to memorize, where both memorized", "", speed_table(r)]
+    if not r.cases.empty:
+        lines += ["", "### The notebook's stateful cases: RTRL against the notebook's "
+                  "stale-activation BPTT", "",
+                  "Notebook options (32 units, lr 1e-3, Softmax into the loss, probability "
+                  "feedback, 1000 epochs), 10 seeds, the same seeds under both gradients. "
+                  "Case 7 (128 units) is not run: one RTRL step there is about 5e9 "
+                  "multiply-adds.", "", cases_table(r)]
+    if not r.costs.empty:
+        lines += ["", "### What the exact gradient costs", "",
+                  "The compiled kernel, P = 2, a 256-letter sequence; both columns from one "
+                  "benchmark run (`results/steptime.csv`). RTRL's step is flat in length; its "
+                  "cost grows as G H^2 |theta|, about H^4.", "", costs_table(r.costs)]
+    return "\n".join(lines)
