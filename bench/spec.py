@@ -10,6 +10,9 @@ Every key a spec may hold (anything else is an error, with a did-you-mean):
     sequences = ["alphabet", "ABCA"]  # preset names (seqmem.sequences.PRESETS) or letters
     max_epochs = 300       # any RunConfig option: lr, reset, bptt, loss, feedback,
     lr = [1e-3, 1e-2]      #   eval_every, max_epochs, engine, alphabet; a list is a grid
+    cell = "examples/mingru.py:MinGRU"  # lstm | gru | rnn, or your own torch.nn.Module class
+                           #   ("pkg.module:Class" or "file.py:Class", seqmem.usercell),
+                           #   checked with a dry step before anything runs
     max_steps = 50000      # or a budget in optimizer steps: max_epochs = ceil(max_steps /
                            #   length) for each sequence (a list is a grid, like an option)
     eval_every_steps = 500 # or evaluate every max(1, eval_every_steps // length) epochs
@@ -76,7 +79,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from seqmem.config import PRESET_OPTIONS, REQUIRES, RunConfig
+from seqmem.config import PRESET_OPTIONS, REQUIRES, RunConfig, is_user_cell
 from seqmem.forks import feasible_forks, forks
 from seqmem.generate import feasible, generate, uniform
 from seqmem.records import Origin
@@ -85,7 +88,7 @@ from seqmem.sequences import PRESETS
 SPECS_DIR = Path(__file__).parent / "specs"
 # Every RunConfig field but the three a spec sets with its own keys.
 OPTION_KEYS = tuple(f.name for f in fields(RunConfig)
-                    if f.name not in ("sequence", "units", "seed"))
+                    if f.name not in ("sequence", "units", "seed", "cell_source"))
 # Keys that set an option per sequence or per width instead of directly.
 DERIVED_KEYS = {"max_steps": "max_epochs", "eval_every_steps": "eval_every",
                 "lr_scaled": "lr", "lr_base_units": "lr"}
@@ -330,6 +333,8 @@ def _expand_slice(spec: str, sname: str, where: str, table: Mapping[str, Any]
                 if scaled is not None:
                     opts["lr"] = scaled * base_units[0] / u
                     extra["lr_rule"] = f"{scaled:g}*{base_units[0]}/units"
+                if is_user_cell(opts.get("cell", "lstm")):
+                    opts["cell_source"] = _user_cell(where, opts, u)
                 for seed in seeds:
                     try:
                         config = RunConfig.from_dict({**opts, "sequence": seq, "units": u,
@@ -337,6 +342,22 @@ def _expand_slice(spec: str, sname: str, where: str, table: Mapping[str, Any]
                     except ValueError as e:
                         _fail(where, "sequences", seq, str(e))
                     yield Run(config, dataclasses.replace(origin, **extra))
+
+
+def _user_cell(where: str, opts: Mapping[str, Any], units: int) -> str:
+    """A user cell's source hash, after a dry step at this width and alphabet (one line on
+    any failure: import, interface, shapes, an option it cannot train)."""
+    from seqmem.user_engine import check_config
+
+    try:
+        probe = RunConfig.from_dict({**opts, "sequence": "AB", "units": units, "seed": 0,
+                                     "cell_source": None})
+        check_config(probe)
+        from seqmem.usercell import source_hash
+
+        return source_hash(opts["cell"])
+    except ValueError as e:
+        _fail(where, "cell", opts["cell"], str(e).removeprefix(f"cell {opts['cell']!r}: "))
 
 
 def _grid(where: str, grid: Any) -> tuple[list[tuple[str, Origin]], int]:

@@ -41,7 +41,7 @@ import pandas as pd
 
 from bench import spec as spec_module
 from bench.spec import Run, Spec, SpecError, available, load_spec
-from seqmem.config import GATES
+from seqmem.config import GATES, is_user_cell
 from seqmem.store import SQLITE_MAGIC, Store, export
 from seqmem.train import split_cell
 
@@ -280,7 +280,9 @@ def check_ownership(spec: Spec, out: Path, export_path: Path | None) -> None:
         try:
             with Store(out, readonly=True) as store:
                 owner = store.owner()
-                rows = store.frame()[["run_id", "spec"]]
+                frame = store.frame()
+                rows = frame[[c for c in ("run_id", "spec", "cell", "cell_source")
+                              if c in frame.columns]]
         except sqlite3.Error:
             return  # _stored has already refused an unreadable store
         if owner is not None and owner[0] != spec.name:
@@ -306,6 +308,15 @@ def _refuse_foreign(flag: str, path: Path, spec: Spec, ours: set[str], rows: pd.
         raise UsageError(f"{flag} {str(path)!r} holds runs of spec {sorted(specs)[0]!r}, not of "
                          f"{spec.name!r} ({spec.path}); give another --out")
     foreign = sorted(set(rows["run_id"].dropna()) - ours)
+    if foreign and "cell_source" in rows.columns:
+        now = {(r.config.cell, r.config.cell_source) for r in spec.runs if r.config.cell_source}
+        then = rows[rows["run_id"].isin(foreign)].dropna(subset=["cell_source"])
+        for cell, source in zip(then["cell"], then["cell_source"], strict=True):
+            edited = [s for c, s in now if c == cell and s != source]
+            if edited:
+                raise UsageError(f"{flag} {str(path)!r} holds {len(foreign)} runs of cell "
+                                 f"{cell!r} made by other code (source {source}, now "
+                                 f"{edited[0]}): the cell was edited; give another --out")
     if foreign:
         raise UsageError(f"{flag} {str(path)!r} holds {len(foreign)} runs that spec {spec.name!r} "
                          f"({spec.path}) does not produce (e.g. {foreign[0]}): it was made by "
@@ -475,6 +486,8 @@ def plan_chunks(runs: Sequence[Run], todo: Collection[str] | None = None,
 # Offline training's fixed cost per model and letter (capacity_lr's wall times on this
 # CPU): ATen's LSTM kernel is fused, its GRU and tanh-RNN backward are not.
 OFFLINE_US = {"lstm": 25.0, "gru": 330.0, "rnn": 110.0}
+# A user cell's step (seqmem.user_engine), per model: fixed + per window step (us).
+USER_US = (400.0, 150.0)
 
 
 def chunk_work(chunk: Sequence[Any]) -> float:
@@ -508,7 +521,9 @@ def chunk_work(chunk: Sequence[Any]) -> float:
     else:
         k = int(c.bptt)
         window = k - k * (k - 1) / (2 * n)  # the first k-1 steps of an epoch reach back less
-    if c.engine == "reference":
+    if is_user_cell(c.cell):  # torch.func.vmap + autograd, measured at 4-16 units
+        step_us = USER_US[0] + USER_US[1] * window
+    elif c.engine == "reference":
         step_us = 1000 + 300 * window
     elif c.update == "chunk":  # offline, the torch path: per letter, measured at 4-64 units
         step_us = OFFLINE_US[c.cell] + 3e-4 * GATES[c.cell] * c.units ** 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
@@ -56,7 +57,11 @@ class RunConfig:
     engine: "population" (batched seeds, the default) or "reference" (nn.LSTM + autograd oracle).
     alphabet: the letters the model reads and writes (its input and output size).
     cell: the recurrent cell: "lstm" (nn.LSTM, the notebook's), "gru" (nn.GRU's layout and
-        gate order) or "rnn" (nn.RNN with tanh).
+        gate order), "rnn" (nn.RNN with tanh), or a user's own torch.nn.Module class as
+        "pkg.module:Class" or "path/to/file.py:Class" (seqmem.usercell).
+    cell_source: for a user cell, the sha256 (16 hex digits) of the source file that defines
+        it (seqmem.usercell.source_hash; the sweep fills it): editing the cell makes new runs;
+        None for the built-in cells.
     update: "step" trains online, one Adam step after every letter (the notebook's);
         "chunk" trains offline, as char-RNNs are trained: teacher-forced passes from a fresh
         state, one Adam step on the mean loss of each chunk of `chunk` letters, the state
@@ -90,6 +95,7 @@ class RunConfig:
     warmup: float = 0.0
     clip: float | None = None
     stop: str = "memorized"
+    cell_source: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sequence", resolve(self.sequence, self.alphabet))
@@ -106,7 +112,19 @@ class RunConfig:
         _check_int("eval_every", self.eval_every, 1)
         _check_int("max_epochs", self.max_epochs, 0)
         _check_choice("engine", self.engine, ENGINES)
-        _check_choice("cell", self.cell, CELLS)
+        if is_user_cell(self.cell):
+            module, _, cls = self.cell.rpartition(":")
+            if not module or not cls.isidentifier():
+                raise ValueError(f"cell {self.cell!r}: give 'pkg.module:Class' or "
+                                 "'path/to/file.py:Class'")
+            if self.cell_source is not None and not re.fullmatch(r"[0-9a-f]{16}",
+                                                                 str(self.cell_source)):
+                raise ValueError(f"cell_source must be 16 hex digits, got {self.cell_source!r}")
+        else:
+            _check_choice("cell", self.cell, CELLS)
+            if self.cell_source is not None:
+                raise ValueError(f"cell_source={self.cell_source!r} applies only to a user "
+                                 f"cell, not cell={self.cell!r}")
         _check_choice("update", self.update, UPDATES)
         if self.chunk is not None:
             _check_int("chunk", self.chunk, 1, hint=" or None")
@@ -205,6 +223,11 @@ def preset(name: str, sequence: str, **overrides: Any) -> RunConfig:
     if name not in PRESET_OPTIONS:
         raise ValueError(f"unknown preset {name!r} (known: {', '.join(PRESET_OPTIONS)})")
     return RunConfig.from_dict({**PRESET_OPTIONS[name], "sequence": sequence, **overrides})
+
+
+def is_user_cell(cell: str) -> bool:
+    """A user's cell class ("module:Class" or "file.py:Class"), not a built-in one."""
+    return ":" in cell
 
 
 def check_cell(configs: list[RunConfig]) -> None:

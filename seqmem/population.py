@@ -39,7 +39,7 @@ from seqmem.bits import bits_stored
 from seqmem.config import RunConfig, check_cell
 from seqmem.difficulty import metrics
 from seqmem.evaluate import Evaluation, eval_epochs, longest_substring
-from seqmem.model import cell_step, stacked_weights
+from seqmem.model import cell_step, parameter_count, stacked_weights
 from seqmem.provenance import provenance
 from seqmem.records import RunRecord
 from seqmem.schedule import lr_at
@@ -300,6 +300,7 @@ def _train(configs: list[RunConfig], device: torch.device, trace_steps: int, ker
             bits_stored=bits_curve[i][-1],
             bits_curve=tuple(bits_curve[i]),
             exposures=float(ended),
+            parameters=parameter_count(cfg.cell, hid, a),
         ))
     return records
 

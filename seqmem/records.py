@@ -39,6 +39,8 @@ class RunRecord:
         (seqmem.bits: per position max(0, log2 A - teacher-forced cross-entropy in bits)).
     bits_curve: bits stored at every evaluation, in order (the first before training).
     exposures: passes over the sequence trained (steps / length).
+    parameters: the model's parameters, the readout's included (seqmem.model.parameter_count,
+        or a user cell's own count): the denominator of bits per parameter.
     """
 
     config: RunConfig = field(metadata=NESTED)
@@ -59,6 +61,7 @@ class RunRecord:
     bits_stored: float | None = None
     bits_curve: tuple[float, ...] = ()
     exposures: float | None = None
+    parameters: int | None = None
 
     @property
     def seed(self) -> int:

@@ -31,7 +31,7 @@ from seqmem.bits import bits_from_logits
 from seqmem.config import RunConfig
 from seqmem.difficulty import metrics
 from seqmem.evaluate import Evaluation, eval_epochs, longest_substring, score
-from seqmem.model import RecurrentModel, build_model, functional_forward
+from seqmem.model import RecurrentModel, build_model, functional_forward, parameter_count
 from seqmem.provenance import provenance
 from seqmem.records import RunRecord
 from seqmem.schedule import lr_at
@@ -118,6 +118,7 @@ def train_reference(config: RunConfig, *, trace_steps: int = 0) -> RunRecord:
         bits_stored=bits_curve[-1],
         bits_curve=tuple(bits_curve),
         exposures=float(trained),
+        parameters=parameter_count(config.cell, config.units, a),
     )
 
 

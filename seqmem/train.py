@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 
 from seqmem import reference
-from seqmem.config import RunConfig, check_cell
+from seqmem.config import RunConfig, check_cell, is_user_cell
 from seqmem.records import RunRecord
 from seqmem.reference import train_reference
 
@@ -17,12 +17,17 @@ def train_cell(configs: Sequence[RunConfig], *, device: str | torch.device = "cp
     """Train runs that differ only in seed; records come back in the order of `configs`.
 
     The engine is the configs' `engine` field: "population" trains all seeds as one
-    batched computation, "reference" trains them one after another with nn.LSTM.
+    batched computation, "reference" trains them one after another with nn.LSTM; a user's
+    own cell (seqmem.usercell) trains in seqmem.user_engine.
     """
     configs = list(configs)
     if not configs:
         return []
     check_cell(configs)
+    if is_user_cell(configs[0].cell):
+        from seqmem.user_engine import train_user_cell
+
+        return train_user_cell(configs, device=device, trace_steps=trace_steps)
     if configs[0].engine == "reference":
         return [train_reference(c, trace_steps=trace_steps) for c in configs]
     from seqmem.population import train_population
@@ -53,6 +58,12 @@ def split_cell(items: Sequence, size: int) -> list[list]:
 def numerics(config: RunConfig, device: str | torch.device = "cpu") -> tuple[str, int]:
     """(kernel, numerics version) that `train_cell` uses for `config` on `device`: a stored
     record made with another pair may differ from what this code would make."""
+    if is_user_cell(config.cell):
+        from seqmem import usercell
+
+        batching = "loop" if config.engine == "reference" else usercell.check(
+            config.cell, len(config.alphabet), config.units)
+        return f"user-{batching}", usercell.numerics_version(config.cell)
     if config.engine == "reference":
         return reference.KERNEL, reference.NUMERICS_VERSION
     from seqmem import population
