@@ -25,8 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.load import numbers
-from seqmem.model import parameter_count
+from analysis.load import numbers, parameters
 
 EXPOSURES = (100, 300, 1000)
 MIN_LENGTHS_DIVERGENCE = 5  # a 3-parameter form fits 3 points exactly: AIC cannot choose
@@ -48,8 +47,7 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     df = df[df["status"] != "error"].copy()
     df["alphabet_size"] = df["alphabet"].str.len()
     df["bptt"] = df["bptt"].astype(str)
-    df["params"] = [parameter_count(c, int(u), int(a)) for c, u, a in
-                    zip(df["cell"], df["units"], df["alphabet_size"], strict=True)]
+    df["params"] = parameters(df).astype(int)
     df["mode"] = [mode(u, b) for u, b in zip(df["update"], df["bptt"], strict=True)]
     return df
 

@@ -67,6 +67,17 @@ def outcomes(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def parameters(df: pd.DataFrame) -> np.ndarray:
+    """Each row's parameter count: the recorded one (a user cell's own count), else the
+    built-in cell's from its shape (rows stored before the column existed)."""
+    from seqmem.model import parameter_count
+
+    recorded = numbers(df["parameters"]) if "parameters" in df.columns else np.full(len(df), np.nan)
+    return np.array([r if not np.isnan(r) else parameter_count(c, int(u), len(a))
+                     for r, c, u, a in zip(recorded, df["cell"], df["units"], df["alphabet"],
+                                           strict=True)], dtype=float)
+
+
 def is_notebook(df: pd.DataFrame) -> pd.Series:
     """Rows trained with every option as the notebook sets it (any units, lr 1e-3)."""
     mask = pd.Series(True, index=df.index)
@@ -102,6 +113,8 @@ class Tables:
     capacity_lr: pd.DataFrame | None = None  # each width's lr, on sequences capacity never uses
     capacity: pd.DataFrame | None = None  # bits stored vs length and exposures, online/offline
     capacity_lstar: pd.DataFrame | None = None  # L* bisected at quarter powers of two
+    usercells_lr: pd.DataFrame | None = None  # the example user cells' lr scan
+    usercells: pd.DataFrame | None = None  # minGRU, minLSTM: bits stored and difficulty
     rtrl: pd.DataFrame | None = None  # the frontier under RTRL and windows 16 and 4
     rtrl_cases: pd.DataFrame | None = None  # notebook cases 4-6: RTRL vs stale BPTT
     heldout: pd.DataFrame | None = None  # never fitted: the law's validation
@@ -121,6 +134,7 @@ SOURCES = {"study": "study.csv", "width_lr": "width_lr.csv", "depth": "depth_amb
            "long_budgets": "long_budgets.csv", "capacity_lr": "capacity_lr.csv",
            "capacity": "capacity.csv", "capacity_lstar": "capacity_lstar.csv",
            "rtrl": "rtrl.csv", "rtrl_cases": "rtrl_cases.csv", "heldout": "heldout.csv",
+           "usercells_lr": "usercells_lr.csv", "usercells": "usercells.csv",
            "cases": "cases.csv", "reference": "cases_reference.csv",
            "steptime": "steptime.csv"}
 

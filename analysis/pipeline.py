@@ -34,6 +34,7 @@ from analysis.options import options_by_depth
 from analysis.rtrl import Rtrl, analyse_rtrl, rtrl_document
 from analysis.speed import cost_by_units
 from analysis.survival import kaplan_meier
+from analysis.usercells import UserCells, analyse_usercells, usercells_document
 from analysis.validate import Validation, check_predict, validate
 from analysis.widthlr import WidthLR, width_lr
 
@@ -66,6 +67,7 @@ class Analysis:
     steptime: pd.DataFrame | None = None
     capacity: Capacity | None = None
     rtrl: Rtrl | None = None
+    usercells: UserCells | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -143,6 +145,7 @@ def analyse(t: Tables) -> Analysis:
     if t.capacity is None:
         missing.append("capacity")
     a.rtrl = analyse_rtrl(t.rtrl, t.rtrl_cases, t.steptime)
+    a.usercells = analyse_usercells(t.usercells_lr, t.usercells, t.capacity, t.depth, t.cells)
     if t.rtrl is None:
         missing.append("rtrl")
     if t.cases is not None:
@@ -290,6 +293,8 @@ def fit_document(a: Analysis) -> dict[str, Any]:
         doc["capacity"] = capacity_document(a.capacity)
     if a.rtrl is not None:
         doc["rtrl"] = rtrl_document(a.rtrl)
+    if a.usercells is not None:
+        doc["usercells"] = usercells_document(a.usercells)
     return rounded(doc)
 
 

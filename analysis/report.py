@@ -38,6 +38,7 @@ from analysis.report_checks import (
     validation_section,
 )
 from analysis.rtrl_report import rtrl_section
+from analysis.usercells_report import usercells_section
 
 CAPTIONS = {
     "width_lr": "Share memorized vs learning rate, one line per width, per loss; stars: "
@@ -74,7 +75,7 @@ def write_report(a: Analysis, doc: dict, figures: dict[str, Path], out: Path,
                  sources: dict[str, str]) -> Path:
     """doc: the law as saved in fit.json (the report's predictions use it)."""
     parts = [_header(a, sources), _answers(a), _q1(a), _q2(a), capacity_section(a.capacity),
-             rtrl_section(a.rtrl), _q3(a), validation_section(a),
+             rtrl_section(a.rtrl), usercells_section(a.usercells), _q3(a), validation_section(a),
              predict_check_section(a), between_section(a), frontier_fresh_section(a),
              _q4(a), _cells(a), _cases(a, doc), _figures(figures, out), _method(a)]
     path = out / "REPORT.md"

@@ -225,3 +225,41 @@ def test_rtrl(benchmark, bptt, cell, h):
         def epoch():
             _train_epoch_numba(pop, cfg, LONG, WINDOW, n * next(step), work)
     benchmark.pedantic(epoch, rounds=3 if h >= 32 else 5, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("h", [8, 32])
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("impl", ["user", "population", "reference"])
+def test_user_cell(benchmark, impl, cell, h):
+    """A user's cell (seqmem.user_engine: vmap over functional_call, autograd) against the
+    built-in kernels on the same cell: tests/fixtures/user_cells.py writes nn.LSTM's and
+    nn.GRU's equations out in plain torch. A 16-step window on the 256-letter sequence,
+    P = 2 (a capacity point's seeds); the reference trains one model."""
+    from seqmem.user_engine import _Models, _online_epoch, _Optimizer
+
+    seq = "".join(ALPHABET[k] for k in LONG)
+    cfg = preset("clean", seq, units=h, bptt=WINDOW, cell=cell)
+    n = len(seq)
+    step = iter(range(1, 10**6))
+    if impl == "reference":
+        _record(benchmark, "reference", 1, h, WINDOW, cell)
+        benchmark.extra_info.update(steps_per_round=n, n=n)
+        benchmark.pedantic(reference_epoch, args=_reference_args(cfg, LONG, cell), rounds=2,
+                           warmup_rounds=1)
+        return
+    p = 2
+    _record(benchmark, impl, p, h, WINDOW, cell)
+    benchmark.extra_info.update(steps_per_round=n * p, n=n)
+    if impl == "population":
+        pop = Population(stacked_weights(list(range(p)), h, cell=cell))
+        work = Workspace(n, h, 26, WINDOW, cell)
+        benchmark.pedantic(lambda: _train_epoch_numba(pop, cfg, LONG, WINDOW, n * next(step), work),
+                           rounds=5, warmup_rounds=1)
+        return
+    name = "tests/fixtures/user_cells.py:" + ("PlainLSTM" if cell == "lstm" else "PlainGRU")
+    configs = [cfg.replace(cell=name, seed=s) for s in range(p)]
+    models = _Models(configs, "vmap", torch.device("cpu"))
+    opt = _Optimizer(models, configs[0])
+    onehot = torch.eye(26)[torch.from_numpy(LONG)]
+    benchmark.pedantic(lambda: _online_epoch(models, opt, configs[0], onehot, LONG[[*range(1, n), 0]],
+                                             n * next(step)), rounds=2, warmup_rounds=1)

@@ -106,3 +106,26 @@ def test_the_run_id_holds_the_cells_path_and_source(tmp_path, monkeypatch, capsy
     assert main([str(spec_file), "--out", str(out), "--backend", "sequential", "--quiet"]) == 2
     assert "the cell was edited" in capsys.readouterr().err
     assert set(load_results(out.with_suffix(".csv"))["run_id"]) == first
+
+
+def test_the_readme_example_runs_as_written(tmp_path, monkeypatch):
+    """README, "Benchmark your own cell": its cell file and spec (with a budget of 2 epochs
+    instead of 300) run through the sweep and the summary."""
+    import re
+
+    from analysis.summary import main as summary
+
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    section = text.split("## Benchmark your own cell", 1)[1].split("\n## ", 1)[0]
+    cell = re.search(r"```python\n# mycell.py\n(.*?)```", section, re.S).group(1)
+    spec = re.search(r"```toml\n# mine.toml\n(.*?)```", section, re.S).group(1)
+    assert "max_epochs = 300" in spec
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mycell.py").write_text(cell)
+    (tmp_path / "mine.toml").write_text(spec.replace("max_epochs = 300", "max_epochs = 2"))
+    assert main(["mine.toml", "--out", "mine/mine.sqlite", "--mkdir", "--backend",
+                 "sequential", "--quiet"]) == 0
+    rows = load_results("mine/mine.csv")
+    assert len(rows) == 3 * 2 * 4 and set(rows["kernel"]) == {"user-vmap"}
+    assert summary(["mine/mine.csv", "--out", "mine"]) == 0
+    assert (tmp_path / "mine" / "summary.md").is_file()
