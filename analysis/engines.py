@@ -17,7 +17,7 @@ from scipy.stats import CensoredData, logrank
 from analysis.cases import CASES, case_rows
 from analysis.load import outcomes, split_errors
 from analysis.survival import kaplan_meier
-from seqmem.train import split_cell
+from seqmem.train import split_group
 
 
 def compare(population: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
@@ -61,10 +61,10 @@ def _censored(t: pd.DataFrame) -> CensoredData:
 def _population_compute(runs: pd.DataFrame) -> float:
     """Seconds of compute of a case's stored runs: the seeds of a population train together
     and it costs its slowest record's wall time. The populations are the sweep's
-    (seqmem.train.split_cell of the cell's seeds, in order, by the recorded population)."""
+    (seqmem.train.split_group of the cell's seeds, in order, by the recorded population)."""
     size = int(runs["population"].max())
     return float(sum(runs.loc[part, "wall_time_s"].max()
-                     for part in split_cell(list(runs.index), size)))
+                     for part in split_group(list(runs.index), size)))
 
 
 def engines_markdown(table: pd.DataFrame) -> str:

@@ -17,7 +17,7 @@ from seqmem.schema import GROUPS
 from seqmem.store import load_results
 
 # Every config column except the seed: runs that agree on these share a cell.
-CELL_COLUMNS = [c for c in GROUPS["config"] if c != "seed"]
+GROUP_COLUMNS = [c for c in GROUPS["config"] if c != "seed"]
 NOTEBOOK_OPTIONS = dict(reset="epoch", bptt="epoch", loss="softmax", feedback="probs")
 
 __all__ = ["Tables", "load_results", "load_optional", "load_steptime", "load_tables", "outcomes",
@@ -88,7 +88,7 @@ def is_notebook(df: pd.DataFrame) -> pd.Series:
 
 def cell_ids(df: pd.DataFrame) -> np.ndarray:
     """An integer id per cell (runs that differ only in seed share it)."""
-    return df.groupby(CELL_COLUMNS, sort=True, dropna=False).ngroup().to_numpy()
+    return df.groupby(GROUP_COLUMNS, sort=True, dropna=False).ngroup().to_numpy()
 
 
 @dataclass

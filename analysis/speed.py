@@ -1,7 +1,7 @@
 """Speed: the measured cost of a training step, and wall-clock time to memorize.
 
 No extrapolation: the cost of one model-step at each width is read off the runs
-themselves. The sweep trains each cell's seeds as populations (seqmem.train.split_cell);
+themselves. The sweep trains each cell's seeds as populations (seqmem.train.split_group);
 a population's compute is its slowest record's wall time, and it took the sum of its
 runs' steps, so a population gives one measured cost per model-step (evaluation and the
 contention of the sweep's two workers included). Per width, the median over the
@@ -16,28 +16,26 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.load import outcomes, split_errors
-from seqmem.train import split_cell
-
-CELL = ["cell", "sequence", "units", "lr", "loss", "reset", "bptt", "feedback", "max_epochs",
-        "engine"]
+from analysis.load import GROUP_COLUMNS, outcomes, split_errors
+from seqmem.train import split_group
 
 
 def step_costs(table: pd.DataFrame) -> pd.DataFrame:
     """Per population: cell, units, model-steps, seconds, microseconds per model-step."""
     ok, _ = split_errors(table)
-    runs = outcomes(ok).sort_values([*CELL, "seed"], kind="stable")
+    runs = outcomes(ok).sort_values([*GROUP_COLUMNS, "seed"], kind="stable")
     steps = runs["steps"].to_numpy(dtype=float, na_value=0.0)
     wall = runs["wall_time_s"].to_numpy(dtype=float, na_value=np.nan)
     population = runs["population"].to_numpy(dtype=float, na_value=1.0)
     length = runs["length"].to_numpy()
     rows = []
-    for key, idx in runs.groupby(CELL, sort=True).indices.items():
-        for part in split_cell(list(idx), int(population[idx].max())):
+    for key, idx in runs.groupby(GROUP_COLUMNS, sort=True, dropna=False).indices.items():
+        for part in split_group(list(idx), int(population[idx].max())):
             total = float(steps[part].sum())
             if total > 0:
                 seconds = float(np.nanmax(wall[part]))
-                rows.append(dict(cell=key[0], units=int(key[2]), length=int(length[part[0]]),
+                group = dict(zip(GROUP_COLUMNS, key, strict=True))
+                rows.append(dict(cell=group["cell"], units=int(group["units"]), length=int(length[part[0]]),
                                  population=len(part), model_steps=total, seconds=seconds,
                                  us_per_step=seconds * 1e6 / total))
     return pd.DataFrame(rows)

@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from analysis.load import CELL_COLUMNS, outcomes, split_errors  # noqa: E402
+from analysis.load import GROUP_COLUMNS, outcomes, split_errors  # noqa: E402
 from analysis.survival import km_curves, km_table  # noqa: E402
 from analysis.validate import wilson  # noqa: E402
 from seqmem.store import load_results  # noqa: E402
@@ -34,7 +34,7 @@ MAX_CURVES = 24  # survival.png draws at most this many groups (the first, in ta
 
 def group_columns(df: pd.DataFrame) -> list[str]:
     """The config columns that vary in this table (a group is everything but the seed)."""
-    return [c for c in CELL_COLUMNS if df[c].astype(str).nunique() > 1] or ["sequence"]
+    return [c for c in GROUP_COLUMNS if df[c].astype(str).nunique() > 1] or ["sequence"]
 
 
 def summarize(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str], int]:
@@ -43,7 +43,7 @@ def summarize(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str], int]:
     if ok.empty:
         raise ValueError("no run with an outcome (every run is an error)")
     runs = outcomes(ok)
-    runs["group"] = runs.groupby(CELL_COLUMNS, sort=False, dropna=False).ngroup()
+    runs["group"] = runs.groupby(GROUP_COLUMNS, sort=False, dropna=False).ngroup()
     by = group_columns(runs)
     epochs = km_table(runs, ["group"])
     steps = km_table(runs, ["group"], value="observed_steps").set_index("group")
@@ -104,7 +104,7 @@ def markdown(table: pd.DataFrame, by: list[str], errors: int, source: str) -> st
 
 def survival_figure(df: pd.DataFrame, table: pd.DataFrame, by: list[str], path: Path) -> Path:
     runs = outcomes(split_errors(df)[0])
-    runs["group"] = runs.groupby(CELL_COLUMNS, sort=False, dropna=False).ngroup()
+    runs["group"] = runs.groupby(GROUP_COLUMNS, sort=False, dropna=False).ngroup()
     shown = table.head(MAX_CURVES)
     curves = km_curves(runs[runs["group"].isin(shown["group"])], ["group"])
     sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)

@@ -43,9 +43,9 @@ def _run_chunk(configs: list[RunConfig]) -> list[dict]:
     import torch
 
     torch.set_num_threads(1)
-    from seqmem.train import train_cell
+    from seqmem.train import train_group
 
-    return [r.to_row() for r in train_cell(configs)]
+    return [r.to_row() for r in train_group(configs)]
 
 
 def run_cases(numbers: list[int], seeds: list[int], engine: str = "population",

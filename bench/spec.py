@@ -162,8 +162,9 @@ class Spec:
     skipped: int = 0  # infeasible grid points dropped by skip_infeasible
     duplicates: int = 0  # runs produced more than once (kept once)
 
-    def cells(self) -> dict[RunConfig, list[Run]]:
-        """Runs grouped by cell (the config with seed 0), in declaration order."""
+    def groups(self) -> dict[RunConfig, list[Run]]:
+        """Runs grouped by everything but the seed (the config with seed 0), in declaration
+        order: the groups a sweep trains together."""
         out: dict[RunConfig, list[Run]] = {}
         for run in self.runs:
             out.setdefault(run.config.without_seed, []).append(run)

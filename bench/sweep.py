@@ -4,7 +4,7 @@ The spec (bench/spec.py) expands into RunConfigs; runs already in the store are 
 the rest are grouped by cell (same config but the seed), split into chunks of seeds and
 fanned out with joblib: loky processes on this machine (default), a Dask cluster
 (`--backend dask`), or in this process (`--backend sequential`). Each chunk is trained
-by `seqmem.train.train_cell` in a worker (bench/worker.py) and its rows are written by
+by `seqmem.train.train_group` in a worker (bench/worker.py) and its rows are written by
 this process in one SQLite transaction as soon as it comes back (seqmem/store.py), so
 Ctrl-C or `kill -9` loses only the chunks still running; the same command resumes.
 The sweep ends by exporting the store to the committed CSV and printing a per-cell
@@ -43,7 +43,7 @@ from bench import spec as spec_module
 from bench.spec import Run, Spec, SpecError, available, load_spec
 from seqmem.config import GATES, is_user_cell
 from seqmem.store import SQLITE_MAGIC, Store, export
-from seqmem.train import split_cell
+from seqmem.train import split_group
 
 PROG = "python -m bench.sweep"
 BACKENDS = ("loky", "dask", "sequential")
@@ -132,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rerun stored runs made by another kernel or numerics version "
                         "(default: refuse to start while the store holds any)")
     p.add_argument("--dry-run", action="store_true",
-                   help="print how many runs and cells the spec expands to and how many are "
+                   help="print how many runs and groups the spec expands to and how many are "
                         "stored, then stop")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no summary")
     return p
@@ -181,9 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if r.run_id not in stored or (args.rerun_stale and r.run_id in stale_ids)
             or (args.retry_errors and stored[r.run_id] == "error"
                 and r.run_id not in stale_ids)]
-    cells = spec.cells()
+    groups = spec.groups()
     if args.dry_run:
-        _print_plan(spec, out, stored, todo, len(cells), jobs, args, stale)
+        _print_plan(spec, out, stored, todo, len(groups), jobs, args, stale)
         return 0
     note = cpu_note(spec.runs, made_by)
     if note:
@@ -471,12 +471,12 @@ def plan_chunks(runs: Sequence[Run], todo: Collection[str] | None = None,
     >>> [len(c) for c in plan_chunks(runs, todo={r.run_id for r in runs[:25]})]
     [10, 10, 5]
     """
-    cells: dict[Any, list[Any]] = {}
+    groups: dict[Any, list[Any]] = {}
     for run in runs:
-        cells.setdefault(run.config.without_seed, []).append(run.config)
+        groups.setdefault(run.config.without_seed, []).append(run.config)
     chunks = []
-    for cell, configs in cells.items():
-        for part in split_cell(configs, chunk_size or CHUNK_SIZE.get(cell.engine, 32)):
+    for group, configs in groups.items():
+        for part in split_group(configs, chunk_size or CHUNK_SIZE.get(group.engine, 32)):
             chunk = [c for c in part if todo is None or c.run_id in todo]
             if chunk:
                 chunks.append(chunk)
@@ -663,19 +663,19 @@ def _progress(total: float, name: str, quiet: bool):
 # ---------------------------------------------------------------- reporting
 
 
-def _print_plan(spec: Spec, out: Path, stored: dict[str, str], todo: list[Run], n_cells: int,
+def _print_plan(spec: Spec, out: Path, stored: dict[str, str], todo: list[Run], n_groups: int,
                 jobs: int, args: argparse.Namespace, stale: list[Run]) -> None:
     in_spec = [stored[r.run_id] for r in spec.runs if r.run_id in stored]
     errors = sum(s == "error" for s in in_spec)
-    todo_cells = len({r.config.without_seed for r in todo})
+    todo_groups = len({r.config.without_seed for r in todo})
     workers = 1 if args.backend == "sequential" else jobs
     chunks = plan_chunks(spec.runs, {r.run_id for r in todo}, args.chunk_size)
-    print(f"spec {spec.name!r} ({spec.path}): {len(spec.runs)} runs in {n_cells} cells, "
+    print(f"spec {spec.name!r} ({spec.path}): {len(spec.runs)} runs in {n_groups} groups, "
           f"slices: {', '.join(spec.slices)}")
     if len(spec.slices) > 1:
         for name in spec.slices:
             runs = [r for r in spec.runs if r.slice == name]
-            print(f"  slice {name}: {len(runs)} runs in {len({r.config.without_seed for r in runs})} cells")
+            print(f"  slice {name}: {len(runs)} runs in {len({r.config.without_seed for r in runs})} groups")
     if spec.skipped or spec.duplicates:
         print(f"  infeasible grid points skipped: {spec.skipped}; "
               f"duplicate runs kept once: {spec.duplicates}")
@@ -688,7 +688,7 @@ def _print_plan(spec: Spec, out: Path, stored: dict[str, str], todo: list[Run], 
                            " and will be rerun"))
     hours = sum(map(chunk_work, chunks)) / 3.6e9
     cost = f"{hours:.2g} core-hours" if hours >= 1 else f"{hours * 60:.2g} core-minutes"
-    print(f"to run: {len(todo)} runs in {todo_cells} cells, {len(chunks)} chunks "
+    print(f"to run: {len(todo)} runs in {todo_groups} groups, {len(chunks)} chunks "
           f"for {workers} workers; at most about {cost} (every run to its full budget)")
     if 0 < len(chunks) < workers:
         print("  note: fewer chunks than workers; a smaller --chunk-size keeps all busy")
@@ -698,26 +698,26 @@ def summarize(spec: Spec, frame: Any) -> str:
     """One line per cell: runs, memorized fraction, median epochs-to-memorize, errors.
 
     The median counts censored runs as "more than max_epochs", so it is exact whenever
-    at least half of the cell's runs memorized, and shown as >max_epochs otherwise.
+    at least half of the group's runs memorized, and shown as >max_epochs otherwise.
     """
     by_id = {row.run_id: row for row in frame.itertuples(index=False)} if len(frame) else {}
-    cells = spec.cells()
+    groups = spec.groups()
     varying = [k for k in ("lr", "reset", "bptt", "loss", "feedback", "eval_every",
                            "max_epochs", "engine", "alphabet")
-               if len({getattr(c, k) for c in cells}) > 1]
+               if len({getattr(c, k) for c in groups}) > 1]
     header = ["slice", "label", "units", *varying, "runs", "memorized", "median epochs", "errors"]
     lines = []
-    for cell, runs in cells.items():
+    for group, runs in groups.items():
         rows = [by_id[r.run_id] for r in runs if r.run_id in by_id]
         ok = [r for r in rows if r.status != "error"]
         epochs = sorted(r.epochs_to_memorize if r.status == "memorized" else math.inf for r in ok)
         med = _median(epochs)
-        med_text = "-" if med is None else (f">{cell.max_epochs}" if math.isinf(med)
+        med_text = "-" if med is None else (f">{group.max_epochs}" if math.isinf(med)
                                              else f"{med:g}")
         mem = sum(r.status == "memorized" for r in ok)
-        label = runs[0].label if runs[0].label != "explicit" else _short(cell.sequence, 24)
-        lines.append([runs[0].slice, label, str(cell.units),
-                      *(str(getattr(cell, k)) for k in varying),
+        label = runs[0].label if runs[0].label != "explicit" else _short(group.sequence, 24)
+        lines.append([runs[0].slice, label, str(group.units),
+                      *(str(getattr(group, k)) for k in varying),
                       f"{len(rows)}/{len(runs)}",
                       f"{mem / len(ok):.0%}" if ok else "-", med_text,
                       str(len(rows) - len(ok))])

@@ -36,16 +36,16 @@ def run_chunk(configs: Sequence[Any]) -> list[dict[str, Any]]:
     torch.set_num_threads(1)
     from seqmem.provenance import provenance
     from seqmem.schema import error_row
-    from seqmem.train import numerics, train_cell
+    from seqmem.train import numerics, train_group
 
     configs = list(configs)
     try:
         fail = os.environ.get(FAIL_ENV)
         if fail and configs and configs[0].sequence == fail:
             raise RuntimeError(f"{FAIL_ENV}={fail}: injected failure (test hook)")
-        records = train_cell(configs)
+        records = train_group(configs)
         if [r.config.run_id for r in records] != [c.run_id for c in configs]:
-            raise RuntimeError("train_cell returned records that do not match its configs")
+            raise RuntimeError("train_group returned records that do not match its configs")
         return [r.to_row() for r in records]
     except Exception as e:  # noqa: BLE001 - any failure becomes error rows, the sweep goes on
         try:

@@ -16,12 +16,12 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    # train_cell needs torch; the pure modules (sequences, difficulty, generate, forks,
+    # train_group needs torch; the pure modules (sequences, difficulty, generate, forks,
     # config) import without it.
-    if name == "train_cell":
-        from seqmem.train import train_cell
+    if name == "train_group":
+        from seqmem.train import train_group
 
-        return train_cell
+        return train_group
     raise AttributeError(f"module 'seqmem' has no attribute {name!r}")
 
 __all__ = [
@@ -39,6 +39,6 @@ __all__ = [
     "preset",
     "repeat_count",
     "resolve",
-    "train_cell",
+    "train_group",
     "validate",
 ]

@@ -180,7 +180,7 @@ class RunConfig:
 
     @property
     def without_seed(self) -> RunConfig:
-        """The config with seed 0: runs that differ only in seed share it (one cell)."""
+        """The config with seed 0: runs that differ only in seed share it (one group)."""
         return dataclasses.replace(self, seed=0)
 
     def to_dict(self) -> dict[str, Any]:
@@ -230,11 +230,11 @@ def is_user_cell(cell: str) -> bool:
     return ":" in cell
 
 
-def check_cell(configs: list[RunConfig]) -> None:
-    """Raise unless `configs` are runs of one cell (they differ only in seed), each seed once."""
-    cells = {c.without_seed for c in configs}
-    if len(cells) != 1:
-        raise ValueError(f"configs must differ only in seed; got {len(cells)} different cells")
+def check_group(configs: list[RunConfig]) -> None:
+    """Raise unless `configs` are runs of one group (they differ only in seed), each seed once."""
+    groups = {c.without_seed for c in configs}
+    if len(groups) != 1:
+        raise ValueError(f"configs must differ only in seed; got {len(groups)} different groups")
     if len({c.seed for c in configs}) != len(configs):
         raise ValueError(f"duplicate seeds in {[c.seed for c in configs]}")
 

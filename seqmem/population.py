@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from seqmem.bits import bits_stored
-from seqmem.config import RunConfig, check_cell
+from seqmem.config import RunConfig, check_group
 from seqmem.difficulty import metrics
 from seqmem.evaluate import Evaluation, eval_epochs, longest_substring
 from seqmem.model import cell_step, parameter_count, stacked_weights
@@ -162,9 +162,9 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
     configs = list(configs)
     if not configs:
         raise ValueError("train_population needs at least one config")
-    check_cell(configs)
+    check_group(configs)
     if configs[0].engine != "population":
-        raise ValueError(f"configs ask for engine={configs[0].engine!r}; train_cell dispatches "
+        raise ValueError(f"configs ask for engine={configs[0].engine!r}; train_group dispatches "
                          "to the right engine")
     device = torch.device(device)
     cfg = configs[0]

@@ -1,4 +1,5 @@
-"""One entry point for both engines: train the seeds of one cell, get one record per seed."""
+"""One entry point for every engine: train the seeds of one group (runs that differ only in
+seed), get one record per seed."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ from collections.abc import Sequence
 import torch
 
 from seqmem import reference
-from seqmem.config import RunConfig, check_cell, is_user_cell
+from seqmem.config import RunConfig, check_group, is_user_cell
 from seqmem.records import RunRecord
 from seqmem.reference import train_reference
 
 
-def train_cell(configs: Sequence[RunConfig], *, device: str | torch.device = "cpu",
-               trace_steps: int = 0) -> list[RunRecord]:
-    """Train runs that differ only in seed; records come back in the order of `configs`.
+def train_group(configs: Sequence[RunConfig], *, device: str | torch.device = "cpu",
+                trace_steps: int = 0) -> list[RunRecord]:
+    """Train a group (runs that differ only in seed); records come back in the order of
+    `configs`.
 
     The engine is the configs' `engine` field: "population" trains all seeds as one
     batched computation, "reference" trains them one after another with nn.LSTM; a user's
@@ -23,7 +25,7 @@ def train_cell(configs: Sequence[RunConfig], *, device: str | torch.device = "cp
     configs = list(configs)
     if not configs:
         return []
-    check_cell(configs)
+    check_group(configs)
     if is_user_cell(configs[0].cell):
         from seqmem.user_engine import train_user_cell
 
@@ -35,14 +37,14 @@ def train_cell(configs: Sequence[RunConfig], *, device: str | torch.device = "cp
     return train_population(configs, device=device, trace_steps=trace_steps)
 
 
-def split_cell(items: Sequence, size: int) -> list[list]:
-    """A cell's runs (in order) split into ceil(n / size) populations of near-equal size.
+def split_group(items: Sequence, size: int) -> list[list]:
+    """A group's runs (in order) split into ceil(n / size) populations of near-equal size.
 
     The one partition rule: the sweep trains these populations, and the analysis reads
     a population's compute back from them. The batched torch kernel's rounding can depend
     on the batch, so the rule depends on nothing but n and size.
 
-    >>> [len(p) for p in split_cell(list(range(25)), 10)]
+    >>> [len(p) for p in split_group(list(range(25)), 10)]
     [9, 8, 8]
     """
     k = -(-len(items) // size)
@@ -56,7 +58,7 @@ def split_cell(items: Sequence, size: int) -> list[list]:
 
 
 def numerics(config: RunConfig, device: str | torch.device = "cpu") -> tuple[str, int]:
-    """(kernel, numerics version) that `train_cell` uses for `config` on `device`: a stored
+    """(kernel, numerics version) that `train_group` uses for `config` on `device`: a stored
     record made with another pair may differ from what this code would make."""
     if is_user_cell(config.cell):
         from seqmem import usercell

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from seqmem import usercell
 from seqmem.bits import bits_from_logits
-from seqmem.config import RunConfig, check_cell
+from seqmem.config import RunConfig, check_group
 from seqmem.difficulty import metrics
 from seqmem.evaluate import Evaluation, eval_epochs, longest_substring, score
 from seqmem.provenance import provenance
@@ -229,7 +229,7 @@ def train_user_cell(configs: Sequence[RunConfig], *, device: str | torch.device 
     configs = list(configs)
     if not configs:
         raise ValueError("train_user_cell needs at least one config")
-    check_cell(configs)
+    check_group(configs)
     cfg = configs[0]
     batching = check_config(cfg)
     if cfg.engine == "reference":

@@ -23,7 +23,7 @@ from seqmem.schema import (
     typed,
 )
 from seqmem.store import load_results, write_csv
-from seqmem.train import train_cell
+from seqmem.train import train_group
 
 
 def test_columns_are_the_dataclass_fields_in_order():
@@ -72,7 +72,7 @@ def test_conform_fills_converts_and_refuses_unknown_columns():
 def test_a_record_and_an_error_make_full_rows_that_type_alike(tmp_path):
     configs = [preset("notebook", "ABCA", units=4, seed=s, max_epochs=5, eval_every=2)
                for s in (0, 1)]
-    rows = [r.to_row() for r in train_cell(configs)]
+    rows = [r.to_row() for r in train_group(configs)]
     rows.append(error_row(configs[0].replace(seed=7), "RuntimeError: boom",
                           rows[0] and Provenance(**{k: rows[0][k] for k in GROUPS["provenance"]})))
     for row in rows:

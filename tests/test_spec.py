@@ -33,12 +33,12 @@ def test_quick_is_a_small_real_study():
     assert max(c.units for c in configs) == 128
     assert len({context_depth(c.sequence) for c in configs}) >= 3
     assert len({len(c.sequence) for c in configs}) >= 2
-    assert min(len(runs) for runs in spec.cells().values()) >= 5
+    assert min(len(runs) for runs in spec.groups().values()) >= 5
 
 
 def test_cases_are_the_notebooks_seven_with_20_seeds():
     spec = load_spec("cases")
-    cells = {runs[0].slice: (cell, len(runs)) for cell, runs in spec.cells().items()}
+    cells = {runs[0].slice: (cell, len(runs)) for cell, runs in spec.groups().items()}
     expected = {"case1": ("alphabet", "char", 32), "case2": ("alphabet", "epoch", 32),
                 "case3": ("repeatone", "char", 32), "case4": ("repeatone", "epoch", 32),
                 "case5": ("repeatfive", "epoch", 32), "case6": ("random30", "epoch", 32),
@@ -59,7 +59,7 @@ def test_study_covers_the_grid_and_the_slices():
     assert min(len(c.sequence) for c in configs) == 8 and max(len(c.sequence) for c in configs) \
         == 128
     assert len({repeat_count(c.sequence) for c in configs}) >= 6
-    assert min(len(runs) for runs in spec.cells().values()) >= 10
+    assert min(len(runs) for runs in spec.groups().values()) >= 10
     notebook = [c for r, c in zip(spec.runs, configs, strict=True) if r.slice == "notebook"]
     assert {(c.loss, c.feedback, c.bptt) for c in notebook} == {("softmax", "probs", "epoch")}
     assert any(c.loss == "logits" for c in configs)

@@ -14,7 +14,7 @@ from seqmem.config import preset
 from seqmem.model import parameter_count
 from seqmem.reference import train_reference
 from seqmem.store import load_results
-from seqmem.train import numerics, train_cell
+from seqmem.train import numerics, train_group
 
 CELLS = "tests/fixtures/user_cells.py"
 
@@ -33,7 +33,7 @@ def test_the_equations_written_out_train_as_the_built_in_cell(cell, user, opts):
     base = preset("notebook", "ABCABD", units=8, seed=1, lr=0.01, max_epochs=20,
                   eval_every=1000, cell=cell, **opts)
     ref = train_reference(base.replace(engine="reference"), trace_steps=steps)
-    recs = train_cell([base.replace(cell=f"{CELLS}:{user}", seed=s) for s in (0, 1)],
+    recs = train_group([base.replace(cell=f"{CELLS}:{user}", seed=s) for s in (0, 1)],
                       trace_steps=steps)
     assert recs[1].provenance.kernel == "user-vmap"
     assert recs[1].parameters == parameter_count(cell, 8, 26) == ref.parameters
@@ -44,7 +44,7 @@ def test_the_equations_written_out_train_as_the_built_in_cell(cell, user, opts):
 def test_records_match_the_built_in_cell_on_a_short_run():
     base = preset("clean", "ABCDAE", units=8, lr=0.01, max_epochs=60, eval_every=5, cell="gru")
     ref = [train_reference(base.replace(engine="reference", seed=s)) for s in (0, 1)]
-    got = train_cell([base.replace(cell=f"{CELLS}:PlainGRU", seed=s) for s in (0, 1)])
+    got = train_group([base.replace(cell=f"{CELLS}:PlainGRU", seed=s) for s in (0, 1)])
     for g, r in zip(got, ref, strict=True):
         assert (g.epochs_to_memorize, g.final_prefix) == (r.epochs_to_memorize, r.final_prefix)
         assert g.bits_stored == pytest.approx(r.bits_stored, rel=1e-4)
@@ -54,7 +54,7 @@ def test_records_match_the_built_in_cell_on_a_short_run():
 def test_a_cell_vmap_cannot_run_trains_one_model_at_a_time():
     name = f"{CELLS}:Unbatchable"
     assert usercell.check(name, 26, 4) == "loop"
-    recs = train_cell([preset("clean", "ABCD", units=4, seed=s, max_epochs=3, cell=name)
+    recs = train_group([preset("clean", "ABCD", units=4, seed=s, max_epochs=3, cell=name)
                        for s in (0, 1)])
     assert {r.provenance.kernel for r in recs} == {"user-loop"}
     assert numerics(recs[0].config) == ("user-loop", usercell.numerics_version(name))
