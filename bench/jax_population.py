@@ -34,7 +34,6 @@ from seqmem.population import (  # noqa: E402
     _Activations,
     _train_epoch,
     _train_epoch_gated,
-    _train_epoch_numba,
 )
 from seqmem.sequences import ALPHABET, encode  # noqa: E402
 
@@ -115,7 +114,7 @@ def measure(p: int, h: int, cell: str = "lstm", rounds: int = 7) -> dict[str, fl
     done = {k: iter(range(10**6)) for k in pops}  # epochs each population has trained
 
     def numba_epoch():
-        return _train_epoch_numba(pops["numba"], cfg, idx, 1, N * next(done["numba"]), work)
+        return numba_epoch(pops["numba"], cfg, idx, 1, N * next(done["numba"]), work)
 
     @torch.inference_mode()
     def torch_epoch():

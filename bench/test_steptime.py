@@ -17,15 +17,9 @@ from torch import nn
 
 from seqmem.config import preset
 from seqmem.kernel import Workspace
+from seqmem.kernel_torch import Activations, train_epoch_gated, train_epoch_lstm
 from seqmem.model import build_model, stacked_weights
-from seqmem.population import (
-    KERNELS,
-    Population,
-    _Activations,
-    _train_epoch,
-    _train_epoch_gated,
-    _train_epoch_numba,
-)
+from seqmem.population import KERNELS, Population, numba_epoch
 from seqmem.reference import _train_epoch as reference_epoch
 from seqmem.sequences import encode
 from tests.notebook import ALPHABET, DataAdam, LSTMMod, notebook_epoch
@@ -96,17 +90,17 @@ def test_population(benchmark, kernel, p, h, bptt):
     pop = Population(stacked_weights(list(range(p)), h))
     idx_np = encode(SEQUENCE)
     idx = torch.from_numpy(idx_np)
-    act = _Activations(N, h, 26, "cpu")
+    act = Activations(N, h, 26, "cpu")
     window = 1 if bptt == 1 else N
     work = Workspace(N, h, 26, window)
     step = iter(range(1, 10**6))
 
     def epoch():
         if kernel == "numba":
-            _train_epoch_numba(pop, cfg, idx_np, window, N * next(step), work)
+            numba_epoch(pop, cfg, idx_np, window, N * next(step), work)
         else:
             with torch.inference_mode():  # as train_population runs it
-                _train_epoch(pop, cfg, idx, idx.roll(-1), window, act, N * next(step))
+                train_epoch_lstm(pop, cfg, idx, idx.roll(-1), window, act, N * next(step))
 
     # "population" is what train_population runs on a CPU (the numba kernel).
     _record(benchmark, "population" if kernel == "numba" else "population_torch", p, h, bptt)
@@ -134,10 +128,10 @@ def test_cells(benchmark, cell, impl, h):
 
     def epoch():
         if impl == "population":
-            _train_epoch_numba(pop, cfg, idx_np, N, N * next(step), work)
+            numba_epoch(pop, cfg, idx_np, N, N * next(step), work)
         else:
             with torch.inference_mode():
-                _train_epoch_gated(pop, cfg, idx, idx.roll(-1), N, None, N * next(step))
+                train_epoch_gated(pop, cfg, idx, idx.roll(-1), N, None, N * next(step))
 
     benchmark.pedantic(epoch, rounds=_rounds(p, h, "epoch"), warmup_rounds=1)
 
@@ -167,7 +161,7 @@ def test_windowed(benchmark, impl, h):
     step = iter(range(1, 10**6))
     _record(benchmark, "population", p, h, WINDOW)
     benchmark.extra_info.update(steps_per_round=n * p, n=n)
-    benchmark.pedantic(lambda: _train_epoch_numba(pop, cfg, LONG, WINDOW, n * next(step), work),
+    benchmark.pedantic(lambda: numba_epoch(pop, cfg, LONG, WINDOW, n * next(step), work),
                        rounds=5, warmup_rounds=1)
 
 
@@ -207,7 +201,7 @@ def test_rtrl(benchmark, bptt, cell, h):
     width, the compiled kernel with P = 2 (the rtrl spec's seeds) on the 256-letter sequence
     (the rtrl spec's frontier: 4-16 units). Both rows come from one benchmark run."""
     from seqmem.kernel_rtrl import RtrlWorkspace
-    from seqmem.population import _train_epoch_rtrl_numba
+    from seqmem.population import numba_rtrl_epoch
 
     seq = "".join(ALPHABET[k] for k in LONG)
     cfg = preset("clean", seq, units=h, bptt=bptt, cell=cell)
@@ -220,10 +214,10 @@ def test_rtrl(benchmark, bptt, cell, h):
     benchmark.extra_info.update(steps_per_round=n * p, n=n)
     if bptt == "rtrl":
         def epoch():
-            _train_epoch_rtrl_numba(pop, cfg, LONG, n * next(step), work, sens)
+            numba_rtrl_epoch(pop, cfg, LONG, n * next(step), work, sens)
     else:
         def epoch():
-            _train_epoch_numba(pop, cfg, LONG, WINDOW, n * next(step), work)
+            numba_epoch(pop, cfg, LONG, WINDOW, n * next(step), work)
     benchmark.pedantic(epoch, rounds=3 if h >= 32 else 5, warmup_rounds=1)
 
 
@@ -253,7 +247,7 @@ def test_user_cell(benchmark, impl, cell, h):
     if impl == "population":
         pop = Population(stacked_weights(list(range(p)), h, cell=cell))
         work = Workspace(n, h, 26, WINDOW, cell)
-        benchmark.pedantic(lambda: _train_epoch_numba(pop, cfg, LONG, WINDOW, n * next(step), work),
+        benchmark.pedantic(lambda: numba_epoch(pop, cfg, LONG, WINDOW, n * next(step), work),
                            rounds=5, warmup_rounds=1)
         return
     name = "tests/fixtures/user_cells.py:" + ("PlainLSTM" if cell == "lstm" else "PlainGRU")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from seqmem.adam import BETA1, BETA2, EPS
 from seqmem.config import GATES
 
 # reassoc lets LLVM vectorize the dot products; contract allows fused multiply-adds.
@@ -241,15 +242,15 @@ def _model_epoch(wmats, wvecs, scratch, idx, targets, window, char, softmax_loss
     hid = g4 // 4
     n = idx.shape[0]
     f32 = np.float32
-    w1, b2, w2, eps = f32(1.0 - 0.9), f32(0.999), f32(1.0 - 0.999), f32(1e-8)
+    w1, b2, w2, eps = f32(1.0 - BETA1), f32(BETA2), f32(1.0 - BETA2), f32(EPS)
     one = f32(1.0)
     c[:] = 0.0
     hs[0, :] = 0.0  # hs[t] is the h fed to step t
     grad_ih[:, :] = 0.0
     for t in range(n):
         step = step0 + t + 1  # bias corrections as torch takes them: double, then float
-        step_size = f32(lr / (1.0 - 0.9 ** step))
-        bc2_sqrt = f32(np.sqrt(1.0 - 0.999 ** step))
+        step_size = f32(lr / (1.0 - BETA1 ** step))
+        bc2_sqrt = f32(np.sqrt(1.0 - BETA2 ** step))
         if char:
             c[:] = 0.0
         x = idx[t]
@@ -447,14 +448,14 @@ def _gated_epoch(wmats, wvecs, scratch, idx, targets, window, char, softmax_loss
     hid = w_hh.shape[0]
     n = idx.shape[0]
     f32 = np.float32
-    w1, b2, w2, eps = f32(1.0 - 0.9), f32(0.999), f32(1.0 - 0.999), f32(1e-8)
+    w1, b2, w2, eps = f32(1.0 - BETA1), f32(BETA2), f32(1.0 - BETA2), f32(EPS)
     one = f32(1.0)
     hs[0, :] = 0.0  # hs[t] is the h fed to step t
     grad_ih[:, :] = 0.0
     for t in range(n):
         step = step0 + t + 1
-        step_size = f32(lr / (1.0 - 0.9 ** step))
-        bc2_sqrt = f32(np.sqrt(1.0 - 0.999 ** step))
+        step_size = f32(lr / (1.0 - BETA1 ** step))
+        bc2_sqrt = f32(np.sqrt(1.0 - BETA2 ** step))
         if char:
             hs[t, :] = 0.0
         x = idx[t]

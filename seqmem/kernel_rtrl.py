@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from seqmem.adam import BETA1, BETA2, EPS
 from seqmem.config import GATES
 from seqmem.kernel import (
     _FAST,
@@ -128,7 +129,7 @@ def _rtrl_epoch(wmats, wvecs, scratch, mh, rmats, rvecs, idx, targets, char, sof
     off_bhh = off_bih + g
     n = idx.shape[0]
     f32 = np.float32
-    w1, b2, w2, eps = f32(1.0 - 0.9), f32(0.999), f32(1.0 - 0.999), f32(1e-8)
+    w1, b2, w2, eps = f32(1.0 - BETA1), f32(BETA2), f32(1.0 - BETA2), f32(EPS)
     one = f32(1.0)
     keep = trace.shape[0] > 0
     h[:] = 0.0
@@ -138,8 +139,8 @@ def _rtrl_epoch(wmats, wvecs, scratch, mh, rmats, rvecs, idx, targets, char, sof
     cur = 0  # the slot of mh that holds M_h of the state fed to this step
     for t in range(n):
         step = step0 + t + 1  # bias corrections as torch takes them: double, then float
-        step_size = f32(lr / (1.0 - 0.9 ** step))
-        bc2_sqrt = f32(np.sqrt(1.0 - 0.999 ** step))
+        step_size = f32(lr / (1.0 - BETA1 ** step))
+        bc2_sqrt = f32(np.sqrt(1.0 - BETA2 ** step))
         m_old, m_new = mh[cur], mh[1 - cur]
         if char:
             h[:] = 0.0

@@ -28,8 +28,9 @@ def test_the_compiled_generation_is_the_torch_one(cell):
     """Evaluation in the numba kernel generates what the torch kernel's evaluation does."""
     from seqmem.config import preset
     from seqmem.kernel import Workspace
+    from seqmem.kernel_torch import generate
     from seqmem.model import stacked_weights
-    from seqmem.population import Population, _generate_torch, evaluate_population
+    from seqmem.population import Population, evaluate_population
 
     pop = Population(stacked_weights(list(range(6)), 12, cell=cell))
     rng = np.random.default_rng(1)
@@ -40,7 +41,7 @@ def test_the_compiled_generation_is_the_torch_one(cell):
         for feedback in ("probs", "onehot"):
             cfg = preset("notebook", "ABCDEFGHIJKLMNOPQRST", units=12, reset=reset,
                          feedback=feedback, cell=cell)
-            want = _generate_torch(pop, cfg)
+            want = generate(pop, cfg)
             work = Workspace(len(cfg.sequence), 12, 26, 1, cell)
             got = [e.generated for e in evaluate_population(pop, cfg, work)]
             letters = ["".join("ABCDEFGHIJKLMNOPQRSTUVWXYZ"[i] for i in row) for row in want]

@@ -10,7 +10,7 @@ from seqmem.generate import uniform
 from seqmem.kernel import Workspace
 from seqmem.kernel_rtrl import RtrlWorkspace, theta_size
 from seqmem.model import build_model, stacked_weights
-from seqmem.population import Population, _train_epoch_rtrl_numba, train_population
+from seqmem.population import Population, numba_rtrl_epoch, train_population
 from seqmem.reference import RECURRENT, rtrl_step, train_reference
 from seqmem.rtrl import train_epoch_rtrl
 from seqmem.sequences import encode
@@ -76,7 +76,7 @@ def test_with_the_weights_held_the_gradient_is_full_bptt(cell, sequence):
 
     pop = Population(stacked_weights([3], units, a, cell=cell))
     trace = np.zeros((1, len(idx), theta_size(cell, units, a)), np.float32)
-    _train_epoch_rtrl_numba(pop, cfg, idx, 0, Workspace(len(idx), units, a, 1, cell),
+    numba_rtrl_epoch(pop, cfg, idx, 0, Workspace(len(idx), units, a, 1, cell),
                             RtrlWorkspace(units, a, cell), trace, lr=0.0)
     got["numba"] = _engine_layout(trace[0], cell, units, a)
     pop = Population(stacked_weights([3], units, a, cell=cell))
