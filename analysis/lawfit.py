@@ -30,6 +30,7 @@ from scipy import optimize
 
 from analysis.law import AFTFit, _rows, cluster_cov, cluster_parts, design, fit_aft, term_formula, tic_penalty
 from analysis.load import Tables, outcomes, split_errors
+from seqmem.schema import CONFIG_DEFAULTS, GROUPS
 
 LAW_OPTIONS = dict(reset="epoch", bptt="epoch", feedback="probs")
 FIT_TABLES = ("width_lr", "depth", "study")
@@ -112,6 +113,8 @@ class LawFit:
     sigma_seed: float | None  # seed-to-seed sd of ln T (per-cell intercepts)
     spread: pd.DataFrame  # per loss: runs, the law's sigma, the seed part, the rest
     notes: list[str] = field(default_factory=list)
+    design: dict[str, Any] = field(default_factory=dict)  # options every fitted run shared
+    points: list[list[Any]] = field(default_factory=list)  # fitted (length, units, lr, loss)
 
     @property
     def sigma_sequence(self) -> float | None:
@@ -194,7 +197,35 @@ def fit_law(data: pd.DataFrame) -> LawFit:
                   coefficients=coefficient_table(fit, cov_c),
                   scale_coefficients=scale_table(fit, cov_c), ranges=valid_ranges(data),
                   sigma_total=float(np.sqrt(np.mean(fit.sigma_rows(data) ** 2))),
-                  sigma_seed=seed_sigma(data), spread=spread_by_loss(fit, data))
+                  sigma_seed=seed_sigma(data), spread=spread_by_loss(fit, data),
+                  design=fixed_options(data), points=design_points(data))
+
+
+# What the law models (the rest of a run's options must be what every fitted run had).
+MODELLED = ("sequence", "units", "lr", "loss", "seed", "max_epochs", "eval_every", "engine",
+            "stop")
+
+
+def fixed_options(data: pd.DataFrame) -> dict[str, Any]:
+    """The config options every fitted run shares (cell, alphabet, resets, gradient, update
+    ...), apart from what the law models: predict refuses another value of any of them."""
+    out = {}
+    for name in GROUPS["config"]:
+        if name in MODELLED or name not in data.columns:
+            continue
+        default = CONFIG_DEFAULTS.get(name)  # a row stored before the field had its default
+        col = data[name].astype(object).where(data[name].notna(), default)
+        values = {None if v is None else str(v) for v in col}
+        if len(values) == 1:
+            out[name] = values.pop()
+    return out
+
+
+def design_points(data: pd.DataFrame) -> list[list[Any]]:
+    """The distinct (length, units, lr, loss) the law was fitted on: what "near" means."""
+    pts = data[["length", "units", "lr", "loss"]].drop_duplicates().sort_values(
+        ["loss", "length", "units", "lr"])
+    return [[int(a), int(b), float(c), str(d)] for a, b, c, d in pts.itertuples(index=False)]
 
 
 def spread_by_loss(fit: AFTFit, data: pd.DataFrame) -> pd.DataFrame:
@@ -380,6 +411,9 @@ def law_document(law: LawFit) -> dict[str, Any]:
             r.term: dict(estimate=r.estimate, lo=r.lo, hi=r.hi, wald_lo=r.wald_lo,
                          wald_hi=r.wald_hi) for r in law.coefficients.itertuples()},
         "valid_ranges": law.ranges,
+        "design": law.design,
+        "design_points": law.points,
+        "covariance": np.asarray(law.cov_cluster)[:len(fit.beta), :len(fit.beta)].tolist(),
         "model_comparison": law.comparison.to_dict(orient="records"),
         "scale_comparison": law.scale_comparison.to_dict(orient="records"),
     }

@@ -275,7 +275,22 @@ def test_predict_uses_the_saved_law_and_refuses_what_it_does_not_cover(cli_out):
     with pytest.raises(ValueError, match="the law covers bptt='epoch' only"):
         predict("alphabet", 32, fit=fit, bptt=4)
     with pytest.warns(UserWarning, match="outside the fitted range"):
-        assert predict("ABCDEFGH" * 40, 32, fit=fit)["extrapolated"]
+        far = predict("ABCDEFGH" * 40, 32, fit=fit)
+    assert far["extrapolated"] and any("no fitted run near length 320" in w for w in far["why"])
+    # an interval beside each point, and the inputs and metrics it used
+    lo, hi = slow["median_steps_ci"]
+    assert lo < slow["median_steps"] < hi
+    a, b = slow["steps_80"]
+    assert a < slow["median_steps"] < b and b - a > hi - lo  # one run spreads more than the median
+    assert slow["inputs"]["length"] == 30 and slow["metrics"]["length"] == 30
+    assert not slow["extrapolated"] and slow["why"] == []
+    # options no fitted run had are refused, not answered with the LSTM's numbers
+    with pytest.raises(ValueError, match="fitted on cell='lstm' only, got cell='gru'"):
+        predict("random30", 32, fit=fit, cell="gru")
+    with pytest.raises(ValueError, match="fitted on alphabet="):
+        predict("ACGTACGA", 32, fit=fit, alphabet="ACGT")
+    with pytest.raises(ValueError, match="fitted on update='step' only"):
+        predict("random30", 32, fit=fit, update="chunk")
 
 
 def test_a_missing_table_is_skipped_with_a_note(tmp_path):
