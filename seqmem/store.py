@@ -178,6 +178,10 @@ def write_csv(df: pd.DataFrame, out_path: str | os.PathLike) -> Path:
                        for v in df[col]]
         else:
             df[col] = [None if math.isnan(v) else _round(v, digits) for v in df[col]]
+    for col in (c for c, kind in KINDS.items() if kind == "list" and c not in EXPORT_DIGITS):
+        # JSON, as every list is stored: NaN where a run diverged (json's default separators
+        # write any finite list exactly as Python's repr did)
+        df[col] = [None if v is None else json.dumps(list(v)) for v in df[col]]
     df["wall_time_s"] = df["wall_time_s"].round(3)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)

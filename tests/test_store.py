@@ -68,6 +68,18 @@ def test_csv_export_round_trip_is_exact_but_for_documented_rounding(tmp_path):
     assert exported.loc[0, "loss_curve"] is None
 
 
+def test_a_diverged_run_s_nan_curves_survive_the_csv(tmp_path):
+    """A run whose loss became NaN (lr 1e30, or a user's cell) has NaN in its curves: the
+    CSV writes every list as JSON, so it reads back."""
+    nan = float("nan")
+    db = tmp_path / "r.sqlite"
+    with Store(db) as store:
+        store.write([_row("b1", loss_curve=[1.5, nan], bits_curve=[1.18, nan, nan])])
+    got = load_results(export(db, tmp_path / "r.csv")).loc[0]
+    assert got["bits_curve"][0] == 1.18 and all(x != x for x in got["bits_curve"][1:])
+    assert got["loss_curve"][0] == 1.5 and got["loss_curve"][1] != got["loss_curve"][1]
+
+
 def test_export_is_deterministic_and_a_new_run_is_one_added_line(tmp_path):
     db = tmp_path / "r.sqlite"
     with Store(db) as store:
