@@ -676,6 +676,15 @@ def _print_plan(spec: Spec, out: Path, stored: dict[str, str], todo: list[Run], 
         for name in spec.slices:
             runs = [r for r in spec.runs if r.slice == name]
             print(f"  slice {name}: {len(runs)} runs in {len({r.config.without_seed for r in runs})} groups")
+    user = sorted({(r.config.cell, r.config.units, r.config.alphabet, r.config.cell_source)
+                   for r in spec.runs if is_user_cell(r.config.cell)})
+    if user:
+        from seqmem import usercell
+
+        for cell, units, alphabet, source in user:
+            print(f"  cell {cell} at {units} units: dry step passed, "
+                  f"{usercell.parameter_count(cell, units, len(alphabet)):,} parameters, seeds "
+                  f"stepped by {usercell.check(cell, len(alphabet), units)}, source {source}")
     if spec.skipped or spec.duplicates:
         print(f"  infeasible grid points skipped: {spec.skipped}; "
               f"duplicate runs kept once: {spec.duplicates}")
@@ -695,7 +704,7 @@ def _print_plan(spec: Spec, out: Path, stored: dict[str, str], todo: list[Run], 
 
 
 def summarize(spec: Spec, frame: Any) -> str:
-    """One line per cell: runs, memorized fraction, median epochs-to-memorize, errors.
+    """One line per group: runs, memorized fraction, median epochs-to-memorize, errors.
 
     The median counts censored runs as "more than max_epochs", so it is exact whenever
     at least half of the group's runs memorized, and shown as >max_epochs otherwise.

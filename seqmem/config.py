@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import posixpath
 import re
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
@@ -36,8 +37,9 @@ class RunConfig:
     """One online-memorization run.
 
     sequence: the letters to memorize; a preset name ("random30") is resolved to its letters.
-    units: LSTM hidden size.
-    seed: torch.manual_seed(seed) just before the LSTM then the Linear are built.
+    units: the cell's hidden size (its state's width).
+    seed: torch.manual_seed(seed) just before the recurrent layer (or cell) then the Linear
+        readout are built.
     lr: Adam learning rate (other Adam settings are torch's defaults, as in the notebook).
     reset: "epoch" resets the state at the start of each epoch (notebook cases 2, 4-7);
         "char" resets it before every character (the notebook's `one_step`, cases 1, 3).
@@ -112,8 +114,14 @@ class RunConfig:
         _check_int("eval_every", self.eval_every, 1)
         _check_int("max_epochs", self.max_epochs, 0)
         _check_choice("engine", self.engine, ENGINES)
+        if not isinstance(self.cell, str):
+            raise ValueError(f"cell must be a name (lstm, gru, rnn, or 'file.py:Class' / "
+                             f"'module:Class' for your own), got {self.cell!r}")
         if is_user_cell(self.cell):
             module, _, cls = self.cell.rpartition(":")
+            if module.endswith(".py"):  # one spelling per file: './a/../b.py' is 'b.py'
+                module = posixpath.normpath(module)
+                object.__setattr__(self, "cell", f"{module}:{cls}")
             if not module or not cls.isidentifier():
                 raise ValueError(f"cell {self.cell!r}: give 'pkg.module:Class' or "
                                  "'path/to/file.py:Class'")
@@ -121,7 +129,9 @@ class RunConfig:
                                                                  str(self.cell_source)):
                 raise ValueError(f"cell_source must be 16 hex digits, got {self.cell_source!r}")
         else:
-            _check_choice("cell", self.cell, CELLS)
+            if self.cell not in CELLS:
+                raise ValueError(f"cell must be one of {', '.join(CELLS)}, or your own as "
+                                 f"'file.py:Class' or 'module:Class'; got {self.cell!r}")
             if self.cell_source is not None:
                 raise ValueError(f"cell_source={self.cell_source!r} applies only to a user "
                                  f"cell, not cell={self.cell!r}")

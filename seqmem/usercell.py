@@ -51,7 +51,11 @@ def _module(target: str, mtime: float):
         spec = importlib.util.spec_from_file_location(key, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[key] = module  # dataclasses and pickling look modules up by name
-        spec.loader.exec_module(module)
+        sys.path.insert(0, str(path.parent))  # its own folder: imports of files beside it
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            sys.path.remove(str(path.parent))
         return module
     return importlib.import_module(target)
 

@@ -32,5 +32,6 @@ def test_a_seed_builds_the_notebooks_weights_in_its_order(cell, layer):
 
 
 def test_an_unknown_cell_is_one_line():
-    with pytest.raises(ValueError, match="cell must be one of lstm, gru, rnn; got 'lstmx'"):
+    with pytest.raises(ValueError, match="cell must be one of lstm, gru, rnn, or your own as "
+                                         "'file.py:Class' or 'module:Class'; got 'lstmx'"):
         preset("notebook", "ABCA", cell="lstmx")
