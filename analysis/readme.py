@@ -219,6 +219,34 @@ def findings(doc: dict) -> str:
                        f"{r['hi']:.0f}]; {r['bits_per_param']:.2f} bits per parameter after "
                        f"{r['exposures_at_lstar']:.0f} exposures)" for r in bisect)
                    + ". The fixed budget in steps is fewer exposures at a longer L*.")
+    rt = doc.get("rtrl", {}).get("verdicts", {})
+    if rt.get("lstar"):
+        k, b = rt["lstar"].get("rtrl"), rt["bits"].get("rtrl")
+        line = ("- **The exact online gradient** (`rtrl`: RTRL against the 16-step window, "
+                "LSTM, GRU and RNN at 4, 8 and 16 units, 26 letters, 200k steps, the same "
+                "sequences and seeds): ")
+        if k:
+            n = k["longer"] + k["shorter"] + k["unresolved"]
+            line += (f"L* longer in {k['longer']} of {n} networks, shorter in {k['shorter']}, "
+                     f"not resolved in {k['unresolved']} (ratios {k['range'][0]:.2f} to "
+                     f"{k['range'][1]:.2f}, median {k['median']:.2f})")
+        if b:
+            line += (f"; beyond the window's L* it stores ×{b['median']:.2f} the window's bits "
+                     f"(median over networks, {b['low']:.2f} to {b['high']:.2f})")
+        cases = rt.get("cases", [])
+        if cases:
+            line += "; the notebook's cases " + ", ".join(
+                f"{c['case']} {c['rtrl']}/{c['runs']} memorized under RTRL against "
+                f"{c['epoch']}/{c['runs']} under its stale BPTT" for c in cases)
+        out.append(line + ".")
+    uc = doc.get("usercells", {}).get("capacity", [])
+    if uc:
+        out.append("- **Your own cell** (`usercells`: minGRU and minLSTM, Feng et al. 2024, "
+                   "beside the built-in cells at matched parameters, bits stored after "
+                   f"{uc[0]['exposures']} exposures): " + ", ".join(
+                       f"{r['network']} ({r['params']:,} parameters) {r['bits_per_param']:.2f}"
+                       + (" (still rising)" if r["rising"] else "") for r in uc)
+                   + " bits per parameter.")
     fresh = doc.get("frontier_fresh", [])
     if fresh:
         agree = [r for r in fresh if r["same_bracket"] or r["lo"] <= 1 <= r["hi"]]

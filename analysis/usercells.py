@@ -150,6 +150,7 @@ def usercells_document(u: UserCells) -> dict:
 
     return dict(lr_choice=rec(u.lr_choice, ["slice", "lr", "at_edge", "bits"]),
                 capacity=rec(u.capacity, ["network", "params", "lr", "capacity", "lo", "hi",
-                                          "at_length", "rising", "bits_per_param"]),
+                                          "at_length", "rising", "bits_per_param",
+                                          "exposures"]),
                 forks=rec(u.forks, ["network", "depth", "forks", "memorized",
                                     "median_epochs"]))
