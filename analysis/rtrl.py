@@ -142,25 +142,37 @@ def bits(table: pd.DataFrame, base: str = "16") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def bits_beyond(bits_table: pd.DataFrame, lstar_table: pd.DataFrame, base: str = "16"
+def bits_beyond(table: pd.DataFrame, lstar_table: pd.DataFrame, base: str = "16"
                 ) -> pd.DataFrame:
-    """Per cell, width and gradient: the mean bits ratio to `base` over the lengths beyond
-    base's L* bracket (where neither stores the whole sequence, so the ratio is capacity,
-    not the ceiling of L log2 A)."""
+    """Per cell, width and gradient: bits stored relative to `base` over the lengths at and
+    beyond base's L* bracket (where neither stores the whole sequence, so the ratio is
+    capacity, not the ceiling of L log2 A): the geometric mean over those sequences of the
+    per-sequence ratio (seeds' means), with a t interval over sequences (every length has
+    its own sequences); and the lowest and highest per-length mean ratio."""
+    runs = _runs(table)
+    per_seq = (runs.groupby(["cell", "units", "length", "sequence", "gradient"])["bits_stored"]
+               .mean().unstack("gradient"))
     rows = []
-    for (cell, units), g in bits_table.groupby(["cell", "units"], sort=True):
+    for (cell, units), g in per_seq.groupby(level=["cell", "units"], sort=True):
         ref = lstar_table[(lstar_table["cell"] == cell) & (lstar_table["units"] == units)
                           & (lstar_table["gradient"] == base)]
-        if ref.empty:
+        if ref.empty or base not in g.columns:
             continue
-        beyond = g[g["length"] >= float(ref["above"].iloc[0])]
-        for grad, h in beyond.groupby("gradient", sort=False):
-            if grad == base or h.empty:
+        beyond = g[g.index.get_level_values("length") >= float(ref["above"].iloc[0])]
+        for grad in g.columns:
+            if grad == base:
                 continue
+            ratio = (beyond[grad] / beyond[base]).dropna()
+            if ratio.empty:
+                continue
+            m, lo, hi = _t_interval(np.log(ratio.to_numpy()))
+            by_length = ratio.groupby(level="length").mean()
             rows.append(dict(cell=cell, units=int(units), gradient=grad, base=base,
-                             lengths=len(h), from_length=int(h["length"].min()),
-                             ratio=float(np.exp(np.mean(np.log(h["ratio"])))),
-                             lowest=float(h["ratio"].min()), highest=float(h["ratio"].max())))
+                             lengths=len(by_length), from_length=int(by_length.index.min()),
+                             sequences=len(ratio), ratio=math.exp(m),
+                             lo=math.exp(lo) if np.isfinite(lo) else math.nan,
+                             hi=math.exp(hi) if np.isfinite(hi) else math.nan,
+                             lowest=float(by_length.min()), highest=float(by_length.max())))
     return pd.DataFrame(rows)
 
 
@@ -250,23 +262,67 @@ def classify(lo: float, hi: float) -> str:
     return "unresolved"
 
 
+def _by_brackets(lstar_table: pd.DataFrame, cell: str, units: int, grad: str, base: str
+                 ) -> str:
+    """'longer' when the tested lengths bracketing `grad`'s L* lie wholly above `base`'s
+    (its longest length memorized by half is at least base's shortest one not), 'shorter'
+    the other way round, else 'unresolved': no finer than the grid."""
+    rows = lstar_table[(lstar_table["cell"] == cell) & (lstar_table["units"] == units)]
+    g = rows[rows["gradient"] == grad].iloc[0]
+    b = rows[rows["gradient"] == base].iloc[0]
+    if g["below"] >= b["above"]:
+        return "longer"
+    if g["above"] <= b["below"]:
+        return "shorter"
+    return "unresolved"
+
+
 def verdicts(paired_table: pd.DataFrame, bits_beyond_table: pd.DataFrame,
-             case_table: pd.DataFrame) -> dict:
+             case_table: pd.DataFrame, speed_table: pd.DataFrame | None = None,
+             lstar_table: pd.DataFrame | None = None) -> dict:
     """The answer in numbers: per gradient against the 16-step window, how many networks
-    reach a longer, shorter or unresolved L*; the bits ratio beyond the window's L*; and per
-    notebook case whether RTRL memorized in more or fewer runs than stale BPTT."""
-    out: dict = {"lstar": {}, "bits": {}, "cases": []}
+    reach a longer, shorter or unresolved L* (and which; by the tested lengths that bracket
+    each L* when `lstar_table` is given, else by the paired bootstrap interval); the bits
+    ratio at and beyond the window's L*; how many networks memorize faster or slower (sign test, p < 0.05); per
+    notebook case whether RTRL memorized in more or fewer runs than stale BPTT; and the
+    answer: "yes" (truncation limits) when RTRL's L* is longer in most networks, "no" when in
+    at most a third and RTRL stores more bits in none (interval above 1), else "mixed"."""
+    out: dict = {"lstar": {}, "bits": {}, "speed": {}, "cases": [], "answer": None}
+    speed_table = pd.DataFrame() if speed_table is None else _in_order(speed_table)
     paired_table = _in_order(paired_table)
     bits_beyond_table = _in_order(bits_beyond_table)
     for grad, g in paired_table.groupby("gradient", sort=False):
-        kinds = [classify(lo, hi) for lo, hi in zip(g["lo"], g["hi"], strict=True)]
+        kinds = [_by_brackets(lstar_table, r["cell"], r["units"], grad, r["base"])
+                 if lstar_table is not None else classify(r["lo"], r["hi"])
+                 for _, r in g.iterrows()]
         out["lstar"][grad] = {k: kinds.count(k) for k in ("longer", "shorter", "unresolved")}
+        out["lstar"][grad]["resolved"] = [
+            dict(network=f"{r['cell'].upper()} {r['units']}", kind=kind, ratio=float(r["ratio"]),
+                 lo=float(r["lo"]), hi=float(r["hi"]))
+            for (_, r), kind in zip(g.iterrows(), kinds, strict=True) if kind != "unresolved"]
         out["lstar"][grad]["range"] = (float(g["ratio"].min()), float(g["ratio"].max()))
         out["lstar"][grad]["median"] = float(g["ratio"].median())
     for grad, g in bits_beyond_table.groupby("gradient", sort=False):
         out["bits"][grad] = dict(median=float(g["ratio"].median()),
                                  low=float(g["ratio"].min()), high=float(g["ratio"].max()),
-                                 above_one=int((g["ratio"] > 1).sum()), networks=len(g))
+                                 above_one=int((g["ratio"] > 1).sum()), networks=len(g),
+                                 ci_below_one=int((g["hi"] < 1).sum()),
+                                 ci_above_one=int((g["lo"] > 1).sum()))
+    k, b = out["lstar"].get("rtrl"), out["bits"].get("rtrl")
+    if k and b:
+        n = k["longer"] + k["shorter"] + k["unresolved"]
+        if k["longer"] > n / 2:
+            out["answer"] = "yes"
+        elif k["longer"] <= n / 3 and b["ci_above_one"] == 0:
+            out["answer"] = "no"
+        else:
+            out["answer"] = "mixed"
+    if not speed_table.empty:
+        for grad, g in speed_table.groupby("gradient", sort=False):
+            out["speed"][grad] = dict(
+                networks=len(g), median=float(g["median_ratio"].median()),
+                faster=int(((g["sign_p"] < 0.05) & (g["faster"] > g["slower"])).sum()),
+                slower=int(((g["sign_p"] < 0.05) & (g["slower"] > g["faster"])).sum()))
     if not case_table.empty:
         for case, g in case_table.groupby("case", sort=True):
             by = g.set_index("gradient")
@@ -302,12 +358,13 @@ def analyse_rtrl(table: pd.DataFrame | None, case_table: pd.DataFrame | None,
         out.lstar = lstar(table)
         out.paired = paired(table)
         out.bits = bits(table)
-        out.bits_beyond = _in_order(bits_beyond(out.bits, out.lstar))
+        out.bits_beyond = _in_order(bits_beyond(table, out.lstar))
         out.speed = _in_order(speed(table))
         out.paired = _in_order(out.paired)
     if case_table is not None:
         out.cases = cases(case_table)
-    out.verdicts = verdicts(out.paired, out.bits_beyond, out.cases)
+    out.verdicts = verdicts(out.paired, out.bits_beyond, out.cases, out.speed,
+                            out.lstar if not out.lstar.empty else None)
     return out
 
 
@@ -321,8 +378,8 @@ def rtrl_document(r: Rtrl) -> dict:
         lstar=_records(r.lstar, ["cell", "units", "params", "gradient", "lr", "L_star", "lo",
                                  "hi", "bound", "bits_per_param"]),
         paired=_records(r.paired, ["cell", "units", "gradient", "base", "ratio", "lo", "hi"]),
-        bits_beyond=_records(r.bits_beyond, ["cell", "units", "gradient", "ratio", "lowest",
-                                             "highest"]),
+        bits_beyond=_records(r.bits_beyond, ["cell", "units", "gradient", "ratio", "lo", "hi",
+                                             "lowest", "highest"]),
         speed=_records(r.speed, ["cell", "units", "gradient", "pairs", "median_ratio"]),
         cases=_records(r.cases, ["case", "gradient", "runs", "memorized", "median_epochs"]),
         costs=_records(r.costs, ["cell", "H", "rtrl_us", "window16_us", "ratio"]),

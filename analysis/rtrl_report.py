@@ -36,12 +36,14 @@ def lstar_table(r: Rtrl) -> str:
 
 
 def bits_table(r: Rtrl) -> str:
-    lines = ["| network | gradient | lengths beyond window 16's L* | bits stored / window 16's "
-             "(geometric mean over lengths) | lowest | highest |", "|---|---|---|---|---|---|"]
+    lines = ["| network | gradient | lengths (sequences) at and beyond window 16's L* | bits "
+             "stored / window 16's [95% CI over sequences] | per-length means, lowest to "
+             "highest |", "|---|---|---|---|---|"]
     for _, b in r.bits_beyond.iterrows():
         lines.append(f"| {b['cell'].upper()} {b['units']} | {gradient_name(b['gradient'])} | "
-                     f"{b['lengths']} (from {b['from_length']}) | {b['ratio']:.2f} | "
-                     f"{b['lowest']:.2f} | {b['highest']:.2f} |")
+                     f"{b['lengths']} from {b['from_length']} ({b['sequences']}) | "
+                     f"{_ci(b['ratio'], b['lo'], b['hi'], '.3f')} | "
+                     f"{b['lowest']:.2f} to {b['highest']:.2f} |")
     return "\n".join(lines)
 
 
@@ -75,18 +77,44 @@ def costs_table(costs: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _headline(v: dict) -> str:
+    k, b = v["lstar"]["rtrl"], v["bits"]["rtrl"]
+    n = k["longer"] + k["shorter"] + k["unresolved"]
+    tail = (f"the frontier L* is the window's within the grid's resolution in "
+            f"{k['unresolved']} of {n} networks, and at and beyond it the exact gradient stores "
+            f"×{b['median']:.2f} the window's bits (median over networks; more in none).")
+    if v["answer"] == "no":
+        return "**No.** At these widths the exact online gradient does not carry online " \
+               "memorization further than a 16-step window: " + tail
+    if v["answer"] == "yes":
+        return (f"**Yes.** The exact online gradient reaches a longer L* than the 16-step window "
+                f"in {k['longer']} of {n} networks: truncation limits online memorization here.")
+    return ("**Not in general.** The exact gradient helps in some networks and not in others: "
+            + tail)
+
+
 def _answer(v: dict) -> list[str]:
-    out = []
+    out = [_headline(v), ""] if v.get("answer") else []
     for grad, k in v.get("lstar", {}).items():
         lo, hi = k["range"]
+        which = "; ".join(f"{r['kind']}: {r['network']} ×{r['ratio']:.2f} [{r['lo']:.2f}, "
+                          f"{r['hi']:.2f}]" for r in k.get("resolved", []))
         out.append(f"- {gradient_name(grad)} against the 16-step window: L* longer in "
                    f"{k['longer']}, shorter in {k['shorter']}, not resolved in {k['unresolved']} "
-                   f"of {k['longer'] + k['shorter'] + k['unresolved']} networks (paired 95% "
-                   f"intervals); ratios {lo:.2f} to {hi:.2f}, median {k['median']:.2f}.")
+                   f"of {k['longer'] + k['shorter'] + k['unresolved']} networks (longer: the "
+                   f"tested lengths that bracket its L* lie wholly above the window's); paired "
+                   f"ratios {lo:.2f} to {hi:.2f}, median {k['median']:.2f}"
+                   + (f" ({which})" if which else "") + ".")
     for grad, b in v.get("bits", {}).items():
-        out.append(f"- Bits stored beyond the window's L*, {gradient_name(grad)} over window 16: "
-                   f"median {b['median']:.2f} over networks ({b['low']:.2f} to {b['high']:.2f}; "
-                   f"above 1 in {b['above_one']} of {b['networks']}).")
+        out.append(f"- Bits stored at and beyond the window's L*, {gradient_name(grad)} over "
+                   f"window 16: median {b['median']:.3f} over networks ({b['low']:.3f} to "
+                   f"{b['high']:.3f}); the 95% interval lies below 1 in {b['ci_below_one']}, "
+                   f"above 1 in {b['ci_above_one']} of {b['networks']}.")
+    for grad, sp in v.get("speed", {}).items():
+        out.append(f"- Steps to memorize, {gradient_name(grad)} over window 16 where both "
+                   f"memorized: median {sp['median']:.2f} over networks; significantly fewer "
+                   f"steps in {sp['faster']}, more in {sp['slower']} of {sp['networks']} "
+                   "(sign test over runs, p < 0.05).")
     for c in v.get("cases", []):
         rt = "not reached" if math.isinf(c["rtrl_median"]) else f"{c['rtrl_median']:.0f}"
         ep = "not reached" if math.isinf(c["epoch_median"]) else f"{c['epoch_median']:.0f}"
@@ -110,15 +138,27 @@ def rtrl_section(r: Rtrl | None) -> str:
              "capacity study's lr; lengths at half-octave steps, 3 independent sequences x 2 "
              "seeds per length. L* is the isotonic crossing of 1/2; its interval is the "
              "bootstrap's widened to the tested lengths either side. Ratios of L* resample the "
-             "sequences of every length once for all gradients (paired).", "",
+             "sequences of every length once for all gradients (paired); the grid steps by "
+             "x1.41, so a ratio's interval narrower than that is the grid's resolution, not "
+             "precision, and a gradient counts as reaching a longer L* only when the tested "
+             "lengths bracketing its L* lie wholly above the window's. Three sequences per "
+             "length (fewer than the five the other frontier specs use) and two seeds each.",
+             "",
+             "RTRL is exact for the weights it is computed at: with an Adam step after every "
+             "letter, the sensitivities it carries mix Jacobians taken at earlier weights, "
+             "which a window forgets after k steps. Why the exact gradient stores slightly "
+             "fewer bits than the window where neither memorizes is not tested here; those "
+             "stale sensitivities are a hypothesis.", "",
              "**The answer in numbers:**", "", *_answer(r.verdicts)]
     if not r.lstar.empty:
         lines += ["", "### L* by gradient", "", lstar_table(r)]
     if not r.bits_beyond.empty:
         lines += ["", "### Bits stored where the window no longer memorizes", "",
-                  "Per sequence, the seeds' mean bits stored at the end of the run, divided by "
-                  "the window's on the same sequence; averaged over sequences, then "
-                  "geometrically over the lengths at and beyond the window's L* bracket.", "",
+                  "Per sequence, the seeds' mean bits stored at the end of the run (after 200k "
+                  "steps where a run did not memorize), divided by the "
+                  "window's on the same sequence; the geometric mean over the sequences of the "
+                  "lengths at and beyond the window's L* bracket, with a t interval over them.",
+                  "",
                   bits_table(r)]
     if not r.speed.empty:
         lines += ["", "### Steps to memorize, where both memorized", "", speed_table(r)]
