@@ -283,8 +283,8 @@ def verdicts(paired_table: pd.DataFrame, bits_beyond_table: pd.DataFrame,
     """The answer in numbers: per gradient against the 16-step window, how many networks
     reach a longer, shorter or unresolved L* (and which; by the tested lengths that bracket
     each L* when `lstar_table` is given, else by the paired bootstrap interval); the bits
-    ratio at and beyond the window's L*; how many networks memorize faster or slower (sign test, p < 0.05); per
-    notebook case whether RTRL memorized in more or fewer runs than stale BPTT; and the
+    ratio at and beyond the window's L*; how many networks memorize faster or slower (sign
+    test, p < 0.05); per notebook case whether RTRL memorized in more or fewer runs than stale BPTT; and the
     answer: "yes" (truncation limits) when RTRL's L* is longer in most networks, "no" when in
     at most a third and RTRL stores more bits in none (interval above 1), else "mixed"."""
     out: dict = {"lstar": {}, "bits": {}, "speed": {}, "cases": [], "answer": None}
