@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from analysis.figures import all_figures
+from analysis.lawfit import FIT_TABLES
 from analysis.load import load_tables
 from analysis.pipeline import analyse, fit_document
 from analysis.readme import update_glossary, update_readme
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --results {results} is not a folder", file=sys.stderr)
         return 2
     tables, sources = load_tables(results)
-    if not any(getattr(tables, name) is not None for name in ("width_lr", "depth", "study")):
+    if not any(getattr(tables, name) is not None for name in FIT_TABLES):
         print(f"error: no fitting table (width_lr, depth_ambiguity or study) in {results}",
               file=sys.stderr)
         return 2

@@ -33,7 +33,7 @@ from analysis.load import Tables, outcomes, split_errors
 from seqmem.schema import CONFIG_DEFAULTS, GROUPS
 
 LAW_OPTIONS = dict(reset="epoch", bptt="epoch", feedback="probs")
-FIT_TABLES = ("width_lr", "depth", "study")
+FIT_TABLES = ("width_lr", "depth_ambiguity", "study")
 CI_Z = 1.959964  # 95%
 DIST = "lognormal"
 

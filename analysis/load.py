@@ -93,11 +93,12 @@ def cell_ids(df: pd.DataFrame) -> np.ndarray:
 
 @dataclass
 class Tables:
-    """The committed tables the analysis reads (None: not there). File names in SOURCES."""
+    """The committed tables the analysis reads (None: not there), each field named as the
+    spec that makes it (results/<field>.csv)."""
 
     study: pd.DataFrame | None = None  # the notebook-options baseline (v1 design)
     width_lr: pd.DataFrame | None = None
-    depth: pd.DataFrame | None = None  # depth x ambiguity (forks) design
+    depth_ambiguity: pd.DataFrame | None = None  # depth x ambiguity (forks) design
     frontier: pd.DataFrame | None = None  # lr 1e-2, 50k and 200k steps
     frontier_lr: pd.DataFrame | None = None  # lr 1e-3, 200k steps
     frontier_long: pd.DataFrame | None = None  # lr 1e-3, 800k steps, 64 units
@@ -119,24 +120,12 @@ class Tables:
     rtrl_cases: pd.DataFrame | None = None  # notebook cases 4-6: RTRL vs stale BPTT
     heldout: pd.DataFrame | None = None  # never fitted: the law's validation
     cases: pd.DataFrame | None = None
-    reference: pd.DataFrame | None = None  # the notebook cases by the reference trainer
+    cases_reference: pd.DataFrame | None = None  # the notebook cases by the reference trainer
     steptime: pd.DataFrame | None = None
 
 
-SOURCES = {"study": "study.csv", "width_lr": "width_lr.csv", "depth": "depth_ambiguity.csv",
-           "frontier": "frontier.csv", "frontier_lr": "frontier_lr.csv",
-           "frontier_long": "frontier_long.csv",
-           "frontier_probe": "frontier_probe.csv", "frontier_cells": "frontier_cells.csv",
-           "frontier_more": "frontier_more.csv",
-           "cells": "cells.csv", "predict_check": "predict_check.csv",
-           "width_lr_between": "width_lr_between.csv", "frontier_fresh": "frontier_fresh.csv",
-           "frontier_cells_fresh": "frontier_cells_fresh.csv",
-           "long_budgets": "long_budgets.csv", "capacity_lr": "capacity_lr.csv",
-           "capacity": "capacity.csv", "capacity_lstar": "capacity_lstar.csv",
-           "rtrl": "rtrl.csv", "rtrl_cases": "rtrl_cases.csv", "heldout": "heldout.csv",
-           "usercells_lr": "usercells_lr.csv", "usercells": "usercells.csv",
-           "cases": "cases.csv", "reference": "cases_reference.csv",
-           "steptime": "steptime.csv"}
+# Every table is named as the spec (or command) that makes it: <name>.csv in results/.
+SOURCES = {f.name: f"{f.name}.csv" for f in fields(Tables)}
 
 
 def load_tables(results: str | Path) -> tuple[Tables, dict[str, str]]:

@@ -41,6 +41,11 @@ from analysis.widthlr import WidthLR, width_lr
 SIGNIFICANT = 5  # digits written to fit.json: enough that the README rounds as the report does
 
 
+# The frontier specs analysed together, and their independent reruns on fresh sequences.
+FRONTIER_TABLES = ("frontier", "frontier_lr", "frontier_long", "frontier_cells", "frontier_more")
+FRESH_FRONTIER_TABLES = ("frontier_fresh", "frontier_cells_fresh")
+
+
 @dataclass
 class Analysis:
     law_data: pd.DataFrame
@@ -115,11 +120,11 @@ def analyse(t: Tables) -> Analysis:
         if a.width is not None:
             a.between = between(t.width_lr_between, a.width.cells)
         a.between_check = check_predict(saved, t.width_lr_between, data)
-    fronts = [x for x in (t.frontier, t.frontier_lr, t.frontier_long, t.frontier_cells,
-                          t.frontier_more) if x is not None]
+    fronts = [x for x in (getattr(t, name) for name in FRONTIER_TABLES) if x is not None]
     if fronts:
         a.frontier = frontier(pd.concat(fronts, ignore_index=True))
-        fresh = [x for x in (t.frontier_fresh, t.frontier_cells_fresh) if x is not None]
+        fresh = [x for x in (getattr(t, name) for name in FRESH_FRONTIER_TABLES)
+                 if x is not None]
         if fresh:
             a.frontier_fresh = fresh_check(a.frontier, frontier(pd.concat(fresh,
                                                                           ignore_index=True)))
@@ -128,11 +133,11 @@ def analyse(t: Tables) -> Analysis:
     if t.frontier_probe is not None:
         a.probe = probe(t.frontier_probe, t.frontier_lr)
     if t.cells is not None:
-        a.cells = cells(t.cells, t.width_lr, t.depth)
+        a.cells = cells(t.cells, t.width_lr, t.depth_ambiguity)
     else:
         missing.append("cells")
-    if t.depth is not None:
-        a.design = depth_ambiguity(t.depth, t.study)
+    if t.depth_ambiguity is not None:
+        a.design = depth_ambiguity(t.depth_ambiguity, t.study)
     else:
         missing.append("depth_ambiguity")
     if t.study is not None:
@@ -145,14 +150,14 @@ def analyse(t: Tables) -> Analysis:
     if t.capacity is None:
         missing.append("capacity")
     a.rtrl = analyse_rtrl(t.rtrl, t.rtrl_cases, t.steptime)
-    a.usercells = analyse_usercells(t.usercells_lr, t.usercells, t.capacity, t.depth, t.cells)
+    a.usercells = analyse_usercells(t.usercells_lr, t.usercells, t.capacity, t.depth_ambiguity, t.cells)
     if t.rtrl is None:
         missing.append("rtrl")
     if t.cases is not None:
         a.cases = case_summary(t.cases)
         a.case_runs = outcomes(split_errors(t.cases)[0])
-        if t.reference is not None:
-            a.engines = compare(t.cases, t.reference)
+        if t.cases_reference is not None:
+            a.engines = compare(t.cases, t.cases_reference)
     else:
         missing.append("cases")
     if missing:

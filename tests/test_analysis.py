@@ -302,7 +302,7 @@ def test_a_missing_table_is_skipped_with_a_note(tmp_path):
     a = analyse(tables)
     assert a.validation is None and a.frontier is None and a.cases is None
     assert any("heldout" in n and "frontier" in n for n in a.notes)
-    assert set(sources) == {"width_lr", "depth"}
+    assert set(sources) == {"width_lr", "depth_ambiguity"}
 
 
 def test_an_effect_compares_two_settings_on_the_sequences_both_were_run_on():
