@@ -118,6 +118,7 @@ class Tables:
     usercells: pd.DataFrame | None = None  # minGRU, minLSTM: bits stored and difficulty
     rtrl: pd.DataFrame | None = None  # the frontier under RTRL and windows 16 and 4
     rtrl_cases: pd.DataFrame | None = None  # notebook cases 4-6: RTRL vs stale BPTT
+    rtrl_fresh: pd.DataFrame | None = None  # the one L* RTRL moved, on fresh sequences
     heldout: pd.DataFrame | None = None  # never fitted: the law's validation
     cases: pd.DataFrame | None = None
     cases_reference: pd.DataFrame | None = None  # the notebook cases by the reference trainer

@@ -149,7 +149,7 @@ def analyse(t: Tables) -> Analysis:
     a.capacity = analyse_capacity(t.capacity_lr, t.capacity, t.capacity_lstar)
     if t.capacity is None:
         missing.append("capacity")
-    a.rtrl = analyse_rtrl(t.rtrl, t.rtrl_cases, t.steptime)
+    a.rtrl = analyse_rtrl(t.rtrl, t.rtrl_cases, t.steptime, t.rtrl_fresh)
     a.usercells = analyse_usercells(t.usercells_lr, t.usercells, t.capacity, t.depth_ambiguity, t.cells)
     if t.rtrl is None:
         missing.append("rtrl")

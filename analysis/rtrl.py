@@ -10,7 +10,8 @@ The `rtrl` sweep trains every sequence and seed three times, with the exact onli
 - `bits`: bits stored at the end of each run, per length and gradient, the mean over
   sequences with a t interval, and RTRL's over the window's from the same sequences;
 - `speed`: steps to memorize, RTRL over the window, for runs both memorized (paired);
-- `cases`: the notebook's cases under RTRL and under its stale-activation BPTT.
+- `cases`: the notebook's cases under RTRL and under its stale-activation BPTT;
+- `fresh`: the one L* the exact gradient moved, rerun on fresh sequences (`rtrl_fresh`).
 """
 
 from __future__ import annotations
@@ -229,6 +230,29 @@ def cases(table: pd.DataFrame) -> pd.DataFrame:
     return out.merge(pd.DataFrame(sooner), on="case", how="left") if sooner else out
 
 
+def fresh(table: pd.DataFrame, base: str = "16") -> pd.DataFrame:
+    """The check on fresh sequences: per cell, width, length and gradient, the runs
+    memorized, and per sequence whether each gradient memorized more seeds than `base`
+    (a sign test over the sequences that differ)."""
+    runs = _runs(table)
+    rows = []
+    for (cell, units, length), g in runs.groupby(["cell", "units", "length"], sort=True):
+        per_seq = g.pivot_table(index="sequence", columns="gradient", values="event",
+                                aggfunc="sum")
+        for grad, h in g.groupby("gradient", sort=False):
+            row = dict(cell=cell, units=int(units), length=int(length), gradient=grad,
+                       sequences=int(h["sequence"].nunique()), runs=len(h),
+                       memorized=int(h["event"].sum()))
+            if grad != base and base in per_seq.columns:
+                more = int((per_seq[grad] > per_seq[base]).sum())
+                fewer = int((per_seq[grad] < per_seq[base]).sum())
+                row.update(more=more, fewer=fewer,
+                           sign_p=float(stats.binomtest(more, more + fewer).pvalue)
+                           if more + fewer else math.nan)
+            rows.append(row)
+    return _in_order(pd.DataFrame(rows))
+
+
 def step_costs(steptime: pd.DataFrame | None) -> pd.DataFrame:
     """The compiled kernel's RTRL step beside its 16-step window, per cell and width, from
     the step benchmark (one run times both)."""
@@ -346,14 +370,18 @@ class Rtrl:
     speed: pd.DataFrame = field(default_factory=pd.DataFrame)
     cases: pd.DataFrame = field(default_factory=pd.DataFrame)
     costs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    fresh: pd.DataFrame = field(default_factory=pd.DataFrame)
     verdicts: dict = field(default_factory=dict)
 
 
 def analyse_rtrl(table: pd.DataFrame | None, case_table: pd.DataFrame | None,
-                 steptime: pd.DataFrame | None = None) -> Rtrl | None:
+                 steptime: pd.DataFrame | None = None,
+                 fresh_table: pd.DataFrame | None = None) -> Rtrl | None:
     if table is None and case_table is None:
         return None
     out = Rtrl(costs=step_costs(steptime))
+    if fresh_table is not None:
+        out.fresh = fresh(fresh_table)
     if table is not None:
         out.lstar = lstar(table)
         out.paired = paired(table)
@@ -383,4 +411,5 @@ def rtrl_document(r: Rtrl) -> dict:
         speed=_records(r.speed, ["cell", "units", "gradient", "pairs", "median_ratio"]),
         cases=_records(r.cases, ["case", "gradient", "runs", "memorized", "median_epochs"]),
         costs=_records(r.costs, ["cell", "H", "rtrl_us", "window16_us", "ratio"]),
+        fresh=_records(r.fresh, ["cell", "units", "length", "gradient", "runs", "memorized"]),
         verdicts=r.verdicts)

@@ -68,6 +68,19 @@ def cases_table(r: Rtrl) -> str:
     return "\n".join(lines)
 
 
+def fresh_table(r: Rtrl) -> str:
+    lines = ["| network | length | gradient | sequences | memorized | sequences with more / "
+             "fewer seeds memorized than window 16 | sign test p |", "|---|---|---|---|---|---|---|"]
+    for _, f in r.fresh.iterrows():
+        cmp = ("" if pd.isna(f.get("more", math.nan))
+               else f"{int(f['more'])} / {int(f['fewer'])}")
+        p = "" if pd.isna(f.get("sign_p", math.nan)) else f"{f['sign_p']:.2g}"
+        lines.append(f"| {f['cell'].upper()} {f['units']} | {f['length']} | "
+                     f"{gradient_name(f['gradient'])} | {f['sequences']} | "
+                     f"{f['memorized']}/{f['runs']} | {cmp} | {p} |")
+    return "\n".join(lines)
+
+
 def costs_table(costs: pd.DataFrame) -> str:
     lines = ["| cell | units | RTRL (us per model-step) | window 16 | RTRL / window 16 |",
              "|---|---|---|---|---|"]
@@ -162,6 +175,11 @@ def rtrl_section(r: Rtrl | None) -> str:
                   bits_table(r)]
     if not r.speed.empty:
         lines += ["", "### Steps to memorize, where both memorized", "", speed_table(r)]
+    if not r.fresh.empty:
+        lines += ["", "### The check on fresh sequences", "",
+                  "The `rtrl_fresh` spec reruns the network and length where the exact gradient "
+                  "moved L* by a grid step on sequences no other spec uses, both gradients on "
+                  "the same sequences and seeds.", "", fresh_table(r)]
     if not r.cases.empty:
         lines += ["", "### The notebook's stateful cases: RTRL against the notebook's "
                   "stale-activation BPTT", "",

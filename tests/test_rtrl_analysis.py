@@ -114,3 +114,13 @@ def test_a_miniature_rtrl_sweep_analyses_end_to_end(tiny, tmp_path):
 
 def test_without_the_tables_there_is_no_rtrl_section():
     assert analyse_rtrl(None, None) is None and rtrl_section(None) == ""
+
+
+def test_the_fresh_check_counts_sequences_where_a_gradient_memorized_more_seeds():
+    from analysis.rtrl import fresh
+
+    t = _table({"rtrl": 256, "16": 128})
+    got = fresh(t[t["length"] == 256]).set_index("gradient")
+    assert (got.loc["rtrl", "memorized"], got.loc["16", "memorized"]) == (6, 0)
+    assert (got.loc["rtrl", "more"], got.loc["rtrl", "fewer"]) == (3, 0)
+    assert got.loc["rtrl", "sign_p"] == pytest.approx(0.25)
