@@ -26,6 +26,7 @@ from analysis.cases import CASES, case_rows  # noqa: E402
 from analysis.pipeline import Analysis  # noqa: E402
 from analysis.rtrl_figures import FIGURES as RTRL_FIGURES  # noqa: E402
 from analysis.survival import kaplan_meier, km_curves  # noqa: E402
+from analysis.usercells_figures import FIGURES as USERCELLS_FIGURES  # noqa: E402
 
 SOFTMAX_FLOOR = math.log(25 + math.e) - 1  # the lowest loss Softmax-then-CrossEntropy allows
 LITERATURE_BITS = 5.0  # Collins, Sohl-Dickstein & Sussillo 2017, tuned offline training
@@ -553,6 +554,8 @@ FIGURES = {
        for name, draw in CAPACITY_FIGURES.items()},
     **{name: (lambda a, path, draw=draw: draw(a.rtrl, path))
        for name, draw in RTRL_FIGURES.items()},
+    **{name: (lambda a, path, draw=draw: draw(a.usercells, path))
+       for name, draw in USERCELLS_FIGURES.items()},
 }
 
 

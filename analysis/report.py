@@ -53,6 +53,8 @@ CAPTIONS = {
                        "final exposure; the plateau is the capacity.",
     "capacity_exposures": "Capacity per parameter at 100, 300 and 1000 exposures, online and "
                           "offline, with the published figures as context lines.",
+    "usercells_bits": "Bits stored after 300 exposures against length: minGRU and minLSTM "
+                      "beside the LSTM, GRU and RNN at about 1,400 parameters.",
     "rtrl_frontier": "Share memorized against length under RTRL and windows of 16 and 4 "
                      "steps, per cell and width, L* marked.",
     "rtrl_bits": "Bits stored at the end of each run against length under the three "

@@ -75,3 +75,14 @@ def test_the_section_renders_what_was_measured():
     assert network("lstm", 8) == "LSTM 8" and network("x.py:MinLSTM", 13) == "minLSTM 13"
     assert analyse_usercells(None, None) is None and usercells_section(None) == ""
     assert np.isfinite(u.capacity["bits_per_param"]).all()
+
+
+def test_the_figure_draws_every_network(tmp_path):
+    from analysis.usercells_figures import bits_stored
+
+    u = analyse_usercells(None, _capacity_rows(MINGRU, 17, "mingru17", lambda n: 0.5 * n,
+                                               params=1386),
+                          _capacity_rows("lstm", 8, "lstm8_online", lambda n: n))
+    path = bits_stored(u, tmp_path / "u.png")
+    assert path is not None and path.stat().st_size > 10_000
+    assert bits_stored(None, tmp_path / "none.png") is None
