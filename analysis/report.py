@@ -56,9 +56,9 @@ CAPTIONS = {
     "usercells_bits": "Bits stored after 300 exposures against length: minGRU and minLSTM "
                       "beside the LSTM, GRU and RNN at about 1,400 parameters.",
     "rtrl_frontier": "Share memorized against length under RTRL and windows of 16 and 4 "
-                     "steps, per cell and width, L* marked.",
-    "rtrl_bits": "Bits stored at the end of each run against length under the three "
-                 "gradients, with the whole sequence's bits as the ceiling.",
+                     "steps, per cell and width.",
+    "rtrl_bits": "Bits stored at the end of each run relative to the 16-step window's on the "
+                 "same sequences, RTRL and the 4-step window, per cell and width.",
     "capacity_time": "Online steps to the first exact regeneration against length, with the "
                      "fitted form chosen by AIC.",
 }

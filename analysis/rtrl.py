@@ -16,6 +16,7 @@ The `rtrl` sweep trains every sequence and seed three times, with the exact onli
 
 from __future__ import annotations
 
+import itertools
 import math
 import zlib
 from dataclasses import dataclass, field
@@ -105,6 +106,45 @@ def paired(table: pd.DataFrame, base: str = "16", boot: int = N_BOOT, seed: int 
     return pd.DataFrame(rows)
 
 
+def _pairs(runs: pd.DataFrame, values: str) -> pd.DataFrame:
+    """One row per run pair (cell, units, length, sequence, seed), one column per gradient."""
+    return runs.pivot_table(index=["cell", "units", "length", "sequence", "seed"],
+                            columns="gradient", values=values, aggfunc="first")
+
+
+def discordant(table: pd.DataFrame, base: str = "16") -> pd.DataFrame:
+    """Per cell, width and gradient: the run pairs (same length, sequence and seed) that
+    only one of the two gradients memorized, and an exact two-sided binomial (McNemar) test
+    of them; pooled over the networks in rows with cell "all"."""
+    runs = _runs(table)
+    ev = _pairs(runs, "event").astype(float)
+    rows = []
+    for grad in ev.columns:
+        if grad == base:
+            continue
+        both = ev[[grad, base]].dropna()
+        only_g = (both[grad] > both[base])
+        only_b = (both[grad] < both[base])
+        for key, idx in list(both.groupby(level=["cell", "units"]).groups.items()) + [
+                (("all", 0), both.index)]:
+            a, b = int(only_g.loc[idx].sum()), int(only_b.loc[idx].sum())
+            rows.append(dict(cell=key[0], units=int(key[1]), gradient=grad, base=base,
+                             pairs=len(idx), only_gradient=a, only_base=b,
+                             p=float(stats.binomtest(a, a + b).pvalue) if a + b else 1.0))
+    return _in_order(pd.DataFrame(rows))
+
+
+def _sign_flip_p(x: np.ndarray) -> float:
+    """Exact two-sided sign-flip test of mean(x) = 0 over every sign pattern (n <= 16)."""
+    x = x[np.isfinite(x)]
+    n = len(x)
+    if n == 0:
+        return math.nan
+    signs = np.array(list(itertools.product((-1.0, 1.0), repeat=n)))
+    means = np.abs(signs @ np.abs(x)) / n
+    return float(np.mean(means >= abs(x.mean()) - 1e-12))
+
+
 def _t_interval(x: np.ndarray) -> tuple[float, float, float]:
     x = x[np.isfinite(x)]
     if len(x) == 0:
@@ -145,61 +185,69 @@ def bits(table: pd.DataFrame, base: str = "16") -> pd.DataFrame:
 
 def bits_beyond(table: pd.DataFrame, lstar_table: pd.DataFrame, base: str = "16"
                 ) -> pd.DataFrame:
-    """Per cell, width and gradient: bits stored relative to `base` over the lengths at and
-    beyond base's L* bracket (where neither stores the whole sequence, so the ratio is
-    capacity, not the ceiling of L log2 A): the geometric mean over those sequences of the
-    per-sequence ratio (seeds' means), with a t interval over sequences (every length has
-    its own sequences); and the lowest and highest per-length mean ratio."""
+    """Per cell, width and gradient: bits stored relative to `base` where neither memorized,
+    at the lengths at and beyond base's L* bracket (so the ratio is what each holds, not the
+    ceiling of L log2 A). Per run pair (same sequence and seed) both censored, the ratio;
+    per sequence the geometric mean over its seeds; over sequences the geometric mean, a t
+    interval and an exact sign-flip test (every length has its own sequences); and the
+    lowest and highest per-length mean."""
     runs = _runs(table)
-    per_seq = (runs.groupby(["cell", "units", "length", "sequence", "gradient"])["bits_stored"]
-               .mean().unstack("gradient"))
+    bits_ = _pairs(runs, "bits_stored")
+    ev = _pairs(runs, "event").astype(float)
     rows = []
-    for (cell, units), g in per_seq.groupby(level=["cell", "units"], sort=True):
+    for (cell, units), g in bits_.groupby(level=["cell", "units"], sort=True):
         ref = lstar_table[(lstar_table["cell"] == cell) & (lstar_table["units"] == units)
                           & (lstar_table["gradient"] == base)]
         if ref.empty or base not in g.columns:
             continue
-        beyond = g[g.index.get_level_values("length") >= float(ref["above"].iloc[0])]
+        g = g[g.index.get_level_values("length") >= float(ref["above"].iloc[0])]
+        e = ev.loc[g.index]
         for grad in g.columns:
             if grad == base:
                 continue
-            ratio = (beyond[grad] / beyond[base]).dropna()
-            if ratio.empty:
+            censored = (e[grad] == 0) & (e[base] == 0)
+            log_ratio = np.log(g.loc[censored, grad] / g.loc[censored, base]).dropna()
+            if log_ratio.empty:
                 continue
-            m, lo, hi = _t_interval(np.log(ratio.to_numpy()))
-            by_length = ratio.groupby(level="length").mean()
+            per_seq = log_ratio.groupby(level=["length", "sequence"]).mean()
+            m, lo, hi = _t_interval(per_seq.to_numpy())
+            by_length = np.exp(per_seq.groupby(level="length").mean())
             rows.append(dict(cell=cell, units=int(units), gradient=grad, base=base,
                              lengths=len(by_length), from_length=int(by_length.index.min()),
-                             sequences=len(ratio), ratio=math.exp(m),
+                             sequences=len(per_seq), pairs=len(log_ratio), ratio=math.exp(m),
                              lo=math.exp(lo) if np.isfinite(lo) else math.nan,
                              hi=math.exp(hi) if np.isfinite(hi) else math.nan,
+                             p=_sign_flip_p(per_seq.to_numpy()),
                              lowest=float(by_length.min()), highest=float(by_length.max())))
     return pd.DataFrame(rows)
 
 
 def speed(table: pd.DataFrame, base: str = "16") -> pd.DataFrame:
-    """Per cell, width and gradient: the median ratio of steps to memorize to `base`'s, over
-    the runs (sequence and seed) that both memorized, with a sign test's p-value."""
+    """Per cell, width and gradient against `base`, paired by run (length, sequence, seed),
+    censoring as data: a run that never memorized counts as later than any that did. The
+    pairs where one was sooner, an exact sign test of them, and (descriptive) the median
+    ratio of steps over the pairs where both memorized."""
     runs = _runs(table)
-    key = ["cell", "units", "length", "sequence", "seed"]
-    steps = runs[runs["event"]].set_index([*key, "gradient"])["observed_steps"].unstack()
+    t = _pairs(runs.assign(t=np.where(runs["event"], runs["observed_steps"], np.inf)), "t")
     rows = []
-    for (cell, units), g in steps.groupby(level=["cell", "units"], sort=True):
+    for (cell, units), g in t.groupby(level=["cell", "units"], sort=True):
         for grad in g.columns:
             if grad == base:
                 continue
             both = g[[grad, base]].dropna()
-            if both.empty:
-                continue
-            ratio = both[grad] / both[base]
-            faster = int((ratio < 1).sum())
-            slower = int((ratio > 1).sum())
-            p = stats.binomtest(faster, faster + slower).pvalue if faster + slower else math.nan
+            both = both[np.isfinite(both[grad]) | np.isfinite(both[base])]
+            sooner = int((both[grad] < both[base]).sum())
+            later = int((both[grad] > both[base]).sum())
+            memo = both[np.isfinite(both[grad]) & np.isfinite(both[base])]
+            ratio = memo[grad] / memo[base]
             rows.append(dict(cell=cell, units=int(units), gradient=grad, base=base,
-                             pairs=len(both), median_ratio=float(np.median(ratio)),
-                             q25=float(np.quantile(ratio, 0.25)),
-                             q75=float(np.quantile(ratio, 0.75)), faster=faster, slower=slower,
-                             sign_p=float(p)))
+                             pairs=len(both), both_memorized=len(memo),
+                             median_ratio=float(np.median(ratio)) if len(ratio) else math.nan,
+                             q25=float(np.quantile(ratio, 0.25)) if len(ratio) else math.nan,
+                             q75=float(np.quantile(ratio, 0.75)) if len(ratio) else math.nan,
+                             faster=sooner, slower=later,
+                             sign_p=float(stats.binomtest(sooner, sooner + later).pvalue)
+                             if sooner + later else math.nan))
     return pd.DataFrame(rows)
 
 
@@ -286,67 +334,55 @@ def classify(lo: float, hi: float) -> str:
     return "unresolved"
 
 
-def _by_brackets(lstar_table: pd.DataFrame, cell: str, units: int, grad: str, base: str
-                 ) -> str:
-    """'longer' when the tested lengths bracketing `grad`'s L* lie wholly above `base`'s
-    (its longest length memorized by half is at least base's shortest one not), 'shorter'
-    the other way round, else 'unresolved': no finer than the grid."""
-    rows = lstar_table[(lstar_table["cell"] == cell) & (lstar_table["units"] == units)]
-    g = rows[rows["gradient"] == grad].iloc[0]
-    b = rows[rows["gradient"] == base].iloc[0]
-    if g["below"] >= b["above"]:
-        return "longer"
-    if g["above"] <= b["below"]:
-        return "shorter"
-    return "unresolved"
-
-
-def verdicts(paired_table: pd.DataFrame, bits_beyond_table: pd.DataFrame,
-             case_table: pd.DataFrame, speed_table: pd.DataFrame | None = None,
-             lstar_table: pd.DataFrame | None = None) -> dict:
-    """The answer in numbers: per gradient against the 16-step window, how many networks
-    reach a longer, shorter or unresolved L* (and which; by the tested lengths that bracket
-    each L* when `lstar_table` is given, else by the paired bootstrap interval); the bits
-    ratio at and beyond the window's L*; how many networks memorize faster or slower (sign
-    test, p < 0.05); per notebook case whether RTRL memorized in more or fewer runs than stale BPTT; and the
-    answer: "yes" (truncation limits) when RTRL's L* is longer in most networks, "no" when in
-    at most a third and RTRL stores more bits in none (interval above 1), else "mixed"."""
+def verdicts(discordant_table: pd.DataFrame, bits_beyond_table: pd.DataFrame,
+             case_table: pd.DataFrame, speed_table: pd.DataFrame | None = None) -> dict:
+    """The answer in numbers, every count from an exact paired test (p < 0.05):
+    - per gradient against the 16-step window, the networks whose run pairs (same length,
+      sequence and seed) one gradient memorized and the other not lean significantly its
+      way ("longer") or the window's ("shorter"), and the test pooled over networks;
+    - where neither memorized, the networks storing significantly fewer or more bits
+      (sign-flip over sequences) and how many point ratios lie below 1;
+    - the networks memorizing significantly sooner or later (censored runs count as later);
+    - per notebook case, runs memorized under RTRL and under stale BPTT;
+    - the answer: "yes" (truncation limits) when RTRL memorizes more in most networks,
+      "no" when in none (pooled too) and it stores more bits in none, else "mixed"."""
     out: dict = {"lstar": {}, "bits": {}, "speed": {}, "cases": [], "answer": None}
-    speed_table = pd.DataFrame() if speed_table is None else _in_order(speed_table)
-    paired_table = _in_order(paired_table)
-    bits_beyond_table = _in_order(bits_beyond_table)
-    for grad, g in paired_table.groupby("gradient", sort=False):
-        kinds = [_by_brackets(lstar_table, r["cell"], r["units"], grad, r["base"])
-                 if lstar_table is not None else classify(r["lo"], r["hi"])
-                 for _, r in g.iterrows()]
-        out["lstar"][grad] = {k: kinds.count(k) for k in ("longer", "shorter", "unresolved")}
-        out["lstar"][grad]["resolved"] = [
-            dict(network=f"{r['cell'].upper()} {r['units']}", kind=kind, ratio=float(r["ratio"]),
-                 lo=float(r["lo"]), hi=float(r["hi"]))
-            for (_, r), kind in zip(g.iterrows(), kinds, strict=True) if kind != "unresolved"]
-        out["lstar"][grad]["range"] = (float(g["ratio"].min()), float(g["ratio"].max()))
-        out["lstar"][grad]["median"] = float(g["ratio"].median())
-    for grad, g in bits_beyond_table.groupby("gradient", sort=False):
+    for grad, g in _in_order(discordant_table).groupby("gradient", sort=False):
+        nets, pooled = g[g["cell"] != "all"], g[g["cell"] == "all"].iloc[0]
+        sig = nets["p"] < 0.05
+        longer = nets[sig & (nets["only_gradient"] > nets["only_base"])]
+        shorter = nets[sig & (nets["only_gradient"] < nets["only_base"])]
+        out["lstar"][grad] = dict(
+            networks=len(nets), longer=len(longer), shorter=len(shorter),
+            unresolved=len(nets) - len(longer) - len(shorter),
+            only_gradient=int(pooled["only_gradient"]), only_base=int(pooled["only_base"]),
+            pooled_p=float(pooled["p"]),
+            largest=[dict(network=f"{r['cell'].upper()} {r['units']}",
+                          only_gradient=int(r["only_gradient"]), only_base=int(r["only_base"]),
+                          p=float(r["p"]))
+                     for _, r in nets.sort_values("p").head(2).iterrows()])
+    for grad, g in _in_order(bits_beyond_table).groupby("gradient", sort=False):
+        sig = g["p"] < 0.05
         out["bits"][grad] = dict(median=float(g["ratio"].median()),
                                  low=float(g["ratio"].min()), high=float(g["ratio"].max()),
-                                 above_one=int((g["ratio"] > 1).sum()), networks=len(g),
-                                 ci_below_one=int((g["hi"] < 1).sum()),
-                                 ci_above_one=int((g["lo"] > 1).sum()))
+                                 below_one=int((g["ratio"] < 1).sum()), networks=len(g),
+                                 fewer=int((sig & (g["ratio"] < 1)).sum()),
+                                 more=int((sig & (g["ratio"] > 1)).sum()))
     k, b = out["lstar"].get("rtrl"), out["bits"].get("rtrl")
     if k and b:
-        n = k["longer"] + k["shorter"] + k["unresolved"]
-        if k["longer"] > n / 2:
+        if k["longer"] > k["networks"] / 2:
             out["answer"] = "yes"
-        elif k["longer"] <= n / 3 and b["ci_above_one"] == 0:
+        elif k["longer"] == 0 and k["pooled_p"] >= 0.05 and b["more"] == 0:
             out["answer"] = "no"
         else:
             out["answer"] = "mixed"
-    if not speed_table.empty:
-        for grad, g in speed_table.groupby("gradient", sort=False):
+    if speed_table is not None and not speed_table.empty:
+        for grad, g in _in_order(speed_table).groupby("gradient", sort=False):
+            sig = g["sign_p"] < 0.05
             out["speed"][grad] = dict(
                 networks=len(g), median=float(g["median_ratio"].median()),
-                faster=int(((g["sign_p"] < 0.05) & (g["faster"] > g["slower"])).sum()),
-                slower=int(((g["sign_p"] < 0.05) & (g["slower"] > g["faster"])).sum()))
+                faster=int((sig & (g["faster"] > g["slower"])).sum()),
+                slower=int((sig & (g["slower"] > g["faster"])).sum()))
     if not case_table.empty:
         for case, g in case_table.groupby("case", sort=True):
             by = g.set_index("gradient")
@@ -365,6 +401,7 @@ def verdicts(paired_table: pd.DataFrame, bits_beyond_table: pd.DataFrame,
 class Rtrl:
     lstar: pd.DataFrame = field(default_factory=pd.DataFrame)
     paired: pd.DataFrame = field(default_factory=pd.DataFrame)
+    discordant: pd.DataFrame = field(default_factory=pd.DataFrame)
     bits: pd.DataFrame = field(default_factory=pd.DataFrame)
     bits_beyond: pd.DataFrame = field(default_factory=pd.DataFrame)
     speed: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -385,14 +422,14 @@ def analyse_rtrl(table: pd.DataFrame | None, case_table: pd.DataFrame | None,
     if table is not None:
         out.lstar = lstar(table)
         out.paired = paired(table)
+        out.discordant = discordant(table)
         out.bits = bits(table)
         out.bits_beyond = _in_order(bits_beyond(table, out.lstar))
         out.speed = _in_order(speed(table))
         out.paired = _in_order(out.paired)
     if case_table is not None:
         out.cases = cases(case_table)
-    out.verdicts = verdicts(out.paired, out.bits_beyond, out.cases, out.speed,
-                            out.lstar if not out.lstar.empty else None)
+    out.verdicts = verdicts(out.discordant, out.bits_beyond, out.cases, out.speed)
     return out
 
 
@@ -406,9 +443,12 @@ def rtrl_document(r: Rtrl) -> dict:
         lstar=_records(r.lstar, ["cell", "units", "params", "gradient", "lr", "L_star", "lo",
                                  "hi", "bound", "bits_per_param"]),
         paired=_records(r.paired, ["cell", "units", "gradient", "base", "ratio", "lo", "hi"]),
+        discordant=_records(r.discordant, ["cell", "units", "gradient", "only_gradient",
+                                           "only_base", "p"]),
         bits_beyond=_records(r.bits_beyond, ["cell", "units", "gradient", "ratio", "lo", "hi",
-                                             "lowest", "highest"]),
-        speed=_records(r.speed, ["cell", "units", "gradient", "pairs", "median_ratio"]),
+                                             "p", "lowest", "highest"]),
+        speed=_records(r.speed, ["cell", "units", "gradient", "pairs", "faster", "slower",
+                                 "sign_p", "median_ratio"]),
         cases=_records(r.cases, ["case", "gradient", "runs", "memorized", "median_epochs"]),
         costs=_records(r.costs, ["cell", "H", "rtrl_us", "window16_us", "ratio"]),
         fresh=_records(r.fresh, ["cell", "units", "length", "gradient", "runs", "memorized"]),

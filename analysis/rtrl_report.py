@@ -15,45 +15,54 @@ def _ci(v: float, lo: float, hi: float, fmt: str = ".2f") -> str:
     return f"{v:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
 
 
-def _lstar(r) -> str:
-    bound = {"<": "below ", ">": "beyond "}.get(r["bound"], "")
-    return f"{bound}{r['L_star']:.0f} [{r['lo']:.0f}, {r['hi']:.0f}]"
+def _bracket(r) -> str:
+    """The tested lengths around L*: what the half-octave grid says."""
+    if r["bound"] == ">":
+        return f"above {r['below']:.0f}"
+    if r["bound"] == "<":
+        return f"below {r['above']:.0f}"
+    return f"{r['below']:.0f}-{r['above']:.0f}"
 
 
 def lstar_table(r: Rtrl) -> str:
-    lines = ["| network | parameters | lr | L*, RTRL | L*, window 16 | L*, window 4 | "
-             "RTRL / window 16 | window 4 / window 16 |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| network | parameters | lr | L* bracket, RTRL | window 16 | window 4 | run pairs "
+             "only RTRL / only window 16 memorized (exact p) | only window 4 / only window 16 "
+             "(p) |", "|---|---|---|---|---|---|---|---|"]
     for (cell, units), g in r.lstar.groupby(["cell", "units"], sort=True):
         by = g.set_index("gradient")
-        ratios = r.paired[(r.paired["cell"] == cell) & (r.paired["units"] == units)]
-        ratio = {row["gradient"]: _ci(row["ratio"], row["lo"], row["hi"])
-                 for _, row in ratios.iterrows()}
-        cells = [_lstar(by.loc[k]) if k in by.index else "" for k in ("rtrl", "16", "4")]
+        d = r.discordant[(r.discordant["cell"] == cell) & (r.discordant["units"] == units)]
+        pair = {row["gradient"]: f"{row['only_gradient']} / {row['only_base']} "
+                                 f"({row['p']:.2g})" for _, row in d.iterrows()}
+        cells = [_bracket(by.loc[k]) if k in by.index else "" for k in ("rtrl", "16", "4")]
         lines.append(f"| {cell.upper()} {units} | {int(by['params'].iloc[0]):,} | "
                      f"{by['lr'].iloc[0]:g} | " + " | ".join(cells)
-                     + f" | {ratio.get('rtrl', '')} | {ratio.get('4', '')} |")
+                     + f" | {pair.get('rtrl', '')} | {pair.get('4', '')} |")
     return "\n".join(lines)
 
 
 def bits_table(r: Rtrl) -> str:
-    lines = ["| network | gradient | lengths (sequences) at and beyond window 16's L* | bits "
-             "stored / window 16's [95% CI over sequences] | per-length means, lowest to "
-             "highest |", "|---|---|---|---|---|"]
+    lines = ["| network | gradient | lengths from | sequences (run pairs) | bits stored / window "
+             "16's [95% t interval] | sign-flip p | per-length means |",
+             "|---|---|---|---|---|---|---|"]
     for _, b in r.bits_beyond.iterrows():
         lines.append(f"| {b['cell'].upper()} {b['units']} | {gradient_name(b['gradient'])} | "
-                     f"{b['lengths']} from {b['from_length']} ({b['sequences']}) | "
-                     f"{_ci(b['ratio'], b['lo'], b['hi'], '.3f')} | "
-                     f"{b['lowest']:.2f} to {b['highest']:.2f} |")
+                     f"{b['from_length']} ({b['lengths']} lengths) | {b['sequences']} "
+                     f"({b['pairs']}) | {_ci(b['ratio'], b['lo'], b['hi'], '.3f')} | "
+                     f"{b['p']:.2g} | {b['lowest']:.2f} to {b['highest']:.2f} |")
     return "\n".join(lines)
 
 
 def speed_table(r: Rtrl) -> str:
-    lines = ["| network | gradient | runs both memorized | steps to memorize / window 16's "
-             "(median [quartiles]) | sooner | later | sign test p |", "|---|---|---|---|---|---|---|"]
-    for _, s in r.speed.iterrows():
-        lines.append(f"| {s['cell'].upper()} {s['units']} | {gradient_name(s['gradient'])} | "
-                     f"{s['pairs']} | {s['median_ratio']:.2f} [{s['q25']:.2f}, {s['q75']:.2f}] | "
-                     f"{s['faster']} | {s['slower']} | {s['sign_p']:.2g} |")
+    lines = ["| network | gradient | run pairs, one or both memorized | sooner / later than "
+             "window 16 | sign test p | steps / window 16's where both memorized (median "
+             "[quartiles]) |", "|---|---|---|---|---|---|"]
+    for _, s_ in r.speed.iterrows():
+        ratio = ("" if math.isnan(s_["median_ratio"]) else
+                 f"{s_['median_ratio']:.2f} [{s_['q25']:.2f}, {s_['q75']:.2f}] "
+                 f"({s_['both_memorized']} pairs)")
+        lines.append(f"| {s_['cell'].upper()} {s_['units']} | {gradient_name(s_['gradient'])} | "
+                     f"{s_['pairs']} | {s_['faster']} / {s_['slower']} | {s_['sign_p']:.2g} | "
+                     f"{ratio} |")
     return "\n".join(lines)
 
 
@@ -92,42 +101,46 @@ def costs_table(costs: pd.DataFrame) -> str:
 
 def _headline(v: dict) -> str:
     k, b = v["lstar"]["rtrl"], v["bits"]["rtrl"]
-    n = k["longer"] + k["shorter"] + k["unresolved"]
-    tail = (f"the frontier L* is the window's within the grid's resolution in "
-            f"{k['unresolved']} of {n} networks, and at and beyond it the exact gradient stores "
-            f"×{b['median']:.2f} the window's bits (median over networks; more in none).")
+    pooled = (f"pooled over the {k['networks']} networks, {k['only_gradient']} run pairs "
+              f"memorized only under RTRL and {k['only_base']} only under the window "
+              f"(exact p = {k['pooled_p']:.2g})")
+    bits = (f"where neither memorized, RTRL stored ×{b['median']:.2f} the window's bits "
+            f"(median over networks; below 1 in {b['below_one']} of {b['networks']}, "
+            f"significantly fewer in {b['fewer']}, more in {b['more']})")
     if v["answer"] == "no":
-        return "**No.** At these widths the exact online gradient does not carry online " \
-               "memorization further than a 16-step window: " + tail
+        return ("**No detectable effect.** At these widths and learning rates, RTRL run online "
+                "memorizes no longer sequences than a 16-step window: no network differs "
+                f"significantly ({pooled}), and {bits}.")
     if v["answer"] == "yes":
-        return (f"**Yes.** The exact online gradient reaches a longer L* than the 16-step window "
-                f"in {k['longer']} of {n} networks: truncation limits online memorization here.")
-    return ("**Not in general.** The exact gradient helps in some networks and not in others: "
-            + tail)
+        return (f"**Yes.** RTRL run online memorizes longer sequences than the 16-step window "
+                f"in {k['longer']} of {k['networks']} networks ({pooled}): truncation limits "
+                "online memorization here.")
+    return (f"**Not in general.** RTRL memorizes more in {k['longer']} of {k['networks']} "
+            f"networks and less in {k['shorter']} ({pooled}); {bits}.")
 
 
 def _answer(v: dict) -> list[str]:
     out = [_headline(v), ""] if v.get("answer") else []
     for grad, k in v.get("lstar", {}).items():
-        lo, hi = k["range"]
-        which = "; ".join(f"{r['kind']}: {r['network']} ×{r['ratio']:.2f} [{r['lo']:.2f}, "
-                          f"{r['hi']:.2f}]" for r in k.get("resolved", []))
-        out.append(f"- {gradient_name(grad)} against the 16-step window: L* longer in "
-                   f"{k['longer']}, shorter in {k['shorter']}, not resolved in {k['unresolved']} "
-                   f"of {k['longer'] + k['shorter'] + k['unresolved']} networks (longer: the "
-                   f"tested lengths that bracket its L* lie wholly above the window's); paired "
-                   f"ratios {lo:.2f} to {hi:.2f}, median {k['median']:.2f}"
-                   + (f" ({which})" if which else "") + ".")
+        largest = "; ".join(f"{r['network']} {r['only_gradient']} / {r['only_base']} "
+                            f"(p = {r['p']:.2g})" for r in k["largest"])
+        out.append(f"- {gradient_name(grad)} against the 16-step window, run pairs memorized "
+                   f"by only one of the two: significantly more under {gradient_name(grad)} "
+                   f"in {k['longer']} of {k['networks']} networks, fewer in {k['shorter']}; "
+                   f"pooled {k['only_gradient']} / {k['only_base']} (p = {k['pooled_p']:.2g}); "
+                   f"the most uneven: {largest}.")
     for grad, b in v.get("bits", {}).items():
-        out.append(f"- Bits stored at and beyond the window's L*, {gradient_name(grad)} over "
-                   f"window 16: median {b['median']:.3f} over networks ({b['low']:.3f} to "
-                   f"{b['high']:.3f}); the 95% interval lies below 1 in {b['ci_below_one']}, "
-                   f"above 1 in {b['ci_above_one']} of {b['networks']}.")
+        out.append(f"- Bits stored where neither memorized, {gradient_name(grad)} over window "
+                   f"16: median ×{b['median']:.3f} over networks ({b['low']:.3f} to "
+                   f"{b['high']:.3f}); below 1 in {b['below_one']} of {b['networks']}, "
+                   f"significantly fewer in {b['fewer']}, more in {b['more']} (exact sign-flip "
+                   "over sequences; networks of one width share their sequences).")
     for grad, sp in v.get("speed", {}).items():
-        out.append(f"- Steps to memorize, {gradient_name(grad)} over window 16 where both "
-                   f"memorized: median {sp['median']:.2f} over networks; significantly fewer "
-                   f"steps in {sp['faster']}, more in {sp['slower']} of {sp['networks']} "
-                   "(sign test over runs, p < 0.05).")
+        out.append(f"- Steps to memorize, {gradient_name(grad)} against window 16 (run pairs, a "
+                   f"run never memorized counts as later): significantly sooner in "
+                   f"{sp['faster']}, later in {sp['slower']} of {sp['networks']} networks "
+                   f"(sign test, p < 0.05, {sp['networks']} tests uncorrected); median "
+                   f"×{sp['median']:.2f} where both memorized.")
     for c in v.get("cases", []):
         rt = "not reached" if math.isinf(c["rtrl_median"]) else f"{c['rtrl_median']:.0f}"
         ep = "not reached" if math.isinf(c["epoch_median"]) else f"{c['epoch_median']:.0f}"
@@ -143,38 +156,39 @@ def rtrl_section(r: Rtrl | None) -> str:
         return ""
     lines = ["## Is online memorization limited by the truncation of its gradient? (RTRL)", "",
              "The `rtrl` sweep trains each sequence and seed three times with everything equal "
-             "but the gradient: the exact online gradient (real-time recurrent learning, "
-             "`bptt=\"rtrl\"`: the state's sensitivity to every recurrent weight carried from "
-             "the reset, each step's Jacobian at that step's weights), a 16-step window (the "
-             "frontier's and the capacity study's) and a 4-step window. The frontier's protocol: "
-             "26 letters, 200k steps, evaluation every 500 steps, preset clean, each width at the "
-             "capacity study's lr; lengths at half-octave steps, 3 independent sequences x 2 "
-             "seeds per length. L* is the isotonic crossing of 1/2; its interval is the "
-             "bootstrap's widened to the tested lengths either side. Ratios of L* resample the "
-             "sequences of every length once for all gradients (paired); the grid steps by "
-             "x1.41, so a ratio's interval narrower than that is the grid's resolution, not "
-             "precision, and a gradient counts as reaching a longer L* only when the tested "
-             "lengths bracketing its L* lie wholly above the window's. Three sequences per "
-             "length (fewer than the five the other frontier specs use) and two seeds each.",
-             "",
-             "RTRL is exact for the weights it is computed at: with an Adam step after every "
-             "letter, the sensitivities it carries mix Jacobians taken at earlier weights, "
-             "which a window forgets after k steps. Why the exact gradient stores slightly "
-             "fewer bits than the window where neither memorizes is not tested here; those "
-             "stale sensitivities are a hypothesis.", "",
+             "but the gradient: real-time recurrent learning (`bptt=\"rtrl\"`: the state's "
+             "sensitivity to every recurrent weight carried from the reset, each step's "
+             "Jacobian at that step's weights), a 16-step window (the frontier's and the "
+             "capacity study's) and a 4-step window. The frontier's protocol otherwise: 26 "
+             "letters, 200k steps, an evaluation every 500 steps (every epoch from 512 letters "
+             "on), preset clean. The LSTM at the capacity study's lr per width (4 units 3e-3, "
+             "8 and 16 units 1e-3); the GRU and the RNN at 1e-3, the lr the capacity study "
+             "chose for its GRU 10 and RNN 19, not tuned per width here; RTRL at the window's "
+             "lr, also not tuned. Lengths at half-octave steps, 3 independent sequences per "
+             "length (fewer than the five the other frontier specs use) x 2 seeds.", "",
+             "L* is given as the tested lengths that bracket it (the grid steps by x1.41; an "
+             "interpolated point would claim more). Gradients are compared run by run: the "
+             "pairs (same length, sequence and seed) that only one of two gradients memorized, "
+             "with an exact test; bits stored where neither memorized, per sequence, with an "
+             "exact sign-flip test.", "",
+             "Run online, RTRL is exact only for the weights it is computed at: with an Adam "
+             "step after every letter the sensitivities it carries mix Jacobians taken at "
+             "earlier weights, which a window forgets after k steps. Why it stores slightly "
+             "fewer bits than the 16-step window where neither memorizes is not tested here; "
+             "staleness alone would not explain it, since the 4-step window (the least stale) "
+             "stores fewer bits than the 16-step one too. An lr sweep for each gradient would "
+             "test it.", "",
              "**The answer in numbers:**", "", *_answer(r.verdicts)]
     if not r.lstar.empty:
         lines += ["", "### L* by gradient", "", lstar_table(r)]
     if not r.bits_beyond.empty:
-        lines += ["", "### Bits stored where the window no longer memorizes", "",
-                  "Per sequence, the seeds' mean bits stored at the end of the run (after 200k "
-                  "steps where a run did not memorize), divided by the "
-                  "window's on the same sequence; the geometric mean over the sequences of the "
-                  "lengths at and beyond the window's L* bracket, with a t interval over them.",
-                  "",
-                  bits_table(r)]
+        lines += ["", "### Bits stored where neither memorized", "",
+                  "At and beyond the window's L* bracket, the run pairs (same sequence and "
+                  "seed) that neither gradient memorized: the ratio of their bits stored after "
+                  "200k steps; per sequence the geometric mean over its seeds, then over "
+                  "sequences.", "", bits_table(r)]
     if not r.speed.empty:
-        lines += ["", "### Steps to memorize, where both memorized", "", speed_table(r)]
+        lines += ["", "### Steps to memorize", "", speed_table(r)]
     if not r.fresh.empty:
         lines += ["", "### The check on fresh sequences", "",
                   "The `rtrl_fresh` spec reruns the network and length where the exact gradient "

@@ -124,3 +124,22 @@ def test_the_fresh_check_counts_sequences_where_a_gradient_memorized_more_seeds(
     assert (got.loc["rtrl", "memorized"], got.loc["16", "memorized"]) == (6, 0)
     assert (got.loc["rtrl", "more"], got.loc["rtrl", "fewer"]) == (3, 0)
     assert got.loc["rtrl", "sign_p"] == pytest.approx(0.25)
+
+
+def test_discordant_pairs_take_an_exact_test_and_decide_the_answer():
+    from analysis.rtrl import discordant, verdicts
+
+    d = discordant(_table({"rtrl": 128, "16": 64})).set_index(["cell", "gradient"])
+    row = d.loc[("lstm", "rtrl")]
+    # at 128 letters RTRL memorized every pair the window did not: 3 sequences x 2 seeds
+    assert (row["only_gradient"], row["only_base"]) == (6, 0)
+    assert row["p"] == pytest.approx(2 * 0.5 ** 6)
+    empty = pd.DataFrame(columns=["cell", "units", "gradient", "ratio", "p"])
+    v = verdicts(discordant(_table({"rtrl": 128, "16": 64})),
+                 pd.DataFrame([dict(cell="lstm", units=4, gradient="rtrl", ratio=1.1, p=0.5)]),
+                 empty.iloc[0:0])
+    assert v["lstar"]["rtrl"]["longer"] == 1 and v["answer"] == "yes"
+    same = verdicts(discordant(_table({"rtrl": 64, "16": 64})),
+                    pd.DataFrame([dict(cell="lstm", units=4, gradient="rtrl", ratio=0.97,
+                                       p=0.5)]), empty.iloc[0:0])
+    assert same["answer"] == "no" and same["lstar"]["rtrl"]["pooled_p"] == 1.0
