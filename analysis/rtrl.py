@@ -335,7 +335,8 @@ def classify(lo: float, hi: float) -> str:
 
 
 def verdicts(discordant_table: pd.DataFrame, bits_beyond_table: pd.DataFrame,
-             case_table: pd.DataFrame, speed_table: pd.DataFrame | None = None) -> dict:
+             case_table: pd.DataFrame, speed_table: pd.DataFrame | None = None,
+             fresh_table: pd.DataFrame | None = None) -> dict:
     """The answer in numbers, every count from an exact paired test (p < 0.05):
     - per gradient against the 16-step window, the networks whose run pairs (same length,
       sequence and seed) one gradient memorized and the other not lean significantly its
@@ -346,7 +347,19 @@ def verdicts(discordant_table: pd.DataFrame, bits_beyond_table: pd.DataFrame,
     - per notebook case, runs memorized under RTRL and under stale BPTT;
     - the answer: "yes" (truncation limits) when RTRL memorizes more in most networks,
       "no" when in none (pooled too) and it stores more bits in none, else "mixed"."""
-    out: dict = {"lstar": {}, "bits": {}, "speed": {}, "cases": [], "answer": None}
+    out: dict = {"lstar": {}, "bits": {}, "speed": {}, "cases": [], "fresh": [],
+                 "answer": None}
+    if fresh_table is not None and not fresh_table.empty:
+        for (cell, units, length), g in fresh_table.groupby(["cell", "units", "length"]):
+            by = g.set_index("gradient")
+            if {"rtrl", "16"} <= set(by.index):
+                r, w = by.loc["rtrl"], by.loc["16"]
+                out["fresh"].append(dict(
+                    network=f"{cell.upper()} {units}", length=int(length),
+                    sequences=int(r["sequences"]), runs=int(r["runs"]),
+                    rtrl=int(r["memorized"]), window=int(w["memorized"]), more=int(r["more"]),
+                    fewer=int(r["fewer"]), p=float(r["sign_p"]),
+                    replicates=bool(r["memorized"] > w["memorized"] and r["sign_p"] < 0.05)))
     for grad, g in _in_order(discordant_table).groupby("gradient", sort=False):
         nets, pooled = g[g["cell"] != "all"], g[g["cell"] == "all"].iloc[0]
         sig = nets["p"] < 0.05
@@ -429,7 +442,7 @@ def analyse_rtrl(table: pd.DataFrame | None, case_table: pd.DataFrame | None,
         out.paired = _in_order(out.paired)
     if case_table is not None:
         out.cases = cases(case_table)
-    out.verdicts = verdicts(out.discordant, out.bits_beyond, out.cases, out.speed)
+    out.verdicts = verdicts(out.discordant, out.bits_beyond, out.cases, out.speed, out.fresh)
     return out
 
 

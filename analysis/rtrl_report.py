@@ -141,6 +141,13 @@ def _answer(v: dict) -> list[str]:
                    f"{sp['faster']}, later in {sp['slower']} of {sp['networks']} networks "
                    f"(sign test, p < 0.05, {sp['networks']} tests uncorrected); median "
                    f"×{sp['median']:.2f} where both memorized.")
+    for f in v.get("fresh", []):
+        out.append(f"- The check on fresh sequences (`rtrl_fresh`, {f['network']} at "
+                   f"{f['length']} letters, {f['sequences']} new sequences): RTRL memorized "
+                   f"{f['rtrl']}/{f['runs']} runs, the window {f['window']}/{f['runs']}; RTRL "
+                   f"memorized more seeds of {f['more']} sequences and fewer of {f['fewer']} "
+                   f"(p = {f['p']:.2g}): the sweep's most uneven network "
+                   + ("replicates." if f["replicates"] else "does not replicate."))
     for c in v.get("cases", []):
         rt = "not reached" if math.isinf(c["rtrl_median"]) else f"{c['rtrl_median']:.0f}"
         ep = "not reached" if math.isinf(c["epoch_median"]) else f"{c['epoch_median']:.0f}"
