@@ -264,7 +264,7 @@ def field_docs(cls: type) -> dict[str, str]:
     more deeply indented lines; "a, b: text" and "gen_*" document several fields).
 
     >>> field_docs(RunConfig)["units"]
-    'LSTM hidden size.'
+    "the cell's hidden size (its state's width)."
     """
     names = [f.name for f in fields(cls)]
     docs: dict[str, str] = {}
