@@ -406,7 +406,11 @@ def verdicts(discordant_table: pd.DataFrame, bits_beyond_table: pd.DataFrame,
                     rtrl_median=float(by.loc["rtrl", "median_epochs"]),
                     epoch_median=float(by.loc["epoch", "median_epochs"]),
                     sooner=int(by.loc["rtrl", "rtrl_sooner"]),
-                    later=int(by.loc["rtrl", "rtrl_later"])))
+                    later=int(by.loc["rtrl", "rtrl_later"]),
+                    p=float(stats.binomtest(int(by.loc["rtrl", "rtrl_sooner"]),
+                                            int(by.loc["rtrl", "rtrl_sooner"])
+                                            + int(by.loc["rtrl", "rtrl_later"])).pvalue)
+                    if by.loc["rtrl", "rtrl_sooner"] + by.loc["rtrl", "rtrl_later"] else 1.0))
     return out
 
 

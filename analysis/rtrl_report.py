@@ -154,7 +154,7 @@ def _answer(v: dict) -> list[str]:
         out.append(f"- Notebook {c['case']}: RTRL memorized {c['rtrl']}/{c['runs']} runs "
                    f"(median {rt} epochs), the stale-activation BPTT {c['epoch']}/{c['runs']} "
                    f"(median {ep}); RTRL sooner for {c['sooner']} seeds, later for "
-                   f"{c['later']}.")
+                   f"{c['later']} (sign test p = {c['p']:.2g}).")
     return out
 
 
