@@ -41,6 +41,33 @@ class Design:
     margins: pd.DataFrame  # loss, units, factor (depth | ambiguous), level: share with CI
     n_sequences: int
     lrs: list[float]  # the learning rates the design was run at
+    attribution: pd.DataFrame | None = None  # per loss and width: what failures come with
+
+
+# A factor's failures dominate when its spread of memorized shares over its levels is more
+# than this many times the other factor's.
+DOMINANT = 2.0
+
+
+def attribution(m: pd.DataFrame) -> pd.DataFrame:
+    """Per loss and width: the memorized share at the shallowest and deepest depth, its range
+    over the ambiguity levels, and which factor the failures come with ("depth",
+    "ambiguity", or "alike" when neither spread is DOMINANT times the other)."""
+    rows = []
+    for (loss, units), g in m.groupby(["loss", "units"], sort=True):
+        d = g[g["factor"] == "depth"].sort_values("level")
+        amb = g[g["factor"] == "ambiguous"]
+        if len(d) < 2 or amb.empty:
+            continue
+        d_spread = d["share"].max() - d["share"].min()
+        a_spread = amb["share"].max() - amb["share"].min()
+        which = ("depth" if d_spread > DOMINANT * a_spread else
+                 "ambiguity" if a_spread > DOMINANT * d_spread else "alike")
+        rows.append(dict(loss=loss, units=int(units), which=which,
+                         shallow_depth=d["level"].iloc[0], shallow_share=d["share"].iloc[0],
+                         deep_depth=d["level"].iloc[-1], deep_share=d["share"].iloc[-1],
+                         ambiguity_low=amb["share"].min(), ambiguity_high=amb["share"].max()))
+    return pd.DataFrame(rows)
 
 
 def sequences(table: pd.DataFrame) -> pd.DataFrame:
@@ -130,6 +157,6 @@ def depth_ambiguity(table: pd.DataFrame, study: pd.DataFrame | None = None) -> D
             v1 = correlation(gen)
             within = within_groups(gen)
     return Design(correlation=correlation(runs), correlation_v1=v1, within_v1=within,
-                  cells=pd.DataFrame(rows), margins=margins(runs),
+                  cells=pd.DataFrame(rows), margins=(m := margins(runs)), attribution=attribution(m),
                   effects=effects(runs), n_sequences=int(runs["sequence"].nunique()),
                   lrs=sorted(float(x) for x in runs["lr"].unique()))

@@ -103,24 +103,18 @@ def _header(a: Analysis, sources: dict[str, str]) -> str:
 
 # -- the answers in brief ------------------------------------------------------------------
 
-def _failures(m: pd.DataFrame) -> str:
-    """Per width: the memorized share over the depths against over the ambiguity levels
-    (the forks design's margins), and which of the two its failures come with."""
-    parts = []
-    for units, g in m.groupby("units", sort=True):
-        d = g[g["factor"] == "depth"].sort_values("level")
-        amb = g[g["factor"] == "ambiguous"]
-        if len(d) < 2 or amb.empty:
-            continue
-        d_spread = d["share"].max() - d["share"].min()
-        a_spread = amb["share"].max() - amb["share"].min()
-        which = ("failures come with depth" if d_spread > 2 * a_spread else
-                 "failures come with ambiguity" if a_spread > 2 * d_spread else
-                 "depth and ambiguity cost alike")
-        parts.append(f"at {units} units {which} (share {pct(d['share'].iloc[0])} at depth "
-                     f"{d['level'].iloc[0]} and {pct(d['share'].iloc[-1])} at depth "
-                     f"{d['level'].iloc[-1]}; {pct(amb['share'].min())}-"
-                     f"{pct(amb['share'].max())} over the ambiguity levels)")
+FAILURES_COME_WITH = {"depth": "failures come with depth",
+                      "ambiguity": "failures come with ambiguity",
+                      "alike": "depth and ambiguity cost alike"}
+
+
+def _failures(att: pd.DataFrame) -> str:
+    """The design's attribution of failures per width (analysis.design.attribution)."""
+    parts = [f"at {r['units']} units {FAILURES_COME_WITH[r['which']]} (share "
+             f"{pct(r['shallow_share'])} at depth {r['shallow_depth']} and "
+             f"{pct(r['deep_share'])} at depth {r['deep_depth']}; {pct(r['ambiguity_low'])}-"
+             f"{pct(r['ambiguity_high'])} over the ambiguity levels)"
+             for _, r in att.iterrows()]
     return ("Under the notebook's loss, " + "; ".join(parts) + ". ") if parts else ""
 
 
@@ -138,7 +132,7 @@ def _answers(a: Analysis) -> str:
                 f"under the notebook's loss ({times(e, ('logits', amb))} "
                 f"on logits) and doubling the depth by "
                 f"{times(e, ('softmax', dep))} ({times(e, ('logits', dep))}). ")
-        text += _failures(ds.margins[ds.margins["loss"] == "softmax"])
+        text += _failures(ds.attribution[ds.attribution["loss"] == "softmax"])
         coef = a.law.coefficients.set_index("term")
         if "h1" in coef.index:
             r = coef.loc["h1"]
