@@ -123,6 +123,9 @@ def _capacity_steps(results: Path) -> str:
     return capacity_step_table(pd.read_csv(results / "steptime.csv"))
 
 
+ANSWER_WORDS = {"no": "no detectable effect", "yes": "yes", "mixed": "not in general"}
+
+
 def findings(doc: dict) -> str:
     """The study's headline answers, every number taken from fit.json (python -m analysis)."""
     out = []
@@ -220,24 +223,27 @@ def findings(doc: dict) -> str:
                        f"{r['exposures_at_lstar']:.0f} exposures)" for r in bisect)
                    + ". The fixed budget in steps is fewer exposures at a longer L*.")
     rt = doc.get("rtrl", {}).get("verdicts", {})
-    if rt.get("lstar"):
-        k, b = rt["lstar"].get("rtrl"), rt["bits"].get("rtrl")
-        line = ("- **The exact online gradient** (`rtrl`: RTRL against the 16-step window, "
-                "LSTM, GRU and RNN at 4, 8 and 16 units, 26 letters, 200k steps, the same "
-                "sequences and seeds): ")
-        if k:
-            n = k["longer"] + k["shorter"] + k["unresolved"]
-            line += (f"L* longer in {k['longer']} of {n} networks, shorter in {k['shorter']}, "
-                     f"not resolved in {k['unresolved']} (ratios {k['range'][0]:.2f} to "
-                     f"{k['range'][1]:.2f}, median {k['median']:.2f})")
+    if rt.get("lstar", {}).get("rtrl"):
+        k, b = rt["lstar"]["rtrl"], rt["bits"].get("rtrl")
+        line = ("- **The exact online gradient** (`rtrl`: RTRL run online against the 16-step "
+                "window, LSTM, GRU and RNN at 4, 8 and 16 units, 26 letters, 200k steps, the "
+                f"same sequences and seeds): {ANSWER_WORDS[rt['answer']]}: run pairs memorized "
+                f"by only one gradient differ significantly in {k['longer'] + k['shorter']} of "
+                f"{k['networks']} networks (pooled {k['only_gradient']} only under RTRL, "
+                f"{k['only_base']} only under the window, exact p = {k['pooled_p']:.2g})")
         if b:
-            line += (f"; beyond the window's L* it stores ×{b['median']:.2f} the window's bits "
-                     f"(median over networks, {b['low']:.2f} to {b['high']:.2f})")
+            line += (f"; where neither memorized RTRL stores ×{b['median']:.2f} the window's "
+                     f"bits (median over networks, below 1 in {b['below_one']} of "
+                     f"{b['networks']})")
+        for f in rt.get("fresh", []):
+            line += (f"; on {f['sequences']} fresh sequences ({f['network']}, {f['length']} "
+                     f"letters) RTRL memorized {f['rtrl']}/{f['runs']}, the window "
+                     f"{f['window']}/{f['runs']}")
         cases = rt.get("cases", [])
         if cases:
             line += "; the notebook's cases " + ", ".join(
-                f"{c['case']} {c['rtrl']}/{c['runs']} memorized under RTRL against "
-                f"{c['epoch']}/{c['runs']} under its stale BPTT" for c in cases)
+                f"{c['case']} {c['rtrl']}/{c['runs']} under RTRL and {c['epoch']}/{c['runs']} "
+                "under its stale BPTT" for c in cases)
         out.append(line + ".")
     uc = doc.get("usercells", {}).get("capacity", [])
     if uc:

@@ -149,12 +149,14 @@ def _answer(v: dict) -> list[str]:
                    f"(p = {f['p']:.2g}): the sweep's most uneven network "
                    + ("replicates." if f["replicates"] else "does not replicate."))
     for c in v.get("cases", []):
-        rt = "not reached" if math.isinf(c["rtrl_median"]) else f"{c['rtrl_median']:.0f}"
-        ep = "not reached" if math.isinf(c["epoch_median"]) else f"{c['epoch_median']:.0f}"
+        rt = ("no median within the budget" if math.isinf(c["rtrl_median"])
+              else f"median {c['rtrl_median']:.0f} epochs")
+        ep = ("no median within the budget" if math.isinf(c["epoch_median"])
+              else f"median {c['epoch_median']:.0f} epochs")
         out.append(f"- Notebook {c['case']}: RTRL memorized {c['rtrl']}/{c['runs']} runs "
-                   f"(median {rt} epochs), the stale-activation BPTT {c['epoch']}/{c['runs']} "
-                   f"(median {ep}); RTRL sooner for {c['sooner']} seeds, later for "
-                   f"{c['later']} (sign test p = {c['p']:.2g}).")
+                   f"({rt}), the stale-activation BPTT {c['epoch']}/{c['runs']} ({ep}); RTRL "
+                   f"sooner for {c['sooner']} seeds, later for {c['later']} (sign test p = "
+                   f"{c['p']:.2g}).")
     return out
 
 
