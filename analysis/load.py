@@ -123,6 +123,8 @@ class Tables:
     cases: pd.DataFrame | None = None
     cases_reference: pd.DataFrame | None = None  # the notebook cases by the reference trainer
     steptime: pd.DataFrame | None = None
+    # RTRL and a user's cell against the windowed kernel, timed in one run of their own
+    steptime_rtrl: pd.DataFrame | None = None
 
 
 # Every table is named as the spec (or command) that makes it: <name>.csv in results/.
@@ -140,7 +142,8 @@ def load_tables(results: str | Path) -> tuple[Tables, dict[str, str]]:
         if not path.exists() and store.exists():
             path = store
         if path.exists():
-            got[f.name] = (load_steptime(path) if f.name == "steptime" else load_results(path))
+            got[f.name] = (load_steptime(path) if f.name.startswith("steptime")
+                           else load_results(path))
             paths[f.name] = str(path)
     return Tables(**got), paths
 

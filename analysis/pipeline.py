@@ -149,8 +149,9 @@ def analyse(t: Tables) -> Analysis:
     a.capacity = analyse_capacity(t.capacity_lr, t.capacity, t.capacity_lstar)
     if t.capacity is None:
         missing.append("capacity")
-    a.rtrl = analyse_rtrl(t.rtrl, t.rtrl_cases, t.steptime, t.rtrl_fresh)
-    a.usercells = analyse_usercells(t.usercells_lr, t.usercells, t.capacity, t.depth_ambiguity, t.cells)
+    a.rtrl = analyse_rtrl(t.rtrl, t.rtrl_cases, t.steptime_rtrl, t.rtrl_fresh)
+    a.usercells = analyse_usercells(t.usercells_lr, t.usercells, t.capacity, t.depth_ambiguity,
+                                    t.cells, t.steptime_rtrl)
     if t.rtrl is None:
         missing.append("rtrl")
     if t.cases is not None:

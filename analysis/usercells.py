@@ -121,21 +121,36 @@ def forks(user: pd.DataFrame, depth: pd.DataFrame | None, cells: pd.DataFrame | 
     return pd.DataFrame(rows)
 
 
+def step_costs(steptime: pd.DataFrame | None) -> pd.DataFrame:
+    """A user's cell (the LSTM's and GRU's equations written out, tests/fixtures) through the
+    user engine against the compiled kernel and the reference trainer on the same cell, per
+    model and letter, from one benchmark run (a 16-step window, 256 letters)."""
+    if steptime is None or "user" not in set(steptime["impl"]):
+        return pd.DataFrame()
+    d = steptime[steptime["bptt"].astype(str) == "16"]
+    t = d.pivot_table(index=["cell", "H"], columns="impl", values="per_model_step_us",
+                      aggfunc="min")
+    t = t.dropna(subset=["user"]).reset_index()
+    return t.assign(over_kernel=t["user"] / t["population"],
+                    reference_over=t["reference"] / t["user"])
+
+
 @dataclass
 class UserCells:
     lr_choice: pd.DataFrame = field(default_factory=pd.DataFrame)
     points: pd.DataFrame = field(default_factory=pd.DataFrame)
     capacity: pd.DataFrame = field(default_factory=pd.DataFrame)
     forks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    costs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def analyse_usercells(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                       capacity_table: pd.DataFrame | None = None,
-                      depth: pd.DataFrame | None = None, cells: pd.DataFrame | None = None
-                      ) -> UserCells | None:
+                      depth: pd.DataFrame | None = None, cells: pd.DataFrame | None = None,
+                      steptime: pd.DataFrame | None = None) -> UserCells | None:
     if selection is None and table is None:
         return None
-    out = UserCells()
+    out = UserCells(costs=step_costs(steptime))
     if selection is not None:
         out.lr_choice = choose_lr(selection)
     if table is not None:
@@ -153,4 +168,6 @@ def usercells_document(u: UserCells) -> dict:
                                           "at_length", "rising", "bits_per_param",
                                           "exposures"]),
                 forks=rec(u.forks, ["network", "depth", "forks", "memorized",
-                                    "median_epochs"]))
+                                    "median_epochs"]),
+                costs=rec(u.costs, ["cell", "H", "user", "population", "reference",
+                                    "over_kernel", "reference_over"]))

@@ -75,4 +75,17 @@ def usercells_section(u: UserCells | None) -> str:
                 med = "-" if math.isinf(r["median_epochs"]) else f"{r['median_epochs']:.0f}"
                 cells.append(f"{r['memorized']:.0%} ({med})")
             lines.append(f"| {net} | {int(g['params'].iloc[0]):,} | " + " | ".join(cells) + " |")
+    if not u.costs.empty:
+        lines += ["", "### What a user's cell costs", "",
+                  "The LSTM's and the GRU's equations written out in plain torch "
+                  "(`tests/fixtures/user_cells.py`) through the user engine (vmap, P = 2), "
+                  "beside the compiled kernel (P = 2) and the reference trainer on the same "
+                  "cell: microseconds per model and letter, a 16-step window, 256 letters, one "
+                  "benchmark run (`results/steptime_rtrl.csv`).", "",
+                  "| cell | units | user engine | compiled kernel | reference trainer | user / "
+                  "kernel | reference / user |", "|---|---|---|---|---|---|---|"]
+        for _, c in u.costs.iterrows():
+            lines.append(f"| {c['cell'].upper()} | {int(c['H'])} | {c['user']:.0f} | "
+                         f"{c['population']:.1f} | {c['reference']:.0f} | "
+                         f"{c['over_kernel']:.0f} | {c['reference_over']:.1f} |")
     return "\n".join(lines)
