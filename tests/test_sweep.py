@@ -231,7 +231,7 @@ def test_changing_units_gives_new_run_ids_and_keeps_the_old_runs(tmp_path, capsy
     both = write_spec(tmp_path, TINY, name="tiny2")  # same name inside: "tiny"
     assert main([str(both), "--out", str(out), "--dry-run"]) == 0
     text = capsys.readouterr().out
-    assert "6 of these runs already stored" in text and "to run: 6 runs in 2 cells" in text
+    assert "6 of these runs already stored" in text and "to run: 6 runs in 2 groups" in text
     assert main([str(both), "--out", str(out), "--backend", "sequential", "--quiet"]) == 0
     df = load_results(out)
     assert len(df) == 12 and df["run_id"].is_unique

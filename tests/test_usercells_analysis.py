@@ -71,7 +71,7 @@ def test_the_section_renders_what_was_measured():
     u = analyse_usercells(None, user, None, _forks_rows("lstm", 16, {2: 50, 6: 700}), None)
     text = usercells_section(u)
     assert "| minGRU 17 | 1,386 |" in text and "| LSTM 16 | 3,258 | 100% (50) | 0% (-) |" in text
-    assert set(usercells_document(u)) == {"lr_choice", "capacity", "forks"}
+    assert set(usercells_document(u)) == {"lr_choice", "capacity", "forks", "costs"}
     assert network("lstm", 8) == "LSTM 8" and network("x.py:MinLSTM", 13) == "minLSTM 13"
     assert analyse_usercells(None, None) is None and usercells_section(None) == ""
     assert np.isfinite(u.capacity["bits_per_param"]).all()
