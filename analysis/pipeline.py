@@ -90,7 +90,8 @@ class Analysis:
 
 
 def _by_loss(v: Validation) -> list[dict]:
-    return _records(v.by_loss, ["loss", "median_factor", "brier", "brier_no_skill"])
+    return _records(v.by_loss, ["loss", "median_factor", "brier", "brier_no_skill",
+                                "brier_design"])
 
 
 def analyse(t: Tables) -> Analysis:
@@ -242,7 +243,8 @@ def fit_document(a: Analysis) -> dict[str, Any]:
                                  factor_p90=v.factor_p90, wrong_side=v.wrong_side,
                                  cells_total=len(v.cells), brier=v.brier,
                                  brier_no_skill=v.brier_no_skill, base_rate=v.base_rate,
-                                 brier_floor=v.brier_floor, by_loss=_by_loss(v))
+                                 brier_floor=v.brier_floor, brier_design=v.brier_design,
+                                 by_loss=_by_loss(v))
     if a.width is not None:
         doc["width_lr_best"] = _records(a.width.best, ["loss", "units", "lr", "edge", "share",
                                                        "share_lo", "share_hi", "median_steps"])
@@ -272,7 +274,8 @@ def fit_document(a: Analysis) -> dict[str, Any]:
                                     runs=v.runs, sequences=v.sequences, overlap=v.overlap,
                                     median_factor=v.median_factor, factor_p90=v.factor_p90,
                                     brier=v.brier, brier_no_skill=v.brier_no_skill,
-                                    brier_floor=v.brier_floor, by_loss=_by_loss(v))
+                                    brier_floor=v.brier_floor, brier_design=v.brier_design,
+                                    by_loss=_by_loss(v))
     if a.between is not None and a.between_check is not None:
         v = a.between_check
         doc["width_lr_between"] = dict(cells=len(a.between.cells), inside=a.between.inside,

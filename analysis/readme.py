@@ -282,6 +282,8 @@ def findings(doc: dict) -> str:
                        f"prediction factor {v['median_factor']:.2f} in {scale} over {v['cells']} cells "
                        f"(90th percentile {v['factor_p90']:.2f}); Brier score {v['brier']:.3f} "
                        f"against {v['brier_no_skill']:.3f} for no skill"
+                       + (f" and {v['brier_design']:.3f} for a baseline that knows the design"
+                          if "brier_design" in v else "")
                        + "".join(f"; {loss_name(r['loss'])} ×{r['median_factor']:.2f}, Brier "
                                  f"{r['brier']:.3f} against {r['brier_no_skill']:.3f}"
                                  for r in v.get("by_loss", [])) + ".")

@@ -31,7 +31,11 @@ def validation_section(a: Analysis) -> str:
         f"{v.brier_no_skill:.3f} for the no-skill forecast (the fitting data's memorized "
         f"share, {v.base_rate:.2f}, for every run); target ≤ {BRIER_TARGET_SHARE} of it: "
         + ("met." if v.meets_brier_target else "**not met**.")
-        + f" A forecast that knew each held-out cell's own memorized share would score "
+        + f" A baseline that knows the design (the fitting runs' share at each run's loss, "
+        f"inside the test set's lr and width ranges, within its budget; no difficulty "
+        f"metric) scores "
+        f"{v.brier_design:.3f}: the law's score is {v.brier / v.brier_design:.2f} of it. "
+        f"A forecast that knew each held-out cell's own memorized share would score "
         f"{v.brier_floor:.3f}: the seeds alone set that floor.",
         "- By loss:", "",
         table(pd.DataFrame([{"loss": loss_name(r.loss), "cells": r.cells,
@@ -39,6 +43,7 @@ def validation_section(a: Analysis) -> str:
                               "factor from unexplained sequence spread": num(typical_factor(
                                   spread.get(r.loss)), 3),
                               "Brier": f"{r.brier:.3f}", "no-skill": f"{r.brier_no_skill:.3f}",
+                              "design baseline": f"{r.brier_design:.3f}",
                               "floor (cell shares known)": f"{r.brier_floor:.3f}"}
                              for r in v.by_loss.itertuples()])), "",
         "  The spread between sequences that the metrics leave unexplained (σ rest, Q3) "
@@ -80,13 +85,15 @@ def predict_check_section(a: Analysis) -> str:
         f"cells whose measured median is within the budget: **{v.median_factor:.2f}** (90th "
         f"percentile {v.factor_p90:.2f}); target ≤ {MEDIAN_FACTOR_TARGET}: "
         + ("met." if v.meets_median_target else "**not met**."),
-        f"- Brier score: **{v.brier:.3f}**, against {v.brier_no_skill:.3f} no-skill and a "
-        f"floor of {v.brier_floor:.3f}; target ≤ {BRIER_TARGET_SHARE} of no-skill: "
+        f"- Brier score: **{v.brier:.3f}**, against {v.brier_no_skill:.3f} no-skill, "
+        f"{v.brier_design:.3f} for the baseline that knows the design ({v.brier / v.brier_design:.2f} "
+        f"of it) and a floor of {v.brier_floor:.3f}; target ≤ {BRIER_TARGET_SHARE} of no-skill: "
         + ("met." if v.meets_brier_target else "**not met**."),
         "", table(pd.DataFrame([{"loss": loss_name(r.loss), "cells": r.cells,
                                   "median factor": f"{r.median_factor:.2f}",
                                   "Brier": f"{r.brier:.3f}",
                                   "no-skill": f"{r.brier_no_skill:.3f}",
+                                  "design baseline": f"{r.brier_design:.3f}",
                                   "floor": f"{r.brier_floor:.3f}"}
                                  for r in v.by_loss.itertuples()])), "",
         table(pd.DataFrame([{"loss": loss_name(r.loss), "units": r.units, "lr": num(r.lr),

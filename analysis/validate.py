@@ -8,7 +8,9 @@ the law's median and P(memorized within the budget). Reported:
   measured median is within the budget (its median and 90th percentile), and how many
   cells the law puts on the wrong side of the budget;
 * the Brier score of P(memorized within the budget) over runs, against the no-skill
-  forecast that says the memorized share of the fitting data for every run;
+  forecast that says the memorized share of the fitting data for every run, and against
+  a baseline that knows the design (`design_baseline`: the fitting runs' share at the
+  test run's loss, inside the test set's lr and width ranges, within its budget);
 * calibration: runs binned by predicted probability, observed share per bin.
 
 Targets (issue 12): a median factor of at most MEDIAN_FACTOR_TARGET, and a Brier score
@@ -52,6 +54,7 @@ class Validation:
     calibration: pd.DataFrame
     calibration_by_loss: pd.DataFrame  # the same per loss (column loss)
     brier_floor: float  # a forecast that knew each cell's share (unbiased per cell)
+    brier_design: float  # the baseline that knows the design (design_baseline)
     by_setting: pd.DataFrame  # per loss, units and lr: the law's bias and its P against the share
     by_loss: pd.DataFrame  # per loss: cells compared, median factor, Brier, no-skill Brier
 
@@ -112,6 +115,7 @@ def _score(runs: pd.DataFrame, cells: pd.DataFrame, fitted: pd.DataFrame) -> Val
                 + ((np.isfinite(cells["median"])) & (cells["median_pred"] > cells["budget"])).sum())
     y = runs["event"].to_numpy(dtype=float)
     base = float(fitted["event"].mean())
+    runs = runs.assign(p_design=design_baseline(runs, fitted))
     return Validation(
         cells=cells, runs=len(runs), sequences=int(runs["sequence"].nunique()),
         overlap=len(set(runs["sequence"]) & set(fitted["sequence"])),
@@ -125,7 +129,26 @@ def _score(runs: pd.DataFrame, cells: pd.DataFrame, fitted: pd.DataFrame) -> Val
                                        for loss, g in runs.groupby("loss", sort=True)],
                                       ignore_index=True),
         brier_floor=_brier_floor(cells),
+        brier_design=float(np.mean((runs["p_design"].to_numpy() - y) ** 2)),
         by_setting=_by_setting(cells), by_loss=_by_loss(cells, runs, base))
+
+
+def design_baseline(runs: pd.DataFrame, fitted: pd.DataFrame) -> np.ndarray:
+    """A forecast that knows the design and nothing of the sequence (issue 18): for each test
+    run, the share of the fitting runs at its loss, with an lr and a width inside the test
+    set's ranges of lr and width (known before the test), that memorized within the run's
+    budget in epochs. No difficulty metric enters it."""
+    lr_lo, lr_hi = runs["lr"].min(), runs["lr"].max()
+    u_lo, u_hi = runs["units"].min(), runs["units"].max()
+    fit = fitted.assign(t=np.where(fitted["event"], fitted["observed"], np.inf))
+    inside = fit[fit["lr"].between(lr_lo, lr_hi) & fit["units"].between(u_lo, u_hi)]
+    out = np.full(len(runs), np.nan)
+    for i, (loss, budget) in enumerate(zip(runs["loss"], runs["max_epochs"], strict=True)):
+        same = inside[inside["loss"] == loss]
+        if same.empty:
+            same = fit[fit["loss"] == loss]
+        out[i] = float((same["t"] <= budget).mean())
+    return out
 
 
 def calibration(runs: pd.DataFrame) -> pd.DataFrame:
@@ -157,6 +180,7 @@ def _by_loss(cells: pd.DataFrame, runs: pd.DataFrame, base: float) -> pd.DataFra
                              f["median_pred"] / f["median"]))))) if len(f) else math.nan,
                          brier=float(np.mean((r["p"].to_numpy() - y) ** 2)),
                          brier_no_skill=float(np.mean((base - y) ** 2)),
+                         brier_design=float(np.mean((r["p_design"].to_numpy() - y) ** 2)),
                          brier_floor=_brier_floor(g)))
     return pd.DataFrame(rows)
 

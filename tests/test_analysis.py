@@ -316,3 +316,18 @@ def test_an_effect_compares_two_settings_on_the_sequences_both_were_run_on():
     assert set(kept["gen_seed"]) == {0, 1, 2}
     # the lengths only one setting tested stay: they are where its L* may lie
     assert set(kept[kept["lr"] == 1e-3]["length"]) == {16, 32, 64}
+
+
+def test_the_design_baseline_knows_loss_lr_width_and_budget_but_not_the_sequence():
+    from analysis.validate import design_baseline
+
+    fitted = pd.DataFrame(dict(
+        loss=["logits"] * 4 + ["softmax"] * 2, lr=[1e-3, 1e-3, 1e-2, 1e-3, 1e-3, 1e-3],
+        units=[32, 32, 32, 128, 32, 32], event=[True, False, True, True, False, False],
+        observed=[100.0, 1000.0, 50.0, 10.0, 1000.0, 1000.0]))
+    runs = pd.DataFrame(dict(loss=["logits", "logits", "softmax"], lr=[1e-3, 2e-3, 1e-3],
+                             units=[24, 40, 32], max_epochs=[1000, 50, 1000]))
+    got = design_baseline(runs, fitted)
+    # the test set spans lr 1e-3-2e-3 and 24-40 units: the fitting runs at 1e-3 and 32 units;
+    # under the loss on logits one of two within 1000 epochs, none within 50; softmax none
+    np.testing.assert_allclose(got, [0.5, 0.0, 0.0])
