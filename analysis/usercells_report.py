@@ -36,10 +36,16 @@ def usercells_section(u: UserCells | None) -> str:
     if not u.capacity.empty:
         exp = int(u.capacity["exposures"].iloc[0])
         lines += ["", f"### Bits stored after {exp} exposures", "",
-                  "Mean over sequences of the seeds' mean, 95% t interval; the capacity is the "
-                  "most over the lengths tried (a lower bound where the longest holds the "
-                  "most). The built-in rows are the capacity study's online runs read at the "
-                  "same exposure.", "",
+                  "Mean over sequences of the seeds' mean, 95% t interval (the example cells "
+                  "trained 2 sequences per length, so their intervals have one degree of "
+                  "freedom; the built-in cells 3); the capacity is the most over the lengths "
+                  "tried (a lower bound where the longest holds the most). The built-in rows "
+                  "are the capacity study's online runs read at the same exposure, on the "
+                  "LSTM's sequences for the LSTM and the example cells (the same generator "
+                  "seeds) and on their own for the GRU and the RNN. Each network is at the lr "
+                  "its own scan chose: the built-in cells' (capacity_lr) at lengths near what "
+                  "they hold; the example cells' at 64 letters, which every lr from 3e-3 up "
+                  "stored whole, so theirs is the grid's top by a hair.", "",
                   "| network | parameters | lr | " + " | ".join(
                       f"{n} letters" for n in sorted(u.points["length"].unique()))
                   + " | capacity (bits) | bits per parameter |",
