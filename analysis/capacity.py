@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.load import numbers, parameters
+from analysis.load import numbers, parameters, records
 
 EXPOSURES = (100, 300, 1000)
 MIN_LENGTHS_DIVERGENCE = 5  # a 3-parameter form fits 3 points exactly: AIC cannot choose
@@ -369,25 +369,21 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     return result
 
 
-def _rows(df: pd.DataFrame, cols: list[str]) -> list[dict]:
-    return df[cols].to_dict(orient="records") if len(df) else []
-
-
 def capacity_document(cap: Capacity) -> dict:
     """fit.json's capacity entry: the measured numbers the README's findings render from."""
     return dict(
-        lr_choice=_rows(cap.lr_choice, ["slice", "mode", "lr", "at_edge", "bits"]),
-        capacity=_rows(cap.capacity, ["cell", "units", "alphabet_size", "mode", "params",
+        lr_choice=records(cap.lr_choice, ["slice", "mode", "lr", "at_edge", "bits"]),
+        capacity=records(cap.capacity, ["cell", "units", "alphabet_size", "mode", "params",
                                       "exposures", "capacity", "lo", "hi", "peak_length",
                                       "rising", "bits_per_param", "bpp_lo", "bpp_hi"]),
-        online_offline=_rows(cap.online_offline, ["cell", "units", "alphabet_size", "exposures",
+        online_offline=records(cap.online_offline, ["cell", "units", "alphabet_size", "exposures",
                                                   "ratio", "lo", "hi", "online_rising",
                                                   "offline_rising"]),
-        frontier=_rows(cap.frontier, ["cell", "units", "alphabet_size", "mode", "lstar_low",
+        frontier=records(cap.frontier, ["cell", "units", "alphabet_size", "mode", "lstar_low",
                                       "lstar_high"]),
-        time=_rows(cap.time, ["cell", "units", "alphabet_size", "chosen", "power_exponent",
+        time=records(cap.time, ["cell", "units", "alphabet_size", "chosen", "power_exponent",
                               "divergence_lc", "divergence_g", "aic_power", "aic_divergence"]),
-        lstar=_rows(cap.lstar, ["cell", "units", "alphabet_size", "lr", "budget_steps", "params",
+        lstar=records(cap.lstar, ["cell", "units", "alphabet_size", "lr", "budget_steps", "params",
                                 "L_star", "lo", "hi", "bound", "below", "above", "resolution",
                                 "exposures_at_lstar", "bits_per_param"]),
         verdicts=cap.verdicts, headline=headline(cap))

@@ -67,6 +67,11 @@ def outcomes(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def records(df: pd.DataFrame, cols: list[str]) -> list[dict]:
+    """Rows of `df` as dicts of `cols` (fit.json's entries); [] for an empty table."""
+    return df[cols].to_dict(orient="records") if len(df) else []
+
+
 def parameters(df: pd.DataFrame) -> np.ndarray:
     """Each row's parameter count: the recorded one (a user cell's own count), else the
     built-in cell's from its shape (rows stored before the column existed)."""

@@ -29,7 +29,7 @@ from analysis.lawfit import (
     law_data,
     law_document,
 )
-from analysis.load import Tables, outcomes, split_errors
+from analysis.load import Tables, outcomes, records, split_errors
 from analysis.options import options_by_depth
 from analysis.rtrl import Rtrl, analyse_rtrl, rtrl_document
 from analysis.speed import cost_by_units
@@ -90,7 +90,7 @@ class Analysis:
 
 
 def _by_loss(v: Validation) -> list[dict]:
-    return _records(v.by_loss, ["loss", "median_factor", "brier", "brier_no_skill",
+    return records(v.by_loss, ["loss", "median_factor", "brier", "brier_no_skill",
                                 "brier_design"])
 
 
@@ -235,7 +235,7 @@ def fit_document(a: Analysis) -> dict[str, Any]:
     """fit.json: the law (what `predict` needs) and the headline measurements, which the
     README's findings are rendered from (analysis/readme.py)."""
     doc = law_document(a.law)
-    doc["exponents"] = _records(a.elasticities, ["loss", "covariate", "exponent", "lo", "hi"])
+    doc["exponents"] = records(a.elasticities, ["loss", "covariate", "exponent", "lo", "hi"])
     if a.validation is not None:
         v = a.validation
         doc["validation"] = dict(cells=v.cells_compared, runs=v.runs, sequences=v.sequences,
@@ -246,22 +246,22 @@ def fit_document(a: Analysis) -> dict[str, Any]:
                                  brier_floor=v.brier_floor, brier_design=v.brier_design,
                                  by_loss=_by_loss(v))
     if a.width is not None:
-        doc["width_lr_best"] = _records(a.width.best, ["loss", "units", "lr", "edge", "share",
+        doc["width_lr_best"] = records(a.width.best, ["loss", "units", "lr", "edge", "share",
                                                        "share_lo", "share_hi", "median_steps"])
-        doc["width_lr_doubling"] = _records(a.width.steps, ["loss", "narrow", "wide",
+        doc["width_lr_doubling"] = records(a.width.steps, ["loss", "narrow", "wide",
                                                             "difference", "lo", "hi"])
     if a.design is not None:
-        doc["depth_ambiguity"] = _records(a.design.effects, ["loss", "metric", "doubling",
+        doc["depth_ambiguity"] = records(a.design.effects, ["loss", "metric", "doubling",
                                                              "doubling_lo", "doubling_hi"])
     if a.frontier is not None:
-        doc["frontier"] = _records(a.frontier.frontier, [
+        doc["frontier"] = records(a.frontier.frontier, [
             "cell", "units", "alphabet_size", "lr", "budget_steps", "parameters", "L_star",
             "bound", "L_lo", "L_hi", "L_below", "bits_per_param", "bits_lo", "bits_hi",
             "bits_shown"])
-        doc["frontier_budget"] = _records(a.frontier.budget_effect, [
+        doc["frontier_budget"] = records(a.frontier.budget_effect, [
             "cell", "units", "alphabet_size", "lr", "budget_steps_from", "budget_steps_to",
             "L_from", "L_to", "L_ratio", "lo", "hi", "censored"])
-        doc["frontier_lr"] = _records(a.frontier.lr_effect, [
+        doc["frontier_lr"] = records(a.frontier.lr_effect, [
             "cell", "units", "alphabet_size", "budget_steps", "lr_from", "lr_to", "L_ratio",
             "lo", "hi", "censored"])
     if a.validation_declared is not None:
@@ -282,22 +282,22 @@ def fit_document(a: Analysis) -> dict[str, Any]:
                                        runs=v.runs, median_factor=v.median_factor,
                                        brier=v.brier, brier_no_skill=v.brier_no_skill)
     if a.frontier_fresh is not None:
-        doc["frontier_fresh"] = _records(a.frontier_fresh, [
+        doc["frontier_fresh"] = records(a.frontier_fresh, [
             "cell", "units", "alphabet_size", "lr", "budget_steps", "first_L_star",
             "fresh_L_star", "ratio", "lo", "hi", "same_bracket"])
     if a.cells is not None:
-        doc["cells_best_lr"] = _records(a.cells.best, [
+        doc["cells_best_lr"] = records(a.cells.best, [
             "cell", "units", "parameters", "lstm_units", "loss", "lr", "share",
             "median_epochs"])
-        doc["cells_difficulty"] = _records(a.cells.effects, [
+        doc["cells_difficulty"] = records(a.cells.effects, [
             "cell", "loss", "metric", "doubling", "doubling_lo", "doubling_hi"])
     if a.options is not None:
-        doc["options"] = _records(a.options, ["variant", "depth", "ratio", "lo", "hi"])
+        doc["options"] = records(a.options, ["variant", "depth", "ratio", "lo", "hi"])
     if a.long_budgets is not None:
-        doc["long_budgets"] = _records(a.long_budgets, ["loss", "units", "lr", "runs",
+        doc["long_budgets"] = records(a.long_budgets, ["loss", "units", "lr", "runs",
                                                         "share_short", "share_long", "budget"])
     if a.cases is not None:
-        doc["cases"] = _records(a.cases, ["case", "memorized", "runs", "median", "verdict"])
+        doc["cases"] = records(a.cases, ["case", "memorized", "runs", "median", "verdict"])
     if a.capacity is not None:
         doc["capacity"] = capacity_document(a.capacity)
     if a.rtrl is not None:
@@ -307,5 +307,3 @@ def fit_document(a: Analysis) -> dict[str, Any]:
     return rounded(doc)
 
 
-def _records(df: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]]:
-    return df[cols].to_dict(orient="records") if len(df) else []

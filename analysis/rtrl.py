@@ -27,7 +27,7 @@ from scipy import stats
 
 from analysis.capacity import lstar_bisection
 from analysis.frontier import crossing
-from analysis.load import outcomes, split_errors
+from analysis.load import outcomes, records, split_errors
 from analysis.survival import kaplan_meier
 
 N_BOOT = 1000
@@ -450,23 +450,19 @@ def analyse_rtrl(table: pd.DataFrame | None, case_table: pd.DataFrame | None,
     return out
 
 
-def _records(df: pd.DataFrame, cols: list[str]) -> list[dict]:
-    return df[cols].to_dict(orient="records") if len(df) else []
-
-
 def rtrl_document(r: Rtrl) -> dict:
     """fit.json's rtrl entry: the measured numbers the README's findings render from."""
     return dict(
-        lstar=_records(r.lstar, ["cell", "units", "params", "gradient", "lr", "L_star", "lo",
+        lstar=records(r.lstar, ["cell", "units", "params", "gradient", "lr", "L_star", "lo",
                                  "hi", "bound", "bits_per_param"]),
-        paired=_records(r.paired, ["cell", "units", "gradient", "base", "ratio", "lo", "hi"]),
-        discordant=_records(r.discordant, ["cell", "units", "gradient", "only_gradient",
+        paired=records(r.paired, ["cell", "units", "gradient", "base", "ratio", "lo", "hi"]),
+        discordant=records(r.discordant, ["cell", "units", "gradient", "only_gradient",
                                            "only_base", "p"]),
-        bits_beyond=_records(r.bits_beyond, ["cell", "units", "gradient", "ratio", "lo", "hi",
+        bits_beyond=records(r.bits_beyond, ["cell", "units", "gradient", "ratio", "lo", "hi",
                                              "p", "lowest", "highest"]),
-        speed=_records(r.speed, ["cell", "units", "gradient", "pairs", "faster", "slower",
+        speed=records(r.speed, ["cell", "units", "gradient", "pairs", "faster", "slower",
                                  "sign_p", "median_ratio"]),
-        cases=_records(r.cases, ["case", "gradient", "runs", "memorized", "median_epochs"]),
-        costs=_records(r.costs, ["cell", "H", "rtrl_us", "window16_us", "ratio"]),
-        fresh=_records(r.fresh, ["cell", "units", "length", "gradient", "runs", "memorized"]),
+        cases=records(r.cases, ["case", "gradient", "runs", "memorized", "median_epochs"]),
+        costs=records(r.costs, ["cell", "H", "rtrl_us", "window16_us", "ratio"]),
+        fresh=records(r.fresh, ["cell", "units", "length", "gradient", "runs", "memorized"]),
         verdicts=r.verdicts)

@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.capacity import bits_at, choose_lr
-from analysis.load import numbers, parameters
+from analysis.load import numbers, parameters, records
 from analysis.survival import kaplan_meier
 from seqmem.config import is_user_cell
 
@@ -160,14 +160,11 @@ def analyse_usercells(selection: pd.DataFrame | None, table: pd.DataFrame | None
 
 
 def usercells_document(u: UserCells) -> dict:
-    def rec(df: pd.DataFrame, cols: list[str]) -> list[dict]:
-        return df[cols].to_dict(orient="records") if len(df) else []
-
-    return dict(lr_choice=rec(u.lr_choice, ["slice", "lr", "at_edge", "bits"]),
-                capacity=rec(u.capacity, ["network", "params", "lr", "capacity", "lo", "hi",
+    return dict(lr_choice=records(u.lr_choice, ["slice", "lr", "at_edge", "bits"]),
+                capacity=records(u.capacity, ["network", "params", "lr", "capacity", "lo", "hi",
                                           "at_length", "rising", "bits_per_param",
                                           "exposures"]),
-                forks=rec(u.forks, ["network", "depth", "forks", "memorized",
+                forks=records(u.forks, ["network", "depth", "forks", "memorized",
                                     "median_epochs"]),
-                costs=rec(u.costs, ["cell", "H", "user", "population", "reference",
+                costs=records(u.costs, ["cell", "H", "user", "population", "reference",
                                     "over_kernel", "reference_over"]))

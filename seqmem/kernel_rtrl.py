@@ -115,6 +115,21 @@ def _add_hidden_terms(row, h, j, g, off_whh, off_bhh, coef):
 
 
 @njit(cache=True, fastmath=_FAST, error_model="numpy")
+def _gate_inputs(w_ih, b_ih, w_hh, b_hh, h, x, char, ig, hg):
+    """The GRU's and the RNN's gate inputs, as seqmem.kernel computes them:
+    ig = W_ih[x] + b_ih, hg = b_hh + h W_hh (zero h with a reset before every letter)."""
+    g = ig.shape[0]
+    for j in range(g):
+        ig[j] = w_ih[x, j] + b_ih[j]
+        hg[j] = b_hh[j]
+    if not char:
+        for k in range(h.shape[0]):
+            hk = h[k]
+            for j in range(g):
+                hg[j] += hk * w_hh[k, j]
+
+
+@njit(cache=True, fastmath=_FAST, error_model="numpy")
 def _rtrl_epoch(wmats, wvecs, scratch, mh, rmats, rvecs, idx, targets, char, softmax_loss,
                 step0, lr, losses, cell, trace, p):
     w_ih, w_out, w_hh, m_ih, m_out, m_hh, v_ih, v_out, v_hh = wmats
@@ -187,14 +202,7 @@ def _rtrl_epoch(wmats, wvecs, scratch, mh, rmats, rvecs, idx, targets, char, sof
                     mcu[col] = v
                     mhu[col] = fo * r3[col] + kk * v
         elif cell == 1:  # GRU [r, z, n]: n = tanh(ig_n + r hg_n), h' = (h - n) z + n
-            for j in range(g):
-                ig[j] = w_ih[x, j] + b_ih[j]
-                hg[j] = b_hh[j]
-            if not char:
-                for k in range(hid):
-                    hk = h[k]
-                    for j in range(g):
-                        hg[j] += hk * w_hh[k, j]
+            _gate_inputs(w_ih, b_ih, w_hh, b_hh, h, x, char, ig, hg)
             for u in range(hid):
                 hp = h[u]
                 r = _sigmoid(hg[u] + ig[u])
@@ -221,14 +229,7 @@ def _rtrl_epoch(wmats, wvecs, scratch, mh, rmats, rvecs, idx, targets, char, sof
                 _add_input_terms(mhu, x, hid + u, g, off_bih, fa)
                 _add_input_terms(mhu, x, 2 * hid + u, g, off_bih, fb)
         else:  # tanh RNN: h' = tanh(ig + hg)
-            for j in range(g):
-                ig[j] = w_ih[x, j] + b_ih[j]
-                hg[j] = b_hh[j]
-            if not char:
-                for k in range(hid):
-                    hk = h[k]
-                    for j in range(g):
-                        hg[j] += hk * w_hh[k, j]
+            _gate_inputs(w_ih, b_ih, w_hh, b_hh, h, x, char, ig, hg)
             for u in range(hid):
                 hn = np.tanh(hg[u] + ig[u])
                 hnew[u] = hn

@@ -154,6 +154,23 @@ def train_epoch_lstm(pop, cfg: RunConfig, idx, targets, window: int, act: Activa
     return -logq.gather(2, targets.view(1, n, 1).expand(p_, n, 1)).squeeze(2)
 
 
+def readout_step(w: dict, h: torch.Tensor, target: torch.Tensor, letter, loss: str):
+    """The readout's forward and backward for P models: the gradient w.r.t. the logits,
+    the one reaching h (with W_out as it is before this step's update), and the loss,
+    CrossEntropyLoss on the softmax (the notebook's) or on the logits."""
+    logits = torch.bmm(h.unsqueeze(1), w["w_out"].transpose(1, 2)).squeeze(1) + w["b_out"]
+    if loss == "softmax":
+        probs = torch.softmax(logits, dim=1)
+        u = torch.softmax(probs, dim=1) - target
+        dz = probs * (u - (probs * u).sum(dim=1, keepdim=True))
+        ce = probs
+    else:
+        dz = torch.softmax(logits, dim=1) - target
+        ce = logits
+    value = -torch.log_softmax(ce, dim=1)[:, letter]
+    return dz, torch.bmm(dz.unsqueeze(1), w["w_out"]).squeeze(1), value
+
+
 @functools.lru_cache(maxsize=8)
 def _eye(a: int, device: torch.device) -> torch.Tensor:
     return torch.eye(a, device=device)  # read-only: the one-hot targets of every epoch
@@ -213,18 +230,7 @@ def train_epoch_gated(pop, cfg: RunConfig, idx, targets, window: int, act,
             h = torch.tanh(hg + ig)
             saved.append((h_prev, 1 - h * h))
         hs.append(h)
-        logits = torch.bmm(h.unsqueeze(1), w["w_out"].transpose(1, 2)).squeeze(1) + w["b_out"]
-        target = eye[targets[t]]
-        if cfg.loss == "softmax":
-            probs = torch.softmax(logits, dim=1)
-            u = torch.softmax(probs, dim=1) - target
-            dz = probs * (u - (probs * u).sum(dim=1, keepdim=True))
-            ce = probs
-        else:
-            dz = torch.softmax(logits, dim=1) - target
-            ce = logits
-        losses[:, t] = -torch.log_softmax(ce, dim=1)[:, targets[t]]
-        dh = torch.bmm(dz.unsqueeze(1), w["w_out"]).squeeze(1)
+        dz, dh, losses[:, t] = readout_step(w, h, eye[targets[t]], targets[t], cfg.loss)
         g["w_out"].copy_(dz.unsqueeze(2) * h.unsqueeze(1))
         g["b_out"].copy_(dz)
         g["w_ih"].zero_()

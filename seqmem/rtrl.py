@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 
 from seqmem.config import GATES, RunConfig
+from seqmem.kernel_torch import readout_step
 from seqmem.schedule import lr_at
 
 
@@ -97,18 +98,7 @@ def train_epoch_rtrl(pop, cfg: RunConfig, idx: torch.Tensor, targets: torch.Tens
                 h_new = torch.tanh(pre)
                 mh = (1 - h_new * h_new).unsqueeze(2) * rows
         h = h_new
-        logits = torch.bmm(h.unsqueeze(1), w["w_out"].transpose(1, 2)).squeeze(1) + w["b_out"]
-        target = eye[targets[t]]
-        if cfg.loss == "softmax":
-            probs = torch.softmax(logits, dim=1)
-            u = torch.softmax(probs, dim=1) - target
-            dz = probs * (u - (probs * u).sum(dim=1, keepdim=True))
-            ce = probs
-        else:
-            dz = torch.softmax(logits, dim=1) - target
-            ce = logits
-        losses[:, t] = -torch.log_softmax(ce, dim=1)[:, targets[t]]
-        dh = torch.bmm(dz.unsqueeze(1), w["w_out"]).squeeze(1)
+        dz, dh, losses[:, t] = readout_step(w, h, eye[targets[t]], targets[t], cfg.loss)
         grad = torch.bmm(dh.unsqueeze(1), mh).squeeze(1)  # (P, |theta|)
         if trace is not None:
             trace.append(grad.clone())
