@@ -74,9 +74,10 @@ def test_a_diverged_run_s_nan_curves_survive_the_csv(tmp_path):
     nan = float("nan")
     db = tmp_path / "r.sqlite"
     with Store(db) as store:
-        store.write([_row("b1", loss_curve=[1.5, nan], bits_curve=[1.18, nan, nan])])
+        store.write([_row("b1", loss_curve=[1.5, nan], bits_curve=[1234.56789, nan, nan])])
     got = load_results(export(db, tmp_path / "r.csv")).loc[0]
-    assert got["bits_curve"][0] == 1.18 and all(x != x for x in got["bits_curve"][1:])
+    # 6 significant digits, as documented
+    assert got["bits_curve"][0] == 1234.57 and all(x != x for x in got["bits_curve"][1:])
     assert got["loss_curve"][0] == 1.5 and got["loss_curve"][1] != got["loss_curve"][1]
 
 
