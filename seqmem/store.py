@@ -16,8 +16,8 @@ sweep show up as added lines, a changed run as a changed line, and the table ope
 anywhere without pyarrow. Types are restored by `load_results` (`keep_default_na=False`
 so that a sequence such as "NA" stays a string), and size is kept down by writing
 `loss_curve`, `final_loss` and `bits_curve` with 6 significant digits (float32 losses
-averaged; bits to a hundredth at a thousand bits) and `wall_time_s` to the millisecond. Every other value is written exactly (Python's
-shortest round-trip float repr).
+averaged; bits to a hundredth at a thousand bits) and `wall_time_s` to the millisecond.
+Every other value is written exactly (Python's shortest round-trip float repr).
 
 >>> import tempfile, pathlib
 >>> from seqmem.schema import conform
