@@ -28,7 +28,17 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from analysis.law import AFTFit, _rows, cluster_cov, cluster_parts, design, fit_aft, term_formula, tic_penalty
+from analysis.law import (
+    TERMS,
+    AFTFit,
+    _rows,
+    cluster_cov,
+    cluster_parts,
+    design,
+    fit_aft,
+    term_formula,
+    tic_penalty,
+)
 from analysis.load import Tables, outcomes, split_errors
 from seqmem.schema import CONFIG_DEFAULTS, GROUPS
 
@@ -64,6 +74,8 @@ DIFFICULTY = {
         "log_length", "log_depth", "log1p_ambiguous", "h1", "h2", "h3", "logits:log_depth",
         "logits:log1p_ambiguous", "logits:h1", "logits:h2", "logits:h3"],
 }
+# A term naming any of these is a difficulty term (the law's own classification).
+DIFFICULTY_TERMS = frozenset(name for name, term in TERMS.items() if term.kind == "difficulty")
 # Declared after a first look at the held-out sequences (the misses were the between-
 # sequence spread under the notebook's loss): candidates like any other, chosen by TIC on
 # the fitting data, but the held-out set is no longer untouched for them. The report
@@ -140,6 +152,11 @@ def _fit(data: pd.DataFrame, terms: list[str], hessian: bool = True,
     return fit_aft(design(data, terms), data["lower_steps"].to_numpy(),
                    data["upper_steps"].to_numpy(), DIST, terms, hessian=hessian, scale=scale,
                    scale_terms=scale_terms or ())
+
+
+def refit(data: pd.DataFrame, terms: list[str], scale_terms: list[str]) -> AFTFit:
+    """A law of the given location and spread terms on `data`, fitted as the law is."""
+    return _fit(data, terms, scale_terms=scale_terms)
 
 
 def usable(data: pd.DataFrame, terms: list[str]) -> list[str]:

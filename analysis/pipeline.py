@@ -18,6 +18,7 @@ from analysis.between import Between, between
 from analysis.capacity import Capacity, analyse_capacity, capacity_document
 from analysis.cases import case_summary
 from analysis.cells import Cells, cells
+from analysis.cure import fit_cure
 from analysis.design import Design, depth_ambiguity
 from analysis.engines import compare
 from analysis.frontier import Frontier, fresh_check, frontier
@@ -32,10 +33,11 @@ from analysis.lawfit import (
 from analysis.load import Tables, outcomes, records, split_errors
 from analysis.options import options_by_depth
 from analysis.rtrl import Rtrl, analyse_rtrl, rtrl_document
+from analysis.skill import without_difficulty
 from analysis.speed import cost_by_units
 from analysis.survival import kaplan_meier
 from analysis.usercells import UserCells, analyse_usercells, usercells_document
-from analysis.validate import Validation, check_predict, validate
+from analysis.validate import Rivals, Validation, check_predict, validate
 from analysis.widthlr import WidthLR, width_lr
 
 SIGNIFICANT = 5  # digits written to fit.json: enough that the README rounds as the report does
@@ -94,6 +96,16 @@ def _by_loss(v: Validation) -> list[dict]:
                                 "brier_design"])
 
 
+def _skill(v: Validation) -> dict[str, list[dict]]:
+    """The three forecasts' scores, the difficulty terms' gain and the verdicts, per loss."""
+    if v.skill is None:
+        return {}
+    s = v.skill
+    return dict(scores=records(s.scores, list(s.scores.columns)),
+                gain=records(s.gain, list(s.gain.columns)),
+                verdicts=records(s.verdicts, list(s.verdicts.columns)))
+
+
 def analyse(t: Tables) -> Analysis:
     data = law_data(t)
     law = fit_law(data)
@@ -101,14 +113,16 @@ def analyse(t: Tables) -> Analysis:
                  steptime=t.steptime)
     saved = rounded(law_document(law))  # the law as analysis.predict reads it from fit.json
     missing = []
+    rivals = Rivals(no_difficulty=without_difficulty(law.fit, data),
+                    cure=fit_cure(law.fit, data))
     if t.heldout is not None:
-        a.validation = validate(a.law.fit, t.heldout, data)
+        a.validation = validate(a.law.fit, t.heldout, data, rivals)
         name, declared = best_declared_before_heldout(a.law, data)
         a.validation_declared = (name, validate(declared, t.heldout, data))
     else:
         missing.append("heldout")
     if t.predict_check is not None:
-        a.predict_check = check_predict(saved, t.predict_check, data)
+        a.predict_check = check_predict(saved, t.predict_check, data, rivals)
     else:
         missing.append("predict_check")
     if t.width_lr is not None:
@@ -244,7 +258,7 @@ def fit_document(a: Analysis) -> dict[str, Any]:
                                  cells_total=len(v.cells), brier=v.brier,
                                  brier_no_skill=v.brier_no_skill, base_rate=v.base_rate,
                                  brier_floor=v.brier_floor, brier_design=v.brier_design,
-                                 by_loss=_by_loss(v))
+                                 by_loss=_by_loss(v), skill=_skill(v))
     if a.width is not None:
         doc["width_lr_best"] = records(a.width.best, ["loss", "units", "lr", "edge", "share",
                                                        "share_lo", "share_hi", "median_steps"])
@@ -275,7 +289,7 @@ def fit_document(a: Analysis) -> dict[str, Any]:
                                     median_factor=v.median_factor, factor_p90=v.factor_p90,
                                     brier=v.brier, brier_no_skill=v.brier_no_skill,
                                     brier_floor=v.brier_floor, brier_design=v.brier_design,
-                                    by_loss=_by_loss(v))
+                                    by_loss=_by_loss(v), skill=_skill(v))
     if a.between is not None and a.between_check is not None:
         v = a.between_check
         doc["width_lr_between"] = dict(cells=len(a.between.cells), inside=a.between.inside,

@@ -27,9 +27,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
+from analysis.cure import CureFit
 from analysis.law import AFTFit
 from analysis.load import outcomes, split_errors
 from analysis.predict import predict
+from analysis.skill import FORECASTS, Skill, design_forecast, skill
 from analysis.survival import kaplan_meier
 
 MEDIAN_FACTOR_TARGET = 1.3
@@ -57,6 +59,7 @@ class Validation:
     brier_design: float  # the baseline that knows the design (design_baseline)
     by_setting: pd.DataFrame  # per loss, units and lr: the law's bias and its P against the share
     by_loss: pd.DataFrame  # per loss: cells compared, median factor, Brier, no-skill Brier
+    skill: Skill | None = None  # against the design and the law without difficulty terms
 
     @property
     def meets_median_target(self) -> bool:
@@ -67,8 +70,10 @@ class Validation:
         return self.brier <= BRIER_TARGET_SHARE * self.brier_no_skill
 
 
-def validate(fit: AFTFit, heldout: pd.DataFrame, fitted: pd.DataFrame) -> Validation:
-    """`fit` (a law on steps) against the held-out table; `fitted`: the law's own rows."""
+def validate(fit: AFTFit, heldout: pd.DataFrame, fitted: pd.DataFrame,
+             rivals: Rivals | None = None) -> Validation:
+    """`fit` (a law on steps) against the held-out table; `fitted`: the law's own rows;
+    `rivals`: the law without its difficulty terms and the cure model, scored beside it."""
     ok, _ = split_errors(heldout)
     runs = outcomes(ok)
     runs = runs.assign(p=fit.prob_within(runs, runs["budget_in_steps"].to_numpy()))
@@ -77,11 +82,43 @@ def validate(fit: AFTFit, heldout: pd.DataFrame, fitted: pd.DataFrame) -> Valida
     for key, g in runs.groupby(CELL, sort=True):
         km = kaplan_meier(g["observed_steps"], g["event"], float(g["budget_in_steps"].min()))
         rows.append(_cell_row(key, g, km, float(median[g.index[0]])))
-    return _score(runs, pd.DataFrame(rows), fitted)
+    cells = pd.DataFrame(rows)
+    out = _score(runs, cells, fitted)
+    if rivals is not None:
+        out.skill = _skill(rivals.forecast(runs, 1), cells, fitted, "observed_steps")
+    return out
 
 
-def check_predict(doc: dict[str, Any], table: pd.DataFrame,
-                  fitted: pd.DataFrame) -> Validation:
+@dataclass
+class Rivals:
+    """The forecasts scored beside the law: without its difficulty terms, and with a cure
+    fraction under the notebook's loss."""
+
+    no_difficulty: AFTFit
+    cure: CureFit
+
+    def forecast(self, runs: pd.DataFrame, per: float | np.ndarray) -> pd.DataFrame:
+        """runs with p_<rival> within each run's budget and median_<rival> in steps / per
+        (1: steps; the length: epochs)."""
+        budget = runs["budget_in_steps"].to_numpy()
+        return runs.assign(
+            p_no_difficulty=self.no_difficulty.prob_within(runs, budget),
+            median_no_difficulty=self.no_difficulty.median(runs) / per,
+            p_cure=self.cure.prob_within(runs, budget), median_cure=self.cure.median(runs) / per)
+
+
+def _skill(runs: pd.DataFrame, cells: pd.DataFrame, fitted: pd.DataFrame, unit: str) -> Skill:
+    """The three forecasts side by side (analysis.skill); runs carry the law's p and the
+    law without difficulty terms' p and median, cells the law's median_pred."""
+    runs = runs.join(design_forecast(runs, fitted, unit)).rename(columns={"p": "p_law"})
+    per_cell = runs.groupby(CELL, sort=True)[[f"median_{f}" for f in FORECASTS
+                                              if f != "law"]].first()
+    cells = cells.join(per_cell, on=CELL).rename(columns={"median_pred": "median_law"})
+    return skill(runs, cells)
+
+
+def check_predict(doc: dict[str, Any], table: pd.DataFrame, fitted: pd.DataFrame,
+                  rivals: Rivals | None = None) -> Validation:
     """The saved law through `analysis.predict`, cell by cell, against the measured epochs
     of `table`: medians and budgets in epochs, P(memorized within the run's max_epochs)."""
     ok, _ = split_errors(table)
@@ -96,7 +133,13 @@ def check_predict(doc: dict[str, Any], table: pd.DataFrame,
         p[g.index] = r["p_within_budget"]
         km = kaplan_meier(g["observed"], g["event"], float(g["max_epochs"].min()))
         rows.append(_cell_row(key, g.assign(p=r["p_within_budget"]), km, r["median_epochs"]))
-    return _score(runs.assign(p=p), pd.DataFrame(rows), fitted)
+    cells = pd.DataFrame(rows)
+    runs = runs.assign(p=p)
+    out = _score(runs, cells, fitted)
+    if rivals is not None:
+        out.skill = _skill(rivals.forecast(runs, runs["length"].to_numpy()), cells, fitted,
+                           "observed")
+    return out
 
 
 def _cell_row(key: tuple, g: pd.DataFrame, km: Any, median_pred: float) -> dict[str, Any]:
