@@ -119,12 +119,15 @@ class Tables:
     capacity_lr: pd.DataFrame | None = None  # each width's lr, on sequences capacity never uses
     capacity: pd.DataFrame | None = None  # bits stored vs length and exposures, online/offline
     capacity_lstar: pd.DataFrame | None = None  # L* bisected at quarter powers of two
+    capacity_plateau: pd.DataFrame | None = None  # capacity's small curves, continued
+    capacity_fresh: pd.DataFrame | None = None  # 24 units, between the grid, fresh sequences
     usercells_lr: pd.DataFrame | None = None  # the example user cells' lr scan
     usercells: pd.DataFrame | None = None  # minGRU, minLSTM: bits stored and difficulty
     rtrl: pd.DataFrame | None = None  # the frontier under RTRL and windows 16 and 4
     rtrl_cases: pd.DataFrame | None = None  # notebook cases 4-6: RTRL vs stale BPTT
     rtrl_fresh: pd.DataFrame | None = None  # the one L* RTRL moved, on fresh sequences
     heldout: pd.DataFrame | None = None  # never fitted: the law's validation
+    prereg_check: pd.DataFrame | None = None  # made after the law's freeze (freeze.json)
     cases: pd.DataFrame | None = None
     cases_reference: pd.DataFrame | None = None  # the notebook cases by the reference trainer
     steptime: pd.DataFrame | None = None

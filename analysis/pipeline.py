@@ -32,6 +32,7 @@ from analysis.lawfit import (
 )
 from analysis.load import Tables, outcomes, records, split_errors
 from analysis.options import options_by_depth
+from analysis.preregistered import Preregistered, preregistered
 from analysis.rtrl import Rtrl, analyse_rtrl, rtrl_document
 from analysis.skill import without_difficulty
 from analysis.speed import cost_by_units
@@ -56,6 +57,7 @@ class Analysis:
     validation: Validation | None = None
     validation_declared: tuple[str, Validation] | None = None  # before AFTER_HELDOUT
     predict_check: Validation | None = None  # analysis.predict on predict_check, in epochs
+    preregistered: Preregistered | None = None  # analysis.predict on prereg_check
     probe: pd.DataFrame | None = None  # frontier_probe: shares by lr, and the same runs' check
     cells: Cells | None = None
     width: WidthLR | None = None
@@ -125,6 +127,12 @@ def analyse(t: Tables) -> Analysis:
         a.predict_check = check_predict(saved, t.predict_check, data, rivals)
     else:
         missing.append("predict_check")
+    if t.prereg_check is not None:
+        earlier = {n: x for n in ("heldout", "predict_check")
+                   if (x := getattr(t, n)) is not None}
+        a.preregistered = preregistered(saved, t.prereg_check, data, rivals, earlier)
+    else:
+        missing.append("prereg_check")
     if t.width_lr is not None:
         a.width = width_lr(t.width_lr)
         a.width_runs = outcomes(split_errors(t.width_lr)[0])
@@ -290,6 +298,19 @@ def fit_document(a: Analysis) -> dict[str, Any]:
                                     brier=v.brier, brier_no_skill=v.brier_no_skill,
                                     brier_floor=v.brier_floor, brier_design=v.brier_design,
                                     by_loss=_by_loss(v), skill=_skill(v))
+    if a.preregistered is not None:
+        pr, v = a.preregistered, a.preregistered.check
+        doc["prereg_check"] = dict(
+            cells=v.cells_compared, cells_total=len(v.cells), runs=v.runs,
+            sequences=v.sequences, overlap=v.overlap, median_factor=v.median_factor,
+            brier=v.brier, brier_design=v.brier_design, by_loss=_by_loss(v), skill=_skill(v),
+            refused=records(v.refused, ["units", "lr", "loss", "runs", "reason"]),
+            by_length=records(pr.by_length, list(pr.by_length.columns)),
+            cure_replaces=pr.cure_replaces)
+        doc["preregistration"] = dict(
+            freeze=pr.provenance.freeze, declarations_match=pr.provenance.declarations_match,
+            fitting_rows_match=pr.provenance.fitting_rows_match,
+            tables=records(pr.provenance.tables, list(pr.provenance.tables.columns)))
     if a.between is not None and a.between_check is not None:
         v = a.between_check
         doc["width_lr_between"] = dict(cells=len(a.between.cells), inside=a.between.inside,

@@ -152,6 +152,53 @@ def predict_check_section(a: Analysis) -> str:
     return "\n".join(lines)
 
 
+def preregistered_section(a: Analysis) -> str:
+    pr = a.preregistered
+    if pr is None:
+        return ("## The pre-registered check\nNo prereg_check table in results/: the law "
+                "has not been checked on runs made after its freeze.")
+    v, prov = pr.check, pr.provenance
+    freeze = prov.freeze or {}
+    status = ("holds: the candidates, the selection rule and the fitting rows hash as "
+              "frozen" if prov.frozen else "**broken**: the law changed since the freeze")
+    lines = [
+        "## The pre-registered check: `analysis.predict` on runs made after the freeze",
+        f"The law was frozen at commit `{str(freeze.get('commit', '?'))[:10]}` "
+        "(`analysis/freeze.json`: hashes of the candidate laws, the selection rule, the cure "
+        "rule, the code that applies them and the fitting rows; "
+        "`python -m analysis.preregistration check`). The freeze " + status + ". Each "
+        "validation table's rows, by their recorded commits (`git merge-base --is-ancestor`):",
+        "", table(pd.DataFrame([{"table": r.table, "runs": r.rows,
+                                  "made after the freeze, clean tree": r.after_freeze,
+                                  "verdict": r.verdict}
+                                 for r in prov.tables.itertuples()])), "",
+        f"`bench/specs/prereg_check.toml`: {v.sequences} fresh sequences of 32-128 letters "
+        f"(generator seeds 7000+), widths 12, 40 and 80 and learning rates 1.7e-3 and 5e-3 "
+        f"between the grid's points, both losses; {v.runs:,} runs that predict accepted.",
+    ]
+    if v.refused is not None and len(v.refused):
+        reasons = sorted(set(v.refused["reason"]))
+        lines.append(f"- predict refused {len(v.refused)} cells ({int(v.refused['runs'].sum())} "
+                     f"runs, the clean preset): " + "; ".join(f"“{r}”" for r in reasons) + ".")
+    lines += [
+        f"- Median prediction factor over the {v.cells_compared} of {len(v.cells)} cells "
+        f"with a measured median within the budget: **{v.median_factor:.2f}**.",
+        "- By length (the law was fitted mostly on 16-24 letters; 'flagged': the share of "
+        "cells predict marked as extrapolated):", "",
+        table(pd.DataFrame([{"loss": loss_name(r.loss), "length": r.length, "cells": r.cells,
+                              "with a median": r.cells_compared,
+                              "median factor": num(r.median_factor, 2),
+                              "flagged": pct(r.extrapolated)}
+                             for r in pr.by_length.itertuples()])), "",
+        *skill_lines(v.skill), "",
+        "- The cure model (d) replaces the law only by the frozen rule: "
+        + {None: "the rule could not be applied (no valid freeze or no rows).",
+           True: "**it does** on these rows.",
+           False: "it does not on these rows; the law stays."}[pr.cure_replaces],
+    ]
+    return "\n".join(lines)
+
+
 def between_section(a: Analysis) -> str:
     b, v = a.between, a.between_check
     if b is None or v is None:

@@ -40,6 +40,7 @@ BRIER_TARGET_SHARE = 0.5
 FORECASTS = ("design", "no_difficulty", "law", "cure")
 # (name, the forecast without it, the forecast with it): paired gains, per loss
 GAINS = (("difficulty terms", "no_difficulty", "law"), ("cure fraction", "law", "cure"))
+STALL_GAIN = ("softmax", "cure fraction")  # the loss and gain CURE_RULE reads
 CURE_RULE = ("The cure model replaces the law in analysis.predict only if, on the rows made "
              "after the freeze and under the notebook's loss, its paired gain over the law "
              "excludes no gain in one score (median factor or Brier) and its CI in the other "

@@ -60,6 +60,7 @@ class Validation:
     by_setting: pd.DataFrame  # per loss, units and lr: the law's bias and its P against the share
     by_loss: pd.DataFrame  # per loss: cells compared, median factor, Brier, no-skill Brier
     skill: Skill | None = None  # against the design and the law without difficulty terms
+    refused: pd.DataFrame | None = None  # cells analysis.predict refused (outside its design)
 
     @property
     def meets_median_target(self) -> bool:
@@ -87,6 +88,15 @@ def validate(fit: AFTFit, heldout: pd.DataFrame, fitted: pd.DataFrame,
     if rivals is not None:
         out.skill = _skill(rivals.forecast(runs, 1), cells, fitted, "observed_steps")
     return out
+
+
+def _option(value: Any) -> Any:
+    """A stored option as RunConfig takes it (the CSV's NaN for an unset one: None)."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    return value
 
 
 @dataclass
@@ -123,19 +133,26 @@ def check_predict(doc: dict[str, Any], table: pd.DataFrame, fitted: pd.DataFrame
     of `table`: medians and budgets in epochs, P(memorized within the run's max_epochs)."""
     ok, _ = split_errors(table)
     runs = outcomes(ok)
-    rows, p = [], pd.Series(np.nan, index=runs.index)
+    rows, p, refused = [], pd.Series(np.nan, index=runs.index), []
     options = list(doc["training"])
     for key, g in runs.groupby(CELL, sort=True):
         first = g.iloc[0]
-        r = predict(first["sequence"], int(first["units"]), lr=float(first["lr"]),
-                    loss=first["loss"], budget=int(first["max_epochs"]), fit=doc,
-                    alphabet=first["alphabet"], **{k: first[k] for k in options})
+        try:
+            r = predict(first["sequence"], int(first["units"]), lr=float(first["lr"]),
+                        loss=first["loss"], budget=int(first["max_epochs"]), fit=doc,
+                        alphabet=first["alphabet"], **{k: _option(first[k]) for k in options})
+        except ValueError as e:  # outside the law's design: predict refuses, as it must
+            refused.append(dict(zip(CELL, key, strict=True), runs=len(g), reason=str(e)))
+            runs = runs.drop(g.index)
+            continue
         p[g.index] = r["p_within_budget"]
         km = kaplan_meier(g["observed"], g["event"], float(g["max_epochs"].min()))
-        rows.append(_cell_row(key, g.assign(p=r["p_within_budget"]), km, r["median_epochs"]))
+        rows.append(_cell_row(key, g.assign(p=r["p_within_budget"]), km, r["median_epochs"])
+                    | dict(extrapolated=r["extrapolated"]))
     cells = pd.DataFrame(rows)
-    runs = runs.assign(p=p)
+    runs = runs.assign(p=p.loc[runs.index])
     out = _score(runs, cells, fitted)
+    out.refused = pd.DataFrame(refused, columns=[*CELL, "runs", "reason"])
     if rivals is not None:
         out.skill = _skill(rivals.forecast(runs, runs["length"].to_numpy()), cells, fitted,
                            "observed")

@@ -168,3 +168,41 @@ def test_provenance_calls_rows_out_of_sample_only_after_the_freeze(tmp_path):
     assert p.tables["verdict"].iloc[0] == "made after the freeze, but the law changed since"
     moved = dict(freeze, fitting_rows_sha256=fitting_rows(data.iloc[1:]))
     assert not provenance({"after": tables["after"]}, data, moved, repo).frozen
+
+
+def test_check_predict_lists_the_cells_predict_refuses_and_scores_the_rest():
+    from analysis.load import load_results, outcomes
+    from analysis.predict import load_fit
+    from analysis.validate import check_predict
+
+    table = load_results("results/predict_check.csv")
+    cells = table.drop_duplicates(["sequence", "units", "lr", "loss"]).head(2)
+    keep = table.merge(cells[["sequence", "units", "lr", "loss"]])
+    clean = keep[keep["sequence"] == keep["sequence"].iloc[0]].assign(
+        bptt="16", run_id=lambda d: d["run_id"] + "-clean", units=12)
+    both = pd.concat([keep, clean], ignore_index=True)
+    fitted = outcomes(keep)  # any fitting rows will do for the design forecast
+    v = check_predict(load_fit(), both, fitted)
+    assert len(v.refused) == 1
+    assert v.refused["units"].iloc[0] == 12 and v.refused["runs"].iloc[0] == len(clean)
+    assert "bptt" in v.refused["reason"].iloc[0]
+    assert v.runs == len(keep) and len(v.cells) == 2
+    assert v.cells["extrapolated"].dtype == bool
+
+
+@pytest.mark.parametrize("factor, brier, replaces", [
+    ((1.05, 1.2), (-0.001, 0.004), True),   # the factor gains, Brier shows no loss
+    ((0.9, 1.1), (0.001, 0.01), True),      # Brier gains, the factor shows no loss
+    ((1.05, 1.2), (-0.01, -0.001), False),  # a factor gain bought with a Brier loss
+    ((0.95, 1.1), (-0.002, 0.003), False),  # no gain shown
+])
+def test_the_frozen_cure_rule(factor, brier, replaces):
+    from types import SimpleNamespace
+
+    from analysis.preregistered import cure_replaces
+    from analysis.skill import STALL_GAIN
+
+    gain = pd.DataFrame([dict(loss=STALL_GAIN[0], gain=STALL_GAIN[1],
+                              factor_gain_lo=factor[0], factor_gain_hi=factor[1],
+                              brier_gain_lo=brier[0], brier_gain_hi=brier[1])])
+    assert cure_replaces(SimpleNamespace(skill=SimpleNamespace(gain=gain))) is replaces
