@@ -26,17 +26,16 @@ import time
 
 import pandas as pd
 
-from analysis.cases import CASES as CASE_LIST
-from analysis.cases import case_config, case_rows, case_summary, cases_markdown
+from analysis.cases import case_rows, case_summary, cases_markdown
+from seqmem.cases import NOTEBOOK_CASES as CASES
+from seqmem.cases import Case
 from seqmem.config import ENGINES, RunConfig
 from seqmem.records import Origin
 from seqmem.schema import typed
 
-CASES = {c.number: c for c in CASE_LIST}
 
-
-def case_configs(case, seeds: list[int], engine: str) -> list[RunConfig]:
-    return [case_config(case, s, engine) for s in seeds]
+def case_configs(case: Case, seeds: list[int], engine: str) -> list[RunConfig]:
+    return [case.config(s, engine) for s in seeds]
 
 
 def _run_chunk(configs: list[RunConfig]) -> list[dict]:

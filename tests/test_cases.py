@@ -16,7 +16,8 @@ from analysis.cases import (
     cases_markdown,
     verdict,
 )
-from bench.cases import CASES, case_configs, parse_args
+from bench.cases import parse_args
+from seqmem.cases import NOTEBOOK_CASES as CASES
 from seqmem.schema import conform, typed
 from tests.notebook import run_notebook
 
@@ -71,7 +72,7 @@ def test_a_bad_argument_exits_2_through_the_real_cli():
 def test_case_definitions_follow_the_notebook():
     assert [c.reset for c in CASES.values()] == ["char", "epoch", "char", "epoch", "epoch", "epoch", "epoch"]
     assert CASES[7].units == 128 and all(c.units == 32 for n, c in CASES.items() if n != 7)
-    cfg = case_configs(CASES[5], [3], "population")[0]
+    cfg = CASES[5].config(seed=3)
     assert len(cfg.sequence) == 31 and cfg.max_epochs == 1000 and cfg.loss == "softmax"
 
 
@@ -90,7 +91,7 @@ def _rows(case, epochs):
     """Stored rows of `case`, one per seed; None: not memorized within the budget."""
     rows = []
     for seed, e in enumerate(epochs):
-        cfg = case_configs(case, [seed], "population")[0]
+        cfg = case.config(seed)
         rows.append(conform({**cfg.to_dict(), "run_id": cfg.run_id, "status": "memorized"
                              if e is not None else "censored", "memorized": e is not None,
                              "epochs_to_memorize": e, "epochs_trained": e or 1000}))

@@ -4,12 +4,12 @@ import pandas as pd
 import pytest
 
 from analysis.engines import compare, engines_markdown
-from bench.cases import CASES, case_configs
+from seqmem.cases import NOTEBOOK_CASES as CASES
 from seqmem.schema import conform, typed
 
 
 def _table(case, engine, epochs, memorized, wall, population=None):
-    configs = case_configs(CASES[case], list(range(len(epochs))), engine)
+    configs = [CASES[case].config(seed, engine) for seed in range(len(epochs))]
     return typed(pd.DataFrame([conform({
         **c.to_dict(), "run_id": c.run_id, "status": "memorized" if m else "censored",
         "memorized": m, "epochs_to_memorize": e if m else None, "epochs_trained": e,
