@@ -52,8 +52,8 @@ def run_cases(numbers: list[int], seeds: list[int], engine: str = "population",
     """The cases' runs as a results table (one row per case and seed)."""
     from joblib import Parallel, delayed
 
+    from bench.plan import chunk_work, plan_chunks
     from bench.spec import Run
-    from bench.sweep import chunk_work, plan_chunks
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     work = []

@@ -5,7 +5,7 @@
     python -m bench.reproduce --all --chunks 2     # every shipped spec (results/reproduce.txt)
 
 A chunk is what one sweep task trains: the seeds of one cell, partitioned exactly as the
-sweep partitions them (`bench.sweep.plan_chunks`), so the rerun batches the same models
+sweep partitions them (`bench.plan.plan_chunks`), so the rerun batches the same models
 together. The sample is drawn with a fixed seed among the chunks whose expected cost
 (`chunk_work`, every run to its full budget) is at most --max-chunk-s, so that a check
 of every shipped spec fits in minutes. Each rerun record goes through the CSV export's
@@ -31,8 +31,8 @@ from typing import Any
 
 import pandas as pd
 
+from bench.plan import chunk_work, plan_chunks
 from bench.spec import SpecError, available, load_spec
-from bench.sweep import chunk_work, plan_chunks
 from bench.worker import run_chunk
 from seqmem.provenance import Provenance
 from seqmem.store import load_results, write_csv
