@@ -31,9 +31,9 @@ from typing import Any
 
 import pandas as pd
 
+from bench.backends import Backend
 from bench.plan import chunk_work, plan_chunks
 from bench.spec import SpecError, available, load_spec
-from bench.worker import run_chunk
 from seqmem.provenance import Provenance
 from seqmem.store import load_results, write_csv
 
@@ -110,10 +110,9 @@ def _short(v: Any, limit: int = 60) -> str:
 def rerun(chunks: Sequence[Sequence[Any]], spec_runs: Sequence[Any]) -> pd.DataFrame:
     """The chunks' records with their spec columns, rounded as the committed CSV is."""
     origin = {r.run_id: r.columns() for r in spec_runs}
-    rows = []
-    for chunk in chunks:
-        for row in run_chunk(chunk):
-            rows.append({**row, **origin[row["run_id"]]})
+    with Backend("sequential", 1) as backend:  # the sweep's worker, in this process
+        rows = [{**row, **origin[row["run_id"]]}
+                for done in backend.map(chunks) for row in done]
     with tempfile.TemporaryDirectory() as tmp:
         path = write_csv(pd.DataFrame(rows), Path(tmp) / "rerun.csv")
         return load_results(path)
