@@ -36,6 +36,7 @@ import pandas as pd
 
 from bench import spec as spec_module
 from bench.backends import BACKENDS, Backend, BackendError, cpu_count, one_line
+from bench.export import export_table
 from bench.plan import (
     CHUNK_SIZE,
     chunk_work,
@@ -47,7 +48,7 @@ from bench.plan import (
 )
 from bench.spec import Run, Spec, SpecError, available, load_spec
 from seqmem.config import is_user_cell
-from seqmem.store import SQLITE_MAGIC, Store, export
+from seqmem.store import SQLITE_MAGIC, Store
 
 PROG = "python -m bench.sweep"
 DEFAULT_SPEC = "quick"
@@ -61,8 +62,9 @@ spec format (bench/spec.py):
 
 results: --out (default results/<spec name>.sqlite) is an SQLite database written only
 by this process, one transaction per finished chunk; it is exported at the end to
---export (default: --out with suffix .csv), the diff-friendly table that is committed.
-Read either with seqmem.store.load_results(path).
+--export (default: --out with suffix .csv), the diff-friendly table that is committed;
+the CSV leaves loss_curve out unless the spec sets export_loss_curve = true (the store
+keeps it). Read either with seqmem.store.load_results(path).
 
 resume: rerun the same command; stored runs (same run id = same full config) are
 skipped. --retry-errors also reruns runs stored as errors.
@@ -229,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
         frame = store.frame(r.run_id for r in spec.runs)
     if export_path is not None:
-        export(out, export_path, run_ids=[r.run_id for r in spec.runs])
+        export_table(spec, out, export_path)
     errors = int((frame["status"] == "error").sum()) if len(frame) else 0
     if not args.quiet:
         print(summarize(spec, frame))

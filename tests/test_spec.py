@@ -236,10 +236,19 @@ BAD_SPECS = [
     (BASE + '[[slice]]\nname = "a"\n[[slice]]\nname = "a"\n', "name = 'a': duplicate slice"),
     (BASE + '[slice]\nname = "a"\n', "slice = {'name': 'a'}: must be a non-empty array"),
     (BASE + '[[slice]]\nname = "a"\nsedes = 3\n', "slice[0]: unknown key 'sedes'"),
+    (BASE + 'export_loss_curve = "yes"\n', "export_loss_curve = 'yes': must be true or false"),
+    (BASE + '[[slice]]\nname = "a"\nexport_loss_curve = true\n',
+     "slice[0]: unknown key 'export_loss_curve'"),  # it is the table's, not a slice's
     (BASE + '[[slice]]\nname = "a"\nlr = 0\n', "slice 'a': lr = 0: lr must be a positive"),
     (BASE + '[[slice]]\nname = "a"\n[[slice.grid]]\nlength = 4\nrepeats = 9\ndepth = 1\n',
      "slice 'a': grid[0]: length=4 repeats=9 depth=1 alphabet_size=26: infeasible"),
 ]
+
+
+def test_the_csv_leaves_loss_curve_out_unless_the_spec_keeps_it():
+    assert parse(BASE).export_loss_curve is False
+    kept = parse(BASE + "export_loss_curve = true\n")
+    assert kept.export_loss_curve is True and kept.runs == parse(BASE).runs
 
 
 def test_parse_spec_rejects_the_first_error_in_one_line():
