@@ -2,14 +2,14 @@
 
 The spec (bench/spec.py) expands into RunConfigs; runs already in the store are skipped;
 the rest are grouped by cell (same config but the seed) and split into chunks of seeds,
-costliest first (bench/plan.py), and fanned out with joblib: loky processes on this
-machine (default), a Dask cluster (`--backend dask`), or in this process
-(`--backend sequential`) (bench/backends.py). Each chunk is trained by
-`seqmem.train.train_group` in a worker (bench/worker.py) and its rows are written by
-this process in one SQLite transaction as soon as it comes back (seqmem/store.py), so
-Ctrl-C or `kill -9` loses only the chunks still running; the same command resumes.
-The sweep ends by exporting the store to the committed CSV and printing a per-cell
-summary.
+costliest first (bench/plan.py). bench/backends.py fans them out with joblib: loky
+processes on this machine (default), a Dask cluster (`--backend dask`), or this process
+(`--backend sequential`). Each chunk is trained by `seqmem.train.train_group` in a
+worker (bench/worker.py) and its rows are written by this process in one SQLite
+transaction as soon as it comes back (seqmem/store.py), so Ctrl-C or `kill -9` loses
+only the chunks still running; the same command resumes.
+The sweep ends by exporting the store to the committed CSV by the spec's rule
+(bench/export.py) and printing a per-cell summary.
 
 This module is the command line: its options, the checks of every output place before
 any work, the progress bar and the summary.
