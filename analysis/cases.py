@@ -4,9 +4,9 @@
 README's table (tests/test_readme.py checks it), so every place that says how a case
 did says the same thing by the same rule.
 
-Per case: the runs with the notebook's options (seqmem.cases), the memorized share
-within the budget, the Kaplan-Meier median of epochs-to-memorize with its 95% CI
-(censored runs count as "more than the budget"), and a verdict:
+Per case: the runs of its config (seqmem.cases), the memorized share within the budget,
+the Kaplan-Meier median of epochs-to-memorize with its 95% CI (censored runs count as
+"more than the budget"), and a verdict:
 
 * a claim of a range of epochs (lo-hi) **holds** when the median lies in it; it is
   **not excluded** when the median lies outside but its CI overlaps the range; otherwise
@@ -24,22 +24,15 @@ import pandas as pd
 from analysis.load import outcomes, split_errors
 from analysis.survival import CI_LEVEL, kaplan_meier
 from seqmem.cases import NOTEBOOK_CASES, Case
-from seqmem.config import preset
 from seqmem.schema import config_of
 
 CASES = list(NOTEBOOK_CASES.values())
 HOLDS, NOT_EXCLUDED, FASTER, SLOWER = "holds", "not excluded", "faster", "slower"
 
 
-def case_config(case: Case, seed: int = 0, engine: str = "population"):
-    """The RunConfig of a case's run with this seed (the notebook preset)."""
-    return preset("notebook", case.preset, reset=case.reset, units=case.units, seed=seed,
-                  engine=engine)
-
-
 def case_rows(table: pd.DataFrame, case: Case, engine: str = "population") -> pd.DataFrame:
     """Rows of `table` that are runs of `case` with `engine` (any seed)."""
-    cell = case_config(case, engine=engine).without_seed
+    cell = case.config(engine=engine).without_seed
     if table.empty:
         return table
     mask = [config_of(r).without_seed == cell for r in table.to_dict(orient="records")]

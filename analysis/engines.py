@@ -1,14 +1,19 @@
 """Do the two engines agree on the notebook's cases? A log-rank test per case.
 
+    python -m analysis.engines [--population results/cases.csv] [--reference results/cases_reference.csv]
+
 For each case stored in both tables (matched by seed): both engines' memorized shares
 and Kaplan-Meier medians, the log-rank p-value of their epochs-to-memorize
 (right-censored at the budget), the share of seeds with identical epochs, and the
-seconds of compute each engine spent. The engines agree step by step to float32
-rounding; over hundreds of epochs online training amplifies rounding differences, so
-whole runs are compared by distribution.
+seconds of compute each engine spent (the README's table). The engines agree step by
+step to float32 rounding; over hundreds of epochs online training amplifies rounding
+differences, so whole runs are compared by distribution.
 """
 
 from __future__ import annotations
+
+import argparse
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,6 +22,7 @@ from scipy.stats import CensoredData, logrank
 from analysis.cases import CASES, case_rows
 from analysis.load import outcomes, split_errors
 from analysis.survival import kaplan_meier
+from seqmem.store import load_results
 from seqmem.train import split_group
 
 
@@ -68,7 +74,7 @@ def _population_compute(runs: pd.DataFrame) -> float:
 
 
 def engines_markdown(table: pd.DataFrame) -> str:
-    """The comparison as the Markdown table of the README and `python -m bench.engines`."""
+    """The comparison as the Markdown table of the README and `python -m analysis.engines`."""
     cols = ["case", "seeds", "memorized (population / reference)", "median epochs",
             "log-rank p", "identical epochs", "compute s (population / reference)"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -83,3 +89,23 @@ def engines_markdown(table: pd.DataFrame) -> str:
 
 def _epochs(x: float) -> str:
     return "not reached" if x == float("inf") else f"{x:.0f}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m analysis.engines", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--population", type=Path, default=Path("results/cases.csv"))
+    p.add_argument("--reference", type=Path, default=Path("results/cases_reference.csv"))
+    args = p.parse_args(argv)
+    for path in (args.population, args.reference):
+        if not path.is_file():
+            p.error(f"results file not found: {path}")
+    table = compare(load_results(args.population), load_results(args.reference))
+    print(engines_markdown(table))
+    pop, ref = table["population_compute_s"].sum(), table["reference_compute_s"].sum()
+    print(f"\nCompute for these cases: population {pop:.0f} s, reference {ref:.0f} s "
+          f"({ref / pop:.0f}x).")
+
+
+if __name__ == "__main__":
+    main()

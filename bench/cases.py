@@ -6,10 +6,11 @@
     python -m bench.cases --engine reference    # the nn.LSTM oracle, for comparison
     python -m bench.cases --from results/cases.csv --seeds 20   # summarise stored runs
 
-Each case is one cell; its seeds are trained together by the population engine in
-chunks of the same size as `python -m bench.sweep cases` uses, and joblib spreads the
-chunks over the cores. Both commands give the same record for the same seed (on a CPU
-a seed's record does not even depend on its chunk: see DEVELOPERS.md).
+Each case is one cell. Its runs are trained as `python -m bench.sweep cases` trains them:
+the same chunks of seeds (bench.plan), spread over the cores by the sweep's loky
+backend (bench.backends) and trained by its worker (bench.worker), so both commands give
+the same record for the same seed (on a CPU a seed's record does not even depend on its
+chunk: see DEVELOPERS.md).
 
 The table is `analysis.cases.case_summary`, the one summary of the cases that the README
 and analysis/REPORT.md print too: Kaplan-Meier medians with their CI, censored runs
@@ -26,46 +27,38 @@ import time
 
 import pandas as pd
 
-from analysis.cases import CASES as CASE_LIST
-from analysis.cases import case_config, case_rows, case_summary, cases_markdown
+from analysis.cases import case_rows, case_summary, cases_markdown
+from seqmem.cases import NOTEBOOK_CASES as CASES
+from seqmem.cases import Case
 from seqmem.config import ENGINES, RunConfig
 from seqmem.records import Origin
 from seqmem.schema import typed
 
-CASES = {c.number: c for c in CASE_LIST}
 
-
-def case_configs(case, seeds: list[int], engine: str) -> list[RunConfig]:
-    return [case_config(case, s, engine) for s in seeds]
-
-
-def _run_chunk(configs: list[RunConfig]) -> list[dict]:
-    import torch
-
-    torch.set_num_threads(1)
-    from seqmem.train import train_group
-
-    return [r.to_row() for r in train_group(configs)]
+def case_configs(case: Case, seeds: list[int], engine: str) -> list[RunConfig]:
+    return [case.config(s, engine) for s in seeds]
 
 
 def run_cases(numbers: list[int], seeds: list[int], engine: str = "population",
               jobs: int = -1, chunk: int | None = None) -> pd.DataFrame:
-    """The cases' runs as a results table (one row per case and seed)."""
-    from joblib import Parallel, delayed
-
+    """The cases' runs as a results table (one row per case and seed), trained as a sweep
+    trains them: the same chunks (bench.plan), backend (bench.backends) and worker."""
+    from bench.backends import Backend
+    from bench.plan import plan_chunks
     from bench.spec import Run
-    from bench.sweep import chunk_work, plan_chunks
 
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    work = []
-    for number in numbers:
-        runs = [Run(c, Origin(slice=f"case{number}"))
-                for c in case_configs(CASES[number], seeds, engine)]
-        work += plan_chunks(runs, chunk_size=chunk)
-    work.sort(key=chunk_work, reverse=True)  # the slow cells do not start last
-    results = Parallel(n_jobs=jobs, backend="loky" if jobs != 1 else "sequential",
-                       batch_size=1)(delayed(_run_chunk)(c) for c in work)
-    return typed(pd.DataFrame([row for rows in results for row in rows]))
+    runs = [Run(config, Origin(slice=f"case{number}"))
+            for number in numbers for config in case_configs(CASES[number], seeds, engine)]
+    origin = {r.run_id: r.columns() for r in runs}
+    with Backend("loky" if jobs != 1 else "sequential", jobs) as backend:
+        rows = [{**row, **origin[row["run_id"]]}
+                for chunk in backend.map(plan_chunks(runs, chunk_size=chunk)) for row in chunk]
+    failed = [row for row in rows if row["status"] == "error"]
+    if failed:
+        raise SystemExit(f"{len(failed)} of {len(rows)} runs failed, e.g. "
+                         f"{origin[failed[0]['run_id']]['slice']} seed {failed[0]['seed']}: "
+                         f"{failed[0]['error']}")
+    return typed(pd.DataFrame(rows))
 
 
 def load_cases(path: str, numbers: list[int], seeds: list[int], engine: str) -> pd.DataFrame:

@@ -5,15 +5,18 @@
     python -m bench.reproduce --all --chunks 2     # every shipped spec (results/reproduce.txt)
 
 A chunk is what one sweep task trains: the seeds of one cell, partitioned exactly as the
-sweep partitions them (`bench.sweep.plan_chunks`), so the rerun batches the same models
+sweep partitions them (`bench.plan.plan_chunks`), so the rerun batches the same models
 together. The sample is drawn with a fixed seed among the chunks whose expected cost
 (`chunk_work`, every run to its full budget) is at most --max-chunk-s, so that a check
 of every shipped spec fits in minutes. Each rerun record goes through the CSV export's
 rounding and is compared with the committed row of the same run id, column by column:
-configuration, metrics and outcome. Wall time is not compared, and provenance (commit,
-kernel, CPU, library versions) is not the record's: where it differs from the committed
-rows', or they leave it empty, a note says so. Records are tied to the CPU and the
-kernel (DEVELOPERS.md), so a difference beside such a note may be the machine's.
+configuration, metrics and outcome. A table whose spec leaves `loss_curve` out of its CSV
+(bench/export.py) has its curves compared with the store beside it
+(results/<name>.sqlite), and where there is none they are not compared, which a note
+says. Wall time is not compared, and provenance (commit, kernel, CPU, library versions)
+is not the record's: where it differs from the committed rows', or they leave it empty,
+a note says so. Records are tied to the CPU and the kernel (DEVELOPERS.md), so a
+difference beside such a note may be the machine's.
 
 Exit status 0 when every sampled record is identical, 1 when any differs, 2 on bad input.
 """
@@ -31,11 +34,11 @@ from typing import Any
 
 import pandas as pd
 
+from bench.backends import Backend
+from bench.plan import chunk_work, plan_chunks
 from bench.spec import SpecError, available, load_spec
-from bench.sweep import chunk_work, plan_chunks
-from bench.worker import run_chunk
 from seqmem.provenance import Provenance
-from seqmem.store import load_results, write_csv
+from seqmem.store import export, load_results, write_csv
 
 NOT_COMPARED = ("wall_time_s", "git_commit", "git_dirty")
 PROVENANCE = {f.name for f in fields(Provenance)}
@@ -70,6 +73,25 @@ def differences(committed: pd.DataFrame, rerun: pd.DataFrame) -> list[str]:
                 out.append(f"{row.name} {col}: committed {_short(old[col])} != rerun "
                            f"{_short(new)}")
     return out
+
+
+def with_store_curves(committed: pd.DataFrame, table: Path) -> tuple[pd.DataFrame, str | None]:
+    """The committed rows with the loss curves their CSV left out, from the store beside
+    it (`table` with suffix .sqlite), rounded as the export rounds them; where there is
+    no store, without the column (so not compared). Also a note on what was done; None
+    when the CSV has the curves."""
+    if "loss_curve" in pd.read_csv(table, nrows=0).columns:
+        return committed, None
+    store = table.with_suffix(".sqlite")
+    if not store.is_file():
+        return committed.drop(columns="loss_curve"), (
+            f"loss_curve not compared: {table} leaves it out (its spec exports it to the "
+            f"store only) and there is no store {store}")
+    with tempfile.TemporaryDirectory() as tmp:
+        stored = load_results(export(store, Path(tmp) / "curves.csv"))
+    curves = dict(zip(stored["run_id"], stored["loss_curve"], strict=True))
+    return (committed.assign(loss_curve=committed["run_id"].map(lambda r: curves.get(r))),
+            f"loss_curve compared with {store} ({table} leaves it out)")
 
 
 def provenance_notes(committed: pd.DataFrame, rerun: pd.DataFrame) -> list[str]:
@@ -110,10 +132,9 @@ def _short(v: Any, limit: int = 60) -> str:
 def rerun(chunks: Sequence[Sequence[Any]], spec_runs: Sequence[Any]) -> pd.DataFrame:
     """The chunks' records with their spec columns, rounded as the committed CSV is."""
     origin = {r.run_id: r.columns() for r in spec_runs}
-    rows = []
-    for chunk in chunks:
-        for row in run_chunk(chunk):
-            rows.append({**row, **origin[row["run_id"]]})
+    with Backend("sequential", 1) as backend:  # the sweep's worker, in this process
+        rows = [{**row, **origin[row["run_id"]]}
+                for done in backend.map(chunks) for row in done]
     with tempfile.TemporaryDirectory() as tmp:
         path = write_csv(pd.DataFrame(rows), Path(tmp) / "rerun.csv")
         return load_results(path)
@@ -123,7 +144,7 @@ def check(spec: Any, table: Path, n_chunks: int, max_chunk_s: float, seed: int,
           cheapest: bool = False) -> int:
     """Rerun a sample of `spec`'s chunks against `table`, print the verdict; exit status.
     cheapest: where no chunk is expected under max_chunk_s, rerun the cheapest one."""
-    committed = load_results(table)
+    committed, curves_note = with_store_curves(load_results(table), table)
     chunks, eligible, total = sample_chunks(spec.runs, n_chunks, max_chunk_s, seed)
     what = f"{len(chunks)} of {eligible} chunks expected under {max_chunk_s:g} s"
     if not chunks and cheapest:
@@ -142,6 +163,8 @@ def check(spec: Any, table: Path, n_chunks: int, max_chunk_s: float, seed: int,
              f"{len(diff)} differences:"))
     for line in diff[:20]:
         print("  " + line)
+    if curves_note:
+        print("  " + curves_note)
     notes = provenance_notes(committed, new)
     if notes:  # records are tied to the CPU and the kernel (DEVELOPERS.md)
         print("  made otherwise: " + "; ".join(notes))

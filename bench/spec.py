@@ -4,6 +4,8 @@ Every key a spec may hold (anything else is an error, with a did-you-mean):
 
     name = "demo"          # optional, default: the file name without .toml; [A-Za-z0-9_.-]
     description = "..."    # optional, free text
+    export_loss_curve = true  # optional, default false: the exported CSV keeps loss_curve
+                           #   (the store always does); for a table whose curves are read
     preset = "notebook"    # the options to start from (seqmem.config: notebook | clean)
     seeds = 5              # a count (seeds 0..4) or a list of distinct seeds, e.g. [0, 7, 9]
     units = [8, 32, 128]   # an int or a list of ints
@@ -94,7 +96,9 @@ DERIVED_KEYS = {"max_steps": "max_epochs", "eval_every_steps": "eval_every",
                 "lr_scaled": "lr", "lr_base_units": "lr"}
 SLICE_KEYS = ("name", "description", "preset", "seeds", "units", "sequences", "grid",
               *OPTION_KEYS, *DERIVED_KEYS)
-TOP_KEYS = (*SLICE_KEYS, "slice")
+# Keys of the whole spec, not of a slice: they say how its table is exported.
+TABLE_KEYS = ("export_loss_curve",)
+TOP_KEYS = (*SLICE_KEYS, *TABLE_KEYS, "slice")
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,7 @@ class Spec:
     slices: tuple[str, ...]
     skipped: int = 0  # infeasible grid points dropped by skip_infeasible
     duplicates: int = 0  # runs produced more than once (kept once)
+    export_loss_curve: bool = False  # the exported CSV keeps loss_curve (the store always does)
 
     def groups(self) -> dict[RunConfig, list[Run]]:
         """Runs grouped by everything but the seed (the config with seed 0), in declaration
@@ -215,7 +220,11 @@ def parse_spec(data: Mapping[str, Any], *, name: str, path: Path = Path("<spec>"
               "(it names the results file)")
     if "description" in data and not isinstance(data["description"], str):
         _fail("", "description", data["description"], "must be a string")
-    base = {k: v for k, v in data.items() if k not in ("name", "description", "slice")}
+    export_loss_curve = data.get("export_loss_curve", False)
+    if not isinstance(export_loss_curve, bool):
+        _fail("", "export_loss_curve", export_loss_curve, "must be true or false")
+    base = {k: v for k, v in data.items()
+            if k not in ("name", "description", "slice", *TABLE_KEYS)}
 
     tables = data.get("slice")
     if tables is None:
@@ -258,7 +267,8 @@ def parse_spec(data: Mapping[str, Any], *, name: str, path: Path = Path("<spec>"
                 if len(runs) > MAX_RUNS:
                     raise SpecError(f"spec expands to more than {MAX_RUNS} runs; split it")
     return Spec(name=name, path=path, runs=tuple(runs.values()),
-                slices=tuple(s for s, _, _ in slices), skipped=skipped, duplicates=duplicates)
+                slices=tuple(s for s, _, _ in slices), skipped=skipped, duplicates=duplicates,
+                export_loss_curve=export_loss_curve)
 
 
 _COUNTERPARTS = {"max_steps": ("max_epochs",), "max_epochs": ("max_steps",),

@@ -1,29 +1,24 @@
 """`python -m bench.sweep`: run a declared sweep, store every run, resume where it stopped.
 
 The spec (bench/spec.py) expands into RunConfigs; runs already in the store are skipped;
-the rest are grouped by cell (same config but the seed), split into chunks of seeds and
-fanned out with joblib: loky processes on this machine (default), a Dask cluster
-(`--backend dask`), or in this process (`--backend sequential`). Each chunk is trained
-by `seqmem.train.train_group` in a worker (bench/worker.py) and its rows are written by
-this process in one SQLite transaction as soon as it comes back (seqmem/store.py), so
-Ctrl-C or `kill -9` loses only the chunks still running; the same command resumes.
-The sweep ends by exporting the store to the committed CSV and printing a per-cell
-summary.
+the rest are grouped by cell (same config but the seed) and split into chunks of seeds,
+costliest first (bench/plan.py). bench/backends.py fans them out with joblib: loky
+processes on this machine (default), a Dask cluster (`--backend dask`), or this process
+(`--backend sequential`). Each chunk is trained by `seqmem.train.train_group` in a
+worker (bench/worker.py) and its rows are written by this process in one SQLite
+transaction as soon as it comes back (seqmem/store.py), so Ctrl-C or `kill -9` loses
+only the chunks still running; the same command resumes.
+The sweep ends by exporting the store to the committed CSV by the spec's rule
+(bench/export.py) and printing a per-cell summary.
 
-Chunking: a cell's seeds are split into chunks of at most --chunk-size seeds (default
-10 with the population engine, which trains a chunk as one batch: small enough that a
-20-seed cell keeps two cores busy; 4 with the reference engine). On a CPU a run's record
-does not depend on its chunk; the split still depends only on the spec and the chunk
-size, so that the torch kernel (GPUs), whose rounding can depend on the batch, also
-stores the same records on every backend and resume (see plan_chunks). The costliest
-chunks (length x budget x units) go first.
+This module is the command line: its options, the checks of every output place before
+any work, the progress bar and the summary.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import logging
 import math
 import os
 import signal
@@ -32,23 +27,31 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Collection, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from bench import spec as spec_module
+from bench.backends import BACKENDS, Backend, BackendError, cpu_count, one_line
+from bench.export import export_table
+from bench.plan import (
+    CHUNK_SIZE,
+    chunk_work,
+    cpu_note,
+    plan_chunks,
+    runs_to_do,
+    stale_message,
+    stale_runs,
+)
 from bench.spec import Run, Spec, SpecError, available, load_spec
-from seqmem.config import GATES, is_user_cell
-from seqmem.store import SQLITE_MAGIC, Store, export
-from seqmem.train import split_group
+from seqmem.config import is_user_cell
+from seqmem.store import SQLITE_MAGIC, Store
 
 PROG = "python -m bench.sweep"
-BACKENDS = ("loky", "dask", "sequential")
 DEFAULT_SPEC = "quick"
-CHUNK_SIZE = {"population": 10, "reference": 4}
 spec_doc = spec_module.__doc__.split("\n\n", 1)[1].strip()
 
 EPILOG = f"""\
@@ -59,8 +62,9 @@ spec format (bench/spec.py):
 
 results: --out (default results/<spec name>.sqlite) is an SQLite database written only
 by this process, one transaction per finished chunk; it is exported at the end to
---export (default: --out with suffix .csv), the diff-friendly table that is committed.
-Read either with seqmem.store.load_results(path).
+--export (default: --out with suffix .csv), the diff-friendly table that is committed;
+the CSV leaves loss_curve out unless the spec sets export_loss_curve = true (the store
+keeps it). Read either with seqmem.store.load_results(path).
 
 resume: rerun the same command; stored runs (same run id = same full config) are
 skipped. --retry-errors also reruns runs stored as errors.
@@ -169,18 +173,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SpecError, UsageError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
-    jobs = _cpu_count() if args.jobs == -1 else args.jobs
+    jobs = cpu_count() if args.jobs == -1 else args.jobs
 
     stored = {k: v[0] for k, v in made_by.items()}
     stale = stale_runs(spec.runs, made_by)
     if stale and not args.rerun_stale and not args.dry_run:
         print(f"{PROG}: error: {stale_message(out, spec, stale, made_by)}", file=sys.stderr)
         return 2
-    stale_ids = {r.run_id for r in stale}
-    todo = [r for r in spec.runs
-            if r.run_id not in stored or (args.rerun_stale and r.run_id in stale_ids)
-            or (args.retry_errors and stored[r.run_id] == "error"
-                and r.run_id not in stale_ids)]
+    todo = runs_to_do(spec.runs, made_by, retry_errors=args.retry_errors,
+                      rerun_stale=args.rerun_stale)
     groups = spec.groups()
     if args.dry_run:
         _print_plan(spec, out, stored, todo, len(groups), jobs, args, stale)
@@ -193,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with ExitStack() as stack:
         _on_sigterm_interrupt(stack)
         try:
-            backend = _Backend(args.backend, jobs, args.scheduler)
+            backend = Backend(args.backend, jobs, args.scheduler)
             if todo:
                 try:
                     stack.enter_context(backend)
@@ -230,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
         frame = store.frame(r.run_id for r in spec.runs)
     if export_path is not None:
-        export(out, export_path, run_ids=[r.run_id for r in spec.runs])
+        export_table(spec, out, export_path)
     errors = int((frame["status"] == "error").sum()) if len(frame) else 0
     if not args.quiet:
         print(summarize(spec, frame))
@@ -294,7 +295,7 @@ def check_ownership(spec: Spec, out: Path, export_path: Path | None) -> None:
             rows = pd.read_csv(export_path, usecols=lambda c: c in ("run_id", "spec"), dtype=str)
         except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as e:
             raise UsageError(f"--export {str(export_path)!r} exists and is not a results table "
-                             f"({_one_line(e)}); give another --export") from None
+                             f"({one_line(e)}); give another --export") from None
         if "run_id" not in rows.columns:
             raise UsageError(f"--export {str(export_path)!r} exists and is not a results table "
                              "(no run_id column); give another --export")
@@ -350,7 +351,7 @@ def check_writable(out: Path, export_path: Path | None, mkdir: bool) -> None:
     try:
         Store(out).close()
     except sqlite3.Error as e:
-        raise UsageError(f"--out {str(out)!r} cannot be opened as a store ({_one_line(e)})") from None
+        raise UsageError(f"--out {str(out)!r} cannot be opened as a store ({one_line(e)})") from None
 
 
 def _is_sqlite_or_empty(path: Path) -> bool:
@@ -382,55 +383,10 @@ def _stored(out: Path, writable: bool = True) -> dict[str, tuple]:
                 return store.made_by()
     except sqlite3.Error as e:
         raise UsageError(f"--out {str(out)!r} cannot be read as a results store "
-                         f"({_one_line(e)})") from None
+                         f"({one_line(e)})") from None
     except ValueError as e:
         raise UsageError(f"--out {str(out)!r} holds rows the results contract cannot read "
-                         f"({_one_line(e)}); give another --out") from None
-
-
-# ---------------------------------------------------------------- stale runs
-
-
-def stale_runs(runs: Sequence[Run], made_by: dict[str, tuple]) -> list[Run]:
-    """Stored runs of `runs` whose kernel or numerics version is not what this code makes."""
-    from seqmem.train import numerics
-
-    out = []
-    for run in runs:
-        if run.run_id in made_by:
-            _, kernel, version, _ = made_by[run.run_id]
-            if (kernel, version) != numerics(run.config):
-                out.append(run)
-    return out
-
-
-def stale_message(out: Path, spec: Spec, stale: list[Run], made_by: dict[str, tuple]) -> str:
-    from seqmem.train import numerics
-
-    found = sorted({f"{k or 'unknown kernel'} v{v if v is not None else '?'}"
-                    for _, k, v, _ in (made_by[r.run_id] for r in stale)})
-    now = sorted({"{} v{}".format(*numerics(r.config)) for r in stale})
-    return (f"{out} holds {len(stale)} runs of spec {spec.name!r} made by {', '.join(found)}, "
-            f"but this code makes {', '.join(now)}; rerun them with --rerun-stale (their rows "
-            "are replaced) or give another --out")
-
-
-def cpu_note(runs: Sequence[Run], made_by: dict[str, tuple]) -> str | None:
-    from seqmem.provenance import provenance
-
-    here = provenance("", 0).cpu
-    other = sorted({c for s, k, v, c in (made_by[r.run_id] for r in runs if r.run_id in made_by)
-                    if c is not None and c != here})
-    if not other:
-        return None
-    return (f"the store holds runs made on another CPU ({', '.join(other)}; this one is {here}): "
-            "the numba kernel compiles for the CPU it runs on, so their rounding may differ")
-
-
-def _cpu_count() -> int:
-    import joblib
-
-    return max(1, joblib.cpu_count())
+                         f"({one_line(e)}); give another --out") from None
 
 
 def _on_sigterm_interrupt(stack: ExitStack) -> None:
@@ -445,209 +401,6 @@ def _on_sigterm_interrupt(stack: ExitStack) -> None:
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     stack.callback(signal.signal, signal.SIGTERM, previous)
-
-
-# ---------------------------------------------------------------- chunks
-
-
-def plan_chunks(runs: Sequence[Run], todo: Collection[str] | None = None,
-                chunk_size: int | None = None) -> list[list[Any]]:
-    """The chunks (lists of RunConfigs of one cell) that hold runs of `todo`, costliest first.
-
-    The partition depends on the spec and the chunk size only, never on the backend or
-    the number of workers: a cell of n seeds is split into ceil(n / chunk_size) chunks of
-    near-equal size in declaration order. The population engine batches a chunk's seeds;
-    on a CPU (numba kernel) each model's arithmetic is its own, but the torch kernel's
-    float32 rounding may differ in the last bits with the batch's make-up. A fixed
-    partition makes every backend and every resume (a chunk is stored whole or not at
-    all) produce the very same records with either kernel. Only the runs of `todo`
-    (default: all) are kept.
-
-    >>> from seqmem.config import RunConfig
-    >>> from seqmem.records import Origin
-    >>> runs = [Run(RunConfig("ABCA", seed=s), Origin(slice="main")) for s in range(40)]
-    >>> [len(c) for c in plan_chunks(runs)]
-    [10, 10, 10, 10]
-    >>> [len(c) for c in plan_chunks(runs, todo={r.run_id for r in runs[:25]})]
-    [10, 10, 5]
-    """
-    groups: dict[Any, list[Any]] = {}
-    for run in runs:
-        groups.setdefault(run.config.without_seed, []).append(run.config)
-    chunks = []
-    for group, configs in groups.items():
-        for part in split_group(configs, chunk_size or CHUNK_SIZE.get(group.engine, 32)):
-            chunk = [c for c in part if todo is None or c.run_id in todo]
-            if chunk:
-                chunks.append(chunk)
-    return sorted(chunks, key=chunk_work, reverse=True)
-
-
-# Offline training's fixed cost per model and letter (capacity_lr's wall times on this
-# CPU): ATen's LSTM kernel is fused, its GRU and tanh-RNN backward are not.
-OFFLINE_US = {"lstm": 25.0, "gru": 330.0, "rnn": 110.0}
-# A user cell's step (seqmem.user_engine), per model: fixed + per window step (us).
-USER_US = (400.0, 150.0)
-
-
-def chunk_work(chunk: Sequence[Any]) -> float:
-    """Expected compute of a chunk in model-step microseconds, if no run memorizes early.
-
-    It starts the costliest chunks first and weighs the progress bar, so that a sweep
-    with mixed lengths and widths shows an honest time left. Per model and step, from
-    the numba kernel's costs measured in the `cases` sweep on 2 busy cores (within a
-    factor 1.5 there): about 6 us of fixed cost plus 2e-4 us x G H (H + A/4) x (1 + the mean
-    backward window), G the cell's gate blocks (LSTM 4, GRU 3, RNN 1), the window 1 with a
-    reset per letter, (n + 1) / 2 for
-    full-epoch BPTT and about k for a window k; the reference trainer is about 1 ms +
-    0.3 ms per window step; offline training (update="chunk") about OFFLINE_US (25 us for
-    the LSTM, 110-330 for the RNN and the GRU) + 3e-4 us x G H^2 per model and letter;
-    RTRL (bptt="rtrl") about 6 us + 6e-5 us per multiply-add of W_hh^T M_h, G H^2 |theta|
-    (measured at 4-16 units; 1.4x more at 32, where M leaves the core's cache), and 2 ms
-    per step in the reference trainer (autograd Jacobians).
-    """
-    c = chunk[0]
-    n = len(c.sequence)
-    if c.bptt == "rtrl" and c.update == "step" and c.reset == "epoch":
-        gates = GATES[c.cell]
-        theta = gates * c.units * (len(c.alphabet) + c.units + 2)
-        step_us = (2000 if c.engine == "reference"
-                   else 6 + 6e-5 * gates * c.units ** 2 * theta * (1.4 if c.units > 24 else 1))
-        return step_us * n * c.max_epochs * len(chunk)
-    if c.reset == "char" or c.bptt == "rtrl":
-        window = 1.0
-    elif c.bptt == "epoch" or int(c.bptt) >= n:
-        window = (n + 1) / 2
-    else:
-        k = int(c.bptt)
-        window = k - k * (k - 1) / (2 * n)  # the first k-1 steps of an epoch reach back less
-    if is_user_cell(c.cell):  # torch.func.vmap + autograd, measured at 4-16 units
-        step_us = USER_US[0] + USER_US[1] * window
-    elif c.engine == "reference":
-        step_us = 1000 + 300 * window
-    elif c.update == "chunk":  # offline, the torch path: per letter, measured at 4-64 units
-        step_us = OFFLINE_US[c.cell] + 3e-4 * GATES[c.cell] * c.units ** 2
-    else:
-        gates = GATES[c.cell]
-        step_us = 6 + 2e-4 * gates * c.units * (c.units + len(c.alphabet) / 4) * (1 + window)
-    return step_us * n * c.max_epochs * len(chunk)
-
-
-# ---------------------------------------------------------------- backends
-
-
-class BackendError(RuntimeError):
-    """The backend cannot start (e.g. no Dask scheduler there); nothing has run."""
-
-
-class _Backend:
-    """Runs chunks with bench.worker.run_chunk on one backend; yields rows as they finish."""
-
-    def __init__(self, name: str, jobs: int, scheduler: str | None):
-        self.name, self.jobs, self.scheduler = name, jobs, scheduler
-        self._stack = ExitStack()
-
-    def __enter__(self) -> _Backend:
-        if self.name == "dask":
-            from distributed import Client, LocalCluster
-
-            if self.scheduler:
-                try:
-                    client = Client(self.scheduler, timeout="30s")
-                except (OSError, TimeoutError, ValueError) as e:
-                    raise BackendError(f"cannot connect to the Dask scheduler at "
-                                       f"{self.scheduler!r}: {_one_line(e)}") from None
-            else:
-                # Worker processes start with SIGINT ignored, so that Ctrl-C in a terminal
-                # (sent to the whole process group) reaches only this process, which then
-                # shuts the cluster down; otherwise each worker prints a traceback.
-                with _sigint_ignored():
-                    cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1,
-                                           processes=True, dashboard_address=None,
-                                           silence_logs=logging.ERROR)
-                self._stack.enter_context(cluster)
-                client = Client(cluster)
-            self._stack.enter_context(client)
-            try:
-                _check_dask_imports(client)
-            except BackendError:
-                self._stack.close()
-                raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stack.close()
-        if self.name == "loky":
-            _shutdown_loky()
-
-    def map(self, chunks: Sequence[list[Any]]) -> Iterator[list[dict[str, Any]]]:
-        from bench.worker import run_chunk
-
-        if self.name == "sequential":
-            for chunk in chunks:
-                yield run_chunk(chunk)
-            return
-        from joblib import Parallel, delayed, parallel_config
-
-        if self.name == "loky":
-            config = parallel_config(backend="loky", inner_max_num_threads=1)
-            n_jobs = self.jobs
-        else:
-            config = parallel_config(backend="dask")
-            n_jobs = -1
-        with config:
-            parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1,
-                                pre_dispatch="all" if self.name == "dask" else "2*n_jobs")
-            yield from parallel(delayed(run_chunk)(chunk) for chunk in chunks)
-
-
-def _check_dask_imports(client: Any) -> None:
-    """The scheduler unpickles the tasks and the workers run them: both must import the
-    worker module (a remote cluster needs this checkout installed: pip install -e .).
-    Checked up front because a scheduler that cannot unpickle a task leaves it pending."""
-    try:
-        client.wait_for_workers(1, timeout=60)
-    except (TimeoutError, OSError) as e:
-        raise BackendError(f"no Dask worker connected within 60 s ({_one_line(e)})") from None
-    # A lambda is pickled by value, so this check itself needs nothing installed there.
-    check = lambda: __import__("importlib").import_module("bench.worker").__name__  # noqa: E731
-    for where, run in (("scheduler", client.run_on_scheduler), ("workers", client.run)):
-        try:
-            run(check)
-        except Exception as e:  # noqa: BLE001 - whatever failed there, report it in one line
-            raise BackendError(f"the Dask {where} cannot import bench.worker "
-                               f"({_one_line(e)}); install this checkout there "
-                               "(pip install -e .)") from None
-
-
-def _one_line(e: BaseException) -> str:
-    return " ".join(f"{type(e).__name__}: {e}".split())
-
-
-def _shutdown_loky() -> None:
-    """Stop joblib's reusable loky workers now: they would otherwise idle on and delay
-    the interpreter's exit by seconds. (joblib has no public call for this.)"""
-    try:
-        from joblib.externals.loky import reusable_executor
-    except ImportError:
-        return
-    executor = getattr(reusable_executor, "_executor", None)
-    if executor is not None:
-        executor.shutdown(wait=True, kill_workers=True)
-
-
-@contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _progress(total: float, name: str, quiet: bool):

@@ -1,12 +1,19 @@
-"""The notebook's seven cases and what the notebook says about each.
+"""The notebook's seven cases: each one's run config and what the notebook says about it.
 
-Shared by `bench.cases` (which runs them) and `analysis` (which compares them with the
-claims), so the claims live in one place.
+The one definition of the cases: `bench.cases` runs them, `analysis` compares them with
+the claims, and the case specs (bench/specs/cases*.toml, rtrl_cases.toml) are checked
+against them (tests/test_spec.py).
+
+>>> NOTEBOOK_CASES[7].config(seed=3).units, NOTEBOOK_CASES[3].config().reset
+(128, 'char')
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from seqmem.config import RunConfig, preset
 
 
 @dataclass(frozen=True)
@@ -23,6 +30,13 @@ class Case:
     def title(self) -> str:
         reset = "reset every char" if self.reset == "char" else "reset every epoch"
         return f"case {self.number}: {self.preset}, {reset}, {self.units} units"
+
+    def config(self, seed: int = 0, engine: str = "population", **options: Any) -> RunConfig:
+        """The RunConfig of this case's run with `seed`: the notebook's options (its
+        `notebook` preset, max_epochs 1000) on this case's sequence, reset and width;
+        `options` changes others (rtrl_cases: bptt)."""
+        return preset("notebook", self.preset, reset=self.reset, units=self.units, seed=seed,
+                      engine=engine, **options)
 
 
 NOTEBOOK_CASES: dict[int, Case] = {c.number: c for c in [

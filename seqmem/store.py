@@ -17,7 +17,10 @@ anywhere without pyarrow. Types are restored by `load_results` (`keep_default_na
 so that a sequence such as "NA" stays a string), and size is kept down by writing
 `loss_curve`, `final_loss` and `bits_curve` with 6 significant digits (float32 losses
 averaged; bits to a hundredth at a thousand bits) and `wall_time_s` to the millisecond.
-Every other value is written exactly (Python's shortest round-trip float repr).
+Every other value is written exactly (Python's shortest round-trip float repr). An export
+may leave `loss_curve` out (`loss_curve=False`): it is half the bytes of most tables and
+few analyses read it, and the store keeps it. Such a CSV has every other column, and
+`load_results` reads its `loss_curve` back empty, as a column the CSV never had.
 
 >>> import tempfile, pathlib
 >>> from seqmem.schema import conform
@@ -161,15 +164,26 @@ def load_results(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def export(db_path: str | os.PathLike, out_path: str | os.PathLike,
-           run_ids: Iterable[str] | None = None) -> Path:
+           run_ids: Iterable[str] | None = None, *, loss_curve: bool = True) -> Path:
     """Write the store's table (or its rows of `run_ids`) as the committed CSV, atomically:
-    a temp file, then rename."""
+    a temp file, then rename. loss_curve=False leaves that column out of the CSV."""
     with Store(db_path, readonly=True) as store:
-        return write_csv(store.frame(run_ids), out_path)
+        return write_csv(store.frame(run_ids), out_path, loss_curve=loss_curve)
 
 
-def write_csv(df: pd.DataFrame, out_path: str | os.PathLike) -> Path:
-    """A typed results table as the committed CSV, rounded as documented above."""
+def write_csv(df: pd.DataFrame, out_path: str | os.PathLike, *, loss_curve: bool = True
+              ) -> Path:
+    """A typed results table as the committed CSV, rounded as documented above;
+    loss_curve=False leaves that column out.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> table = pd.DataFrame([{"run_id": "ab12", "loss_curve": [1.5, 0.25]}])
+    >>> "loss_curve" in write_csv(table, path, loss_curve=False).read_text().splitlines()[0]
+    False
+    >>> load_results(path).loc[0, "loss_curve"] is None
+    True
+    """
     df = typed(df)
     for col, digits in EXPORT_DIGITS.items():
         if KINDS[col] == "list":
@@ -183,6 +197,8 @@ def write_csv(df: pd.DataFrame, out_path: str | os.PathLike) -> Path:
         # write any finite list exactly as Python's repr did)
         df[col] = [None if v is None else json.dumps(list(v)) for v in df[col]]
     df["wall_time_s"] = df["wall_time_s"].round(3)
+    if not loss_curve:
+        df = df.drop(columns="loss_curve")
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")

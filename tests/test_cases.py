@@ -16,11 +16,17 @@ from analysis.cases import (
     cases_markdown,
     verdict,
 )
-from bench.cases import CASES, case_configs, parse_args
+from bench.cases import parse_args, run_cases
+from bench.reproduce import differences
+from bench.worker import FAIL_ENV
+from seqmem.cases import NOTEBOOK_CASES as CASES
+from seqmem.config import RunConfig
 from seqmem.schema import conform, typed
+from seqmem.store import load_results, write_csv
 from tests.notebook import run_notebook
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
+COMMITTED = Path(__file__).parents[1] / "results" / "cases.csv"
 
 
 def _cli(*args):
@@ -37,6 +43,24 @@ def test_json_records_match_the_notebook_code():
     for r in rows:
         expected = run_notebook(r["sequence"], True, 32, r["seed"], max_epochs=1000)
         assert r["epochs_to_memorize"] == expected
+
+
+def test_the_cases_train_as_the_sweep_trained_them_record_for_record(tmp_path):
+    """bench.cases runs the sweep's chunks, backend and worker: case 1's first two seeds
+    are the committed rows of `python -m bench.sweep cases`, config and outcome. (Their
+    origin and population are the sweep's; bits_stored and later columns postdate them.)"""
+    table = run_cases([1], [0, 1], jobs=1)
+    rounded = load_results(write_csv(table, tmp_path / "cases.csv"))  # as the CSV rounds
+    record = ["run_id", *RunConfig.__dataclass_fields__, "memorized", "epochs_to_memorize",
+              "steps", "final_prefix", "longest_substring", "final_loss", "loss_curve"]
+    assert len(rounded) == 2 and differences(load_results(COMMITTED), rounded[record]) == []
+
+
+def test_a_failed_run_stops_bench_cases_in_one_line(monkeypatch):
+    monkeypatch.setenv(FAIL_ENV, CASES[1].config().sequence)  # the worker's failure hook
+    with pytest.raises(SystemExit, match=r"^2 of 2 runs failed, e.g. case1 seed 0: "
+                                         r"RuntimeError: .*injected failure"):
+        run_cases([1], [0, 1], jobs=1)
 
 
 def test_the_table_from_stored_runs_is_the_one_summary():
@@ -71,7 +95,7 @@ def test_a_bad_argument_exits_2_through_the_real_cli():
 def test_case_definitions_follow_the_notebook():
     assert [c.reset for c in CASES.values()] == ["char", "epoch", "char", "epoch", "epoch", "epoch", "epoch"]
     assert CASES[7].units == 128 and all(c.units == 32 for n, c in CASES.items() if n != 7)
-    cfg = case_configs(CASES[5], [3], "population")[0]
+    cfg = CASES[5].config(seed=3)
     assert len(cfg.sequence) == 31 and cfg.max_epochs == 1000 and cfg.loss == "softmax"
 
 
@@ -90,7 +114,7 @@ def _rows(case, epochs):
     """Stored rows of `case`, one per seed; None: not memorized within the budget."""
     rows = []
     for seed, e in enumerate(epochs):
-        cfg = case_configs(case, [seed], "population")[0]
+        cfg = case.config(seed)
         rows.append(conform({**cfg.to_dict(), "run_id": cfg.run_id, "status": "memorized"
                              if e is not None else "censored", "memorized": e is not None,
                              "epochs_to_memorize": e, "epochs_trained": e or 1000}))

@@ -1,15 +1,20 @@
 """analysis.engines: the per-case comparison of the two engines' stored runs."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from analysis.engines import compare, engines_markdown
-from bench.cases import CASES, case_configs
+from seqmem.cases import NOTEBOOK_CASES as CASES
 from seqmem.schema import conform, typed
+from seqmem.store import write_csv
 
 
 def _table(case, engine, epochs, memorized, wall, population=None):
-    configs = case_configs(CASES[case], list(range(len(epochs))), engine)
+    configs = [CASES[case].config(seed, engine) for seed in range(len(epochs))]
     return typed(pd.DataFrame([conform({
         **c.to_dict(), "run_id": c.run_id, "status": "memorized" if m else "censored",
         "memorized": m, "epochs_to_memorize": e if m else None, "epochs_trained": e,
@@ -57,3 +62,16 @@ def test_only_cases_and_seeds_in_both_tables_are_compared():
     [row] = compare(pop, ref).to_dict(orient="records")
     assert (row["case"], row["seeds"]) == (1, 2)
     assert row["identical_epochs"] == 0.5
+
+
+def test_the_command_prints_the_table_of_two_stored_tables(tmp_path):
+    epochs, done = [50, 60, 70, 1000], [True, True, True, False]
+    pop = write_csv(_table(1, "population", epochs, done, [1.0] * 4), tmp_path / "pop.csv")
+    ref = write_csv(_table(1, "reference", epochs, done, [10.0] * 4, population=1),
+                    tmp_path / "ref.csv")
+    out = subprocess.run([sys.executable, "-m", "analysis.engines", "--population", str(pop),
+                          "--reference", str(ref)], capture_output=True, text=True,
+                         cwd=Path(__file__).parents[1])
+    assert out.returncode == 0, out.stderr
+    assert "| 1 | 4 | 75% / 75% | 60 / 60 | 1.00 | 100% | 1 / 40 |" in out.stdout
+    assert "Compute for these cases: population 1 s, reference 40 s (40x)." in out.stdout

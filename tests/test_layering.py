@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PURE = ("seqmem.sequences", "seqmem.difficulty", "seqmem.generate", "seqmem.forks",
-        "seqmem.config", "seqmem.schedule", "seqmem.records", "seqmem.schema")
+        "seqmem.config", "seqmem.cases", "seqmem.schedule", "seqmem.records", "seqmem.schema")
 
 
 def _imports(path: Path) -> set[str]:

@@ -4,33 +4,27 @@ import numpy as np
 import pytest
 import torch
 
+from seqmem.cases import NOTEBOOK_CASES
 from seqmem.config import preset
 from seqmem.reference import train_reference
 from tests.notebook import run_notebook
 
 pytestmark = pytest.mark.slow  # the fast subset is pytest -m "not slow"
 
-CASES = {  # notebook case -> (sequence, one_step)
-    1: ("alphabet", True),
-    2: ("alphabet", False),
-    4: ("repeatone", False),
-}
-
 
 @pytest.mark.parametrize("seed", [0, 1])
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", [1, 2, 4])
 def test_notebook_preset_takes_the_notebook_codes_steps(case, seed):
     """Step for step (300 online steps), the reference trainer is the notebook's own loop."""
-    name, one_step = CASES[case]
-    config = preset("notebook", name, reset="char" if one_step else "epoch", seed=seed,
-                    engine="reference")
+    config = NOTEBOOK_CASES[case].config(seed, "reference")
+    one_step = config.reset == "char"
     steps = 300
     epochs = math.ceil(steps / len(config.sequence))
     record = train_reference(config.replace(max_epochs=epochs, eval_every=1000),
                              trace_steps=steps)
     trace: list[float] = []
-    assert run_notebook(config.sequence, one_step, 32, seed, max_epochs=epochs, trace=trace) \
-        is None  # no evaluation ends it early
+    assert run_notebook(config.sequence, one_step, config.units, seed, max_epochs=epochs,
+                        trace=trace) is None  # no evaluation ends it early
     np.testing.assert_allclose(record.step_loss, trace[:steps], rtol=1e-6)
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 from bench.reproduce import differences, provenance_notes
 from bench.reproduce import main as reproduce
 from bench.sweep import main as sweep
-from seqmem.store import load_results
+from seqmem.store import Store, load_results
 from tests.test_sweep import TINY as SWEEP_TINY
 
 TINY = SWEEP_TINY.replace('name = "tiny"', 'name = "tiny_reproduce"')
@@ -31,6 +31,31 @@ def test_reproduce_finds_the_committed_rows_identical_and_catches_a_changed_one(
     assert reproduce([str(spec), "--results", str(csv), "--chunks", "4"]) == 1
     out = capsys.readouterr().out
     assert f"{victim} steps: committed 999999" in out
+
+
+def test_curves_left_out_of_the_csv_are_compared_with_the_store_or_noted(tmp_path, capsys):
+    spec = tmp_path / "tiny_reproduce.toml"
+    spec.write_text(TINY)  # no export_loss_curve: the CSV leaves loss_curve out
+    store = tmp_path / "tiny.sqlite"
+    assert sweep([str(spec), "--out", str(store), "--backend", "sequential", "-q"]) == 0
+    csv = store.with_suffix(".csv")
+    assert "loss_curve" not in csv.read_text().splitlines()[0]
+    capsys.readouterr()
+    assert reproduce([str(spec), "--results", str(csv), "--chunks", "4"]) == 0
+    assert f"loss_curve compared with {store}" in capsys.readouterr().out
+
+    victim = load_results(store)["run_id"].iloc[0]  # a stored curve changed is caught
+    with Store(store) as s:
+        row = s.frame([victim]).iloc[0].to_dict()
+        s.write([{**row, "loss_curve": [9.0]}])
+    assert reproduce([str(spec), "--results", str(csv), "--chunks", "4"]) == 1
+    assert f"{victim} loss_curve: committed [9.0] != rerun" in capsys.readouterr().out
+
+    store.unlink()  # no store: every other field is still compared, the curves are noted
+    assert reproduce([str(spec), "--results", str(csv), "--chunks", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "12 records: all identical to the committed rows." in out
+    assert f"loss_curve not compared: {csv} leaves it out" in out
 
 
 def test_an_empty_committed_value_is_a_difference_and_provenance_only_a_note():

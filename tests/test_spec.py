@@ -7,9 +7,9 @@ import pytest
 import bench.worker
 from bench.spec import OPTION_KEYS, SpecError, available, load_spec, parse_spec, spec_path
 from bench.sweep import main
+from seqmem.cases import NOTEBOOK_CASES
 from seqmem.config import REQUIRES
 from seqmem.difficulty import context_depth, metrics, repeat_count
-from seqmem.sequences import PRESETS
 
 ENGINE = "population"  # the engine named by the small specs below
 
@@ -36,19 +36,26 @@ def test_quick_is_a_small_real_study():
     assert min(len(runs) for runs in spec.groups().values()) >= 5
 
 
-def test_cases_are_the_notebooks_seven_with_20_seeds():
-    spec = load_spec("cases")
-    cells = {runs[0].slice: (cell, len(runs)) for cell, runs in spec.groups().items()}
-    expected = {"case1": ("alphabet", "char", 32), "case2": ("alphabet", "epoch", 32),
-                "case3": ("repeatone", "char", 32), "case4": ("repeatone", "epoch", 32),
-                "case5": ("repeatfive", "epoch", 32), "case6": ("random30", "epoch", 32),
-                "case7": ("random30", "epoch", 128)}
-    assert set(cells) == set(expected)
-    for name, (seq, reset, units) in expected.items():
-        cell, n = cells[name]
-        assert (cell.sequence, cell.reset, cell.units, n) == (PRESETS[seq], reset, units, 20)
-        assert (cell.loss, cell.feedback, cell.bptt, cell.lr, cell.max_epochs) == \
-            ("softmax", "probs", "epoch", 1e-3, 1000)
+@pytest.mark.parametrize("name, engine, seeds, numbers, options", [
+    ("cases", "population", 20, range(1, 8), [{}]),
+    ("cases_reference", "reference", 20, range(1, 8), [{}]),
+    ("rtrl_cases", "population", 10, (4, 5, 6), [{"bptt": "rtrl"}, {"bptt": "epoch"}]),
+])
+def test_a_case_spec_runs_the_configs_of_seqmem_cases(name, engine, seeds, numbers, options):
+    """Slice caseN of a case spec is case N's config (seqmem.cases), seed by seed, and
+    nothing else: the spec cannot drift from the one definition of the cases."""
+    expected = {}
+    for n in numbers:
+        for seed in range(seeds):
+            for changed in options:
+                config = NOTEBOOK_CASES[n].config(seed, engine, **changed)
+                expected[config.run_id] = (f"case{n}", config)
+    assert {r.run_id: (r.slice, r.config) for r in load_spec(name).runs} == expected
+
+
+def test_rtrl_cases_repeats_the_first_ten_seeds_of_cases_for_its_stale_bptt_runs():
+    epoch = {r.run_id for r in load_spec("rtrl_cases").runs if r.config.bptt == "epoch"}
+    assert len(epoch) == 30 and epoch <= {r.run_id for r in load_spec("cases").runs}
 
 
 def test_study_covers_the_grid_and_the_slices():
@@ -229,10 +236,19 @@ BAD_SPECS = [
     (BASE + '[[slice]]\nname = "a"\n[[slice]]\nname = "a"\n', "name = 'a': duplicate slice"),
     (BASE + '[slice]\nname = "a"\n', "slice = {'name': 'a'}: must be a non-empty array"),
     (BASE + '[[slice]]\nname = "a"\nsedes = 3\n', "slice[0]: unknown key 'sedes'"),
+    (BASE + 'export_loss_curve = "yes"\n', "export_loss_curve = 'yes': must be true or false"),
+    (BASE + '[[slice]]\nname = "a"\nexport_loss_curve = true\n',
+     "slice[0]: unknown key 'export_loss_curve'"),  # it is the table's, not a slice's
     (BASE + '[[slice]]\nname = "a"\nlr = 0\n', "slice 'a': lr = 0: lr must be a positive"),
     (BASE + '[[slice]]\nname = "a"\n[[slice.grid]]\nlength = 4\nrepeats = 9\ndepth = 1\n',
      "slice 'a': grid[0]: length=4 repeats=9 depth=1 alphabet_size=26: infeasible"),
 ]
+
+
+def test_the_csv_leaves_loss_curve_out_unless_the_spec_keeps_it():
+    assert parse(BASE).export_loss_curve is False
+    kept = parse(BASE + "export_loss_curve = true\n")
+    assert kept.export_loss_curve is True and kept.runs == parse(BASE).runs
 
 
 def test_parse_spec_rejects_the_first_error_in_one_line():

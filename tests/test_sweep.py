@@ -17,8 +17,9 @@ import pytest
 
 import bench.sweep
 import bench.worker
+from bench.plan import chunk_work, plan_chunks
 from bench.spec import load_spec
-from bench.sweep import PAUSE_ENV, chunk_work, main, plan_chunks
+from bench.sweep import PAUSE_ENV, main
 from seqmem.config import RunConfig
 from seqmem.store import load_results
 
