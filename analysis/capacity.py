@@ -25,10 +25,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.capacity_checks import between_widths, end_gain, lstar_between
+from analysis.divergence import Divergence, analyse_divergence, time_to_memorize
 from analysis.load import numbers, parameters, records
 
 EXPOSURES = (100, 300, 1000)
-MIN_LENGTHS_DIVERGENCE = 5  # a 3-parameter form fits 3 points exactly: AIC cannot choose
 FAMILY = ["cell", "units", "alphabet_size", "update", "bptt"]
 # Context for the exposures figure, never evidence (SCIENCE.md): bits per parameter reported
 # by Allen-Zhu & Li (2024, after 100 and 1000 exposures), Morris et al. (2025, GPT-style
@@ -206,54 +207,6 @@ def frontier(seqs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def time_to_memorize(seqs: pd.DataFrame) -> pd.DataFrame:
-    """Online (window 16): the median steps to the first exact regeneration per length, over
-    sequences whose runs all memorized, and two forms fitted to log T(L) by least squares:
-    a power law T = a L^b and a divergence T = a L / (1 - L / Lc)^g with Lc beyond the
-    longest memorized length; the one with the lower AIC is kept. With fewer than
-    MIN_LENGTHS_DIVERGENCE lengths only the power law is fitted, and that is said."""
-    from scipy.optimize import least_squares
-
-    rows = []
-    online = seqs[seqs["mode"] == "online k=16"]
-    for key, part in online.groupby(["cell", "units", "alphabet_size", "params"], sort=True):
-        done = part[part["memorized"] == 1.0]
-        med = done.groupby("length")["steps_first"].median()
-        med = med[med > 0]
-        if len(med) < 3:
-            continue
-        n_len = med.index.to_numpy(dtype=float)
-        y = np.log(med.to_numpy(dtype=float))
-        x = np.log(n_len)
-        b, a = np.polyfit(x, y, 1)
-        rss_pow = float(((a + b * x - y) ** 2).sum())
-        lmax = n_len.max()
-
-        def resid(p, x=x, y=y, n_len=n_len, lmax=lmax):
-            a0, g, log_over = p
-            lc = lmax * (1 + math.exp(log_over))
-            return a0 + x - g * np.log1p(-n_len / lc) - y
-
-        k = len(y)
-
-        def aic(rss, p, k=k):
-            return k * math.log(max(rss, 1e-12) / k) + 2 * p
-
-        row = dict(zip(["cell", "units", "alphabet_size", "params"], key, strict=True),
-                   lengths=[int(v) for v in n_len], median_steps=[float(v) for v in med],
-                   power_a=float(a), power_exponent=float(b), aic_power=aic(rss_pow, 2),
-                   divergence_a=math.nan, divergence_lc=math.nan, divergence_g=math.nan,
-                   aic_divergence=math.nan, chosen="power (too few lengths to test a divergence)")
-        if k >= MIN_LENGTHS_DIVERGENCE:  # 3 parameters need 2 spare points to be tested
-            fit = least_squares(resid, x0=[y[0] - x[0], 1.0, 0.0])
-            rss_div = float((fit.fun ** 2).sum())
-            row.update(divergence_a=float(fit.x[0]), divergence_lc=lmax * (1 + math.exp(fit.x[2])),
-                       divergence_g=float(fit.x[1]), aic_divergence=aic(rss_div, 3),
-                       chosen="divergence" if aic(rss_div, 3) < aic(rss_pow, 2) else "power")
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def lstar_bisection(table: pd.DataFrame) -> pd.DataFrame:
     """capacity_lstar: L* per width from lengths at quarter powers of two, each with its own
     sequences. The point is analysis.frontier's (isotonic crossing of 1/2); its interval is
@@ -290,6 +243,10 @@ class Capacity:
     time: pd.DataFrame = field(default_factory=pd.DataFrame)
     lstar: pd.DataFrame = field(default_factory=pd.DataFrame)
     verdicts: list[dict] = field(default_factory=list)
+    end_gain: pd.DataFrame = field(default_factory=pd.DataFrame)  # each curve's last doubling
+    between: pd.DataFrame = field(default_factory=pd.DataFrame)  # 24 units vs 16 and 32
+    lstar_between: dict | None = None
+    divergence: Divergence | None = None  # T(L) towards L*, on the frontier's protocol
 
 
 def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, lr_choice: pd.DataFrame) -> list[dict]:
@@ -349,15 +306,26 @@ def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, lr_choice: pd.DataFrame) -
 
 
 def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
-                     lstar: pd.DataFrame | None = None) -> Capacity | None:
-    """Everything above from the tables (None where capacity_lr is missing)."""
+                     lstar: pd.DataFrame | None = None, plateau: pd.DataFrame | None = None,
+                     fresh: pd.DataFrame | None = None,
+                     protocol: list[pd.DataFrame] | None = None) -> Capacity | None:
+    """Everything above from the tables (None where capacity_lr is missing). `plateau`
+    continues `capacity`'s curves (same slices); `fresh` holds the 24-unit check (its L*
+    slice stops at memorization); `protocol`: the frontier-protocol tables for T(L)."""
     if selection is None:
         return None
     result = Capacity(lr_choice=choose_lr(selection))
-    if lstar is not None:
-        result.lstar = lstar_bisection(lstar)
+    fresh_lstar = fresh[fresh["stop"] != "budget"] if fresh is not None else None
+    fresh_curves = fresh[fresh["stop"] == "budget"] if fresh is not None else None
+    parts = [x for x in (lstar, fresh_lstar) if x is not None and len(x)]
+    if parts:
+        result.lstar = lstar_bisection(pd.concat(parts, ignore_index=True))
+        result.lstar_between = lstar_between(result.lstar)
+    result.divergence = analyse_divergence(protocol or [])
     if table is None:
         return result
+    if plateau is not None:
+        table = pd.concat([table, plateau], ignore_index=True)
     seqs = per_sequence(table)
     pts = points(seqs)
     caps = capacity(pts)
@@ -366,6 +334,9 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     result.online_offline, result.frontier = ratio, frontier(seqs)
     result.time = time_to_memorize(seqs)
     result.verdicts = verdicts(caps, ratio, result.lr_choice)
+    result.end_gain = end_gain(seqs, ["slice", *FAMILY, "mode", "params"], EXPOSURES)
+    if fresh_curves is not None and len(fresh_curves):
+        result.between = between_widths(seqs, per_sequence(fresh_curves))
     return result
 
 
@@ -386,7 +357,13 @@ def capacity_document(cap: Capacity) -> dict:
         lstar=records(cap.lstar, ["cell", "units", "alphabet_size", "lr", "budget_steps", "params",
                                 "L_star", "lo", "hi", "bound", "below", "above", "resolution",
                                 "exposures_at_lstar", "bits_per_param"]),
-        verdicts=cap.verdicts, headline=headline(cap))
+        verdicts=cap.verdicts, headline=headline(cap),
+        end_gain=records(cap.end_gain, list(cap.end_gain.columns)),
+        between=records(cap.between, list(cap.between.columns)),
+        lstar_between=cap.lstar_between,
+        divergence=(records(cap.divergence.fits, [c for c in cap.divergence.fits.columns
+                                                  if not c.endswith("_params")])
+                    if cap.divergence is not None and len(cap.divergence.fits) else []))
 
 
 def headline(cap: Capacity) -> list[dict]:

@@ -162,5 +162,47 @@ def time_to_memorize(cap, path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def divergence(cap, path: Path) -> Path | None:
+    """T(L) on the frontier's protocol for the LSTM at 26 letters: the Kaplan-Meier median
+    steps per length, both fitted medians, and Lc where the divergence is chosen."""
+    from analysis.divergence import PROTOCOL, predicted_median
+
+    d = None if cap is None else cap.divergence
+    if d is None or d.fits.empty:
+        return None
+    fits = d.fits[(d.fits["cell"] == "lstm") & (d.fits["alphabet_size"] == 26)
+                  & (d.fits["units"] >= 8)]
+    if fits.empty:
+        return None
+    sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    pal = sns.color_palette("viridis", len(fits))
+    for color, (_, r) in zip(pal, fits.iterrows(), strict=True):
+        m = d.medians[(d.medians["cell"] == "lstm") & (d.medians["alphabet_size"] == 26)
+                      & (d.medians["units"] == r["units"])]
+        done = m[np.isfinite(m["median_steps"])]
+        ax.plot(done["length"], done["median_steps"], "o", color=color, ms=4,
+                label=f"{r['units']} units: KM median (chosen: {r['chosen']}, "
+                      f"ΔAIC {r['delta_aic']:.0f})")
+        grid = np.geomspace(m["length"].min(), m["length"].max() * 1.5, 200)
+        ax.plot(grid, predicted_median(r, "power", grid), color=color, ls="--", lw=0.9)
+        ax.plot(grid, predicted_median(r, "divergence", grid), color=color, lw=1.3)
+        if r["chosen"] == "divergence" and r["shape"] == "a divergence at Lc":
+            ax.axvline(r["divergence_lc"], color=color, ls=":", lw=1)
+    ax.axhline(PROTOCOL["budget_steps"], color="0.3", lw=0.8)
+    ax.text(ax.get_xlim()[0] * 1.1, PROTOCOL["budget_steps"] * 1.1, "budget", fontsize=7)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_ylim(top=PROTOCOL["budget_steps"] * 20)
+    ax.set_xlabel("sequence length (letters)")
+    ax.set_ylabel("steps to the first exact regeneration")
+    ax.set_title("LSTM, 26 letters, lr 1e-3, window 16: steps to memorize as the length nears "
+                 "what the network holds\n(points: Kaplan-Meier medians where half memorized; "
+                 "dashed: power law; solid: divergence; dotted: its Lc)", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 FIGURES = {"capacity_curves": curves, "capacity_exposures": exposures,
-           "capacity_time": time_to_memorize}
+           "capacity_time": time_to_memorize, "capacity_divergence": divergence}

@@ -7,6 +7,8 @@ import math
 import pandas as pd
 
 from analysis.capacity import EXPOSURES, LITERATURE, Capacity
+from analysis.divergence import DELTA_AIC
+from analysis.divergence import TABLES as TABLES_READ
 
 
 def _ci(v: float, lo: float, hi: float, fmt: str = ".2f") -> str:
@@ -107,6 +109,82 @@ def time_lines(time: pd.DataFrame) -> list[str]:
     return out
 
 
+def end_gain_lines(gain: pd.DataFrame) -> list[str]:
+    """Each curve at its longest length and largest exposure: the last doubling's gain."""
+    if gain.empty:
+        return []
+    last = gain.sort_values("exposures").groupby("slice", sort=True).tail(1)
+    counts = last["status"].value_counts().to_dict()
+    rows = "\n".join(
+        f"| {_family(r)} | {r['mode']} | {r['exposures']} | {r['last_length']:,} | "
+        f"x{_ci(r['last_gain'], r['gain_lo'], r['gain_hi'])} | {r['status']} |"
+        for _, r in last.sort_values(["cell", "alphabet_size", "units", "mode"]).iterrows())
+    return ["Where each curve stands at its longest length (the last doubling of length: bits "
+            "at the longest over bits at the one before, percentile interval over the "
+            "sequences of both; 'level' when that interval reaches below x1.05): "
+            + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + ".", "",
+            "| network | training | exposures | longest length | last doubling | status |",
+            "|---|---|---|---|---|---|", rows]
+
+
+def between_lines(cap: Capacity) -> list[str]:
+    """capacity_fresh: 24 units against the interpolation of 16 and 32, made beforehand."""
+    out = []
+    if not cap.between.empty:
+        out += ["Bits stored at 300 exposures by the 24-unit LSTM, on fresh sequences, against "
+                "the log-log interpolation of the 16- and 32-unit curves at the same length "
+                "(the prediction fixed in capacity_fresh's header before any run); interval: "
+                "every width's sequences resampled.", "",
+                "| training | length | 16 units | 32 units | 24 predicted | 24 measured | "
+                "measured / predicted | between 16 and 32 | bits per parameter |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for _, r in cap.between.iterrows():
+            out.append(f"| {r['mode']} | {r['length']:,} | {r['bits_lower']:,.0f} | "
+                       f"{r['bits_upper']:,.0f} | {r['predicted']:,.0f} | {r['bits']:,.0f} | "
+                       f"x{_ci(r['ratio'], r['lo'], r['hi'])} | "
+                       f"{'yes' if r['between'] else '**no**'} | {r['bits_per_param']:.2f} |")
+    lb = cap.lstar_between
+    if lb is not None:
+        out += ["", f"L* of the 24-unit LSTM (frontier protocol, 5 fresh sequences per length "
+                f"x 4 seeds): **{lb['L_star']:.0f}** [{lb['lo']:.0f}, {lb['hi']:.0f}], tested "
+                f"lengths {lb['below']:.0f}-{lb['above']:.0f}; "
+                + ("between" if lb["between"] else "**not between**")
+                + f" its neighbours' {lb['L_lower']:.0f} (16 units) and {lb['L_upper']:.0f} "
+                f"(32 units). The log-log interpolation, {lb['predicted']:.0f}, lies "
+                + ("inside" if lb["predicted_inside"] else "**outside**")
+                + f" the measured interval ({lb['L_star'] / lb['predicted']:.2f}x). "
+                f"Bits per parameter at L*: {lb['bits_per_param']:.2f}."]
+    return out
+
+
+def divergence_lines(cap: Capacity) -> list[str]:
+    """T(L) towards what the network holds, on all the frontier-protocol runs."""
+    d = cap.divergence
+    if d is None or d.fits.empty:
+        return []
+    out = [f"All runs of the frontier's protocol (lr 1e-3, window 16, 200k steps; "
+           f"{', '.join(TABLES_READ)}), memorized or not, per network: the steps to the first "
+           "exact regeneration fitted by censored maximum likelihood as a power law, ln T = a "
+           "+ b ln L, and as a divergence, ln T = a + b ln L - g ln(1 - L/Lc) with T = inf "
+           f"beyond Lc. The divergence is called when its AIC is lower by more than "
+           f"{DELTA_AIC:g} (seeds of a sequence are clustered, so the likelihood overstates "
+           "the evidence); Lc's interval is the profile likelihood's (chi-square, too narrow "
+           "for the same reason; its grid ends at 8x the longest memorized length). Where "
+           "lengths double, a wall at Lc (g near 0) cannot be told from a pole: only the "
+           "LSTM at 26 letters and 8-32 units has lengths 2^(1/4) apart near L*.", "",
+           "| network | lengths | longest memorized | power law b | divergence: b, g | Lc "
+           "[profile 95%] | ΔAIC (power - divergence) | chosen | shape |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for _, r in d.fits.iterrows():
+        lc = (f"{r['divergence_lc']:,.0f} [{r['lc_lo']:,.0f}, {r['lc_hi']:,.0f}]"
+              if r["chosen"] == "divergence" and r["lc_lo"] == r["lc_lo"] else "-")
+        out.append(f"| {_family(r)} | {r['lengths']} | {r['longest_memorized']:,} | "
+                   f"{r['power_b']:.2f} | {r['divergence_b']:.2f}, {r['divergence_g']:.2f} | "
+                   f"{lc} | {r['delta_aic']:.1f} | {r['chosen']} | "
+                   f"{r['shape'] if r['chosen'] == 'divergence' else '-'} |")
+    return out
+
+
 def capacity_section(cap: Capacity | None) -> str:
     if cap is None:
         return ""
@@ -134,8 +212,8 @@ def capacity_section(cap: Capacity | None) -> str:
                "bits per parameter are lower bounds too." if rising == len(cap.capacity) else
                f"In {rising} of {len(cap.capacity)} rows the most bits were stored at the longest "
                "length tried (a lower bound); the others peaked inside the lengths tried.")
-    lines += ["", "### Capacity per network (`capacity`)", "", plateau, "",
-              capacity_table(cap.capacity), "",
+    lines += ["", "### Capacity per network (`capacity`, continued by `capacity_plateau`)", "",
+              plateau, "", capacity_table(cap.capacity), "", *end_gain_lines(cap.end_gain), "",
               "### Online as a fraction of offline", "",
               "Offline is char-RNN training (chunks of 64 letters, cosine decay, clipping at 1); "
               "online is the notebook's setting with a 16-step window. Interval: percentile "
@@ -166,9 +244,17 @@ def capacity_section(cap: Capacity | None) -> str:
                          f"{r['bound']}{r['L_star']:.0f} | [{r['lo']:.0f}, {r['hi']:.0f}] | "
                          f"{r['below']:.0f}-{r['above']:.0f} (x{r['resolution']:.2f}) | "
                          f"{r['exposures_at_lstar']:.0f} | {r['bits_per_param']:.2f} |")
+    between = between_lines(cap)
+    if between:
+        lines += ["", "### A width between the grid's, on fresh sequences (`capacity_fresh`)",
+                  "", *between]
     if not cap.time.empty:
         lines += ["", "### Capacity and speed: steps to memorize as L nears L*", "",
+                  "On the capacity runs themselves (3 lengths per width):", "",
                   *time_lines(cap.time)]
+    div = divergence_lines(cap)
+    if div:
+        lines += ["", "On every run of the frontier's protocol:", "", *div]
     lines += ["", "### What limits what online training stores", ""]
     for v in cap.verdicts:
         lines.append(f"- {v['cell'].upper()} {v['units']} units, {v['alphabet_size']} letters: "

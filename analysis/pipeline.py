@@ -20,6 +20,7 @@ from analysis.cases import case_summary
 from analysis.cells import Cells, cells
 from analysis.cure import fit_cure
 from analysis.design import Design, depth_ambiguity
+from analysis.divergence import TABLES as DIVERGENCE_TABLES
 from analysis.engines import compare
 from analysis.frontier import Frontier, fresh_check, frontier
 from analysis.lawfit import (
@@ -169,7 +170,9 @@ def analyse(t: Tables) -> Analysis:
         a.long_budgets = long_budgets(t.long_budgets)
     else:
         missing.append("long_budgets")
-    a.capacity = analyse_capacity(t.capacity_lr, t.capacity, t.capacity_lstar)
+    a.capacity = analyse_capacity(
+        t.capacity_lr, t.capacity, t.capacity_lstar, t.capacity_plateau, t.capacity_fresh,
+        [x for n in DIVERGENCE_TABLES if (x := getattr(t, n)) is not None])
     if t.capacity is None:
         missing.append("capacity")
     a.rtrl = analyse_rtrl(t.rtrl, t.rtrl_cases, t.steptime_rtrl, t.rtrl_fresh)

@@ -1,0 +1,98 @@
+"""Checks of the capacity curves (issue 17): where each curve stands at its longest length
+(still rising, level, or past a peak), and a width between the grid's points re-measured
+on fresh sequences (spec capacity_fresh: LSTM 24 units) against the interpolation of its
+neighbours (16 and 32 units), for the bits stored and for L*.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+BETWEEN = dict(units=24, lower=16, upper=32)  # capacity_fresh's width and its grid neighbours
+BETWEEN_EXPOSURES = 300
+N_BOOT = 2000
+LEVEL = 1.05  # a last doubling that adds less than 5% (its CI reaching below 1): level
+
+
+def _resampled_means(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    x = x[~np.isnan(x)]
+    return x[rng.integers(0, len(x), size=(N_BOOT, len(x)))].mean(axis=1)
+
+
+def end_gain(seqs: pd.DataFrame, keys: list[str], exposures: tuple[int, ...],
+             seed: int = 0) -> pd.DataFrame:
+    """Per curve (keys) and exposure: bits at the longest length over bits at the one before,
+    with a percentile interval over the sequences of each, and the curve's status there:
+    'peaked' (the most bits at a shorter length, 2 or more lengths beyond it), 'level'
+    (the last gain's CI reaches below LEVEL) or 'rising'."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for key, part in seqs.groupby(keys, sort=True, dropna=False):
+        for e in exposures:
+            col = f"bits_{e}"
+            means = part.groupby("length")[col].mean().dropna().sort_index()
+            if len(means) < 2:
+                continue
+            last, prev = means.index[-1], means.index[-2]
+            gain = float(means.iloc[-1] / means.iloc[-2])
+            boot = (_resampled_means(part.loc[part["length"] == last, col].to_numpy(float), rng)
+                    / _resampled_means(part.loc[part["length"] == prev, col].to_numpy(float), rng))
+            lo, hi = np.percentile(boot, [2.5, 97.5])
+            beyond = len(means) - 1 - int(np.argmax(means.to_numpy()))
+            status = ("peaked" if beyond >= 2 else "level" if lo < LEVEL and beyond == 0
+                      else "rising" if beyond == 0 else "past a peak (1 length beyond)")
+            rows.append({**dict(zip(keys, key, strict=True)), "exposures": e,
+                         "last_length": int(last), "last_gain": gain, "gain_lo": float(lo),
+                         "gain_hi": float(hi), "status": status})
+    return pd.DataFrame(rows)
+
+
+def between_widths(seqs: pd.DataFrame, fresh: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """The 24-unit LSTM's bits at 300 exposures per length and training, against the
+    log-log interpolation of 16 and 32 units at the same length (the prediction made
+    before the runs, in capacity_fresh's header): ratio measured / predicted with a
+    percentile interval (every width's sequences resampled), and whether it lies between."""
+    rng = np.random.default_rng(seed)
+    w = math.log(BETWEEN["units"] / BETWEEN["lower"]) / math.log(BETWEEN["upper"] / BETWEEN["lower"])
+    col = f"bits_{BETWEEN_EXPOSURES}"
+    rows = []
+    grid = seqs[(seqs["cell"] == "lstm") & (seqs["alphabet_size"] == 26)]
+    for (mode, length), part in fresh.groupby(["mode", "length"], sort=True):
+        sel = (grid["mode"] == mode) & (grid["length"] == length)
+        lo_w = grid[sel & (grid["units"] == BETWEEN["lower"])][col].to_numpy(float)
+        hi_w = grid[sel & (grid["units"] == BETWEEN["upper"])][col].to_numpy(float)
+        mid = part[col].to_numpy(float)
+        if np.isnan(lo_w).all() or np.isnan(hi_w).all() or np.isnan(mid).all():
+            continue
+        b_lo, b_hi, b_mid = np.nanmean(lo_w), np.nanmean(hi_w), np.nanmean(mid)
+        predicted = b_lo ** (1 - w) * b_hi ** w
+        boot = _resampled_means(mid, rng) / (_resampled_means(lo_w, rng) ** (1 - w)
+                                             * _resampled_means(hi_w, rng) ** w)
+        r_lo, r_hi = np.percentile(boot, [2.5, 97.5])
+        params = int(part["params"].iloc[0])
+        rows.append(dict(mode=mode, length=int(length), bits_lower=b_lo, bits_upper=b_hi,
+                         bits=b_mid, predicted=predicted, ratio=b_mid / predicted,
+                         lo=float(r_lo), hi=float(r_hi),
+                         between=bool(min(b_lo, b_hi) <= b_mid <= max(b_lo, b_hi)),
+                         bits_per_param=b_mid / params))
+    return pd.DataFrame(rows)
+
+
+def lstar_between(lstar: pd.DataFrame) -> dict | None:
+    """L* of the between width against the log-log interpolation of its neighbours'."""
+    lstm = lstar[(lstar["cell"] == "lstm") & (lstar["alphabet_size"] == 26)].set_index("units")
+    if not {BETWEEN["units"], BETWEEN["lower"], BETWEEN["upper"]} <= set(lstm.index):
+        return None
+    w = math.log(BETWEEN["units"] / BETWEEN["lower"]) / math.log(BETWEEN["upper"] / BETWEEN["lower"])
+    lo_l, hi_l = lstm.loc[BETWEEN["lower"], "L_star"], lstm.loc[BETWEEN["upper"], "L_star"]
+    predicted = math.exp((1 - w) * math.log(lo_l) + w * math.log(hi_l))
+    r = lstm.loc[BETWEEN["units"]]
+    return dict(units=BETWEEN["units"], L_star=float(r["L_star"]), lo=float(r["lo"]),
+                hi=float(r["hi"]), below=float(r["below"]), above=float(r["above"]),
+                predicted=predicted, L_lower=float(lo_l), L_upper=float(hi_l),
+                predicted_inside=bool(r["lo"] <= predicted <= r["hi"]),
+                between=bool(lo_l <= r["L_star"] <= hi_l),
+                bits_per_param=float(r["bits_per_param"]))
