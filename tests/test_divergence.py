@@ -1,0 +1,96 @@
+"""T(L) towards capacity and the capacity curves' checks (issue 17)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.capacity_checks import between_widths, end_gain, lstar_between
+from analysis.divergence import fit_network, predicted_median
+
+BUDGET = 200_000.0
+EVERY = 500.0
+
+
+def _runs(rng: np.random.Generator, lc: float | None, lengths=(64, 128, 256, 362, 431, 512, 609),
+          per: int = 40) -> pd.DataFrame:
+    """Runs with ln T = 3 + ln L (- 1.5 ln(1 - L/lc)) + 0.2 Z, censored at the budget and
+    read on an evaluation grid, as outcomes() gives them."""
+    rows = []
+    for length in lengths:
+        eta = 3 + math.log(length)
+        if lc is not None:
+            eta = math.inf if length >= lc else eta - 1.5 * math.log1p(-length / lc)
+        t = np.exp(eta + 0.2 * rng.standard_normal(per))
+        for ti in t:
+            event = ti <= BUDGET
+            upper = math.ceil(ti / EVERY) * EVERY if event else math.inf
+            rows.append(dict(length=length, event=event,
+                             lower_steps=upper - EVERY if event else BUDGET, upper_steps=upper,
+                             observed_steps=upper if event else BUDGET))
+    return pd.DataFrame(rows)
+
+
+def test_a_power_law_is_not_called_a_divergence():
+    fit = fit_network(_runs(np.random.default_rng(0), lc=None))
+    assert fit["chosen"] == "power"
+    assert fit["power_b"] == pytest.approx(1.0, abs=0.05)
+
+
+def test_a_divergence_is_found_with_its_pole_inside_the_profile_interval():
+    from analysis.divergence import lc_interval
+
+    runs = _runs(np.random.default_rng(1), lc=700.0)
+    fit = fit_network(runs)
+    assert fit["chosen"] == "divergence"
+    assert fit["divergence_lc"] == pytest.approx(700, rel=0.15)
+    lo, hi = lc_interval(runs, fit)
+    assert lo <= 700 <= hi
+    m = predicted_median(fit, "divergence", np.array([100.0, fit["divergence_lc"] * 1.01]))
+    assert np.isfinite(m[0]) and math.isinf(m[1])
+
+
+def _seqs(units: int, mode: str, bits_by_length: dict[int, list[float]]) -> pd.DataFrame:
+    rows = [dict(slice=f"s{units}{mode}", cell="lstm", units=units, alphabet_size=26,
+                 update="step", bptt="16", mode=mode, params=100 * units, length=length,
+                 bits_300=b, bits_100=b / 2)
+            for length, bs in bits_by_length.items() for b in bs]
+    return pd.DataFrame(rows)
+
+
+def test_end_gain_calls_a_curve_rising_level_or_peaked():
+    keys = ["slice", "units", "mode"]
+    rising = _seqs(8, "online k=16", {512: [100, 102, 98], 1024: [150, 152, 148]})
+    level = _seqs(8, "offline", {512: [100, 110, 90], 1024: [101, 111, 91]})
+    peaked = _seqs(4, "online k=16", {256: [50, 51, 49], 512: [70, 71, 69], 1024: [60, 61, 59],
+                                      2048: [40, 41, 39]})
+    g = end_gain(pd.concat([rising, level, peaked]), keys, (300,)).set_index("slice")
+    assert g.loc["s8online k=16", "status"] == "rising"
+    assert g.loc["s8online k=16", "last_gain"] == pytest.approx(1.5)
+    assert g.loc["s8offline", "status"] == "level"
+    assert g.loc["s4online k=16", "status"] == "peaked"
+
+
+def test_between_widths_compares_with_the_log_log_interpolation():
+    grid = pd.concat([_seqs(16, "online k=16", {1024: [1000, 1000]}),
+                      _seqs(32, "online k=16", {1024: [4000, 4000]})])
+    fresh = _seqs(24, "online k=16", {1024: [2000, 2000]})
+    r = between_widths(grid, fresh).iloc[0]
+    w = math.log(24 / 16) / math.log(2)
+    assert r["predicted"] == pytest.approx(1000 ** (1 - w) * 4000 ** w)
+    assert r["ratio"] == pytest.approx(2000 / r["predicted"])
+    assert r["between"]
+
+
+def test_lstar_between_flags_a_prediction_outside_the_measured_interval():
+    lstar = pd.DataFrame(dict(cell="lstm", alphabet_size=26, units=[16, 24, 32],
+                              L_star=[580.0, 935.0, 1117.0], lo=[512, 861, 1024],
+                              hi=[619, 1024, 1218], below=[512, 861, 1024],
+                              above=[609, 1024, 1218], bits_per_param=[0.84, 0.78, 0.61]))
+    r = lstar_between(lstar)
+    assert r["predicted"] == pytest.approx(math.exp(
+        (1 - math.log(1.5, 2)) * math.log(580) + math.log(1.5, 2) * math.log(1117)))
+    assert r["between"] and not r["predicted_inside"]
