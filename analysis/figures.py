@@ -15,7 +15,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
@@ -23,13 +22,12 @@ from matplotlib.patches import Patch  # noqa: E402
 
 from analysis.capacity_figures import FIGURES as CAPACITY_FIGURES  # noqa: E402
 from analysis.cases import CASES, case_rows  # noqa: E402
+from analysis.frontier import LITERATURE_BITS  # noqa: E402
+from analysis.options import SOFTMAX_FLOOR  # noqa: E402
 from analysis.pipeline import Analysis  # noqa: E402
 from analysis.rtrl_figures import FIGURES as RTRL_FIGURES  # noqa: E402
-from analysis.survival import kaplan_meier, km_curves  # noqa: E402
 from analysis.usercells_figures import FIGURES as USERCELLS_FIGURES  # noqa: E402
 
-SOFTMAX_FLOOR = math.log(25 + math.e) - 1  # the lowest loss Softmax-then-CrossEntropy allows
-LITERATURE_BITS = 5.0  # Collins, Sohl-Dickstein & Sussillo 2017, tuned offline training
 DPI = 110
 LOSSES = {"softmax": "Softmax then CrossEntropy (notebook)", "logits": "CrossEntropy on logits"}
 
@@ -80,8 +78,7 @@ def width_lr_grid(a: Analysis, path: Path) -> Path | None:
         ax.set_xlabel("Adam learning rate")
         ax.set_title(label)
         ax.set_ylim(-0.03, 1.03)
-    budget = int(a.width_runs["max_epochs"].max())
-    axes[0].set_ylabel(f"share memorized within {budget} epochs")
+    axes[0].set_ylabel(f"share memorized within {a.width.max_epochs} epochs")
     handles = [Line2D([], [], color=pal[u], marker="o", label=f"{u} units") for u in pal]
     handles.append(Line2D([], [], marker="*", ls="", color="grey", markeredgecolor="black",
                           ms=10, label="lr = c x 32 / units (muP-style rule)"))
@@ -140,17 +137,13 @@ def survival_by_units(a: Analysis, path: Path) -> Path | None:
     if a.width is None:
         return None
     _theme()
-    runs = a.width_runs
-    best = a.width.best
+    best, curves = a.width.best, a.width.curves
     pal = _units_palette(best["units"])
     fig, axes = plt.subplots(1, 2, figsize=(12.5, 4.4), sharey=True)
     for ax, (loss, label) in zip(axes, LOSSES.items(), strict=True):
         for r in best[best["loss"] == loss].itertuples():
-            g = runs[(runs["loss"] == loss) & (runs["units"] == r.units)
-                     & np.isclose(runs["lr"], r.lr)]
-            c = km_curves(g.assign(observed=g["observed_steps"]), ["units"])
-            t = np.r_[c["t"].to_numpy(), g["budget_in_steps"].max()]
-            ax.step(t, np.r_[c["s"].to_numpy(), c["s"].iloc[-1]], where="post",
+            c = curves[(curves["loss"] == loss) & (curves["units"] == r.units)]
+            ax.step(c["t"], c["s"], where="post",
                     color=pal[r.units], lw=1.6, label=f"{r.units} (lr {r.lr:g})")
         ax.set_xscale("log")
         ax.set_xlabel("optimizer steps")
@@ -290,16 +283,15 @@ def residuals(a: Analysis, path: Path) -> Path | None:
     """The law on its own fitting cells: measured / predicted median steps and observed -
     predicted share memorized, by units and by depth."""
     _theme()
-    cells = fit_cells(a)
+    cells = a.law_cells
     fig, axes = plt.subplots(2, 2, figsize=(12, 7), sharey="row")
     for j, by in enumerate(["units", "depth"]):
         fin = cells[np.isfinite(cells["median"])]
-        sns.boxplot(data=fin.assign(r=np.log2(fin["median"] / fin["median_pred"])), x=by, y="r",
-                    ax=axes[0, j], color="C0", fliersize=2)
+        sns.boxplot(data=fin, x=by, y="log2_ratio", ax=axes[0, j], color="C0", fliersize=2)
         axes[0, j].axhline(0, color="black", lw=0.8)
         axes[0, j].set_ylabel("log2(measured / law median steps)")
-        sns.boxplot(data=cells.assign(r=cells["share"] - cells["p_pred"]), x=by, y="r",
-                    ax=axes[1, j], color="C1", fliersize=2)
+        sns.boxplot(data=cells, x=by, y="share_residual", ax=axes[1, j], color="C1",
+                    fliersize=2)
         axes[1, j].axhline(0, color="black", lw=0.8)
         axes[1, j].set_ylabel("observed share - law's P(memorized)")
         axes[1, j].set_xlabel("LSTM units" if by == "units" else "context depth")
@@ -308,20 +300,6 @@ def residuals(a: Analysis, path: Path) -> Path | None:
     fig.suptitle(f"Residuals of the law on its {len(cells)} fitting cells", y=1.0)
     fig.tight_layout()
     return _save(fig, path)
-
-
-def fit_cells(a: Analysis) -> pd.DataFrame:
-    """The law's own cells: measured KM median and share beside the law's."""
-    d = a.law_data.assign(p=a.law.fit.prob_within(a.law_data,
-                                                   a.law_data["budget_in_steps"].to_numpy()))
-    rows, firsts = [], []
-    for _, g in d.groupby(["sequence", "units", "lr", "loss", "max_epochs"], sort=True):
-        km = kaplan_meier(g["observed_steps"], g["event"], float(g["budget_in_steps"].min()))
-        firsts.append(g.index[0])
-        rows.append(dict(units=int(g["units"].iloc[0]), depth=int(g["context_depth"].iloc[0]),
-                         median=km.median, share=km.events / km.n, p_pred=float(g["p"].mean())))
-    # a cell's runs share its covariates: the law's median of its first run is the cell's
-    return pd.DataFrame(rows).assign(median_pred=a.law.fit.median(d.loc[firsts]))
 
 
 # -- difficulty ----------------------------------------------------------------------------
@@ -421,10 +399,8 @@ def time_vs_units(a: Analysis, path: Path) -> Path | None:
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 4.6))
     ax0.errorbar(s["units"], s["median"], yerr=_err(s["median"], s["q25"], s["q75"]), fmt="o-",
                  color="C4", capsize=3, label="sweep runs (median, quartiles)")
-    if a.steptime is not None:
-        st = a.steptime[(a.steptime["impl"] == "population") & (a.steptime["bptt"] == "epoch")
-                        & (a.steptime["cell"] == "lstm")]  # the sweep runs beside it are LSTMs
-        st = st.groupby("H")["per_model_step_us"].min()
+    if a.bench_cost is not None:  # LSTMs, as the sweep runs beside it
+        st = a.bench_cost
         ax0.plot(st.index, st.to_numpy(), "D", color="C1", label="benchmark, idle core, length 26")
     ax0.set_xscale("log", base=2)
     ax0.set_yscale("log")
@@ -433,11 +409,10 @@ def time_vs_units(a: Analysis, path: Path) -> Path | None:
     ax0.set_title("Cost of one step (width_lr runs: full-epoch BPTT, length 16,\n"
                   "2 workers; evaluation included)", fontsize=9)
     ax0.legend(fontsize=8)
-    cost = dict(zip(s["units"], s["median"], strict=True))
+    t = a.time_to_memorize
     for i, (loss, label) in enumerate(LOSSES.items()):
-        b = a.width.best[(a.width.best["loss"] == loss) & np.isfinite(a.width.best["median_steps"])]
-        secs = b["median_steps"] * b["units"].map(cost) * 1e-6
-        ax1.plot(b["units"], secs, "o-", color=f"C{i}", label=label)
+        b = t[t["loss"] == loss]
+        ax1.plot(b["units"], b["seconds"], "o-", color=f"C{i}", label=label)
     ax1.set_xscale("log", base=2)
     ax1.set_yscale("log")
     ax1.set_xlabel("LSTM units")
@@ -460,6 +435,7 @@ def cases(a: Analysis, path: Path) -> Path | None:
     budget = float(runs["max_epochs"].max())
     fig, ax = plt.subplots(figsize=(9, 5.2))
     rng = np.random.default_rng(0)
+    summary = a.cases.set_index("case")
     names = []
     for i, case in enumerate(CASES):
         y = len(CASES) - 1 - i
@@ -478,12 +454,13 @@ def cases(a: Analysis, path: Path) -> Path | None:
         ax.scatter(g["observed"].to_numpy()[ev], y + jit[ev], s=16, color="C0", alpha=0.8, zorder=3)
         ax.scatter(np.full((~ev).sum(), budget * 1.015), y + jit[~ev], s=22, marker="x",
                    color="C3", zorder=3)
-        km = kaplan_meier(g["observed"], g["event"], budget=budget)
-        if math.isfinite(km.median):
-            hi = km.median_hi if math.isfinite(km.median_hi) else budget
-            ax.errorbar(km.median, y + 0.42, xerr=_err([km.median], [km.median_lo], [hi]),
+        km = summary.loc[case.number]  # the case's Kaplan-Meier median (cases.case_summary)
+        med, lo = km["median"], km["median_lo"]
+        if math.isfinite(med):
+            hi = km["median_hi"] if math.isfinite(km["median_hi"]) else budget
+            ax.errorbar(med, y + 0.42, xerr=_err([med], [lo], [hi]),
                         fmt="D", color="black", ms=5, capsize=3, zorder=4)
-        ax.text(budget * 1.08, y, f"{km.events}/{km.n}", va="center", fontsize=9)
+        ax.text(budget * 1.08, y, f"{km['memorized']}/{km['runs']}", va="center", fontsize=9)
     ax.set_yticks([n[0] for n in names], [n[1] for n in names], fontsize=8)
     ax.set_ylim(-0.7, len(CASES) - 0.3)
     ax.set_xlim(0, budget * 1.15)
@@ -508,6 +485,7 @@ def case_losses(a: Analysis, path: Path) -> Path | None:
     _theme()
     fig, axes = plt.subplots(2, 4, figsize=(16, 7), sharey=True)
     flat = axes.ravel()
+    summary, medians = a.cases.set_index("case"), a.case_loss_curves
     for ax, case in zip(flat, CASES, strict=False):
         g = case_rows(a.case_runs, case)
         step = int(g["eval_every"].iloc[0]) if len(g) else 1
@@ -517,18 +495,14 @@ def case_losses(a: Analysis, path: Path) -> Path | None:
         colors = ["C0" if ev else "C3" for ev, k in zip(g["event"], keep, strict=True) if k]
         ax.add_collection(LineCollection(segs, colors=colors, lw=0.8, alpha=0.5))
         ax.autoscale_view()
-        if curves:
-            n = max(map(len, curves))
-            mat = np.full((len(curves), n), np.nan)
-            for i, v in enumerate(curves):
-                mat[i, :len(v)] = v
-            enough = np.sum(~np.isnan(mat), axis=0) >= max(len(curves) // 2, 1)
-            ax.plot(step * np.arange(1, n + 1)[enough], np.nanmedian(mat[:, enough], axis=0),
-                    color="black", lw=2)
+        m = medians[medians["case"] == case.number]
+        if len(m):
+            ax.plot(m["epoch"].to_numpy(), m["loss"].to_numpy(), color="black", lw=2)
         ax.axhline(SOFTMAX_FLOOR, color="grey", ls=":", lw=1.2)
+        done = (f"{summary.loc[case.number, 'memorized']}/{summary.loc[case.number, 'runs']}"
+                if case.number in summary.index else "0/0")
         ax.set_title(f"case {case.number}: {case.preset}, reset {case.reset}, {case.units} units"
-                     f"\n{int(g['event'].sum())}/{len(g)} memorized; notebook: "
-                     f"{case.claim_short}", fontsize=9)
+                     f"\n{done} memorized; notebook: {case.claim_short}", fontsize=9)
         ax.set_xlabel("epoch")
     flat[0].set_ylabel("mean training loss per evaluation interval")
     flat[4].set_ylabel("mean training loss per evaluation interval")

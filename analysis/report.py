@@ -70,7 +70,7 @@ def write_report(a: Analysis, doc: dict, figures: dict[str, Path], out: Path,
     parts = [_header(a, sources), _answers(a), question1(a), question2(a), capacity_section(a.capacity),
              rtrl_section(a.rtrl), usercells_section(a.usercells), question3(a), validation_section(a),
              predict_check_section(a), between_section(a), frontier_fresh_section(a),
-             question4(a), cells_section(a), cases_section(a, doc), _figures(figures, out), _method(a)]
+             question4(a), cells_section(a), cases_section(a), _figures(figures, out), _method(a)]
     path = out / "REPORT.md"
     path.write_text("\n\n".join(p for p in parts if p) + "\n")
     return path
@@ -86,16 +86,14 @@ def _header(a: Analysis, sources: dict[str, str]) -> str:
         "| table | file |", "|---|---|",
         *[f"| {k} | `{v}` |" for k, v in sources.items()],
         "",
-        f"- The law is fitted on {len(d):,} runs of {d['sequence'].nunique()} sequences "
+        f"- The law is fitted on {len(d):,} runs of {a.law.n_sequences} sequences "
         f"({', '.join(FIT_TABLES)}; training: "
         + ", ".join(f"{k} {v}" for k, v in LAW_OPTIONS.items())
-        + f"). {pct(1 - d['event'].mean())} of them were not memorized within their budget: "
+        + f"). {pct(a.censored_share)} of them were not memorized within their budget: "
         "they enter every estimate as right-censored runs.",
     ]
-    prov = []
-    for col in ("kernel", "numerics_version", "git_commit", "git_dirty", "cpu"):
-        vals = sorted(set(map(str, d[col].dropna())))
-        prov.append(f"{col} {', '.join(v[:10] if col == 'git_commit' else v for v in vals)}")
+    prov = [f"{col} {', '.join(v[:10] if col == 'git_commit' else v for v in vals)}"
+            for col, vals in a.provenance.items()]
     lines.append("- Provenance of the fitted rows: " + "; ".join(prov) + ".")
     lines += [f"- {n}" for n in a.notes]
     return "\n".join(lines)

@@ -325,15 +325,6 @@ def _in_order(df: pd.DataFrame) -> pd.DataFrame:
                           kind="stable")
 
 
-def classify(lo: float, hi: float) -> str:
-    """'longer' / 'shorter' when a ratio's 95% interval excludes 1, else 'unresolved'."""
-    if lo > 1.0:
-        return "longer"
-    if hi < 1.0:
-        return "shorter"
-    return "unresolved"
-
-
 def verdicts(discordant_table: pd.DataFrame, bits_beyond_table: pd.DataFrame,
              case_table: pd.DataFrame, speed_table: pd.DataFrame | None = None,
              fresh_table: pd.DataFrame | None = None) -> dict:

@@ -38,6 +38,24 @@ def _cells(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def step_verdict(lo: float, hi: float) -> str:
+    """A change in share between two widths: "worse" or "better" where its CI excludes 0."""
+    return "worse" if hi < 0 else "better" if lo > 0 else ""
+
+
+def _curves(runs: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
+    """Kaplan-Meier curve of steps to memorize at each (loss, units)'s best lr, held to the
+    budget (its last point repeated there)."""
+    parts = []
+    for r in best.itertuples():
+        g = runs[(runs["loss"] == r.loss) & (runs["units"] == r.units) & np.isclose(runs["lr"], r.lr)]
+        c = kaplan_meier(g["observed_steps"], g["event"]).curve
+        parts.append(pd.DataFrame({"loss": r.loss, "units": r.units, "lr": r.lr,
+                                   "t": np.r_[c["t"].to_numpy(), g["budget_in_steps"].max()],
+                                   "s": np.r_[c["s"].to_numpy(), c["s"].iloc[-1]]}))
+    return pd.concat(parts, ignore_index=True)
+
+
 def _best(cells: pd.DataFrame) -> pd.DataFrame:
     """The best grid lr of each (loss, units): most memorized, then the lowest median."""
     grid = cells[cells["rule"].isna()]
@@ -57,6 +75,8 @@ class WidthLR:
     steps: pd.DataFrame  # adjacent widths at their best lr: difference in share, CI
     at_notebook_lr: pd.DataFrame  # each (loss, units) at lr 1e-3, for the collapse
     n_sequences: int
+    curves: pd.DataFrame | None = None  # loss, units, lr, t, s: Kaplan-Meier at the best lr
+    max_epochs: int | None = None  # the longest budget of the runs, in epochs
 
 
 def width_lr(table: pd.DataFrame, boot: int = N_BOOT, seed: int = SEED) -> WidthLR:
@@ -83,11 +103,13 @@ def width_lr(table: pd.DataFrame, boot: int = N_BOOT, seed: int = SEED) -> Width
         g = g.sort_values("units")
         for a, b in zip(g.itertuples(), list(g.itertuples())[1:], strict=False):
             d = share_draws[(loss, b.units)] - share_draws[(loss, a.units)]
+            lo, hi = float(np.quantile(d, 0.025)), float(np.quantile(d, 0.975))
             steps.append(dict(loss=loss, narrow=a.units, wide=b.units,
-                              difference=b.share - a.share, lo=float(np.quantile(d, 0.025)),
-                              hi=float(np.quantile(d, 0.975)),
+                              difference=b.share - a.share, lo=lo, hi=hi,
                               median_ratio=b.median_steps / a.median_steps
-                              if math.isfinite(a.median_steps) else math.nan))
+                              if math.isfinite(a.median_steps) else math.nan,
+                              verdict=step_verdict(lo, hi)))
     nb = cells[np.isclose(cells["lr"], 1e-3) & cells["rule"].isna()].reset_index(drop=True)
     return WidthLR(cells=cells, best=best, steps=pd.DataFrame(steps), at_notebook_lr=nb,
-                   n_sequences=len(seqs))
+                   n_sequences=len(seqs), curves=_curves(runs, best),
+                   max_epochs=int(runs["max_epochs"].max()))

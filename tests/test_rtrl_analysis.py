@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.rtrl import analyse_rtrl, bits, cases, classify, paired, rtrl_document, speed
+from analysis.frontier import classify
+from analysis.rtrl import analyse_rtrl, bits, cases, paired, rtrl_document, speed
 from analysis.rtrl_figures import FIGURES
 from analysis.rtrl_report import rtrl_section
 from bench.sweep import main
