@@ -20,6 +20,7 @@ from analysis.cases import case_summary, median_loss_curves, predictions
 from analysis.cells import Cells, cells
 from analysis.design import Design, depth_ambiguity
 from analysis.engines import compare
+from analysis.findings import findings
 from analysis.frontier import Frontier, fresh_check, frontier, probe_agreement
 from analysis.lawfit import (
     LawFit,
@@ -259,8 +260,9 @@ def rounded(obj: Any, digits: int = SIGNIFICANT) -> Any:
 
 
 def fit_document(a: Analysis) -> dict[str, Any]:
-    """fit.json: the law (what `predict` needs) and the headline measurements, which the
-    README's findings are rendered from (analysis/readme.py)."""
+    """fit.json: the law (what `predict` needs), the headline measurements and the list of
+    findings that the README's findings and the report's brief are rendered from
+    (analysis.findings, analysis.findings_report)."""
     doc = law_document(a.law)
     doc["exponents"] = records(a.elasticities, ["loss", "covariate", "exponent", "lo", "hi"])
     if a.validation is not None:
@@ -331,6 +333,7 @@ def fit_document(a: Analysis) -> dict[str, Any]:
         doc["rtrl"] = rtrl_document(a.rtrl)
     if a.usercells is not None:
         doc["usercells"] = usercells_document(a.usercells)
+    doc["findings"] = findings(a, doc)
     return rounded(doc)
 
 

@@ -56,6 +56,27 @@ def _curves(runs: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def _summary(best: pd.DataFrame, steps: pd.DataFrame) -> dict:
+    """Per loss over the widths at their best lr: the top share and the widths that reach
+    it (peaks), the lowest share, the range of widths and of those whose best lr is the
+    grid's edge, the widest width's share and its doubling step (or none)."""
+    out = {}
+    for loss, b in best.groupby("loss", sort=True):
+        b = b.sort_values("units")
+        top, widest = b["share"].max(), b.iloc[-1]
+        edge = b.loc[b["edge"] != "", "units"]
+        step = (steps[(steps["loss"] == loss) & (steps["wide"] == widest["units"])]
+                if len(steps) else steps)
+        out[loss] = dict(
+            top=float(top), peaks=[int(u) for u in b.loc[b["share"] == top, "units"]],
+            lowest=float(b["share"].min()), units=[int(b["units"].min()), int(b["units"].max())],
+            edge_units=[int(edge.min()), int(edge.max())] if len(edge) else [],
+            widest_units=int(widest["units"]), widest_share=float(widest["share"]),
+            widest_step=step[["narrow", "wide", "difference", "lo", "hi"]].to_dict("records")[:1]
+            if len(step) else [])
+    return out
+
+
 def _best(cells: pd.DataFrame) -> pd.DataFrame:
     """The best grid lr of each (loss, units): most memorized, then the lowest median."""
     grid = cells[cells["rule"].isna()]
@@ -77,6 +98,7 @@ class WidthLR:
     n_sequences: int
     curves: pd.DataFrame | None = None  # loss, units, lr, t, s: Kaplan-Meier at the best lr
     max_epochs: int | None = None  # the longest budget of the runs, in epochs
+    by_loss: dict | None = None  # loss -> summary (see _summary)
 
 
 def width_lr(table: pd.DataFrame, boot: int = N_BOOT, seed: int = SEED) -> WidthLR:
@@ -110,6 +132,7 @@ def width_lr(table: pd.DataFrame, boot: int = N_BOOT, seed: int = SEED) -> Width
                               if math.isfinite(a.median_steps) else math.nan,
                               verdict=step_verdict(lo, hi)))
     nb = cells[np.isclose(cells["lr"], 1e-3) & cells["rule"].isna()].reset_index(drop=True)
-    return WidthLR(cells=cells, best=best, steps=pd.DataFrame(steps), at_notebook_lr=nb,
+    steps = pd.DataFrame(steps)
+    return WidthLR(cells=cells, best=best, steps=steps, at_notebook_lr=nb,
                    n_sequences=len(seqs), curves=_curves(runs, best),
-                   max_epochs=int(runs["max_epochs"].max()))
+                   max_epochs=int(runs["max_epochs"].max()), by_loss=_summary(best, steps))
