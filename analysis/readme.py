@@ -25,6 +25,7 @@ import pandas as pd
 from analysis.cases import case_summary, cases_markdown
 from analysis.engines import compare, engines_markdown
 from analysis.findings_report import render as render_findings
+from analysis.speed import fastest_torch
 from seqmem.store import load_results
 
 _BLOCK = re.compile(r"(<!-- generated: (\w+) -->\n)(.*?)(<!-- end: \2 -->)", re.S)
@@ -55,13 +56,13 @@ def step_table(steps: pd.DataFrame) -> str:
         text = f"{r['per_model_step_us']:.1f} µs"
         return text + (f" ({r['speedup_vs_notebook']:.0f}×)" if ratio else "")
 
+    fastest = fastest_torch(steps).set_index(["bptt", "H"])
     for (bptt, h), g in steps.groupby(["bptt", "H"], sort=True):
         def us(impl: str, p: int = 1, g: pd.DataFrame = g) -> pd.Series | None:
             r = g[(g["impl"] == impl) & (g["P"] == p)]
             return None if r.empty else r.iloc[0]
 
-        torch_rows = g[g["impl"] == "population_torch"]
-        best = torch_rows.loc[torch_rows["per_model_step_us"].idxmin()] if len(torch_rows) else None
+        best = fastest.loc[(bptt, h)] if (bptt, h) in fastest.index else None
         label = "1 (reset per char)" if bptt == "1" else "epoch (mid-epoch average)"
         lines.append("| " + " | ".join([
             str(h), label, cell(us("notebook"), False), cell(us("reference"), False),

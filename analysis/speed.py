@@ -66,3 +66,12 @@ def benchmark_cost(steptime: pd.DataFrame) -> pd.Series:
     st = steptime[(steptime["impl"] == "population") & (steptime["bptt"] == "epoch")
                   & (steptime["cell"] == "lstm")]
     return st.groupby("H")["per_model_step_us"].min()
+
+
+def fastest_torch(steps: pd.DataFrame) -> pd.DataFrame:
+    """Per (bptt, H) of the step benchmark (results/steptime.csv): the torch kernel's row at
+    its fastest population size P."""
+    t = steps[steps["impl"] == "population_torch"]
+    if t.empty:
+        return t
+    return t.loc[t.groupby(["bptt", "H"], sort=True)["per_model_step_us"].idxmin()]
