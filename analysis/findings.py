@@ -62,7 +62,7 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
     for key in ("validation", "predict_check", "width_lr_between"):
         if key in doc:
             out.append(dict(id=key, **doc[key]))
-    if a.options is not None:
+    if a.options is not None and not a.options.empty:
         logits = a.options[a.options["variant"] == "loss=logits"].sort_values("depth")
         out.append(dict(id="options", logits=records(logits, ["depth", "ratio", "lo", "hi"])))
     return out
