@@ -80,8 +80,8 @@ def bracket(lengths: np.ndarray, memorized: np.ndarray, runs: np.ndarray
 class Frontier:
     shares: pd.DataFrame  # KEYS, length: runs, memorized
     frontier: pd.DataFrame  # KEYS: L*, CI, bits per parameter
-    budget_effect: pd.DataFrame  # cell, units, alphabet, lr: L*(4x) / L*(1x) with CI
-    lr_effect: pd.DataFrame  # cell, units, alphabet, budget: L*(lower lr) / L*(higher) with CI
+    budget_effect: pd.DataFrame  # cell, units, alphabet, lr: L*(4x) / L*(1x), CI, verdict
+    lr_effect: pd.DataFrame  # cell, units, alphabet, budget: L*(lower lr) / L*(higher), CI, verdict
     cells: pd.DataFrame  # a GRU or RNN beside the LSTM of its parameters: bits ratio with CI
     draws: dict  # KEYS -> bootstrap draws of L*, for ratios with another frontier
     settings: pd.DataFrame | None = None  # lr, budget_steps: the fewest sequences per length

@@ -1,4 +1,7 @@
-"""REPORT.md, formatted from the Analysis: this module computes nothing.
+"""REPORT.md, formatted from the Analysis: this module computes nothing. It holds the
+header, the figure list and the method, and puts them beside the brief (fit.json's findings,
+analysis.findings_report) and the sections (report_questions, report_frontier,
+report_checks and each study's *_report).
 
 Every number comes from an object the analysis built; every threshold from the named
 constant of the module that applies it. A sentence that says *why* names the controlled
@@ -95,8 +98,6 @@ def _header(a: Analysis, sources: dict[str, str]) -> str:
     lines += [f"- {n}" for n in a.notes]
     return "\n".join(lines)
 
-
-# -- Q1 ----------------------------------------------------------------------------------
 
 def _figures(figures: dict[str, Path], out: Path) -> str:
     lines = ["## Figures"]
