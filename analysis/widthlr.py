@@ -93,7 +93,7 @@ def _best(cells: pd.DataFrame) -> pd.DataFrame:
 class WidthLR:
     cells: pd.DataFrame  # every (loss, units, lr), grid and rule
     best: pd.DataFrame  # each (loss, units) at its best grid lr, with sequence-level CIs
-    steps: pd.DataFrame  # adjacent widths at their best lr: difference in share, CI
+    steps: pd.DataFrame  # adjacent widths at their best lr: difference in share, CI, verdict
     at_notebook_lr: pd.DataFrame  # each (loss, units) at lr 1e-3, for the collapse
     n_sequences: int
     curves: pd.DataFrame | None = None  # loss, units, lr, t, s: Kaplan-Meier at the best lr
