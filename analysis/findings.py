@@ -2,10 +2,10 @@
 report's brief are both rendered from (analysis.findings_report).
 
 Each finding is a dict; its `id` says what it answers. This module selects the numbers
-and counts the verdicts; it decides none: every verdict (a wider network worse, a lower
-lr reaching further, a frontier that agrees on fresh sequences, which factor failures
-come with) was decided by the module that measured it (widthlr, frontier, design, rtrl,
-capacity).
+and counts the verdicts: every verdict (a wider network worse, a lower lr reaching
+further, a frontier that agrees on fresh sequences, which factor failures come with) was
+decided by the module that measured it (widthlr, frontier, design, rtrl, capacity). The
+one comparison made here is whether the law's two losses share their length exponent.
 """
 
 from __future__ import annotations
