@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from analysis.load import outcomes, split_errors
+from analysis.predict import predict
 from analysis.survival import CI_LEVEL, kaplan_meier
 from seqmem.cases import NOTEBOOK_CASES, Case
 from seqmem.schema import config_of
@@ -74,6 +76,47 @@ def case_summary(table: pd.DataFrame, engine: str = "population") -> pd.DataFram
             claim=case.claim_text,
             verdict=verdict(case, km.events, km.n, km.median, km.median_lo, km.median_hi)))
     return pd.DataFrame(rows)
+
+
+def predictions(fit: dict) -> pd.DataFrame:
+    """What the saved law (fit.json's, read by analysis.predict) says of each case: median
+    epochs and P(memorized within the budget), `extrapolated`; `structural` where a reset
+    per letter can never memorize it; `outside` where the law does not cover its options."""
+    rows = []
+    for case in CASES:
+        try:
+            p = predict(case.preset, case.units, reset=case.reset, fit=fit)
+        except ValueError:
+            rows.append(dict(case=case.number, outside=True, structural=False,
+                             median_epochs=math.nan, p_within_budget=math.nan,
+                             extrapolated=False))
+            continue
+        rows.append(dict(case=case.number, outside=False, structural=bool(p["structural"]),
+                         median_epochs=p["median_epochs"], p_within_budget=p["p_within_budget"],
+                         extrapolated=bool(p["extrapolated"])))
+    return pd.DataFrame(rows)
+
+
+def median_loss_curves(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per case: the median training loss over seeds at each evaluation interval (epoch =
+    the interval's end), where at least half the seeds with a curve are still training."""
+    parts = []
+    for case in CASES:
+        g = case_rows(runs, case)
+        every = int(g["eval_every"].iloc[0]) if len(g) else 1
+        curves = [np.asarray(v) for v in g["loss_curve"] if v is not None and len(v) > 0]
+        if not curves:
+            continue
+        n = max(map(len, curves))
+        mat = np.full((len(curves), n), np.nan)
+        for i, v in enumerate(curves):
+            mat[i, :len(v)] = v
+        enough = np.sum(~np.isnan(mat), axis=0) >= max(len(curves) // 2, 1)
+        parts.append(pd.DataFrame({"case": case.number,
+                                   "epoch": every * np.arange(1, n + 1)[enough],
+                                   "loss": np.nanmedian(mat[:, enough], axis=0)}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["case", "epoch", "loss"])
 
 
 def _epochs(x: float) -> str:

@@ -10,7 +10,8 @@ fork, ambiguity by the number of shallow forks. Here:
 * the memorized share and Kaplan-Meier median steps per (depth, forks) cell;
 * the effect of each at a fixed value of the other: a censored log-normal AFT on the
   design's runs with ln depth and ln(1 + ambiguous transitions), each per loss, width as
-  a covariate, CIs cluster-robust by sequence.
+  a covariate, CIs cluster-robust by sequence (`resolved`: the CI excludes no effect);
+* which factor the failures come with, per loss and width (`attribution`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Design:
     n_sequences: int
     lrs: list[float]  # the learning rates the design was run at
     attribution: pd.DataFrame | None = None  # per loss and width: what failures come with
+    within_v1_range: tuple[float, float] | None = None  # the lowest and highest within_v1 rho
 
 
 # A factor's failures dominate when its spread of memorized shares over its levels is more
@@ -136,7 +138,8 @@ def effects(runs: pd.DataFrame) -> pd.DataFrame:
             rows.append(dict(loss=loss, metric=metric, exponent=est, lo=est - CI_Z * se,
                              hi=est + CI_Z * se, doubling=2 ** est,
                              doubling_lo=2 ** (est - CI_Z * se),
-                             doubling_hi=2 ** (est + CI_Z * se)))
+                             doubling_hi=2 ** (est + CI_Z * se),
+                             resolved=not est - CI_Z * se <= 0 <= est + CI_Z * se))
     return pd.DataFrame(rows)
 
 
@@ -159,4 +162,6 @@ def depth_ambiguity(table: pd.DataFrame, study: pd.DataFrame | None = None) -> D
     return Design(correlation=correlation(runs), correlation_v1=v1, within_v1=within,
                   cells=pd.DataFrame(rows), margins=(m := margins(runs)), attribution=attribution(m),
                   effects=effects(runs), n_sequences=int(runs["sequence"].nunique()),
-                  lrs=sorted(float(x) for x in runs["lr"].unique()))
+                  lrs=sorted(float(x) for x in runs["lr"].unique()),
+                  within_v1_range=None if within is None or within.empty
+                  else (float(within["rho"].min()), float(within["rho"].max())))

@@ -39,9 +39,8 @@ def ci(x: float, lo: float, hi: float, fmt: str = "{:.2f}") -> str:
     return f"{fmt.format(x)} [{fmt.format(lo)}, {fmt.format(hi)}]"
 
 
-def times(e: pd.DataFrame, key: tuple) -> str:
-    """'×1.53 [1.38, 1.70]' for the row `key` of an effects table indexed by it."""
-    r = e.loc[key]
+def doubling(r) -> str:
+    """'×1.53 [1.38, 1.70]': an effect row's time ratio per doubling with its CI."""
     return f"×{ci(r['doubling'], r['doubling_lo'], r['doubling_hi'])}"
 
 

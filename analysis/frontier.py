@@ -33,6 +33,7 @@ from seqmem.model import parameter_count
 N_BOOT = 400
 SEED = 0
 HALF = 0.5
+LITERATURE_BITS = 5.0  # Collins, Sohl-Dickstein & Sussillo 2017, tuned offline training
 
 
 def crossing(lengths: np.ndarray, memorized: np.ndarray, runs: np.ndarray) -> tuple[float, str]:
@@ -79,10 +80,15 @@ def bracket(lengths: np.ndarray, memorized: np.ndarray, runs: np.ndarray
 class Frontier:
     shares: pd.DataFrame  # KEYS, length: runs, memorized
     frontier: pd.DataFrame  # KEYS: L*, CI, bits per parameter
-    budget_effect: pd.DataFrame  # cell, units, alphabet, lr: L*(4x) / L*(1x) with CI
-    lr_effect: pd.DataFrame  # cell, units, alphabet, budget: L*(lower lr) / L*(higher) with CI
+    budget_effect: pd.DataFrame  # cell, units, alphabet, lr: L*(4x) / L*(1x), CI, verdict
+    lr_effect: pd.DataFrame  # cell, units, alphabet, budget: L*(lower lr) / L*(higher), CI, verdict
     cells: pd.DataFrame  # a GRU or RNN beside the LSTM of its parameters: bits ratio with CI
     draws: dict  # KEYS -> bootstrap draws of L*, for ratios with another frontier
+    settings: pd.DataFrame | None = None  # lr, budget_steps: the fewest sequences per length
+    best: pd.DataFrame | None = None  # per alphabet, cell and units: the row of the longest L*
+    most_shown: pd.Series | None = None  # the row with the most bits shown regenerated
+    stalls: pd.DataFrame | None = None  # the widest LSTMs that hold no longer a sequence
+    cell_verdicts: dict | None = None  # cells' verdict -> how many pairs
 
 
 def frontier(table: pd.DataFrame, boot: int = N_BOOT, seed: int = SEED) -> Frontier:
@@ -99,10 +105,84 @@ def frontier(table: pd.DataFrame, boot: int = N_BOOT, seed: int = SEED) -> Front
     whole = (front, draws, runs.groupby(KEYS).size())
     by_budget = _estimates(_shared(runs, "budget"), boot, seed, whole)
     by_lr = _estimates(_shared(runs, "lr"), boot, seed, whole)
-    return Frontier(shares=shares, frontier=front,
-                    budget_effect=_ratios(*by_budget, "budget_steps", ["lr"]),
-                    lr_effect=_ratios(*by_lr, "lr", ["budget_steps"]),
-                    cells=_cells(front, draws), draws=draws)
+    budget_effect = _ratios(*by_budget, "budget_steps", ["lr"])
+    lr_effect = _ratios(*by_lr, "lr", ["budget_steps"])
+    cells = _cells(front, draws)
+    return Frontier(shares=shares, frontier=front, budget_effect=budget_effect,
+                    lr_effect=lr_effect, cells=cells, draws=draws,
+                    settings=_settings(front), best=_longest(front),
+                    most_shown=front.loc[front["bits_shown"].idxmax()] if len(front) else None,
+                    stalls=_stalls(front, lr_effect, budget_effect),
+                    cell_verdicts={v: int((cells["verdict"] == v).sum())
+                                   for v in ("more", "same", "fewer")} if len(cells) else {})
+
+
+def classify(lo: float, hi: float) -> str:
+    """'longer' / 'shorter' when a ratio's 95% interval excludes 1, else 'unresolved'."""
+    if lo > 1.0:
+        return "longer"
+    if hi < 1.0:
+        return "shorter"
+    return "unresolved"
+
+
+def _settings(front: pd.DataFrame) -> pd.DataFrame:
+    """Each (lr, budget) in the order the frontier first lists it, with the fewest sequences
+    any of its lengths had."""
+    return (front.groupby(["lr", "budget_steps"], sort=False)["sequences"].min()
+            .reset_index())
+
+
+def _longest(front: pd.DataFrame) -> pd.DataFrame:
+    """Per (alphabet, cell, units): the setting's row with the longest L* (the first of equals)."""
+    longest = [g["L_star"].idxmax()
+               for _, g in front.groupby(["alphabet_size", "cell", "units"], sort=True)]
+    return front.loc[longest].reset_index(drop=True)
+
+
+def _stalls(front: pd.DataFrame, lr_effect: pd.DataFrame, budget_effect: pd.DataFrame
+            ) -> pd.DataFrame:
+    """Per alphabet, where the two widest LSTMs at lr_effect's lower lr share a bracket: the
+    wider holds no longer a sequence with more parameters; with what more steps did to it
+    (budget_factor x the steps, L* x L_ratio [lo, hi]; nan where not run)."""
+    if lr_effect.empty:
+        return pd.DataFrame()
+    at = front[(front["cell"] == "lstm") & (front["lr"] == lr_effect["lr_to"].iloc[0])
+               & (front["budget_steps"] == lr_effect["budget_steps"].iloc[0])]
+    rows = []
+    for a_size, g in at.groupby("alphabet_size", sort=True):
+        g = g.sort_values("units")
+        if len(g) < 2:
+            continue
+        narrow, wide = g.iloc[-2], g.iloc[-1]
+        if (narrow["L_below"], narrow["L_above"]) != (wide["L_below"], wide["L_above"]):
+            continue
+        more = budget_effect[(budget_effect["cell"] == "lstm")
+                             & (budget_effect["units"] == wide["units"])
+                             & (budget_effect["alphabet_size"] == a_size)
+                             & (budget_effect["lr"] == wide["lr"])]
+        m = more.iloc[0] if len(more) else None
+        rows.append(dict(alphabet_size=a_size, lr=wide["lr"], narrow_units=narrow["units"],
+                         wide_units=wide["units"], L_below=narrow["L_below"],
+                         L_above=narrow["L_above"],
+                         parameter_ratio=wide["parameters"] / narrow["parameters"],
+                         budget_factor=math.nan if m is None
+                         else m["budget_steps_to"] // m["budget_steps_from"],
+                         L_ratio=math.nan if m is None else m["L_ratio"],
+                         lo=math.nan if m is None else m["lo"],
+                         hi=math.nan if m is None else m["hi"]))
+    return pd.DataFrame(rows)
+
+
+def probe_agreement(probe: pd.DataFrame | None) -> tuple[int, int] | None:
+    """Of the probe's runs that frontier_lr also made (pipeline.probe's `shared`), how many
+    have the same record; None when none were checked."""
+    if probe is None or probe.empty:
+        return None
+    checked = probe.dropna(subset=["shared"])
+    if not len(checked) or checked["shared"].sum() <= 0:
+        return None
+    return int(checked["identical"].sum()), int(checked["shared"].sum())
 
 
 def _shared(runs: pd.DataFrame, vary: str) -> pd.DataFrame:
@@ -173,7 +253,10 @@ def fresh_check(original: Frontier, fresh: Frontier) -> pd.DataFrame:
                          censored=bool(r.bound or o["bound"]),
                          same_bracket=_overlap((r.L_below, r.L_above),
                                                (o["L_below"], o["L_above"]))))
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if len(out):  # the same bracket, or a ratio CI that holds x1
+        out["agrees"] = out["same_bracket"] | ((out["lo"] <= 1) & (out["hi"] >= 1))
+    return out
 
 
 def _cells(front: pd.DataFrame, draws: dict) -> pd.DataFrame:
@@ -236,11 +319,11 @@ def _ratios(front: pd.DataFrame, draws: dict, vary: str, fixed: list[str]) -> pd
         first, last = g.iloc[0], g.iloc[-1]
         num, den = (last, first) if vary == "budget_steps" else (first, last)
         ratio = draws[_key(num)] / draws[_key(den)]
+        lo, hi = float(np.quantile(ratio, 0.025)), float(np.quantile(ratio, 0.975))
         rows.append(dict(zip(by, key, strict=True), **{
             f"{vary}_from": den[vary], f"{vary}_to": num[vary]},
             L_from=den["L_star"], L_to=num["L_star"], L_ratio=num["L_star"] / den["L_star"],
-            lo=float(np.quantile(ratio, 0.025)), hi=float(np.quantile(ratio, 0.975)),
-            censored=bool(num["bound"] or den["bound"])))
+            lo=lo, hi=hi, censored=bool(num["bound"] or den["bound"]), verdict=classify(lo, hi)))
     return pd.DataFrame(rows)
 
 

@@ -21,6 +21,10 @@ from analysis.lawfit import CI_Z
 from analysis.load import NOTEBOOK_OPTIONS, outcomes, split_errors
 from analysis.survival import kaplan_meier
 
+# The lowest loss Softmax-then-CrossEntropy allows over 26 letters: the loss of
+# probabilities p is ln(sum exp p_i) - p_y, least at p one-hot on the right letter.
+SOFTMAX_FLOOR = math.log(25 + math.e) - 1
+
 
 def variant(row: pd.Series) -> str:
     """'notebook' for the notebook's options, else what differs ('loss=logits')."""

@@ -16,13 +16,14 @@ import pandas as pd
 
 from analysis.between import Between, between
 from analysis.capacity import Capacity, analyse_capacity, capacity_document
-from analysis.cases import case_summary
+from analysis.cases import case_summary, median_loss_curves, predictions
 from analysis.cells import Cells, cells
 from analysis.cure import fit_cure
 from analysis.design import Design, depth_ambiguity
 from analysis.divergence import TABLES as DIVERGENCE_TABLES
 from analysis.engines import compare
-from analysis.frontier import Frontier, fresh_check, frontier
+from analysis.findings import findings
+from analysis.frontier import Frontier, fresh_check, frontier, probe_agreement
 from analysis.lawfit import (
     LawFit,
     best_declared_before_heldout,
@@ -34,9 +35,10 @@ from analysis.lawfit import (
 from analysis.load import Tables, outcomes, records, split_errors
 from analysis.options import options_by_depth
 from analysis.preregistered import Preregistered, preregistered
+from analysis.residuals import law_cells
 from analysis.rtrl import Rtrl, analyse_rtrl, rtrl_document
 from analysis.skill import without_difficulty
-from analysis.speed import cost_by_units
+from analysis.speed import benchmark_cost, cost_by_units, time_to_memorize
 from analysis.survival import kaplan_meier
 from analysis.usercells import UserCells, analyse_usercells, usercells_document
 from analysis.validate import Rivals, Validation, check_predict, validate
@@ -79,6 +81,13 @@ class Analysis:
     rtrl: Rtrl | None = None
     usercells: UserCells | None = None
     notes: list[str] = field(default_factory=list)
+    time_to_memorize: pd.DataFrame | None = None  # speed.time_to_memorize at the best lrs
+    bench_cost: pd.Series | None = None  # speed.benchmark_cost: the idle-core step per width
+    law_cells: pd.DataFrame | None = None  # residuals.law_cells: the law on its own cells
+    case_predictions: pd.DataFrame | None = None  # cases.predictions from the saved law
+    case_final_loss: float | None = None  # the cases' median final epoch loss over runs
+    case_loss_curves: pd.DataFrame | None = None  # cases.median_loss_curves
+    probe_agreement: tuple[int, int] | None = None  # frontier.probe_agreement
 
     @property
     def sequence_lengths(self) -> pd.Series:
@@ -92,6 +101,17 @@ class Analysis:
         seqs = self.law_data.drop_duplicates("sequence")
         return float(np.corrcoef(seqs["cond_entropy_1"],
                                  np.log1p(seqs["ambiguous_transitions"]))[0, 1])
+
+    @property
+    def censored_share(self) -> float:
+        """The share of the law's runs not memorized within their budget."""
+        return float(1 - self.law_data["event"].mean())
+
+    @property
+    def provenance(self) -> dict[str, list[str]]:
+        """The distinct values of each provenance column over the law's rows."""
+        return {col: sorted(set(map(str, self.law_data[col].dropna())))
+                for col in ("kernel", "numerics_version", "git_commit", "git_dirty", "cpu")}
 
 
 def _by_loss(v: Validation) -> list[dict]:
@@ -138,6 +158,7 @@ def analyse(t: Tables) -> Analysis:
         a.width = width_lr(t.width_lr)
         a.width_runs = outcomes(split_errors(t.width_lr)[0])
         a.speed = cost_by_units(t.width_lr)
+        a.time_to_memorize = time_to_memorize(a.width.best, a.speed)
     else:
         missing.append("width_lr")
     if t.width_lr_between is not None:
@@ -156,6 +177,7 @@ def analyse(t: Tables) -> Analysis:
         missing.append("frontier")
     if t.frontier_probe is not None:
         a.probe = probe(t.frontier_probe, t.frontier_lr)
+        a.probe_agreement = probe_agreement(a.probe)
     if t.cells is not None:
         a.cells = cells(t.cells, t.width_lr, t.depth_ambiguity)
     else:
@@ -183,10 +205,16 @@ def analyse(t: Tables) -> Analysis:
     if t.cases is not None:
         a.cases = case_summary(t.cases)
         a.case_runs = outcomes(split_errors(t.cases)[0])
+        a.case_predictions = predictions(saved)
+        a.case_final_loss = float(a.case_runs["final_loss"].median())
+        a.case_loss_curves = median_loss_curves(a.case_runs)
         if t.cases_reference is not None:
             a.engines = compare(t.cases, t.cases_reference)
     else:
         missing.append("cases")
+    a.law_cells = law_cells(data, law)
+    if t.steptime is not None and "cell" in t.steptime.columns:
+        a.bench_cost = benchmark_cost(t.steptime)
     if missing:
         a.notes.append("Not in results/, so not analysed: " + ", ".join(missing) + ".")
     return a
@@ -257,8 +285,9 @@ def rounded(obj: Any, digits: int = SIGNIFICANT) -> Any:
 
 
 def fit_document(a: Analysis) -> dict[str, Any]:
-    """fit.json: the law (what `predict` needs) and the headline measurements, which the
-    README's findings are rendered from (analysis/readme.py)."""
+    """fit.json: the law (what `predict` needs), the headline measurements and the list of
+    findings that the README's findings and the report's brief are rendered from
+    (analysis.findings, analysis.findings_report)."""
     doc = law_document(a.law)
     doc["exponents"] = records(a.elasticities, ["loss", "covariate", "exponent", "lo", "hi"])
     if a.validation is not None:
@@ -342,6 +371,7 @@ def fit_document(a: Analysis) -> dict[str, Any]:
         doc["rtrl"] = rtrl_document(a.rtrl)
     if a.usercells is not None:
         doc["usercells"] = usercells_document(a.usercells)
+    doc["findings"] = findings(a, doc)
     return rounded(doc)
 
 

@@ -1,4 +1,7 @@
-"""REPORT.md, formatted from the Analysis: this module computes nothing.
+"""REPORT.md, formatted from the Analysis: this module computes nothing. It holds the
+header, the figure list and the method, and puts them beside the brief (fit.json's findings,
+analysis.findings_report) and the sections (report_questions, report_frontier,
+report_checks and each study's *_report).
 
 Every number comes from an object the analysis built; every threshold from the named
 constant of the module that applies it. A sentence that says *why* names the controlled
@@ -9,14 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
-from analysis.capacity_report import capacity_brief, capacity_section
+from analysis.capacity_report import capacity_section
+from analysis.findings_report import render
 from analysis.fmt import (
-    ci,
-    loss_name,
     pct,
-    times,
 )
 from analysis.lawfit import FIT_TABLES, LAW_OPTIONS
 from analysis.pipeline import Analysis
@@ -66,11 +65,12 @@ CAPTIONS = {
 
 def write_report(a: Analysis, doc: dict, figures: dict[str, Path], out: Path,
                  sources: dict[str, str]) -> Path:
-    """doc: the law as saved in fit.json (the report's predictions use it)."""
-    parts = [_header(a, sources), _answers(a), question1(a), question2(a), capacity_section(a.capacity),
+    """doc: fit.json as saved (the brief is its findings, rendered)."""
+    parts = [_header(a, sources), "## The answers in brief\n\n" + render(doc["findings"], "brief"),
+             question1(a), question2(a), capacity_section(a.capacity),
              rtrl_section(a.rtrl), usercells_section(a.usercells), question3(a), validation_section(a),
              predict_check_section(a), between_section(a), frontier_fresh_section(a),
-             question4(a), cells_section(a), cases_section(a, doc), _figures(figures, out), _method(a)]
+             question4(a), cells_section(a), cases_section(a), _figures(figures, out), _method(a)]
     path = out / "REPORT.md"
     path.write_text("\n\n".join(p for p in parts if p) + "\n")
     return path
@@ -86,219 +86,18 @@ def _header(a: Analysis, sources: dict[str, str]) -> str:
         "| table | file |", "|---|---|",
         *[f"| {k} | `{v}` |" for k, v in sources.items()],
         "",
-        f"- The law is fitted on {len(d):,} runs of {d['sequence'].nunique()} sequences "
+        f"- The law is fitted on {len(d):,} runs of {a.law.n_sequences} sequences "
         f"({', '.join(FIT_TABLES)}; training: "
         + ", ".join(f"{k} {v}" for k, v in LAW_OPTIONS.items())
-        + f"). {pct(1 - d['event'].mean())} of them were not memorized within their budget: "
+        + f"). {pct(a.censored_share)} of them were not memorized within their budget: "
         "they enter every estimate as right-censored runs.",
     ]
-    prov = []
-    for col in ("kernel", "numerics_version", "git_commit", "git_dirty", "cpu"):
-        vals = sorted(set(map(str, d[col].dropna())))
-        prov.append(f"{col} {', '.join(v[:10] if col == 'git_commit' else v for v in vals)}")
+    prov = [f"{col} {', '.join(v[:10] if col == 'git_commit' else v for v in vals)}"
+            for col, vals in a.provenance.items()]
     lines.append("- Provenance of the fitted rows: " + "; ".join(prov) + ".")
     lines += [f"- {n}" for n in a.notes]
     return "\n".join(lines)
 
-
-# -- the answers in brief ------------------------------------------------------------------
-
-FAILURES_COME_WITH = {"depth": "failures come with depth",
-                      "ambiguity": "failures come with ambiguity",
-                      "alike": "depth and ambiguity cost alike"}
-
-
-def _failures(att: pd.DataFrame) -> str:
-    """The design's attribution of failures per width (analysis.design.attribution)."""
-    parts = [f"at {r['units']} units {FAILURES_COME_WITH[r['which']]} (share "
-             f"{pct(r['shallow_share'])} at depth {r['shallow_depth']} and "
-             f"{pct(r['deep_share'])} at depth {r['deep_depth']}; {pct(r['ambiguity_low'])}-"
-             f"{pct(r['ambiguity_high'])} over the ambiguity levels)"
-             for _, r in att.iterrows()]
-    return ("Under the notebook's loss, " + "; ".join(parts) + ". ") if parts else ""
-
-
-def _answers(a: Analysis) -> str:
-    """Each question's answer in a few sentences, every number from the sections below."""
-    out = ["## The answers in brief"]
-    ds = a.design
-    if ds is not None:
-        e = ds.effects.set_index(["loss", "metric"])
-        amb, dep = "1 + ambiguous transitions", "context depth"
-        text = (f"1. **Why some strings are harder.** With depth and ambiguity set "
-                f"independently (the forks design, lr {'/'.join(f'{x:g}' for x in ds.lrs)}), "
-                f"doubling 1 + ambiguous "
-                f"transitions multiplies the LSTM's steps by {times(e, ('softmax', amb))} "
-                f"under the notebook's loss ({times(e, ('logits', amb))} "
-                f"on logits) and doubling the depth by "
-                f"{times(e, ('softmax', dep))} ({times(e, ('logits', dep))}). ")
-        text += _failures(ds.attribution[ds.attribution["loss"] == "softmax"])
-        coef = a.law.coefficients.set_index("term")
-        if "h1" in coef.index:
-            r = coef.loc["h1"]
-            rho = a.h1_ambiguity_correlation
-            text += (f"Across all {a.law.n_sequences} sequences the chosen law adds the "
-                     f"next-letter entropy H(next | letter): {ci(r.estimate, r.lo, r.hi)} on "
-                     "ln T per bit under the notebook's loss, beside the counts. That is a "
-                     "model-selection result, chosen after a first look at the held-out runs "
-                     "(§Out of sample), and no design varies H independently of the "
-                     f"ambiguity count (r = {rho:.2f} with ln(1 + ambiguous transitions) "
-                     "over these sequences). ")
-        if a.cells is not None and not a.cells.effects.empty:
-            ce = a.cells.effects[(a.cells.effects["loss"] == "logits")].set_index(
-                ["cell", "metric"])
-            cells = [c for c in ("gru", "rnn") if (c, dep) in ce.index]
-            if cells:
-                lrs = "/".join(f"{x:g}" for x in a.cells.difficulty_lrs)
-                text += ("For the GRU and the tanh RNN at the same parameter counts depth "
-                         f"costs more (loss on logits, lr {lrs}, per doubling: " + ", ".join(
-                             f"{c.upper()} {times(ce, (c, dep))}"
-                             for c in [*cells, "lstm"] if (c, dep) in ce.index)
-                         + ") and ambiguity at fixed depth " + ", ".join(
-                             f"{c.upper()} {times(ce, (c, amb))}"
-                             for c in [*cells, "lstm"] if (c, amb) in ce.index) + ". ")
-        text += ("What one-step training cannot learn at all: with the state reset before "
-                 "every letter, any string with a letter of two successors (§1).")
-        out.append(text)
-    if a.width is not None:
-        out.append(_answer_width(a))
-    brief = capacity_brief(a.capacity)
-    if brief:
-        out.append(brief)
-    out.append(_answer_scaling(a))
-    return "\n\n".join(out)
-
-
-def _answer_width(a: Analysis) -> str:
-    w, f = a.width, a.frontier
-    b = w.best
-    lg, sm = b[b["loss"] == "logits"], b[b["loss"] == "softmax"]
-    peak = sm.loc[sm["share"].idxmax()]
-    widest = sm.loc[sm["units"].idxmax()]
-    lo_share, hi_share = pct(lg["share"].min()), pct(lg["share"].max())
-    shares = lo_share if lo_share == hi_share else f"{lo_share}-{hi_share}"
-    edge = lg[lg["edge"] != ""]
-    text = (f"2. **Why a larger network helps: trainability and room, separately.** Within "
-            f"1000 epochs on width_lr's {w.n_sequences} sequences, at each width's best grid "
-            f"lr, the loss on logits memorizes {shares} of runs at every width "
-            f"{lg['units'].min()}-{lg['units'].max()}"
-            + (f" (at {edge['units'].min()}-{edge['units'].max()} units the best lr is the "
-               "grid's top)" if len(edge) else "")
-            + f"; under the notebook's loss the share peaks at {peak.units} units "
-              f"({pct(peak.share)}) and is {pct(widest.share)} at {widest.units}")
-    step = w.steps[(w.steps["loss"] == "softmax") & (w.steps["wide"] == widest.units)]
-    if len(step):
-        r = step.iloc[0]
-        text += (f" ({r.narrow}→{r.wide} units: "
-                 f"{ci(r.difference, r.lo, r.hi, '{:+.2f}')} in share, CI over sequences)")
-    text += " (§2). "
-    lb = a.long_budgets
-    if lb is not None:
-        late = lb[(lb["loss"] == "softmax") & (lb["units"] == widest.units)]
-        if len(late):
-            r = late.iloc[0]
-            text += (f"Part of that is the budget: at lr {r.lr:g}, {widest.units} units "
-                     f"memorize {pct(r.share_short)} by 1000 epochs and {pct(r.share_long)} "
-                     f"by {r.budget:,.0f} (`long_budgets`). ")
-    if f is None or f.frontier.empty:
-        return text
-    lstm = f.frontier[f.frontier["cell"] == "lstm"]
-    le = f.lr_effect
-    if len(le):
-        low_lr, steps = le["lr_to"].iloc[0], le["budget_steps"].iloc[0]
-        at = lstm[(lstm["lr"] == low_lr) & (lstm["budget_steps"] == steps)]
-        brackets = "; ".join(
-            f"{a_size} letters " + ", ".join(
-                f"{r.units}u {r.L_below:.0f}-{r.L_above:.0f}"
-                for r in g.sort_values("units").itertuples())
-            for a_size, g in at.groupby("alphabet_size", sort=True))
-        text += (f"On random sequences, at lr {low_lr:g} and {steps // 1000:,}k steps the "
-                 f"LSTM's L* lies between these tested lengths: {brackets}. ")
-        further = le[le["lo"] > 1]
-        high = le["lr_from"].iloc[0]
-        at_high = lstm[(lstm["lr"] == high) & (lstm["budget_steps"] == steps)]
-        span = "; ".join(
-            f"{a_size} letters " + "/".join(f"{x:.0f}" for x in g.sort_values("units")["L_star"])
-            for a_size, g in at_high.groupby("alphabet_size", sort=True))
-        widths = "/".join(map(str, sorted(at_high["units"].unique())))
-        text += (f"On the same sequences at lr {high:g}, L* was {span} at {widths} units; "
-                 f"lr {low_lr:g} reaches further (CI above ×1) for {len(further)} of "
-                 f"{len(le)} (width, alphabet) pairs"
-                 + (f", all at {further['units'].min()} units or more: there the stall was "
-                    "the higher lr's, not the network's. " if len(further) else ". "))
-        be = f.budget_effect
-        low = be[be["lr"] == low_lr]
-        if len(low):
-            kept = low[(low["lo"] <= 1) & (low["hi"] >= 1)]
-            text += (f"At lr {low_lr:g}, {low['budget_steps_to'].iloc[0] // 1000:,}k "
-                     f"instead of {low['budget_steps_from'].iloc[0] // 1000:,}k steps leave "
-                     f"{len(kept)} of {len(low)} L* in the same bracket ("
-                     + ", ".join(f"{r.units} units, {r.alphabet_size} letters"
-                                 for r in low.itertuples())
-                     + "); the doubling lengths cannot resolve a change under ×2. ")
-    top = f.frontier.loc[f.frontier["bits_shown"].idxmax()]
-    text += (f"The most any network was shown to regenerate exactly is {top.bits_shown:.2g} bits "
-             f"per parameter ({top.cell.upper()} {top.units} units, at the longest tested length "
-             "half its runs memorized), at one lr and budget and under a pass/fail criterion; "
-             "the graded measure of what networks store is 2b below. ")
-    c = f.cells
-    if not c.empty:
-        lrs = "/".join(f"{x:g}" for x in sorted(c["lr"].unique()))
-        more, fewer = c[c["verdict"] == "more"], c[c["verdict"] == "fewer"]
-        text += (f"At lr {lrs} the GRU and the RNN store more bits per parameter than the "
-                 f"LSTM of their size in {len(more)} of {len(c)} pairs ("
-                 + ", ".join(f"{r.cell.upper()} {r.units} ×{ci(r.ratio, r.lo, r.hi)}"
-                             for r in more.itertuples())
-                 + f"), fewer in {len(fewer)} ("
-                 + ", ".join(f"{r.cell.upper()} {r.units} ×{ci(r.ratio, r.lo, r.hi)}"
-                             for r in fewer.itertuples())
-                 + f") and as many within the grid's resolution in "
-                   f"{len(c) - len(more) - len(fewer)}: at one lr this compares what online "
-                   "training reaches, not capacity (§2).")
-    return text
-
-
-def _answer_scaling(a: Analysis) -> str:
-    ex = a.elasticities.set_index(["loss", "covariate"])
-
-    def power(loss: str, cov: str) -> str:
-        r = ex.loc[(loss, cov)]
-        return f"{cov}^{r.exponent:.2f} [{r.lo:.2f}, {r.hi:.2f}]"
-
-    text = ("3. **The scaling factors** (the law, locally at 32 units and lr 1e-3; 95% CIs "
-            "cluster-robust over sequences; §3): "
-            + "; ".join(f"{loss_name(loss)}: T_steps ∝ {power(loss, 'units')} "
-                        f"{power(loss, 'lr')} {power(loss, 'length')}"
-                        for loss in ("softmax", "logits")))
-    shared = abs(ex.loc[("softmax", "length"), "exponent"]
-                 - ex.loc[("logits", "length"), "exponent"]) < 1e-9
-    text += (" (one length term for both losses). " if shared else ". ")
-    if ("softmax", "best lr vs units") in ex.index:
-        r = ex.loc[("softmax", "best lr vs units")]
-        sm = a.width.best[a.width.best["loss"] == "softmax"].sort_values("units") \
-            if a.width is not None else None
-        grid = ("" if sm is None else " The grid's own best lrs: " + ", ".join(
-            f"{r2.lr:g} at {r2.units}" for r2 in sm.itertuples()) + ".")
-        text += (f"Under the notebook's loss the quadratic law's fastest lr moves as "
-                 f"units^{r.exponent:.2f} [{r.lo:.2f}, {r.hi:.2f}] (muP for Adam: -1); the "
-                 f"slope is the quadratic form's.{grid} ")
-    if a.speed is not None:
-        s = a.speed.sort_values("units")
-        text += (f"A model-step costs {s['median'].iloc[0]:.0f} µs at {s['units'].iloc[0]} "
-                 f"units and {s['median'].iloc[-1]:.0f} µs at {s['units'].iloc[-1]} on this "
-                 "CPU. ")
-    checks = [(name, v) for name, v in (("held-out sequences", a.validation),
-                                        ("`predict_check` (runs that chose nothing)",
-                                         a.predict_check)) if v is not None]
-    for name, v in checks:
-        per = "; ".join(f"{loss_name(r.loss)} ×{r.median_factor:.2f}, Brier {r.brier:.3f} "
-                        f"against {r.brier_no_skill:.3f}" for r in v.by_loss.itertuples())
-        text += (f"On {name} the law is off by a median factor of {v.median_factor:.2f} "
-                 f"(Brier {v.brier:.3f} against {v.brier_no_skill:.3f} for no skill): {per}. ")
-    return text.rstrip()
-
-
-# -- Q1 ----------------------------------------------------------------------------------
 
 def _figures(figures: dict[str, Path], out: Path) -> str:
     lines = ["## Figures"]

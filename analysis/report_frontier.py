@@ -7,7 +7,6 @@ import math
 
 import pandas as pd
 
-from analysis.figures import LITERATURE_BITS
 from analysis.fmt import (
     ci,
     frontier_cell,
@@ -18,7 +17,7 @@ from analysis.fmt import (
     steps_text,
     table,
 )
-from analysis.frontier import HALF
+from analysis.frontier import HALF, LITERATURE_BITS
 from analysis.pipeline import Analysis
 
 
@@ -49,8 +48,8 @@ def question2(a: Analysis) -> str:
                       "a best lr at the grid's top or bottom may lie beyond it):",
                   "", table(pd.DataFrame(rows)), ""]
     if w is not None and not w.steps.empty:
-        worse = w.steps[w.steps["hi"] < 0]
-        better = w.steps[w.steps["lo"] > 0]
+        worse = w.steps[w.steps["verdict"] == "worse"]
+        better = w.steps[w.steps["verdict"] == "better"]
         steps_txt = "; ".join(f"{r.narrow}→{r.wide} units ({r.loss}): {r.difference:+.2f} "
                               f"[{r.lo:+.2f}, {r.hi:+.2f}]" for r in w.steps.itertuples())
         lines.append(f"Doubling the width, each at its best lr, changes the memorized share by: "
@@ -85,33 +84,16 @@ def _effect_list(effects: pd.DataFrame) -> str:
                      for r in effects.itertuples())
 
 
-def _stall_lines(f, le: pd.DataFrame) -> list[str]:
-    """Where the two widest LSTMs at the lower lr share a bracket: the wider holds no
-    longer a sequence with more parameters, whatever more steps do."""
-    fr = f.frontier
-    at = fr[(fr["cell"] == "lstm") & (fr["lr"] == le["lr_to"].iloc[0])
-            & (fr["budget_steps"] == le["budget_steps"].iloc[0])]
+def _stall_lines(stalls: pd.DataFrame) -> list[str]:
+    """frontier.Frontier.stalls in words."""
     out = []
-    for a_size, g in at.groupby("alphabet_size", sort=True):
-        g = g.sort_values("units")
-        if len(g) < 2:
-            continue
-        narrow, wide = g.iloc[-2], g.iloc[-1]
-        if (narrow["L_below"], narrow["L_above"]) != (wide["L_below"], wide["L_above"]):
-            continue
-        more = f.budget_effect[(f.budget_effect["cell"] == "lstm")
-                               & (f.budget_effect["units"] == wide["units"])
-                               & (f.budget_effect["alphabet_size"] == a_size)
-                               & (f.budget_effect["lr"] == wide["lr"])]
-        time = ""
-        if len(more):
-            m = more.iloc[0]
-            time = (f", and {m['budget_steps_to'] // m['budget_steps_from']:.0f}x the steps "
-                    f"change it by ×{ci(m['L_ratio'], m['lo'], m['hi'])}")
-        out.append(f"At {a_size} letters and lr {wide['lr']:g} the {wide['units']}-unit LSTM "
-                   f"holds no longer a sequence than the {narrow['units']}-unit one (both "
-                   f"between {narrow['L_below']:.0f} and {narrow['L_above']:.0f} letters) with "
-                   f"{wide['parameters'] / narrow['parameters']:.1f}x the parameters{time}: there "
+    for r in stalls.itertuples():
+        time = ("" if math.isnan(r.budget_factor) else
+                f", and {r.budget_factor:.0f}x the steps change it by ×{ci(r.L_ratio, r.lo, r.hi)}")
+        out.append(f"At {r.alphabet_size} letters and lr {r.lr:g} the {r.wide_units}-unit LSTM "
+                   f"holds no longer a sequence than the {r.narrow_units}-unit one (both "
+                   f"between {r.L_below:.0f} and {r.L_above:.0f} letters) with "
+                   f"{r.parameter_ratio:.1f}x the parameters{time}: there "
                    "neither more parameters nor more time buy length that the doubling lengths "
                    "can detect (a change under ×2). *Hypothesis, not tested "
                    "here:* the lr, whose best value falls with width (§3).")
@@ -122,22 +104,19 @@ def _frontier_lines(a: Analysis) -> list[str]:
     f = a.frontier
     if f is None or f.frontier.empty:
         return []
-    fr = f.frontier.assign(setting=[_setting(r) for r in f.frontier.itertuples()])
-    settings = list(dict.fromkeys(fr.sort_values(["lr", "budget_steps"],
-                                                 ascending=[False, True])["setting"]))
+    fr = f.frontier.set_index(["alphabet_size", "cell", "units", "lr", "budget_steps"])
+    columns = f.settings.sort_values(["lr", "budget_steps"], ascending=[False, True])
     rows = []
-    for (a_size, cell, units), g in fr.groupby(["alphabet_size", "cell", "units"], sort=True):
-        by = g.set_index("setting")
-        best = g.loc[g["L_star"].idxmax()]
-        row = {"letters": a_size, "cell": cell, "units": units,
+    for best in f.best.itertuples():
+        row = {"letters": best.alphabet_size, "cell": best.cell, "units": best.units,
                "parameters": f"{int(best.parameters):,}"}
-        for st in settings:
-            row[f"L* {st}"] = frontier_cell(by.loc[st]) if st in by.index else "-"
+        for st in columns.itertuples():
+            key = (best.alphabet_size, best.cell, best.units, st.lr, st.budget_steps)
+            row[f"L* {_setting(st)}"] = frontier_cell(fr.loc[key]) if key in fr.index else "-"
         row["bits per parameter, best"] = (f"{best.bits_per_param:.3g} [{best.bits_lo:.3g}, "
                                            f"{best.bits_hi:.3g}]")
         rows.append(row)
-    per = "; ".join(f"{st}: {n}" for st, n in fr.groupby("setting", sort=False)["sequences"]
-                    .min().items())
+    per = "; ".join(f"{_setting(st)}: {st.sequences}" for st in f.settings.itertuples())
     lines = ["", f"**The capacity frontier** (i.i.d. random sequences per length: {per}; 4 "
                  f"seeds each; L* = the length where the memorized share crosses {HALF}, "
                  "(the tested lengths on either side of it), [bootstrap 95% CI over sequences "
@@ -146,9 +125,10 @@ def _frontier_lines(a: Analysis) -> list[str]:
                  "is a point and the bracket is the real uncertainty:", "",
                  table(pd.DataFrame(rows)), ""]
     be = f.budget_effect
-    for lr, g in be.groupby("lr", sort=False):
+    for lr in be["lr"].unique():
+        g = be[be["lr"] == lr]
         eff = _effect_list(g)
-        moved = g[g["lo"] > 1]
+        moved = g[g["verdict"] == "longer"]
         lines.append(f"At lr {lr:g}, {g['budget_steps_to'].iloc[0]:,} instead of "
                      f"{g['budget_steps_from'].iloc[0]:,} steps changes L* by: {eff}. It moves "
                      f"(CI above ×1) for {len(moved)} of {len(g)}"
@@ -158,12 +138,12 @@ def _frontier_lines(a: Analysis) -> list[str]:
     le = f.lr_effect
     if not le.empty:
         eff = _effect_list(le)
-        further = le[le["lo"] > 1]
+        further = le[le["verdict"] == "longer"]
         lines.append(f"At {le['budget_steps'].iloc[0]:,} steps, lr {le['lr_to'].iloc[0]:g} "
                      f"instead of {le['lr_from'].iloc[0]:g} changes L* by: {eff}. The lower lr "
                      f"reaches further (CI above ×1) for {len(further)} of {len(le)}: there the "
                      "frontier at the higher lr was the learning rate's, not the network's.")
-        lines += _stall_lines(f, le)
+        lines += _stall_lines(f.stalls)
     pr = a.probe
     if pr is not None and not pr.empty:
         rows = [{"letters": r.alphabet_size, "units": r.units, "length": r.length,
@@ -171,11 +151,10 @@ def _frontier_lines(a: Analysis) -> list[str]:
                  "median final loss": f"{r.final_loss:.3f}"} for r in pr.itertuples()]
         lines += ["", "The probe that found it (`frontier_probe`: the sequences just beyond the "
                       "lr-1e-2 L*, 200k steps):", "", table(pd.DataFrame(rows)), ""]
-        checked = pr.dropna(subset=["shared"])
-        if len(checked) and checked["shared"].sum() > 0:
+        if a.probe_agreement is not None:
+            same, shared = a.probe_agreement
             lines.append(f"The probe's runs that `frontier_lr` also made (same run id) have "
-                         f"identical outcomes and steps in {int(checked['identical'].sum())} "
-                         f"of {int(checked['shared'].sum())}.")
+                         f"identical outcomes and steps in {same} of {shared}.")
     fc = f.cells
     if not fc.empty:
         rows = [{"parameters of": f"LSTM {r.lstm_units} ({r.lstm_parameters:,})",
@@ -187,7 +166,7 @@ def _frontier_lines(a: Analysis) -> list[str]:
                  "L* in the LSTM's bracket": "yes" if r.same_bracket else "no",
                  "verdict": r.verdict}
                 for r in fc.sort_values(["lstm_units", "cell"]).itertuples()]
-        counts = fc["verdict"].value_counts()
+        counts = f.cell_verdicts
         lines += ["", "**Bits per parameter by cell**, each GRU or RNN beside the LSTM of its "
                       "parameter count (`frontier_cells`; all at one lr):", "",
                   table(pd.DataFrame(rows)), "",
@@ -197,7 +176,7 @@ def _frontier_lines(a: Analysis) -> list[str]:
                   + ", ".join(f"{counts.get(v, 0)} {v}" for v in ("more", "same", "fewer"))
                   + f" of {len(fc)}. At one lr and budget this compares what online training "
                     "reaches, not capacity."]
-    top = f.frontier.loc[f.frontier["bits_shown"].idxmax()]
+    top = f.most_shown
     lines.append(f"The most any measured network was shown to regenerate exactly is "
                  f"{top.bits_shown:.3g} bits per parameter, at the longest tested length half its "
                  f"runs memorized ({top.cell} {top.units} units, {top.alphabet_size} letters, "
@@ -272,12 +251,10 @@ def question3(a: Analysis) -> str:
         lines.append("- Cost of one step, measured in the width x lr runs (median µs per "
                      "model-step): " + ", ".join(f"{r.units} units {r.median:.0f}"
                                                  for r in s.itertuples()) + ".")
-    if a.width is not None and a.speed is not None:
-        cost = dict(zip(a.speed["units"], a.speed["median"], strict=True))
-        b = a.width.best[a.width.best["loss"] == "logits"]
-        b = b[pd.notna(b["median_steps"]) & b["median_steps"].map(math.isfinite)]
+    if a.time_to_memorize is not None:
+        b = a.time_to_memorize[a.time_to_memorize["loss"] == "logits"]
         if len(b):
-            secs = ", ".join(f"{r.units} units {r.median_steps * cost[r.units] * 1e-6:.2g} s"
+            secs = ", ".join(f"{r.units} units {r.seconds:.2g} s"
                              for r in b.sort_values("units").itertuples())
             lines.append(f"- Wall-clock time to memorize per model at each width's best lr "
                          f"(loss on logits; median steps x measured cost): {secs} "

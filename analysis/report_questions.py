@@ -7,7 +7,6 @@ import pandas as pd
 
 from analysis.cases import CASES, cases_markdown
 from analysis.engines import engines_markdown
-from analysis.figures import SOFTMAX_FLOOR
 from analysis.fmt import (
     loss_name,
     num,
@@ -15,20 +14,20 @@ from analysis.fmt import (
     steps_text,
     table,
 )
+from analysis.options import SOFTMAX_FLOOR
 from analysis.pipeline import Analysis
-from analysis.predict import predict
 
 
 def question1(a: Analysis) -> str:
     lines = ["## 1. Why are some strings much harder to memorize?"]
     if a.design is not None:
         ds = a.design
-        w = ds.within_v1
-        v1 = ("" if w is None or w.empty else
+        w = ds.within_v1_range
+        v1 = ("" if w is None else
               f"Within each (length, distinct letters) group of the v1 study's generated "
               f"sequences of depth > 1, deeper sequences have fewer ambiguous letters "
-              f"(Spearman ρ(depth, context bits) from {w['rho'].min():.2f} to "
-              f"{w['rho'].max():.2f} over {len(w)} groups), so no fit on them can separate "
+              f"(Spearman ρ(depth, context bits) from {w[0]:.2f} to "
+              f"{w[1]:.2f} over {len(ds.within_v1)} groups), so no fit on them can separate "
               "the two. ")
         r_new = ds.correlation.loc["context_depth", "ambiguous_transitions"]
         lines.append(
@@ -90,8 +89,8 @@ def question1(a: Analysis) -> str:
 
 
 def _which(dep: pd.Series, amb: pd.Series) -> str:
-    dep_in = dep.lo <= 0 <= dep.hi
-    amb_in = amb.lo <= 0 <= amb.hi
+    """design.effects' `resolved` of the depth and the ambiguity effect, in words."""
+    dep_in, amb_in = not dep.resolved, not amb.resolved
     if dep_in and not amb_in:
         return " Ambiguity orders difficulty; depth, at fixed ambiguity, is not distinguishable " \
                "from no effect."
@@ -162,9 +161,9 @@ def question4(a: Analysis) -> str:
              f"applies log-softmax to probabilities in [0, 1], so it cannot fall below "
              f"ln(25 + e) - 1 = {SOFTMAX_FLOOR:.3f} nats, and the gradient passes the Softmax's "
              "Jacobian twice."]
-    if a.case_runs is not None:
+    if a.case_final_loss is not None:
         lines.append(f"  Measured: the notebook's cases end at a median epoch loss of "
-                     f"{a.case_runs['final_loss'].median():.3f}.")
+                     f"{a.case_final_loss:.3f}.")
     o = a.options
     if o is not None and not o.empty:
         rows = [{"variant": r.variant, "depth": r.depth, "sequences": r.sequences,
@@ -188,22 +187,23 @@ def question4(a: Analysis) -> str:
     return "\n".join(lines)
 
 
-def _law_says(case, doc: dict) -> str:
-    try:
-        p = predict(case.preset, case.units, reset=case.reset, fit=doc)
-    except ValueError:
+def _law_says(p: pd.Series) -> str:
+    """A row of cases.predictions in words."""
+    if p.outside:
         return "outside the law"
-    if p["structural"]:
+    if p.structural:
         return "never (structural)"
-    return f"{p['median_epochs']:.0f} epochs, P = {p['p_within_budget']:.2f}" + (
-        " (extrapolated)" if p["extrapolated"] else "")
+    return f"{p.median_epochs:.0f} epochs, P = {p.p_within_budget:.2f}" + (
+        " (extrapolated)" if p.extrapolated else "")
 
 
-def cases_section(a: Analysis, doc: dict) -> str:
+def cases_section(a: Analysis) -> str:
     if a.cases is None:
         return ""
+    said = a.case_predictions.set_index("case")
     law = pd.DataFrame([{"case": c.number, "setting": c.title.split(": ", 1)[1],
-                         "the law predicts (median, P within 1000 epochs)": _law_says(c, doc)}
+                         "the law predicts (median, P within 1000 epochs)":
+                         _law_says(said.loc[c.number])}
                         for c in CASES])
     lines = ["## The notebook's seven cases",
              "Kaplan-Meier medians (censored seeds count as beyond 1000 epochs); a range claim "

@@ -10,19 +10,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from analysis.plotting import save  # noqa: E402
 from analysis.rtrl import gradient_name  # noqa: E402
 
-DPI = 110
 STYLE = {"rtrl": dict(color="#d62728", ls="-", marker="o"),
          "16": dict(color="#1f77b4", ls="--", marker="s"),
          "4": dict(color="#9467bd", ls=":", marker="v")}
 ORDER = ("rtrl", "16", "4")
-
-
-def _save(fig: plt.Figure, path: Path) -> Path:
-    fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return path
 
 
 def _grid(bits):
@@ -63,7 +57,7 @@ def frontier(r, path: Path) -> Path | None:
                  "truncated windows\n(share of 3 sequences x 2 seeds per point; L* is where a "
                  "share crosses 1/2, grey line; coinciding lines hide each other)", y=1.0)
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def bits_stored(r, path: Path) -> Path | None:
@@ -101,7 +95,7 @@ def bits_stored(r, path: Path) -> Path | None:
                  "of the seeds' ratio, 95% t band; below the grey bracket both memorize, so "
                  "both hold about the whole sequence)", y=1.0)
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 FIGURES = {"rtrl_frontier": frontier, "rtrl_bits": bits_stored}

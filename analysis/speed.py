@@ -47,3 +47,31 @@ def cost_by_units(table: pd.DataFrame) -> pd.DataFrame:
     q = c.groupby("units")["us_per_step"].quantile([0.25, 0.5, 0.75]).unstack()
     q.columns = ["q25", "median", "q75"]
     return q.reset_index().assign(populations=c.groupby("units").size().to_numpy())
+
+
+def time_to_memorize(best: pd.DataFrame, cost: pd.DataFrame) -> pd.DataFrame:
+    """Per (loss, units) at its best lr with a median within the budget: the median steps,
+    the measured cost of a step and their product in seconds (wall-clock time to memorize
+    per model). best: widthlr's; cost: cost_by_units'."""
+    us = dict(zip(cost["units"], cost["median"], strict=True))
+    b = best[pd.notna(best["median_steps"]) & np.isfinite(best["median_steps"].astype(float))]
+    b = b[["loss", "units", "lr", "median_steps"]].reset_index(drop=True)
+    b["us_per_step"] = b["units"].map(us)
+    return b.assign(seconds=b["median_steps"] * b["us_per_step"] * 1e-6)
+
+
+def benchmark_cost(steptime: pd.DataFrame) -> pd.Series:
+    """The step benchmark's fastest population (numba) LSTM step at full-epoch BPTT per
+    width (µs per model-step, indexed by H): the idle-core figure beside the sweep's."""
+    st = steptime[(steptime["impl"] == "population") & (steptime["bptt"] == "epoch")
+                  & (steptime["cell"] == "lstm")]
+    return st.groupby("H")["per_model_step_us"].min()
+
+
+def fastest_torch(steps: pd.DataFrame) -> pd.DataFrame:
+    """Per (bptt, H) of the step benchmark (results/steptime.csv): the torch kernel's row at
+    its fastest population size P."""
+    t = steps[steps["impl"] == "population_torch"]
+    if t.empty:
+        return t
+    return t.loc[t.groupby(["bptt", "H"], sort=True)["per_model_step_us"].idxmin()]

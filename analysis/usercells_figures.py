@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-DPI = 110
+from analysis.plotting import save  # noqa: E402
 
 
 def bits_stored(u, path: Path) -> Path | None:
@@ -40,9 +40,7 @@ def bits_stored(u, path: Path) -> Path | None:
                  "length, the built-in 3;\nonline, a 16-step window)", fontsize=10)
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 FIGURES = {"usercells_bits": bits_stored}

@@ -38,6 +38,45 @@ def _cells(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def step_verdict(lo: float, hi: float) -> str:
+    """A change in share between two widths: "worse" or "better" where its CI excludes 0."""
+    return "worse" if hi < 0 else "better" if lo > 0 else ""
+
+
+def _curves(runs: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
+    """Kaplan-Meier curve of steps to memorize at each (loss, units)'s best lr, held to the
+    budget (its last point repeated there)."""
+    parts = []
+    for r in best.itertuples():
+        g = runs[(runs["loss"] == r.loss) & (runs["units"] == r.units) & np.isclose(runs["lr"], r.lr)]
+        c = kaplan_meier(g["observed_steps"], g["event"]).curve
+        parts.append(pd.DataFrame({"loss": r.loss, "units": r.units, "lr": r.lr,
+                                   "t": np.r_[c["t"].to_numpy(), g["budget_in_steps"].max()],
+                                   "s": np.r_[c["s"].to_numpy(), c["s"].iloc[-1]]}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _summary(best: pd.DataFrame, steps: pd.DataFrame) -> dict:
+    """Per loss over the widths at their best lr: the top share and the widths that reach
+    it (peaks), the lowest share, the range of widths and of those whose best lr is the
+    grid's edge, the widest width's share and its doubling step (or none)."""
+    out = {}
+    for loss, b in best.groupby("loss", sort=True):
+        b = b.sort_values("units")
+        top, widest = b["share"].max(), b.iloc[-1]
+        edge = b.loc[b["edge"] != "", "units"]
+        step = (steps[(steps["loss"] == loss) & (steps["wide"] == widest["units"])]
+                if len(steps) else steps)
+        out[loss] = dict(
+            top=float(top), peaks=[int(u) for u in b.loc[b["share"] == top, "units"]],
+            lowest=float(b["share"].min()), units=[int(b["units"].min()), int(b["units"].max())],
+            edge_units=[int(edge.min()), int(edge.max())] if len(edge) else [],
+            widest_units=int(widest["units"]), widest_share=float(widest["share"]),
+            widest_step=step[["narrow", "wide", "difference", "lo", "hi"]].to_dict("records")[:1]
+            if len(step) else [])
+    return out
+
+
 def _best(cells: pd.DataFrame) -> pd.DataFrame:
     """The best grid lr of each (loss, units): most memorized, then the lowest median."""
     grid = cells[cells["rule"].isna()]
@@ -54,9 +93,12 @@ def _best(cells: pd.DataFrame) -> pd.DataFrame:
 class WidthLR:
     cells: pd.DataFrame  # every (loss, units, lr), grid and rule
     best: pd.DataFrame  # each (loss, units) at its best grid lr, with sequence-level CIs
-    steps: pd.DataFrame  # adjacent widths at their best lr: difference in share, CI
+    steps: pd.DataFrame  # adjacent widths at their best lr: difference in share, CI, verdict
     at_notebook_lr: pd.DataFrame  # each (loss, units) at lr 1e-3, for the collapse
     n_sequences: int
+    curves: pd.DataFrame | None = None  # loss, units, lr, t, s: Kaplan-Meier at the best lr
+    max_epochs: int | None = None  # the longest budget of the runs, in epochs
+    by_loss: dict | None = None  # loss -> summary (see _summary)
 
 
 def width_lr(table: pd.DataFrame, boot: int = N_BOOT, seed: int = SEED) -> WidthLR:
@@ -83,11 +125,14 @@ def width_lr(table: pd.DataFrame, boot: int = N_BOOT, seed: int = SEED) -> Width
         g = g.sort_values("units")
         for a, b in zip(g.itertuples(), list(g.itertuples())[1:], strict=False):
             d = share_draws[(loss, b.units)] - share_draws[(loss, a.units)]
+            lo, hi = float(np.quantile(d, 0.025)), float(np.quantile(d, 0.975))
             steps.append(dict(loss=loss, narrow=a.units, wide=b.units,
-                              difference=b.share - a.share, lo=float(np.quantile(d, 0.025)),
-                              hi=float(np.quantile(d, 0.975)),
+                              difference=b.share - a.share, lo=lo, hi=hi,
                               median_ratio=b.median_steps / a.median_steps
-                              if math.isfinite(a.median_steps) else math.nan))
+                              if math.isfinite(a.median_steps) else math.nan,
+                              verdict=step_verdict(lo, hi)))
     nb = cells[np.isclose(cells["lr"], 1e-3) & cells["rule"].isna()].reset_index(drop=True)
-    return WidthLR(cells=cells, best=best, steps=pd.DataFrame(steps), at_notebook_lr=nb,
-                   n_sequences=len(seqs))
+    steps = pd.DataFrame(steps)
+    return WidthLR(cells=cells, best=best, steps=steps, at_notebook_lr=nb,
+                   n_sequences=len(seqs), curves=_curves(runs, best),
+                   max_epochs=int(runs["max_epochs"].max()), by_loss=_summary(best, steps))

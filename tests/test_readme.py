@@ -57,11 +57,28 @@ def test_the_findings_come_from_the_fit_handed_over_not_the_committed_one(tmp_pa
     (it used to read results/../analysis/fit.json, the committed one)."""
     readme = tmp_path / "README.md"
     readme.write_text((ROOT / "README.md").read_text())
-    doc = {"depth_ambiguity": [
+    doc = {"findings": [{"id": "depth_ambiguity", "lrs": [1e-3], "effects": [
         {"loss": "logits", "metric": "context depth", "doubling": 9.87, "doubling_lo": 9.0,
          "doubling_hi": 11.0},
         {"loss": "logits", "metric": "1 + ambiguous transitions", "doubling": 1.0,
-         "doubling_lo": 0.9, "doubling_hi": 1.1}]}
+         "doubling_lo": 0.9, "doubling_hi": 1.1}]}]}
     assert "findings" in update_readme(readme, ROOT / "results", doc)
     findings = blocks(readme.read_text())["findings"]
     assert "×9.87 [9.00, 11.00]" in findings and findings.count("\n") == 1
+
+
+def test_the_readme_and_the_brief_render_the_same_findings():
+    """fit.json's findings are the one source of the README's findings and the report's
+    brief: a number changed there shows in both."""
+    import json
+
+    from analysis.findings_report import render
+
+    doc = json.loads((ROOT / "analysis" / "fit.json").read_text())
+    for f in doc["findings"]:
+        if f["id"] == "depth_ambiguity":
+            for r in f["effects"]:
+                if r["loss"] == "softmax" and r["metric"] == "context depth":
+                    r.update(doubling=7.65, doubling_lo=7.0, doubling_hi=8.0)
+    for form in ("readme", "brief"):
+        assert "×7.65 [7.00, 8.00]" in render(doc["findings"], form)

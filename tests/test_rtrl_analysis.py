@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.rtrl import analyse_rtrl, bits, cases, classify, paired, rtrl_document, speed
+from analysis.frontier import classify
+from analysis.rtrl import analyse_rtrl, rtrl_document
 from analysis.rtrl_figures import FIGURES
+from analysis.rtrl_measures import bits, cases, paired, speed
 from analysis.rtrl_report import rtrl_section
 from bench.sweep import main
 from seqmem.store import load_results
@@ -117,7 +119,7 @@ def test_without_the_tables_there_is_no_rtrl_section():
 
 
 def test_the_fresh_check_counts_sequences_where_a_gradient_memorized_more_seeds():
-    from analysis.rtrl import fresh
+    from analysis.rtrl_measures import fresh
 
     t = _table({"rtrl": 256, "16": 128})
     got = fresh(t[t["length"] == 256]).set_index("gradient")
@@ -127,7 +129,8 @@ def test_the_fresh_check_counts_sequences_where_a_gradient_memorized_more_seeds(
 
 
 def test_discordant_pairs_take_an_exact_test_and_decide_the_answer():
-    from analysis.rtrl import discordant, verdicts
+    from analysis.rtrl import verdicts
+    from analysis.rtrl_measures import discordant
 
     d = discordant(_table({"rtrl": 128, "16": 64})).set_index(["cell", "gradient"])
     row = d.loc[("lstm", "rtrl")]

@@ -1,0 +1,142 @@
+"""The study's findings: the one list in fit.json that the README's findings and the
+report's brief are both rendered from (analysis.findings_report).
+
+Each finding is a dict; its `id` says what it answers. This module selects the numbers
+and counts the verdicts: every verdict (a wider network worse, a lower lr reaching
+further, a frontier that agrees on fresh sequences, which factor failures come with) was
+decided by the module that measured it (widthlr, frontier, design, rtrl, capacity). The
+one comparison made here is whether the law's two losses share their length exponent.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from analysis.capacity import headline
+from analysis.load import records
+
+if TYPE_CHECKING:
+    from analysis.pipeline import Analysis
+
+EFFECT = ["loss", "metric", "doubling", "doubling_lo", "doubling_hi"]
+
+
+def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The findings of `a`, in the README's order; doc: the rest of fit.json, whose checks
+    (validation, predict_check, width_lr_between) and rtrl and usercells entries are
+    taken as they are."""
+    out: list[dict[str, Any]] = []
+    if a.design is not None:
+        ds = a.design
+        out.append(dict(id="depth_ambiguity", lrs=ds.lrs, effects=records(ds.effects, EFFECT)))
+        out.append(dict(id="failures", rows=records(ds.attribution, [
+            "loss", "units", "which", "shallow_depth", "shallow_share", "deep_depth",
+            "deep_share", "ambiguity_low", "ambiguity_high"])))
+    coef = a.law.coefficients.set_index("term")
+    if "h1" in coef.index:
+        r = coef.loc["h1"]
+        out.append(dict(id="entropy_term", estimate=r.estimate, lo=r.lo, hi=r.hi,
+                        sequences=a.law.n_sequences, rho=a.h1_ambiguity_correlation))
+    if a.width is not None:
+        out.append(_width(a))
+    if a.frontier is not None and not a.frontier.frontier.empty:
+        out.append(_frontier(a))
+    if a.capacity is not None:
+        out.append(dict(id="capacity", headline=headline(a.capacity),
+                        lstar=records(a.capacity.lstar, [
+                            "cell", "units", "bound", "L_star", "below", "above", "lo", "hi",
+                            "bits_per_param", "exposures_at_lstar"])))
+    if "rtrl" in doc:
+        out.append(dict(id="rtrl", **doc["rtrl"]["verdicts"]))
+    if "usercells" in doc:
+        out.append(dict(id="usercells", capacity=doc["usercells"]["capacity"]))
+    if a.frontier_fresh is not None:
+        fresh = a.frontier_fresh
+        out.append(dict(id="frontier_fresh", agreeing=int(fresh["agrees"].sum()) if len(fresh)
+                        else 0, rows=records(fresh, ["cell", "units", "first_L_star",
+                                                     "fresh_L_star", "agrees"])))
+    if a.cells is not None:
+        out.append(dict(id="cells_difficulty", lrs=a.cells.difficulty_lrs,
+                        effects=records(a.cells.effects, ["cell", *EFFECT])))
+    out.append(_scaling(a))
+    for key in ("validation", "predict_check", "width_lr_between"):
+        if key in doc:
+            out.append(dict(id=key, **doc[key]))
+    if a.options is not None and not a.options.empty:
+        logits = a.options[a.options["variant"] == "loss=logits"].sort_values("depth")
+        out.append(dict(id="options", logits=records(logits, ["depth", "ratio", "lo", "hi"])))
+    return out
+
+
+def _width(a: Analysis) -> dict[str, Any]:
+    """Each width at its best lr and widthlr's summary per loss, with what a longer budget
+    gave the widest width (long_budgets)."""
+    w = a.width
+    by_loss = {}
+    for loss, summary in w.by_loss.items():
+        late = []
+        if a.long_budgets is not None:
+            lb = a.long_budgets
+            late = records(lb[(lb["loss"] == loss) & (lb["units"] == summary["widest_units"])],
+                           ["lr", "share_short", "share_long", "budget"])[:1]
+        by_loss[loss] = dict(summary, late=late)
+    return dict(id="width", n_sequences=w.n_sequences, by_loss=by_loss,
+                best=records(w.best, ["loss", "units", "lr", "edge", "share"]),
+                doublings=records(w.steps, ["loss", "narrow", "wide", "difference", "lo", "hi",
+                                            "verdict"]))
+
+
+def _frontier(a: Analysis) -> dict[str, Any]:
+    """The most bits shown; the lower lr against the higher (verdicts, the LSTM's brackets
+    at the lower lr and its L* at the higher); more steps at the lower lr; the GRU and the
+    RNN beside the LSTM of their size."""
+    f = a.frontier
+    front = f.frontier
+    out: dict[str, Any] = dict(id="frontier", most_shown={k: f.most_shown[k] for k in (
+        "cell", "units", "alphabet_size", "lr", "budget_steps", "bits_shown",
+        "bits_per_param")})
+    le = f.lr_effect
+    if len(le):
+        low, high, steps = le["lr_to"].iloc[0], le["lr_from"].iloc[0], le["budget_steps"].iloc[0]
+        lstm = front[(front["cell"] == "lstm") & (front["budget_steps"] == steps)]
+        at_low = lstm[lstm["lr"] == low].sort_values(["alphabet_size", "units"])
+        at_high = lstm[lstm["lr"] == high].sort_values(["alphabet_size", "units"])
+        longer = le[le["verdict"] == "longer"]
+        out["lr_effect"] = dict(
+            budget_steps=steps, lr_from=high, lr_to=low,
+            rows=records(le, ["units", "alphabet_size", "L_ratio", "lo", "hi", "verdict"]),
+            longer=len(longer), longer_from_units=int(longer["units"].min()) if len(longer)
+            else None,
+            brackets=records(at_low, ["alphabet_size", "units", "L_below", "L_above"]),
+            higher=records(at_high, ["alphabet_size", "units", "L_star"]),
+            widths=sorted(int(u) for u in at_high["units"].unique()))
+        be = f.budget_effect[f.budget_effect["lr"] == low]
+        if len(be):
+            out["budget_effect"] = dict(
+                lr=low, budget_steps_from=be["budget_steps_from"].iloc[0],
+                budget_steps_to=be["budget_steps_to"].iloc[0],
+                unresolved=int((be["verdict"] == "unresolved").sum()),
+                rows=records(be, ["units", "alphabet_size", "budget_steps_from",
+                                  "budget_steps_to", "L_from", "L_to", "L_ratio", "lo", "hi",
+                                  "verdict"]))
+    c = f.cells
+    if not c.empty:
+        out["cells"] = dict(lrs=sorted(float(x) for x in c["lr"].unique()),
+                            counts=f.cell_verdicts,
+                            rows=records(c, ["cell", "units", "ratio", "lo", "hi", "verdict"]))
+    return out
+
+
+def _scaling(a: Analysis) -> dict[str, Any]:
+    """The law's local exponents, whether one length term serves both losses, the grid's
+    own best lrs under the notebook's loss, and the measured cost of a step per width."""
+    ex = a.elasticities.set_index(["loss", "covariate"])
+    shared = (("softmax", "length") in ex.index and ("logits", "length") in ex.index
+              and abs(ex.loc[("softmax", "length"), "exponent"]
+                      - ex.loc[("logits", "length"), "exponent"]) < 1e-9)
+    best = [] if a.width is None else records(
+        a.width.best[a.width.best["loss"] == "softmax"].sort_values("units"), ["units", "lr"])
+    cost = [] if a.speed is None else records(a.speed.sort_values("units"), ["units", "median"])
+    return dict(id="scaling", shared_length=bool(shared), grid_best_lrs=best, step_costs=cost,
+                exponents=records(a.elasticities, ["loss", "covariate", "exponent", "lo",
+                                                   "hi"]))
