@@ -47,7 +47,18 @@ def end_gain(seqs: pd.DataFrame, keys: list[str], exposures: tuple[int, ...],
             rows.append({**dict(zip(keys, key, strict=True)), "exposures": e,
                          "last_length": int(last), "last_gain": gain, "gain_lo": float(lo),
                          "gain_hi": float(hi), "status": status})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if len(out):  # each curve's row at its largest exposure: what the curve reached
+        out["final"] = out["exposures"] == out.groupby(keys)["exposures"].transform("max")
+    return out
+
+
+def status_counts(gain: pd.DataFrame) -> dict[str, int]:
+    """How many curves, at their largest exposure, end in each status."""
+    if gain.empty:
+        return {}
+    return {str(k): int(v) for k, v in gain[gain["final"]]["status"].value_counts()
+            .sort_index().items()}
 
 
 def between_widths(seqs: pd.DataFrame, fresh: pd.DataFrame, seed: int = 0) -> pd.DataFrame:

@@ -7,6 +7,7 @@ import math
 import pandas as pd
 
 from analysis.capacity import EXPOSURES, LITERATURE, Capacity
+from analysis.capacity_checks import status_counts
 from analysis.divergence import DELTA_AIC
 from analysis.divergence import TABLES as TABLES_READ
 
@@ -113,8 +114,8 @@ def end_gain_lines(gain: pd.DataFrame) -> list[str]:
     """Each curve at its longest length and largest exposure: the last doubling's gain."""
     if gain.empty:
         return []
-    last = gain.sort_values("exposures").groupby("slice", sort=True).tail(1)
-    counts = last["status"].value_counts().to_dict()
+    last = gain[gain["final"]]
+    counts = status_counts(gain)
     rows = "\n".join(
         f"| {_family(r)} | {r['mode']} | {r['exposures']} | {r['last_length']:,} | "
         f"x{_ci(r['last_gain'], r['gain_lo'], r['gain_hi'])} | {r['status']} |"
@@ -263,27 +264,3 @@ def capacity_section(cap: Capacity | None) -> str:
               + ", ".join(f"{name} {value:g}" for name, value in LITERATURE)
               + f" bits per parameter; read here at {', '.join(map(str, EXPOSURES))} exposures."]
     return "\n".join(lines)
-
-
-def capacity_brief(cap: Capacity | None) -> str:
-    """The brief's capacity answer: bits per parameter online and offline per network, at
-    the largest exposure both reached (from analysis.capacity.headline)."""
-    from analysis.capacity import headline
-
-    if cap is None or cap.online_offline.empty:
-        return ""
-    rows = headline(cap)
-
-    def bpp(r: dict, m: str) -> str:
-        return (f"{_ci(r[m], r[m + '_lo'], r[m + '_hi'])}"
-                + (" (still rising)" if r[m + "_rising"] else ""))
-
-    items = "; ".join(f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters, "
-                      f"{r['exposures']} exposures: online {bpp(r, 'online')}, offline "
-                      f"{bpp(r, 'offline')} (online x{_ci(r['ratio'], r['ratio_lo'], r['ratio_hi'])})"
-                      for r in rows)
-    return ("2b. **How much a network stores, and what online training costs** (§Capacity, "
-            "measured). Bits stored per parameter, the most stored over the lengths tried, each "
-            "width at the lr chosen on other sequences, online and offline at the same lengths "
-            "and exposures: " + items + ". A value still rising at the longest length tried is "
-            "a lower bound on capacity.")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from analysis.capacity import headline
+from analysis.capacity_checks import status_counts
 from analysis.load import records
 
 if TYPE_CHECKING:
@@ -42,10 +43,21 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
     if a.frontier is not None and not a.frontier.frontier.empty:
         out.append(_frontier(a))
     if a.capacity is not None:
-        out.append(dict(id="capacity", headline=headline(a.capacity),
-                        lstar=records(a.capacity.lstar, [
+        cap = a.capacity
+        div = cap.divergence.fits if cap.divergence is not None else None
+        out.append(dict(id="capacity", headline=headline(cap),
+                        lstar=records(cap.lstar, [
                             "cell", "units", "bound", "L_star", "below", "above", "lo", "hi",
-                            "bits_per_param", "exposures_at_lstar"])))
+                            "bits_per_param", "exposures_at_lstar"]),
+                        status=status_counts(cap.end_gain),
+                        between=records(cap.between, ["mode", "length", "ratio", "lo", "hi",
+                                                      "between"]),
+                        lstar_between=cap.lstar_between,
+                        divergence=records(div[(div["cell"] == "lstm")
+                                               & (div["alphabet_size"] == 26)], [
+                            "units", "chosen", "delta_aic", "divergence_g", "divergence_lc",
+                            "lc_lo", "lc_hi", "longest_memorized", "power_b"])
+                        if div is not None and len(div) else []))
     if "rtrl" in doc:
         out.append(dict(id="rtrl", **doc["rtrl"]["verdicts"]))
     if "usercells" in doc:
@@ -59,7 +71,7 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
         out.append(dict(id="cells_difficulty", lrs=a.cells.difficulty_lrs,
                         effects=records(a.cells.effects, ["cell", *EFFECT])))
     out.append(_scaling(a))
-    for key in ("validation", "predict_check", "width_lr_between"):
+    for key in ("validation", "predict_check", "prereg_check", "width_lr_between"):
         if key in doc:
             out.append(dict(id=key, **doc[key]))
     if a.options is not None and not a.options.empty:

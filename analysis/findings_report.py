@@ -137,6 +137,31 @@ def _readme_capacity(f: dict) -> list[str]:
                        f"{r['hi']:.0f}]; {r['bits_per_param']:.2f} bits per parameter after "
                        f"{r['exposures_at_lstar']:.0f} exposures)" for r in f["lstar"])
                    + ". The fixed budget in steps is fewer exposures at a longer L*.")
+    if f.get("status"):
+        out.append("- **Plateau** (`capacity` continued by `capacity_plateau` to 4-16k letters): "
+                   "at its longest length and largest exposure, each curve is "
+                   + ", ".join(f"{k} in {n}" for k, n in f["status"].items())
+                   + " (a last doubling whose interval reaches below ×1.05 is level); a curve "
+                   "still rising gives a lower bound, not a capacity.")
+    lb = f.get("lstar_between")
+    if lb:
+        ratios = ", ".join(f"{r['mode']} {r['length']:,} letters ×{ci(r['ratio'], r['lo'], r['hi'])}"
+                           for r in f["between"])
+        out.append(f"- **A width between the grid's, on fresh sequences** (`capacity_fresh`, LSTM "
+                   f"{lb['units']} units): L* {lb['L_star']:.0f} [{lb['lo']:.0f}, {lb['hi']:.0f}]"
+                   f" against {lb['predicted']:.0f} interpolated from 16 and 32 units ("
+                   + ("inside" if lb["predicted_inside"] else "outside") + " the interval; "
+                   + ("between" if lb["between"] else "not between") + " its neighbours); bits "
+                   f"stored at 300 exposures against the interpolation: {ratios}.")
+    div = [r for r in f.get("divergence", []) if r["chosen"] == "divergence"]
+    if div:
+        out.append("- **Time to memorize diverges before the frontier** (every frontier-protocol "
+                   "run, censored ML, LSTM at 26 letters): steps ~ L^b (1 - L/Lc)^-g beats a "
+                   "power law for " + ", ".join(
+                       f"{r['units']} units (ΔAIC {r['delta_aic']:.0f}; Lc {r['divergence_lc']:,.0f}"
+                       f" [{r['lc_lo']:,.0f}, {r['lc_hi']:,.0f}], g {r['divergence_g']:.2f})"
+                       for r in div)
+                   + "; Lc's profile intervals are wide and too narrow by the seeds' clustering.")
     return out
 
 
@@ -211,8 +236,36 @@ def _readme_check(title: str, unit: str, scale: str) -> Callable[[dict], list[st
                    if "brier_design" in v else "")
                 + "".join(f"; {loss_name(r['loss'])} ×{r['median_factor']:.2f}, Brier "
                           f"{r['brier']:.3f} against {r['brier_no_skill']:.3f}"
-                          for r in v.get("by_loss", [])) + "."]
+                          for r in v.get("by_loss", [])) + "." + _skill_text(v)]
     return lines
+
+
+def _skill_text(v: dict) -> str:
+    """Per loss: the law's Brier against the design baseline's, and the difficulty terms'
+    paired gain in median factor (analysis.skill)."""
+    skill = v.get("skill") or {}
+    if not skill.get("verdicts"):
+        return ""
+    gains = {g["loss"]: g for g in skill["gain"] if g["gain"] == "difficulty terms"}
+    parts = []
+    for r in skill["verdicts"]:
+        g = gains[r["loss"]]
+        brier = ("n/a (every run memorized)" if r["brier"] is None
+                 else f"{r['brier_share_of_design']:.2f}× the design baseline's")
+        parts.append(f"{loss_name(r['loss'])}: Brier {brier}, difficulty terms ×"
+                     f"{ci(g['factor_gain'], g['factor_gain_lo'], g['factor_gain_hi'])} on the "
+                     "median factor")
+    return " Against forecasts that know the design: " + "; ".join(parts) + "."
+
+
+def _readme_prereg(v: dict) -> list[str]:
+    refused = sum(r["runs"] for r in v.get("refused", []))
+    return [f"- **The pre-registered check** (`prereg_check`, made after the law's freeze in "
+            f"`analysis/freeze.json`; {v['sequences']} sequences of 32-128 letters, {v['runs']:,} "
+            f"runs predict accepted, {refused} it refused as outside its design): median factor "
+            f"{v['median_factor']:.2f} in epochs" + "".join(
+                f"; {r['length']} letters, {loss_name(r['loss'])} ×{r['median_factor']:.2f}"
+                for r in v["by_length"]) + "." + _skill_text(v)]
 
 
 def _readme_between(wb: dict) -> list[str]:
@@ -240,4 +293,5 @@ README: dict[str, Callable[[dict], list[str]]] = {
     "predict_check": _readme_check("`analysis.predict` on runs that chose nothing",
                                    "fresh sequences at widths and learning rates no analysed "
                                    "spec has", "epochs"),
-    "width_lr_between": _readme_between, "options": _readme_options}
+    "prereg_check": _readme_prereg, "width_lr_between": _readme_between,
+    "options": _readme_options}

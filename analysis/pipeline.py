@@ -22,12 +22,12 @@ from analysis.cure import fit_cure
 from analysis.design import Design, depth_ambiguity
 from analysis.divergence import TABLES as DIVERGENCE_TABLES
 from analysis.engines import compare
+from analysis.exponents import elasticities
 from analysis.findings import findings
 from analysis.frontier import Frontier, fresh_check, frontier, probe_agreement
 from analysis.lawfit import (
     LawFit,
     best_declared_before_heldout,
-    elasticities,
     fit_law,
     law_data,
     law_document,
@@ -56,7 +56,7 @@ FRESH_FRONTIER_TABLES = ("frontier_fresh", "frontier_cells_fresh")
 class Analysis:
     law_data: pd.DataFrame
     law: LawFit
-    elasticities: pd.DataFrame  # the law's local exponents per loss (lawfit.elasticities)
+    elasticities: pd.DataFrame  # the law's local exponents per loss (exponents.elasticities)
     validation: Validation | None = None
     validation_declared: tuple[str, Validation] | None = None  # before AFTER_HELDOUT
     predict_check: Validation | None = None  # analysis.predict on predict_check, in epochs

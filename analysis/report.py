@@ -23,6 +23,7 @@ from analysis.report_checks import (
     between_section,
     frontier_fresh_section,
     predict_check_section,
+    preregistered_section,
     validation_section,
 )
 from analysis.report_frontier import question2, question3
@@ -58,6 +59,9 @@ CAPTIONS = {
                      "steps, per cell and width.",
     "rtrl_bits": "Bits stored at the end of each run relative to the 16-step window's on the "
                  "same sequences, RTRL and the 4-step window, per cell and width.",
+    "capacity_divergence": "Steps to the first exact regeneration against length on every "
+                           "frontier-protocol run (LSTM, 26 letters): Kaplan-Meier medians, the "
+                           "fitted power law and divergence, and Lc.",
     "capacity_time": "Online steps to the first exact regeneration against length, with the "
                      "fitted form chosen by AIC.",
 }
@@ -69,7 +73,8 @@ def write_report(a: Analysis, doc: dict, figures: dict[str, Path], out: Path,
     parts = [_header(a, sources), "## The answers in brief\n\n" + render(doc["findings"], "brief"),
              question1(a), question2(a), capacity_section(a.capacity),
              rtrl_section(a.rtrl), usercells_section(a.usercells), question3(a), validation_section(a),
-             predict_check_section(a), between_section(a), frontier_fresh_section(a),
+             predict_check_section(a), preregistered_section(a), between_section(a),
+             frontier_fresh_section(a),
              question4(a), cells_section(a), cases_section(a), _figures(figures, out), _method(a)]
     path = out / "REPORT.md"
     path.write_text("\n\n".join(p for p in parts if p) + "\n")

@@ -67,6 +67,11 @@ class Validation:
         return self.median_factor <= MEDIAN_FACTOR_TARGET
 
     @property
+    def brier_vs_design(self) -> float:
+        """The law's Brier score as a share of the design baseline's."""
+        return self.brier / self.brier_design if self.brier_design > 0 else math.nan
+
+    @property
     def meets_brier_target(self) -> bool:
         return self.brier <= BRIER_TARGET_SHARE * self.brier_no_skill
 

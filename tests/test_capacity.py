@@ -100,9 +100,13 @@ def test_a_miniature_capacity_sweep_analyses_end_to_end(tiny, tmp_path):
     assert {"lr_choice", "capacity", "online_offline", "frontier", "time", "verdicts"} <= set(doc)
     text = capacity_section(cap)
     assert "## Capacity, measured" in text and "| lstm3_offline |" in text
-    from analysis.capacity_report import capacity_brief
+    from analysis.capacity import headline
+    from analysis.findings_brief import _capacity
 
-    assert "LSTM 3 units, 26 letters, 100 exposures: online" in capacity_brief(cap)
+    brief = _capacity({"capacity": {"headline": headline(cap)}})
+    assert "LSTM 3 units, 26 letters, 100 exposures: online" in brief
+    assert set(cap.end_gain["status"]) <= {"rising", "level", "peaked",
+                                            "past a peak (1 length beyond)"}
     for name in ("capacity_curves", "capacity_exposures"):
         path = FIGURES[name](cap, tmp_path / f"{name}.png")
         assert path is not None and path.stat().st_size > 10_000
