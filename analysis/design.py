@@ -27,7 +27,9 @@ from analysis.load import outcomes, split_errors
 from analysis.survival import kaplan_meier
 
 METRICS = ["length", "distinct", "repeat_count", "context_depth", "ambiguous_transitions",
-           "context_bits", "cond_entropy_1", "cond_entropy_2", "memory_bits"]
+           "context_bits", "cond_entropy_1", "cond_entropy_2", "cond_entropy_3", "memory_bits"]
+DESIGN_FACTORS = ("context_depth", "ambiguous_transitions")
+ALIAS_RHO = 0.8
 EFFECT_TERMS = ["lu", "logits", "log_depth", "log1p_ambiguous", "logits:log_depth",
                 "logits:log1p_ambiguous"]
 
@@ -44,6 +46,8 @@ class Design:
     lrs: list[float]  # the learning rates the design was run at
     attribution: pd.DataFrame | None = None  # per loss and width: what failures come with
     within_v1_range: tuple[float, float] | None = None  # the lowest and highest within_v1 rho
+    effects_by_width: pd.DataFrame | None = None  # the same fitted at each width alone
+    aliases: pd.DataFrame | None = None  # factor, alias, rho: metrics the design cannot tell apart
 
 
 # A factor's failures dominate when its spread of memorized shares over its levels is more
@@ -143,6 +147,21 @@ def effects(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def effects_by_width(runs: pd.DataFrame) -> pd.DataFrame:
+    """`effects` at each width alone: a pooled effect can hide one that differs by width."""
+    return pd.concat([effects(g).assign(units=int(u)) for u, g in runs.groupby("units")],
+                     ignore_index=True)
+
+
+def aliases(corr: pd.DataFrame, threshold: float = ALIAS_RHO) -> pd.DataFrame:
+    """For each design factor, every other metric whose Spearman |rho| with it over the
+    design's sequences is at least `threshold`: what an effect of the factor may also be."""
+    rows = [dict(factor=f, alias=m, rho=float(corr.loc[f, m]))
+            for f in DESIGN_FACTORS if f in corr.index for m in corr.columns
+            if m != f and abs(corr.loc[f, m]) >= threshold]
+    return pd.DataFrame(rows, columns=["factor", "alias", "rho"])
+
+
 def depth_ambiguity(table: pd.DataFrame, study: pd.DataFrame | None = None) -> Design:
     ok, _ = split_errors(table)
     runs = outcomes(ok)
@@ -159,7 +178,9 @@ def depth_ambiguity(table: pd.DataFrame, study: pd.DataFrame | None = None) -> D
         if gen["sequence"].nunique() > 3:
             v1 = correlation(gen)
             within = within_groups(gen)
-    return Design(correlation=correlation(runs), correlation_v1=v1, within_v1=within,
+    corr = correlation(runs)
+    return Design(correlation=corr, correlation_v1=v1, within_v1=within,
+                  effects_by_width=effects_by_width(runs), aliases=aliases(corr),
                   cells=pd.DataFrame(rows), margins=(m := margins(runs)), attribution=attribution(m),
                   effects=effects(runs), n_sequences=int(runs["sequence"].nunique()),
                   lrs=sorted(float(x) for x in runs["lr"].unique()),

@@ -95,7 +95,7 @@ def _width(a: Analysis) -> dict[str, Any]:
     return dict(id="width", n_sequences=w.n_sequences, by_loss=by_loss,
                 best=records(w.best, ["loss", "units", "lr", "edge", "share"]),
                 doublings=records(w.steps, ["loss", "narrow", "wide", "difference", "lo", "hi",
-                                            "verdict"]))
+                                            "p_exact", "verdict"]))
 
 
 def _frontier(a: Analysis) -> dict[str, Any]:

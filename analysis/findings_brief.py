@@ -87,7 +87,8 @@ def _width(by_id: dict[str, dict]) -> str:
               f"({pct(sm['top'])}) and is {pct(sm['widest_share'])} at {sm['widest_units']}")
     for r in sm["widest_step"]:
         text += (f" ({r['narrow']}→{r['wide']} units: "
-                 f"{ci(r['difference'], r['lo'], r['hi'], '{:+.2f}')} in share, CI over sequences)")
+                 f"{ci(r['difference'], r['lo'], r['hi'], '{:+.2f}')} in share, interval over "
+                 f"sequences; exact sign-flip p {r['p_exact']:.3f})")
     text += " (§2). "
     for r in sm["late"]:
         text += (f"Part of that is the budget: at lr {r['lr']:g}, {sm['widest_units']} units "

@@ -66,8 +66,10 @@ def _readme_width(f: dict) -> list[str]:
     if worse:
         out.append("- **Wider is worse at its best lr** for " + "; ".join(
             f"{r['narrow']}→{r['wide']} units, {r['loss']} loss: "
-            f"{ci(r['difference'], r['lo'], r['hi'], '{:+.2f}')}" for r in worse)
-            + " (change in share, 95% CI over sequences).")
+            f"{ci(r['difference'], r['lo'], r['hi'], '{:+.2f}')}, exact p {r['p_exact']:.3f}"
+            for r in worse)
+            + " (change in share, 95% interval over sequences; exact sign-flip test over "
+            "sequences).")
     return out
 
 

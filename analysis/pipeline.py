@@ -303,8 +303,12 @@ def fit_document(a: Analysis) -> dict[str, Any]:
         doc["width_lr_best"] = records(a.width.best, ["loss", "units", "lr", "edge", "share",
                                                        "share_lo", "share_hi", "median_steps"])
         doc["width_lr_doubling"] = records(a.width.steps, ["loss", "narrow", "wide",
-                                                            "difference", "lo", "hi"])
+                                                            "difference", "lo", "hi",
+                                                            "p_exact", "verdict"])
     if a.design is not None:
+        doc["depth_ambiguity_by_width"] = records(a.design.effects_by_width, [
+            "units", "loss", "metric", "doubling", "doubling_lo", "doubling_hi"])
+        doc["aliases"] = records(a.design.aliases, ["factor", "alias", "rho"])
         doc["depth_ambiguity"] = records(a.design.effects, ["loss", "metric", "doubling",
                                                              "doubling_lo", "doubling_hi"])
     if a.frontier is not None:

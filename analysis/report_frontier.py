@@ -51,17 +51,23 @@ def question2(a: Analysis) -> str:
         worse = w.steps[w.steps["verdict"] == "worse"]
         better = w.steps[w.steps["verdict"] == "better"]
         steps_txt = "; ".join(f"{r.narrow}→{r.wide} units ({r.loss}): {r.difference:+.2f} "
-                              f"[{r.lo:+.2f}, {r.hi:+.2f}]" for r in w.steps.itertuples())
-        lines.append(f"Doubling the width, each at its best lr, changes the memorized share by: "
-                     f"{steps_txt}.")
+                              f"[{r.lo:+.2f}, {r.hi:+.2f}], lower in {r.sequences_lower} and "
+                              f"higher in {r.sequences_higher} of {w.n_sequences} sequences, "
+                              f"exact p {r.p_exact:.3f}" for r in w.steps.itertuples())
+        lines.append(f"Doubling the width, each at its best lr, changes the memorized share by "
+                     f"(bootstrap interval over sequences; exact two-sided sign-flip test over "
+                     f"the {w.n_sequences} sequences, the evidence for a change): {steps_txt}.")
         if len(worse):
-            lines.append("**Wider is worse at its best lr** where the whole CI is below 0: "
+            lines.append("**Wider is worse at its best lr** where the exact test rejects no "
+                         "change (p < 0.05): "
                          + ", ".join(f"{r.narrow}→{r.wide} ({r.loss})" for r in worse.itertuples())
                          + ".")
         else:
-            lines.append("No doubling of the width is worse at its best lr with a CI below 0.")
+            lines.append("No doubling of the width is worse at its best lr by the exact test "
+                         f"(p < 0.05; with {w.n_sequences} sequences the smallest possible p is "
+                         f"{2 / 2 ** w.n_sequences:.3f}).")
         if len(better):
-            lines.append("Wider is better at its best lr (CI above 0) for "
+            lines.append("Wider is better at its best lr (exact p < 0.05) for "
                          + ", ".join(f"{r.narrow}→{r.wide} ({r.loss})" for r in better.itertuples())
                          + ".")
     lines += _frontier_lines(a)

@@ -51,6 +51,21 @@ def question1(a: Analysis) -> str:
                          f"doubling 1 + ambiguous transitions at fixed depth by "
                          f"×{amb.doubling:.2f} [{amb.doubling_lo:.2f}, {amb.doubling_hi:.2f}]."
                          + _which(dep, amb))
+        if ds.effects_by_width is not None and len(ds.effects_by_width):
+            rows = [{"units": r.units, "loss": loss_name(r.loss), "metric": r.metric,
+                     "steps x per doubling [95% CI, sequences]":
+                     f"×{r.doubling:.2f} [{r.doubling_lo:.2f}, {r.doubling_hi:.2f}]"}
+                    for r in ds.effects_by_width.itertuples()]
+            lines += ["", "The same fitted at each width alone (a pooled effect can hide one "
+                          "that differs with width):", "", table(pd.DataFrame(rows)), ""]
+        if ds.aliases is not None and len(ds.aliases):
+            names = {f: ", ".join(f"{r.alias} (ρ {r.rho:+.2f})"
+                                  for r in ds.aliases[ds.aliases["factor"] == f].itertuples())
+                     for f in ds.aliases["factor"].unique()}
+            lines.append("**Aliases.** Over the design's sequences these metrics move with a "
+                         "design factor (Spearman |ρ| ≥ 0.8), so an effect called by the "
+                         "factor's name may be any of them: "
+                         + "; ".join(f"{f}: {a}" for f, a in names.items()) + ".")
     if a.design is not None:
         m = a.design.margins
         for loss, units in sorted(set(zip(m["loss"], m["units"], strict=True))):

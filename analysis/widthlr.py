@@ -12,6 +12,7 @@ lr at the grid's top or bottom (`edge`) may lie beyond it.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ import pandas as pd
 from analysis.load import outcomes, split_errors
 from analysis.survival import kaplan_meier
 
+ALPHA = 0.05
 N_BOOT = 1000
 SEED = 0
 
@@ -38,9 +40,27 @@ def _cells(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def step_verdict(lo: float, hi: float) -> str:
-    """A change in share between two widths: "worse" or "better" where its CI excludes 0."""
-    return "worse" if hi < 0 else "better" if lo > 0 else ""
+def step_verdict(difference: float, p_exact: float) -> str:
+    """A change in share between two widths: "worse" or "better" where the exact sign-flip
+    test over sequences rejects no change at ALPHA (with few sequences a percentile
+    bootstrap is too narrow: its interval is not the evidence)."""
+    if p_exact >= ALPHA:
+        return ""
+    return "worse" if difference < 0 else "better"
+
+
+def sign_flip_p(d: np.ndarray) -> float:
+    """Exact two-sided sign-flip p of the mean of per-sequence differences `d` (all 2^n
+    sign patterns; n <= 16)."""
+    d = np.asarray(d, dtype=float)
+    signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(d))))
+    means = np.abs(signs @ d) / len(d)
+    return float(np.mean(means >= abs(d.mean()) - 1e-12))
+
+
+def _per_sequence_share(counts: pd.DataFrame, cell: tuple, seqs: list[str]) -> np.ndarray:
+    c = counts.loc[cell].reindex(seqs).fillna(0).to_numpy()
+    return c[:, 0] / np.maximum(c[:, 1], 1)
 
 
 def _curves(runs: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
@@ -72,7 +92,8 @@ def _summary(best: pd.DataFrame, steps: pd.DataFrame) -> dict:
             lowest=float(b["share"].min()), units=[int(b["units"].min()), int(b["units"].max())],
             edge_units=[int(edge.min()), int(edge.max())] if len(edge) else [],
             widest_units=int(widest["units"]), widest_share=float(widest["share"]),
-            widest_step=step[["narrow", "wide", "difference", "lo", "hi"]].to_dict("records")[:1]
+            widest_step=step[["narrow", "wide", "difference", "lo", "hi", "p_exact"]].to_dict(
+                "records")[:1]
             if len(step) else [])
     return out
 
@@ -126,11 +147,16 @@ def width_lr(table: pd.DataFrame, boot: int = N_BOOT, seed: int = SEED) -> Width
         for a, b in zip(g.itertuples(), list(g.itertuples())[1:], strict=False):
             d = share_draws[(loss, b.units)] - share_draws[(loss, a.units)]
             lo, hi = float(np.quantile(d, 0.025)), float(np.quantile(d, 0.975))
+            per_seq = (_per_sequence_share(counts, (loss, b.units, b.lr), seqs)
+                       - _per_sequence_share(counts, (loss, a.units, a.lr), seqs))
+            p = sign_flip_p(per_seq)
             steps.append(dict(loss=loss, narrow=a.units, wide=b.units,
-                              difference=b.share - a.share, lo=lo, hi=hi,
+                              difference=b.share - a.share, lo=lo, hi=hi, p_exact=p,
+                              sequences_lower=int((per_seq < 0).sum()),
+                              sequences_higher=int((per_seq > 0).sum()),
                               median_ratio=b.median_steps / a.median_steps
                               if math.isfinite(a.median_steps) else math.nan,
-                              verdict=step_verdict(lo, hi)))
+                              verdict=step_verdict(b.share - a.share, p)))
     nb = cells[np.isclose(cells["lr"], 1e-3) & cells["rule"].isna()].reset_index(drop=True)
     steps = pd.DataFrame(steps)
     return WidthLR(cells=cells, best=best, steps=steps, at_notebook_lr=nb,
