@@ -55,10 +55,12 @@ def sample_chunks(spec_runs: Sequence[Any], n: int, max_chunk_s: float, seed: in
     return pick, len(eligible), len(chunks)
 
 
-def differences(committed: pd.DataFrame, rerun: pd.DataFrame) -> list[str]:
+def differences(committed: pd.DataFrame, rerun: pd.DataFrame,
+                stored: set[str] | None = None) -> list[str]:
     """'run_id column: committed != rerun' for every differing value (or missing row) of
     the record: its configuration, metrics and outcome. Provenance is not the record's
-    (see `provenance_notes`)."""
+    (see `provenance_notes`). `stored`: the columns the committed table holds (None: all);
+    a column added to the record after the table was made has nothing to compare with."""
     theirs = committed.set_index("run_id")
     out = []
     for _, row in rerun.set_index("run_id").iterrows():
@@ -67,7 +69,8 @@ def differences(committed: pd.DataFrame, rerun: pd.DataFrame) -> list[str]:
             continue
         old = theirs.loc[row.name]
         for col, new in row.items():
-            if col in NOT_COMPARED or col in PROVENANCE or col not in old.index:
+            if (col in NOT_COMPARED or col in PROVENANCE or col not in old.index
+                    or (stored is not None and col not in stored)):
                 continue
             if not _same(old[col], new):
                 out.append(f"{row.name} {col}: committed {_short(old[col])} != rerun "
@@ -157,7 +160,10 @@ def check(spec: Any, table: Path, n_chunks: int, max_chunk_s: float, seed: int,
               f"{max_chunk_s:g} s; raise --max-chunk-s", file=sys.stderr)
         return 2
     new = rerun(chunks, spec.runs)
-    diff = differences(committed, new)
+    stored = set(pd.read_csv(table, nrows=0).columns) | {"loss_curve"}
+    diff = differences(committed, new, stored)
+    newer = sorted(c for c in new.columns if c not in stored and c not in PROVENANCE
+                   and c not in NOT_COMPARED)
     print(f"{spec.name}: reran {what} ({total} in all), {len(new)} records: "
           + ("all identical to the committed rows." if not diff else
              f"{len(diff)} differences:"))
@@ -165,6 +171,8 @@ def check(spec: Any, table: Path, n_chunks: int, max_chunk_s: float, seed: int,
         print("  " + line)
     if curves_note:
         print("  " + curves_note)
+    if newer:
+        print(f"  not compared, the committed table predates them: {', '.join(newer)}")
     notes = provenance_notes(committed, new)
     if notes:  # records are tied to the CPU and the kernel (DEVELOPERS.md)
         print("  made otherwise: " + "; ".join(notes))

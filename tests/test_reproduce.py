@@ -108,3 +108,10 @@ def test_all_and_a_spec_exclude_each_other(capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err[:2] == ["error: give one spec or --all"] * 2
     assert err[2] == "error: --results x.csv names one table; it does not go with --all"
+
+
+def test_a_column_the_committed_table_never_had_is_not_a_difference():
+    committed = pd.DataFrame({"run_id": ["a"], "units": [8], "bits_stored": [float("nan")]})
+    rerun = pd.DataFrame({"run_id": ["a"], "units": [8], "bits_stored": [12.5]})
+    assert differences(committed, rerun, stored={"run_id", "units"}) == []
+    assert differences(committed, rerun) != []  # where the table had it, it is compared
