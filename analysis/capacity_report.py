@@ -102,7 +102,7 @@ def time_lines(time: pd.DataFrame) -> list[str]:
         else:
             form = (f"steps ~ L^{r['power_exponent']:.2f}; {len(r['lengths'])} lengths cannot "
                     "tell a divergence at L* from a power law (a 3-parameter form fits 3 points "
-                    "exactly): `capacity_lstar`'s finer lengths near L* are where to test it")
+                    "exactly): the fit on every frontier-protocol run, below, tests it")
         out.append(f"- {_family(r)}: median steps to the first exact regeneration "
                    + ", ".join(f"{n}: {s:,.0f}" for n, s in zip(r["lengths"], r["median_steps"],
                                                                  strict=True))

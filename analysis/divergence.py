@@ -81,8 +81,9 @@ def _negloglik(theta: np.ndarray, log_len: np.ndarray, length: np.ndarray, log_l
                   * lc_floor * math.exp(theta[3]), g * pole]
     if np.isfinite(log_hi[beyond]).any():  # a memorized run beyond Lc: impossible
         return 1e300, np.zeros_like(theta)
-    logp, d_eta, d_s = _rows(eta[~beyond], log_lo[~beyond], log_hi[~beyond], math.exp(log_s),
-                             "lognormal")
+    with np.errstate(over="ignore", invalid="ignore"):  # far tails while the search roams
+        logp, d_eta, d_s = _rows(eta[~beyond], log_lo[~beyond], log_hi[~beyond],
+                                 math.exp(log_s), "lognormal")
     total = float(np.sum(logp))
     if not math.isfinite(total):
         return 1e300, np.zeros_like(theta)

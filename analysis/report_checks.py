@@ -25,7 +25,9 @@ def skill_lines(s: Skill | None) -> list[str]:
         return []
     scores = s.scores.set_index(["loss", "forecast"])
     rows = [{"loss": loss_name(loss), "forecast": FORECAST_NAMES[name],
-             "median factor": ci(r.median_factor, r.factor_lo, r.factor_hi),
+             "median factor": (ci(r.median_factor, r.factor_lo, r.factor_hi)
+                               if r.median_factor == r.median_factor else "n/a (no cell "
+                               "with a measured median)"),
              "Brier": ci(r.brier, r.brier_lo, r.brier_hi, "{:.3f}")}
             for loss in s.verdicts["loss"] for name in FORECASTS
             for r in [scores.loc[(loss, name)]]]

@@ -122,7 +122,8 @@ def skill(runs: pd.DataFrame, cells: pd.DataFrame) -> Skill:
                               brier_met=bool(lo_b > 0) if failures else None))
         i_law, design_brier = FORECASTS.index("law"), point[FORECASTS.index("design"), 1]
         verdicts.append(dict(
-            loss=loss, median_factor=bool(point[i_law, 0] <= MEDIAN_FACTOR_TARGET),
+            loss=loss, median_factor=(bool(point[i_law, 0] <= MEDIAN_FACTOR_TARGET)
+                                      if np.isfinite(point[i_law, 0]) else None),
             brier=(bool(point[i_law, 1] <= BRIER_TARGET_SHARE * design_brier)
                    if failures and design_brier > 0 else None),
             brier_share_of_design=(point[i_law, 1] / design_brier
