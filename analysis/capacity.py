@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.capacity_checks import between_widths, end_gain, lstar_between
+from analysis.code_length import code_length_capacity, saved_last_pass
 from analysis.divergence import Divergence, analyse_divergence, time_to_memorize
 from analysis.load import numbers, parameters, records
 
@@ -95,9 +96,12 @@ def per_sequence(df: pd.DataFrame) -> pd.DataFrame:
     for e in EXPOSURES:
         df[f"bits_{e}"] = bits_at(df, e)
     df["steps_first"] = numbers(df["steps_to_memorize"])
+    df["saved_end"] = saved_last_pass(df)
+    df["bits_start"] = bits_at(df, 0)
     keys = ["slice", *FAMILY, "mode", "params", "length", "gen_seed", "max_epochs"]
     agg = {f"bits_{e}": "mean" for e in EXPOSURES}
-    agg.update(bits_end=("bits_stored", "mean"), memorized=("memorized", "mean"),
+    agg.update(bits_end=("bits_stored", "mean"), saved_end=("saved_end", "mean"),
+               bits_start=("bits_start", "mean"), memorized=("memorized", "mean"),
                runs=("memorized", "size"), steps_first=("steps_first", "median"))
     agg = {k: (k, v) if isinstance(v, str) else v for k, v in agg.items()}
     return df.groupby(keys, sort=True, dropna=False).agg(**agg).reset_index()
@@ -245,6 +249,7 @@ class Capacity:
     verdicts: list[dict] = field(default_factory=list)
     end_gain: pd.DataFrame = field(default_factory=pd.DataFrame)  # each curve's last doubling
     between: pd.DataFrame = field(default_factory=pd.DataFrame)  # 24 units vs 16 and 32
+    saved: pd.DataFrame = field(default_factory=pd.DataFrame)  # capacity, unclipped measure
     lstar_between: dict | None = None
     divergence: Divergence | None = None  # T(L) towards L*, on the frontier's protocol
 
@@ -335,6 +340,7 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     result.time = time_to_memorize(seqs)
     result.verdicts = verdicts(caps, ratio, result.lr_choice)
     result.end_gain = end_gain(seqs, ["slice", *FAMILY, "mode", "params"], EXPOSURES)
+    result.saved = code_length_capacity(seqs, ["slice", *FAMILY, "mode", "params", "max_epochs"])
     if fresh_curves is not None and len(fresh_curves):
         result.between = between_widths(seqs, per_sequence(fresh_curves))
     return result
@@ -359,6 +365,7 @@ def capacity_document(cap: Capacity) -> dict:
                                 "exposures_at_lstar", "bits_per_param"]),
         verdicts=cap.verdicts, headline=headline(cap),
         end_gain=records(cap.end_gain, list(cap.end_gain.columns)),
+        saved=records(cap.saved, list(cap.saved.columns)),
         between=records(cap.between, list(cap.between.columns)),
         lstar_between=cap.lstar_between,
         divergence=(records(cap.divergence.fits, [c for c in cap.divergence.fits.columns

@@ -46,6 +46,35 @@ def capacity_table(caps: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def saved_lines(saved: pd.DataFrame) -> list[str]:
+    """Capacity on the unclipped measure (analysis.code_length), at each curve's budget."""
+    if saved.empty:
+        return []
+    rows = []
+    for _, r in saved.sort_values(["cell", "alphabet_size", "units", "mode"]).iterrows():
+        gain = ("-" if r["last_gain"] != r["last_gain"]
+                else f"x{_ci(r['last_gain'], r['gain_lo'], r['gain_hi'])}")
+        rows.append(f"| {_family(r)} | {int(r['params']):,} | {r['mode']} | {int(r['max_epochs'])} | "
+                    f"{_ci(r['capacity'], r['lo'], r['hi'], '.0f')} | {int(r['peak_length']):,} | "
+                    f"{_ci(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} | {r['status']} "
+                    f"(last doubling {gain}) | {r['clipped_at_peak']:,.0f} | "
+                    f"{r['untrained_clipped_at_last']:,.0f} at {int(r['last_length']):,} |")
+    return ["**The clipped measure is biased upwards, and the unclipped one plateaus.** Bits "
+            "stored clips each position's saving at zero, so a position predicted worse than "
+            "uniform counts nothing instead of against: an untrained network is credited with "
+            "its lucky positions, and more of them the longer the sequence (last column: the "
+            "clipped bits of the same networks before any training, at the longest length). "
+            "The unclipped measure is the code-length saving of the last pass, n (log2 A - its "
+            "mean loss in bits), a prequential code length (`analysis.code_length`; the loss on "
+            "the logits, weights still moving within the pass). Capacity is its plateau: the "
+            "largest mean over lengths (t interval over 3 sequences), with where the curve "
+            "stands at its longest length ('peaked': 2 or more longer lengths below the peak; "
+            "'level': the last doubling's interval reaches below x1.05).", "",
+            "| network | parameters | training | exposures | capacity (bits saved) | at length | "
+            "bits per parameter | plateau | clipped bits at that length | clipped bits "
+            "untrained |", "|---|---|---|---|---|---|---|---|---|---|", *rows]
+
+
 def ratio_table(ratio: pd.DataFrame) -> str:
     lines = ["| network | exposures | online (bits) | offline (bits) | online / offline |",
              "|---|---|---|---|---|"]
@@ -214,6 +243,9 @@ def capacity_section(cap: Capacity | None) -> str:
                f"In {rising} of {len(cap.capacity)} rows the most bits were stored at the longest "
                "length tried (a lower bound); the others peaked inside the lengths tried.")
     lines += ["", "### Capacity per network (`capacity`, continued by `capacity_plateau`)", "",
+              *saved_lines(cap.saved), "",
+              "On the clipped measure the issue defined (bits stored), read from the curves at "
+              "each exposure; its values at long lengths include the bias above:", "",
               plateau, "", capacity_table(cap.capacity), "", *end_gain_lines(cap.end_gain), "",
               "### Online as a fraction of offline", "",
               "Offline is char-RNN training (chunks of 64 letters, cosine decay, clipping at 1); "

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from analysis.capacity import headline
 from analysis.capacity_checks import status_counts
+from analysis.code_length import online_offline as saved_online_offline
 from analysis.load import records
 
 if TYPE_CHECKING:
@@ -46,6 +47,13 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
         cap = a.capacity
         div = cap.divergence.fits if cap.divergence is not None else None
         out.append(dict(id="capacity", headline=headline(cap),
+                        saved=records(cap.saved, ["cell", "units", "alphabet_size", "mode",
+                                                  "max_epochs", "params", "bits_per_param",
+                                                  "bpp_lo", "bpp_hi", "status",
+                                                  "peak_length"]),
+                        saved_ratio=records(saved_online_offline(cap.saved), [
+                            "cell", "units", "alphabet_size", "max_epochs", "ratio"])
+                        if len(cap.saved) else [],
                         lstar=records(cap.lstar, [
                             "cell", "units", "bound", "L_star", "below", "above", "lo", "hi",
                             "bits_per_param", "exposures_at_lstar"]),

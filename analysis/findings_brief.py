@@ -151,23 +151,39 @@ def _cell_ratio(r: dict) -> str:
 
 def _capacity(by_id: dict[str, dict]) -> str:
     cap = by_id.get("capacity")
-    if cap is None or not cap["headline"]:
+    if cap is None or not (cap["headline"] or cap.get("saved")):
         return ""
+    text = ("2b. **How much a network stores, and what online training costs** (§Capacity, "
+            "measured). ")
+    if cap.get("saved"):
+        ratio = {(r["cell"], r["units"], r["alphabet_size"], r["max_epochs"]): r["ratio"]
+                 for r in cap.get("saved_ratio", [])}
+        items = "; ".join(
+            f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters, "
+            f"{r['max_epochs']} exposures, {r['mode']}: "
+            f"{_ci_or_point(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} ({r['status']})"
+            for r in cap["saved"] if r["mode"] in ("online k=16", "offline"))
+        ratios = ", ".join(f"{c.upper()} {u} units at {a} letters ×{v:.2f}"
+                           for (c, u, a, _), v in ratio.items())
+        text += ("On the code-length saving (unclipped), capacity in bits per parameter at "
+                 "its plateau over lengths, each width at the lr chosen on other sequences: "
+                 + items + (f". Online as a fraction of offline at the same budget: {ratios}"
+                            if ratios else "") + ". ")
+    if cap["headline"]:
+        def bpp(r: dict, m: str) -> str:
+            return (f"{_ci_or_point(r[m], r[m + '_lo'], r[m + '_hi'])}"
+                    + (" (still rising)" if r[m + "_rising"] else ""))
 
-    def bpp(r: dict, m: str) -> str:
-        return (f"{_ci_or_point(r[m], r[m + '_lo'], r[m + '_hi'])}"
-                + (" (still rising)" if r[m + "_rising"] else ""))
-
-    items = "; ".join(f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters, "
-                      f"{r['exposures']} exposures: online {bpp(r, 'online')}, offline "
-                      f"{bpp(r, 'offline')} (online x"
-                      f"{_ci_or_point(r['ratio'], r['ratio_lo'], r['ratio_hi'])})"
-                      for r in cap["headline"])
-    return ("2b. **How much a network stores, and what online training costs** (§Capacity, "
-            "measured). Bits stored per parameter, the most stored over the lengths tried, each "
-            "width at the lr chosen on other sequences, online and offline at the same lengths "
-            "and exposures: " + items + ". A value still rising at the longest length tried is "
-            "a lower bound on capacity.")
+        items = "; ".join(f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} "
+                          f"letters, {r['exposures']} exposures: online {bpp(r, 'online')}, "
+                          f"offline {bpp(r, 'offline')} (online x"
+                          f"{_ci_or_point(r['ratio'], r['ratio_lo'], r['ratio_hi'])})"
+                          for r in cap["headline"])
+        text += ("Bits stored as the issue defined it (each position clipped at zero, which "
+                 "credits even an untrained network with its lucky positions, so it is biased "
+                 "upwards at long lengths), the most stored over the lengths tried: " + items
+                 + ".")
+    return text
 
 
 def _ci_or_point(v: float, lo: float, hi: float) -> str:

@@ -116,6 +116,22 @@ def _readme_frontier(f: dict) -> list[str]:
 
 def _readme_capacity(f: dict) -> list[str]:
     out = []
+    if f.get("saved"):
+        ratio = {(r["cell"], r["units"], r["alphabet_size"], r["max_epochs"]): r["ratio"]
+                 for r in f.get("saved_ratio", [])}
+        out.append("- **Capacity, on the code-length saving** (`capacity` + `capacity_plateau`: "
+                   "n (log2 A - the last pass's loss in bits), unclipped; its plateau over "
+                   "lengths, bits per parameter with a t interval over 3 sequences): " + "; ".join(
+                       f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters, "
+                       f"{r['mode']}, {r['max_epochs']} exposures: "
+                       f"{ci(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} ({r['status']}"
+                       + (f"; online ×{ratio[key]:.2f} of offline" if r["mode"] == "online k=16"
+                          and (key := (r["cell"], r["units"], r["alphabet_size"],
+                                       r["max_epochs"])) in ratio else "") + ")"
+                       for r in f["saved"] if r["mode"] in ("online k=16", "offline")) + ". "
+                   "Bits stored as the issue defined it clips each position at zero, which "
+                   "credits even an untrained network with its lucky positions, more the longer "
+                   "the sequence: its values below are biased upwards at long lengths.")
     if f["headline"]:
         def bpp(r: dict, m: str) -> str:
             bound = " (still rising: a lower bound)" if r[f"{m}_rising"] else ""
