@@ -94,3 +94,33 @@ def test_lstar_between_flags_a_prediction_outside_the_measured_interval():
     assert r["predicted"] == pytest.approx(math.exp(
         (1 - math.log(1.5, 2)) * math.log(580) + math.log(1.5, 2) * math.log(1117)))
     assert r["between"] and not r["predicted_inside"]
+
+
+def test_the_code_length_saving_counts_a_bad_prediction_against():
+    from analysis.code_length import saved_last_pass
+
+    df = pd.DataFrame(dict(final_loss=[math.log(26), 0.0, 2 * math.log(26), 0.0],
+                           alphabet=["ABCDEFGHIJKLMNOPQRSTUVWXYZ"] * 4, length=[100] * 4,
+                           loss=["logits", "logits", "logits", "softmax"]))
+    got = saved_last_pass(df)
+    assert got[0] == pytest.approx(0.0, abs=1e-9)  # uniform: nothing saved
+    assert got[1] == pytest.approx(100 * math.log2(26))  # every letter certain
+    assert got[2] == pytest.approx(-100 * math.log2(26))  # worse than uniform: negative
+    assert math.isnan(got[3])  # the notebook's loss is not a code length
+
+
+def test_code_length_capacity_finds_a_peak_and_the_clipped_bias_beside_it():
+    from analysis.code_length import code_length_capacity
+
+    rows = []
+    for length, saved in ((256, 500.0), (512, 800.0), (1024, 700.0), (2048, 600.0)):
+        for s in range(3):
+            rows.append(dict(slice="x", mode="online k=16", params=400, max_epochs=1000,
+                             length=length, gen_seed=s, saved_end=saved + s,
+                             bits_end=saved + 300 + s, bits_start=length / 8))
+    r = code_length_capacity(pd.DataFrame(rows), ["slice", "mode", "params", "max_epochs"])
+    r = r.iloc[0]
+    assert r["peak_length"] == 512 and r["lengths_beyond"] == 2 and r["status"] == "peaked"
+    assert r["capacity"] == pytest.approx(801.0)
+    assert r["bits_per_param"] == pytest.approx(801.0 / 400)
+    assert r["untrained_clipped_at_last"] == pytest.approx(256.0)
