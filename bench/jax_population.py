@@ -27,7 +27,7 @@ import optax  # noqa: E402
 import torch  # noqa: E402
 
 from seqmem.config import preset  # noqa: E402
-from seqmem.kernel import Workspace  # noqa: E402
+from seqmem.kernel_numba import Workspace  # noqa: E402
 from seqmem.model import stacked_weights  # noqa: E402
 from seqmem.population import (  # noqa: E402
     Population,

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from seqmem.config import preset
-from seqmem.kernel import Workspace
+from seqmem.kernel_numba import Workspace
 from seqmem.kernel_torch import Activations, train_epoch_gated, train_epoch_lstm
 from seqmem.model import build_model, stacked_weights
 from seqmem.population import KERNELS, Population, numba_epoch

@@ -9,14 +9,14 @@ weights held fixed it equals full BPTT through fresh activations. The cost is fl
 the sequence's length: G H |theta| multiply-adds per step (G gate rows), the product of
 W_hh with the previous M_h.
 
-Columns of M (one model; the engine layout of seqmem.kernel): W_ih as (A, G) row-major,
+Columns of M (one model; the engine layout of seqmem.kernel_numba): W_ih as (A, G) row-major,
 then W_hh as (H, G), then b_ih (G), then b_hh (G), so a gradient's slices are the blocks'
 flat views. A step is computed unit by unit: the G/H gate rows of W_hh^T M_h that reach
 unit u (`rows`), plus each gate's own immediate dependence on theta (one input column,
 the previous h along W_hh's column, and its biases), combined with the unit's local
 derivatives into its new row of M. M_h is double-buffered: every unit reads the old one.
 
-Forward arithmetic and the readout, loss and Adam are seqmem.kernel's, op for op; a
+Forward arithmetic and the readout, loss and Adam are seqmem.kernel_numba's, op for op; a
 model computes alone on aligned working copies, as there.
 """
 
@@ -27,7 +27,7 @@ from numba import njit
 
 from seqmem.adam import BETA1, BETA2, EPS
 from seqmem.config import GATES
-from seqmem.kernel import (
+from seqmem.kernel_numba import (
     _FAST,
     _adam,
     _copy,
@@ -72,7 +72,7 @@ def train_epoch_rtrl(mats, vecs, wmats, wvecs, scratch, mh, rmats, rvecs, idx, t
                      softmax_loss, step0, lr, losses, cell, trace):
     """Train every model one epoch with RTRL; losses (P, n).
 
-    mats, vecs, wmats, wvecs, scratch: as seqmem.kernel.train_epoch; mh, rmats, rvecs: an
+    mats, vecs, wmats, wvecs, scratch: as seqmem.kernel_numba.train_epoch; mh, rmats, rvecs: an
     RtrlWorkspace's arrays; cell: CELL_CODES; trace: (P, n, |theta|) to keep every step's
     recurrent gradient, or an empty array.
     """
@@ -116,7 +116,7 @@ def _add_hidden_terms(row, h, j, g, off_whh, off_bhh, coef):
 
 @njit(cache=True, fastmath=_FAST, error_model="numpy")
 def _gate_inputs(w_ih, b_ih, w_hh, b_hh, h, x, char, ig, hg):
-    """The GRU's and the RNN's gate inputs, as seqmem.kernel computes them:
+    """The GRU's and the RNN's gate inputs, as seqmem.kernel_numba computes them:
     ig = W_ih[x] + b_ih, hg = b_hh + h W_hh (zero h with a reset before every letter)."""
     g = ig.shape[0]
     for j in range(g):

@@ -1,7 +1,7 @@
 """The population engine's torch kernel: P models' online epoch as batched torch operations.
 
 The default kernel off the CPU (GPUs) and the one for options the compiled kernel does not
-implement (a schedule, clipping). It has seqmem.kernel's semantics op for op: the loss at
+implement (a schedule, clipping). It has seqmem.kernel_numba's semantics op for op: the loss at
 step j backpropagated through its window with the activations saved when those steps ran
 and the weights as they are now; Adam through Population.adam_step (one fused step).
 """

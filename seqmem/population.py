@@ -5,7 +5,7 @@ in lock-step: weights stacked on a leading P axis, one batched forward, a
 hand-written batched backward, and one fused Adam update over all parameters of
 all models (Adam is elementwise, so this equals P separate updates).
 
-Two kernels compute an epoch. On a CPU the default is `seqmem.kernel` (numba): one
+Two kernels compute an epoch. On a CPU the default is `seqmem.kernel_numba` (numba): one
 call per epoch runs every model's steps in compiled code, model after model, so
 each model's weights stay in the core's cache and its arithmetic never depends on
 the other models. Elsewhere (GPUs) the default is the batched torch kernel below,
@@ -77,7 +77,7 @@ class Population:
         self._arrays: tuple | None = None
 
     def arrays(self) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
-        """numpy views of the blocks (CPU only) as seqmem.kernel takes them: the matrices
+        """numpy views of the blocks (CPU only) as seqmem.kernel_numba takes them: the matrices
         (w_ih, w_out, w_hh) and the vectors (b_ih, b_hh, b_out), each for the parameters,
         then m, then v.
 
@@ -152,7 +152,7 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
     Model i starts from exactly the weights the reference trainer builds for configs[i].seed.
     trace_steps: keep the first `trace_steps` per-step losses of each run in `step_loss`.
     kernel: how an epoch is computed. "numba" (the default on a CPU) runs each model's
-    epoch in compiled code, `seqmem.kernel`; "torch" (the default elsewhere) runs all
+    epoch in compiled code, `seqmem.kernel_numba`; "torch" (the default elsewhere) runs all
     models as batched torch operations. Both have the reference trainer's semantics; they
     differ in float32 rounding, and only with "numba" is a model's record independent
     of which other models share its population.
@@ -215,7 +215,7 @@ def _train(configs: list[RunConfig], device: torch.device, trace_steps: int, ker
            if online and kernel == "torch" and cfg.cell == "lstm" and not rtrl else None)
     work = sens = None
     if kernel == "numba":  # imported here: loading numba takes a second GPU runs never need
-        from seqmem.kernel import Workspace
+        from seqmem.kernel_numba import Workspace
 
         work = Workspace(n, hid, a, window, cfg.cell)
         if rtrl:
@@ -307,7 +307,7 @@ def _train(configs: list[RunConfig], device: torch.device, trace_steps: int, ker
 def numba_epoch(pop: Population, cfg: RunConfig, idx: np.ndarray, window: int,
                        step0: int, work) -> np.ndarray:
     """One epoch for every active model with the compiled CPU kernel; losses (P, n)."""
-    from seqmem.kernel import train_epoch, train_epoch_gated
+    from seqmem.kernel_numba import train_epoch, train_epoch_gated
 
     losses = np.zeros((pop.P, len(idx)))
     args = (*pop.arrays(), work.mats, work.vecs, work.scratch, idx, np.roll(idx, -1), window,
@@ -339,11 +339,11 @@ def numba_rtrl_epoch(pop: Population, cfg: RunConfig, idx: np.ndarray, step0: in
 def evaluate_population(pop: Population, cfg: RunConfig, work=None) -> list:
     """Generate n-1 letters from the first one and a fresh state, for every model; score each.
 
-    work: a seqmem.kernel.Workspace to generate with the compiled kernel; None: torch.
+    work: a seqmem.kernel_numba.Workspace to generate with the compiled kernel; None: torch.
     """
     seq, alphabet = cfg.sequence, cfg.alphabet
     if work is not None:
-        from seqmem.kernel import generate, generate_gated
+        from seqmem.kernel_numba import generate, generate_gated
 
         generated = np.zeros((pop.P, len(seq) - 1), dtype=np.int64)
         args = (*pop.arrays(), work.mats, work.vecs, work.scratch, work.inputs,

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from seqmem.kernel import _adam
+from seqmem.kernel_numba import _adam
 
 
 def test_adam_matches_torch_optim_adam_over_many_steps():
@@ -27,7 +27,7 @@ def test_adam_matches_torch_optim_adam_over_many_steps():
 def test_the_compiled_generation_is_the_torch_one(cell):
     """Evaluation in the numba kernel generates what the torch kernel's evaluation does."""
     from seqmem.config import preset
-    from seqmem.kernel import Workspace
+    from seqmem.kernel_numba import Workspace
     from seqmem.kernel_torch import generate
     from seqmem.model import stacked_weights
     from seqmem.population import Population, evaluate_population
@@ -51,7 +51,7 @@ def test_the_compiled_generation_is_the_torch_one(cell):
 
 def test_a_models_arithmetic_does_not_depend_on_where_its_arrays_sit():
     """LLVM's vectorized sums depend on addresses; the kernel works on aligned copies."""
-    from seqmem.kernel import Workspace, train_epoch
+    from seqmem.kernel_numba import Workspace, train_epoch
     from seqmem.model import stacked_weights
     from seqmem.population import Population
     from seqmem.sequences import encode

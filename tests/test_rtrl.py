@@ -7,7 +7,7 @@ import torch
 
 from seqmem.config import preset
 from seqmem.generate import uniform
-from seqmem.kernel import Workspace
+from seqmem.kernel_numba import Workspace
 from seqmem.kernel_rtrl import RtrlWorkspace, theta_size
 from seqmem.model import build_model, stacked_weights
 from seqmem.population import Population, numba_rtrl_epoch, train_population
