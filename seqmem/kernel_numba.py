@@ -5,9 +5,8 @@ full-epoch BPTT: every one of the t products through W_hh in a step's backward c
 streams all P models' W_hh (P x 256 KB) from the last-level cache. Here each model
 runs its whole epoch in turn, so its weights stay in the core's own cache, and each
 tensor's gradient is consumed by Adam as it is made (no gradient buffer to write and
-read back). The arithmetic is the torch kernel's (see `seqmem.population`), float32
-throughout; only the summation order of dot products differs, so losses agree with it
-to float32 rounding.
+read back). The arithmetic is seqmem.kernel_torch's, float32 throughout; only the
+summation order of dot products differs, so losses agree with it to float32 rounding.
 
 A model's record must not depend on which models share its batch, nor on anything else
 in the process. LLVM vectorizes the dot products (fastmath "reassoc") with a summation
@@ -16,23 +15,125 @@ computes on working copies with fixed alignment (`Workspace`): its parameters an
 moments are copied into 64-byte-aligned arrays before its epoch and back after it, and
 the scratch buffers are aligned the same way. The copies cost a few percent at 128 units.
 
-Weights live in the flat buffers of `seqmem.population.Population` (one contiguous
-block per tensor, P leading); this module only sees numpy views of them.
+Interface: `train_epoch` and `generate`, as seqmem.kernel_torch's. Arrays travel in named
+tuples (numba compiles a field access to nothing): a tensor set as `Params`, with Adam's
+moments as `AdamState`, the working arrays as `Workspace`, an epoch's scalars as
+`EpochOptions`, a step's Adam coefficients as `AdamStep`. Weights live in the flat
+buffers of `seqmem.population.Population` (one contiguous block per tensor, P leading);
+this module only sees numpy views of them (`Population.arrays`).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from seqmem.adam import BETA1, BETA2, EPS
-from seqmem.config import GATES
+from seqmem.config import GATES, RunConfig
 
 # reassoc lets LLVM vectorize the dot products; contract allows fused multiply-adds.
 # Neither changes more than float32 rounding, and with the fixed alignment of Workspace
 # both give the same bits for the same model, whatever shares its batch.
-_FAST = {"reassoc", "contract"}
+FASTMATH = {"reassoc", "contract"}
 ALIGN = 64  # bytes: a cache line, and the widest vector register (AVX-512)
+
+
+class Params(NamedTuple):
+    """One model's tensors in the engine layout (G = GATES[cell] * H gate rows), or P
+    models' with P leading: the Population's blocks."""
+
+    w_ih: np.ndarray  # (A, G): the one-hot input selects a row
+    w_out: np.ndarray  # (A, H)
+    w_hh: np.ndarray  # (H, G)
+    b_ih: np.ndarray  # (G,)
+    b_hh: np.ndarray  # (G,)
+    b_out: np.ndarray  # (A,)
+
+
+class AdamState(NamedTuple):
+    """The parameters and Adam's first and second moments of each."""
+
+    param: Params
+    m: Params
+    v: Params
+
+
+class AdamStep(NamedTuple):
+    """One step's coefficients of torch.optim.Adam (no weight decay, no amsgrad), float32
+    as torch rounds them: w1 = 1 - beta1 and w2 = 1 - beta2 are taken in double and then
+    rounded (1 - 0.999f would be 5e-5 off, a bias that grows over hundreds of steps)."""
+
+    w1: np.float32  # 1 - beta1
+    b2: np.float32  # beta2
+    w2: np.float32  # 1 - beta2
+    eps: np.float32
+    step_size: np.float32  # lr / (1 - beta1^step)
+    bc2_sqrt: np.float32  # sqrt(1 - beta2^step)
+
+
+class EpochOptions(NamedTuple):
+    """What an epoch computes besides its arrays."""
+
+    window: int  # steps each loss is backpropagated through (1 with a reset per letter)
+    char: bool  # the state reset before every letter
+    softmax_loss: bool  # CrossEntropyLoss on the softmax (the notebook's), else on the logits
+    step0: int  # Adam steps taken before this epoch
+    lr: float
+
+
+class Readout(NamedTuple):
+    """A step's readout buffers."""
+
+    logits: np.ndarray  # (A,)
+    ce_in: np.ndarray  # (A,): what CrossEntropyLoss is applied to
+    dz: np.ndarray  # (A,): the loss's gradient w.r.t. the logits
+    dh: np.ndarray  # (H,): the gradient reaching h
+    grad_out: np.ndarray  # (H,): one row of W_out's gradient
+
+
+class LstmScratch(NamedTuple):
+    """What the LSTM's epoch saves in the forward and reuses in every later backward."""
+
+    hs: np.ndarray  # (n + 1, H): hs[t] is the h fed to step t
+    fac: np.ndarray  # (n, 4H): the gates' local derivatives, so that dpre = [dc, dc, dc, dh] fac
+    kk: np.ndarray  # (n, H): o (1 - tanh(c)^2), so that dc += dh kk
+    fgate: np.ndarray  # (n, H): the forget gate
+    dpre: np.ndarray  # (window, 4H): the gate gradients of the window's steps
+    pre: np.ndarray  # (4H,): the gate pre-activations
+    c: np.ndarray  # (H,)
+    dc: np.ndarray  # (H,)
+    row: np.ndarray  # (4H,): a bias's gradient, or one row of W_hh's
+    grad_ih: np.ndarray  # (A, 4H)
+
+
+class GatedScratch(NamedTuple):
+    """The same for the GRU and the tanh RNN (see _gated_model_epoch for fac)."""
+
+    hs: np.ndarray  # (n + 1, H): hs[t] is the h fed to step t
+    fac: np.ndarray  # (n, 4H): local derivatives (the RNN uses the first H of each row)
+    z: np.ndarray  # (n, H): the GRU's update gate
+    dig: np.ndarray  # (window, G): gradients of the input side W_ih x + b_ih
+    dhg: np.ndarray  # (window, G): gradients of the hidden side W_hh h + b_hh
+    ig: np.ndarray  # (G,)
+    hg: np.ndarray  # (G,)
+    dprev: np.ndarray  # (H,): the gradient reaching the previous state
+    row: np.ndarray  # (G,): a bias's gradient, or one row of W_hh's
+    grad_ih: np.ndarray  # (A, G)
+
+
+class Generation(NamedTuple):
+    """Generation's buffers."""
+
+    x: np.ndarray  # (A,): the input letter (or distribution)
+    h: np.ndarray  # (H,)
+    c: np.ndarray  # (H,): the LSTM's cell
+    h_new: np.ndarray  # (H,): the GRU's and the RNN's next state
+    pre: np.ndarray  # (G,): the LSTM's gate pre-activations
+    ig: np.ndarray  # (G,): the GRU's and the RNN's input side
+    hg: np.ndarray  # (G,): and their hidden side
+    logits: np.ndarray  # (A,)
 
 
 def aligned_zeros(shape: tuple[int, ...], dtype=np.float32) -> np.ndarray:
@@ -44,39 +145,83 @@ def aligned_zeros(shape: tuple[int, ...], dtype=np.float32) -> np.ndarray:
     return raw[start:start + size].reshape(shape)
 
 
-class Workspace:
-    """Aligned arrays for one model at a time, shaped by the cell only.
+class Workspace(NamedTuple):
+    """Aligned arrays for one model at a time, shaped by the cell only: the model's working
+    copy, its epoch's scratch (LstmScratch or GatedScratch), the readout's and generation's
+    buffers."""
 
-    mats, vecs: the model's matrices (w_ih (A, 4H), w_out (A, H), w_hh (H, 4H)) and
-    vectors (b_ih, b_hh (4H), b_out (A)), then the first and then the second Adam moments
-    of each, in that order (two tuples of one array type each, so the kernel may loop over
-    them); scratch: the epoch's activations and buffers; inputs: generation's input.
-    """
+    model: AdamState
+    scratch: LstmScratch | GatedScratch
+    readout: Readout
+    generation: Generation
 
-    def __init__(self, n: int, units: int, alphabet_size: int, window: int, cell: str = "lstm"):
+    @classmethod
+    def allocate(cls, n: int, units: int, alphabet_size: int, window: int,
+                 cell: str = "lstm") -> Workspace:
+        """For a sequence of n letters and a backward window of `window` steps."""
         h, a = units, alphabet_size
         g = GATES[cell] * units  # gate rows
         w = max(window, 1)
-        self.mats = tuple(aligned_zeros(s) for _ in range(3) for s in [(a, g), (a, h), (h, g)])
-        self.vecs = tuple(aligned_zeros(s) for _ in range(3) for s in [(g,), (g,), (a,)])
-        if cell == "lstm":  # hs fac kk fgate dpre | pre c logits ce dz dh dc row grad_ih grad_out
-            shapes = [(n + 1, h), (n, g), (n, h), (n, h), (w, g),
-                      (g,), (h,), (a,), (a,), (a,), (h,), (h,), (g,), (a, g), (h,)]
-        else:  # hs fac z dig dhg | ig hg logits ce dz dh dprev row grad_ih grad_out
-            shapes = [(n + 1, h), (n, 4 * h), (n, h), (w, g), (w, g),
-                      (g,), (g,), (a,), (a,), (a,), (h,), (h,), (g,), (a, g), (h,)]
-        self.scratch = tuple(aligned_zeros(s) for s in shapes)
-        self.inputs = aligned_zeros((a,))  # generation's input letter (or distribution)
+        z = aligned_zeros
+        model = AdamState(*(Params(z((a, g)), z((a, h)), z((h, g)), z((g,)), z((g,)), z((a,)))
+                            for _ in range(3)))
+        if cell == "lstm":
+            scratch = LstmScratch(z((n + 1, h)), z((n, g)), z((n, h)), z((n, h)), z((w, g)),
+                                  z((g,)), z((h,)), z((h,)), z((g,)), z((a, g)))
+        else:
+            scratch = GatedScratch(z((n + 1, h)), z((n, 4 * h)), z((n, h)), z((w, g)),
+                                   z((w, g)), z((g,)), z((g,)), z((h,)), z((g,)), z((a, g)))
+        return cls(model, scratch, Readout(z((a,)), z((a,)), z((a,)), z((h,)), z((h,))),
+                   Generation(z((a,)), z((h,)), z((h,)), z((h,)), z((g,)), z((g,)), z((g,)),
+                              z((a,))))
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
-def _adam(p, m, v, g, w1, b2, w2, eps, step_size, bc2_sqrt):
-    """torch.optim.Adam's update (no weight decay, no amsgrad) on 1-d float32 arrays.
+def train_epoch(pop, cfg: RunConfig, idx: np.ndarray, window: int, work: Workspace,
+                step0: int) -> np.ndarray:
+    """One epoch of every model of `pop` (a seqmem.population.Population); losses (P, n).
 
-    As torch writes it: m.lerp_(g, w1), v.mul_(b2).addcmul_(g, g, value=w2), with
-    w1 = 1 - beta1 and w2 = 1 - beta2 taken in double and then rounded (1 - 0.999f
-    would be 5e-5 off, a bias that grows over hundreds of steps).
+    idx: the sequence's letters; window: the steps each loss is backpropagated through;
+    work: Workspace.allocate(n, units, A, window, cfg.cell); step0: Adam steps taken before.
     """
+    blocks = pop.arrays()
+    losses = np.zeros((blocks.param.w_ih.shape[0], len(idx)))
+    opts = EpochOptions(window, cfg.reset == "char", cfg.loss == "softmax", step0, cfg.lr)
+    if cfg.cell == "lstm":
+        _train_lstm(blocks, work, idx, opts, losses)
+    else:
+        _train_gated(blocks, work, idx, opts, losses, cfg.cell == "gru")
+    return losses
+
+
+def generate(pop, cfg: RunConfig, work: Workspace) -> np.ndarray:
+    """Every model of `pop` generates n - 1 letters from the sequence's first and a fresh
+    state (seqmem.kernel_torch.generate's float32 arithmetic); letters (P, n - 1)."""
+    seq, alphabet = cfg.sequence, cfg.alphabet
+    blocks = pop.arrays()
+    out = np.zeros((blocks.param.w_ih.shape[0], len(seq) - 1), dtype=np.int64)
+    first, char, probs = alphabet.index(seq[0]), cfg.reset == "char", cfg.feedback == "probs"
+    if cfg.cell == "lstm":
+        _generate_lstm(blocks, work, first, len(seq) - 1, char, probs, out)
+    else:
+        _generate_gated(blocks, work, first, len(seq) - 1, char, probs, out, cfg.cell == "gru")
+    return out
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def adam_step(lr, step):
+    """Adam's coefficients for step `step` (counted from 1) with learning rate lr: the bias
+    corrections as torch takes them, in double and then rounded."""
+    f32 = np.float32
+    return AdamStep(f32(1.0 - BETA1), f32(BETA2), f32(1.0 - BETA2), f32(EPS),
+                    f32(lr / (1.0 - BETA1 ** step)), f32(np.sqrt(1.0 - BETA2 ** step)))
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def adam_update(p, m, v, g, step):
+    """torch.optim.Adam's update of p with gradient g (1-d float32 arrays), as torch writes
+    it: m.lerp_(g, w1), v.mul_(b2).addcmul_(g, g, value=w2); step: an AdamStep."""
+    w1, b2, w2, eps = step.w1, step.b2, step.w2, step.eps
+    step_size, bc2_sqrt = step.step_size, step.bc2_sqrt
     for k in range(p.shape[0]):
         gk = g[k]
         mk = m[k] + w1 * (gk - m[k])
@@ -86,31 +231,55 @@ def _adam(p, m, v, g, w1, b2, w2, eps, step_size, bc2_sqrt):
         p[k] -= step_size * mk / (np.sqrt(vk) / bc2_sqrt + eps)
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
-def _sigmoid(x):
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def sigmoid(x):
     return np.float32(1.0) / (np.float32(1.0) + np.exp(-x))
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
-def _copy(mats, vecs, wmats, wvecs, p, count, into_work):
-    """Model p's first `count` matrices and vectors between the P-leading blocks and the
-    aligned working arrays (into them if into_work, else back)."""
-    for i in range(count):
-        if into_work:
-            wmats[i][:, :] = mats[i][p]
-            wvecs[i][:] = vecs[i][p]
-        else:
-            mats[i][p][:, :] = wmats[i]
-            vecs[i][p][:] = wvecs[i]
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _select(blocks, p):
+    """Model p's views of P-leading Params."""
+    return Params(blocks.w_ih[p], blocks.w_out[p], blocks.w_hh[p], blocks.b_ih[p],
+                  blocks.b_hh[p], blocks.b_out[p])
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
-def _readout_loss(h, w_out, b_out, logits, ce, dz, tgt, softmax_loss):
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _copy(src, dst):
+    """dst = src, tensor by tensor (two Params of one model)."""
+    dst.w_ih[:, :] = src.w_ih
+    dst.w_out[:, :] = src.w_out
+    dst.w_hh[:, :] = src.w_hh
+    dst.b_ih[:] = src.b_ih
+    dst.b_hh[:] = src.b_hh
+    dst.b_out[:] = src.b_out
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def load(blocks, p, model):
+    """Model p's parameters and moments from the P-leading blocks into its working copy
+    (AdamStates both)."""
+    _copy(_select(blocks.param, p), model.param)
+    _copy(_select(blocks.m, p), model.m)
+    _copy(_select(blocks.v, p), model.v)
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def store(model, blocks, p):
+    """The working copy back into model p's blocks."""
+    _copy(model.param, _select(blocks.param, p))
+    _copy(model.m, _select(blocks.m, p))
+    _copy(model.v, _select(blocks.v, p))
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def readout_loss(h, param, readout, target, softmax_loss):
     """logits = W_out h + b_out; the loss, and its gradient w.r.t. the logits in dz.
 
-    ce is what CrossEntropyLoss is applied to: the softmax of the logits (the notebook's
+    ce_in is what CrossEntropyLoss is applied to: the softmax of the logits (the notebook's
     loss, which log-softmaxes them again) or the logits.
     """
+    w_out, b_out = param.w_out, param.b_out
+    logits, ce, dz = readout.logits, readout.ce_in, readout.dz
     a, hid = w_out.shape
     one = np.float32(1.0)
     for q in range(a):
@@ -121,7 +290,7 @@ def _readout_loss(h, w_out, b_out, logits, ce, dz, tgt, softmax_loss):
     if softmax_loss:
         _softmax(logits, ce)
         _softmax(ce, dz)  # CrossEntropyLoss applied to the probabilities
-        dz[tgt] -= one
+        dz[target] -= one
         dot = np.float32(0.0)
         for q in range(a):
             dot += ce[q] * dz[q]
@@ -131,18 +300,18 @@ def _readout_loss(h, w_out, b_out, logits, ce, dz, tgt, softmax_loss):
         for q in range(a):
             ce[q] = logits[q]
         _softmax(logits, dz)
-        dz[tgt] -= one
+        dz[target] -= one
     mx = ce[0]
     for q in range(1, a):
         mx = max(mx, ce[q])
     se = 0.0
     for q in range(a):
         se += np.exp(np.float64(ce[q] - mx))
-    return np.log(se) + mx - ce[tgt]
+    return np.log(se) + mx - ce[target]
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
-def _readout_backward(dz, w_out, dh):
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def readout_backward(dz, w_out, dh):
     """dh = dz W_out, with W_out as it is before this step's update."""
     a, hid = w_out.shape
     dh[:] = 0.0
@@ -152,20 +321,38 @@ def _readout_backward(dz, w_out, dh):
             dh[k] += dq * w_out[q, k]
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
-def _readout_adam(h, dz, w_out, m_out, v_out, b_out, m_bout, v_bout, grad_out, w1, b2, w2, eps,
-                  step_size, bc2_sqrt):
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def readout_adam(h, readout, model, step):
     """Adam on W_out (row q's gradient is dz[q] h) and b_out (gradient dz)."""
+    dz, grad_out = readout.dz, readout.grad_out
+    w_out, m_out, v_out = model.param.w_out, model.m.w_out, model.v.w_out
     a, hid = w_out.shape
     for q in range(a):
         dq = dz[q]
         for k in range(hid):
             grad_out[k] = dq * h[k]
-        _adam(w_out[q], m_out[q], v_out[q], grad_out, w1, b2, w2, eps, step_size, bc2_sqrt)
-    _adam(b_out, m_bout, v_bout, dz, w1, b2, w2, eps, step_size, bc2_sqrt)
+        adam_update(w_out[q], m_out[q], v_out[q], grad_out, step)
+    adam_update(model.param.b_out, model.m.b_out, model.v.b_out, dz, step)
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def gate_inputs(param, h, x, char, ig, hg):
+    """The GRU's and the RNN's gate inputs: ig = W_ih[x] + b_ih, hg = b_hh + h W_hh (zero h
+    with a reset before every letter)."""
+    w_ih, w_hh = param.w_ih, param.w_hh
+    b_ih, b_hh = param.b_ih, param.b_hh
+    g = ig.shape[0]
+    for j in range(g):
+        ig[j] = w_ih[x, j] + b_ih[j]
+        hg[j] = b_hh[j]
+    if not char:
+        for k in range(h.shape[0]):
+            hk = h[k]
+            for j in range(g):
+                hg[j] += hk * w_hh[k, j]
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _chain(w_hh, dgates, out):
     """out = W_hh dgates (engine layout w_hh (H, G H)): the gradient reaching the previous
     state through the gates, with W_hh as it is now."""
@@ -176,7 +363,7 @@ def _chain(w_hh, dgates, out):
         out[k] = acc
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _window_sum(dpre, nw, row):
     """row = the sum over the window's nw steps of dpre (a bias's gradient)."""
     for j in range(row.shape[0]):
@@ -186,9 +373,8 @@ def _window_sum(dpre, nw, row):
         row[j] = acc
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
-def _inputs_adam(idx, lo, t, dpre, grad_ih, w_ih, m_ih, v_ih, w1, b2, w2, eps, step_size,
-                 bc2_sqrt):
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _inputs_adam(idx, lo, t, dpre, grad_ih, model, step):
     """Adam on W_ih: the one-hot input makes row x_s of its gradient the sum of the window
     steps s that read letter x_s."""
     g = grad_ih.shape[1]
@@ -196,61 +382,50 @@ def _inputs_adam(idx, lo, t, dpre, grad_ih, w_ih, m_ih, v_ih, w1, b2, w2, eps, s
         xs = idx[s]
         for j in range(g):
             grad_ih[xs, j] += dpre[s - lo, j]
-    _adam(w_ih.reshape(-1), m_ih.reshape(-1), v_ih.reshape(-1), grad_ih.reshape(-1), w1, b2,
-          w2, eps, step_size, bc2_sqrt)
+    adam_update(model.param.w_ih.reshape(-1), model.m.w_ih.reshape(-1),
+                model.v.w_ih.reshape(-1), grad_ih.reshape(-1), step)
     for s in range(lo, t + 1):
         grad_ih[idx[s], :] = 0.0
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
-def _recurrent_adam(hs, lo, t, dpre, row, w_hh, m_hh, v_hh, w1, b2, w2, eps, step_size,
-                    bc2_sqrt):
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _recurrent_adam(hs, lo, t, dpre, row, model, step):
     """Adam on W_hh, whose gradient row k is sum over the window of h_{s-1}[k] * dpre_s."""
+    w_hh, m_hh, v_hh = model.param.w_hh, model.m.w_hh, model.v.w_hh
     nw = t - lo + 1
     for k in range(w_hh.shape[0]):
         _outer_row(hs[lo:t + 1, k], dpre, nw, row)
-        _adam(w_hh[k], m_hh[k], v_hh[k], row, w1, b2, w2, eps, step_size, bc2_sqrt)
+        adam_update(w_hh[k], m_hh[k], v_hh[k], row, step)
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
-def train_epoch(mats, vecs, wmats, wvecs, scratch, idx, targets, window, char, softmax_loss,
-                step0, lr, losses):
-    """Train every model one epoch; write the per-step losses into losses (P, n).
-
-    mats, vecs: the Population's blocks, P leading, in Workspace's order (w_ih (P, A, 4H),
-    w_out (P, A, H), w_hh (P, H, 4H), then their m and v; b_ih, b_hh (P, 4H), b_out (P, A),
-    then their m and v); wmats, wvecs, scratch: a Workspace's arrays.
-    """
-    for p in range(mats[0].shape[0]):
-        _copy(mats, vecs, wmats, wvecs, p, 9, True)
-        _model_epoch(wmats, wvecs, scratch, idx, targets, window, char, softmax_loss, step0,
-                     lr, losses[p])
-        _copy(mats, vecs, wmats, wvecs, p, 9, False)
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _train_lstm(blocks, work, idx, opts, losses):
+    """Every model's epoch in turn, each on the aligned working copy; losses (P, n)."""
+    for p in range(blocks.param.w_ih.shape[0]):
+        load(blocks, p, work.model)
+        _lstm_model_epoch(work, idx, opts, losses[p])
+        store(work.model, blocks, p)
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
-def _model_epoch(wmats, wvecs, scratch, idx, targets, window, char, softmax_loss, step0, lr,
-                 losses):
-    """One model's epoch on its aligned working copies; losses (n,)."""
-    w_ih, w_out, w_hh, m_ih, m_out, m_hh, v_ih, v_out, v_hh = wmats
-    b_ih, b_hh, b_out, m_bih, m_bhh, m_bout, v_bih, v_bhh, v_bout = wvecs
-    hs, fac, kk, fgate, dpre = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4]
-    pre, c, logits, ce, dz = scratch[5], scratch[6], scratch[7], scratch[8], scratch[9]
-    dh, dc, row, grad_ih, grad_out = scratch[10], scratch[11], scratch[12], scratch[13], \
-        scratch[14]
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _lstm_model_epoch(work, idx, opts, losses):
+    """One model's epoch on its aligned working copy; losses (n,)."""
+    model, sc, readout = work.model, work.scratch, work.readout
+    w_ih, w_out, w_hh = model.param.w_ih, model.param.w_out, model.param.w_hh
+    b_ih, b_hh = model.param.b_ih, model.param.b_hh
+    hs, fac, kk, fgate, dpre = sc.hs, sc.fac, sc.kk, sc.fgate, sc.dpre
+    pre, c, dc, row, grad_ih = sc.pre, sc.c, sc.dc, sc.row, sc.grad_ih
+    dz, dh = readout.dz, readout.dh
+    window, char = opts.window, opts.char
     a, g4 = w_ih.shape
     hid = g4 // 4
     n = idx.shape[0]
-    f32 = np.float32
-    w1, b2, w2, eps = f32(1.0 - BETA1), f32(BETA2), f32(1.0 - BETA2), f32(EPS)
-    one = f32(1.0)
+    one = np.float32(1.0)
     c[:] = 0.0
     hs[0, :] = 0.0  # hs[t] is the h fed to step t
     grad_ih[:, :] = 0.0
     for t in range(n):
-        step = step0 + t + 1  # bias corrections as torch takes them: double, then float
-        step_size = f32(lr / (1.0 - BETA1 ** step))
-        bc2_sqrt = f32(np.sqrt(1.0 - BETA2 ** step))
+        step = adam_step(opts.lr, opts.step0 + t + 1)
         if char:
             c[:] = 0.0
         x = idx[t]
@@ -265,10 +440,10 @@ def _model_epoch(wmats, wvecs, scratch, idx, targets, window, char, softmax_loss
         for j in range(g4):
             pre[j] = pre[j] + b_ih[j] + b_hh[j]
         for k in range(hid):
-            i_g = _sigmoid(pre[k])
-            f_g = _sigmoid(pre[hid + k])
+            i_g = sigmoid(pre[k])
+            f_g = sigmoid(pre[hid + k])
             g_g = np.tanh(pre[2 * hid + k])
-            o_g = _sigmoid(pre[3 * hid + k])
+            o_g = sigmoid(pre[3 * hid + k])
             cp = c[k]
             cn = f_g * cp + i_g * g_g
             c[k] = cn
@@ -282,8 +457,8 @@ def _model_epoch(wmats, wvecs, scratch, idx, targets, window, char, softmax_loss
             kk[t, k] = o_g * (one - tc * tc)
             fgate[t, k] = f_g
         h = hs[t + 1]
-        losses[t] = _readout_loss(h, w_out, b_out, logits, ce, dz, targets[t], softmax_loss)
-        _readout_backward(dz, w_out, dh)
+        losses[t] = readout_loss(h, model.param, readout, idx[(t + 1) % n], opts.softmax_loss)
+        readout_backward(dz, w_out, dh)
         # Back through the window, newest step first, with the current weights.
         lo = max(0, t - window + 1)
         for k in range(hid):
@@ -305,18 +480,15 @@ def _model_epoch(wmats, wvecs, scratch, idx, targets, window, char, softmax_loss
         nw = t - lo + 1
         # Gradients, each handed to Adam as soon as it is complete.
         _window_sum(dpre, nw, row)
-        _adam(b_ih, m_bih, v_bih, row, w1, b2, w2, eps, step_size, bc2_sqrt)
-        _adam(b_hh, m_bhh, v_bhh, row, w1, b2, w2, eps, step_size, bc2_sqrt)
-        _readout_adam(h, dz, w_out, m_out, v_out, b_out, m_bout, v_bout, grad_out, w1, b2, w2,
-                      eps, step_size, bc2_sqrt)
-        _inputs_adam(idx, lo, t, dpre, grad_ih, w_ih, m_ih, v_ih, w1, b2, w2, eps, step_size,
-                     bc2_sqrt)
+        adam_update(b_ih, model.m.b_ih, model.v.b_ih, row, step)
+        adam_update(b_hh, model.m.b_hh, model.v.b_hh, row, step)
+        readout_adam(h, readout, model, step)
+        _inputs_adam(idx, lo, t, dpre, grad_ih, model, step)
         if not char:
-            _recurrent_adam(hs, lo, t, dpre, row, w_hh, m_hh, v_hh, w1, b2, w2, eps, step_size,
-                            bc2_sqrt)
+            _recurrent_adam(hs, lo, t, dpre, row, model, step)
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _outer_row(hcol, dpre, nw, row):
     """row = sum over jw < nw of hcol[jw] * dpre[jw]: four window steps per pass over row,
     so row is loaded and stored a quarter as often (this loop is bound by L1 traffic)."""
@@ -335,7 +507,7 @@ def _outer_row(hcol, dpre, nw, row):
         jw += 1
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _softmax(x, out):
     """out = softmax(x). Each loop either reduces or stores, never both: a loop that does
     both is vectorized only when LLVM's runtime check finds the two arrays far enough
@@ -352,10 +524,11 @@ def _softmax(x, out):
         out[q] /= total
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
-def _emit(h, w_out, b_out, logits, x, probs_feedback):
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _emit(h, param, logits, x, probs_feedback):
     """The letter a generation step outputs (the argmax of the logits, the first on a tie as
     torch.argmax), and the next input x: the softmax of the logits, or that letter one-hot."""
+    w_out, b_out = param.w_out, param.b_out
     a, hid = w_out.shape
     best = 0
     for q in range(a):
@@ -373,23 +546,23 @@ def _emit(h, w_out, b_out, logits, x, probs_feedback):
     return best
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
-def generate(mats, vecs, wmats, wvecs, scratch, x, first, steps, char, probs_feedback, out):
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _generate_lstm(blocks, work, first, steps, char, probs_feedback, out):
     """Every model generates `steps` letters from `first` and a fresh state; out (P, steps).
 
-    The evaluation of seqmem.population.evaluate_population, float32 as there: gates =
-    x W_ih + b_ih + b_hh + h W_hh, the argmax letter is the output, and the next input x
-    is the softmax of the logits (probs_feedback) or that letter one-hot. The arrays as
-    for train_epoch (only the parameters are read); x: an aligned (A,) array.
+    The float32 arithmetic of seqmem.kernel_torch.generate: gates = x W_ih + b_ih + b_hh +
+    h W_hh, the argmax letter is the output, and the next input x is the softmax of the
+    logits (probs_feedback) or that letter one-hot. Only the parameters are read.
     """
     one = np.float32(1.0)
-    w_ih, w_out, w_hh = wmats[0], wmats[1], wmats[2]
-    b_ih, b_hh, b_out = wvecs[0], wvecs[1], wvecs[2]
-    pre, h, c, logits = scratch[5], scratch[10], scratch[6], scratch[7]
+    param = work.model.param
+    w_ih, w_hh, b_ih, b_hh = param.w_ih, param.w_hh, param.b_ih, param.b_hh
+    x, h, c, pre, logits = (work.generation.x, work.generation.h, work.generation.c,
+                            work.generation.pre, work.generation.logits)
     a, g4 = w_ih.shape
     hid = g4 // 4
-    for p in range(mats[0].shape[0]):
-        _copy(mats, vecs, wmats, wvecs, p, 3, True)
+    for p in range(blocks.param.w_ih.shape[0]):
+        _copy(_select(blocks.param, p), param)
         x[:] = 0.0
         x[first] = one
         h[:] = 0.0
@@ -410,26 +583,23 @@ def generate(mats, vecs, wmats, wvecs, scratch, x, first, steps, char, probs_fee
                 for j in range(g4):
                     pre[j] += hk * w_hh[k, j]
             for k in range(hid):
-                cn = _sigmoid(pre[hid + k]) * c[k] + _sigmoid(pre[k]) * np.tanh(pre[2 * hid + k])
+                cn = sigmoid(pre[hid + k]) * c[k] + sigmoid(pre[k]) * np.tanh(pre[2 * hid + k])
                 c[k] = cn
-                h[k] = _sigmoid(pre[3 * hid + k]) * np.tanh(cn)
-            out[p, t] = _emit(h, w_out, b_out, logits, x, probs_feedback)
+                h[k] = sigmoid(pre[3 * hid + k]) * np.tanh(cn)
+            out[p, t] = _emit(h, param, logits, x, probs_feedback)
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
-def train_epoch_gated(mats, vecs, wmats, wvecs, scratch, idx, targets, window, char,
-                      softmax_loss, step0, lr, losses, gru):
-    """train_epoch for the GRU (gru=True) and the tanh RNN; Workspace(..., cell) arrays."""
-    for p in range(mats[0].shape[0]):
-        _copy(mats, vecs, wmats, wvecs, p, 9, True)
-        _gated_epoch(wmats, wvecs, scratch, idx, targets, window, char, softmax_loss, step0, lr,
-                     losses[p], gru)
-        _copy(mats, vecs, wmats, wvecs, p, 9, False)
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _train_gated(blocks, work, idx, opts, losses, gru):
+    """_train_lstm for the GRU (gru=True) and the tanh RNN."""
+    for p in range(blocks.param.w_ih.shape[0]):
+        load(blocks, p, work.model)
+        _gated_model_epoch(work, idx, opts, losses[p], gru)
+        store(work.model, blocks, p)
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
-def _gated_epoch(wmats, wvecs, scratch, idx, targets, window, char, softmax_loss, step0, lr,
-                 losses, gru):
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _gated_model_epoch(work, idx, opts, losses, gru):
     """One GRU or tanh-RNN model's epoch, with the stale-activation semantics of the LSTM's.
 
     As ATen's CPU cells compute them, with ig = W_ih x + b_ih and hg = W_hh h + b_hh:
@@ -438,40 +608,27 @@ def _gated_epoch(wmats, wvecs, scratch, idx, targets, window, char, softmax_loss
     every later backward pass reuses: for the GRU A = (h - n) z (1 - z), B = (1 - z)(1 - n^2),
     C = hg_n r (1 - r) and r (in fac), and z; for the RNN 1 - h'^2 (in fac).
     """
-    w_ih, w_out, w_hh, m_ih, m_out, m_hh, v_ih, v_out, v_hh = wmats
-    b_ih, b_hh, b_out, m_bih, m_bhh, m_bout, v_bih, v_bhh, v_bout = wvecs
-    hs, fac, zz, dig, dhg = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4]
-    ig, hg, logits, ce, dz = scratch[5], scratch[6], scratch[7], scratch[8], scratch[9]
-    dh, dprev, row, grad_ih, grad_out = scratch[10], scratch[11], scratch[12], scratch[13], \
-        scratch[14]
-    a, g = w_ih.shape
+    model, sc, readout = work.model, work.scratch, work.readout
+    w_out, w_hh = model.param.w_out, model.param.w_hh
+    hs, fac, zz, dig, dhg = sc.hs, sc.fac, sc.z, sc.dig, sc.dhg
+    ig, hg, dprev, row, grad_ih = sc.ig, sc.hg, sc.dprev, sc.row, sc.grad_ih
+    dz, dh = readout.dz, readout.dh
+    window, char = opts.window, opts.char
     hid = w_hh.shape[0]
     n = idx.shape[0]
-    f32 = np.float32
-    w1, b2, w2, eps = f32(1.0 - BETA1), f32(BETA2), f32(1.0 - BETA2), f32(EPS)
-    one = f32(1.0)
+    one = np.float32(1.0)
     hs[0, :] = 0.0  # hs[t] is the h fed to step t
     grad_ih[:, :] = 0.0
     for t in range(n):
-        step = step0 + t + 1
-        step_size = f32(lr / (1.0 - BETA1 ** step))
-        bc2_sqrt = f32(np.sqrt(1.0 - BETA2 ** step))
+        step = adam_step(opts.lr, opts.step0 + t + 1)
         if char:
             hs[t, :] = 0.0
-        x = idx[t]
-        for j in range(g):
-            ig[j] = w_ih[x, j] + b_ih[j]
-            hg[j] = b_hh[j]
-        if not char:
-            for k in range(hid):
-                hk = hs[t, k]
-                for j in range(g):
-                    hg[j] += hk * w_hh[k, j]
+        gate_inputs(model.param, hs[t], idx[t], char, ig, hg)
         if gru:  # the branch outside the loops, so that each loop is one plain kernel
             for k in range(hid):
                 hp = hs[t, k]
-                r = _sigmoid(hg[k] + ig[k])
-                z = _sigmoid(hg[hid + k] + ig[hid + k])
+                r = sigmoid(hg[k] + ig[k])
+                z = sigmoid(hg[hid + k] + ig[hid + k])
                 hn = hg[2 * hid + k]
                 nn_ = np.tanh(ig[2 * hid + k] + hn * r)
                 hs[t + 1, k] = (hp - nn_) * z + nn_
@@ -486,8 +643,8 @@ def _gated_epoch(wmats, wvecs, scratch, idx, targets, window, char, softmax_loss
                 hs[t + 1, k] = hn
                 fac[t, k] = one - hn * hn
         h = hs[t + 1]
-        losses[t] = _readout_loss(h, w_out, b_out, logits, ce, dz, targets[t], softmax_loss)
-        _readout_backward(dz, w_out, dh)
+        losses[t] = readout_loss(h, model.param, readout, idx[(t + 1) % n], opts.softmax_loss)
+        readout_backward(dz, w_out, dh)
         # Back through the window, newest step first, with the current weights.
         lo = max(0, t - window + 1)
         for s in range(t, lo - 1, -1):
@@ -519,30 +676,27 @@ def _gated_epoch(wmats, wvecs, scratch, idx, targets, window, char, softmax_loss
                         dh[k] = dprev[k]
         nw = t - lo + 1
         _window_sum(dig, nw, row)
-        _adam(b_ih, m_bih, v_bih, row, w1, b2, w2, eps, step_size, bc2_sqrt)
+        adam_update(model.param.b_ih, model.m.b_ih, model.v.b_ih, row, step)
         _window_sum(dhg, nw, row)
-        _adam(b_hh, m_bhh, v_bhh, row, w1, b2, w2, eps, step_size, bc2_sqrt)
-        _readout_adam(h, dz, w_out, m_out, v_out, b_out, m_bout, v_bout, grad_out, w1, b2, w2,
-                      eps, step_size, bc2_sqrt)
-        _inputs_adam(idx, lo, t, dig, grad_ih, w_ih, m_ih, v_ih, w1, b2, w2, eps, step_size,
-                     bc2_sqrt)
+        adam_update(model.param.b_hh, model.m.b_hh, model.v.b_hh, row, step)
+        readout_adam(h, readout, model, step)
+        _inputs_adam(idx, lo, t, dig, grad_ih, model, step)
         if not char:
-            _recurrent_adam(hs, lo, t, dhg, row, w_hh, m_hh, v_hh, w1, b2, w2, eps, step_size,
-                            bc2_sqrt)
+            _recurrent_adam(hs, lo, t, dhg, row, model, step)
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
-def generate_gated(mats, vecs, wmats, wvecs, scratch, x, first, steps, char, probs_feedback,
-                   out, gru):
-    """generate for the GRU (gru=True) and the tanh RNN, as their engines compute a step."""
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _generate_gated(blocks, work, first, steps, char, probs_feedback, out, gru):
+    """_generate_lstm for the GRU (gru=True) and the tanh RNN, as their epochs compute a step."""
     one = np.float32(1.0)
-    w_ih, w_out, w_hh = wmats[0], wmats[1], wmats[2]
-    b_ih, b_hh, b_out = wvecs[0], wvecs[1], wvecs[2]
-    ig, hg, logits, h, hnew = scratch[5], scratch[6], scratch[7], scratch[10], scratch[11]
+    param = work.model.param
+    hid = param.w_hh.shape[0]
+    gen = work.generation
+    x, h, h_new, ig, hg, logits = gen.x, gen.h, gen.h_new, gen.ig, gen.hg, gen.logits
+    w_ih, w_hh, b_ih, b_hh = param.w_ih, param.w_hh, param.b_ih, param.b_hh
     a, g = w_ih.shape
-    hid = w_hh.shape[0]
-    for p in range(mats[0].shape[0]):
-        _copy(mats, vecs, wmats, wvecs, p, 3, True)
+    for p in range(blocks.param.w_ih.shape[0]):
+        _copy(_select(blocks.param, p), param)
         x[:] = 0.0
         x[first] = one
         h[:] = 0.0
@@ -563,11 +717,11 @@ def generate_gated(mats, vecs, wmats, wvecs, scratch, x, first, steps, char, pro
                     hg[j] += hk * w_hh[k, j]
             for k in range(hid):
                 if gru:
-                    r = _sigmoid(hg[k] + ig[k])
-                    z = _sigmoid(hg[hid + k] + ig[hid + k])
+                    r = sigmoid(hg[k] + ig[k])
+                    z = sigmoid(hg[hid + k] + ig[hid + k])
                     nn_ = np.tanh(ig[2 * hid + k] + hg[2 * hid + k] * r)
-                    hnew[k] = (h[k] - nn_) * z + nn_
+                    h_new[k] = (h[k] - nn_) * z + nn_
                 else:
-                    hnew[k] = np.tanh(hg[k] + ig[k])
-            h[:] = hnew
-            out[p, t] = _emit(h, w_out, b_out, logits, x, probs_feedback)
+                    h_new[k] = np.tanh(hg[k] + ig[k])
+            h[:] = h_new
+            out[p, t] = _emit(h, param, logits, x, probs_feedback)
