@@ -16,9 +16,11 @@ moments are copied into 64-byte-aligned arrays before its epoch and back after i
 the scratch buffers are aligned the same way. The copies cost a few percent at 128 units.
 
 Interface: `train_epoch` and `generate`, as seqmem.kernel_torch's. Arrays travel in named
-tuples (numba compiles a field access to nothing): a tensor set as `Params`, with Adam's
-moments as `AdamState`, the working arrays as `Workspace`, an epoch's scalars as
-`EpochOptions`, a step's Adam coefficients as `AdamStep`. Weights live in the flat
+tuples: a tensor set as `Params`, with Adam's moments as `AdamState`, the working arrays as
+`Workspace`, an epoch's scalars as `EpochOptions`, a step's Adam coefficients as `AdamStep`.
+A model's epoch takes its arrays out of them once; the helpers it calls every step take
+arrays: each field taken from a named tuple of arrays costs an atomic reference count
+pair, which inside the step loop made small models 5-15% slower. Weights live in the flat
 buffers of `seqmem.population.Population` (one contiguous block per tensor, P leading);
 this module only sees numpy views of them (`Population.arrays`).
 """
@@ -272,14 +274,12 @@ def store(model, blocks, p):
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def readout_loss(h, param, readout, target, softmax_loss):
+def readout_loss(h, w_out, b_out, logits, ce, dz, target, softmax_loss):
     """logits = W_out h + b_out; the loss, and its gradient w.r.t. the logits in dz.
 
-    ce_in is what CrossEntropyLoss is applied to: the softmax of the logits (the notebook's
+    ce is what CrossEntropyLoss is applied to: the softmax of the logits (the notebook's
     loss, which log-softmaxes them again) or the logits.
     """
-    w_out, b_out = param.w_out, param.b_out
-    logits, ce, dz = readout.logits, readout.ce_in, readout.dz
     a, hid = w_out.shape
     one = np.float32(1.0)
     for q in range(a):
@@ -322,28 +322,23 @@ def readout_backward(dz, w_out, dh):
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def readout_adam(h, readout, model, step):
-    """Adam on W_out (row q's gradient is dz[q] h) and b_out (gradient dz)."""
-    dz, grad_out = readout.dz, readout.grad_out
-    w_out, m_out, v_out = model.param.w_out, model.m.w_out, model.v.w_out
+def readout_adam(h, dz, grad_out, w_out, m_out, v_out, step):
+    """Adam on W_out, whose row q's gradient is dz[q] h (b_out's is dz)."""
     a, hid = w_out.shape
     for q in range(a):
         dq = dz[q]
         for k in range(hid):
             grad_out[k] = dq * h[k]
         adam_update(w_out[q], m_out[q], v_out[q], grad_out, step)
-    adam_update(model.param.b_out, model.m.b_out, model.v.b_out, dz, step)
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def gate_inputs(param, h, x, char, ig, hg):
-    """The GRU's and the RNN's gate inputs: ig = W_ih[x] + b_ih, hg = b_hh + h W_hh (zero h
-    with a reset before every letter)."""
-    w_ih, w_hh = param.w_ih, param.w_hh
-    b_ih, b_hh = param.b_ih, param.b_hh
+def gate_inputs(w_row, b_ih, w_hh, b_hh, h, char, ig, hg):
+    """The GRU's and the RNN's gate inputs: ig = W_ih[x] + b_ih (w_row = W_ih[x]), hg = b_hh +
+    h W_hh (zero h with a reset before every letter)."""
     g = ig.shape[0]
     for j in range(g):
-        ig[j] = w_ih[x, j] + b_ih[j]
+        ig[j] = w_row[j] + b_ih[j]
         hg[j] = b_hh[j]
     if not char:
         for k in range(h.shape[0]):
@@ -374,27 +369,26 @@ def _window_sum(dpre, nw, row):
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _inputs_adam(idx, lo, t, dpre, grad_ih, model, step):
-    """Adam on W_ih: the one-hot input makes row x_s of its gradient the sum of the window
-    steps s that read letter x_s."""
+def _inputs_adam(letters, dpre, grad_ih, w_ih, m_ih, v_ih, step):
+    """Adam on W_ih: the one-hot input makes row x of its gradient the sum of dpre over the
+    window's steps that read letter x (letters: the window's, oldest first)."""
     g = grad_ih.shape[1]
-    for s in range(lo, t + 1):
-        xs = idx[s]
+    for s in range(letters.shape[0]):
+        xs = letters[s]
         for j in range(g):
-            grad_ih[xs, j] += dpre[s - lo, j]
-    adam_update(model.param.w_ih.reshape(-1), model.m.w_ih.reshape(-1),
-                model.v.w_ih.reshape(-1), grad_ih.reshape(-1), step)
-    for s in range(lo, t + 1):
-        grad_ih[idx[s], :] = 0.0
+            grad_ih[xs, j] += dpre[s, j]
+    adam_update(w_ih.reshape(-1), m_ih.reshape(-1), v_ih.reshape(-1), grad_ih.reshape(-1), step)
+    for s in range(letters.shape[0]):
+        grad_ih[letters[s], :] = 0.0
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _recurrent_adam(hs, lo, t, dpre, row, model, step):
-    """Adam on W_hh, whose gradient row k is sum over the window of h_{s-1}[k] * dpre_s."""
-    w_hh, m_hh, v_hh = model.param.w_hh, model.m.w_hh, model.v.w_hh
-    nw = t - lo + 1
+def _recurrent_adam(h_window, dpre, row, w_hh, m_hh, v_hh, step):
+    """Adam on W_hh, whose gradient row k is sum over the window of h_{s-1}[k] * dpre_s
+    (h_window: the h fed to each of the window's steps)."""
+    nw = h_window.shape[0]
     for k in range(w_hh.shape[0]):
-        _outer_row(hs[lo:t + 1, k], dpre, nw, row)
+        _outer_row(h_window[:, k], dpre, nw, row)
         adam_update(w_hh[k], m_hh[k], v_hh[k], row, step)
 
 
@@ -410,13 +404,12 @@ def _train_lstm(blocks, work, idx, opts, losses):
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _lstm_model_epoch(work, idx, opts, losses):
     """One model's epoch on its aligned working copy; losses (n,)."""
-    model, sc, readout = work.model, work.scratch, work.readout
-    w_ih, w_out, w_hh = model.param.w_ih, model.param.w_out, model.param.w_hh
-    b_ih, b_hh = model.param.b_ih, model.param.b_hh
-    hs, fac, kk, fgate, dpre = sc.hs, sc.fac, sc.kk, sc.fgate, sc.dpre
-    pre, c, dc, row, grad_ih = sc.pre, sc.c, sc.dc, sc.row, sc.grad_ih
-    dz, dh = readout.dz, readout.dh
-    window, char = opts.window, opts.char
+    w_ih, w_out, w_hh, b_ih, b_hh, b_out = work.model.param
+    m_ih, m_out, m_hh, m_bih, m_bhh, m_bout = work.model.m
+    v_ih, v_out, v_hh, v_bih, v_bhh, v_bout = work.model.v
+    hs, fac, kk, fgate, dpre, pre, c, dc, row, grad_ih = work.scratch
+    logits, ce, dz, dh, grad_out = work.readout
+    window, char, softmax_loss = opts.window, opts.char, opts.softmax_loss
     a, g4 = w_ih.shape
     hid = g4 // 4
     n = idx.shape[0]
@@ -457,7 +450,7 @@ def _lstm_model_epoch(work, idx, opts, losses):
             kk[t, k] = o_g * (one - tc * tc)
             fgate[t, k] = f_g
         h = hs[t + 1]
-        losses[t] = readout_loss(h, model.param, readout, idx[(t + 1) % n], opts.softmax_loss)
+        losses[t] = readout_loss(h, w_out, b_out, logits, ce, dz, idx[(t + 1) % n], softmax_loss)
         readout_backward(dz, w_out, dh)
         # Back through the window, newest step first, with the current weights.
         lo = max(0, t - window + 1)
@@ -480,12 +473,13 @@ def _lstm_model_epoch(work, idx, opts, losses):
         nw = t - lo + 1
         # Gradients, each handed to Adam as soon as it is complete.
         _window_sum(dpre, nw, row)
-        adam_update(b_ih, model.m.b_ih, model.v.b_ih, row, step)
-        adam_update(b_hh, model.m.b_hh, model.v.b_hh, row, step)
-        readout_adam(h, readout, model, step)
-        _inputs_adam(idx, lo, t, dpre, grad_ih, model, step)
+        adam_update(b_ih, m_bih, v_bih, row, step)
+        adam_update(b_hh, m_bhh, v_bhh, row, step)
+        readout_adam(h, dz, grad_out, w_out, m_out, v_out, step)
+        adam_update(b_out, m_bout, v_bout, dz, step)
+        _inputs_adam(idx[lo:t + 1], dpre, grad_ih, w_ih, m_ih, v_ih, step)
         if not char:
-            _recurrent_adam(hs, lo, t, dpre, row, model, step)
+            _recurrent_adam(hs[lo:t + 1], dpre, row, w_hh, m_hh, v_hh, step)
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
@@ -525,10 +519,9 @@ def _softmax(x, out):
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def _emit(h, param, logits, x, probs_feedback):
+def _emit(h, w_out, b_out, logits, x, probs_feedback):
     """The letter a generation step outputs (the argmax of the logits, the first on a tie as
     torch.argmax), and the next input x: the softmax of the logits, or that letter one-hot."""
-    w_out, b_out = param.w_out, param.b_out
     a, hid = w_out.shape
     best = 0
     for q in range(a):
@@ -556,9 +549,9 @@ def _generate_lstm(blocks, work, first, steps, char, probs_feedback, out):
     """
     one = np.float32(1.0)
     param = work.model.param
-    w_ih, w_hh, b_ih, b_hh = param.w_ih, param.w_hh, param.b_ih, param.b_hh
-    x, h, c, pre, logits = (work.generation.x, work.generation.h, work.generation.c,
-                            work.generation.pre, work.generation.logits)
+    w_ih, w_out, w_hh, b_ih, b_hh, b_out = param
+    gen = work.generation
+    x, h, c, pre, logits = gen.x, gen.h, gen.c, gen.pre, gen.logits
     a, g4 = w_ih.shape
     hid = g4 // 4
     for p in range(blocks.param.w_ih.shape[0]):
@@ -586,7 +579,7 @@ def _generate_lstm(blocks, work, first, steps, char, probs_feedback, out):
                 cn = sigmoid(pre[hid + k]) * c[k] + sigmoid(pre[k]) * np.tanh(pre[2 * hid + k])
                 c[k] = cn
                 h[k] = sigmoid(pre[3 * hid + k]) * np.tanh(cn)
-            out[p, t] = _emit(h, param, logits, x, probs_feedback)
+            out[p, t] = _emit(h, w_out, b_out, logits, x, probs_feedback)
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
@@ -608,12 +601,12 @@ def _gated_model_epoch(work, idx, opts, losses, gru):
     every later backward pass reuses: for the GRU A = (h - n) z (1 - z), B = (1 - z)(1 - n^2),
     C = hg_n r (1 - r) and r (in fac), and z; for the RNN 1 - h'^2 (in fac).
     """
-    model, sc, readout = work.model, work.scratch, work.readout
-    w_out, w_hh = model.param.w_out, model.param.w_hh
-    hs, fac, zz, dig, dhg = sc.hs, sc.fac, sc.z, sc.dig, sc.dhg
-    ig, hg, dprev, row, grad_ih = sc.ig, sc.hg, sc.dprev, sc.row, sc.grad_ih
-    dz, dh = readout.dz, readout.dh
-    window, char = opts.window, opts.char
+    w_ih, w_out, w_hh, b_ih, b_hh, b_out = work.model.param
+    m_ih, m_out, m_hh, m_bih, m_bhh, m_bout = work.model.m
+    v_ih, v_out, v_hh, v_bih, v_bhh, v_bout = work.model.v
+    hs, fac, zz, dig, dhg, ig, hg, dprev, row, grad_ih = work.scratch
+    logits, ce, dz, dh, grad_out = work.readout
+    window, char, softmax_loss = opts.window, opts.char, opts.softmax_loss
     hid = w_hh.shape[0]
     n = idx.shape[0]
     one = np.float32(1.0)
@@ -623,7 +616,7 @@ def _gated_model_epoch(work, idx, opts, losses, gru):
         step = adam_step(opts.lr, opts.step0 + t + 1)
         if char:
             hs[t, :] = 0.0
-        gate_inputs(model.param, hs[t], idx[t], char, ig, hg)
+        gate_inputs(w_ih[idx[t]], b_ih, w_hh, b_hh, hs[t], char, ig, hg)
         if gru:  # the branch outside the loops, so that each loop is one plain kernel
             for k in range(hid):
                 hp = hs[t, k]
@@ -643,7 +636,7 @@ def _gated_model_epoch(work, idx, opts, losses, gru):
                 hs[t + 1, k] = hn
                 fac[t, k] = one - hn * hn
         h = hs[t + 1]
-        losses[t] = readout_loss(h, model.param, readout, idx[(t + 1) % n], opts.softmax_loss)
+        losses[t] = readout_loss(h, w_out, b_out, logits, ce, dz, idx[(t + 1) % n], softmax_loss)
         readout_backward(dz, w_out, dh)
         # Back through the window, newest step first, with the current weights.
         lo = max(0, t - window + 1)
@@ -676,13 +669,14 @@ def _gated_model_epoch(work, idx, opts, losses, gru):
                         dh[k] = dprev[k]
         nw = t - lo + 1
         _window_sum(dig, nw, row)
-        adam_update(model.param.b_ih, model.m.b_ih, model.v.b_ih, row, step)
+        adam_update(b_ih, m_bih, v_bih, row, step)
         _window_sum(dhg, nw, row)
-        adam_update(model.param.b_hh, model.m.b_hh, model.v.b_hh, row, step)
-        readout_adam(h, readout, model, step)
-        _inputs_adam(idx, lo, t, dig, grad_ih, model, step)
+        adam_update(b_hh, m_bhh, v_bhh, row, step)
+        readout_adam(h, dz, grad_out, w_out, m_out, v_out, step)
+        adam_update(b_out, m_bout, v_bout, dz, step)
+        _inputs_adam(idx[lo:t + 1], dig, grad_ih, w_ih, m_ih, v_ih, step)
         if not char:
-            _recurrent_adam(hs, lo, t, dhg, row, model, step)
+            _recurrent_adam(hs[lo:t + 1], dhg, row, w_hh, m_hh, v_hh, step)
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
@@ -690,10 +684,10 @@ def _generate_gated(blocks, work, first, steps, char, probs_feedback, out, gru):
     """_generate_lstm for the GRU (gru=True) and the tanh RNN, as their epochs compute a step."""
     one = np.float32(1.0)
     param = work.model.param
-    hid = param.w_hh.shape[0]
+    w_ih, w_out, w_hh, b_ih, b_hh, b_out = param
     gen = work.generation
     x, h, h_new, ig, hg, logits = gen.x, gen.h, gen.h_new, gen.ig, gen.hg, gen.logits
-    w_ih, w_hh, b_ih, b_hh = param.w_ih, param.w_hh, param.b_ih, param.b_hh
+    hid = w_hh.shape[0]
     a, g = w_ih.shape
     for p in range(blocks.param.w_ih.shape[0]):
         _copy(_select(blocks.param, p), param)
@@ -724,4 +718,4 @@ def _generate_gated(blocks, work, first, steps, char, probs_feedback, out, gru):
                 else:
                     h_new[k] = np.tanh(hg[k] + ig[k])
             h[:] = h_new
-            out[p, t] = _emit(h, param, logits, x, probs_feedback)
+            out[p, t] = _emit(h, w_out, b_out, logits, x, probs_feedback)

@@ -143,13 +143,12 @@ def _add_hidden_terms(row, h, j, g, off_whh, off_bhh, coef):
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _rtrl_epoch(work, sens, idx, opts, losses, trace, p, cell):
     """One model's RTRL epoch on its working copy (work.model); losses (n,)."""
-    model, readout = work.model, work.readout
-    w_ih, w_out, w_hh = model.param.w_ih, model.param.w_out, model.param.w_hh
-    b_ih, b_hh = model.param.b_ih, model.param.b_hh
-    dz, dh = readout.dz, readout.dh
-    mh, mc, rows, grad = sens.mh, sens.mc, sens.rows, sens.grad
-    h, hnew, c, ig, hg = sens.h, sens.h_new, sens.c, sens.ig, sens.hg
-    char = opts.char
+    w_ih, w_out, w_hh, b_ih, b_hh, b_out = work.model.param
+    m_ih, m_out, m_hh, m_bih, m_bhh, m_bout = work.model.m
+    v_ih, v_out, v_hh, v_bih, v_bhh, v_bout = work.model.v
+    logits, ce, dz, dh, grad_out = work.readout
+    mh, mc, rows, grad, h, h_new, c, ig, hg = sens
+    char, softmax_loss = opts.char, opts.softmax_loss
     a, g = w_ih.shape
     hid = w_hh.shape[0]
     ncol = grad.shape[0]
@@ -191,7 +190,7 @@ def _rtrl_epoch(work, sens, idx, opts, losses, trace, p, cell):
                 cn = f_g * cp + i_g * g_g
                 c[u] = cn
                 tc = np.tanh(cn)
-                hnew[u] = o_g * tc
+                h_new[u] = o_g * tc
                 if char:
                     rows[:, :] = 0.0
                 else:
@@ -211,14 +210,14 @@ def _rtrl_epoch(work, sens, idx, opts, losses, trace, p, cell):
                     mcu[col] = v
                     mhu[col] = fo * r3[col] + kk * v
         elif cell == 1:  # GRU [r, z, n]: n = tanh(ig_n + r hg_n), h' = (h - n) z + n
-            gate_inputs(model.param, h, x, char, ig, hg)
+            gate_inputs(w_ih[x], b_ih, w_hh, b_hh, h, char, ig, hg)
             for u in range(hid):
                 hp = h[u]
                 r = sigmoid(hg[u] + ig[u])
                 z = sigmoid(hg[hid + u] + ig[hid + u])
                 hn = hg[2 * hid + u]
                 nn_ = np.tanh(ig[2 * hid + u] + hn * r)
-                hnew[u] = (hp - nn_) * z + nn_
+                h_new[u] = (hp - nn_) * z + nn_
                 fa = (hp - nn_) * z * (one - z)  # dh'/d(z's pre-activation)
                 fb = (one - z) * (one - nn_ * nn_)  # dh'/d(n's pre-activation)
                 fc = hn * r * (one - r)  # d(n's pre-activation)/d(r's), per unit fb
@@ -238,10 +237,10 @@ def _rtrl_epoch(work, sens, idx, opts, losses, trace, p, cell):
                 _add_input_terms(mhu, x, hid + u, g, off_bih, fa)
                 _add_input_terms(mhu, x, 2 * hid + u, g, off_bih, fb)
         else:  # tanh RNN: h' = tanh(ig + hg)
-            gate_inputs(model.param, h, x, char, ig, hg)
+            gate_inputs(w_ih[x], b_ih, w_hh, b_hh, h, char, ig, hg)
             for u in range(hid):
                 hn = np.tanh(hg[u] + ig[u])
-                hnew[u] = hn
+                h_new[u] = hn
                 if char:
                     rows[:, :] = 0.0
                 else:
@@ -252,9 +251,9 @@ def _rtrl_epoch(work, sens, idx, opts, losses, trace, p, cell):
                 mhu, r0 = m_new[u], rows[0]
                 for col in range(ncol):
                     mhu[col] = fd * r0[col]
-        h[:] = hnew
+        h[:] = h_new
         cur = 1 - cur
-        losses[t] = readout_loss(h, model.param, readout, idx[(t + 1) % n], opts.softmax_loss)
+        losses[t] = readout_loss(h, w_out, b_out, logits, ce, dz, idx[(t + 1) % n], softmax_loss)
         readout_backward(dz, w_out, dh)
         # The exact online gradient of the recurrent weights: dL/dh_t M_h(t).
         grad[:] = 0.0
@@ -265,12 +264,11 @@ def _rtrl_epoch(work, sens, idx, opts, losses, trace, p, cell):
                 grad[col] += du * mhu[col]
         if keep:
             trace[p, t, :] = grad
-        m, v = model.m, model.v
-        adam_update(b_ih, m.b_ih, v.b_ih, grad[off_bih:off_bhh], step)
-        adam_update(b_hh, m.b_hh, v.b_hh, grad[off_bhh:ncol], step)
-        readout_adam(h, readout, model, step)
-        adam_update(w_ih.reshape(-1), m.w_ih.reshape(-1), v.w_ih.reshape(-1), grad[:off_whh],
-                    step)
+        adam_update(b_ih, m_bih, v_bih, grad[off_bih:off_bhh], step)
+        adam_update(b_hh, m_bhh, v_bhh, grad[off_bhh:ncol], step)
+        readout_adam(h, dz, grad_out, w_out, m_out, v_out, step)
+        adam_update(b_out, m_bout, v_bout, dz, step)
+        adam_update(w_ih.reshape(-1), m_ih.reshape(-1), v_ih.reshape(-1), grad[:off_whh], step)
         if not char:
-            adam_update(w_hh.reshape(-1), m.w_hh.reshape(-1), v.w_hh.reshape(-1),
+            adam_update(w_hh.reshape(-1), m_hh.reshape(-1), v_hh.reshape(-1),
                         grad[off_whh:off_bih], step)
