@@ -164,18 +164,26 @@ class Workspace(NamedTuple):
         h, a = units, alphabet_size
         g = GATES[cell] * units  # gate rows
         w = max(window, 1)
-        z = aligned_zeros
-        model = AdamState(*(Params(z((a, g)), z((a, h)), z((h, g)), z((g,)), z((g,)), z((a,)))
+        zeros = aligned_zeros
+        model = AdamState(*(Params(w_ih=zeros((a, g)), w_out=zeros((a, h)), w_hh=zeros((h, g)),
+                                   b_ih=zeros((g,)), b_hh=zeros((g,)), b_out=zeros((a,)))
                             for _ in range(3)))
         if cell == "lstm":
-            scratch = LstmScratch(z((n + 1, h)), z((n, g)), z((n, h)), z((n, h)), z((w, g)),
-                                  z((g,)), z((h,)), z((h,)), z((g,)), z((a, g)))
+            scratch = LstmScratch(hs=zeros((n + 1, h)), fac=zeros((n, g)), kk=zeros((n, h)),
+                                  fgate=zeros((n, h)), dpre=zeros((w, g)), pre=zeros((g,)),
+                                  c=zeros((h,)), dc=zeros((h,)), row=zeros((g,)),
+                                  grad_ih=zeros((a, g)))
         else:
-            scratch = GatedScratch(z((n + 1, h)), z((n, 4 * h)), z((n, h)), z((w, g)),
-                                   z((w, g)), z((g,)), z((g,)), z((h,)), z((g,)), z((a, g)))
-        return cls(model, scratch, Readout(z((a,)), z((a,)), z((a,)), z((h,)), z((h,))),
-                   Generation(z((a,)), z((h,)), z((h,)), z((h,)), z((g,)), z((g,)), z((g,)),
-                              z((a,))))
+            scratch = GatedScratch(hs=zeros((n + 1, h)), fac=zeros((n, 4 * h)), z=zeros((n, h)),
+                                   dig=zeros((w, g)), dhg=zeros((w, g)), ig=zeros((g,)),
+                                   hg=zeros((g,)), dprev=zeros((h,)), row=zeros((g,)),
+                                   grad_ih=zeros((a, g)))
+        readout = Readout(logits=zeros((a,)), ce_in=zeros((a,)), dz=zeros((a,)),
+                          dh=zeros((h,)), grad_out=zeros((h,)))
+        generation = Generation(x=zeros((a,)), h=zeros((h,)), c=zeros((h,)), h_new=zeros((h,)),
+                                pre=zeros((g,)), ig=zeros((g,)), hg=zeros((g,)),
+                                logits=zeros((a,)))
+        return cls(model, scratch, readout, generation)
 
 
 def train_epoch(pop, cfg: RunConfig, idx: np.ndarray, window: int, work: Workspace,

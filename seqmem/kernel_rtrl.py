@@ -71,9 +71,10 @@ class RtrlWorkspace(NamedTuple):
     def allocate(cls, units: int, alphabet_size: int, cell: str) -> RtrlWorkspace:
         h, gates = units, GATES[cell]
         g, n = gates * units, theta_size(cell, units, alphabet_size)
-        z = aligned_zeros
-        return cls(z((2, h, n)), z((h if cell == "lstm" else 1, n)), z((gates, n)), z((n,)),
-                   z((h,)), z((h,)), z((h,)), z((g,)), z((g,)))
+        zeros = aligned_zeros
+        return cls(mh=zeros((2, h, n)), mc=zeros((h if cell == "lstm" else 1, n)),
+                   rows=zeros((gates, n)), grad=zeros((n,)), h=zeros((h,)), h_new=zeros((h,)),
+                   c=zeros((h,)), ig=zeros((g,)), hg=zeros((g,)))
 
     @property
     def nbytes(self) -> int:
