@@ -26,15 +26,10 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 import torch  # noqa: E402
 
+from seqmem import kernel_numba, kernel_torch  # noqa: E402
 from seqmem.config import preset  # noqa: E402
-from seqmem.kernel import Workspace  # noqa: E402
 from seqmem.model import stacked_weights  # noqa: E402
-from seqmem.population import (  # noqa: E402
-    Population,
-    _Activations,
-    _train_epoch,
-    _train_epoch_gated,
-)
+from seqmem.population import Population  # noqa: E402
 from seqmem.sequences import ALPHABET, encode  # noqa: E402
 
 A = N = len(ALPHABET)
@@ -108,18 +103,18 @@ def measure(p: int, h: int, cell: str = "lstm", rounds: int = 7) -> dict[str, fl
     pops = {k: Population(stacked_weights(list(range(p)), h, cell=cell)) for k in ("numba", "torch")}
     idx = encode(ALPHABET)
     seq = torch.from_numpy(idx)
-    act = _Activations(N, h, A, "cpu")
-    work = Workspace(N, h, A, 1, cell)
-    torch_kernel = _train_epoch if cell == "lstm" else _train_epoch_gated
+    act = kernel_torch.Activations(N, h, A, "cpu")
+    work = kernel_numba.Workspace.allocate(N, h, A, 1, cell)
     done = {k: iter(range(10**6)) for k in pops}  # epochs each population has trained
 
     def numba_epoch():
-        return numba_epoch(pops["numba"], cfg, idx, 1, N * next(done["numba"]), work)
+        return kernel_numba.train_epoch(pops["numba"], cfg, idx, 1, work, N * next(done["numba"]))
 
     @torch.inference_mode()
     def torch_epoch():
         step0 = N * next(done["torch"])
-        return torch_kernel(pops["torch"], cfg, seq, seq.roll(-1), 1, act, step0).numpy()
+        return kernel_torch.train_epoch(pops["torch"], cfg, seq, seq.roll(-1), 1, act,
+                                        step0).numpy()
 
     # Same computation? The first epoch's losses from the same initial weights must agree.
     w, s, theirs = epoch(*fresh(), xs, ys)

@@ -15,11 +15,12 @@ import pytest
 import torch
 from torch import nn
 
+from seqmem import kernel_numba, kernel_torch
 from seqmem.config import preset
-from seqmem.kernel import Workspace
-from seqmem.kernel_torch import Activations, train_epoch_gated, train_epoch_lstm
+from seqmem.kernel_numba import Workspace
+from seqmem.kernel_torch import Activations
 from seqmem.model import build_model, stacked_weights
-from seqmem.population import KERNELS, Population, numba_epoch
+from seqmem.population import KERNELS, Population
 from seqmem.reference import _train_epoch as reference_epoch
 from seqmem.sequences import encode
 from tests.notebook import ALPHABET, DataAdam, LSTMMod, notebook_epoch
@@ -92,15 +93,16 @@ def test_population(benchmark, kernel, p, h, bptt):
     idx = torch.from_numpy(idx_np)
     act = Activations(N, h, 26, "cpu")
     window = 1 if bptt == 1 else N
-    work = Workspace(N, h, 26, window)
+    work = Workspace.allocate(N, h, 26, window)
     step = iter(range(1, 10**6))
 
     def epoch():
         if kernel == "numba":
-            numba_epoch(pop, cfg, idx_np, window, N * next(step), work)
+            kernel_numba.train_epoch(pop, cfg, idx_np, window, work, N * next(step))
         else:
             with torch.inference_mode():  # as train_population runs it
-                train_epoch_lstm(pop, cfg, idx, idx.roll(-1), window, act, N * next(step))
+                kernel_torch.train_epoch(pop, cfg, idx, idx.roll(-1), window, act,
+                                         N * next(step))
 
     # "population" is what train_population runs on a CPU (the numba kernel).
     _record(benchmark, "population" if kernel == "numba" else "population_torch", p, h, bptt)
@@ -123,15 +125,15 @@ def test_cells(benchmark, cell, impl, h):
     pop = Population(stacked_weights(list(range(p)), h, cell=cell))
     idx_np = encode(SEQUENCE)
     idx = torch.from_numpy(idx_np)
-    work = Workspace(N, h, 26, N, cell)
+    work = Workspace.allocate(N, h, 26, N, cell)
     step = iter(range(1, 10**6))
 
     def epoch():
         if impl == "population":
-            numba_epoch(pop, cfg, idx_np, N, N * next(step), work)
+            kernel_numba.train_epoch(pop, cfg, idx_np, N, work, N * next(step))
         else:
             with torch.inference_mode():
-                train_epoch_gated(pop, cfg, idx, idx.roll(-1), N, None, N * next(step))
+                kernel_torch.train_epoch(pop, cfg, idx, idx.roll(-1), N, None, N * next(step))
 
     benchmark.pedantic(epoch, rounds=_rounds(p, h, "epoch"), warmup_rounds=1)
 
@@ -157,12 +159,13 @@ def test_windowed(benchmark, impl, h):
         return
     p = 8
     pop = Population(stacked_weights(list(range(p)), h))
-    work = Workspace(n, h, 26, WINDOW)
+    work = Workspace.allocate(n, h, 26, WINDOW)
     step = iter(range(1, 10**6))
     _record(benchmark, "population", p, h, WINDOW)
     benchmark.extra_info.update(steps_per_round=n * p, n=n)
-    benchmark.pedantic(lambda: numba_epoch(pop, cfg, LONG, WINDOW, n * next(step), work),
-                       rounds=5, warmup_rounds=1)
+    benchmark.pedantic(
+        lambda: kernel_numba.train_epoch(pop, cfg, LONG, WINDOW, work, n * next(step)),
+        rounds=5, warmup_rounds=1)
 
 
 @pytest.mark.parametrize("h", [16, 32, 64])
@@ -200,24 +203,23 @@ def test_rtrl(benchmark, bptt, cell, h):
     """The exact online gradient (RTRL) beside the 16-step window it replaces, per cell and
     width, the compiled kernel with P = 2 (the rtrl spec's seeds) on the 256-letter sequence
     (the rtrl spec's frontier: 4-16 units). Both rows come from one benchmark run."""
-    from seqmem.kernel_rtrl import RtrlWorkspace
-    from seqmem.population import numba_rtrl_epoch
+    from seqmem import kernel_rtrl
 
     seq = "".join(ALPHABET[k] for k in LONG)
     cfg = preset("clean", seq, units=h, bptt=bptt, cell=cell)
     n, p = len(seq), 2
     pop = Population(stacked_weights(list(range(p)), h, cell=cell))
-    work = Workspace(n, h, 26, 1 if bptt == "rtrl" else WINDOW, cell)
-    sens = RtrlWorkspace(h, 26, cell)
+    work = Workspace.allocate(n, h, 26, 1 if bptt == "rtrl" else WINDOW, cell)
+    sens = kernel_rtrl.RtrlWorkspace.allocate(h, 26, cell)
     step = iter(range(1, 10**6))
     _record(benchmark, "population", p, h, bptt, cell)
     benchmark.extra_info.update(steps_per_round=n * p, n=n)
     if bptt == "rtrl":
         def epoch():
-            numba_rtrl_epoch(pop, cfg, LONG, n * next(step), work, sens)
+            kernel_rtrl.train_epoch(pop, cfg, LONG, work, sens, n * next(step))
     else:
         def epoch():
-            numba_epoch(pop, cfg, LONG, WINDOW, n * next(step), work)
+            kernel_numba.train_epoch(pop, cfg, LONG, WINDOW, work, n * next(step))
     benchmark.pedantic(epoch, rounds=3 if h >= 32 else 5, warmup_rounds=1)
 
 
@@ -246,9 +248,10 @@ def test_user_cell(benchmark, impl, cell, h):
     benchmark.extra_info.update(steps_per_round=n * p, n=n)
     if impl == "population":
         pop = Population(stacked_weights(list(range(p)), h, cell=cell))
-        work = Workspace(n, h, 26, WINDOW, cell)
-        benchmark.pedantic(lambda: numba_epoch(pop, cfg, LONG, WINDOW, n * next(step), work),
-                           rounds=5, warmup_rounds=1)
+        work = Workspace.allocate(n, h, 26, WINDOW, cell)
+        benchmark.pedantic(
+            lambda: kernel_numba.train_epoch(pop, cfg, LONG, WINDOW, work, n * next(step)),
+            rounds=5, warmup_rounds=1)
         return
     name = "tests/fixtures/user_cells.py:" + ("PlainLSTM" if cell == "lstm" else "PlainGRU")
     configs = [cfg.replace(cell=name, seed=s) for s in range(p)]

@@ -1,9 +1,10 @@
 """The population engine's torch kernel: P models' online epoch as batched torch operations.
 
 The default kernel off the CPU (GPUs) and the one for options the compiled kernel does not
-implement (a schedule, clipping). It has seqmem.kernel's semantics op for op: the loss at
+implement (a schedule, clipping). It has seqmem.kernel_numba's semantics op for op: the loss at
 step j backpropagated through its window with the activations saved when those steps ran
 and the weights as they are now; Adam through Population.adam_step (one fused step).
+`train_epoch` and `generate` are the entry points, as in seqmem.kernel_numba.
 """
 
 from __future__ import annotations
@@ -62,6 +63,14 @@ class Activations:
         self.dpre_lead = [self.dpre[:, :j + 1] for j in range(window)]
         self.dh = torch.zeros(p, 1, h, device=dev)
         self.dc = torch.zeros(p, 1, h, device=dev)
+
+
+def train_epoch(pop, cfg: RunConfig, idx, targets, window: int, act: Activations | None,
+                step0: int) -> torch.Tensor:
+    """One epoch of every active model (the LSTM's needs act, the other cells' None); the
+    per-step losses (P, n)."""
+    epoch = train_epoch_lstm if cfg.cell == "lstm" else train_epoch_gated
+    return epoch(pop, cfg, idx, targets, window, act, step0)
 
 
 def train_epoch_lstm(pop, cfg: RunConfig, idx, targets, window: int, act: Activations,
@@ -204,7 +213,7 @@ def generate(pop, cfg: RunConfig) -> np.ndarray:
 def train_epoch_gated(pop, cfg: RunConfig, idx, targets, window: int, act,
                       step0: int) -> torch.Tensor:
     """The torch kernel's epoch for the GRU and the tanh RNN (the semantics of the numba
-    kernel's _gated_epoch, as batched torch operations); losses (P, n)."""
+    kernel's _gated_model_epoch, as batched torch operations); losses (P, n)."""
     p_, h_, n = pop.P, cfg.units, idx.shape[0]
     dev = pop.flat.device
     char, gru = cfg.reset == "char", cfg.cell == "gru"

@@ -5,7 +5,7 @@ in lock-step: weights stacked on a leading P axis, one batched forward, a
 hand-written batched backward, and one fused Adam update over all parameters of
 all models (Adam is elementwise, so this equals P separate updates).
 
-Two kernels compute an epoch. On a CPU the default is `seqmem.kernel` (numba): one
+Two kernels compute an epoch. On a CPU the default is `seqmem.kernel_numba` (numba): one
 call per epoch runs every model's steps in compiled code, model after model, so
 each model's weights stay in the core's cache and its arithmetic never depends on
 the other models. Elsewhere (GPUs) the default is the batched torch kernel below,
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -44,6 +45,9 @@ from seqmem.model import parameter_count, stacked_weights
 from seqmem.provenance import provenance
 from seqmem.records import RunRecord
 from seqmem.sequences import decode, encode
+
+if TYPE_CHECKING:
+    from seqmem.kernel_numba import AdamState
 
 # Order of the blocks in the flat buffers; w_hh last so "all but w_hh" is a prefix.
 _BLOCKS = ("w_ih", "b_ih", "b_hh", "w_out", "b_out", "w_hh")
@@ -74,19 +78,20 @@ class Population:
         self.p = self._views(self.flat)
         self.g = self._views(self.grad)
         self.n_no_hh = sum(p * int(np.prod(self.shapes[k])) for k in _BLOCKS[:-1])
-        self._arrays: tuple | None = None
+        self._arrays: AdamState | None = None
 
-    def arrays(self) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
-        """numpy views of the blocks (CPU only) as seqmem.kernel takes them: the matrices
-        (w_ih, w_out, w_hh) and the vectors (b_ih, b_hh, b_out), each for the parameters,
-        then m, then v.
+    def arrays(self) -> AdamState:
+        """numpy views of the blocks (CPU only) as seqmem.kernel_numba takes them: an
+        AdamState (the parameters, m and v) of Params, P leading.
 
         Built once per batch: making 18 views costs more than a small population's epoch.
         """
         if self._arrays is None:
+            from seqmem.kernel_numba import AdamState, Params  # numba loads only where used
+
             views = [self._views(buf) for buf in (self.flat, self.m, self.v)]
-            self._arrays = (tuple(v[k].numpy() for v in views for k in ("w_ih", "w_out", "w_hh")),
-                            tuple(v[k].numpy() for v in views for k in ("b_ih", "b_hh", "b_out")))
+            self._arrays = AdamState(*(Params(**{k: v[k].numpy() for k in Params._fields})
+                                       for v in views))
         return self._arrays
 
     def _views(self, buf: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -152,7 +157,7 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
     Model i starts from exactly the weights the reference trainer builds for configs[i].seed.
     trace_steps: keep the first `trace_steps` per-step losses of each run in `step_loss`.
     kernel: how an epoch is computed. "numba" (the default on a CPU) runs each model's
-    epoch in compiled code, `seqmem.kernel`; "torch" (the default elsewhere) runs all
+    epoch in compiled code, `seqmem.kernel_numba`; "torch" (the default elsewhere) runs all
     models as batched torch operations. Both have the reference trainer's semantics; they
     differ in float32 rounding, and only with "numba" is a model's record independent
     of which other models share its population.
@@ -215,13 +220,11 @@ def _train(configs: list[RunConfig], device: torch.device, trace_steps: int, ker
            if online and kernel == "torch" and cfg.cell == "lstm" and not rtrl else None)
     work = sens = None
     if kernel == "numba":  # imported here: loading numba takes a second GPU runs never need
-        from seqmem.kernel import Workspace
+        from seqmem import kernel_numba, kernel_rtrl
 
-        work = Workspace(n, hid, a, window, cfg.cell)
+        work = kernel_numba.Workspace.allocate(n, hid, a, window, cfg.cell)
         if rtrl:
-            from seqmem.kernel_rtrl import RtrlWorkspace
-
-            sens = RtrlWorkspace(hid, a, cfg.cell)
+            sens = kernel_rtrl.RtrlWorkspace.allocate(hid, a, cfg.cell)
     step = 0
     for epoch in range(cfg.max_epochs + 1):
         if epoch in checks:
@@ -254,17 +257,16 @@ def _train(configs: list[RunConfig], device: torch.device, trace_steps: int, ker
 
             losses_np = train_epoch_offline(pop, cfg, idx, epoch * cfg.updates_per_epoch)
         elif rtrl and kernel == "numba":
-            losses_np = numba_rtrl_epoch(pop, cfg, idx_np, step, work, sens)
+            losses_np = kernel_rtrl.train_epoch(pop, cfg, idx_np, work, sens, step)
         elif rtrl:
             from seqmem.rtrl import train_epoch_rtrl
 
             losses_np = train_epoch_rtrl(pop, cfg, idx, targets, step).cpu().numpy()
         elif kernel == "numba":
-            losses_np = numba_epoch(pop, cfg, idx_np, window, step, work)
+            losses_np = kernel_numba.train_epoch(pop, cfg, idx_np, window, work, step)
         else:
-            torch_epoch = (kernel_torch.train_epoch_lstm if cfg.cell == "lstm"
-                           else kernel_torch.train_epoch_gated)
-            losses_np = torch_epoch(pop, cfg, idx, targets, window, act, step).cpu().numpy()
+            losses_np = kernel_torch.train_epoch(pop, cfg, idx, targets, window, act,
+                                                 step).cpu().numpy()
         step += n
         rows_np = active.cpu().numpy()
         final_loss[rows_np] = losses_np.mean(axis=1)
@@ -304,55 +306,17 @@ def _train(configs: list[RunConfig], device: torch.device, trace_steps: int, ker
     return records
 
 
-def numba_epoch(pop: Population, cfg: RunConfig, idx: np.ndarray, window: int,
-                       step0: int, work) -> np.ndarray:
-    """One epoch for every active model with the compiled CPU kernel; losses (P, n)."""
-    from seqmem.kernel import train_epoch, train_epoch_gated
-
-    losses = np.zeros((pop.P, len(idx)))
-    args = (*pop.arrays(), work.mats, work.vecs, work.scratch, idx, np.roll(idx, -1), window,
-            cfg.reset == "char", cfg.loss == "softmax", step0, cfg.lr, losses)
-    if cfg.cell == "lstm":
-        train_epoch(*args)
-    else:
-        train_epoch_gated(*args, cfg.cell == "gru")
-    return losses
-
-
-def numba_rtrl_epoch(pop: Population, cfg: RunConfig, idx: np.ndarray, step0: int, work,
-                            sens, trace: np.ndarray | None = None, lr: float | None = None
-                            ) -> np.ndarray:
-    """One RTRL epoch for every active model with the compiled kernel; losses (P, n).
-    trace: (P, n, |theta|) to receive each step's recurrent gradient; lr: instead of the
-    config's (0 holds the weights: the gradient tests)."""
-    from seqmem.kernel_rtrl import CELL_CODES, train_epoch_rtrl
-
-    losses = np.zeros((pop.P, len(idx)))
-    keep = np.zeros((0, 0, 0), np.float32) if trace is None else trace
-    train_epoch_rtrl(*pop.arrays(), work.mats, work.vecs, work.scratch, sens.mh, sens.mats,
-                     sens.vecs, idx, np.roll(idx, -1), cfg.reset == "char", cfg.loss == "softmax",
-                     step0, cfg.lr if lr is None else lr, losses, CELL_CODES[cfg.cell], keep)
-    return losses
-
-
 @torch.no_grad()
 def evaluate_population(pop: Population, cfg: RunConfig, work=None) -> list:
     """Generate n-1 letters from the first one and a fresh state, for every model; score each.
 
-    work: a seqmem.kernel.Workspace to generate with the compiled kernel; None: torch.
+    work: a seqmem.kernel_numba.Workspace to generate with the compiled kernel; None: torch.
     """
     seq, alphabet = cfg.sequence, cfg.alphabet
     if work is not None:
-        from seqmem.kernel import generate, generate_gated
+        from seqmem import kernel_numba
 
-        generated = np.zeros((pop.P, len(seq) - 1), dtype=np.int64)
-        args = (*pop.arrays(), work.mats, work.vecs, work.scratch, work.inputs,
-                alphabet.index(seq[0]), len(seq) - 1, cfg.reset == "char",
-                cfg.feedback == "probs", generated)
-        if cfg.cell == "lstm":
-            generate(*args)
-        else:
-            generate_gated(*args, cfg.cell == "gru")
+        generated = kernel_numba.generate(pop, cfg, work)
     else:
         generated = kernel_torch.generate(pop, cfg)
     target = encode(seq, alphabet)[1:]

@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 import torch
 
+from seqmem import kernel_rtrl
 from seqmem.config import preset
 from seqmem.generate import uniform
-from seqmem.kernel import Workspace
+from seqmem.kernel_numba import Workspace
 from seqmem.kernel_rtrl import RtrlWorkspace, theta_size
 from seqmem.model import build_model, stacked_weights
-from seqmem.population import Population, numba_rtrl_epoch, train_population
+from seqmem.population import Population, train_population
 from seqmem.reference import RECURRENT, rtrl_step, train_reference
 from seqmem.rtrl import train_epoch_rtrl
 from seqmem.sequences import encode
@@ -74,8 +75,8 @@ def test_with_the_weights_held_the_gradient_is_full_bptt(cell, gen_seed, seed, l
 
     pop = Population(stacked_weights([seed], units, a, cell=cell))
     trace = np.zeros((1, len(idx), theta_size(cell, units, a)), np.float32)
-    numba_rtrl_epoch(pop, cfg, idx, 0, Workspace(len(idx), units, a, 1, cell),
-                            RtrlWorkspace(units, a, cell), trace, lr=0.0)
+    kernel_rtrl.train_epoch(pop, cfg, idx, Workspace.allocate(len(idx), units, a, 1, cell),
+                            RtrlWorkspace.allocate(units, a, cell), 0, trace, lr=0.0)
     got["numba"] = _engine_layout(trace[0], cell, units, a)
     pop = Population(stacked_weights([seed], units, a, cell=cell))
     steps = []
@@ -143,7 +144,7 @@ def test_rtrl_has_no_offline_form():
 
 def test_the_workspace_does_not_grow_with_length():
     """What RTRL keeps per model is set by the cell: (2 + G/H + [LSTM] 1) H |theta| floats."""
-    ws = RtrlWorkspace(8, 26, "lstm")
+    ws = RtrlWorkspace.allocate(8, 26, "lstm")
     n = theta_size("lstm", 8, 26)
     assert n == 32 * (26 + 8 + 2)
     assert ws.nbytes < 4 * (2 * 8 + 8 + 4 + 1) * n + 4096
