@@ -33,6 +33,11 @@ def calibration(a: Analysis, path: Path) -> Path | None:
     if a.predict_check is not None:
         series.append(("predict_check (untouched), both losses", a.predict_check.calibration,
                        "C2", "s"))
+    pre = a.preregistered.check if a.preregistered is not None else None
+    if pre is not None and not pre.calibration_by_loss.empty:
+        series += [(f"prereg_check (after the freeze), {LOSS_LABEL[loss]}", g, color, "D")
+                   for (loss, g), color in zip(pre.calibration_by_loss.groupby("loss", sort=True),
+                                               ("C3", "C4"), strict=False)]
     for label, c, color, marker in series:
         ax0.errorbar(c["predicted"], c["observed"], yerr=err(c["observed"], c["obs_lo"],
                      c["obs_hi"]), fmt=marker, color=color, capsize=3, label=label, ms=5)
