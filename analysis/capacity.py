@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.capacity_checks import between_widths, end_gain, lstar_between
-from analysis.code_length import code_length_capacity, saved_last_pass
+from analysis.code_length import code_length_capacity, saved_last_pass, saved_points
 from analysis.divergence import Divergence, analyse_divergence, time_to_memorize
 from analysis.load import numbers, parameters, records
 
@@ -250,6 +250,7 @@ class Capacity:
     end_gain: pd.DataFrame = field(default_factory=pd.DataFrame)  # each curve's last doubling
     between: pd.DataFrame = field(default_factory=pd.DataFrame)  # 24 units vs 16 and 32
     saved: pd.DataFrame = field(default_factory=pd.DataFrame)  # capacity, unclipped measure
+    saved_points: pd.DataFrame = field(default_factory=pd.DataFrame)  # its curves
     lstar_between: dict | None = None
     divergence: Divergence | None = None  # T(L) towards L*, on the frontier's protocol
 
@@ -340,7 +341,9 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     result.time = time_to_memorize(seqs)
     result.verdicts = verdicts(caps, ratio, result.lr_choice)
     result.end_gain = end_gain(seqs, ["slice", *FAMILY, "mode", "params"], EXPOSURES)
-    result.saved = code_length_capacity(seqs, ["slice", *FAMILY, "mode", "params", "max_epochs"])
+    curve = ["slice", *FAMILY, "mode", "params", "max_epochs"]
+    result.saved = code_length_capacity(seqs, curve)
+    result.saved_points = saved_points(seqs, curve)
     if fresh_curves is not None and len(fresh_curves):
         result.between = between_widths(seqs, per_sequence(fresh_curves))
     return result

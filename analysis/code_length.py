@@ -89,3 +89,17 @@ def online_offline(saved: pd.DataFrame) -> pd.DataFrame:
             for key in both]
     return pd.DataFrame(rows, columns=[*base, "params", "online", "online_status", "offline",
                                        "offline_status", "ratio"])
+
+
+def saved_points(seqs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per curve and length, at the budget: the mean over sequences of the unclipped saving
+    (t interval), of the clipped bits stored, and of the clipped bits before training."""
+    from analysis.capacity import _mean_ci
+
+    rows = []
+    for key, part in seqs.groupby([*keys, "length"], sort=True, dropna=False):
+        m, lo, hi = _mean_ci(part["saved_end"].to_numpy(float))
+        rows.append({**dict(zip([*keys, "length"], key, strict=True)), "saved": m,
+                     "lo": lo, "hi": hi, "clipped": float(part["bits_end"].mean()),
+                     "untrained": float(part["bits_start"].mean())})
+    return pd.DataFrame(rows)

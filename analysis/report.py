@@ -59,6 +59,9 @@ CAPTIONS = {
                      "steps, per cell and width.",
     "rtrl_bits": "Bits stored at the end of each run relative to the 16-step window's on the "
                  "same sequences, RTRL and the 4-step window, per cell and width.",
+    "capacity_saved": "Capacity per parameter on the unclipped code-length saving against "
+                      "length, beside the clipped bits stored and what the clipped measure "
+                      "credits an untrained network with.",
     "capacity_divergence": "Steps to the first exact regeneration against length on every "
                            "frontier-protocol run (LSTM, 26 letters): Kaplan-Meier medians, the "
                            "fitted power law and divergence, and Lc.",
