@@ -115,3 +115,14 @@ def test_a_column_the_committed_table_never_had_is_not_a_difference():
     rerun = pd.DataFrame({"run_id": ["a"], "units": [8], "bits_stored": [12.5]})
     assert differences(committed, rerun, stored={"run_id", "units"}) == []
     assert differences(committed, rerun) != []  # where the table had it, it is compared
+
+
+def test_differences_on_another_cpu_are_listed_not_failed():
+    from bench.reproduce import _made_on_another_cpu
+
+    old = pd.DataFrame({"run_id": ["a"], "cpu": ["znver3"]})
+    assert _made_on_another_cpu(old, pd.DataFrame({"run_id": ["a"], "cpu": ["znver4"]})) == \
+        "znver3; here znver4"
+    assert _made_on_another_cpu(old, pd.DataFrame({"run_id": ["a"], "cpu": ["znver3"]})) is None
+    unknown = pd.DataFrame({"run_id": ["a"], "cpu": [None]})
+    assert _made_on_another_cpu(unknown, pd.DataFrame({"run_id": ["a"], "cpu": ["x"]})) is None
