@@ -25,16 +25,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis import code_length
 from analysis.capacity_checks import between_widths, end_gain, lstar_between
-from analysis.code_length import code_length_capacity, saved_last_pass, saved_points
 from analysis.divergence import Divergence, analyse_divergence, time_to_memorize
 from analysis.load import numbers, parameters, records
 
 EXPOSURES = (100, 300, 1000)
 FAMILY = ["cell", "units", "alphabet_size", "update", "bptt"]
-# Context for the exposures figure, never evidence (SCIENCE.md): bits per parameter reported
-# by Allen-Zhu & Li (2024, after 100 and 1000 exposures), Morris et al. (2025, GPT-style
-# models on random strings) and Collins et al. (2017, tuned offline RNNs).
+# Context, never evidence (SCIENCE.md): bits per parameter reported by Allen-Zhu & Li (2024,
+# 100 and 1000 exposures), Morris et al. (2025, GPT-style) and Collins et al. (2017, RNNs).
 LITERATURE = (("Allen-Zhu & Li, 100 exposures", 1.0), ("Allen-Zhu & Li, 1000 exposures", 2.0),
               ("Morris et al.", 3.6), ("Collins et al.", 5.0))
 N_BOOT = 2000
@@ -96,7 +95,7 @@ def per_sequence(df: pd.DataFrame) -> pd.DataFrame:
     for e in EXPOSURES:
         df[f"bits_{e}"] = bits_at(df, e)
     df["steps_first"] = numbers(df["steps_to_memorize"])
-    df["saved_end"] = saved_last_pass(df)
+    df["saved_end"] = code_length.saved_last_pass(df)
     df["bits_start"] = bits_at(df, 0)
     keys = ["slice", *FAMILY, "mode", "params", "length", "gen_seed", "max_epochs"]
     agg = {f"bits_{e}": "mean" for e in EXPOSURES}
@@ -251,6 +250,7 @@ class Capacity:
     between: pd.DataFrame = field(default_factory=pd.DataFrame)  # 24 units vs 16 and 32
     saved: pd.DataFrame = field(default_factory=pd.DataFrame)  # capacity, unclipped measure
     saved_points: pd.DataFrame = field(default_factory=pd.DataFrame)  # its curves
+    saved_ratio: pd.DataFrame = field(default_factory=pd.DataFrame)  # online over offline
     lstar_between: dict | None = None
     divergence: Divergence | None = None  # T(L) towards L*, on the frontier's protocol
 
@@ -313,8 +313,8 @@ def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, lr_choice: pd.DataFrame) -
 
 def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                      lstar: pd.DataFrame | None = None, plateau: pd.DataFrame | None = None,
-                     fresh: pd.DataFrame | None = None,
-                     protocol: list[pd.DataFrame] | None = None) -> Capacity | None:
+                     fresh: pd.DataFrame | None = None, protocol: list | None = None
+                     ) -> Capacity | None:
     """Everything above from the tables (None where capacity_lr is missing). `plateau`
     continues `capacity`'s curves (same slices); `fresh` holds the 24-unit check (its L*
     slice stops at memorization); `protocol`: the frontier-protocol tables for T(L)."""
@@ -342,8 +342,9 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     result.verdicts = verdicts(caps, ratio, result.lr_choice)
     result.end_gain = end_gain(seqs, ["slice", *FAMILY, "mode", "params"], EXPOSURES)
     curve = ["slice", *FAMILY, "mode", "params", "max_epochs"]
-    result.saved = code_length_capacity(seqs, curve)
-    result.saved_points = saved_points(seqs, curve)
+    result.saved = code_length.code_length_capacity(seqs, curve)
+    result.saved_points = code_length.saved_points(seqs, curve)
+    result.saved_ratio = code_length.online_offline(result.saved)
     if fresh_curves is not None and len(fresh_curves):
         result.between = between_widths(seqs, per_sequence(fresh_curves))
     return result
@@ -366,7 +367,7 @@ def capacity_document(cap: Capacity) -> dict:
         lstar=records(cap.lstar, ["cell", "units", "alphabet_size", "lr", "budget_steps", "params",
                                 "L_star", "lo", "hi", "bound", "below", "above", "resolution",
                                 "exposures_at_lstar", "bits_per_param"]),
-        verdicts=cap.verdicts, headline=headline(cap),
+        verdicts=cap.verdicts,
         end_gain=records(cap.end_gain, list(cap.end_gain.columns)),
         saved=records(cap.saved, list(cap.saved.columns)),
         between=records(cap.between, list(cap.between.columns)),
@@ -374,27 +375,3 @@ def capacity_document(cap: Capacity) -> dict:
         divergence=(records(cap.divergence.fits, [c for c in cap.divergence.fits.columns
                                                   if not c.endswith("_params")])
                     if cap.divergence is not None and len(cap.divergence.fits) else []))
-
-
-def headline(cap: Capacity) -> list[dict]:
-    """Per network, at the largest exposure both updates reached: bits per parameter online
-    (window 16) and offline, and online as a fraction of offline (the README's line)."""
-    out = []
-    for _, r in cap.online_offline.iterrows():
-        last = cap.online_offline[(cap.online_offline["cell"] == r["cell"])
-                                  & (cap.online_offline["units"] == r["units"])
-                                  & (cap.online_offline["alphabet_size"] == r["alphabet_size"])]
-        if r["exposures"] != last["exposures"].max():
-            continue
-        rows = cap.capacity[(cap.capacity["cell"] == r["cell"]) & (cap.capacity["units"] == r["units"])
-                            & (cap.capacity["alphabet_size"] == r["alphabet_size"])
-                            & (cap.capacity["exposures"] == r["exposures"])].set_index("mode")
-        on, off = rows.loc["online k=16"], rows.loc["offline"]
-        out.append(dict(cell=r["cell"], units=int(r["units"]), alphabet_size=int(r["alphabet_size"]),
-                        params=int(r["params"]), exposures=int(r["exposures"]),
-                        online=float(on["bits_per_param"]), online_lo=float(on["bpp_lo"]),
-                        online_hi=float(on["bpp_hi"]), online_rising=bool(on["rising"]),
-                        offline=float(off["bits_per_param"]), offline_lo=float(off["bpp_lo"]),
-                        offline_hi=float(off["bpp_hi"]), offline_rising=bool(off["rising"]),
-                        ratio=float(r["ratio"]), ratio_lo=float(r["lo"]), ratio_hi=float(r["hi"])))
-    return out

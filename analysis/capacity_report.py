@@ -236,14 +236,21 @@ def capacity_section(cap: Capacity | None) -> str:
         lines += ["", "The capacity curves (`capacity`) are not in results/ yet."]
         return "\n".join(lines)
     rising = int(cap.capacity["rising"].sum())
-    plateau = (f"**No plateau was reached**: in all {rising} of {len(cap.capacity)} (network, "
-               "training, exposures) rows the most bits were stored at the longest length tried, "
-               "so every capacity below is a lower bound on what the network can hold, and the "
-               "bits per parameter are lower bounds too." if rising == len(cap.capacity) else
-               f"In {rising} of {len(cap.capacity)} rows the most bits were stored at the longest "
-               "length tried (a lower bound); the others peaked inside the lengths tried.")
+    plateau = (f"In all {rising} of {len(cap.capacity)} (network, training, exposures) rows "
+               "the most clipped bits were stored at the longest length tried, a rise the "
+               "measure's bias produces on its own: these values are neither capacities nor "
+               "lower bounds on them." if rising == len(cap.capacity) else
+               f"In {rising} of {len(cap.capacity)} rows the most clipped bits were stored at "
+               "the longest length tried, a rise the measure's bias can produce on its own; "
+               "the others peaked inside the lengths tried.")
     lines += ["", "### Capacity per network (`capacity`, continued by `capacity_plateau`)", "",
               *saved_lines(cap.saved), "",
+              *(["Online (window 16) as a fraction of offline on the unclipped capacity, where "
+                 "both trained the same budget: " + "; ".join(
+                     f"{_family(r)}, {int(r['max_epochs'])} exposures: x{r['ratio']:.2f} "
+                     f"(online {r['online_status']}, offline {r['offline_status']})"
+                     for _, r in cap.saved_ratio.iterrows()) + ".", ""]
+                if len(cap.saved_ratio) else []),
               "On the clipped measure the issue defined (bits stored), read from the curves at "
               "each exposure; its values at long lengths include the bias above:", "",
               plateau, "", capacity_table(cap.capacity), "", *end_gain_lines(cap.end_gain), "",
@@ -288,7 +295,8 @@ def capacity_section(cap: Capacity | None) -> str:
     div = divergence_lines(cap)
     if div:
         lines += ["", "On every run of the frontier's protocol:", "", *div]
-    lines += ["", "### What limits what online training stores", ""]
+    lines += ["", "### What limits what online training stores (from the clipped measure's "
+              "comparisons; the unclipped capacities above are the ones to quote)", ""]
     for v in cap.verdicts:
         lines.append(f"- {v['cell'].upper()} {v['units']} units, {v['alphabet_size']} letters: "
                      + "; ".join(v["reasons"]) + ".")

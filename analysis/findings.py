@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from analysis.capacity import headline
 from analysis.capacity_checks import status_counts
-from analysis.code_length import online_offline as saved_online_offline
 from analysis.load import records
 
 if TYPE_CHECKING:
+    from analysis.capacity import Capacity
     from analysis.pipeline import Analysis
 
 EFFECT = ["loss", "metric", "doubling", "doubling_lo", "doubling_hi"]
@@ -51,9 +50,8 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
                                                   "max_epochs", "params", "bits_per_param",
                                                   "bpp_lo", "bpp_hi", "status",
                                                   "peak_length"]),
-                        saved_ratio=records(saved_online_offline(cap.saved), [
-                            "cell", "units", "alphabet_size", "max_epochs", "ratio"])
-                        if len(cap.saved) else [],
+                        saved_ratio=records(cap.saved_ratio, [
+                            "cell", "units", "alphabet_size", "max_epochs", "ratio"]),
                         lstar=records(cap.lstar, [
                             "cell", "units", "bound", "L_star", "below", "above", "lo", "hi",
                             "bits_per_param", "exposures_at_lstar"]),
@@ -160,3 +158,27 @@ def _scaling(a: Analysis) -> dict[str, Any]:
     return dict(id="scaling", shared_length=bool(shared), grid_best_lrs=best, step_costs=cost,
                 exponents=records(a.elasticities, ["loss", "covariate", "exponent", "lo",
                                                    "hi"]))
+
+
+def headline(cap: Capacity) -> list[dict]:
+    """Per network, at the largest exposure both updates reached: bits per parameter online
+    (window 16) and offline, and online as a fraction of offline (the README's line)."""
+    out = []
+    for _, r in cap.online_offline.iterrows():
+        last = cap.online_offline[(cap.online_offline["cell"] == r["cell"])
+                                  & (cap.online_offline["units"] == r["units"])
+                                  & (cap.online_offline["alphabet_size"] == r["alphabet_size"])]
+        if r["exposures"] != last["exposures"].max():
+            continue
+        rows = cap.capacity[(cap.capacity["cell"] == r["cell"]) & (cap.capacity["units"] == r["units"])
+                            & (cap.capacity["alphabet_size"] == r["alphabet_size"])
+                            & (cap.capacity["exposures"] == r["exposures"])].set_index("mode")
+        on, off = rows.loc["online k=16"], rows.loc["offline"]
+        out.append(dict(cell=r["cell"], units=int(r["units"]), alphabet_size=int(r["alphabet_size"]),
+                        params=int(r["params"]), exposures=int(r["exposures"]),
+                        online=float(on["bits_per_param"]), online_lo=float(on["bpp_lo"]),
+                        online_hi=float(on["bpp_hi"]), online_rising=bool(on["rising"]),
+                        offline=float(off["bits_per_param"]), offline_lo=float(off["bpp_lo"]),
+                        offline_hi=float(off["bpp_hi"]), offline_rising=bool(off["rising"]),
+                        ratio=float(r["ratio"]), ratio_lo=float(r["lo"]), ratio_hi=float(r["hi"])))
+    return out

@@ -100,7 +100,7 @@ def test_a_miniature_capacity_sweep_analyses_end_to_end(tiny, tmp_path):
     assert {"lr_choice", "capacity", "online_offline", "frontier", "time", "verdicts"} <= set(doc)
     text = capacity_section(cap)
     assert "## Capacity, measured" in text and "| lstm3_offline |" in text
-    from analysis.capacity import headline
+    from analysis.findings import headline
     from analysis.findings_brief import _capacity
 
     brief = _capacity({"capacity": {"headline": headline(cap)}})
