@@ -134,9 +134,11 @@ def _readme_capacity(f: dict) -> list[str]:
                    "the sequence: its values below are biased upwards at long lengths.")
     if f["headline"]:
         def bpp(r: dict, m: str) -> str:
-            bound = " (still rising: a lower bound)" if r[f"{m}_rising"] else ""
+            bound = " (still rising)" if r[f"{m}_rising"] else ""
             return f"{ci(r[m], r[f'{m}_lo'], r[f'{m}_hi'])}{bound}"
-        out.append("- **Capacity, measured** (`capacity`: bits stored per parameter, the most "
+        out.append("- **Bits stored as the issue defined it: clipped, biased upwards at long "
+                   "lengths, neither capacities nor bounds** (`capacity`: bits stored per "
+                   "parameter, the most "
                    "stored over the lengths tried, 3 independent sequences per length; online "
                    "with a 16-step window against offline char-RNN training at the same lengths "
                    "and exposures, offline at the end of its cosine schedule, each at the lr "
@@ -156,11 +158,12 @@ def _readme_capacity(f: dict) -> list[str]:
                        f"{r['exposures_at_lstar']:.0f} exposures)" for r in f["lstar"])
                    + ". The fixed budget in steps is fewer exposures at a longer L*.")
     if f.get("status"):
-        out.append("- **Plateau** (`capacity` continued by `capacity_plateau` to 4-16k letters): "
-                   "at its longest length and largest exposure, each curve is "
+        out.append("- **The clipped curves keep rising** (`capacity` continued by "
+                   "`capacity_plateau` to 4-16k letters): at its longest length and largest "
+                   "exposure, each clipped curve is "
                    + ", ".join(f"{k} in {n}" for k, n in f["status"].items())
-                   + " (a last doubling whose interval reaches below ×1.05 is level); a curve "
-                   "still rising gives a lower bound, not a capacity.")
+                   + " (a last doubling whose interval reaches below ×1.05 is level), a rise "
+                   "the clip's bias produces on its own; the unclipped saving above levels off.")
     lb = f.get("lstar_between")
     if lb:
         ratios = ", ".join(f"{r['mode']} {r['length']:,} letters ×{ci(r['ratio'], r['lo'], r['hi'])}"
@@ -283,7 +286,8 @@ def _readme_prereg(v: dict) -> list[str]:
             f"runs predict accepted, {refused} it refused as outside its design): median factor "
             f"{v['median_factor']:.2f} in epochs" + "".join(
                 f"; {r['length']} letters, {loss_name(r['loss'])} ×{r['median_factor']:.2f}"
-                for r in v["by_length"]) + "." + _skill_text(v)]
+                for r in v["by_length"] if r["median_factor"] == r["median_factor"])
+            + "." + _skill_text(v)]
 
 
 def _readme_between(wb: dict) -> list[str]:
