@@ -218,6 +218,9 @@ def lstar_bisection(table: pd.DataFrame) -> pd.DataFrame:
     from analysis.frontier import frontier as fit_frontier
 
     f = fit_frontier(table).frontier
+    shortest = (table.assign(units=table["units"].astype(int)).sort_values("length")
+                .groupby("units").apply(lambda g: g[g["length"] == g["length"].min()]
+                                        ["memorized"].mean(), include_groups=False))
     rows = []
     for _, r in f.iterrows():
         below = r["L_below"] if not pd.isna(r["L_below"]) else r["L_star"]
@@ -228,6 +231,9 @@ def lstar_bisection(table: pd.DataFrame) -> pd.DataFrame:
                          lr=float(r["lr"]), budget_steps=int(r["budget_steps"]),
                          params=int(r["parameters"]), L_star=float(r["L_star"]), lo=lo, hi=hi,
                          bound=r["bound"], below=float(below), above=float(above),
+                         # not all memorized at the shortest length tested: L* may lie below
+                         lo_open=bool(lo == table["length"][table["units"] == r["units"]].min()
+                                      and shortest.get(int(r["units"]), 1.0) < 1.0),
                          resolution=float(above / below) if below else math.nan,
                          exposures_at_lstar=float(r["budget_steps"]) / float(r["L_star"]),
                          bits_per_param=float(r["L_star"]) * math.log2(r["alphabet_size"])

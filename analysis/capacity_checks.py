@@ -14,7 +14,8 @@ import pandas as pd
 BETWEEN = dict(units=24, lower=16, upper=32)  # capacity_fresh's width and its grid neighbours
 BETWEEN_EXPOSURES = 300
 N_BOOT = 2000
-LEVEL = 1.05  # a last doubling that adds less than 5% (its CI reaching below 1): level
+CEILING = 0.99  # all three widths within 1% of n log2 A: the comparison is uninformative
+LEVEL = 1.0  # a last doubling whose interval reaches no change: not shown to rise, level
 
 
 def _resampled_means(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -27,7 +28,7 @@ def end_gain(seqs: pd.DataFrame, keys: list[str], exposures: tuple[int, ...],
     """Per curve (keys) and exposure: bits at the longest length over bits at the one before,
     with a percentile interval over the sequences of each, and the curve's status there:
     'peaked' (the most bits at a shorter length, 2 or more lengths beyond it), 'level'
-    (the last gain's CI reaches below LEVEL) or 'rising'."""
+    (the last gain's interval reaches LEVEL, no change) or 'rising' (a lower bound)."""
     rng = np.random.default_rng(seed)
     rows = []
     for key, part in seqs.groupby(keys, sort=True, dropna=False):
@@ -42,7 +43,7 @@ def end_gain(seqs: pd.DataFrame, keys: list[str], exposures: tuple[int, ...],
                     / _resampled_means(part.loc[part["length"] == prev, col].to_numpy(float), rng))
             lo, hi = np.percentile(boot, [2.5, 97.5])
             beyond = len(means) - 1 - int(np.argmax(means.to_numpy()))
-            status = ("peaked" if beyond >= 2 else "level" if lo < LEVEL and beyond == 0
+            status = ("peaked" if beyond >= 2 else "level" if lo <= LEVEL and beyond == 0
                       else "rising" if beyond == 0 else "past a peak (1 length beyond)")
             rows.append({**dict(zip(keys, key, strict=True)), "exposures": e,
                          "last_length": int(last), "last_gain": gain, "gain_lo": float(lo),
@@ -84,7 +85,9 @@ def between_widths(seqs: pd.DataFrame, fresh: pd.DataFrame, seed: int = 0) -> pd
                                              * _resampled_means(hi_w, rng) ** w)
         r_lo, r_hi = np.percentile(boot, [2.5, 97.5])
         params = int(part["params"].iloc[0])
+        ceiling = length * math.log2(26)  # the whole sequence: nothing to tell widths apart
         rows.append(dict(mode=mode, length=int(length), bits_lower=b_lo, bits_upper=b_hi,
+                         at_ceiling=bool(min(b_lo, b_hi, b_mid) >= CEILING * ceiling),
                          bits=b_mid, predicted=predicted, ratio=b_mid / predicted,
                          lo=float(r_lo), hi=float(r_hi),
                          between=bool(min(b_lo, b_hi) <= b_mid <= max(b_lo, b_hi)),
@@ -99,11 +102,19 @@ def lstar_between(lstar: pd.DataFrame) -> dict | None:
         return None
     w = math.log(BETWEEN["units"] / BETWEEN["lower"]) / math.log(BETWEEN["upper"] / BETWEEN["lower"])
     lo_l, hi_l = lstm.loc[BETWEEN["lower"], "L_star"], lstm.loc[BETWEEN["upper"], "L_star"]
-    predicted = math.exp((1 - w) * math.log(lo_l) + w * math.log(hi_l))
+    def interp(a: float, b: float) -> float:
+        return math.exp((1 - w) * math.log(a) + w * math.log(b))
+
+    predicted = interp(lo_l, hi_l)
+    # the neighbours' own intervals carried through the interpolation
+    p_lo = interp(lstm.loc[BETWEEN["lower"], "lo"], lstm.loc[BETWEEN["upper"], "lo"])
+    p_hi = interp(lstm.loc[BETWEEN["lower"], "hi"], lstm.loc[BETWEEN["upper"], "hi"])
     r = lstm.loc[BETWEEN["units"]]
     return dict(units=BETWEEN["units"], L_star=float(r["L_star"]), lo=float(r["lo"]),
                 hi=float(r["hi"]), below=float(r["below"]), above=float(r["above"]),
                 predicted=predicted, L_lower=float(lo_l), L_upper=float(hi_l),
+                predicted_lo=p_lo, predicted_hi=p_hi,
                 predicted_inside=bool(r["lo"] <= predicted <= r["hi"]),
+                consistent=bool(p_lo <= r["hi"] and r["lo"] <= p_hi),
                 between=bool(lo_l <= r["L_star"] <= hi_l),
                 bits_per_param=float(r["bits_per_param"]))

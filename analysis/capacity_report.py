@@ -38,7 +38,7 @@ def capacity_table(caps: pd.DataFrame) -> str:
              "bits per parameter | plateau |", "|---|---|---|---|---|---|---|---|"]
     for _, r in caps.sort_values(["cell", "alphabet_size", "units", "mode",
                                   "exposures"]).iterrows():
-        plateau = ("still rising at the longest length: a lower bound" if r["rising"] else
+        plateau = ("largest at the longest length tried" if r["rising"] else
                    f"peak, {int(r['lengths_beyond'])} longer length(s) below it")
         lines.append(f"| {_family(r)} | {int(r['params']):,} | {r['mode']} | {int(r['exposures'])} | "
                      f"{_ci(r['capacity'], r['lo'], r['hi'], '.0f')} | {int(r['peak_length'])} | "
@@ -59,17 +59,20 @@ def saved_lines(saved: pd.DataFrame) -> list[str]:
                     f"{_ci(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} | {r['status']} "
                     f"(last doubling {gain}) | {r['clipped_at_peak']:,.0f} | "
                     f"{r['untrained_clipped_at_last']:,.0f} at {int(r['last_length']):,} |")
-    return ["**The clipped measure is biased upwards, and the unclipped one plateaus.** Bits "
+    return ["**The clipped measure is biased upwards, and the unclipped one levels off in most rows.** Bits "
             "stored clips each position's saving at zero, so a position predicted worse than "
             "uniform counts nothing instead of against: an untrained network is credited with "
             "its lucky positions, and more of them the longer the sequence (last column: the "
             "clipped bits of the same networks before any training, at the longest length). "
             "The unclipped measure is the code-length saving of the last pass, n (log2 A - its "
-            "mean loss in bits), a prequential code length (`analysis.code_length`; the loss on "
-            "the logits, weights still moving within the pass). Capacity is its plateau: the "
+            "mean loss in bits): the in-sample code length, which does not charge for what was "
+            "learned (`analysis.code_length`; the loss on the logits; offline the final model "
+            "is nearly frozen, online its weights still move at a constant lr within the pass, "
+            "so an online saving can exceed a frozen model's). Capacity is its plateau: the "
             "largest mean over lengths (t interval over 3 sequences), with where the curve "
             "stands at its longest length ('peaked': 2 or more longer lengths below the peak; "
-            "'level': the last doubling's interval reaches below x1.05).", "",
+            "'level': the last doubling's interval includes no change; 'rising': it does not, and "
+            "the capacity is a lower bound).", "",
             "| network | parameters | training | exposures | capacity (bits saved) | at length | "
             "bits per parameter | plateau | clipped bits at that length | clipped bits "
             "untrained |", "|---|---|---|---|---|---|---|---|---|---|", *rows]
@@ -151,7 +154,7 @@ def end_gain_lines(gain: pd.DataFrame) -> list[str]:
         for _, r in last.sort_values(["cell", "alphabet_size", "units", "mode"]).iterrows())
     return ["Where each curve stands at its longest length (the last doubling of length: bits "
             "at the longest over bits at the one before, percentile interval over the "
-            "sequences of both; 'level' when that interval reaches below x1.05): "
+            "sequences of both; 'level' when that interval includes no change): "
             + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + ".", "",
             "| network | training | exposures | longest length | last doubling | status |",
             "|---|---|---|---|---|---|", rows]
@@ -172,7 +175,8 @@ def between_lines(cap: Capacity) -> list[str]:
             out.append(f"| {r['mode']} | {r['length']:,} | {r['bits_lower']:,.0f} | "
                        f"{r['bits_upper']:,.0f} | {r['predicted']:,.0f} | {r['bits']:,.0f} | "
                        f"x{_ci(r['ratio'], r['lo'], r['hi'])} | "
-                       f"{'yes' if r['between'] else '**no**'} | {r['bits_per_param']:.2f} |")
+                       f"{'at ceiling' if r['at_ceiling'] else 'yes' if r['between'] else '**no**'}"
+                       f" | {r['bits_per_param']:.2f} |")
     lb = cap.lstar_between
     if lb is not None:
         out += ["", f"L* of the 24-unit LSTM (frontier protocol, 5 fresh sequences per length "
@@ -181,9 +185,13 @@ def between_lines(cap: Capacity) -> list[str]:
                 + ("between" if lb["between"] else "**not between**")
                 + f" its neighbours' {lb['L_lower']:.0f} (16 units) and {lb['L_upper']:.0f} "
                 f"(32 units). The log-log interpolation, {lb['predicted']:.0f}, lies "
-                + ("inside" if lb["predicted_inside"] else "**outside**")
-                + f" the measured interval ({lb['L_star'] / lb['predicted']:.2f}x). "
-                f"Bits per parameter at L*: {lb['bits_per_param']:.2f}."]
+                + ("inside" if lb["predicted_inside"] else "just outside" if lb["consistent"]
+                   else "**outside**")
+                + f" the measured interval ({lb['L_star'] / lb['predicted']:.2f}x); with the "
+                f"neighbours' own intervals it spans {lb['predicted_lo']:.0f}-"
+                f"{lb['predicted_hi']:.0f}, "
+                + ("which overlaps it. " if lb["consistent"] else "**which does not overlap it**. ")
+                + f"Bits per parameter at L*: {lb['bits_per_param']:.2f}."]
     return out
 
 
@@ -246,7 +254,9 @@ def capacity_section(cap: Capacity | None) -> str:
     lines += ["", "### Capacity per network (`capacity`, continued by `capacity_plateau`)", "",
               *saved_lines(cap.saved), "",
               *(["Online (window 16) as a fraction of offline on the unclipped capacity, where "
-                 "both trained the same budget: " + "; ".join(
+                 "both trained the same budget (point estimates; where the offline curve is "
+                 "still rising the ratio is an upper bound; online's last-pass loss comes from "
+                 "moving weights, offline's from a nearly frozen model): " + "; ".join(
                      f"{_family(r)}, {int(r['max_epochs'])} exposures: x{r['ratio']:.2f} "
                      f"(online {r['online_status']}, offline {r['offline_status']})"
                      for _, r in cap.saved_ratio.iterrows()) + ".", ""]
@@ -281,7 +291,8 @@ def capacity_section(cap: Capacity | None) -> str:
                   "exposures at L* | bits per parameter |", "|---|---|---|---|---|---|---|"]
         for _, r in cap.lstar.iterrows():
             lines.append(f"| {_family(r)} | {r['lr']:g}, {r['budget_steps']:,} steps | "
-                         f"{r['bound']}{r['L_star']:.0f} | [{r['lo']:.0f}, {r['hi']:.0f}] | "
+                         f"{r['bound']}{r['L_star']:.0f} | [{'<' if r['lo_open'] else ''}{r['lo']:.0f}, "
+                         f"{r['hi']:.0f}] | "
                          f"{r['below']:.0f}-{r['above']:.0f} (x{r['resolution']:.2f}) | "
                          f"{r['exposures_at_lstar']:.0f} | {r['bits_per_param']:.2f} |")
     between = between_lines(cap)

@@ -8,7 +8,10 @@ about 0.06 bits per letter of a uniform 26-letter sequence: 525 bits at 8192 let
 and the clipped curves keep rising where the network has stopped learning. The literature's
 anchors count the unclipped saving (Morris et al.: H(X) - H(X | model); Collins et al.:
 mutual information). This module computes it from the last pass's training loss, which
-every record holds, and reads capacity as its plateau.
+every record holds, and reads capacity as its plateau. That loss is the in-sample code
+length of the last pass, and it does not charge for what was learned: offline, it is the
+nearly frozen final model's (cosine decay ends near zero); online, the weights still move
+at a constant lr within the pass, so an online saving can exceed a frozen model's.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ def code_length_capacity(seqs: pd.DataFrame, keys: list[str], seed: int = 0) -> 
                     / _resampled_means(part.loc[part["length"] == prev, "saved_end"].to_numpy(float), rng))
             g_lo, g_hi = (float(x) for x in np.percentile(boot, [2.5, 97.5]))
             status = ("peaked" if beyond >= 2 else "past a peak (1 length beyond)" if beyond == 1
-                      else "level" if g_lo < LEVEL else "rising")
+                      else "level" if g_lo <= LEVEL else "rising")
         params = float(part["params"].iloc[0])
         rows.append({**dict(zip(keys, key, strict=True)), "capacity": m, "lo": lo, "hi": hi,
                      "peak_length": peak_len, "lengths_beyond": beyond, "last_length": last,

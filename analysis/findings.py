@@ -54,7 +54,7 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
                             "cell", "units", "alphabet_size", "max_epochs", "ratio"]),
                         lstar=records(cap.lstar, [
                             "cell", "units", "bound", "L_star", "below", "above", "lo", "hi",
-                            "bits_per_param", "exposures_at_lstar"]),
+                            "lo_open", "bits_per_param", "exposures_at_lstar"]),
                         status=status_counts(cap.end_gain),
                         between=records(cap.between, ["mode", "length", "ratio", "lo", "hi",
                                                       "between"]),

@@ -131,7 +131,8 @@ def _readme_capacity(f: dict) -> list[str]:
                        for r in f["saved"] if r["mode"] in ("online k=16", "offline")) + ". "
                    "Bits stored as the issue defined it clips each position at zero, which "
                    "credits even an untrained network with its lucky positions, more the longer "
-                   "the sequence: its values below are biased upwards at long lengths.")
+                   "the sequence: its values below are biased upwards at long lengths, and where "
+                   "they fall below that credit (LSTM 4 units at 4 letters) they mean nothing.")
     if f["headline"]:
         def bpp(r: dict, m: str) -> str:
             bound = " (still rising)" if r[f"{m}_rising"] else ""
@@ -153,7 +154,8 @@ def _readme_capacity(f: dict) -> list[str]:
                    "brackets bisected at quarter powers of two, 5 new sequences per length, lr "
                    "1e-3, 200,000 steps): " + ", ".join(
                        f"{r['cell'].upper()} {r['units']} units {r['bound']}{r['L_star']:.0f} letters "
-                       f"(tested {r['below']:.0f}-{r['above']:.0f}; interval [{r['lo']:.0f}, "
+                       f"(tested {r['below']:.0f}-{r['above']:.0f}; interval "
+                       f"[{'<' if r.get('lo_open') else ''}{r['lo']:.0f}, "
                        f"{r['hi']:.0f}]; {r['bits_per_param']:.2f} bits per parameter after "
                        f"{r['exposures_at_lstar']:.0f} exposures)" for r in f["lstar"])
                    + ". The fixed budget in steps is fewer exposures at a longer L*.")
@@ -162,8 +164,8 @@ def _readme_capacity(f: dict) -> list[str]:
                    "`capacity_plateau` to 4-16k letters): at its longest length and largest "
                    "exposure, each clipped curve is "
                    + ", ".join(f"{k} in {n}" for k, n in f["status"].items())
-                   + " (a last doubling whose interval reaches below ×1.05 is level), a rise "
-                   "the clip's bias produces on its own; the unclipped saving above levels off.")
+                   + " (level: the last doubling's interval includes no change), a rise largely "
+                   "due to the clip; the unclipped saving above levels off in most rows.")
     lb = f.get("lstar_between")
     if lb:
         ratios = ", ".join(f"{r['mode']} {r['length']:,} letters ×{ci(r['ratio'], r['lo'], r['hi'])}"
@@ -171,18 +173,23 @@ def _readme_capacity(f: dict) -> list[str]:
         out.append(f"- **A width between the grid's, on fresh sequences** (`capacity_fresh`, LSTM "
                    f"{lb['units']} units): L* {lb['L_star']:.0f} [{lb['lo']:.0f}, {lb['hi']:.0f}]"
                    f" against {lb['predicted']:.0f} interpolated from 16 and 32 units ("
-                   + ("inside" if lb["predicted_inside"] else "outside") + " the interval; "
+                   + ("inside" if lb["predicted_inside"] else "outside") + " the interval, "
+                   f"{lb['predicted_lo']:.0f}-{lb['predicted_hi']:.0f} with the neighbours' own "
+                   "intervals: " + ("consistent" if lb.get("consistent") else "inconsistent")
+                   + "; "
                    + ("between" if lb["between"] else "not between") + " its neighbours); bits "
                    f"stored at 300 exposures against the interpolation: {ratios}.")
-    div = [r for r in f.get("divergence", []) if r["chosen"] == "divergence"]
+    div = [r for r in f.get("divergence", []) if r["chosen"] == "divergence"
+           and r["divergence_g"] >= 0.1 and r["divergence_lc"] <= 8 * r["longest_memorized"]]
     if div:
-        out.append("- **Time to memorize diverges before the frontier** (every frontier-protocol "
-                   "run, censored ML, LSTM at 26 letters): steps ~ L^b (1 - L/Lc)^-g beats a "
-                   "power law for " + ", ".join(
-                       f"{r['units']} units (ΔAIC {r['delta_aic']:.0f}; Lc {r['divergence_lc']:,.0f}"
-                       f" [{r['lc_lo']:,.0f}, {r['lc_hi']:,.0f}], g {r['divergence_g']:.2f})"
-                       for r in div)
-                   + "; Lc's profile intervals are wide and too narrow by the seeds' clustering.")
+        out.append("- **Time to memorize rises faster than a power law as L nears L*** (every "
+                   "frontier-protocol run, censored ML, LSTM at 26 letters): steps ~ L^b "
+                   "(1 - L/Lc)^-g beats a power law for " + ", ".join(
+                       f"{r['units']} units (ΔAIC {r['delta_aic']:.0f}, g {r['divergence_g']:.2f}, "
+                       f"Lc {r['divergence_lc']:,.0f}, {r['divergence_lc'] / r['longest_memorized']:.1f}"
+                       "× the longest length memorized)" for r in div)
+                   + ". Lc is not pinned down: its profile likelihood is flat out to an "
+                   "exponential-like rise.")
     return out
 
 

@@ -36,8 +36,11 @@ def skill_lines(s: Skill | None) -> list[str]:
                           f"({_met(g.factor_met)})",
               "Brier −": f"{ci(g.brier_gain, g.brier_gain_lo, g.brier_gain_hi, '{:+.4f}')} "
                          f"({_met(g.brier_met)})"} for g in s.gain.itertuples()]
+    law = s.scores[s.scores["forecast"] == "law"].set_index("loss")
+    factor = {loss: ci(r.median_factor, r.factor_lo, r.factor_hi) for loss, r in law.iterrows()}
     verdicts = [{"loss": loss_name(v.loss),
-                 f"law's factor ≤ {MEDIAN_FACTOR_TARGET}": _met(v.median_factor),
+                 f"law's factor ≤ {MEDIAN_FACTOR_TARGET}": _met(v.median_factor)
+                 + ("" if v.median_factor is None else f" (point {factor[v.loss]})"),
                  f"law's Brier ≤ {BRIER_TARGET_SHARE} × design's": _met(v.brier)
                  + ("" if v.brier is None or v.brier != v.brier
                     else f" ({v.brier_share_of_design:.2f}×)")}

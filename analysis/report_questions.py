@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.cases import CASES, cases_markdown
+from analysis.design import ALIAS_RHO
 from analysis.engines import engines_markdown
 from analysis.fmt import (
     loss_name,
@@ -63,7 +64,7 @@ def question1(a: Analysis) -> str:
                                   for r in ds.aliases[ds.aliases["factor"] == f].itertuples())
                      for f in ds.aliases["factor"].unique()}
             lines.append("**Aliases.** Over the design's sequences these metrics move with a "
-                         "design factor (Spearman |ρ| ≥ 0.8), so an effect called by the "
+                         f"design factor (Spearman |ρ| ≥ {ALIAS_RHO}), so an effect called by the "
                          "factor's name may be any of them: "
                          + "; ".join(f"{f}: {a}" for f, a in names.items()) + ".")
     if a.design is not None:
