@@ -23,31 +23,37 @@ def _resampled_means(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return x[rng.integers(0, len(x), size=(N_BOOT, len(x)))].mean(axis=1)
 
 
+def last_doubling(part: pd.DataFrame, col: str, rng: np.random.Generator) -> dict | None:
+    """One curve's `col` at its longest length over the length before (means over
+    sequences, a percentile interval resampling the sequences of each), how many lengths
+    lie beyond its peak, and its status there: 'peaked' (2 or more lengths beyond the peak),
+    'past a peak (1 length beyond)', 'level' (the gain's interval reaches LEVEL, no change)
+    or 'rising' (a lower bound). None with fewer than two lengths."""
+    means = part.groupby("length")[col].mean().dropna().sort_index()
+    if len(means) < 2:
+        return None
+    last, prev = means.index[-1], means.index[-2]
+    boot = (_resampled_means(part.loc[part["length"] == last, col].to_numpy(float), rng)
+            / _resampled_means(part.loc[part["length"] == prev, col].to_numpy(float), rng))
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    beyond = len(means) - 1 - int(np.argmax(means.to_numpy()))
+    status = ("peaked" if beyond >= 2 else "past a peak (1 length beyond)" if beyond == 1
+              else "level" if lo <= LEVEL else "rising")
+    return dict(last_length=int(last), last_gain=float(means.iloc[-1] / means.iloc[-2]),
+                gain_lo=float(lo), gain_hi=float(hi), lengths_beyond=beyond, status=status)
+
+
 def end_gain(seqs: pd.DataFrame, keys: list[str], exposures: tuple[int, ...],
              seed: int = 0) -> pd.DataFrame:
-    """Per curve (keys) and exposure: bits at the longest length over bits at the one before,
-    with a percentile interval over the sequences of each, and the curve's status there:
-    'peaked' (the most bits at a shorter length, 2 or more lengths beyond it), 'level'
-    (the last gain's interval reaches LEVEL, no change) or 'rising' (a lower bound)."""
+    """Per curve (keys) and exposure: `last_doubling` of the clipped bits stored."""
     rng = np.random.default_rng(seed)
     rows = []
     for key, part in seqs.groupby(keys, sort=True, dropna=False):
         for e in exposures:
-            col = f"bits_{e}"
-            means = part.groupby("length")[col].mean().dropna().sort_index()
-            if len(means) < 2:
-                continue
-            last, prev = means.index[-1], means.index[-2]
-            gain = float(means.iloc[-1] / means.iloc[-2])
-            boot = (_resampled_means(part.loc[part["length"] == last, col].to_numpy(float), rng)
-                    / _resampled_means(part.loc[part["length"] == prev, col].to_numpy(float), rng))
-            lo, hi = np.percentile(boot, [2.5, 97.5])
-            beyond = len(means) - 1 - int(np.argmax(means.to_numpy()))
-            status = ("peaked" if beyond >= 2 else "level" if lo <= LEVEL and beyond == 0
-                      else "rising" if beyond == 0 else "past a peak (1 length beyond)")
-            rows.append({**dict(zip(keys, key, strict=True)), "exposures": e,
-                         "last_length": int(last), "last_gain": gain, "gain_lo": float(lo),
-                         "gain_hi": float(hi), "status": status})
+            d = last_doubling(part, f"bits_{e}", rng)
+            if d is not None:
+                d.pop("lengths_beyond")
+                rows.append({**dict(zip(keys, key, strict=True)), "exposures": e, **d})
     out = pd.DataFrame(rows)
     if len(out):  # each curve's row at its largest exposure: what the curve reached
         out["final"] = out["exposures"] == out.groupby(keys)["exposures"].transform("max")

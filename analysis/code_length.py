@@ -21,7 +21,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from analysis.capacity_checks import LEVEL, _resampled_means
+from analysis.capacity_checks import last_doubling
 from analysis.load import numbers
 
 
@@ -55,22 +55,15 @@ def code_length_capacity(seqs: pd.DataFrame, keys: list[str], seed: int = 0) -> 
         if means.empty:
             continue
         peak_len = int(means.idxmax())
-        beyond = int((means.index > peak_len).sum())
         m, lo, hi = _mean_ci(part.loc[part["length"] == peak_len, "saved_end"].to_numpy(float))
-        last, status, gain, g_lo, g_hi = int(means.index[-1]), "one length", math.nan, math.nan, math.nan
-        if len(means) >= 2:
-            prev = means.index[-2]
-            gain = float(means.iloc[-1] / means.iloc[-2])
-            boot = (_resampled_means(part.loc[part["length"] == last, "saved_end"].to_numpy(float), rng)
-                    / _resampled_means(part.loc[part["length"] == prev, "saved_end"].to_numpy(float), rng))
-            g_lo, g_hi = (float(x) for x in np.percentile(boot, [2.5, 97.5]))
-            status = ("peaked" if beyond >= 2 else "past a peak (1 length beyond)" if beyond == 1
-                      else "level" if g_lo <= LEVEL else "rising")
+        d = last_doubling(part, "saved_end", rng) or dict(
+            last_length=int(means.index[-1]), last_gain=math.nan, gain_lo=math.nan,
+            gain_hi=math.nan, lengths_beyond=0, status="one length")
+        last = d["last_length"]
         params = float(part["params"].iloc[0])
         rows.append({**dict(zip(keys, key, strict=True)), "capacity": m, "lo": lo, "hi": hi,
-                     "peak_length": peak_len, "lengths_beyond": beyond, "last_length": last,
-                     "last_gain": gain, "gain_lo": g_lo, "gain_hi": g_hi, "status": status,
-                     "bits_per_param": m / params, "bpp_lo": lo / params, "bpp_hi": hi / params,
+                     "peak_length": peak_len, **d, "bits_per_param": m / params,
+                     "bpp_lo": lo / params, "bpp_hi": hi / params,
                      "clipped_at_peak": float(by_len["bits_end"].mean()[peak_len]),
                      "untrained_clipped_at_last": float(by_len["bits_start"].mean()[last])})
     return pd.DataFrame(rows)
