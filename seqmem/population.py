@@ -213,6 +213,7 @@ def _train(configs: list[RunConfig], device: torch.device, trace_steps: int, ker
     outcome: dict[int, tuple] = {}
     checks = set(eval_epochs(cfg.eval_every, cfg.max_epochs))
     bits_curve: list[list[float]] = [[] for _ in range(total)]
+    saved_curve: list[list[float]] = [[] for _ in range(total)]
     first_success: dict[int, int] = {}
     until_budget = cfg.stop == "budget"
     online = cfg.update == "step"
@@ -233,10 +234,11 @@ def _train(configs: list[RunConfig], device: torch.device, trace_steps: int, ker
                     loss_curve[i].append(float(np.mean(interval[i, :in_interval])))
                 in_interval = 0
             evals = evaluate_population(pop, cfg, work)
-            bits = bits_stored(pop.nn_weights(), cfg.cell, idx_np, a, cfg.reset)
+            bits, saved = bits_stored(pop.nn_weights(), cfg.cell, idx_np, a, cfg.reset)
             rows_now = active.cpu().numpy()
             for i, run in enumerate(rows_now):
                 bits_curve[run].append(float(bits[i]))
+                saved_curve[run].append(float(saved[i]))
                 if evals[i].success:
                     first_success.setdefault(int(run), epoch)
             done = [i for i, e in enumerate(evals)
@@ -300,6 +302,8 @@ def _train(configs: list[RunConfig], device: torch.device, trace_steps: int, ker
             step_loss=tuple(float(x) for x in step_loss[i, :min(trace_steps, ended * n)]),
             bits_stored=bits_curve[i][-1],
             bits_curve=tuple(bits_curve[i]),
+            bits_saved=saved_curve[i][-1],
+            saved_curve=tuple(saved_curve[i]),
             exposures=float(ended),
             parameters=parameter_count(cfg.cell, hid, a),
         ))

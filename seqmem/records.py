@@ -38,6 +38,9 @@ class RunRecord:
     bits_stored: bits the model holds about its sequence at the last evaluation
         (seqmem.bits: per position max(0, log2 A - teacher-forced cross-entropy in bits)).
     bits_curve: bits stored at every evaluation, in order (the first before training).
+    bits_saved: the code-length saving at the last evaluation, not clipped (seqmem.bits:
+        the sum of log2 A - teacher-forced cross-entropy in bits; can be negative).
+    saved_curve: bits saved at every evaluation, in order (the first before training).
     exposures: passes over the sequence trained (steps / length).
     parameters: the model's parameters, the readout's included (seqmem.model.parameter_count,
         or a user cell's own count): the denominator of bits per parameter.
@@ -60,6 +63,8 @@ class RunRecord:
     step_loss: tuple[float, ...] = field(default=(), repr=False, metadata={"stored": False})
     bits_stored: float | None = None
     bits_curve: tuple[float, ...] = ()
+    bits_saved: float | None = None
+    saved_curve: tuple[float, ...] = ()
     exposures: float | None = None
     parameters: int | None = None
 

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.func import jacrev
 
-from seqmem.bits import bits_from_logits
+from seqmem.bits import bits_from_logits, saved_from_logits
 from seqmem.config import RunConfig
 from seqmem.difficulty import metrics
 from seqmem.evaluate import Evaluation, eval_epochs, longest_substring, score
@@ -65,6 +65,7 @@ def train_reference(config: RunConfig, *, trace_steps: int = 0) -> RunRecord:
     interval: list[float] = []  # epoch mean losses since the last evaluation
     loss_curve: list[float] = []
     bits_curve: list[float] = []
+    saved_curve: list[float] = []
     step_loss: list[float] = []
     memorized_at: int | None = None
     evaluation = None
@@ -76,7 +77,9 @@ def train_reference(config: RunConfig, *, trace_steps: int = 0) -> RunRecord:
                 loss_curve.append(float(np.mean(interval)))
                 interval = []
             evaluation = evaluate_reference(model, config)
-            bits_curve.append(bits_reference(model, config))
+            stored, saved = bits_reference(model, config)
+            bits_curve.append(stored)
+            saved_curve.append(saved)
             if evaluation.success and memorized_at is None:
                 memorized_at = epoch
             if evaluation.success and config.stop == "memorized":
@@ -117,6 +120,8 @@ def train_reference(config: RunConfig, *, trace_steps: int = 0) -> RunRecord:
         step_loss=tuple(step_loss),
         bits_stored=bits_curve[-1],
         bits_curve=tuple(bits_curve),
+        bits_saved=saved_curve[-1],
+        saved_curve=tuple(saved_curve),
         exposures=float(trained),
         parameters=parameter_count(config.cell, config.units, a),
     )
@@ -259,8 +264,9 @@ def _windowed_grads(loss, params, fed, produced, window: deque):
 
 
 @torch.no_grad()
-def bits_reference(model: RecurrentModel, config: RunConfig) -> float:
-    """Bits stored (seqmem.bits), teacher-forced one letter at a time through the nn model."""
+def bits_reference(model: RecurrentModel, config: RunConfig) -> tuple[float, float]:
+    """(bits stored, bits saved) (seqmem.bits), teacher-forced one letter at a time through
+    the nn model."""
     seq, alphabet = config.sequence, config.alphabet
     idx = torch.from_numpy(encode(seq, alphabet))
     onehot = torch.eye(len(alphabet))[idx]
@@ -271,7 +277,8 @@ def bits_reference(model: RecurrentModel, config: RunConfig) -> float:
             state = model.zero_state()
         logits, state = model(x.unsqueeze(0), state)
         rows.append(logits[0])
-    return float(bits_from_logits(torch.stack(rows), idx.roll(-1)))
+    logits, targets = torch.stack(rows), idx.roll(-1)
+    return float(bits_from_logits(logits, targets)), float(saved_from_logits(logits, targets))
 
 
 @torch.no_grad()

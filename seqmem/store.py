@@ -15,7 +15,7 @@ git: rows sorted by `run_id` and the contract's column order make a resumed or e
 sweep show up as added lines, a changed run as a changed line, and the table opens
 anywhere without pyarrow. Types are restored by `load_results` (`keep_default_na=False`
 so that a sequence such as "NA" stays a string), and size is kept down by writing
-`loss_curve`, `final_loss` and `bits_curve` with 6 significant digits (float32 losses
+`loss_curve`, `final_loss`, `bits_curve` and `saved_curve` with 6 significant digits (float32 losses
 averaged; bits to a hundredth at a thousand bits) and `wall_time_s` to the millisecond.
 Every other value is written exactly (Python's shortest round-trip float repr). An export
 may leave `loss_curve` out (`loss_curve=False`): it is half the bytes of most tables and
@@ -49,7 +49,7 @@ from seqmem.schema import KINDS, NAMES, conform, typed
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 # Rounded in the CSV export (see the module docstring): column -> significant digits.
-EXPORT_DIGITS = {"loss_curve": 6, "final_loss": 6, "bits_curve": 6}
+EXPORT_DIGITS = {"loss_curve": 6, "final_loss": 6, "bits_curve": 6, "saved_curve": 6}
 
 
 class Store:

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from seqmem import usercell
-from seqmem.bits import bits_from_logits
+from seqmem.bits import bits_from_logits, saved_from_logits
 from seqmem.config import RunConfig, check_group
 from seqmem.difficulty import metrics
 from seqmem.evaluate import Evaluation, eval_epochs, longest_substring, score
@@ -194,7 +194,8 @@ def _offline_pass(models: _Models, opt: _Optimizer, cfg: RunConfig, onehot, targ
 
 
 @torch.no_grad()
-def _evaluate(models: _Models, cfg: RunConfig, onehot, idx) -> tuple[list[Evaluation], np.ndarray]:
+def _evaluate(models: _Models, cfg: RunConfig, onehot, idx
+              ) -> tuple[list[Evaluation], np.ndarray, np.ndarray]:
     """Every model generates n-1 letters from the first and a fresh state (scored), and its
     bits stored, teacher-forced under the run's state protocol."""
     seq, alphabet = cfg.sequence, cfg.alphabet
@@ -220,7 +221,8 @@ def _evaluate(models: _Models, cfg: RunConfig, onehot, idx) -> tuple[list[Evalua
         rows.append(logits)
     teacher = torch.stack(rows, dim=1)  # (P, n, A)
     target = torch.as_tensor(np.roll(idx, -1), device=teacher.device)
-    return evals, bits_from_logits(teacher, target).cpu().numpy()
+    return (evals, bits_from_logits(teacher, target).cpu().numpy(),
+            saved_from_logits(teacher, target).cpu().numpy())
 
 
 def train_user_cell(configs: Sequence[RunConfig], *, device: str | torch.device = "cpu",
@@ -251,6 +253,7 @@ def train_user_cell(configs: Sequence[RunConfig], *, device: str | torch.device 
     interval: list[list[float]] = [[] for _ in range(p_)]
     loss_curve: list[list[float]] = [[] for _ in range(p_)]
     bits_curve: list[list[float]] = [[] for _ in range(p_)]
+    saved_curve: list[list[float]] = [[] for _ in range(p_)]
     step_loss = np.zeros((p_, trace_steps))
     first_success: dict[int, int] = {}
     final_loss = np.full(p_, np.nan)
@@ -260,12 +263,13 @@ def train_user_cell(configs: Sequence[RunConfig], *, device: str | torch.device 
     trained = 0
     for epoch in range(cfg.max_epochs + 1):
         if epoch in checks:
-            evals, bits = _evaluate(models, cfg, onehot, idx)
+            evals, bits, saved = _evaluate(models, cfg, onehot, idx)
             for i in active:
                 if interval[i]:
                     loss_curve[i].append(float(np.mean(interval[i])))
                     interval[i] = []
                 bits_curve[i].append(float(bits[i]))
+                saved_curve[i].append(float(saved[i]))
                 if evals[i].success:
                     first_success.setdefault(i, epoch)
             for i in list(active):
@@ -304,5 +308,6 @@ def train_user_cell(configs: Sequence[RunConfig], *, device: str | torch.device 
             provenance=made_by, population=p_,
             step_loss=tuple(float(x) for x in step_loss[i, :min(trace_steps, ended * n)]),
             bits_stored=bits_curve[i][-1], bits_curve=tuple(bits_curve[i]),
+            bits_saved=saved_curve[i][-1], saved_curve=tuple(saved_curve[i]),
             exposures=float(ended), parameters=params))
     return records
