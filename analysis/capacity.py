@@ -26,9 +26,9 @@ import pandas as pd
 from scipy import stats
 
 from analysis import code_length
-from analysis.capacity_checks import between_widths, end_gain, lstar_between
+from analysis.capacity_checks import between_widths, end_gain, lr_check, lstar_between, lstar_bisection
 from analysis.divergence import Divergence, analyse_divergence, time_to_memorize
-from analysis.load import numbers, parameters, records
+from analysis.load import join_runs, numbers, parameters, records
 
 EXPOSURES = (100, 300, 1000)
 FAMILY = ["cell", "units", "alphabet_size", "update", "bptt"]
@@ -89,17 +89,22 @@ def choose_lr(selection: pd.DataFrame) -> pd.DataFrame:
 
 
 def per_sequence(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per sequence: its seeds' mean bits at each exposure and at the end, the share
-    of its runs that regenerated it exactly, and their steps to the first success."""
+    """One row per sequence: its seeds' mean bits at each exposure and at the end, the same
+    for the unclipped saving (analysis.code_length: saved_end exact where recorded, else the
+    proxy, exact_end the share of its runs on the exact measure), the share of its runs that
+    regenerated it exactly, and their steps to the first success."""
     df = _prepare(df)
     for e in EXPOSURES:
         df[f"bits_{e}"] = bits_at(df, e)
+        df[f"saved_{e}"] = code_length.saved_at(df, e)
     df["steps_first"] = numbers(df["steps_to_memorize"])
-    df["saved_end"] = code_length.saved_last_pass(df)
+    df["saved_end"], df["exact_end"] = code_length.saved_end(df)
+    df["proxy_end"] = code_length.saved_last_pass(df)
     df["bits_start"] = bits_at(df, 0)
     keys = ["slice", *FAMILY, "mode", "params", "length", "gen_seed", "max_epochs"]
-    agg = {f"bits_{e}": "mean" for e in EXPOSURES}
+    agg = {f"{m}_{e}": "mean" for e in EXPOSURES for m in ("bits", "saved")}
     agg.update(bits_end=("bits_stored", "mean"), saved_end=("saved_end", "mean"),
+               exact_end=("exact_end", "mean"), proxy_end=("proxy_end", "mean"),
                bits_start=("bits_start", "mean"), memorized=("memorized", "mean"),
                runs=("memorized", "size"), steps_first=("steps_first", "median"))
     agg = {k: (k, v) if isinstance(v, str) else v for k, v in agg.items()}
@@ -210,37 +215,6 @@ def frontier(seqs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def lstar_bisection(table: pd.DataFrame) -> pd.DataFrame:
-    """capacity_lstar: L* per width from lengths at quarter powers of two, each with its own
-    sequences. The point is analysis.frontier's (isotonic crossing of 1/2); its interval is
-    the bootstrap's widened to the tested lengths either side, so it is never finer than
-    the grid; `resolution` is the ratio of those two lengths."""
-    from analysis.frontier import frontier as fit_frontier
-
-    f = fit_frontier(table).frontier
-    shortest = (table.assign(units=table["units"].astype(int)).sort_values("length")
-                .groupby("units").apply(lambda g: g[g["length"] == g["length"].min()]
-                                        ["memorized"].mean(), include_groups=False))
-    rows = []
-    for _, r in f.iterrows():
-        below = r["L_below"] if not pd.isna(r["L_below"]) else r["L_star"]
-        above = r["L_above"] if not pd.isna(r["L_above"]) else r["L_star"]
-        lo = min(float(r["L_lo"]), float(below))
-        hi = max(float(r["L_hi"]), float(above))
-        rows.append(dict(cell=r["cell"], units=int(r["units"]), alphabet_size=int(r["alphabet_size"]),
-                         lr=float(r["lr"]), budget_steps=int(r["budget_steps"]),
-                         params=int(r["parameters"]), L_star=float(r["L_star"]), lo=lo, hi=hi,
-                         bound=r["bound"], below=float(below), above=float(above),
-                         # not all memorized at the shortest length tested: L* may lie below
-                         lo_open=bool(lo == table["length"][table["units"] == r["units"]].min()
-                                      and shortest.get(int(r["units"]), 1.0) < 1.0),
-                         resolution=float(above / below) if below else math.nan,
-                         exposures_at_lstar=float(r["budget_steps"]) / float(r["L_star"]),
-                         bits_per_param=float(r["L_star"]) * math.log2(r["alphabet_size"])
-                         / float(r["parameters"])))
-    return pd.DataFrame(rows)
-
-
 @dataclass
 class Capacity:
     lr_choice: pd.DataFrame
@@ -257,6 +231,8 @@ class Capacity:
     saved: pd.DataFrame = field(default_factory=pd.DataFrame)  # capacity, unclipped measure
     saved_points: pd.DataFrame = field(default_factory=pd.DataFrame)  # its curves
     saved_ratio: pd.DataFrame = field(default_factory=pd.DataFrame)  # online over offline
+    saved_bias: pd.DataFrame = field(default_factory=pd.DataFrame)  # proxy / exact, per update
+    joined: dict = field(default_factory=dict)  # per extending table: its rows, rows replaced
     lstar_between: dict | None = None
     divergence: Divergence | None = None  # T(L) towards L*, on the frontier's protocol
 
@@ -319,14 +295,19 @@ def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, lr_choice: pd.DataFrame) -
 
 def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                      lstar: pd.DataFrame | None = None, plateau: pd.DataFrame | None = None,
-                     fresh: pd.DataFrame | None = None, protocol: list | None = None
+                     fresh: pd.DataFrame | None = None, protocol: list | None = None,
+                     more: pd.DataFrame | None = None, lr_more: pd.DataFrame | None = None
                      ) -> Capacity | None:
-    """Everything above from the tables (None where capacity_lr is missing). `plateau`
-    continues `capacity`'s curves (same slices); `fresh` holds the 24-unit check (its L*
-    slice stops at memorization); `protocol`: the frontier-protocol tables for T(L)."""
+    """Everything above from the tables (None where capacity_lr is missing). `plateau` and
+    `more` continue `capacity`'s curves (same slices; a run id in both keeps `more`'s row,
+    which records the exact saving); `lr_more` extends capacity_lr's grids before the lr is
+    chosen; `fresh` holds the 24-unit check (its L* slice stops at memorization);
+    `protocol`: the frontier-protocol tables for T(L)."""
     if selection is None:
         return None
-    result = Capacity(lr_choice=choose_lr(selection))
+    more = more[more["status"] != "error"] if more is not None else None  # never replaces
+    choice, _ = join_runs(selection, lr_more)
+    result = Capacity(lr_choice=choose_lr(choice))
     fresh_lstar = fresh[fresh["stop"] != "budget"] if fresh is not None else None
     fresh_curves = fresh[fresh["stop"] == "budget"] if fresh is not None else None
     parts = [x for x in (lstar, fresh_lstar) if x is not None and len(x)]
@@ -334,10 +315,14 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
         result.lstar = lstar_bisection(pd.concat(parts, ignore_index=True))
         result.lstar_between = lstar_between(result.lstar)
     result.divergence = analyse_divergence(protocol or [])
+    table, replaced = join_runs(table, plateau, more)
+    for name, extra, n in (("capacity_more", more, replaced), ("capacity_lr_more", lr_more, 0)):
+        if extra is not None:
+            result.joined[name] = dict(rows=len(extra), replaced=n)
+    result.lr_choice = lr_check(choose_lr(selection), result.lr_choice,
+                                set(lr_more["slice"]) if lr_more is not None else set(), table)
     if table is None:
         return result
-    if plateau is not None:
-        table = pd.concat([table, plateau], ignore_index=True)
     seqs = per_sequence(table)
     pts = points(seqs)
     caps = capacity(pts)
@@ -348,9 +333,11 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     result.verdicts = verdicts(caps, ratio, result.lr_choice)
     result.end_gain = end_gain(seqs, ["slice", *FAMILY, "mode", "params"], EXPOSURES)
     curve = ["slice", *FAMILY, "mode", "params", "max_epochs"]
-    result.saved = code_length.code_length_capacity(seqs, curve)
-    result.saved_points = code_length.saved_points(seqs, curve)
-    result.saved_ratio = code_length.online_offline(result.saved)
+    reads = code_length.readings(seqs, curve, EXPOSURES)
+    result.saved = code_length.code_length_capacity(reads, curve)
+    result.saved_points = code_length.saved_points(reads, curve)
+    result.saved_ratio = code_length.online_offline(result.saved, reads)
+    result.saved_bias = code_length.proxy_bias(_prepare(table))
     if fresh_curves is not None and len(fresh_curves):
         result.between = between_widths(seqs, per_sequence(fresh_curves))
     return result
@@ -359,7 +346,9 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
 def capacity_document(cap: Capacity) -> dict:
     """fit.json's capacity entry: the measured numbers the README's findings render from."""
     return dict(
-        lr_choice=records(cap.lr_choice, ["slice", "mode", "lr", "at_edge", "bits"]),
+        lr_choice=records(cap.lr_choice, ["slice", "mode", "lr", "at_edge", "bits", "extended",
+                                          "lr_before", "edge_before", "trained_lr",
+                                          "trained_at_choice"]),
         capacity=records(cap.capacity, ["cell", "units", "alphabet_size", "mode", "params",
                                       "exposures", "capacity", "lo", "hi", "peak_length",
                                       "rising", "bits_per_param", "bpp_lo", "bpp_hi"]),
@@ -376,6 +365,9 @@ def capacity_document(cap: Capacity) -> dict:
         verdicts=cap.verdicts,
         end_gain=records(cap.end_gain, list(cap.end_gain.columns)),
         saved=records(cap.saved, list(cap.saved.columns)),
+        saved_ratio=records(cap.saved_ratio, list(cap.saved_ratio.columns)),
+        saved_bias=records(cap.saved_bias, list(cap.saved_bias.columns)),
+        joined=cap.joined,
         between=records(cap.between, list(cap.between.columns)),
         lstar_between=cap.lstar_between,
         divergence=(records(cap.divergence.fits, [c for c in cap.divergence.fits.columns

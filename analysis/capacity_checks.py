@@ -1,7 +1,9 @@
 """Checks of the capacity curves (issue 17): where each curve stands at its longest length
-(still rising, level, or past a peak), and a width between the grid's points re-measured
-on fresh sequences (spec capacity_fresh: LSTM 24 units) against the interpolation of its
-neighbours (16 and 32 units), for the bits stored and for L*.
+(still rising, level, or past a peak); a width between the grid's points re-measured on
+fresh sequences (spec capacity_fresh: LSTM 24 units) against the interpolation of its
+neighbours (16 and 32 units), for the bits stored and for L*; L* bisected between lengths
+2^(1/4) apart (capacity_lstar); and whether each lr choice holds once capacity_lr_more
+extends its grid, and whether the capacity runs trained at it.
 """
 
 from __future__ import annotations
@@ -124,3 +126,56 @@ def lstar_between(lstar: pd.DataFrame) -> dict | None:
                 consistent=bool(p_lo <= r["hi"] and r["lo"] <= p_hi),
                 between=bool(lo_l <= r["L_star"] <= hi_l),
                 bits_per_param=float(r["bits_per_param"]))
+
+
+def lstar_bisection(table: pd.DataFrame) -> pd.DataFrame:
+    """capacity_lstar: L* per width from lengths at quarter powers of two, each with its own
+    sequences. The point is analysis.frontier's (isotonic crossing of 1/2); its interval is
+    the bootstrap's widened to the tested lengths either side, so it is never finer than
+    the grid; `resolution` is the ratio of those two lengths."""
+    from analysis.frontier import frontier as fit_frontier
+
+    f = fit_frontier(table).frontier
+    shortest = (table.assign(units=table["units"].astype(int)).sort_values("length")
+                .groupby("units").apply(lambda g: g[g["length"] == g["length"].min()]
+                                        ["memorized"].mean(), include_groups=False))
+    rows = []
+    for _, r in f.iterrows():
+        below = r["L_below"] if not pd.isna(r["L_below"]) else r["L_star"]
+        above = r["L_above"] if not pd.isna(r["L_above"]) else r["L_star"]
+        lo = min(float(r["L_lo"]), float(below))
+        hi = max(float(r["L_hi"]), float(above))
+        rows.append(dict(cell=r["cell"], units=int(r["units"]), alphabet_size=int(r["alphabet_size"]),
+                         lr=float(r["lr"]), budget_steps=int(r["budget_steps"]),
+                         params=int(r["parameters"]), L_star=float(r["L_star"]), lo=lo, hi=hi,
+                         bound=r["bound"], below=float(below), above=float(above),
+                         # not all memorized at the shortest length tested: L* may lie below
+                         lo_open=bool(lo == table["length"][table["units"] == r["units"]].min()
+                                      and shortest.get(int(r["units"]), 1.0) < 1.0),
+                         resolution=float(above / below) if below else math.nan,
+                         exposures_at_lstar=float(r["budget_steps"]) / float(r["L_star"]),
+                         bits_per_param=float(r["L_star"]) * math.log2(r["alphabet_size"])
+                         / float(r["parameters"])))
+    return pd.DataFrame(rows)
+
+
+def lr_check(before: pd.DataFrame, after: pd.DataFrame, extended: set[str],
+             table: pd.DataFrame | None) -> pd.DataFrame:
+    """The lr choice after capacity_lr_more joined capacity_lr (`after`), beside the choice
+    before it (`lr_before`, `edge_before`) for the slices the extension touched
+    (`extended`), and the lrs the capacity runs of each slice trained at (`trained_lr`;
+    `trained_at_choice` False where they are not the lr chosen now, None where no capacity
+    run has the slice's name)."""
+    prev = before.set_index("slice")
+    out = after.copy()
+    out["extended"] = out["slice"].isin(extended)
+    out["lr_before"] = out["slice"].map(prev["lr"])
+    out["edge_before"] = out["slice"].map(prev["at_edge"]).astype(bool)
+    trained = ({} if table is None else
+               {s: sorted({float(x) for x in g}) for s, g in table.groupby("slice")["lr"]})
+    out["trained_lr"] = [trained.get(s, []) for s in out["slice"]]
+    out["trained_at_choice"] = pd.Series(
+        [all(math.isclose(x, lr) for x in t) if t else None
+         for t, lr in zip(out["trained_lr"], out["lr"], strict=True)], index=out.index,
+        dtype=object)
+    return out

@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from analysis.capacity import LITERATURE  # noqa: E402
+from analysis.capacity_checks import status_counts  # noqa: E402
 
 DPI = 110
 MODE_STYLE = {"online k=16": dict(color="#1f77b4", ls="-", marker="o"),
@@ -71,10 +72,11 @@ def curves(cap, path: Path) -> Path | None:
         ax.legend(fontsize=6.5, loc="upper left")
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
-    fig.suptitle("Bits stored against sequence length at the end of each budget: where a curve "
-                 "flattens is the capacity; none is flat yet at the longest length tried\n(mean "
-                 "over 3 independent sequences per length, 2 seeds each; band: 95% t-interval; "
-                 "grey: every bit of the sequence)", fontsize=11)
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(status_counts(cap.end_gain).items()))
+    fig.suptitle("Bits stored (clipped, biased upwards at long lengths) against sequence length "
+                 f"at the end of each budget; at their longest length the curves are: {counts}"
+                 "\n(mean over 3 independent sequences per length, 2 seeds each; band: 95% "
+                 "t-interval; grey: every bit of the sequence)", fontsize=11)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -205,41 +207,58 @@ def divergence(cap, path: Path) -> Path | None:
 
 
 def saved(cap, path: Path) -> Path | None:
-    """The unclipped saving against length per network (online window 16 and offline), with
-    the clipped bits stored and what it credits an untrained network with."""
+    """The unclipped saving against length per network, every training at the end of its
+    budget (and online at the offline budget where an exact reading exists before its own):
+    filled markers exact, open markers the last-pass proxy; beside it the clipped bits
+    stored (dotted) and what the clip credits an untrained network with (grey)."""
     if cap is None or cap.saved_points.empty:
         return None
-    pts = cap.saved_points[cap.saved_points["mode"].isin(["online k=16", "offline"])]
+    pts = cap.saved_points
+    status = cap.saved.set_index(["slice", "exposures"])["status"]
     fams = list(pts.groupby(["cell", "units", "alphabet_size", "params"], sort=True))
     sns.set_theme(style="whitegrid", context="paper", font_scale=0.9)
     cols = 4
     rows = math.ceil(len(fams) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.5 * rows), squeeze=False)
     for ax, ((cell, units, a, params), part) in zip(axes.flat, fams, strict=False):
-        for m, g in part.groupby("mode", sort=False):
-            st = MODE_STYLE[m]
-            ax.errorbar(g["length"], g["saved"] / params,
-                        yerr=[(g["saved"] - g["lo"]) / params, (g["hi"] - g["saved"]) / params],
-                        color=st["color"], marker=st["marker"], ls=st["ls"], ms=4, capsize=2,
-                        label=f"{MODE_LABEL[m]} ({int(g['max_epochs'].iloc[0])} exp.)")
-            ax.plot(g["length"], g["clipped"] / params, color=st["color"], ls=":", lw=0.9,
-                    label=f"clipped bits stored, {m.split()[0]}")
-        first = part.drop_duplicates("length")
+        offline_budgets = set(part.loc[part["mode"] == "offline", "max_epochs"])
+        shown = part[(part["exposures"] == part["max_epochs"])
+                     | ((part["mode"] == "online k=16") & part["exposures"].isin(offline_budgets))]
+        for (sl, m, e), g in shown.groupby(["slice", "mode", "exposures"], sort=False):
+            st = MODE_STYLE.get(m, dict(color="k", ls="-", marker="x"))
+            end = e == g["max_epochs"].iloc[0]
+            y, lo, hi = g["saved"] / params, g["lo"] / params, g["hi"] / params
+            label = (f"{MODE_LABEL.get(m, m)}, {e} exp." + ("" if end else
+                     f" (of {int(g['max_epochs'].iloc[0])})") + f": {status.get((sl, e), '')}")
+            color = st["color"] if end else "#7fb3d5"  # online read before its budget
+            ax.plot(g["length"], y, color=color, ls=st["ls"] if end else "-.",
+                    lw=1.2 if end else 1.0, label=label)
+            ax.errorbar(g["length"], y, yerr=[(y - lo).fillna(0), (hi - y).fillna(0)],
+                        color=color, ls="none", capsize=2, lw=0.8)
+            for exact, h in g.groupby("exact"):
+                ax.plot(h["length"], h["saved"] / params, ls="none", marker=st["marker"],
+                        ms=4.5, color=color, mfc=color if exact else "white")
+            if end and m in ("online k=16", "offline"):
+                ax.plot(g["length"], g["clipped"] / params, color=st["color"], ls=":", lw=0.8,
+                        alpha=0.7, label=f"clipped bits stored, {m.split()[0]}")
+        first = part.drop_duplicates("length").sort_values("length")
         ax.plot(first["length"], first["untrained"] / params, color="0.5", ls="--", lw=0.9,
                 label="clipped, untrained network")
-        top = max(part["clipped"].max(), part["hi"].max()) / params
-        ax.set_ylim(bottom=min(0, part["lo"].min() / params), top=1.15 * top)
+        top = max(shown["clipped"].max(), shown["hi"].max(), shown["saved"].max()) / params
+        ax.set_ylim(bottom=min(0, shown["lo"].min() / params), top=1.15 * top)
         ax.set_xscale("log", base=2)
         ax.set_title(_family_title(cell, units, a, params), fontsize=8)
         ax.set_xlabel("length (letters)")
         ax.set_ylabel("bits per parameter")
-        ax.legend(fontsize=5.5)
+        ax.legend(fontsize=5.2, loc="best")
     for ax in list(axes.flat)[len(fams):]:
         ax.set_visible(False)
-    fig.suptitle("Capacity on the code-length saving (solid/dashed with t intervals): it "
-                 "levels off where the clipped measure (dotted) keeps rising;\nthe clipped "
-                 "measure credits even an untrained network (grey) with more the longer the "
-                 "sequence", fontsize=9)
+    fig.suptitle("Capacity on the code-length saving (unclipped) against length, mean over 3 "
+                 "sequences with t intervals; filled markers: exact (frozen weights, "
+                 "bits_saved), open: the last training pass's proxy.\nEach label gives the "
+                 "curve's status at its longest length (rising: a lower bound). Dotted: the "
+                 "clipped bits stored; grey dashed: what the clip credits an untrained network "
+                 "with", fontsize=9)
     fig.tight_layout()
     return _save(fig, path)
 

@@ -8,6 +8,7 @@ import pandas as pd
 
 from analysis.capacity import EXPOSURES, LITERATURE, Capacity
 from analysis.capacity_checks import status_counts
+from analysis.code_length_report import saved_section
 from analysis.divergence import DELTA_AIC
 from analysis.divergence import TABLES as TABLES_READ
 
@@ -23,14 +24,37 @@ def _family(r) -> str:
 
 
 def lr_table(choice: pd.DataFrame) -> str:
-    lines = ["| slice | length | exposures | bits stored by lr (median of 2 seeds) | chosen lr |",
-             "|---|---|---|---|---|"]
+    lines = ["| slice | length | exposures | bits stored by lr (median of 2 seeds) | chosen lr | "
+             "capacity runs trained at |", "|---|---|---|---|---|---|"]
     for _, r in choice.iterrows():
         by = ", ".join(f"{k}: {v:g}" for k, v in r["bits_by_lr"].items())
         edge = " (grid edge)" if r["at_edge"] else ""
+        trained = (", ".join(f"{x:g}" for x in r["trained_lr"]) if r["trained_lr"] else "-")
+        if r["trained_at_choice"] is not None and not r["trained_at_choice"]:
+            trained += " (**not the lr chosen now**)"
         lines.append(f"| {r['slice']} | {r['length']} | {r['exposures']} | {by} | "
-                     f"{r['lr']:g}{edge} |")
+                     f"{r['lr']:g}{edge} | {trained} |")
     return "\n".join(lines)
+
+
+def lr_extension_lines(choice: pd.DataFrame) -> list[str]:
+    """capacity_lr_more: the choice before and after the next lr up joined the grid."""
+    ext = choice[choice["extended"]]
+    if ext.empty:
+        return []
+    items = []
+    for _, r in ext.iterrows():
+        where = "still at the grid's edge" if r["at_edge"] else "now inside the grid"
+        items.append(f"{r['slice']}: {r['lr_before']:g}"
+                     + (" (at the edge)" if r["edge_before"] else "")
+                     + f" before, {r['lr']:g} with `capacity_lr_more`, {where}"
+                     + ("; its capacity runs trained at the lr chosen now" if r["trained_at_choice"]
+                        else "; its capacity runs trained at "
+                        + ", ".join(f"{x:g}" for x in r["trained_lr"])
+                        + ", not the lr chosen now" if r["trained_lr"] else ""))
+    return ["`capacity_lr_more` added the next lr up where the choice lay at the grid's edge "
+            "(same sequences and settings, joined to `capacity_lr` before choosing): "
+            + "; ".join(items) + "."]
 
 
 def capacity_table(caps: pd.DataFrame) -> str:
@@ -44,38 +68,6 @@ def capacity_table(caps: pd.DataFrame) -> str:
                      f"{_ci(r['capacity'], r['lo'], r['hi'], '.0f')} | {int(r['peak_length'])} | "
                      f"{_ci(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} | {plateau} |")
     return "\n".join(lines)
-
-
-def saved_lines(saved: pd.DataFrame) -> list[str]:
-    """Capacity on the unclipped measure (analysis.code_length), at each curve's budget."""
-    if saved.empty:
-        return []
-    rows = []
-    for _, r in saved.sort_values(["cell", "alphabet_size", "units", "mode"]).iterrows():
-        gain = ("-" if r["last_gain"] != r["last_gain"]
-                else f"x{_ci(r['last_gain'], r['gain_lo'], r['gain_hi'])}")
-        rows.append(f"| {_family(r)} | {int(r['params']):,} | {r['mode']} | {int(r['max_epochs'])} | "
-                    f"{_ci(r['capacity'], r['lo'], r['hi'], '.0f')} | {int(r['peak_length']):,} | "
-                    f"{_ci(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} | {r['status']} "
-                    f"(last doubling {gain}) | {r['clipped_at_peak']:,.0f} | "
-                    f"{r['untrained_clipped_at_last']:,.0f} at {int(r['last_length']):,} |")
-    return ["**The clipped measure is biased upwards, and the unclipped one levels off in most rows.** Bits "
-            "stored clips each position's saving at zero, so a position predicted worse than "
-            "uniform counts nothing instead of against: an untrained network is credited with "
-            "its lucky positions, and more of them the longer the sequence (last column: the "
-            "clipped bits of the same networks before any training, at the longest length). "
-            "The unclipped measure is the code-length saving of the last pass, n (log2 A - its "
-            "mean loss in bits): the in-sample code length, which does not charge for what was "
-            "learned (`analysis.code_length`; the loss on the logits; offline the final model "
-            "is nearly frozen, online its weights still move at a constant lr within the pass, "
-            "so an online saving can exceed a frozen model's). Capacity is its plateau: the "
-            "largest mean over lengths (t interval over 3 sequences), with where the curve "
-            "stands at its longest length ('peaked': 2 or more longer lengths below the peak; "
-            "'level': the last doubling's interval includes no change; 'rising': it does not, and "
-            "the capacity is a lower bound).", "",
-            "| network | parameters | training | exposures | capacity (bits saved) | at length | "
-            "bits per parameter | plateau | clipped bits at that length | clipped bits "
-            "untrained |", "|---|---|---|---|---|---|---|---|---|---|", *rows]
 
 
 def ratio_table(ratio: pd.DataFrame) -> str:
@@ -234,8 +226,9 @@ def capacity_section(cap: Capacity | None) -> str:
              "longest length tried is a lower bound and says so. Sequences are independent "
              "uniform draws, 3 per length (never prefixes of each other), 2 seeds each; "
              "intervals are over sequences and rest on 3 clusters per length.", "",
-             "### Each width's learning rate, chosen on other sequences (`capacity_lr`)", "",
-             lr_table(cap.lr_choice), "",
+             "### Each width's learning rate, chosen on other sequences (`capacity_lr`, "
+             "extended by `capacity_lr_more`)", "",
+             lr_table(cap.lr_choice), "", *lr_extension_lines(cap.lr_choice), "",
              "Each lr was chosen at the selection run's budget (the exposures column). Where the "
              "capacity runs train a shorter budget (300 exposures: offline at 16 units, both "
              "updates at 4 letters) the lr chosen at 1000 is used: under cosine decay the best "
@@ -251,16 +244,8 @@ def capacity_section(cap: Capacity | None) -> str:
                f"In {rising} of {len(cap.capacity)} rows the most clipped bits were stored at "
                "the longest length tried, a rise the measure's bias can produce on its own; "
                "the others peaked inside the lengths tried.")
-    lines += ["", "### Capacity per network (`capacity`, continued by `capacity_plateau`)", "",
-              *saved_lines(cap.saved), "",
-              *(["Online (window 16) as a fraction of offline on the unclipped capacity, where "
-                 "both trained the same budget (point estimates; where the offline curve is "
-                 "still rising the ratio is an upper bound; online's last-pass loss comes from "
-                 "moving weights, offline's from a nearly frozen model): " + "; ".join(
-                     f"{_family(r)}, {int(r['max_epochs'])} exposures: x{r['ratio']:.2f} "
-                     f"(online {r['online_status']}, offline {r['offline_status']})"
-                     for _, r in cap.saved_ratio.iterrows()) + ".", ""]
-                if len(cap.saved_ratio) else []),
+    lines += ["", "### Capacity per network (`capacity`, continued by `capacity_plateau` and "
+              "`capacity_more`)", "", *saved_section(cap), "",
               "On the clipped measure the issue defined (bits stored), read from the curves at "
               "each exposure; its values at long lengths include the bias above:", "",
               plateau, "", capacity_table(cap.capacity), "", *end_gain_lines(cap.end_gain), "",

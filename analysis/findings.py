@@ -47,11 +47,20 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
         div = cap.divergence.fits if cap.divergence is not None else None
         out.append(dict(id="capacity", headline=headline(cap),
                         saved=records(cap.saved, ["cell", "units", "alphabet_size", "mode",
-                                                  "max_epochs", "params", "bits_per_param",
-                                                  "bpp_lo", "bpp_hi", "status",
-                                                  "peak_length"]),
+                                                  "max_epochs", "exposures", "params",
+                                                  "bits_per_param", "bpp_lo", "bpp_hi", "status",
+                                                  "peak_length", "last_length", "measure",
+                                                  "exact_lengths", "proxy_lengths",
+                                                  "proxy_status"]),
                         saved_ratio=records(cap.saved_ratio, [
-                            "cell", "units", "alphabet_size", "max_epochs", "ratio"]),
+                            "cell", "units", "alphabet_size", "exposures", "ratio", "lo", "hi",
+                            "online_measure", "offline_measure", "online_status",
+                            "offline_status", "paired", "lengths"]),
+                        saved_bias=records(cap.saved_bias, list(cap.saved_bias.columns)),
+                        lr_extended=records(cap.lr_choice[cap.lr_choice["extended"]], [
+                            "slice", "lr", "at_edge", "lr_before", "edge_before", "trained_lr",
+                            "trained_at_choice"]) if "extended" in cap.lr_choice else [],
+                        joined=cap.joined,
                         lstar=records(cap.lstar, [
                             "cell", "units", "bound", "L_star", "below", "above", "lo", "hi",
                             "lo_open", "bits_per_param", "exposures_at_lstar"]),

@@ -155,20 +155,26 @@ def _capacity(by_id: dict[str, dict]) -> str:
         return ""
     text = ("2b. **How much a network stores, and what online training costs** (§Capacity, "
             "measured). ")
-    if cap.get("saved"):
-        ratio = {(r["cell"], r["units"], r["alphabet_size"], r["max_epochs"]): r["ratio"]
-                 for r in cap.get("saved_ratio", [])}
+    saved = [r for r in cap.get("saved", []) if r["exposures"] == r["max_epochs"]]
+    if saved:
         items = "; ".join(
             f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters, "
             f"{r['max_epochs']} exposures, {r['mode']}: "
-            f"{_ci_or_point(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} ({r['status']})"
-            for r in cap["saved"] if r["mode"] in ("online k=16", "offline"))
-        ratios = ", ".join(f"{c.upper()} {u} units at {a} letters ×{v:.2f}"
-                           for (c, u, a, _), v in ratio.items())
-        text += ("On the code-length saving (unclipped), capacity in bits per parameter at "
-                 "its plateau over lengths, each width at the lr chosen on other sequences: "
-                 + items + (f". Online as a fraction of offline at the same budget: {ratios}"
-                            if ratios else "") + ". ")
+            f"{_ci_or_point(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} ({r['status']}, "
+            f"{r['measure']})" for r in saved if r["mode"] in ("online k=16", "offline"))
+        ratios = ", ".join(f"{r['cell'].upper()} {r['units']} units at {r['alphabet_size']} "
+                           f"letters and {r['exposures']} exposures "
+                           f"×{_ci_or_point(r['ratio'], r['lo'], r['hi'])}"
+                           for r in cap.get("saved_ratio", []))
+        bias = "; ".join(f"{r['update']} {r['median']:.3f} ({r['min']:.3f}-{r['max']:.3f})"
+                         for r in cap.get("saved_bias", []))
+        text += ("On the code-length saving (unclipped; exact where the run recorded it, else "
+                 "the last training pass's proxy), capacity in bits per parameter at its "
+                 "plateau over lengths, each width at the lr chosen on other sequences: "
+                 + items + (f". Online as a fraction of offline at the same exposures: {ratios}"
+                            if ratios else "")
+                 + (f". The proxy over the exact saving, median (range): {bias}" if bias else "")
+                 + ". ")
     if cap["headline"]:
         def bpp(r: dict, m: str) -> str:
             return (f"{_ci_or_point(r[m], r[m + '_lo'], r[m + '_hi'])}"

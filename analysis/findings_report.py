@@ -114,25 +114,69 @@ def _readme_frontier(f: dict) -> list[str]:
     return out
 
 
+def _network(r: dict) -> str:
+    return f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters"
+
+
+def _measure(r: dict) -> str:
+    """'exact', 'proxy', or 'exact at 4096-16384, proxy below' for a saved row."""
+    if not r["proxy_lengths"]:
+        return "exact"
+    if not r["exact_lengths"]:
+        return "proxy"
+    return (f"{r['measure']} at the peak; exact at {', '.join(map(str, r['exact_lengths']))}, "
+            f"proxy at the shorter lengths, where it is {r['proxy_status']} on the proxy alone")
+
+
 def _readme_capacity(f: dict) -> list[str]:
     out = []
-    if f.get("saved"):
-        ratio = {(r["cell"], r["units"], r["alphabet_size"], r["max_epochs"]): r["ratio"]
-                 for r in f.get("saved_ratio", [])}
-        out.append("- **Capacity, on the code-length saving** (`capacity` + `capacity_plateau`: "
-                   "n (log2 A - the last pass's loss in bits), unclipped; its plateau over "
-                   "lengths, bits per parameter with a t interval over 3 sequences): " + "; ".join(
-                       f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters, "
-                       f"{r['mode']}, {r['max_epochs']} exposures: "
-                       f"{ci(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} ({r['status']}"
-                       + (f"; online ×{ratio[key]:.2f} of offline" if r["mode"] == "online k=16"
-                          and (key := (r["cell"], r["units"], r["alphabet_size"],
-                                       r["max_epochs"])) in ratio else "") + ")"
-                       for r in f["saved"] if r["mode"] in ("online k=16", "offline")) + ". "
+    saved = [r for r in f.get("saved", []) if r["exposures"] == r["max_epochs"]]
+    if saved:
+        out.append("- **Capacity, on the code-length saving** (`capacity` + `capacity_plateau` + "
+                   "`capacity_more`: the unclipped saving n log2 A - the code length in bits, "
+                   "exact (teacher-forced, weights frozen at the evaluation: `bits_saved`) "
+                   "where the run recorded it, else the last training pass's proxy; its plateau "
+                   "over lengths, bits per parameter with a t interval over 3 sequences): "
+                   + "; ".join(f"{_network(r)}, {r['mode']}, {r['max_epochs']} exposures: "
+                               f"{ci(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} "
+                               f"({r['status']}; {_measure(r)})" for r in saved) + ". "
                    "Bits stored as the issue defined it clips each position at zero, which "
                    "credits even an untrained network with its lucky positions, more the longer "
                    "the sequence: its values below are biased upwards at long lengths, and where "
                    "they fall below that credit (LSTM 4 units at 4 letters) they mean nothing.")
+    if f.get("saved_bias"):
+        out.append("- **The proxy's bias** (runs that record both measures, `capacity_more`): "
+                   "the last-pass proxy over the exact saving is " + "; ".join(
+                       f"{r['median']:.3f} online" if r["update"] == "online" else
+                       f"{r['median']:.3f} offline" for r in f["saved_bias"]) + " (median; "
+                   + "; ".join(f"{r['update']} range {r['min']:.3f}-{r['max']:.3f} over "
+                               f"{r['runs']} runs" for r in f["saved_bias"])
+                   + "): the LSTM capacities that rest on the proxy are off by about that "
+                   "factor.")
+    if f.get("saved_ratio"):
+        out.append("- **Online as a fraction of offline, unclipped** (window 16 against "
+                   "char-RNN training, same exposures, offline at the end of its schedule; "
+                   "interval over sequences, paired where both trained the same ones): "
+                   + "; ".join(f"{_network(r)}, {r['exposures']} exposures: "
+                               f"×{ci(r['ratio'], r['lo'], r['hi'])} (online {r['online_measure']}"
+                               f" {r['online_status']}, offline {r['offline_measure']} "
+                               f"{r['offline_status']})" for r in f["saved_ratio"]) + ".")
+    rising = [r for r in saved if r["status"] == "rising"]
+    if rising:
+        out.append(f"- **Lower bounds**: {len(saved) - len(rising)} of {len(saved)} unclipped "
+                   "curves level off or peak within the lengths tried; still rising at their "
+                   "longest length, so their capacity above is a lower bound: " + ", ".join(
+                       f"{_network(r)} {r['mode']} (to {r['last_length']:,} letters)"
+                       for r in rising) + ".")
+    for r in f.get("lr_extended", []):
+        out.append(f"- **The lr of {r['slice']}** (`capacity_lr` + `capacity_lr_more`): "
+                   f"{r['lr_before']:g}" + (" at the grid's edge" if r["edge_before"] else "")
+                   + f", now {r['lr']:g} with the next lr up tried, "
+                   + ("still at the edge" if r["at_edge"] else "inside the grid")
+                   + ("" if r["trained_at_choice"] or not r["trained_lr"] else
+                      "; the capacity runs trained at "
+                      + ", ".join(f"{x:g}" for x in r["trained_lr"]) + ", not the lr chosen now")
+                   + ".")
     if f["headline"]:
         def bpp(r: dict, m: str) -> str:
             bound = " (still rising)" if r[f"{m}_rising"] else ""
@@ -160,12 +204,14 @@ def _readme_capacity(f: dict) -> list[str]:
                        f"{r['exposures_at_lstar']:.0f} exposures)" for r in f["lstar"])
                    + ". The fixed budget in steps is fewer exposures at a longer L*.")
     if f.get("status"):
+        level = len([r for r in saved if r["status"] != "rising"])
         out.append("- **The clipped curves keep rising** (`capacity` continued by "
-                   "`capacity_plateau` to 4-16k letters): at its longest length and largest "
-                   "exposure, each clipped curve is "
+                   "`capacity_plateau` and `capacity_more` to 4-16k letters): at its longest "
+                   "length and largest exposure, each clipped curve is "
                    + ", ".join(f"{k} in {n}" for k, n in f["status"].items())
                    + " (level: the last doubling's interval includes no change), a rise largely "
-                   "due to the clip; the unclipped saving above levels off in most rows.")
+                   f"due to the clip; the unclipped saving above levels off or peaks in {level} "
+                   f"of {len(saved)} curves.")
     lb = f.get("lstar_between")
     if lb:
         ratios = ", ".join(f"{r['mode']} {r['length']:,} letters ×{ci(r['ratio'], r['lo'], r['hi'])}"

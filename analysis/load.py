@@ -20,8 +20,8 @@ from seqmem.store import load_results
 GROUP_COLUMNS = [c for c in GROUPS["config"] if c != "seed"]
 NOTEBOOK_OPTIONS = dict(reset="epoch", bptt="epoch", loss="softmax", feedback="probs")
 
-__all__ = ["Tables", "load_results", "load_optional", "load_steptime", "load_tables", "outcomes",
-           "split_errors"]
+__all__ = ["Tables", "join_runs", "load_results", "load_optional", "load_steptime", "load_tables",
+           "outcomes", "split_errors"]
 
 
 def numbers(series: pd.Series) -> np.ndarray:
@@ -65,6 +65,26 @@ def outcomes(df: pd.DataFrame) -> pd.DataFrame:
         df[f"{col}_steps"] = df[col] * n
     df["budget_in_steps"] = numbers(df["max_epochs"]) * n
     return df
+
+
+def join_runs(*tables: pd.DataFrame | None) -> tuple[pd.DataFrame | None, int]:
+    """The rows of every table, in order, one per run id: where a run id appears in more
+    than one table, the row of the later table is kept (a re-run that records more, e.g.
+    capacity_more's rows of capacity's runs). Returns the joined table (None if every
+    table is None) and how many earlier rows were replaced.
+
+    >>> a = pd.DataFrame(dict(run_id=["x", "y"], v=[1, 2]))
+    >>> b = pd.DataFrame(dict(run_id=["y", "z"], v=[20, 30]))
+    >>> joined, replaced = join_runs(a, None, b)
+    >>> joined["v"].tolist(), replaced
+    ([1, 20, 30], 1)
+    """
+    parts = [t for t in tables if t is not None]
+    if not parts:
+        return None, 0
+    both = pd.concat(parts, ignore_index=True)
+    later = both["run_id"].duplicated(keep="last")
+    return both[~later].reset_index(drop=True), int(later.sum())
 
 
 def records(df: pd.DataFrame, cols: list[str]) -> list[dict]:
@@ -117,9 +137,11 @@ class Tables:
     frontier_cells_fresh: pd.DataFrame | None = None  # frontier_cells' L* on fresh sequences
     long_budgets: pd.DataFrame | None = None
     capacity_lr: pd.DataFrame | None = None  # each width's lr, on sequences capacity never uses
+    capacity_lr_more: pd.DataFrame | None = None  # the next lr beyond capacity_lr's grid edges
     capacity: pd.DataFrame | None = None  # bits stored vs length and exposures, online/offline
     capacity_lstar: pd.DataFrame | None = None  # L* bisected at quarter powers of two
     capacity_plateau: pd.DataFrame | None = None  # capacity's small curves, continued
+    capacity_more: pd.DataFrame | None = None  # rising curves continued, GRU/RNN offline, re-runs
     capacity_fresh: pd.DataFrame | None = None  # 24 units, between the grid, fresh sequences
     usercells_lr: pd.DataFrame | None = None  # the example user cells' lr scan
     usercells: pd.DataFrame | None = None  # minGRU, minLSTM: bits stored and difficulty

@@ -116,10 +116,12 @@ def test_code_length_capacity_finds_a_peak_and_the_clipped_bias_beside_it():
     for length, saved in ((256, 500.0), (512, 800.0), (1024, 700.0), (2048, 600.0)):
         for s in range(3):
             rows.append(dict(slice="x", mode="online k=16", params=400, max_epochs=1000,
-                             length=length, gen_seed=s, saved_end=saved + s,
-                             bits_end=saved + 300 + s, bits_start=length / 8))
+                             exposures=1000, length=length, gen_seed=s, saved=saved + s,
+                             exact=0.0, proxy=saved + s, clipped=saved + 300 + s,
+                             bits_start=length / 8))
     r = code_length_capacity(pd.DataFrame(rows), ["slice", "mode", "params", "max_epochs"])
     r = r.iloc[0]
+    assert r["measure"] == "proxy" and r["exact_lengths"] == [] and r["proxy_status"] is None
     assert r["peak_length"] == 512 and r["lengths_beyond"] == 2 and r["status"] == "peaked"
     assert r["capacity"] == pytest.approx(801.0)
     assert r["bits_per_param"] == pytest.approx(801.0 / 400)

@@ -1,0 +1,149 @@
+"""The unclipped capacity in REPORT.md (analysis.code_length): formatting only."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from analysis.code_length import EXACT, curve_statuses
+
+
+def _ci(v: float, lo: float, hi: float, fmt: str = ".2f") -> str:
+    if any(math.isnan(x) for x in (lo, hi)):
+        return f"{v:{fmt}}"
+    return f"{v:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+
+
+def family(r) -> str:
+    return f"{r['cell'].upper()} {int(r['units'])}, {int(r['alphabet_size'])} letters"
+
+
+def lengths(ns: list[int]) -> str:
+    """'4,096-16,384' for a run of doublings, else the lengths listed."""
+    if len(ns) > 2 and all(b == 2 * a for a, b in zip(ns, ns[1:], strict=False)):
+        return f"{ns[0]:,}-{ns[-1]:,}"
+    return ", ".join(f"{n:,}" for n in ns)
+
+
+def measure(r) -> str:
+    """The measure a row rests on; where its curve mixes them, which lengths are which and
+    where the curve stands on the proxy alone."""
+    if not r["proxy_lengths"]:
+        return "exact"
+    if not r["exact_lengths"]:
+        return "proxy"
+    gain = "" if r["proxy_gain"] != r["proxy_gain"] else f", last doubling x{r['proxy_gain']:.2f}"
+    return (f"{r['measure']} at the peak: exact at {lengths(r['exact_lengths'])}, proxy at "
+            f"{lengths(r['proxy_lengths'])} (on the proxy alone: {r['proxy_status']}{gain})")
+
+
+def bias_sentence(bias: pd.DataFrame) -> str:
+    if bias.empty:
+        return ""
+    parts = [f"{r['update']} {r['median']:.3f} (range {r['min']:.3f}-{r['max']:.3f}, {r['runs']} "
+             f"runs of {', '.join(r['networks'])}"
+             + (f"; {r['left_out']} with no positive exact saving left out" if r["left_out"] else "")
+             + ")" for _, r in bias.iterrows()]
+    return ("**How far the proxy can be trusted.** On the runs that record both measures at the "
+            "end of their budget (`capacity_more`), the last-pass proxy over the exact saving "
+            "is, median per update: " + "; ".join(parts) + ". The LSTM rows that rest on the "
+            "proxy carry that bias; a ratio of two proxies carries the ratio of the biases.")
+
+
+def saved_table(saved: pd.DataFrame) -> list[str]:
+    rows = []
+    for _, r in saved.sort_values(["cell", "alphabet_size", "units", "mode",
+                                   "exposures"]).iterrows():
+        gain = ("-" if r["last_gain"] != r["last_gain"]
+                else f"x{_ci(r['last_gain'], r['gain_lo'], r['gain_hi'])}")
+        before = ("" if r["exposures"] == r["max_epochs"]
+                  else f" (read at {int(r['exposures'])} of {int(r['max_epochs'])})")
+        rows.append(f"| {family(r)} | {int(r['params']):,} | {r['mode']} | "
+                    f"{int(r['exposures'])}{before} | {measure(r)} | "
+                    f"{_ci(r['capacity'], r['lo'], r['hi'], '.0f')} | {int(r['peak_length']):,} | "
+                    f"{_ci(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} | {r['status']} "
+                    f"(last doubling {gain}) | {r['clipped_at_peak']:,.0f} | "
+                    f"{r['untrained_clipped_at_last']:,.0f} at {int(r['last_length']):,} |")
+    return ["| network | parameters | training | exposures | measure | capacity (bits saved) | "
+            "at length | bits per parameter | plateau | clipped bits at that length | clipped "
+            "bits untrained |", "|---|---|---|---|---|---|---|---|---|---|---|", *rows]
+
+
+def status_lines(saved: pd.DataFrame) -> list[str]:
+    groups = curve_statuses(saved)
+    if not any(groups.values()):
+        return []
+
+    def name(r) -> str:
+        return f"{family(r)} {r['mode']} ({int(r['exposures'])} exposures, to {int(r['last_length']):,})"
+
+    out = []
+    if groups["plateau"]:
+        out.append("Curves that reach a plateau within the lengths tried (level or past a "
+                   "peak): " + "; ".join(name(r) for r in groups["plateau"]) + ".")
+    if groups["bound"]:
+        out.append("Curves still rising at their longest length, whose capacity is a lower "
+                   "bound: " + "; ".join(name(r) for r in groups["bound"]) + ".")
+    return out
+
+
+def ratio_table(ratio: pd.DataFrame) -> list[str]:
+    if ratio.empty:
+        return []
+    rows = [f"| {family(r)} | {int(r['params']):,} | {int(r['exposures'])} | "
+            f"{r['online']:.2f} ({r['online_measure']}, {r['online_status']}) | "
+            f"{r['offline']:.2f} ({r['offline_measure']}, {r['offline_status']}) | "
+            f"{_ci(r['ratio'], r['lo'], r['hi'])} | {r['paired']} of {r['lengths']} |"
+            for _, r in ratio.iterrows()]
+    return ["Online (window 16) as a fraction of offline on the unclipped capacity, at the end "
+            "of the offline budget (its cosine schedule done) and the same exposures online "
+            "(for the GRU and the RNN read at 300 of their 1000 online exposures: at a "
+            "constant lr that is the model a 300-exposure run ends with). Interval: "
+            "percentile bootstrap over the sequences of every length, both plateaus from one "
+            "resample, the same sequences drawn on both sides where the two updates trained "
+            "the same ones (paired); 3 sequences per length, so indicative. Where the offline "
+            "curve is still rising the ratio is an upper bound; where online rests on the "
+            "proxy, it carries the proxy's online bias.", "",
+            "| network | parameters | exposures | online, bits per parameter (measure, "
+            "status) | offline | online / offline | lengths paired |",
+            "|---|---|---|---|---|---|---|", *rows]
+
+
+def joined_sentence(joined: dict) -> str:
+    more = joined.get("capacity_more")
+    if not more:
+        return ""
+    return (f"`capacity_more` adds {more['rows']} runs to these curves (slices of the same "
+            f"name); {more['replaced']} of them re-ran runs of `capacity` under the same run id, "
+            "and their rows replace the older ones, since they record the exact saving.")
+
+
+def saved_section(cap) -> list[str]:
+    """The unclipped capacity: what it is, each row's measure, the proxy's bias, the
+    statuses, and online over offline."""
+    if cap.saved.empty:
+        return []
+    exact = int((cap.saved["measure"] == EXACT).sum())
+    return ["**The clipped measure is biased upwards; capacity is read on the unclipped "
+            "saving.** Bits stored clips each position's saving at zero, so a position "
+            "predicted worse than uniform counts nothing instead of against: an untrained "
+            "network is credited with its lucky positions, and more of them the longer the "
+            "sequence (last column: the clipped bits of the same networks before any "
+            "training, at the longest length). The unclipped measure is the code-length "
+            "saving n log2 A - the sequence's code length in bits (`analysis.code_length`), "
+            "on one of two measures: **exact**, the teacher-forced saving of the weights "
+            "frozen at the evaluation (`bits_saved`, and `saved_curve` at every evaluation), "
+            "recorded by every run since it existed; or the **proxy** for older rows, n (log2 "
+            "A - the last training pass's mean loss in bits), a pass during which the weights "
+            "still move (online at a constant lr; offline nearly frozen at the end of the "
+            "cosine schedule). Each row says which; where a curve mixes them, its status on "
+            "the proxy alone is beside (every run has the proxy). "
+            f"{exact} of {len(cap.saved)} capacities below rest on the exact measure. "
+            + joined_sentence(cap.joined), "", bias_sentence(cap.saved_bias), "",
+            "Capacity is the plateau: the largest mean over lengths (t interval over 3 "
+            "sequences), with where the curve stands at its longest length ('peaked': 2 or "
+            "more longer lengths below the peak; 'level': the last doubling's interval "
+            "includes no change; 'rising': it does not, and the capacity is a lower bound).",
+            "", *saved_table(cap.saved), "", *status_lines(cap.saved), "",
+            *ratio_table(cap.saved_ratio)]

@@ -1,0 +1,227 @@
+"""capacity_more and capacity_lr_more in the capacity analysis (issue 17): re-runs replace
+their older rows by run id, the exact saving is used wherever a run recorded it (the
+last-pass proxy elsewhere, and every row says which), the proxy's bias is measured on the
+runs that hold both, the GRU and the RNN offline meet their online curves at 300
+exposures, and the lr choice is made after the extension joins its grid."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.capacity import analyse_capacity, choose_lr
+from analysis.capacity_checks import lr_check
+from analysis.code_length import (
+    code_length_capacity,
+    curve_statuses,
+    online_offline,
+    proxy_bias,
+    readings,
+    saved_at,
+    saved_end,
+)
+from analysis.code_length_report import saved_section
+from analysis.load import join_runs
+
+A26 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+LENGTHS = (64, 128, 256)
+ONLINE_300 = {64: 100.0, 128: 150.0, 256: 140.0}  # exact saving after 300 exposures online
+ONLINE_END = {64: 110.0, 128: 160.0, 256: 150.0}  # ... after 1000 (the online budget)
+OFFLINE_END = {64: 200.0, 128: 300.0, 256: 280.0}  # offline, at its budget of 300
+
+
+def _loss_for(proxy: float, n: int) -> float:
+    """The final loss (nats) whose last-pass proxy n (log2 A - loss / ln 2) is `proxy`."""
+    return (math.log2(26) - proxy / n) * math.log(2)
+
+
+def _run(run_id: str, update: str, n: int, gen_seed: int, seed: int, *, exact: float | None,
+         proxy: float, at_300: float | None = None, lr: float = 1e-3) -> dict:
+    online = update == "step"
+    budget = 1000 if online else 300
+    evals = budget // 50 + 1
+    curve = () if at_300 is None else tuple(at_300 if j == 6 else 0.0 for j in range(evals))
+    return dict(run_id=run_id, slice="gru10_online" if online else "gru10_offline",
+                status="ok", cell="gru", units=10, alphabet=A26, length=n, gen_seed=gen_seed,
+                seed=seed, update=update, bptt="16" if online else "epoch",
+                schedule="constant" if online else "cosine", lr=lr, loss="logits",
+                eval_every=50, max_epochs=budget, parameters=1426,
+                bits_curve=tuple(float(n) for _ in range(evals)), bits_stored=float(n) + 40,
+                bits_saved=exact, saved_curve=curve, final_loss=_loss_for(proxy, n),
+                memorized=False, steps_to_memorize=None)
+
+
+def _tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """capacity: the GRU's online curve without the exact measure (proxy 5% above what the
+    re-runs record); capacity_more: the same runs re-run with it, and the offline curve on
+    the same sequences."""
+    old, more = [], []
+    for n in LENGTHS:
+        for g in range(3):
+            for seed in range(2):
+                rid = f"on-{n}-{g}-{seed}"
+                old.append(_run(rid, "step", n, 10 * n + g, seed, exact=None,
+                                proxy=1.05 * (ONLINE_END[n] + g)))
+                more.append(_run(rid, "step", n, 10 * n + g, seed, exact=ONLINE_END[n] + g,
+                                 proxy=1.05 * (ONLINE_END[n] + g), at_300=ONLINE_300[n] + g))
+                more.append(_run(f"off-{n}-{g}-{seed}", "chunk", n, 10 * n + g, seed,
+                                 exact=OFFLINE_END[n] + g, proxy=OFFLINE_END[n] + g, lr=3e-3))
+    return pd.DataFrame(old), pd.DataFrame(more)
+
+
+def _selection(lrs: dict[float, float]) -> pd.DataFrame:
+    return pd.DataFrame([dict(run_id=f"lr-{lr}-{s}", slice="gru10_offline", status="ok",
+                              alphabet=A26, bptt="epoch", cell="gru", units=10, update="chunk",
+                              lr=lr, seed=s, bits_stored=bits + s, length=1024, max_epochs=1000,
+                              parameters=1426) for lr, bits in lrs.items() for s in (0, 1)])
+
+
+def test_a_run_id_in_both_tables_keeps_the_later_row():
+    a = pd.DataFrame(dict(run_id=["x", "y", "z"], v=[1, 2, 3]))
+    b = pd.DataFrame(dict(run_id=["z", "y", "w"], v=[30, 20, 40]))
+    joined, replaced = join_runs(a, None, b)
+    assert replaced == 2 and len(joined) == 4
+    assert joined.set_index("run_id")["v"].to_dict() == dict(x=1, y=20, z=30, w=40)
+    assert join_runs(None, None) == (None, 0)
+
+
+def test_the_exact_saving_is_used_where_recorded_and_the_proxy_elsewhere():
+    df = pd.DataFrame([_run("a", "step", 64, 1, 0, exact=90.0, proxy=120.0, at_300=70.0),
+                       _run("b", "step", 64, 1, 1, exact=None, proxy=120.0),
+                       _run("c", "chunk", 64, 1, 0, exact=None, proxy=55.0, at_300=80.0)])
+    value, exact = saved_end(df)
+    assert value.tolist() == pytest.approx([90.0, 120.0, 55.0]) and exact.tolist() == [
+        True, False, False]
+    at = saved_at(df, 300)
+    assert at[0] == 70.0  # constant lr: the model after 300 exposures of a 1000 budget
+    assert np.isnan(at[1])  # no curve recorded
+    assert np.isnan(at[2])  # cosine: mid-schedule is not a 300-exposure run's end
+    assert np.isnan(saved_at(df, 125)[0])  # not an evaluation
+
+
+def test_re_runs_replace_their_rows_and_every_capacity_says_its_measure():
+    old, more = _tables()
+    cap = analyse_capacity(_selection({1e-3: 1500.0, 3e-3: 2000.0}), old, more=more)
+    assert cap.joined["capacity_more"] == dict(rows=len(more), replaced=len(old))
+    saved = cap.saved.set_index(["mode", "exposures"])
+    on_end, on_300 = saved.loc[("online k=16", 1000)], saved.loc[("online k=16", 300)]
+    off = saved.loc[("offline", 300)]
+    # the re-run rows replaced the proxy rows: exact everywhere, peak at 128 letters
+    assert on_end["measure"] == "exact" and on_end["proxy_lengths"] == []
+    assert on_end["capacity"] == pytest.approx(ONLINE_END[128] + 1)
+    assert on_end["proxy_capacity"] == pytest.approx(1.05 * (ONLINE_END[128] + 1))
+    assert on_300["capacity"] == pytest.approx(ONLINE_300[128] + 1)
+    assert off["capacity"] == pytest.approx(OFFLINE_END[128] + 1) and off["measure"] == "exact"
+    assert off["bits_per_param"] == pytest.approx((OFFLINE_END[128] + 1) / 1426)
+    assert ("offline", 100) not in saved.index  # cosine read mid-schedule: no capacity
+    # online over offline at the offline budget, the online curve read at 300
+    r = cap.saved_ratio.iloc[0]
+    assert r["exposures"] == 300 and r["ratio"] == pytest.approx(151.0 / 301.0)
+    assert r["online_measure"] == r["offline_measure"] == "exact"
+    assert r["paired"] == r["lengths"] == 3 and r["lo"] <= r["hi"]
+    # the proxy's bias, from the runs that hold both
+    bias = cap.saved_bias.set_index("update")
+    assert bias.loc["online", "median"] == pytest.approx(1.05)
+    assert bias.loc["offline", "median"] == pytest.approx(1.0)
+    assert bias.loc["online", "runs"] == 18 and bias.loc["offline", "runs"] == 18
+    text = "\n".join(saved_section(cap))
+    assert "online 1.050" in text and "18 of them re-ran runs of `capacity`" in text
+
+
+def test_without_the_re_runs_the_online_curve_rests_on_the_proxy():
+    old, more = _tables()
+    cap = analyse_capacity(_selection({1e-3: 1.0}), old,
+                           more=more[more["update"] == "chunk"])
+    on = cap.saved.set_index(["mode", "exposures"]).loc[("online k=16", 1000)]
+    assert on["measure"] == "proxy"
+    assert on["capacity"] == pytest.approx(1.05 * (ONLINE_END[128] + 1))
+    assert cap.saved_ratio.empty  # no exact online reading at the offline budget of 300
+
+
+def test_an_error_row_never_replaces_a_stored_run():
+    old, more = _tables()
+    broken = more.copy()
+    broken.loc[broken["run_id"] == "on-64-0-0", "status"] = "error"
+    cap = analyse_capacity(_selection({1e-3: 1.0}), old, more=broken)
+    assert cap.joined["capacity_more"]["replaced"] == len(old) - 1
+    mixed = cap.sequences[(cap.sequences["mode"] == "online k=16")
+                          & (cap.sequences["gen_seed"] == 640)]
+    assert mixed["exact_end"].iloc[0] == 0.5  # one seed exact, the other the kept proxy row
+
+
+def test_a_curve_that_mixes_the_measures_says_where_and_stands_on_the_proxy_alone():
+    rows = []
+    for n, exact, value in ((256, 0.0, 500.0), (512, 0.0, 600.0), (1024, 1.0, 900.0)):
+        for s in range(3):
+            rows.append(dict(slice="x", cell="lstm", units=4, alphabet_size=26, mode="offline",
+                             params=100, max_epochs=300,
+                             exposures=300, length=n, gen_seed=s, saved=value + 40 * s,
+                             exact=exact, proxy=(610.0 if n == 1024 else value) + 40 * s,
+                             clipped=value + s, bits_start=1.0))
+    keys = ["slice", "cell", "units", "alphabet_size", "mode", "params", "max_epochs"]
+    r = code_length_capacity(pd.DataFrame(rows), keys).iloc[0]
+    assert r["measure"] == "exact" and r["peak_length"] == 1024
+    assert r["exact_lengths"] == [1024] and r["proxy_lengths"] == [256, 512]
+    assert r["status"] == "rising"  # 940 over 640 on the mixed curve
+    assert r["proxy_status"] == "level" and r["proxy_gain"] == pytest.approx(650 / 640)
+    assert curve_statuses(pd.DataFrame([r]))["bound"][0]["slice"] == "x"
+
+
+def test_an_exact_reading_before_the_budget_needs_every_sequence_of_the_curve():
+    seqs = pd.DataFrame(dict(slice="s", mode="online k=16", max_epochs=1000, length=[64, 128],
+                             gen_seed=[1, 2], saved_end=[10.0, 20.0], exact_end=[1.0, 1.0],
+                             proxy_end=[11.0, 21.0], bits_end=[30.0, 40.0],
+                             saved_300=[5.0, np.nan], bits_300=[25.0, 35.0],
+                             saved_100=[4.0, 8.0], bits_100=[20.0, 30.0]))
+    got = readings(seqs, ["slice", "mode", "max_epochs"], (100, 300, 1000))
+    assert sorted(set(got["exposures"])) == [100, 1000]  # 300 lacks one sequence's reading
+    assert got[got["exposures"] == 100]["saved"].tolist() == [4.0, 8.0]
+    assert got[got["exposures"] == 100]["proxy"].isna().all()
+
+
+def test_the_proxy_bias_leaves_out_runs_with_nothing_saved():
+    df = pd.DataFrame([_run("a", "step", 64, 1, 0, exact=100.0, proxy=110.0),
+                       _run("b", "step", 64, 1, 1, exact=50.0, proxy=60.0),
+                       _run("c", "step", 64, 1, 2, exact=-3.0, proxy=5.0),
+                       _run("d", "chunk", 64, 1, 0, exact=None, proxy=5.0)])
+    got = proxy_bias(df).set_index("update")
+    assert list(got.index) == ["online"]  # the offline run has no exact measure
+    row = got.loc["online"]
+    assert row["runs"] == 2 and row["left_out"] == 1
+    assert row["median"] == pytest.approx((1.1 + 1.2) / 2)
+    assert (row["min"], row["max"]) == pytest.approx((1.1, 1.2))
+
+
+def test_the_lr_is_chosen_after_the_extension_joins_and_the_trained_lr_is_checked():
+    before = _selection({1e-3: 1500.0, 3e-3: 2000.0})
+    extra = _selection({1e-2: 2500.0})
+    extra["run_id"] = extra["run_id"] + "-more"
+    joined, _ = join_runs(before, extra)
+    table = pd.DataFrame(dict(slice=["gru10_offline"] * 2, lr=[3e-3, 3e-3]))
+    got = lr_check(choose_lr(before), choose_lr(joined), {"gru10_offline"}, table).iloc[0]
+    assert got["lr_before"] == 3e-3 and got["edge_before"]
+    assert got["lr"] == 1e-2 and got["at_edge"]  # the new top wins: still at the edge
+    assert got["trained_lr"] == [3e-3] and got["trained_at_choice"] is False
+    inside = _selection({1e-2: 1800.0})
+    inside["run_id"] = inside["run_id"] + "-more"
+    got = lr_check(choose_lr(before), choose_lr(join_runs(before, inside)[0]),
+                   {"gru10_offline"}, table).iloc[0]
+    assert got["lr"] == 3e-3 and not got["at_edge"] and got["trained_at_choice"] is True
+
+
+def test_online_offline_pairs_only_the_lengths_both_trained_on_the_same_sequences():
+    saved = pd.DataFrame([
+        dict(cell="gru", units=10, alphabet_size=26, mode=m, exposures=300, max_epochs=b,
+             params=1426, capacity=c, bits_per_param=c / 1426, measure="exact", status="level")
+        for m, b, c in (("online k=16", 1000, 150.0), ("offline", 300, 300.0))])
+    reads = pd.DataFrame([
+        dict(cell="gru", units=10, alphabet_size=26, mode=m, exposures=300, length=n,
+             gen_seed=g + (100 if (m == "offline" and n == 128) else 0), saved=v + g)
+        for m, v in (("online k=16", 150.0), ("offline", 300.0)) for n in (64, 128)
+        for g in range(3)])
+    r = online_offline(saved, reads).iloc[0]
+    assert (r["paired"], r["lengths"]) == (1, 2)
+    assert r["ratio"] == pytest.approx(0.5) and r["lo"] <= 0.5 <= r["hi"]
