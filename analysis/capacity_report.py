@@ -219,13 +219,16 @@ def capacity_section(cap: Capacity | None) -> str:
     if cap is None:
         return ""
     lines = ["## Capacity, measured: bits stored per parameter, online against offline", "",
-             "Every run below trained its whole budget and recorded, every 50 exposures, the bits "
-             "it stores about its sequence: per position max(0, log2 A - the teacher-forced "
-             "cross-entropy in bits), summed over one period (`seqmem.bits`). Capacity is the "
-             "plateau of bits stored over lengths (Morris et al.'s protocol); a peak at the "
-             "longest length tried is a lower bound and says so. Sequences are independent "
-             "uniform draws, 3 per length (never prefixes of each other), 2 seeds each; "
-             "intervals are over sequences and rest on 3 clusters per length.", "",
+             "Every run below trained its whole budget and recorded, every 50 exposures, what "
+             "it holds about its sequence, teacher-forced with the weights frozen (`seqmem.bits`): "
+             "the bits stored, per position max(0, log2 A - the cross-entropy in bits) summed "
+             "over one period (clipped, as the issue defined it), and, in the runs made since "
+             "the column existed (`capacity_more`), the same sum unclipped (`bits_saved`). "
+             "Capacity is the plateau over lengths of the unclipped saving (Morris et al.'s "
+             "protocol); a peak at the longest length tried is a lower bound and says so. "
+             "Sequences are independent uniform draws, 3 per length (never prefixes of each "
+             "other), 2 seeds each; intervals are over sequences and rest on 3 clusters per "
+             "length.", "",
              "### Each width's learning rate, chosen on other sequences (`capacity_lr`, "
              "extended by `capacity_lr_more`)", "",
              lr_table(cap.lr_choice), "", *lr_extension_lines(cap.lr_choice), "",

@@ -178,17 +178,26 @@ def _boot_ratio(on: pd.DataFrame, off: pd.DataFrame, rng: np.random.Generator
     return np.max(reps_on, axis=0) / np.max(reps_off, axis=0), paired, len(lengths)
 
 
+def _bound(online_rising: bool, offline_rising: bool) -> str:
+    """What a ratio of two plateaus is when a curve is still rising (its plateau a bound)."""
+    if online_rising and offline_rising:
+        return "neither side a plateau"
+    return ("a lower bound" if online_rising else "an upper bound" if offline_rising
+            else "both plateaus")
+
+
 def online_offline(saved: pd.DataFrame, reads: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """Online (window 16) capacity over offline on the unclipped saving, per network, at the
     end of the offline budget (its cosine schedule done) and the same exposures online (the
     online budget, or an exact reading before it): the ratio of the plateaus with a
     percentile interval resampling the sequences of every length (paired where the two
-    updates trained the same sequences), and the measure each side rests on."""
+    updates trained the same sequences), the measure each side rests on, and what the ratio
+    is where a side is still rising (`reads_as`)."""
     rng = np.random.default_rng(seed)
     base = ["cell", "units", "alphabet_size"]
     cols = [*base, "exposures", "params", "online", "online_measure", "online_status",
             "offline", "offline_measure", "offline_status", "ratio", "lo", "hi", "paired",
-            "lengths"]
+            "lengths", "reads_as"]
     rows = []
     off_rows = saved[(saved["mode"] == "offline") & (saved["exposures"] == saved["max_epochs"])]
     for _, off in off_rows.iterrows():
@@ -207,7 +216,8 @@ def online_offline(saved: pd.DataFrame, reads: pd.DataFrame, seed: int = 0) -> p
                      "offline": float(off["bits_per_param"]), "offline_measure": off["measure"],
                      "offline_status": off["status"],
                      "ratio": float(on["capacity"] / off["capacity"]), "lo": float(lo),
-                     "hi": float(hi), "paired": paired, "lengths": lengths})
+                     "hi": float(hi), "paired": paired, "lengths": lengths,
+                     "reads_as": _bound(on["status"] == "rising", off["status"] == "rising")})
     return pd.DataFrame(rows, columns=cols)
 
 

@@ -94,7 +94,8 @@ def ratio_table(ratio: pd.DataFrame) -> list[str]:
     rows = [f"| {family(r)} | {int(r['params']):,} | {int(r['exposures'])} | "
             f"{r['online']:.2f} ({r['online_measure']}, {r['online_status']}) | "
             f"{r['offline']:.2f} ({r['offline_measure']}, {r['offline_status']}) | "
-            f"{_ci(r['ratio'], r['lo'], r['hi'])} | {r['paired']} of {r['lengths']} |"
+            f"{_ci(r['ratio'], r['lo'], r['hi'])} | {r['reads_as']} | {r['paired']} of "
+            f"{r['lengths']} |"
             for _, r in ratio.iterrows()]
     return ["Online (window 16) as a fraction of offline on the unclipped capacity, at the end "
             "of the offline budget (its cosine schedule done) and the same exposures online "
@@ -103,11 +104,11 @@ def ratio_table(ratio: pd.DataFrame) -> list[str]:
             "percentile bootstrap over the sequences of every length, both plateaus from one "
             "resample, the same sequences drawn on both sides where the two updates trained "
             "the same ones (paired); 3 sequences per length, so indicative. Where the offline "
-            "curve is still rising the ratio is an upper bound; where online rests on the "
-            "proxy, it carries the proxy's online bias.", "",
+            "curve is still rising the ratio is an upper bound, where the online one is, a "
+            "lower bound; where a side rests on the proxy, it carries the proxy's bias.", "",
             "| network | parameters | exposures | online, bits per parameter (measure, "
-            "status) | offline | online / offline | lengths paired |",
-            "|---|---|---|---|---|---|---|", *rows]
+            "status) | offline | online / offline | the ratio is | lengths paired |",
+            "|---|---|---|---|---|---|---|---|", *rows]
 
 
 def joined_sentence(joined: dict) -> str:

@@ -55,7 +55,7 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
                         saved_ratio=records(cap.saved_ratio, [
                             "cell", "units", "alphabet_size", "exposures", "ratio", "lo", "hi",
                             "online_measure", "offline_measure", "online_status",
-                            "offline_status", "paired", "lengths"]),
+                            "offline_status", "paired", "lengths", "reads_as"]),
                         saved_bias=records(cap.saved_bias, list(cap.saved_bias.columns)),
                         lr_extended=records(cap.lr_choice[cap.lr_choice["extended"]], [
                             "slice", "lr", "at_edge", "lr_before", "edge_before", "trained_lr",

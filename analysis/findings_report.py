@@ -160,7 +160,8 @@ def _readme_capacity(f: dict) -> list[str]:
                    + "; ".join(f"{_network(r)}, {r['exposures']} exposures: "
                                f"×{ci(r['ratio'], r['lo'], r['hi'])} (online {r['online_measure']}"
                                f" {r['online_status']}, offline {r['offline_measure']} "
-                               f"{r['offline_status']})" for r in f["saved_ratio"]) + ".")
+                               f"{r['offline_status']}: {r['reads_as']})"
+                               for r in f["saved_ratio"]) + ".")
     rising = [r for r in saved if r["status"] == "rising"]
     if rising:
         out.append(f"- **Lower bounds**: {len(saved) - len(rising)} of {len(saved)} unclipped "

@@ -122,6 +122,8 @@ def test_re_runs_replace_their_rows_and_every_capacity_says_its_measure():
     assert r["exposures"] == 300 and r["ratio"] == pytest.approx(151.0 / 301.0)
     assert r["online_measure"] == r["offline_measure"] == "exact"
     assert r["paired"] == r["lengths"] == 3 and r["lo"] <= r["hi"]
+    assert r["online_status"] == r["offline_status"] == "past a peak (1 length beyond)"
+    assert r["reads_as"] == "both plateaus"
     # the proxy's bias, from the runs that hold both
     bias = cap.saved_bias.set_index("update")
     assert bias.loc["online", "median"] == pytest.approx(1.05)
@@ -225,3 +227,17 @@ def test_online_offline_pairs_only_the_lengths_both_trained_on_the_same_sequence
     r = online_offline(saved, reads).iloc[0]
     assert (r["paired"], r["lengths"]) == (1, 2)
     assert r["ratio"] == pytest.approx(0.5) and r["lo"] <= 0.5 <= r["hi"]
+
+
+def test_a_ratio_with_a_rising_side_is_read_as_a_bound():
+    saved = pd.DataFrame([
+        dict(cell="gru", units=10, alphabet_size=26, mode=m, exposures=300, max_epochs=300,
+             params=1426, capacity=c, bits_per_param=c / 1426, measure="exact", status=st)
+        for m, c, st in (("online k=16", 150.0, "level"), ("offline", 300.0, "rising"))])
+    reads = pd.DataFrame([dict(cell="gru", units=10, alphabet_size=26, mode=m, exposures=300,
+                               length=64, gen_seed=g, saved=v + g)
+                          for m, v in (("online k=16", 150.0), ("offline", 300.0))
+                          for g in range(3)])
+    assert online_offline(saved, reads).iloc[0]["reads_as"] == "an upper bound"
+    saved["status"] = ["rising", "level"]
+    assert online_offline(saved, reads).iloc[0]["reads_as"] == "a lower bound"
