@@ -221,7 +221,7 @@ def saved(cap, path: Path) -> Path | None:
     sns.set_theme(style="whitegrid", context="paper", font_scale=0.9)
     cols = 4
     rows = math.ceil(len(fams) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.5 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.0 * cols, 4.0 * rows), squeeze=False)
     for ax, ((cell, units, a, params), part) in zip(axes.flat, fams, strict=False):
         offline_budgets = set(part.loc[part["mode"] == "offline", "max_epochs"])
         shown = part[(part["exposures"] == part["max_epochs"])
@@ -252,7 +252,7 @@ def saved(cap, path: Path) -> Path | None:
         ax.set_title(_family_title(cell, units, a, params), fontsize=8)
         ax.set_xlabel("length (letters)")
         ax.set_ylabel("bits per parameter")
-        ax.legend(fontsize=5.2, loc="best")
+        ax.legend(fontsize=6, loc="best")
     for ax in list(axes.flat)[len(fams):]:
         ax.set_visible(False)
     fig.suptitle("Capacity on the code-length saving (unclipped) against length, mean over 3 "

@@ -223,8 +223,9 @@ def online_offline(saved: pd.DataFrame, reads: pd.DataFrame, seed: int = 0) -> p
 
 def proxy_bias(runs: pd.DataFrame) -> pd.DataFrame:
     """On the runs that hold both measures at the end of their budget: the proxy over the
-    exact saving, per update (online, offline): median, range and how many runs; runs whose
-    exact saving is not positive are left out of the ratio (counted in `left_out`)."""
+    exact saving, per update (online, offline): median, range and how many runs, and the
+    median at each length (`by_length`); runs whose exact saving is not positive are left
+    out of the ratio (counted in `left_out`)."""
     proxy, exact = saved_last_pass(runs), saved_exact(runs)
     both = ~np.isnan(proxy) & ~np.isnan(exact)
     rows = []
@@ -233,15 +234,17 @@ def proxy_bias(runs: pd.DataFrame) -> pd.DataFrame:
         pos = sel & (exact > 0)
         if not pos.any():
             continue
-        r = proxy[pos] / exact[pos]
+        r = pd.Series(proxy[pos] / exact[pos])
+        n = runs["length"].to_numpy()[pos]
         rows.append(dict(update="online" if update == "step" else "offline", runs=int(pos.sum()),
-                         left_out=int(sel.sum() - pos.sum()), median=float(np.median(r)),
+                         left_out=int(sel.sum() - pos.sum()), median=float(r.median()),
                          min=float(r.min()), max=float(r.max()),
+                         by_length={int(k): float(v) for k, v in r.groupby(n).median().items()},
                          networks=sorted({f"{c.upper()} {u}" for c, u in zip(
                              runs["cell"].to_numpy()[pos], runs["units"].to_numpy()[pos],
                              strict=True)})))
     return pd.DataFrame(rows, columns=["update", "runs", "left_out", "median", "min", "max",
-                                       "networks"])
+                                       "by_length", "networks"])
 
 
 def saved_points(reads: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

@@ -41,14 +41,26 @@ def measure(r) -> str:
 def bias_sentence(bias: pd.DataFrame) -> str:
     if bias.empty:
         return ""
+
+    def trend(r) -> str:
+        by = r["by_length"]
+        if len(by) < 2:
+            return ""
+        first, last = min(by), max(by)
+        return f"; median {by[first]:.2f} at {first:,} letters, {by[last]:.2f} at {last:,}"
+
     parts = [f"{r['update']} {r['median']:.3f} (range {r['min']:.3f}-{r['max']:.3f}, {r['runs']} "
-             f"runs of {', '.join(r['networks'])}"
+             f"runs of {', '.join(r['networks'])}{trend(r)}"
              + (f"; {r['left_out']} with no positive exact saving left out" if r["left_out"] else "")
              + ")" for _, r in bias.iterrows()]
+    way = "; ".join(f"{r['update']} the proxy {'under' if r['median'] < 1 else 'over'}states the "
+                    f"frozen model's saving by a median {abs(1 - r['median']):.1%}"
+                    for _, r in bias.iterrows())
     return ("**How far the proxy can be trusted.** On the runs that record both measures at the "
             "end of their budget (`capacity_more`), the last-pass proxy over the exact saving "
-            "is, median per update: " + "; ".join(parts) + ". The LSTM rows that rest on the "
-            "proxy carry that bias; a ratio of two proxies carries the ratio of the biases.")
+            "is, median per update: " + "; ".join(parts) + f". So {way}: the rows below that "
+            "rest on the proxy (the older LSTM curves) carry that bias, and a ratio of two "
+            "proxies the ratio of their biases.")
 
 
 def saved_table(saved: pd.DataFrame) -> list[str]:

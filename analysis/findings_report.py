@@ -146,13 +146,14 @@ def _readme_capacity(f: dict) -> list[str]:
                    "they fall below that credit (LSTM 4 units at 4 letters) they mean nothing.")
     if f.get("saved_bias"):
         out.append("- **The proxy's bias** (runs that record both measures, `capacity_more`): "
-                   "the last-pass proxy over the exact saving is " + "; ".join(
-                       f"{r['median']:.3f} online" if r["update"] == "online" else
-                       f"{r['median']:.3f} offline" for r in f["saved_bias"]) + " (median; "
-                   + "; ".join(f"{r['update']} range {r['min']:.3f}-{r['max']:.3f} over "
-                               f"{r['runs']} runs" for r in f["saved_bias"])
-                   + "): the LSTM capacities that rest on the proxy are off by about that "
-                   "factor.")
+                   "the last-pass proxy over the exact saving is, median (range, runs): "
+                   + "; ".join(f"{r['update']} {r['median']:.3f} ({r['min']:.3f}-{r['max']:.3f}, "
+                               f"{r['runs']})" for r in f["saved_bias"])
+                   + ": the LSTM capacities that rest on the proxy are off by about that "
+                   "factor" + "".join(f", {r['update']} ones "
+                                      + ("understated" if r["median"] < 1 else "overstated")
+                                      for r in f["saved_bias"] if abs(r["median"] - 1) >= 0.01)
+                   + ".")
     if f.get("saved_ratio"):
         out.append("- **Online as a fraction of offline, unclipped** (window 16 against "
                    "char-RNN training, same exposures, offline at the end of its schedule; "

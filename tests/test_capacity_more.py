@@ -131,6 +131,7 @@ def test_re_runs_replace_their_rows_and_every_capacity_says_its_measure():
     assert bias.loc["online", "runs"] == 18 and bias.loc["offline", "runs"] == 18
     text = "\n".join(saved_section(cap))
     assert "online 1.050" in text and "18 of them re-ran runs of `capacity`" in text
+    assert "online the proxy overstates the frozen model's saving by a median 5.0%" in text
 
 
 def test_without_the_re_runs_the_online_curve_rests_on_the_proxy():
@@ -188,13 +189,16 @@ def test_the_proxy_bias_leaves_out_runs_with_nothing_saved():
     df = pd.DataFrame([_run("a", "step", 64, 1, 0, exact=100.0, proxy=110.0),
                        _run("b", "step", 64, 1, 1, exact=50.0, proxy=60.0),
                        _run("c", "step", 64, 1, 2, exact=-3.0, proxy=5.0),
-                       _run("d", "chunk", 64, 1, 0, exact=None, proxy=5.0)])
+                       _run("d", "chunk", 64, 1, 0, exact=None, proxy=5.0),
+                       _run("e", "step", 128, 2, 0, exact=100.0, proxy=90.0)])
     got = proxy_bias(df).set_index("update")
     assert list(got.index) == ["online"]  # the offline run has no exact measure
     row = got.loc["online"]
-    assert row["runs"] == 2 and row["left_out"] == 1
-    assert row["median"] == pytest.approx((1.1 + 1.2) / 2)
-    assert (row["min"], row["max"]) == pytest.approx((1.1, 1.2))
+    assert row["runs"] == 3 and row["left_out"] == 1
+    assert row["median"] == pytest.approx(1.1)
+    assert (row["min"], row["max"]) == pytest.approx((0.9, 1.2))
+    assert row["by_length"] == pytest.approx({64: 1.15, 128: 0.9})
+    assert row["networks"] == ["GRU 10"]
 
 
 def test_the_lr_is_chosen_after_the_extension_joins_and_the_trained_lr_is_checked():
