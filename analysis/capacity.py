@@ -26,7 +26,14 @@ import pandas as pd
 from scipy import stats
 
 from analysis import code_length
-from analysis.capacity_checks import between_widths, end_gain, lr_check, lstar_between, lstar_bisection
+from analysis.capacity_checks import (
+    between_widths,
+    end_gain,
+    lr_check,
+    lstar_between,
+    lstar_bisection,
+    rerun_agreement,
+)
 from analysis.divergence import Divergence, analyse_divergence, time_to_memorize
 from analysis.load import join_runs, numbers, parameters, records
 
@@ -315,10 +322,13 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
         result.lstar = lstar_bisection(pd.concat(parts, ignore_index=True))
         result.lstar_between = lstar_between(result.lstar)
     result.divergence = analyse_divergence(protocol or [])
+    rerun = rerun_agreement(table, more)
     table, replaced = join_runs(table, plateau, more)
     for name, extra, n in (("capacity_more", more, replaced), ("capacity_lr_more", lr_more, 0)):
         if extra is not None:
             result.joined[name] = dict(rows=len(extra), replaced=n)
+    if rerun is not None:
+        result.joined["capacity_more"]["rerun"] = rerun
     result.lr_choice = lr_check(choose_lr(selection), result.lr_choice,
                                 set(lr_more["slice"]) if lr_more is not None else set(), table)
     if table is None:
@@ -334,7 +344,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     result.end_gain = end_gain(seqs, ["slice", *FAMILY, "mode", "params"], EXPOSURES)
     curve = ["slice", *FAMILY, "mode", "params", "max_epochs"]
     reads = code_length.readings(seqs, curve, EXPOSURES)
-    result.saved = code_length.code_length_capacity(reads, curve)
+    result.saved = code_length.with_lr(code_length.code_length_capacity(reads, curve),
+                                       result.lr_choice)
     result.saved_points = code_length.saved_points(reads, curve)
     result.saved_ratio = code_length.online_offline(result.saved, reads)
     result.saved_bias = code_length.proxy_bias(_prepare(table))

@@ -179,3 +179,23 @@ def lr_check(before: pd.DataFrame, after: pd.DataFrame, extended: set[str],
          for t, lr in zip(out["trained_lr"], out["lr"], strict=True)], index=out.index,
         dtype=object)
     return out
+
+
+def rerun_agreement(old: pd.DataFrame | None, new: pd.DataFrame | None) -> dict | None:
+    """The runs of `new` that re-ran runs of `old` (same run id): how many, how many kept
+    the same bits stored to the bit, the ratio new / old of bits stored (median and range),
+    and the CPUs that made each (records are tied to the CPU: online training turns a
+    rounding difference into a different trajectory)."""
+    if old is None or new is None:
+        return None
+    a, b = old.set_index("run_id"), new.set_index("run_id")
+    ids = sorted(set(a.index) & set(b.index))
+    if not ids:
+        return None
+    x = a.loc[ids, "bits_stored"].to_numpy(dtype=float)
+    y = b.loc[ids, "bits_stored"].to_numpy(dtype=float)
+    r = y / x
+    return dict(runs=len(ids), identical=int((x == y).sum()), median=float(np.median(r)),
+                min=float(r.min()), max=float(r.max()),
+                cpus_old=sorted(str(c) for c in a.loc[ids, "cpu"].dropna().unique()),
+                cpus_new=sorted(str(c) for c in b.loc[ids, "cpu"].dropna().unique()))

@@ -178,6 +178,22 @@ def _boot_ratio(on: pd.DataFrame, off: pd.DataFrame, rng: np.random.Generator
     return np.max(reps_on, axis=0) / np.max(reps_off, axis=0), paired, len(lengths)
 
 
+def with_lr(saved: pd.DataFrame, choice: pd.DataFrame) -> pd.DataFrame:
+    """Each curve's lr check, by slice (capacity_checks.lr_check): `lr_as_chosen` True where
+    its runs trained at the lr chosen now, False where not, None where no choice covers it."""
+    if "trained_at_choice" not in choice or saved.empty:
+        return saved.assign(lr_as_chosen=None)
+    m = dict(zip(choice["slice"], choice["trained_at_choice"], strict=True))
+    return saved.assign(lr_as_chosen=pd.Series([m.get(s) for s in saved["slice"]],
+                                               index=saved.index, dtype=object))
+
+
+def not_chosen(row: pd.Series) -> bool:
+    """Whether a saved row's curve trained at an lr the choice no longer picks."""
+    v = row.get("lr_as_chosen")
+    return v is not None and not pd.isna(v) and not bool(v)
+
+
 def _bound(online_rising: bool, offline_rising: bool) -> str:
     """What a ratio of two plateaus is when a curve is still rising (its plateau a bound)."""
     if online_rising and offline_rising:
@@ -217,7 +233,9 @@ def online_offline(saved: pd.DataFrame, reads: pd.DataFrame, seed: int = 0) -> p
                      "offline_status": off["status"],
                      "ratio": float(on["capacity"] / off["capacity"]), "lo": float(lo),
                      "hi": float(hi), "paired": paired, "lengths": lengths,
-                     "reads_as": _bound(on["status"] == "rising", off["status"] == "rising")})
+                     "reads_as": _bound(on["status"] == "rising", off["status"] == "rising")
+                     + ("; offline not at the lr chosen now" if not_chosen(off)
+                        else "")})
     return pd.DataFrame(rows, columns=cols)
 
 

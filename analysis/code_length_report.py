@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from analysis.code_length import EXACT, curve_statuses
+from analysis.code_length import EXACT, curve_statuses, not_chosen
 
 
 def _ci(v: float, lo: float, hi: float, fmt: str = ".2f") -> str:
@@ -55,6 +55,7 @@ def bias_sentence(bias: pd.DataFrame) -> str:
              + ")" for _, r in bias.iterrows()]
     way = "; ".join(f"{r['update']} the proxy {'under' if r['median'] < 1 else 'over'}states the "
                     f"frozen model's saving by a median {abs(1 - r['median']):.1%}"
+                    if abs(1 - r["median"]) >= 0.005 else f"{r['update']} the two agree"
                     for _, r in bias.iterrows())
     return ("**How far the proxy can be trusted.** On the runs that record both measures at the "
             "end of their budget (`capacity_more`), the last-pass proxy over the exact saving "
@@ -71,7 +72,8 @@ def saved_table(saved: pd.DataFrame) -> list[str]:
                 else f"x{_ci(r['last_gain'], r['gain_lo'], r['gain_hi'])}")
         before = ("" if r["exposures"] == r["max_epochs"]
                   else f" (read at {int(r['exposures'])} of {int(r['max_epochs'])})")
-        rows.append(f"| {family(r)} | {int(r['params']):,} | {r['mode']} | "
+        lr = (" (**lr not the one chosen now**)" if not_chosen(r) else "")
+        rows.append(f"| {family(r)} | {int(r['params']):,} | {r['mode']}{lr} | "
                     f"{int(r['exposures'])}{before} | {measure(r)} | "
                     f"{_ci(r['capacity'], r['lo'], r['hi'], '.0f')} | {int(r['peak_length']):,} | "
                     f"{_ci(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} | {r['status']} "
@@ -127,9 +129,17 @@ def joined_sentence(joined: dict) -> str:
     more = joined.get("capacity_more")
     if not more:
         return ""
-    return (f"`capacity_more` adds {more['rows']} runs to these curves (slices of the same "
-            f"name); {more['replaced']} of them re-ran runs of `capacity` under the same run id, "
-            "and their rows replace the older ones, since they record the exact saving.")
+    text = (f"`capacity_more` adds {more['rows']} runs to these curves (slices of the same "
+            f"name); {more['replaced']} of them re-ran runs of `capacity` under the same run "
+            "id, and their rows replace the older ones, since they record the exact saving.")
+    rr = more.get("rerun")
+    if rr:
+        text += (f" The re-runs were made on {', '.join(rr['cpus_new'])}, the rows they replace "
+                 f"on {', '.join(rr['cpus_old'])}; {rr['identical']} of {rr['runs']} kept the "
+                 f"same bits stored to the bit (new over old: median {rr['median']:.3f}, range "
+                 f"{rr['min']:.3f}-{rr['max']:.3f}), since online training turns a rounding "
+                 "difference into another trajectory (records are tied to the CPU).")
+    return text
 
 
 def saved_section(cap) -> list[str]:

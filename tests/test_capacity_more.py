@@ -39,7 +39,8 @@ def _loss_for(proxy: float, n: int) -> float:
 
 
 def _run(run_id: str, update: str, n: int, gen_seed: int, seed: int, *, exact: float | None,
-         proxy: float, at_300: float | None = None, lr: float = 1e-3) -> dict:
+         proxy: float, at_300: float | None = None, lr: float = 1e-3, cpu: str = "new",
+         bits: float | None = None) -> dict:
     online = update == "step"
     budget = 1000 if online else 300
     evals = budget // 50 + 1
@@ -49,7 +50,8 @@ def _run(run_id: str, update: str, n: int, gen_seed: int, seed: int, *, exact: f
                 seed=seed, update=update, bptt="16" if online else "epoch",
                 schedule="constant" if online else "cosine", lr=lr, loss="logits",
                 eval_every=50, max_epochs=budget, parameters=1426,
-                bits_curve=tuple(float(n) for _ in range(evals)), bits_stored=float(n) + 40,
+                bits_curve=tuple(float(n) for _ in range(evals)),
+                bits_stored=float(n) + 40 if bits is None else bits, cpu=cpu,
                 bits_saved=exact, saved_curve=curve, final_loss=_loss_for(proxy, n),
                 memorized=False, steps_to_memorize=None)
 
@@ -64,7 +66,8 @@ def _tables() -> tuple[pd.DataFrame, pd.DataFrame]:
             for seed in range(2):
                 rid = f"on-{n}-{g}-{seed}"
                 old.append(_run(rid, "step", n, 10 * n + g, seed, exact=None,
-                                proxy=1.05 * (ONLINE_END[n] + g)))
+                                proxy=1.05 * (ONLINE_END[n] + g), cpu="old",
+                                bits=float(n) + (80 if n == 64 and g == 0 else 40)))
                 more.append(_run(rid, "step", n, 10 * n + g, seed, exact=ONLINE_END[n] + g,
                                  proxy=1.05 * (ONLINE_END[n] + g), at_300=ONLINE_300[n] + g))
                 more.append(_run(f"off-{n}-{g}-{seed}", "chunk", n, 10 * n + g, seed,
@@ -105,7 +108,12 @@ def test_the_exact_saving_is_used_where_recorded_and_the_proxy_elsewhere():
 def test_re_runs_replace_their_rows_and_every_capacity_says_its_measure():
     old, more = _tables()
     cap = analyse_capacity(_selection({1e-3: 1500.0, 3e-3: 2000.0}), old, more=more)
-    assert cap.joined["capacity_more"] == dict(rows=len(more), replaced=len(old))
+    joined = cap.joined["capacity_more"]
+    assert (joined["rows"], joined["replaced"]) == (len(more), len(old))
+    rerun = joined["rerun"]  # the re-runs against the rows they replace
+    assert rerun["runs"] == len(old) and rerun["identical"] == len(old) - 2
+    assert rerun["min"] == pytest.approx(104 / 144) and rerun["max"] == 1.0
+    assert (rerun["cpus_old"], rerun["cpus_new"]) == (["old"], ["new"])
     saved = cap.saved.set_index(["mode", "exposures"])
     on_end, on_300 = saved.loc[("online k=16", 1000)], saved.loc[("online k=16", 300)]
     off = saved.loc[("offline", 300)]
@@ -245,3 +253,18 @@ def test_a_ratio_with_a_rising_side_is_read_as_a_bound():
     assert online_offline(saved, reads).iloc[0]["reads_as"] == "an upper bound"
     saved["status"] = ["rising", "level"]
     assert online_offline(saved, reads).iloc[0]["reads_as"] == "a lower bound"
+
+
+def test_a_curve_trained_at_an_lr_no_longer_chosen_is_flagged_in_the_ratio():
+    from analysis.code_length import with_lr
+
+    old, more = _tables()
+    cap = analyse_capacity(_selection({1e-3: 1500.0, 3e-3: 2000.0}), old, more=more,
+                           lr_more=_selection({1e-2: 2500.0}).assign(
+                               run_id=lambda d: d["run_id"] + "-more"))
+    off = cap.saved[cap.saved["mode"] == "offline"].iloc[0]
+    assert off["lr_as_chosen"] is False  # trained at 3e-3; the extended grid picks 1e-2
+    assert cap.saved_ratio.iloc[0]["reads_as"].endswith("offline not at the lr chosen now")
+    assert "**lr not the one chosen now**" in "\n".join(saved_section(cap))
+    unknown = with_lr(cap.saved, cap.lr_choice.iloc[0:0])
+    assert unknown["lr_as_chosen"].isna().all()
