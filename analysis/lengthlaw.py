@@ -4,10 +4,10 @@ The notebook-option law (analysis.lawfit) was fitted on strings of 8-128 letters
 16-24, under full-epoch BPTT, whose cost grows with the length squared: it cannot reach the
 frontier. The frontier is measured under another protocol (`LENGTH_OPTIONS`: the loss on
 the logits, one-hot feedback, a 16-step window), on random strings of 8-4096 letters. This
-law is fitted on every run of that protocol: the frontier's tables (`FIT_TABLES`) and the
-structured strings of `length_law` (8-256 letters, depth and repeats varied at a fixed
-length), so that length and the difficulty metrics are not aliased, and preset is not
-confounded with length.
+law is fitted on every LSTM run of that protocol: the frontier's tables and the RTRL
+study's window-16 runs (`FIT_TABLES`), and the structured strings of `length_law` (8-256
+letters, depth and repeats varied at a fixed length), so that length and the difficulty
+metrics are not aliased, and the protocol is not confounded with length.
 
     ln T_steps = b0 + f(units, lr) + g(length, units, lr) + h(difficulty, units) + sigma W
 
@@ -52,7 +52,7 @@ from analysis.load import Tables, outcomes, split_errors
 # 26 output letters, online Adam at a constant lr), recorded by `fixed_options`.
 LENGTH_OPTIONS = dict(reset="epoch", bptt="16", feedback="onehot", loss="logits")
 FIT_TABLES = ("frontier", "frontier_lr", "frontier_more", "frontier_long", "frontier_probe",
-              "capacity_lstar", "length_law")
+              "capacity_lstar", "rtrl", "length_law")
 # Never fitted: checks made before the freeze, and the pre-registered one.
 CHECK_TABLES = ("frontier_fresh", "capacity_fresh", "length_check")
 
