@@ -31,7 +31,10 @@ from analysis.lengthlaw import (
 from analysis.load import Tables, records
 from analysis.preregistered import by_length
 from analysis.preregistration import Provenance, provenance
+from analysis.survival import kaplan_meier
 from analysis.validate import Rivals, Validation, check_predict
+
+CURVE_LR = 1e-3  # the frontier's lr: the fitted curves are drawn at it
 
 
 @dataclass
@@ -42,6 +45,7 @@ class LengthLaw:
     checks: dict[str, Validation]  # per check table present
     by_length: dict[str, pd.DataFrame]  # per check table: the law's factor per length
     provenance: Provenance
+    curves: pd.DataFrame  # random strings at CURVE_LR: measured and law medians per width, length
 
     @property
     def lengths(self) -> pd.DataFrame:
@@ -76,7 +80,24 @@ def analyse_length_law(t: Tables, rounded) -> LengthLaw | None:
         lengths[name] = by_length(checks[name].cells)
     prov = provenance(tables, data, law_name="length")
     return LengthLaw(data=data, law=law, document=doc, checks=checks, by_length=lengths,
-                     provenance=prov)
+                     provenance=prov, curves=fitted_curves(law, data))
+
+
+def fitted_curves(law: LawFit, data: pd.DataFrame) -> pd.DataFrame:
+    """Per width and length, the fitted random strings at CURVE_LR: the Kaplan-Meier median
+    steps (inf: not reached within the budget) and the law's median (the geometric mean over
+    the cell's runs, whose sequences differ)."""
+    d = data[(data["generator"] == "uniform") & np.isclose(data["lr"], CURVE_LR)]
+    if d.empty:
+        return pd.DataFrame(columns=["units", "length", "runs", "median", "law", "budget"])
+    law_median = pd.Series(law.fit.median(d), index=d.index)
+    rows = []
+    for (units, length), g in d.groupby(["units", "length"], sort=True):
+        budget = float(g["budget_in_steps"].min())
+        km = kaplan_meier(g["observed_steps"], g["event"], budget)
+        rows.append(dict(units=int(units), length=int(length), runs=len(g), median=km.median,
+                         law=float(np.exp(np.log(law_median[g.index]).mean())), budget=budget))
+    return pd.DataFrame(rows)
 
 
 def length_law_document(ll: LengthLaw) -> dict[str, Any]:
