@@ -56,6 +56,25 @@ class LengthLaw:
                                                runs=("run_id", "size"))
         return out.reset_index()
 
+    @property
+    def spans(self) -> pd.DataFrame:
+        """Per kind of string (random, structured): the shortest and longest length and the
+        number of sequences."""
+        return self.lengths.groupby("kind").agg(shortest=("length", "min"),
+                                                longest=("length", "max"),
+                                                sequences=("sequences", "sum")).reset_index()
+
+    @property
+    def censored_share(self) -> float:
+        """The share of the fitted runs not memorized within their budget."""
+        return float(1 - self.data["event"].mean())
+
+    @property
+    def extrapolated_share(self) -> dict[str, float]:
+        """Per check: the share of its cells that predict flagged as extrapolated."""
+        return {name: float(v.cells["extrapolated"].mean()) if len(v.cells) else float("nan")
+                for name, v in self.checks.items()}
+
 
 def analyse_length_law(t: Tables, rounded) -> LengthLaw | None:
     """None when no fitting table is there. `rounded`: how fit.json rounds (predict reads

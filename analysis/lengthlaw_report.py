@@ -29,9 +29,6 @@ def length_law_section(ll: LengthLaw | None) -> str:
         return ("## One law across length\nNone of the frontier protocol's tables is in "
                 "results/: no law across length.")
     law, doc = ll.law, ll.document
-    lengths = ll.lengths
-    kinds = lengths.groupby("kind")["length"].agg(["min", "max"])
-    seqs = lengths.groupby("kind")["sequences"].sum()
     top = law.comparison.head(5)
     lines = [
         "## One law across length: `predict(..., protocol=\"frontier\")` from 8 letters to "
@@ -47,9 +44,9 @@ def length_law_section(ll: LengthLaw | None) -> str:
         "protocol is not confounded with length (`analysis/lengthlaw.py`).",
         f"- Fitted on {len(ll.data):,} runs of {law.n_sequences} sequences ("
         + ", ".join(FIT_TABLES) + "): " + "; ".join(
-            f"{kind} strings of {int(r['min'])}-{int(r['max'])} letters ({int(seqs[kind])} "
-            "sequences)" for kind, r in kinds.iterrows())
-        + f". {pct(1 - ll.data['event'].mean())} of the runs were not memorized within "
+            f"{r.kind} strings of {r.shortest}-{r.longest} letters ({r.sequences} "
+            "sequences)" for r in ll.spans.itertuples())
+        + f". {pct(ll.censored_share)} of the runs were not memorized within "
         "their budget (right-censored).",
         f"- Chosen by the notebook law's rule (lowest cluster-robust TIC, then the spread): "
         f"**{law.name}**. The five best candidates:", "",
@@ -72,7 +69,7 @@ def length_law_section(ll: LengthLaw | None) -> str:
             f"budget: **{num(v.median_factor, 3)}** (90th percentile {num(v.factor_p90, 3)}); "
             f"{v.wrong_side} cells on the wrong side of the budget; Brier "
             f"{v.brier:.3f} against the design baseline's {v.brier_design:.3f}; "
-            f"{pct(v.cells['extrapolated'].mean())} of the cells flagged as extrapolated.", "",
+            f"{pct(ll.extrapolated_share[name])} of the cells flagged as extrapolated.", "",
             table(pd.DataFrame([{"length": r.length, "cells": r.cells,
                                  "with a median": r.cells_compared,
                                  "median factor": num(r.median_factor, 3),
