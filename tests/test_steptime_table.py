@@ -140,3 +140,18 @@ def test_a_merged_rerun_replaces_whole_groups_and_keeps_the_others():
     assert got.loc[("reference", 128, "16", 1), "per_model_step_us"] == 8000.0
     assert got.loc[("population", 32, "epoch", 8), "per_model_step_us"] == 20.0
     assert list(merge(old, new).columns[:len(new.columns)]) == list(new.columns)
+
+
+def test_the_readme_step_table_holds_the_notebooks_steps_only():
+    import pandas as pd
+
+    from analysis.readme import step_table
+
+    rows = [dict(cell="lstm", impl=i, H=32, bptt=b, P=p, per_model_step_us=us, speedup_vs_notebook=s)
+            for i, b, p, us, s in (("reference", "epoch", 1, 3000.0, 1.0),
+                                   ("population", "epoch", 8, 15.0, 200.0),
+                                   ("reference", "16", 1, 5000.0, float("nan")),
+                                   ("population", "16", 64, 14.0, float("nan")),
+                                   ("population", "chunk64", 64, 12.0, float("nan")))]
+    lines = step_table(pd.DataFrame(rows)).splitlines()[2:]
+    assert len(lines) == 1 and "3000.0 µs" in lines[0] and "15.0 µs (200×)" in lines[0]
