@@ -75,6 +75,13 @@ def length_law_section(ll: LengthLaw | None) -> str:
                                  "median factor": num(r.median_factor, 3),
                                  "flagged": pct(r.extrapolated)}
                                 for r in ll.by_length[name].itertuples()])), "",
+            "Where the misses are, per width and lr: the geometric mean of predicted over "
+            "measured medians (above 1: the law too slow), and the mean predicted "
+            "P(memorized) against the share memorized:", "",
+            table(pd.DataFrame([{"units": r.units, "lr": f"{r.lr:g}", "cells": r.cells,
+                                 "predicted / measured": num(r.median_ratio, 3),
+                                 "P predicted": num(r.p_pred, 2), "share": num(r.share, 2)}
+                                for r in v.by_setting.itertuples()])), "",
             *skill_lines(v.skill, ("design", "no_difficulty", "law"), NAMES, INTRO), ""]
     return "\n".join(lines)
 
