@@ -1,7 +1,8 @@
 """Every figure (PNG, seaborn/matplotlib) by name, and `all_figures`, which draws those the
 data allow. Each drawing function takes the Analysis and a path; the drawing lives in the
 module of the analysis it shows (widthlr_figures, frontier_figures, law_figures,
-design_figures, notebook_figures, capacity_figures, rtrl_figures, usercells_figures).
+design_figures, notebook_figures, capacity_figures, rtrl_figures, usercells_figures,
+lengthlaw_figures).
 
 Every title says what is shown and with which estimator; no figure leaves out a level
 of the variable it is about.
@@ -15,6 +16,7 @@ from analysis.capacity_figures import FIGURES as CAPACITY_FIGURES
 from analysis.design_figures import correlation, depth_forks
 from analysis.frontier_figures import frontier_plot
 from analysis.law_figures import calibration, residuals
+from analysis.lengthlaw_figures import FIGURES as LENGTH_LAW_FIGURES
 from analysis.notebook_figures import case_losses, cases, options_plot
 from analysis.pipeline import Analysis
 from analysis.rtrl_figures import FIGURES as RTRL_FIGURES
@@ -32,6 +34,8 @@ FIGURES = {
        for name, draw in RTRL_FIGURES.items()},
     **{name: (lambda a, path, draw=draw: draw(a.usercells, path))
        for name, draw in USERCELLS_FIGURES.items()},
+    **{name: (lambda a, path, draw=draw: draw(a.length_law, path))
+       for name, draw in LENGTH_LAW_FIGURES.items()},
 }
 
 

@@ -89,6 +89,8 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
     for key in ("validation", "predict_check", "prereg_check", "width_lr_between"):
         if key in doc:
             out.append(dict(id=key, **doc[key]))
+    if "length_law" in doc:
+        out.append(_length_law(doc["length_law"]))
     if a.options is not None and not a.options.empty:
         logits = a.options[a.options["variant"] == "loss=logits"].sort_values("depth")
         out.append(dict(id="options", logits=records(logits, ["depth", "ratio", "lo", "hi"])))
@@ -191,3 +193,20 @@ def headline(cap: Capacity) -> list[dict]:
                         offline_hi=float(off["bpp_hi"]), offline_rising=bool(off["rising"]),
                         ratio=float(r["ratio"]), ratio_lo=float(r["lo"]), ratio_hi=float(r["hi"])))
     return out
+
+
+def _length_law(ll: dict[str, Any]) -> dict[str, Any]:
+    """The law across length: what it rests on and, per check, the law's scores against
+    the design baseline and the law without its structure terms, with the check's verdict
+    by provenance."""
+    verdict = {t["table"]: t["verdict"] for t in ll["preregistration"]["tables"]}
+    checks = {}
+    for name, c in ll["checks"].items():
+        law = next((r for r in c["scores"] if r["forecast"] == "law"), None)
+        gain = c["structure_gain"][0] if c["structure_gain"] else None
+        checks[name] = dict(runs=c["runs"], cells=c["cells"], law=law, gain=gain,
+                            brier_vs_design=c["brier_vs_design"], verdict=verdict.get(name))
+    lengths = [r["length"] for r in ll["lengths"]]
+    return dict(id="length_law", name=ll["name"], runs=ll["n_runs"],
+                sequences=ll["n_sequences"], shortest=min(lengths), longest=max(lengths),
+                checks=checks)

@@ -233,4 +233,12 @@ def _scaling(by_id: dict[str, dict]) -> str:
                         f"against {r['brier_no_skill']:.3f}" for r in v["by_loss"])
         text += (f"On {name} the law is off by a median factor of {v['median_factor']:.2f} "
                  f"(Brier {v['brier']:.3f} against {v['brier_no_skill']:.3f} for no skill): {per}. ")
+    ll = by_id.get("length_law")
+    if ll is not None:
+        checks = "; ".join(
+            f"{name} ×{c['law']['median_factor']:.2f}" for name, c in ll["checks"].items()
+            if c["law"] and c["law"]["median_factor"] == c["law"]["median_factor"])
+        text += (f"Under the frontier's protocol one law covers {ll['shortest']}-{ll['longest']} "
+                 f"letters (`predict(..., protocol=\"frontier\")`; median factor on its checks: "
+                 f"{checks}). ")
     return text.rstrip()

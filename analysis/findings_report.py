@@ -345,6 +345,24 @@ def _readme_prereg(v: dict) -> list[str]:
             + "." + _skill_text(v)]
 
 
+def _readme_length_law(f: dict) -> list[str]:
+    parts = []
+    for name, c in f["checks"].items():
+        law, gain = c["law"], c["gain"]
+        text = f"`{name}` ({c['verdict']}): median factor " + (
+            ci(law["median_factor"], law["factor_lo"], law["factor_hi"])
+            if law and law["median_factor"] == law["median_factor"] else "n/a")
+        if c["brier_vs_design"] == c["brier_vs_design"]:
+            text += f", Brier {c['brier_vs_design']:.2f}× the design baseline's"
+        if gain:
+            text += (", structure terms ×" + ci(gain["factor_gain"], gain["factor_gain_lo"],
+                                              gain["factor_gain_hi"]) + " on the factor")
+        parts.append(text)
+    return [f"- **One law across length** (`predict(..., protocol=\"frontier\")`: {f['runs']:,} "
+            f"runs of {f['sequences']} sequences of {f['shortest']}-{f['longest']} letters under "
+            "the frontier's protocol; " + f["name"] + "): " + "; ".join(parts) + "."]
+
+
 def _readme_between(wb: dict) -> list[str]:
     return [f"- **Between the width x lr grid points** (`width_lr_between`, fresh seeds, "
             f"{wb['runs']:,} runs): {wb['inside']} of {wb['cells']} cells memorize a share "
@@ -371,4 +389,5 @@ README: dict[str, Callable[[dict], list[str]]] = {
                                    "fresh sequences at widths and learning rates no analysed "
                                    "spec has", "epochs"),
     "prereg_check": _readme_prereg, "width_lr_between": _readme_between,
+    "length_law": _readme_length_law,
     "options": _readme_options}

@@ -44,7 +44,7 @@ class Term:
 
     formula: str
     compute: Callable[[pd.DataFrame], np.ndarray]
-    kind: str  # "difficulty", "capacity" or "option"
+    kind: str  # "difficulty", "length", "capacity" or "option"
 
 
 def _col(name: str) -> Callable[[pd.DataFrame], np.ndarray]:
@@ -61,6 +61,10 @@ TERMS: dict[str, Term] = {
     "logits": Term("1[loss = logits]",
                    lambda d: (d["loss"] == "logits").to_numpy(dtype=float), "option"),
     "log_length": Term("ln(length)", lambda d: np.log(_col("length")(d)), "difficulty"),
+    # the bend of ln T in ln length (the one law across length, analysis.lengthlaw); centred
+    # on 64 letters so that it is nearly uncorrelated with ln(length) over 8-4096
+    "log_length2": Term("ln(length / 64)^2", lambda d: np.log(_col("length")(d) / 64) ** 2,
+                        "length"),
     "log_depth": Term("ln(context_depth)", lambda d: np.log(_col("context_depth")(d)),
                       "difficulty"),
     "log1p_ambiguous": Term("ln(1 + ambiguous_transitions)",

@@ -150,6 +150,8 @@ class Tables:
     rtrl_fresh: pd.DataFrame | None = None  # the one L* RTRL moved, on fresh sequences
     heldout: pd.DataFrame | None = None  # never fitted: the law's validation
     prereg_check: pd.DataFrame | None = None  # made after the law's freeze (freeze.json)
+    length_law: pd.DataFrame | None = None  # structured strings under the frontier's protocol
+    length_check: pd.DataFrame | None = None  # made after the length law's freeze
     cases: pd.DataFrame | None = None
     cases_reference: pd.DataFrame | None = None  # the notebook cases by the reference trainer
     steptime: pd.DataFrame | None = None

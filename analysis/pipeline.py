@@ -32,6 +32,7 @@ from analysis.lawfit import (
     law_data,
     law_document,
 )
+from analysis.lengthcheck import LengthLaw, analyse_length_law, length_law_document
 from analysis.load import Tables, outcomes, records, split_errors
 from analysis.options import options_by_depth
 from analysis.preregistered import Preregistered, preregistered
@@ -88,6 +89,7 @@ class Analysis:
     case_final_loss: float | None = None  # the cases' median final epoch loss over runs
     case_loss_curves: pd.DataFrame | None = None  # cases.median_loss_curves
     probe_agreement: tuple[int, int] | None = None  # frontier.probe_agreement
+    length_law: LengthLaw | None = None  # one law across length, and its checks
 
     @property
     def sequence_lengths(self) -> pd.Series:
@@ -214,6 +216,7 @@ def analyse(t: Tables) -> Analysis:
     else:
         missing.append("cases")
     a.law_cells = law_cells(data, law)
+    a.length_law = analyse_length_law(t, rounded)
     if t.steptime is not None and "cell" in t.steptime.columns:
         a.bench_cost = benchmark_cost(t.steptime)
     if missing:
@@ -376,6 +379,8 @@ def fit_document(a: Analysis) -> dict[str, Any]:
         doc["rtrl"] = rtrl_document(a.rtrl)
     if a.usercells is not None:
         doc["usercells"] = usercells_document(a.usercells)
+    if a.length_law is not None:
+        doc["length_law"] = length_law_document(a.length_law)
     doc["findings"] = findings(a, doc)
     return rounded(doc)
 

@@ -1,9 +1,11 @@
-"""Pre-registration of the law, enforced by the code (issue 18).
+"""Pre-registration of the laws, enforced by the code (issue 18).
 
-A freeze records, in `analysis/freeze.json`, the commit at which the law's candidates,
-its selection rule and its fitting rows were fixed, and a SHA-256 of each:
+A freeze records, in a file per law (`LAWS`: the notebook-option law in
+`analysis/freeze.json`, the one law across length in `analysis/freeze_length.json`), the
+commit at which the law's candidates, its selection rule and its fitting rows were fixed,
+and a SHA-256 of each:
 
-    python -m analysis.preregistration freeze    # on a clean tree; commit freeze.json after
+    python -m analysis.preregistration freeze [--law length]   # clean tree; commit the file
 
 Afterwards the analysis calls a validation row out of sample only when
 * the candidates, the selection rule and the fitting rows still hash as frozen, and
@@ -28,9 +30,10 @@ from typing import Any
 
 import pandas as pd
 
-from analysis import cure, law, lawfit, skill
+from analysis import cure, law, lawfit, lengthlaw, skill
 
 FREEZE_FILE = Path(__file__).parent / "freeze.json"
+LENGTH_FREEZE_FILE = Path(__file__).parent / "freeze_length.json"
 REPO = Path(__file__).resolve().parent.parent
 # How the law is chosen, in words; the code that does it is hashed beside it.
 SELECTION_RULE = ("Fit every candidate of lawfit.candidates() (one block of each kind) by "
@@ -51,6 +54,33 @@ def declarations() -> dict[str, Any]:
                 rule=SELECTION_RULE, cure_rule=skill.CURE_RULE,
                 cure_terms=list(cure.CURE_TERMS), stall_loss=cure.STALL_LOSS,
                 code={f.__qualname__: inspect.getsource(f) for f in SELECTION_CODE})
+
+
+LENGTH_SELECTION_CODE: tuple[Callable[..., Any], ...] = (
+    lengthlaw.candidates, lengthlaw.independent, lengthlaw.protocol_rows, lengthlaw.length_data,
+    lengthlaw.fit_length_law, lengthlaw.without_structure, lawfit.usable, lawfit._scored,
+    lawfit._ranked, law.tic_penalty, law.cluster_parts, law.fit_aft)
+
+
+def length_declarations() -> dict[str, Any]:
+    """What the freeze fixes about the one law across length."""
+    return dict(lengthlaw.declarations(),
+                code={f.__qualname__: inspect.getsource(f) for f in LENGTH_SELECTION_CODE})
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A law that can be frozen: where its freeze lives, what it fixes, its fitting rows."""
+
+    file: Path
+    declarations: Callable[[], dict[str, Any]]
+    data: Callable[[Any], pd.DataFrame]  # Tables -> the fitted rows
+    rule: str
+
+
+LAWS = {"notebook": Registered(FREEZE_FILE, declarations, lawfit.law_data, SELECTION_RULE),
+        "length": Registered(LENGTH_FREEZE_FILE, length_declarations, lengthlaw.length_data,
+                             lengthlaw.SELECTION_RULE)}
 
 
 def sha256(obj: Any) -> str:
@@ -91,14 +121,17 @@ class Provenance:
 
 
 def provenance(tables: dict[str, pd.DataFrame], data: pd.DataFrame,
-               freeze: dict[str, Any] | None = None, repo: Path = REPO) -> Provenance:
-    """Which validation rows are out of sample under the freeze (see the module doc)."""
-    freeze = load_freeze() if freeze is None else freeze
+               freeze: dict[str, Any] | None = None, repo: Path = REPO,
+               law_name: str = "notebook") -> Provenance:
+    """Which validation rows are out of sample under the freeze of `law_name` (see the
+    module doc)."""
+    registered = LAWS[law_name]
+    freeze = load_freeze(registered.file) if freeze is None else freeze
     if freeze is None:
         return Provenance(None, None, None, pd.DataFrame(
             [dict(table=n, rows=len(t), after_freeze=0, verdict="no freeze recorded")
              for n, t in tables.items()]))
-    decl_ok = sha256(declarations()) == freeze["declarations_sha256"]
+    decl_ok = sha256(registered.declarations()) == freeze["declarations_sha256"]
     rows_ok = fitting_rows(data) == freeze["fitting_rows_sha256"]
     out = []
     for name, t in tables.items():
@@ -119,8 +152,8 @@ def provenance(tables: dict[str, pd.DataFrame], data: pd.DataFrame,
     return Provenance(freeze, decl_ok, rows_ok, pd.DataFrame(out))
 
 
-def freeze_now(results: Path, repo: Path = REPO) -> dict[str, Any]:
-    """Fix the law at HEAD, which must be clean: the record freeze.json holds."""
+def freeze_now(results: Path, repo: Path = REPO, law_name: str = "notebook") -> dict[str, Any]:
+    """Fix the law at HEAD, which must be clean: the record its freeze file holds."""
     from analysis.load import load_tables
 
     status = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--",
@@ -129,31 +162,36 @@ def freeze_now(results: Path, repo: Path = REPO) -> dict[str, Any]:
         raise SystemExit("refusing to freeze: analysis/ or seqmem/ has uncommitted changes")
     head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
                           text=True, check=True).stdout.strip()
+    registered = LAWS[law_name]
     tables, _ = load_tables(results)
-    data = lawfit.law_data(tables)
-    return dict(commit=head, declarations_sha256=sha256(declarations()),
+    data = registered.data(tables)
+    return dict(commit=head, declarations_sha256=sha256(registered.declarations()),
                 fitting_rows_sha256=fitting_rows(data), fitted_runs=len(data),
-                rule=SELECTION_RULE)
+                rule=registered.rule)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m analysis.preregistration",
                                 description="Freeze the law's candidates and selection rule.")
     p.add_argument("command", choices=["freeze", "check"])
+    p.add_argument("--law", choices=sorted(LAWS), default="notebook",
+                   help="which law (default: %(default)s)")
     p.add_argument("--results", type=Path, default=REPO / "results")
     args = p.parse_args(argv)
+    registered = LAWS[args.law]
     if args.command == "freeze":
-        if FREEZE_FILE.exists():
-            raise SystemExit(f"{FREEZE_FILE} exists: a law is frozen once")
-        record = freeze_now(args.results)
-        FREEZE_FILE.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-        print(f"froze the law at {record['commit'][:10]}: commit {FREEZE_FILE.name} next")
+        if registered.file.exists():
+            raise SystemExit(f"{registered.file} exists: a law is frozen once")
+        record = freeze_now(args.results, law_name=args.law)
+        registered.file.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        print(f"froze the {args.law} law at {record['commit'][:10]}: commit "
+              f"{registered.file.name} next")
         return 0
-    freeze = load_freeze()
+    freeze = load_freeze(registered.file)
     if freeze is None:
-        print("no freeze recorded")
+        print(f"no freeze recorded for the {args.law} law")
         return 1
-    ok = sha256(declarations()) == freeze["declarations_sha256"]
+    ok = sha256(registered.declarations()) == freeze["declarations_sha256"]
     print(f"freeze {freeze['commit'][:10]}: declarations "
           + ("unchanged" if ok else "CHANGED since the freeze"))
     return 0 if ok else 1

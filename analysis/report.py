@@ -18,6 +18,7 @@ from analysis.fmt import (
     pct,
 )
 from analysis.lawfit import FIT_TABLES, LAW_OPTIONS
+from analysis.lengthlaw_report import length_law_section
 from analysis.pipeline import Analysis
 from analysis.report_checks import (
     between_section,
@@ -65,6 +66,9 @@ CAPTIONS = {
     "capacity_divergence": "Steps to the first exact regeneration against length on every "
                            "frontier-protocol run (LSTM, 26 letters): Kaplan-Meier medians, the "
                            "fitted power law and divergence, and Lc.",
+    "length_law": "One law across length (frontier protocol): steps to memorize against "
+                  "length per width, measured and the law's, and the law's medians on the "
+                  "check tables against the measured ones.",
     "capacity_time": "Online steps to the first exact regeneration against length, with the "
                      "fitted form chosen by AIC.",
 }
@@ -76,7 +80,8 @@ def write_report(a: Analysis, doc: dict, figures: dict[str, Path], out: Path,
     parts = [_header(a, sources), "## The answers in brief\n\n" + render(doc["findings"], "brief"),
              question1(a), question2(a), capacity_section(a.capacity),
              rtrl_section(a.rtrl), usercells_section(a.usercells), question3(a), validation_section(a),
-             predict_check_section(a), preregistered_section(a), between_section(a),
+             predict_check_section(a), preregistered_section(a), length_law_section(a.length_law),
+             between_section(a),
              frontier_fresh_section(a),
              question4(a), cells_section(a), cases_section(a), _figures(figures, out), _method(a)]
     path = out / "REPORT.md"

@@ -19,23 +19,27 @@ def _met(flag: bool | None) -> str:
     return "n/a" if flag is None or flag != flag else ("met" if flag else "**not met**")
 
 
-def skill_lines(s: Skill | None) -> list[str]:
-    """The forecasts per loss (analysis.skill), the paired gains and the targets."""
+def skill_lines(s: Skill | None, forecasts: tuple[str, ...] = FORECASTS,
+                names: dict[str, str] = FORECAST_NAMES, intro: str | None = None) -> list[str]:
+    """The forecasts per loss (analysis.skill), the paired gains and the targets.
+    forecasts, names, intro: which forecasts to show, their names and the sentence that
+    introduces them (the law across length has no cure model and no loss but one)."""
     if s is None:
         return []
     scores = s.scores.set_index(["loss", "forecast"])
-    rows = [{"loss": loss_name(loss), "forecast": FORECAST_NAMES[name],
+    rows = [{"loss": loss_name(loss), "forecast": names[name],
              "median factor": (ci(r.median_factor, r.factor_lo, r.factor_hi)
                                if r.median_factor == r.median_factor else "n/a (no cell "
                                "with a measured median)"),
              "Brier": ci(r.brier, r.brier_lo, r.brier_hi, "{:.3f}")}
-            for loss in s.verdicts["loss"] for name in FORECASTS
+            for loss in s.verdicts["loss"] for name in forecasts
             for r in [scores.loc[(loss, name)]]]
     gains = [{"loss": loss_name(g.loss), "gain of": g.gain,
               "factor ×": f"{ci(g.factor_gain, g.factor_gain_lo, g.factor_gain_hi)} "
                           f"({_met(g.factor_met)})",
               "Brier −": f"{ci(g.brier_gain, g.brier_gain_lo, g.brier_gain_hi, '{:+.4f}')} "
-                         f"({_met(g.brier_met)})"} for g in s.gain.itertuples()]
+                         f"({_met(g.brier_met)})"} for g in s.gain.itertuples()
+             if g.gain != "cure fraction" or "cure" in forecasts]
     law = s.scores[s.scores["forecast"] == "law"].set_index("loss")
     factor = {loss: ci(r.median_factor, r.factor_lo, r.factor_hi) for loss, r in law.iterrows()}
     verdicts = [{"loss": loss_name(v.loss),
@@ -45,12 +49,14 @@ def skill_lines(s: Skill | None) -> list[str]:
                  + ("" if v.brier is None or v.brier != v.brier
                     else f" ({v.brier_share_of_design:.2f}×)")}
                 for v in s.verdicts.itertuples()]
-    return [
+    intro = intro or (
         "- Against forecasts that know the design (issue 18), per loss, with 95% CIs from a "
         "bootstrap over sequences: (a) the fitting runs' share and Kaplan-Meier median at the "
         "test's loss inside its lr and width ranges; (b) the law refitted without any "
         "difficulty term; (c) the law; (d) the law with a share that never memorizes under "
-        "the notebook's loss (`analysis.cure`).", "",
+        "the notebook's loss (`analysis.cure`).")
+    return [
+        intro, "",
         table(pd.DataFrame(rows)), "",
         "  Targets per loss, for the law. Where every run memorized, every forecast of 1 "
         "scores 0 and the Brier target is n/a.", "",

@@ -110,16 +110,18 @@ class Rivals:
     fraction under the notebook's loss."""
 
     no_difficulty: AFTFit
-    cure: CureFit
+    cure: CureFit | None  # None: no cure model (the law across length has none); NaN scores
 
     def forecast(self, runs: pd.DataFrame, per: float | np.ndarray) -> pd.DataFrame:
         """runs with p_<rival> within each run's budget and median_<rival> in steps / per
         (1: steps; the length: epochs)."""
         budget = runs["budget_in_steps"].to_numpy()
+        none = np.full(len(runs), np.nan)
         return runs.assign(
             p_no_difficulty=self.no_difficulty.prob_within(runs, budget),
             median_no_difficulty=self.no_difficulty.median(runs) / per,
-            p_cure=self.cure.prob_within(runs, budget), median_cure=self.cure.median(runs) / per)
+            p_cure=none if self.cure is None else self.cure.prob_within(runs, budget),
+            median_cure=none if self.cure is None else self.cure.median(runs) / per)
 
 
 def _skill(runs: pd.DataFrame, cells: pd.DataFrame, fitted: pd.DataFrame, unit: str) -> Skill:
@@ -139,7 +141,7 @@ def check_predict(doc: dict[str, Any], table: pd.DataFrame, fitted: pd.DataFrame
     ok, _ = split_errors(table)
     runs = outcomes(ok)
     rows, p, refused = [], pd.Series(np.nan, index=runs.index), []
-    options = list(doc["training"])
+    options = [k for k in doc["training"] if k != "loss"]  # the loss is passed as itself
     for key, g in runs.groupby(CELL, sort=True):
         first = g.iloc[0]
         try:

@@ -7,10 +7,14 @@ Each round trains one epoch of the alphabet (n = 26 steps) and the time is divid
 by n. For bptt "epoch" the backward at step t runs through t+1 steps, so the
 epoch average is the cost of the step at the middle of the epoch.
 bptt 1 is the notebook's one_step mode (state reset before every character).
-impl "population" is the population engine as it runs on a CPU (the numba kernel),
-"population_torch" the same engine with its batched torch kernel (the one for GPUs).
+impl "population" is the population engine as it runs on a CPU (the numba kernel; offline,
+seqmem.offline), "population_torch" the same engine with its batched torch kernel (the one
+for GPUs), "jax_vmap" the capacity study's steps written in JAX (bench.jax_steps), one
+jit(vmap) over the population. The JAX rows need jax (`pip install -e ".[jax]"`) and are
+skipped without it; they are recorded only after matching the engine's first-epoch losses.
 """
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -140,60 +144,182 @@ def test_cells(benchmark, cell, impl, h):
 
 WINDOW = 16
 LONG = encode("".join(ALPHABET[i % 26] for i in range(7 * 11 * 13)))[:256]  # 256 letters
+# Population sizes of the capacity study's steps: a capacity point trains 2 seeds, a
+# frontier point 4; larger P shows what batching the seeds buys each implementation.
+WINDOWED_P = [4, 16, 64]
+OFFLINE_P = [2, 4, 16, 64]
+# The JAX rows are recorded only after their first epoch's losses matched the engine's from
+# the same weights (for up to this many models): float32 rounding, amplified by 256 steps.
+JAX_CHECKED_MODELS, JAX_RTOL, JAX_ATOL = 4, 1e-4, 1e-6
 
 
-@pytest.mark.parametrize("h", [32, 64, 128])
-@pytest.mark.parametrize("impl", ["reference", "population"])
-def test_windowed(benchmark, impl, h):
+def _capacity_cases(ps):
+    """(impl, P) of one capacity step: the reference trains one model."""
+    return [pytest.param("reference", 1, id="reference-P1")] + [
+        pytest.param(impl, p, id=f"{impl}-P{p}")
+        for impl in ("population", "population_torch", "jax_vmap") for p in ps]
+
+
+def _windowed_config(h):
+    return preset("clean", "".join(ALPHABET[k] for k in LONG), units=h, bptt=WINDOW)
+
+
+def _offline_config(h):
+    return preset("clean", "".join(ALPHABET[k] for k in LONG), units=h, update="chunk", chunk=64,
+                  schedule="cosine", clip=1.0, lr=3e-3, max_epochs=1000)
+
+
+def _record_jax(benchmark):
+    import jax
+    import jaxlib
+
+    benchmark.extra_info.update(jax_version=jax.__version__, jaxlib_version=jaxlib.__version__)
+
+
+def _engine_windowed_losses(cfg, p):
+    """The numba engine's first epoch of models 0..p-1: losses (p, n)."""
+    pop = Population(stacked_weights(list(range(p)), cfg.units))
+    work = Workspace.allocate(len(LONG), cfg.units, 26, WINDOW)
+    return kernel_numba.train_epoch(pop, cfg, LONG, WINDOW, work, 0)
+
+
+def _jax_windowed(cfg, p):
+    """JAX's windowed epoch of models 0..p-1 as (epoch(), its first epoch's losses (p, n))."""
+    from bench import jax_steps
+
+    w = jax_steps.from_torch(stacked_weights(list(range(p)), cfg.units))
+    state = [w, jax_steps.zeros_like(w), jax_steps.zeros_like(w)]
+    targets, n = jax_steps.targets_of(LONG), len(LONG)
+    done = iter(range(10**6))  # epochs trained
+
+    def epoch():
+        first = n * next(done) + 1
+        coefs = jax_steps.adam_coefficients(cfg.lr, range(first, first + n))
+        w, m, v, losses = jax_steps.windowed_epoch(*state, LONG, targets, coefs, window=WINDOW)
+        state[:] = [w, m, v]  # the old buffers were donated to the call
+        return losses.block_until_ready()
+
+    return epoch, np.asarray(epoch())
+
+
+def _engine_offline_losses(cfg, p):
+    from seqmem.offline import train_epoch_offline
+
+    pop = Population(stacked_weights(list(range(p)), cfg.units))
+    return train_epoch_offline(pop, cfg, torch.from_numpy(LONG), 0)
+
+
+def _jax_offline(cfg, p):
+    """JAX's offline pass of models 0..p-1 as (one_pass(), its first pass's losses (p, n)).
+    Every pass takes the first pass's lr and step numbers, as the engine's benchmark does."""
+    from bench import jax_steps
+    from seqmem.schedule import lr_at
+
+    w = jax_steps.from_torch(stacked_weights(list(range(p)), cfg.units))
+    state = [w, jax_steps.zeros_like(w), jax_steps.zeros_like(w)]
+    updates = len(LONG) // cfg.chunk
+    coefs = jax_steps.adam_coefficients([lr_at(cfg, u) for u in range(updates)], range(1, updates + 1))
+    targets = jax_steps.targets_of(LONG)
+
+    def one_pass():
+        w, m, v, losses = jax_steps.offline_pass(*state, LONG, targets, coefs, chunk=cfg.chunk,
+                                                 clip=cfg.clip)
+        state[:] = [w, m, v]
+        return losses.block_until_ready()
+
+    return one_pass, np.asarray(one_pass())
+
+
+def _assert_same_losses(jax_losses, engine_losses, what):
+    k = engine_losses.shape[0]
+    np.testing.assert_allclose(jax_losses[:k], engine_losses, rtol=JAX_RTOL, atol=JAX_ATOL,
+                               err_msg=f"{what}: JAX and the engine disagree on the first epoch")
+
+
+@pytest.mark.parametrize("h", [8, 32])
+def test_jax_computes_the_engines_windowed_and_offline_steps(h):
+    """Not a timing: JAX's first epoch (windowed) and first pass (offline) from
+    stacked_weights give the engine's losses for the same models. The benchmarks below
+    check the same before timing; this runs without --benchmark-only."""
+    pytest.importorskip("jax")
+    p = 3
+    _, losses = _jax_windowed(_windowed_config(h), p)
+    _assert_same_losses(losses, _engine_windowed_losses(_windowed_config(h), p), f"windowed H={h}")
+    _, losses = _jax_offline(_offline_config(h), p)
+    _assert_same_losses(losses, _engine_offline_losses(_offline_config(h), p), f"offline H={h}")
+
+
+@pytest.mark.parametrize("h", [32, 64, 128], ids=lambda h: f"H{h}")
+@pytest.mark.parametrize(("impl", "p"), _capacity_cases(WINDOWED_P))
+def test_windowed(benchmark, impl, p, h):
     """The frontier's and the capacity study's online step: a 16-step window, state kept, on
-    a 256-letter sequence (the window is full from the 16th letter on). P = 1 and 8 for
-    the engine (a capacity point trains 2 seeds, a frontier point 4)."""
-    seq = "".join(ALPHABET[k] for k in LONG)
-    cfg = preset("clean", seq, units=h, bptt=WINDOW)
-    n = len(seq)
+    a 256-letter sequence (the window is full from the 16th letter on), one Adam step per
+    letter. The reference trains one model; the engine (both kernels) and JAX's
+    jit(vmap) population P models."""
+    cfg = _windowed_config(h)
+    n = len(LONG)
+    _record(benchmark, impl, p, h, WINDOW)
+    benchmark.extra_info.update(steps_per_round=n * p, n=n)
     if impl == "reference":
-        _record(benchmark, "reference", 1, h, WINDOW)
-        benchmark.extra_info.update(steps_per_round=n, n=n)
         benchmark.pedantic(reference_epoch, args=_reference_args(cfg, LONG), rounds=2,
                            warmup_rounds=1)
         return
-    p = 8
-    pop = Population(stacked_weights(list(range(p)), h))
-    work = Workspace.allocate(n, h, 26, WINDOW)
+    rounds = 5 if p * h <= 16 * 64 else 3
     step = iter(range(1, 10**6))
-    _record(benchmark, "population", p, h, WINDOW)
-    benchmark.extra_info.update(steps_per_round=n * p, n=n)
-    benchmark.pedantic(
-        lambda: kernel_numba.train_epoch(pop, cfg, LONG, WINDOW, work, n * next(step)),
-        rounds=5, warmup_rounds=1)
+    if impl == "jax_vmap":
+        pytest.importorskip("jax")
+        epoch, losses = _jax_windowed(cfg, p)
+        _assert_same_losses(losses, _engine_windowed_losses(cfg, min(p, JAX_CHECKED_MODELS)), impl)
+        _record_jax(benchmark)
+        benchmark.pedantic(epoch, rounds=rounds, warmup_rounds=1)
+        return
+    pop = Population(stacked_weights(list(range(p)), h))
+    if impl == "population":
+        work = Workspace.allocate(n, h, 26, WINDOW)
+        benchmark.pedantic(
+            lambda: kernel_numba.train_epoch(pop, cfg, LONG, WINDOW, work, n * next(step)),
+            rounds=rounds, warmup_rounds=1)
+        return
+    idx = torch.from_numpy(LONG)
+    act = Activations(n, h, 26, "cpu")
+
+    @torch.inference_mode()  # as train_population runs it
+    def epoch():
+        kernel_torch.train_epoch(pop, cfg, idx, idx.roll(-1), WINDOW, act, n * next(step))
+
+    benchmark.pedantic(epoch, rounds=rounds, warmup_rounds=1)
 
 
-@pytest.mark.parametrize("h", [16, 32, 64])
-@pytest.mark.parametrize("impl", ["reference", "population"])
-def test_offline(benchmark, impl, h):
+@pytest.mark.parametrize("h", [16, 32, 64], ids=lambda h: f"H{h}")
+@pytest.mark.parametrize(("impl", "p"), [c for c in _capacity_cases(OFFLINE_P)
+                                         if c.values[0] != "population_torch"])
+def test_offline(benchmark, impl, p, h):
     """One offline pass (chunks of 64, cosine lr, clipping) over 256 letters: per model and
     letter, the reference (nn layer + autograd + torch.optim.Adam) against the engine's
-    offline path with a population of 2 (a capacity point's seeds)."""
-    seq = "".join(ALPHABET[k] for k in LONG)
-    cfg = preset("clean", seq, units=h, update="chunk", chunk=64, schedule="cosine", clip=1.0,
-                 lr=3e-3, max_epochs=1000)
-    n = len(seq)
+    offline path (seqmem.offline: one kernel for every device) and JAX's jit(vmap)
+    population of P models."""
+    cfg = _offline_config(h)
+    n = len(LONG)
+    _record(benchmark, impl, p, h, "chunk64")
+    benchmark.extra_info.update(steps_per_round=n * p, n=n)
     if impl == "reference":
         from seqmem.reference import _train_pass_offline
 
-        _record(benchmark, "reference", 1, h, "chunk64")
-        benchmark.extra_info.update(steps_per_round=n, n=n)
         benchmark.pedantic(_train_pass_offline, args=_reference_args(cfg, LONG), rounds=3,
                            warmup_rounds=1)
         return
+    if impl == "jax_vmap":
+        pytest.importorskip("jax")
+        one_pass, losses = _jax_offline(cfg, p)
+        _assert_same_losses(losses, _engine_offline_losses(cfg, min(p, JAX_CHECKED_MODELS)), impl)
+        _record_jax(benchmark)
+        benchmark.pedantic(one_pass, rounds=5, warmup_rounds=1)
+        return
     from seqmem.offline import train_epoch_offline
 
-    p = 2
     pop = Population(stacked_weights(list(range(p)), h))
-    idx = torch.from_numpy(LONG)
-    _record(benchmark, "population", p, h, "chunk64")
-    benchmark.extra_info.update(steps_per_round=n * p, n=n)
-    benchmark.pedantic(train_epoch_offline, args=(pop, cfg, idx, 0), rounds=5, warmup_rounds=1)
+    benchmark.pedantic(train_epoch_offline, args=(pop, cfg, torch.from_numpy(LONG), 0), rounds=5,
+                       warmup_rounds=1)
 
 
 @pytest.mark.parametrize("h", [4, 8, 16, 32])

@@ -291,6 +291,15 @@ def test_predict_uses_the_saved_law_and_refuses_what_it_does_not_cover(cli_out):
         predict("ACGTACGA", 32, fit=fit, alphabet="ACGT")
     with pytest.raises(ValueError, match="fitted on update='step' only"):
         predict("random30", 32, fit=fit, update="chunk")
+    # the frontier's protocol is answered by the law across length, with its own budget
+    front = predict("random30", 32, lr=3e-3, fit=fit, protocol="frontier")
+    assert "across length" in front["law"] and "across length" not in slow["law"]
+    assert front["inputs"]["protocol"] == "frontier" and front["inputs"]["loss"] == "logits"
+    assert front["budget"] == 200_000 // 30 and 0 < front["p_within_budget"] <= 1
+    with pytest.raises(ValueError, match=r"\(notebook options\);.*\(frontier protocol"):
+        predict("random30", 32, fit=fit, bptt=16)  # probability feedback: neither law's runs
+    with pytest.raises(ValueError, match="protocol must be one of notebook, frontier"):
+        predict("random30", 32, fit=fit, protocol="mine")
 
 
 def test_a_missing_table_is_skipped_with_a_note(tmp_path):

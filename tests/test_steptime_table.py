@@ -96,3 +96,62 @@ def test_add_roofline_puts_a_floor_under_every_row():
     out = add_roofline(df, lambda r: 256)
     assert (out["floor_us"] > 0).all() and (out["peak_gflops"] > 0).all()
     assert (out["over_floor"] == out["per_model_step_us"] / out["floor_us"]).all()
+
+
+def test_engine_rows_are_compared_with_jax_at_the_same_step_and_population():
+    def bench(impl, p, us, bptt="16"):
+        return {"extra_info": {"impl": impl, "H": 64, "bptt": bptt, "reset": "epoch", "P": p,
+                               "per_model_step_us": us}}
+
+    data = {"benchmarks": [bench("reference", 1, 7000.0), bench("population", 4, 50.0),
+                           bench("jax_vmap", 4, 100.0), bench("population", 16, 40.0),
+                           bench("population", 4, 30.0, "chunk64"), bench("jax_vmap", 4, 10.0, "chunk64")]}
+    df = table(data).set_index(["impl", "bptt", "P"])
+    assert df.loc[("population", "16", 4), "speedup_vs_jax"] == pytest.approx(2.0)
+    assert df.loc[("population", "chunk64", 4), "speedup_vs_jax"] == pytest.approx(1 / 3)
+    assert math.isnan(df.loc[("population", "16", 16), "speedup_vs_jax"])  # no JAX row at P=16
+    assert df.loc[("jax_vmap", "16", 4), "speedup_vs_reference"] == pytest.approx(70.0)
+    # JAX is no seqmem engine; offline the engine runs seqmem.offline, as its runs record
+    assert df.loc[("jax_vmap", "16", 4), "kernel"] == "jax-vmap"
+    assert math.isnan(df.loc[("jax_vmap", "16", 4), "numerics_version"])
+    assert df.loc[("population", "16", 4), "kernel"] == "numba"
+    assert df.loc[("population", "chunk64", 4), "kernel"] == "torch"
+
+
+def test_a_merged_rerun_replaces_whole_groups_and_keeps_the_others():
+    from bench.steptime import merge
+
+    def bench(impl, h, bptt, p, us):
+        return {"extra_info": {"impl": impl, "H": h, "bptt": bptt, "reset": "epoch", "P": p,
+                               "per_model_step_us": us}}
+
+    old = table({"benchmarks": [bench("reference", 32, "16", 1, 7000.0),
+                                bench("population", 32, "16", 8, 17.0),
+                                bench("reference", 128, "16", 1, 8000.0),
+                                bench("population", 32, "epoch", 8, 20.0)]})
+    new = table({"benchmarks": [bench("reference", 32, "16", 1, 6000.0),
+                                bench("population", 32, "16", 4, 20.0),
+                                bench("jax_vmap", 32, "16", 4, 40.0)]})
+    got = merge(old, new).set_index(["impl", "H", "bptt", "P"])
+    # the rerun group (lstm, 16, 32) is the new run's alone: its old P=8 row is gone
+    assert sorted(got.loc[(slice(None), 32, "16"), :].index.tolist()) == sorted(
+        [("reference", 32, "16", 1), ("population", 32, "16", 4), ("jax_vmap", 32, "16", 4)])
+    assert got.loc[("population", 32, "16", 4), "speedup_vs_reference"] == pytest.approx(300.0)
+    assert got.loc[("reference", 128, "16", 1), "per_model_step_us"] == 8000.0
+    assert got.loc[("population", 32, "epoch", 8), "per_model_step_us"] == 20.0
+    assert list(merge(old, new).columns[:len(new.columns)]) == list(new.columns)
+
+
+def test_the_readme_step_table_holds_the_notebooks_steps_only():
+    import pandas as pd
+
+    from analysis.readme import step_table
+
+    rows = [dict(cell="lstm", impl=i, H=32, bptt=b, P=p, per_model_step_us=us, speedup_vs_notebook=s)
+            for i, b, p, us, s in (("reference", "epoch", 1, 3000.0, 1.0),
+                                   ("population", "epoch", 8, 15.0, 200.0),
+                                   ("reference", "16", 1, 5000.0, float("nan")),
+                                   ("population", "16", 64, 14.0, float("nan")),
+                                   ("population", "chunk64", 64, 12.0, float("nan")))]
+    lines = step_table(pd.DataFrame(rows)).splitlines()[2:]
+    assert len(lines) == 1 and "3000.0 µs" in lines[0] and "15.0 µs (200×)" in lines[0]
