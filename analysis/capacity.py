@@ -33,6 +33,8 @@ from analysis.capacity_checks import (
     lstar_between,
     lstar_bisection,
     rerun_agreement,
+    split_by_lr,
+    window_ratios,
 )
 from analysis.divergence import Divergence, analyse_divergence, time_to_memorize
 from analysis.load import join_runs, numbers, parameters, records
@@ -108,7 +110,7 @@ def per_sequence(df: pd.DataFrame) -> pd.DataFrame:
     df["saved_end"], df["exact_end"] = code_length.saved_end(df)
     df["proxy_end"] = code_length.saved_last_pass(df)
     df["bits_start"] = bits_at(df, 0)
-    keys = ["slice", *FAMILY, "mode", "params", "length", "gen_seed", "max_epochs"]
+    keys = ["slice", *FAMILY, "mode", "params", "length", "gen_seed", "max_epochs", "lr"]
     agg = {f"{m}_{e}": "mean" for e in EXPOSURES for m in ("bits", "saved")}
     agg.update(bits_end=("bits_stored", "mean"), saved_end=("saved_end", "mean"),
                exact_end=("exact_end", "mean"), proxy_end=("proxy_end", "mean"),
@@ -240,11 +242,13 @@ class Capacity:
     saved_ratio: pd.DataFrame = field(default_factory=pd.DataFrame)  # online over offline
     saved_bias: pd.DataFrame = field(default_factory=pd.DataFrame)  # proxy / exact, per update
     joined: dict = field(default_factory=dict)  # per extending table: its rows, rows replaced
+    windows: pd.DataFrame = field(default_factory=pd.DataFrame)  # windows 4/64 against 16
     lstar_between: dict | None = None
     divergence: Divergence | None = None  # T(L) towards L*, on the frontier's protocol
 
 
-def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, lr_choice: pd.DataFrame) -> list[dict]:
+def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, lr_choice: pd.DataFrame,
+             windows: pd.DataFrame) -> list[dict]:
     """Per cell, width and alphabet: what limits what online training stores, each verdict
     from its own comparison (online against offline; 300 against 1000 exposures; the lr at
     its grid's edge; the window at 8 units)."""
@@ -278,18 +282,16 @@ def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, lr_choice: pd.DataFrame) -
         if len(on) and bool(on.iloc[-1]["rising"]):
             v["reasons"].append("the lengths tried: the online peak is at the longest length "
                                 "(a lower bound)")
-        wins = part[part["mode"].str.startswith("online k=")]
-        common = wins.groupby("exposures")["mode"].nunique()
-        common = common[common > 1]
-        if len(common):
-            e = int(common.index.max())
-            at = wins[wins["exposures"] == e].set_index("mode")["capacity"]
-            if "online k=16" in at.index:
-                ratios = ", ".join(f"window {m.split('=')[1]} x{at[m] / at['online k=16']:.2f}"
-                                   for m in sorted(at.index, key=lambda m: int(m.split("=")[1]))
-                                   if m != "online k=16")
-                v["reasons"].append(f"the window, at {e} exposures against window 16: {ratios} "
-                                    "(one width, 3 sequences per length: no interval)")
+        w = windows[(windows["cell"] == cell) & (windows["units"] == units)
+                    & (windows["alphabet_size"] == a)] if len(windows) else windows
+        if len(w):
+            w = w[(w["exposures"] == w["exposures"].max()) & (w["window"] != 16)]
+            v["reasons"].append(f"the window, at {int(w['exposures'].iloc[0])} exposures against "
+                                "window 16 over the lengths all tried ("
+                                f"{int(w['shortest'].iloc[0])}-{int(w['longest'].iloc[0])}): "
+                                + ", ".join(f"window {r['window']} x{r['ratio']:.2f}"
+                                            for _, r in w.iterrows())
+                                + " (one width, 3 sequences per length: no interval)")
         edge = lr_choice[(lr_choice["cell"] == cell) & (lr_choice["units"] == units)
                          & (lr_choice["alphabet_size"] == a) & lr_choice["at_edge"]
                          & lr_choice["mode"].isin(set(part["mode"]))]  # only what was trained
@@ -308,8 +310,9 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     """Everything above from the tables (None where capacity_lr is missing). `plateau` and
     `more` continue `capacity`'s curves (same slices; a run id in both keeps `more`'s row,
     which records the exact saving); `lr_more` extends capacity_lr's grids before the lr is
-    chosen; `fresh` holds the 24-unit check (its L* slice stops at memorization);
-    `protocol`: the frontier-protocol tables for T(L)."""
+    chosen, and a slice trained at several lrs is read at the chosen one (the unclipped
+    capacity shows the others beside it); `fresh` holds the 24-unit check (its L* slice
+    stops at memorization); `protocol`: the frontier-protocol tables for T(L)."""
     if selection is None:
         return None
     more = more[more["status"] != "error"] if more is not None else None  # never replaces
@@ -333,6 +336,7 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                                 set(lr_more["slice"]) if lr_more is not None else set(), table)
     if table is None:
         return result
+    table, other_lrs = split_by_lr(table, result.lr_choice)
     seqs = per_sequence(table)
     pts = points(seqs)
     caps = capacity(pts)
@@ -340,10 +344,12 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     result.sequences, result.points, result.capacity = seqs, pts, caps
     result.online_offline, result.frontier = ratio, frontier(seqs)
     result.time = time_to_memorize(seqs)
-    result.verdicts = verdicts(caps, ratio, result.lr_choice)
+    result.windows = window_ratios(pts)
+    result.verdicts = verdicts(caps, ratio, result.lr_choice, result.windows)
     result.end_gain = end_gain(seqs, ["slice", *FAMILY, "mode", "params"], EXPOSURES)
-    curve = ["slice", *FAMILY, "mode", "params", "max_epochs"]
-    reads = code_length.readings(seqs, curve, EXPOSURES)
+    curve = ["slice", *FAMILY, "mode", "params", "max_epochs", "lr"]  # other lrs beside
+    every = pd.concat([seqs, per_sequence(other_lrs)]) if len(other_lrs) else seqs
+    reads = code_length.readings(every, curve, EXPOSURES)
     result.saved = code_length.with_lr(code_length.code_length_capacity(reads, curve),
                                        result.lr_choice)
     result.saved_points = code_length.saved_points(reads, curve)

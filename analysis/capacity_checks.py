@@ -164,8 +164,8 @@ def lr_check(before: pd.DataFrame, after: pd.DataFrame, extended: set[str],
     """The lr choice after capacity_lr_more joined capacity_lr (`after`), beside the choice
     before it (`lr_before`, `edge_before`) for the slices the extension touched
     (`extended`), and the lrs the capacity runs of each slice trained at (`trained_lr`;
-    `trained_at_choice` False where they are not the lr chosen now, None where no capacity
-    run has the slice's name)."""
+    `trained_at_choice` False where none of them is the lr chosen now, None where no
+    capacity run has the slice's name)."""
     prev = before.set_index("slice")
     out = after.copy()
     out["extended"] = out["slice"].isin(extended)
@@ -175,7 +175,7 @@ def lr_check(before: pd.DataFrame, after: pd.DataFrame, extended: set[str],
                {s: sorted({float(x) for x in g}) for s, g in table.groupby("slice")["lr"]})
     out["trained_lr"] = [trained.get(s, []) for s in out["slice"]]
     out["trained_at_choice"] = pd.Series(
-        [all(math.isclose(x, lr) for x in t) if t else None
+        [any(math.isclose(x, lr) for x in t) if t else None
          for t, lr in zip(out["trained_lr"], out["lr"], strict=True)], index=out.index,
         dtype=object)
     return out
@@ -199,3 +199,47 @@ def rerun_agreement(old: pd.DataFrame | None, new: pd.DataFrame | None) -> dict 
                 min=float(r.min()), max=float(r.max()),
                 cpus_old=sorted(str(c) for c in a.loc[ids, "cpu"].dropna().unique()),
                 cpus_new=sorted(str(c) for c in b.loc[ids, "cpu"].dropna().unique()))
+
+
+def split_by_lr(table: pd.DataFrame, choice: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the runs each curve is read from, the rest): where a slice's capacity runs trained at
+    several lrs, its curve is the one at the lr chosen for the slice (capacity_lr), or the
+    nearest to it on a log scale where none is; the runs at its other lrs are set apart.
+
+    >>> t = pd.DataFrame(dict(slice=["a", "a", "b"], lr=[3e-3, 1e-2, 1e-3]))
+    >>> main, rest = split_by_lr(t, pd.DataFrame(dict(slice=["a"], lr=[3e-2])))
+    >>> main["lr"].tolist(), rest["lr"].tolist()
+    ([0.01, 0.001], [0.003])
+    """
+    chosen = dict(zip(choice["slice"], choice["lr"], strict=True))
+    keep = np.ones(len(table), dtype=bool)
+    for sl, part in table.groupby("slice", sort=False):
+        lrs = sorted(set(part["lr"]))
+        if len(lrs) < 2 or sl not in chosen:
+            continue
+        best = min(lrs, key=lambda x: abs(math.log(x / chosen[sl])))
+        keep[(table["slice"] == sl).to_numpy() & ~np.isclose(table["lr"], best)] = False
+    return table[keep].reset_index(drop=True), table[~keep].reset_index(drop=True)
+
+
+def window_ratios(pts: pd.DataFrame) -> pd.DataFrame:
+    """The online windows of one network against window 16, per exposure, on the clipped bits
+    stored: each window's largest mean over the lengths that every window tried (the clip's
+    credit grows with the length, so a window tried to longer lengths would gain from it
+    alone), and its ratio to window 16's."""
+    rows = []
+    online = pts[pts["mode"].str.startswith("online k=")]
+    for key, part in online.groupby(["cell", "units", "alphabet_size", "exposures"], sort=True):
+        if part["mode"].nunique() < 2 or "online k=16" not in set(part["mode"]):
+            continue
+        sets = [set(g["length"]) for _, g in part.groupby("mode")]
+        common = sorted(set.intersection(*sets))
+        if not common:
+            continue
+        best = part[part["length"].isin(common)].groupby("mode")["bits"].max()
+        for m, b in best.items():
+            rows.append(dict(zip(["cell", "units", "alphabet_size", "exposures"], key,
+                                 strict=True), window=int(m.split("=")[1]), bits=float(b),
+                             ratio=float(b / best["online k=16"]), shortest=int(common[0]),
+                             longest=int(common[-1])))
+    return pd.DataFrame(rows)

@@ -216,7 +216,8 @@ def saved(cap, path: Path) -> Path | None:
     if cap is None or cap.saved_points.empty:
         return None
     pts = cap.saved_points
-    status = cap.saved.set_index(["slice", "exposures"])["status"]
+    status = cap.saved.set_index(["slice", "exposures", "lr"])["status"]
+    chosen = cap.saved.set_index(["slice", "lr"])["lr_as_chosen"].to_dict()
     fams = list(pts.groupby(["cell", "units", "alphabet_size", "params"], sort=True))
     sns.set_theme(style="whitegrid", context="paper", font_scale=0.9)
     cols = 4
@@ -226,13 +227,17 @@ def saved(cap, path: Path) -> Path | None:
         offline_budgets = set(part.loc[part["mode"] == "offline", "max_epochs"])
         shown = part[(part["exposures"] == part["max_epochs"])
                      | ((part["mode"] == "online k=16") & part["exposures"].isin(offline_budgets))]
-        for (sl, m, e), g in shown.groupby(["slice", "mode", "exposures"], sort=False):
+        for (sl, m, e, lr), g in shown.groupby(["slice", "mode", "exposures", "lr"], sort=False):
             st = MODE_STYLE.get(m, dict(color="k", ls="-", marker="x"))
             end = e == g["max_epochs"].iloc[0]
+            other = chosen.get((sl, lr)) in (False,)  # an lr the choice no longer picks
             y, lo, hi = g["saved"] / params, g["lo"] / params, g["hi"] / params
             label = (f"{MODE_LABEL.get(m, m)}, {e} exp." + ("" if end else
-                     f" (of {int(g['max_epochs'].iloc[0])})") + f": {status.get((sl, e), '')}")
-            color = st["color"] if end else "#7fb3d5"  # online read before its budget
+                     f" (of {int(g['max_epochs'].iloc[0])})")
+                     + (f", lr {lr:g} (not chosen)" if other else "")
+                     + f": {status.get((sl, e, lr), '')}")
+            color = ("#7fb3d5" if not end else "#f1948a" if other  # read before its budget,
+                     else st["color"])  # or at an lr the choice no longer picks
             ax.plot(g["length"], y, color=color, ls=st["ls"] if end else "-.",
                     lw=1.2 if end else 1.0, label=label)
             ax.errorbar(g["length"], y, yerr=[(y - lo).fillna(0), (hi - y).fillna(0)],
@@ -240,7 +245,7 @@ def saved(cap, path: Path) -> Path | None:
             for exact, h in g.groupby("exact"):
                 ax.plot(h["length"], h["saved"] / params, ls="none", marker=st["marker"],
                         ms=4.5, color=color, mfc=color if exact else "white")
-            if end and m in ("online k=16", "offline"):
+            if end and not other and m in ("online k=16", "offline"):
                 ax.plot(g["length"], g["clipped"] / params, color=st["color"], ls=":", lw=0.8,
                         alpha=0.7, label=f"clipped bits stored, {m.split()[0]}")
         first = part.drop_duplicates("length").sort_values("length")

@@ -80,21 +80,33 @@ def ratio_table(ratio: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def window_lines(caps: pd.DataFrame) -> list[str]:
+def window_lines(windows: pd.DataFrame) -> list[str]:
+    """The windows against window 16 over the lengths every window tried (clipped bits)."""
     out = []
-    win = caps[caps["mode"].str.startswith("online")]
-    for key, part in win.groupby(["cell", "units", "alphabet_size", "exposures"]):
-        if part["mode"].nunique() < 2:
-            continue
-        base = part[part["mode"] == "online k=16"]
-        if base.empty:
-            continue
-        b = float(base["capacity"].iloc[0])
-        items = [f"{r['mode'].split('=')[1]}: {r['capacity']:.0f} bits (x{r['capacity'] / b:.2f})"
-                 for _, r in part.sort_values("bptt", key=lambda s: s.astype(int)).iterrows()]
+    for key, part in windows.groupby(["cell", "units", "alphabet_size", "exposures"]):
+        items = [f"{r['window']}: {r['bits']:.0f} bits (x{r['ratio']:.2f})"
+                 for _, r in part.sort_values("window").iterrows()]
         out.append(f"- {key[0].upper()} {key[1]} units, {key[2]} letters, {key[3]} exposures, "
-                   f"by window: " + "; ".join(items) + " (ratios against window 16).")
+                   f"the most clipped bits stored over the lengths every window tried "
+                   f"({part['shortest'].iloc[0]:,}-{part['longest'].iloc[0]:,}), by window: "
+                   + "; ".join(items) + " (ratios against window 16).")
     return out
+
+
+def saved_window_lines(saved: pd.DataFrame, windows: pd.DataFrame) -> list[str]:
+    """Each window's unclipped capacity at its budget, with the exposures and measure, for
+    the networks whose windows are compared above."""
+    nets = set(zip(windows["cell"], windows["units"], windows["alphabet_size"], strict=True))
+    win = [r for _, r in saved.sort_values(["units", "max_epochs"]).iterrows()
+           if r["mode"].startswith("online k=") and r["exposures"] == r["max_epochs"]
+           and (r["cell"], r["units"], r["alphabet_size"]) in nets]
+    if not win:
+        return []
+    return ["- On the unclipped saving (each window at the end of its own budget; not like for "
+            "like where the exposures differ): " + "; ".join(
+                f"{r['cell'].upper()} {r['units']} window {r['bptt']}: {r['bits_per_param']:.2f} "
+                f"bits per parameter after {r['max_epochs']} exposures ({r['status']}, "
+                f"{r['measure']})" for r in win) + "."]
 
 
 def frontier_lines(front: pd.DataFrame) -> list[str]:
@@ -262,9 +274,10 @@ def capacity_section(cap: Capacity | None) -> str:
               "network is the one at the end of its offline budget (1000 exposures at 4 and 8 "
               "units and 26 letters, 300 elsewhere), which the brief and the README quote.", "",
               ratio_table(cap.online_offline)]
-    win = window_lines(cap.capacity)
+    win = window_lines(cap.windows)
     if win:
-        lines += ["", "### The window (truncated BPTT) at one width", "", *win]
+        lines += ["", "### The window (truncated BPTT) at one width", "", *win,
+                  *saved_window_lines(cap.saved, cap.windows)]
     lines += ["", "### Exact regeneration within the budget (the frontier on these runs)", "",
               *frontier_lines(cap.frontier)]
     if not cap.lstar.empty:

@@ -179,13 +179,15 @@ def _boot_ratio(on: pd.DataFrame, off: pd.DataFrame, rng: np.random.Generator
 
 
 def with_lr(saved: pd.DataFrame, choice: pd.DataFrame) -> pd.DataFrame:
-    """Each curve's lr check, by slice (capacity_checks.lr_check): `lr_as_chosen` True where
-    its runs trained at the lr chosen now, False where not, None where no choice covers it."""
-    if "trained_at_choice" not in choice or saved.empty:
+    """Each curve's lr against the choice for its slice: `lr_as_chosen` True where its runs
+    trained at the lr chosen now, False where not, None where no choice covers the slice."""
+    if saved.empty:
         return saved.assign(lr_as_chosen=None)
-    m = dict(zip(choice["slice"], choice["trained_at_choice"], strict=True))
-    return saved.assign(lr_as_chosen=pd.Series([m.get(s) for s in saved["slice"]],
-                                               index=saved.index, dtype=object))
+    m = dict(zip(choice["slice"], choice["lr"], strict=True))
+    return saved.assign(lr_as_chosen=pd.Series(
+        [bool(math.isclose(lr, m[s])) if s in m else None
+         for s, lr in zip(saved["slice"], saved["lr"], strict=True)],
+        index=saved.index, dtype=object))
 
 
 def not_chosen(row: pd.Series) -> bool:
@@ -211,7 +213,7 @@ def online_offline(saved: pd.DataFrame, reads: pd.DataFrame, seed: int = 0) -> p
     is where a side is still rising (`reads_as`)."""
     rng = np.random.default_rng(seed)
     base = ["cell", "units", "alphabet_size"]
-    cols = [*base, "exposures", "params", "online", "online_measure", "online_status",
+    cols = [*base, "offline_lr", "exposures", "params", "online", "online_measure", "online_status",
             "offline", "offline_measure", "offline_status", "ratio", "lo", "hi", "paired",
             "lengths", "reads_as"]
     rows = []
@@ -223,10 +225,12 @@ def online_offline(saved: pd.DataFrame, reads: pd.DataFrame, seed: int = 0) -> p
             continue
         on = on.iloc[0]
         pick = (reads[base] == off[base]).all(axis=1) & (reads["exposures"] == off["exposures"])
-        reps, paired, lengths = _boot_ratio(reads[pick & (reads["mode"] == ONLINE)],
-                                   reads[pick & (reads["mode"] == "offline")], rng)
+        reps, paired, lengths = _boot_ratio(
+            reads[pick & (reads["mode"] == ONLINE) & np.isclose(reads["lr"], on["lr"])],
+            reads[pick & (reads["mode"] == "offline") & np.isclose(reads["lr"], off["lr"])], rng)
         lo, hi = np.percentile(reps, [2.5, 97.5])
-        rows.append({**{k: off[k] for k in base}, "exposures": int(off["exposures"]),
+        rows.append({**{k: off[k] for k in base}, "offline_lr": float(off["lr"]),
+                     "exposures": int(off["exposures"]),
                      "params": int(off["params"]), "online": float(on["bits_per_param"]),
                      "online_measure": on["measure"], "online_status": on["status"],
                      "offline": float(off["bits_per_param"]), "offline_measure": off["measure"],

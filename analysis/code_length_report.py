@@ -72,7 +72,7 @@ def saved_table(saved: pd.DataFrame) -> list[str]:
                 else f"x{_ci(r['last_gain'], r['gain_lo'], r['gain_hi'])}")
         before = ("" if r["exposures"] == r["max_epochs"]
                   else f" (read at {int(r['exposures'])} of {int(r['max_epochs'])})")
-        lr = (" (**lr not the one chosen now**)" if not_chosen(r) else "")
+        lr = f", lr {r['lr']:g}" + (" (**not the lr chosen now**)" if not_chosen(r) else "")
         rows.append(f"| {family(r)} | {int(r['params']):,} | {r['mode']}{lr} | "
                     f"{int(r['exposures'])}{before} | {measure(r)} | "
                     f"{_ci(r['capacity'], r['lo'], r['hi'], '.0f')} | {int(r['peak_length']):,} | "
@@ -107,7 +107,8 @@ def ratio_table(ratio: pd.DataFrame) -> list[str]:
         return []
     rows = [f"| {family(r)} | {int(r['params']):,} | {int(r['exposures'])} | "
             f"{r['online']:.2f} ({r['online_measure']}, {r['online_status']}) | "
-            f"{r['offline']:.2f} ({r['offline_measure']}, {r['offline_status']}) | "
+            f"{r['offline']:.2f} (lr {r['offline_lr']:g}, {r['offline_measure']}, "
+            f"{r['offline_status']}) | "
             f"{_ci(r['ratio'], r['lo'], r['hi'])} | {r['reads_as']} | {r['paired']} of "
             f"{r['lengths']} |"
             for _, r in ratio.iterrows()]
@@ -121,7 +122,8 @@ def ratio_table(ratio: pd.DataFrame) -> list[str]:
             "curve is still rising the ratio is an upper bound, where the online one is, a "
             "lower bound; where a side rests on the proxy, it carries the proxy's bias.", "",
             "| network | parameters | exposures | online, bits per parameter (measure, "
-            "status) | offline | online / offline | the ratio is | lengths paired |",
+            "status) | offline (lr, measure, status) | online / offline | the ratio is | "
+            "lengths paired |",
             "|---|---|---|---|---|---|---|---|", *rows]
 
 

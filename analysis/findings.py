@@ -51,9 +51,10 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
                                                   "bits_per_param", "bpp_lo", "bpp_hi", "status",
                                                   "peak_length", "last_length", "measure",
                                                   "exact_lengths", "proxy_lengths",
-                                                  "proxy_status"]),
+                                                  "proxy_status", "lr", "lr_as_chosen"]),
                         saved_ratio=records(cap.saved_ratio, [
-                            "cell", "units", "alphabet_size", "exposures", "ratio", "lo", "hi",
+                            "cell", "units", "alphabet_size", "offline_lr", "exposures", "ratio",
+                            "lo", "hi",
                             "online_measure", "offline_measure", "online_status",
                             "offline_status", "paired", "lengths", "reads_as"]),
                         saved_bias=records(cap.saved_bias, list(cap.saved_bias.columns)),

@@ -159,11 +159,14 @@ def _capacity(by_id: dict[str, dict]) -> str:
     if saved:
         items = "; ".join(
             f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters, "
-            f"{r['max_epochs']} exposures, {r['mode']}: "
+            f"{r['max_epochs']} exposures, {r['mode']}"
+            + (f" at lr {r['lr']:g}, not the lr chosen now" if r.get("lr_as_chosen") is not None
+               and not r["lr_as_chosen"] else "") + ": "
             f"{_ci_or_point(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} ({r['status']}, "
             f"{r['measure']})" for r in saved if r["mode"] in ("online k=16", "offline"))
         ratios = ", ".join(f"{r['cell'].upper()} {r['units']} units at {r['alphabet_size']} "
-                           f"letters and {r['exposures']} exposures "
+                           f"letters and {r['exposures']} exposures (offline lr "
+                           f"{r['offline_lr']:g}) "
                            f"×{_ci_or_point(r['ratio'], r['lo'], r['hi'])}"
                            for r in cap.get("saved_ratio", []))
         bias = "; ".join(f"{r['update']} {r['median']:.3f} ({r['min']:.3f}-{r['max']:.3f})"

@@ -128,6 +128,12 @@ def _measure(r: dict) -> str:
             f"proxy at the shorter lengths, where it is {r['proxy_status']} on the proxy alone")
 
 
+def _lr(r: dict) -> str:
+    """', lr 0.003 (not the lr chosen now)' for a curve whose lr the choice no longer picks."""
+    return (f", lr {r['lr']:g} (not the lr chosen now)"
+            if r.get("lr_as_chosen") is not None and not r["lr_as_chosen"] else "")
+
+
 def _readme_capacity(f: dict) -> list[str]:
     out = []
     saved = [r for r in f.get("saved", []) if r["exposures"] == r["max_epochs"]]
@@ -137,8 +143,8 @@ def _readme_capacity(f: dict) -> list[str]:
                    "exact (teacher-forced, weights frozen at the evaluation: `bits_saved`) "
                    "where the run recorded it, else the last training pass's proxy; its plateau "
                    "over lengths, bits per parameter with a t interval over 3 sequences): "
-                   + "; ".join(f"{_network(r)}, {r['mode']}, {r['max_epochs']} exposures: "
-                               f"{ci(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} "
+                   + "; ".join(f"{_network(r)}, {r['mode']}{_lr(r)}, {r['max_epochs']} "
+                               f"exposures: {ci(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} "
                                f"({r['status']}; {_measure(r)})" for r in saved) + ". "
                    "Bits stored as the issue defined it clips each position at zero, which "
                    "credits even an untrained network with its lucky positions, more the longer "
@@ -158,8 +164,9 @@ def _readme_capacity(f: dict) -> list[str]:
         out.append("- **Online as a fraction of offline, unclipped** (window 16 against "
                    "char-RNN training, same exposures, offline at the end of its schedule; "
                    "interval over sequences, paired where both trained the same ones): "
-                   + "; ".join(f"{_network(r)}, {r['exposures']} exposures: "
-                               f"×{ci(r['ratio'], r['lo'], r['hi'])} (online {r['online_measure']}"
+                   + "; ".join(f"{_network(r)}, {r['exposures']} exposures, offline lr "
+                               f"{r['offline_lr']:g}: ×{ci(r['ratio'], r['lo'], r['hi'])} "
+                               f"(online {r['online_measure']}"
                                f" {r['online_status']}, offline {r['offline_measure']} "
                                f"{r['offline_status']}: {r['reads_as']})"
                                for r in f["saved_ratio"]) + ".")

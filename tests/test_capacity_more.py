@@ -229,10 +229,11 @@ def test_the_lr_is_chosen_after_the_extension_joins_and_the_trained_lr_is_checke
 def test_online_offline_pairs_only_the_lengths_both_trained_on_the_same_sequences():
     saved = pd.DataFrame([
         dict(cell="gru", units=10, alphabet_size=26, mode=m, exposures=300, max_epochs=b,
-             params=1426, capacity=c, bits_per_param=c / 1426, measure="exact", status="level")
+             params=1426, capacity=c, bits_per_param=c / 1426, measure="exact", status="level",
+             lr=1e-3)
         for m, b, c in (("online k=16", 1000, 150.0), ("offline", 300, 300.0))])
     reads = pd.DataFrame([
-        dict(cell="gru", units=10, alphabet_size=26, mode=m, exposures=300, length=n,
+        dict(cell="gru", units=10, alphabet_size=26, mode=m, exposures=300, length=n, lr=1e-3,
              gen_seed=g + (100 if (m == "offline" and n == 128) else 0), saved=v + g)
         for m, v in (("online k=16", 150.0), ("offline", 300.0)) for n in (64, 128)
         for g in range(3)])
@@ -244,10 +245,11 @@ def test_online_offline_pairs_only_the_lengths_both_trained_on_the_same_sequence
 def test_a_ratio_with_a_rising_side_is_read_as_a_bound():
     saved = pd.DataFrame([
         dict(cell="gru", units=10, alphabet_size=26, mode=m, exposures=300, max_epochs=300,
-             params=1426, capacity=c, bits_per_param=c / 1426, measure="exact", status=st)
+             params=1426, capacity=c, bits_per_param=c / 1426, measure="exact", status=st,
+             lr=1e-3)
         for m, c, st in (("online k=16", 150.0, "level"), ("offline", 300.0, "rising"))])
     reads = pd.DataFrame([dict(cell="gru", units=10, alphabet_size=26, mode=m, exposures=300,
-                               length=64, gen_seed=g, saved=v + g)
+                               length=64, gen_seed=g, saved=v + g, lr=1e-3)
                           for m, v in (("online k=16", 150.0), ("offline", 300.0))
                           for g in range(3)])
     assert online_offline(saved, reads).iloc[0]["reads_as"] == "an upper bound"
@@ -265,6 +267,42 @@ def test_a_curve_trained_at_an_lr_no_longer_chosen_is_flagged_in_the_ratio():
     off = cap.saved[cap.saved["mode"] == "offline"].iloc[0]
     assert off["lr_as_chosen"] is False  # trained at 3e-3; the extended grid picks 1e-2
     assert cap.saved_ratio.iloc[0]["reads_as"].endswith("offline not at the lr chosen now")
-    assert "**lr not the one chosen now**" in "\n".join(saved_section(cap))
+    assert "lr 0.003 (**not the lr chosen now**)" in "\n".join(saved_section(cap))
     unknown = with_lr(cap.saved, cap.lr_choice.iloc[0:0])
     assert unknown["lr_as_chosen"].isna().all()
+
+
+def test_a_slice_trained_at_two_lrs_is_read_at_the_chosen_one_with_the_other_beside():
+    old, more = _tables()
+    better = more[more["update"] == "chunk"].copy()  # the offline curve again at 1e-2: +50%
+    better["run_id"] = better["run_id"] + "-1e-2"
+    better["lr"] = 1e-2
+    better["bits_saved"] = better["bits_saved"] * 1.5
+    extra = _selection({1e-2: 2500.0}).assign(run_id=lambda d: d["run_id"] + "-more")
+    cap = analyse_capacity(_selection({1e-3: 1500.0, 3e-3: 2000.0}), old,
+                           more=pd.concat([more, better]), lr_more=extra)
+    assert set(cap.sequences.loc[cap.sequences["mode"] == "offline", "lr"]) == {1e-2}
+    off = cap.saved[cap.saved["mode"] == "offline"].set_index("lr")
+    assert off.loc[1e-2, "lr_as_chosen"] is True and off.loc[3e-3, "lr_as_chosen"] is False
+    assert off.loc[1e-2, "capacity"] == pytest.approx(1.5 * (OFFLINE_END[128] + 1))
+    ratio = cap.saved_ratio.set_index("offline_lr")
+    assert ratio.loc[1e-2, "ratio"] == pytest.approx(151.0 / (1.5 * 301.0))
+    assert ratio.loc[3e-3, "ratio"] == pytest.approx(151.0 / 301.0)
+    assert ratio.loc[3e-3, "reads_as"].endswith("offline not at the lr chosen now")
+    choice = cap.lr_choice.set_index("slice").loc["gru10_offline"]
+    assert choice["trained_lr"] == [3e-3, 1e-2] and choice["trained_at_choice"] is True
+
+
+def test_windows_are_compared_over_the_lengths_every_window_tried():
+    from analysis.capacity_checks import window_ratios
+
+    rows = []
+    for window, bits in ((4, {64: 100.0, 128: 150.0, 256: 400.0}), (16, {64: 120.0, 128: 200.0}),
+                         (64, {64: 90.0, 128: 210.0, 256: 500.0})):
+        for n, b in bits.items():
+            rows.append(dict(cell="lstm", units=8, alphabet_size=26, exposures=300, length=n,
+                             mode=f"online k={window}", bits=b))
+    got = window_ratios(pd.DataFrame(rows)).set_index("window")
+    assert (got["shortest"].iloc[0], got["longest"].iloc[0]) == (64, 128)
+    assert got.loc[4, "bits"] == 150.0 and got.loc[4, "ratio"] == pytest.approx(0.75)
+    assert got.loc[64, "ratio"] == pytest.approx(1.05) and got.loc[16, "ratio"] == 1.0
