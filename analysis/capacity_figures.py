@@ -119,8 +119,8 @@ def exposures(cap, path: Path) -> Path | None:
         ax.set_title(f"{MODE_LABEL[m]}", fontsize=10)
         ax.legend(fontsize=6.5, loc="upper right")
     axes[0].set_ylabel("bits stored per parameter (clipped: biased upwards)")
-    bound = ("every value is still rising at the longest length tried: lower bounds"
-             if caps["rising"].all() else "'still rising': a lower bound")
+    bound = ("every value is largest at the longest length tried"
+             if caps["rising"].all() else "'still rising': largest at the longest length tried")
     fig.suptitle("Clipped bits stored per parameter after 100, 300 and 1000 exposures, the most "
                  f"over the lengths tried ({bound}; bars: 95% t-interval over 3 sequences)\n"
                  "Offline read before the end of its budget is mid-schedule; the clip credits "

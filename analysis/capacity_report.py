@@ -82,7 +82,9 @@ def ratio_table(ratio: pd.DataFrame) -> str:
 
 def window_lines(windows: pd.DataFrame) -> list[str]:
     """The windows against window 16 over the lengths every window tried (clipped bits)."""
-    out = []
+    out: list[str] = []
+    if windows.empty:
+        return out
     for key, part in windows.groupby(["cell", "units", "alphabet_size", "exposures"]):
         items = [f"{r['window']}: {r['bits']:.0f} bits (x{r['ratio']:.2f})"
                  for _, r in part.sort_values("window").iterrows()]

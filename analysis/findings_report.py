@@ -119,11 +119,9 @@ def _network(r: dict) -> str:
 
 
 def _measure(r: dict) -> str:
-    """'exact', 'proxy', or 'exact at 4096-16384, proxy below' for a saved row."""
-    if not r["proxy_lengths"]:
-        return "exact"
-    if not r["exact_lengths"]:
-        return "proxy"
+    """'exact', 'proxy', or 'exact at the peak; exact at 4096, 8192, proxy at ...'."""
+    if not (r["proxy_lengths"] and r["exact_lengths"]):
+        return "proxy" if r["proxy_lengths"] else "exact"
     return (f"{r['measure']} at the peak; exact at {', '.join(map(str, r['exact_lengths']))}, "
             f"proxy at the shorter lengths, where it is {r['proxy_status']} on the proxy alone")
 
@@ -175,7 +173,7 @@ def _readme_capacity(f: dict) -> list[str]:
         out.append(f"- **Lower bounds**: {len(saved) - len(rising)} of {len(saved)} unclipped "
                    "curves level off or peak within the lengths tried; still rising at their "
                    "longest length, so their capacity above is a lower bound: " + ", ".join(
-                       f"{_network(r)} {r['mode']} (to {r['last_length']:,} letters)"
+                       f"{_network(r)} {r['mode']}{_lr(r)} (to {r['last_length']:,} letters)"
                        for r in rising) + ".")
     for r in f.get("lr_extended", []):
         out.append(f"- **The lr of {r['slice']}** (`capacity_lr` + `capacity_lr_more`): "
