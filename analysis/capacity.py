@@ -298,6 +298,13 @@ def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, lr_choice: pd.DataFrame,
         for _, e in edge.iterrows():
             v["reasons"].append(f"possibly the lr: {e['mode']}'s best lr {e['lr']:g} is at the "
                                 "edge of its grid")
+        mine = lr_choice[(lr_choice["cell"] == cell) & (lr_choice["units"] == units)
+                         & (lr_choice["alphabet_size"] == a)]
+        for _, e in mine[mine["trained_at_choice"].map(lambda x: x is not None and not x)
+                         ].iterrows():
+            v["reasons"].append(f"not settled for {e['mode']}: its curves trained at lr "
+                                f"{', '.join(f'{x:g}' for x in e['trained_lr'])}, not the lr chosen "
+                                f"now ({e['lr']:g}), so the comparisons above are not at its tuned lr")
         out.append(v)
     return out
 
@@ -332,8 +339,7 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
             result.joined[name] = dict(rows=len(extra), replaced=n)
     if rerun is not None:
         result.joined["capacity_more"]["rerun"] = rerun
-    result.lr_choice = lr_check(choose_lr(selection), result.lr_choice,
-                                set(lr_more["slice"]) if lr_more is not None else set(), table)
+    result.lr_choice = lr_check(choose_lr(selection), result.lr_choice, lr_more, table)
     if table is None:
         return result
     table, other_lrs = split_by_lr(table, result.lr_choice)
@@ -364,7 +370,7 @@ def capacity_document(cap: Capacity) -> dict:
     """fit.json's capacity entry: the measured numbers the README's findings render from."""
     return dict(
         lr_choice=records(cap.lr_choice, ["slice", "mode", "lr", "at_edge", "bits", "extended",
-                                          "lr_before", "edge_before", "trained_lr",
+                                          "added_lr", "lr_before", "edge_before", "trained_lr",
                                           "trained_at_choice"]),
         capacity=records(cap.capacity, ["cell", "units", "alphabet_size", "mode", "params",
                                       "exposures", "capacity", "lo", "hi", "peak_length",

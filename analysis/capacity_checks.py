@@ -159,16 +159,20 @@ def lstar_bisection(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def lr_check(before: pd.DataFrame, after: pd.DataFrame, extended: set[str],
+def lr_check(before: pd.DataFrame, after: pd.DataFrame, extra: pd.DataFrame | None,
              table: pd.DataFrame | None) -> pd.DataFrame:
     """The lr choice after capacity_lr_more joined capacity_lr (`after`), beside the choice
     before it (`lr_before`, `edge_before`) for the slices the extension touched
-    (`extended`), and the lrs the capacity runs of each slice trained at (`trained_lr`;
+    (`extended`, with the lrs `extra` added to its grid: `added_lr`), and the lrs the
+    capacity runs of each slice trained at (`trained_lr`;
     `trained_at_choice` False where none of them is the lr chosen now, None where no
     capacity run has the slice's name)."""
     prev = before.set_index("slice")
     out = after.copy()
-    out["extended"] = out["slice"].isin(extended)
+    added = ({} if extra is None else
+             {s: sorted({float(x) for x in g}) for s, g in extra.groupby("slice")["lr"]})
+    out["extended"] = out["slice"].isin(set(added))
+    out["added_lr"] = [added.get(s, []) for s in out["slice"]]
     out["lr_before"] = out["slice"].map(prev["lr"])
     out["edge_before"] = out["slice"].map(prev["at_edge"]).astype(bool)
     trained = ({} if table is None else

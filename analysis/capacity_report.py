@@ -47,12 +47,13 @@ def lr_extension_lines(choice: pd.DataFrame) -> list[str]:
         where = "still at the grid's edge" if r["at_edge"] else "now inside the grid"
         items.append(f"{r['slice']}: {r['lr_before']:g}"
                      + (" (at the edge)" if r["edge_before"] else "")
-                     + f" before, {r['lr']:g} with `capacity_lr_more`, {where}"
+                     + f" before, {r['lr']:g} with "
+                     + ", ".join(f"{x:g}" for x in r["added_lr"]) + f" added, {where}"
                      + ("; its capacity runs trained at the lr chosen now" if r["trained_at_choice"]
                         else "; its capacity runs trained at "
                         + ", ".join(f"{x:g}" for x in r["trained_lr"])
                         + ", not the lr chosen now" if r["trained_lr"] else ""))
-    return ["`capacity_lr_more` added the next lr up where the choice lay at the grid's edge "
+    return ["`capacity_lr_more` added lrs beyond the grid's edge where the choice lay there "
             "(same sequences and settings, joined to `capacity_lr` before choosing): "
             + "; ".join(items) + "."]
 

@@ -59,7 +59,8 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
                             "offline_status", "paired", "lengths", "reads_as"]),
                         saved_bias=records(cap.saved_bias, list(cap.saved_bias.columns)),
                         lr_extended=records(cap.lr_choice[cap.lr_choice["extended"]], [
-                            "slice", "lr", "at_edge", "lr_before", "edge_before", "trained_lr",
+                            "slice", "lr", "at_edge", "lr_before", "edge_before", "added_lr",
+                            "trained_lr",
                             "trained_at_choice"]) if "extended" in cap.lr_choice else [],
                         joined=cap.joined,
                         lstar=records(cap.lstar, [

@@ -178,7 +178,8 @@ def _readme_capacity(f: dict) -> list[str]:
     for r in f.get("lr_extended", []):
         out.append(f"- **The lr of {r['slice']}** (`capacity_lr` + `capacity_lr_more`): "
                    f"{r['lr_before']:g}" + (" at the grid's edge" if r["edge_before"] else "")
-                   + f", now {r['lr']:g} with the next lr up tried, "
+                   + f", now {r['lr']:g} with {', '.join(f'{x:g}' for x in r['added_lr'])} "
+                   "added, "
                    + ("still at the edge" if r["at_edge"] else "inside the grid")
                    + ("" if r["trained_at_choice"] or not r["trained_lr"] else
                       "; the capacity runs trained at "

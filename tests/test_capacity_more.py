@@ -215,14 +215,14 @@ def test_the_lr_is_chosen_after_the_extension_joins_and_the_trained_lr_is_checke
     extra["run_id"] = extra["run_id"] + "-more"
     joined, _ = join_runs(before, extra)
     table = pd.DataFrame(dict(slice=["gru10_offline"] * 2, lr=[3e-3, 3e-3]))
-    got = lr_check(choose_lr(before), choose_lr(joined), {"gru10_offline"}, table).iloc[0]
-    assert got["lr_before"] == 3e-3 and got["edge_before"]
+    got = lr_check(choose_lr(before), choose_lr(joined), extra, table).iloc[0]
+    assert got["lr_before"] == 3e-3 and got["edge_before"] and got["added_lr"] == [1e-2]
     assert got["lr"] == 1e-2 and got["at_edge"]  # the new top wins: still at the edge
     assert got["trained_lr"] == [3e-3] and got["trained_at_choice"] is False
     inside = _selection({1e-2: 1800.0})
     inside["run_id"] = inside["run_id"] + "-more"
-    got = lr_check(choose_lr(before), choose_lr(join_runs(before, inside)[0]),
-                   {"gru10_offline"}, table).iloc[0]
+    got = lr_check(choose_lr(before), choose_lr(join_runs(before, inside)[0]), inside,
+                   table).iloc[0]
     assert got["lr"] == 3e-3 and not got["at_edge"] and got["trained_at_choice"] is True
 
 
@@ -268,6 +268,8 @@ def test_a_curve_trained_at_an_lr_no_longer_chosen_is_flagged_in_the_ratio():
     assert off["lr_as_chosen"] is False  # trained at 3e-3; the extended grid picks 1e-2
     assert cap.saved_ratio.iloc[0]["reads_as"].endswith("offline not at the lr chosen now")
     assert "lr 0.003 (**not the lr chosen now**)" in "\n".join(saved_section(cap))
+    reasons = [r for v in cap.verdicts for r in v["reasons"]]
+    assert any(r.startswith("not settled for offline: its curves trained at lr 0.003") for r in reasons)
     unknown = with_lr(cap.saved, cap.lr_choice.iloc[0:0])
     assert unknown["lr_as_chosen"].isna().all()
 
