@@ -36,6 +36,7 @@ from analysis.capacity_checks import (
     split_by_lr,
     window_ratios,
 )
+from analysis.capacity_verdicts import verdicts
 from analysis.divergence import Divergence, analyse_divergence, time_to_memorize
 from analysis.load import join_runs, numbers, parameters, records
 
@@ -247,68 +248,6 @@ class Capacity:
     divergence: Divergence | None = None  # T(L) towards L*, on the frontier's protocol
 
 
-def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, lr_choice: pd.DataFrame,
-             windows: pd.DataFrame) -> list[dict]:
-    """Per cell, width and alphabet: what limits what online training stores, each verdict
-    from its own comparison (online against offline; 300 against 1000 exposures; the lr at
-    its grid's edge; the window at 8 units)."""
-    out = []
-    for key, part in caps.groupby(["cell", "units", "alphabet_size"], sort=True):
-        cell, units, a = key
-        v = dict(cell=cell, units=int(units), alphabet_size=int(a), reasons=[])
-        r = ratio[(ratio["cell"] == cell) & (ratio["units"] == units)
-                  & (ratio["alphabet_size"] == a)] if len(ratio) else ratio
-        last = r.sort_values("exposures").tail(1)
-        if len(last):
-            row = last.iloc[0]
-            if row["hi"] < 1:
-                v["reasons"].append(
-                    f"the online update: offline stores more at {int(row['exposures'])} exposures "
-                    f"(online {row['ratio']:.2f} [{row['lo']:.2f}, {row['hi']:.2f}] of offline)")
-            elif row["lo"] > 1:
-                v["reasons"].append(
-                    f"not the update: online stores more than offline at {int(row['exposures'])} "
-                    f"exposures ({row['ratio']:.2f} [{row['lo']:.2f}, {row['hi']:.2f}])")
-            else:
-                v["reasons"].append(f"online and offline store alike within the interval "
-                                    f"({row['ratio']:.2f} [{row['lo']:.2f}, {row['hi']:.2f}])")
-        on = part[part["mode"] == "online k=16"].set_index("exposures")
-        if 300 in on.index and 1000 in on.index:
-            gain = on.loc[1000, "capacity"] / on.loc[300, "capacity"]
-            v["budget_gain_300_to_1000"] = float(gain)
-            if gain > 1.1:
-                v["reasons"].append(f"the budget: online capacity still grows x{gain:.2f} from 300 "
-                                    "to 1000 exposures")
-        if len(on) and bool(on.iloc[-1]["rising"]):
-            v["reasons"].append("the lengths tried: the online peak is at the longest length "
-                                "(a lower bound)")
-        w = windows[(windows["cell"] == cell) & (windows["units"] == units)
-                    & (windows["alphabet_size"] == a)] if len(windows) else windows
-        if len(w):
-            w = w[(w["exposures"] == w["exposures"].max()) & (w["window"] != 16)]
-            v["reasons"].append(f"the window, at {int(w['exposures'].iloc[0])} exposures against "
-                                "window 16 over the lengths all tried ("
-                                f"{int(w['shortest'].iloc[0])}-{int(w['longest'].iloc[0])}): "
-                                + ", ".join(f"window {r['window']} x{r['ratio']:.2f}"
-                                            for _, r in w.iterrows())
-                                + " (one width, 3 sequences per length: no interval)")
-        edge = lr_choice[(lr_choice["cell"] == cell) & (lr_choice["units"] == units)
-                         & (lr_choice["alphabet_size"] == a) & lr_choice["at_edge"]
-                         & lr_choice["mode"].isin(set(part["mode"]))]  # only what was trained
-        for _, e in edge.iterrows():
-            v["reasons"].append(f"possibly the lr: {e['mode']}'s best lr {e['lr']:g} is at the "
-                                "edge of its grid")
-        mine = lr_choice[(lr_choice["cell"] == cell) & (lr_choice["units"] == units)
-                         & (lr_choice["alphabet_size"] == a)]
-        for _, e in mine[mine["trained_at_choice"].map(lambda x: x is not None and not x)
-                         ].iterrows():
-            v["reasons"].append(f"not settled for {e['mode']}: its curves trained at lr "
-                                f"{', '.join(f'{x:g}' for x in e['trained_lr'])}, not the lr chosen "
-                                f"now ({e['lr']:g}), so the comparisons above are not at its tuned lr")
-        out.append(v)
-    return out
-
-
 def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                      lstar: pd.DataFrame | None = None, plateau: pd.DataFrame | None = None,
                      fresh: pd.DataFrame | None = None, protocol: list | None = None,
@@ -351,7 +290,6 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     result.online_offline, result.frontier = ratio, frontier(seqs)
     result.time = time_to_memorize(seqs)
     result.windows = window_ratios(pts)
-    result.verdicts = verdicts(caps, ratio, result.lr_choice, result.windows)
     result.end_gain = end_gain(seqs, ["slice", *FAMILY, "mode", "params"], EXPOSURES)
     curve = ["slice", *FAMILY, "mode", "params", "max_epochs", "lr"]  # other lrs beside
     every = pd.concat([seqs, per_sequence(other_lrs)]) if len(other_lrs) else seqs
@@ -361,6 +299,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     result.saved_points = code_length.saved_points(reads, curve)
     result.saved_ratio = code_length.online_offline(result.saved, reads)
     result.saved_bias = code_length.proxy_bias(_prepare(table))
+    result.verdicts = verdicts(caps, ratio, result.saved, result.saved_ratio, result.lr_choice,
+                               result.windows)
     if fresh_curves is not None and len(fresh_curves):
         result.between = between_widths(seqs, per_sequence(fresh_curves))
     return result

@@ -310,8 +310,8 @@ def capacity_section(cap: Capacity | None) -> str:
     div = divergence_lines(cap)
     if div:
         lines += ["", "On every run of the frontier's protocol:", "", *div]
-    lines += ["", "### What limits what online training stores (from the clipped measure's "
-              "comparisons; the unclipped capacities above are the ones to quote)", ""]
+    lines += ["", "### What limits what online training stores (each reason names the "
+              "measure its comparison rests on: unclipped wherever the runs allow)", ""]
     for v in cap.verdicts:
         lines.append(f"- {v['cell'].upper()} {v['units']} units, {v['alphabet_size']} letters: "
                      + "; ".join(v["reasons"]) + ".")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from analysis.capacity_checks import status_counts
+from analysis.lengthlaw import CHECK_TABLES
 from analysis.load import records
 
 if TYPE_CHECKING:
@@ -202,12 +203,13 @@ def _length_law(ll: dict[str, Any]) -> dict[str, Any]:
     the design baseline and the law without its structure terms, with the check's verdict
     by provenance."""
     verdict = {t["table"]: t["verdict"] for t in ll["preregistration"]["tables"]}
-    checks = {}
-    for name, c in ll["checks"].items():
+    checks = []  # a list in CHECK_TABLES' order: fit.json sorts a dict's keys
+    for name in [n for n in CHECK_TABLES if n in ll["checks"]]:
+        c = ll["checks"][name]
         law = next((r for r in c["scores"] if r["forecast"] == "law"), None)
         gain = c["structure_gain"][0] if c["structure_gain"] else None
-        checks[name] = dict(runs=c["runs"], cells=c["cells"], law=law, gain=gain,
-                            brier_vs_design=c["brier_vs_design"], verdict=verdict.get(name))
+        checks.append(dict(table=name, runs=c["runs"], cells=c["cells"], law=law, gain=gain,
+                           brier_vs_design=c["brier_vs_design"], verdict=verdict.get(name)))
     lengths = [r["length"] for r in ll["lengths"]]
     return dict(id="length_law", name=ll["name"], runs=ll["n_runs"],
                 sequences=ll["n_sequences"], shortest=min(lengths), longest=max(lengths),

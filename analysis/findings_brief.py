@@ -239,7 +239,7 @@ def _scaling(by_id: dict[str, dict]) -> str:
     ll = by_id.get("length_law")
     if ll is not None:
         checks = "; ".join(
-            f"{name} ×{c['law']['median_factor']:.2f}" for name, c in ll["checks"].items()
+            f"{c['table']} ×{c['law']['median_factor']:.2f}" for c in ll["checks"]
             if c["law"] and c["law"]["median_factor"] == c["law"]["median_factor"])
         text += (f"Under the frontier's protocol one law covers {ll['shortest']}-{ll['longest']} "
                  f"letters (`predict(..., protocol=\"frontier\")`; median factor on its checks: "

@@ -353,9 +353,9 @@ def _readme_prereg(v: dict) -> list[str]:
 
 def _readme_length_law(f: dict) -> list[str]:
     parts = []
-    for name, c in f["checks"].items():
+    for c in f["checks"]:
         law, gain = c["law"], c["gain"]
-        text = f"`{name}` ({c['verdict']}): median factor " + (
+        text = f"`{c['table']}` ({c['verdict']}): median factor " + (
             ci(law["median_factor"], law["factor_lo"], law["factor_hi"])
             if law and law["median_factor"] == law["median_factor"] else "n/a")
         if c["brier_vs_design"] == c["brier_vs_design"]:

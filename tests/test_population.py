@@ -139,9 +139,10 @@ def test_bad_kernels_are_refused_before_any_work(kwargs, message):
 @pytest.mark.slow
 def test_nothing_a_run_allocates_grows_with_its_budget_beyond_the_record():
     """The budget multiplies by 100; the peak Python-side allocation of the whole call
-    grows by the record's two curves only: one loss and one bits-stored value per
-    evaluation, about 100 B for both with their lists and tuples. A per-epoch loss buffer
-    (the old engine's) would add 80 B more per point here (10 epochs of float64), and fail."""
+    grows by the record's three curves only: one loss, one bits-stored and one bits-saved
+    value per evaluation, about 160 B for the three with their lists and tuples. A
+    per-epoch loss buffer (the old engine's) would add 80 B more per point here (10 epochs
+    of float64), and fail."""
     import tracemalloc
 
     def peak(max_epochs):
@@ -158,4 +159,4 @@ def test_nothing_a_run_allocates_grows_with_its_budget_beyond_the_record():
     small, n_small = peak(100)
     large, n_large = peak(10000)
     assert n_large - n_small == 3 * 990  # the curves did grow with the budget
-    assert large - small < 140 * (n_large - n_small)  # and nothing else did
+    assert large - small < 200 * (n_large - n_small)  # and nothing else did

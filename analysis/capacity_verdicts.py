@@ -1,0 +1,118 @@
+"""What limits what online training stores, per cell, width and alphabet (issue 17, item 7).
+
+Each verdict rests on its own controlled comparison, on the unclipped code-length saving
+(analysis.code_length) wherever the runs allow one, and says which measure it rests on:
+
+* the update: online over offline at the same exposures, at the offline lr chosen on other
+  sequences (`saved_ratio`); the clipped bits stored's ratio, labelled, where no unclipped
+  pair was trained at the same exposures;
+* the lengths tried: whether the online unclipped curve still rises at its longest length;
+* the budget: online capacity at 1000 against 300 exposures, unclipped where an online curve
+  recorded the exact measure at both, else clipped and labelled;
+* the window: 4 and 64 against 16 steps at one width (clipped: window 16's curve has no
+  unclipped reading at the windows' 300 exposures);
+* the lr: a best lr at its grid's edge, or curves trained at an lr the grid no longer
+  chooses.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+ONLINE = "online k=16"
+NOT_CHOSEN = "not at the lr chosen now"
+
+
+def _same(df: pd.DataFrame, cell: str, units: int, a: int) -> pd.DataFrame:
+    if not len(df):
+        return df
+    return df[(df["cell"] == cell) & (df["units"] == units) & (df["alphabet_size"] == a)]
+
+
+def _ratio_text(row, exposures: int, measure: str) -> str:
+    span = f"{row['ratio']:.2f} [{row['lo']:.2f}, {row['hi']:.2f}]"
+    if row["hi"] < 1:
+        return (f"the online update: offline stores more at {exposures} exposures (online "
+                f"{span} of offline; {measure})")
+    if row["lo"] > 1:
+        return (f"not the update: online stores more than offline at {exposures} exposures "
+                f"({span}; {measure})")
+    return f"online and offline store alike within the interval ({span}; {measure})"
+
+
+def _update(clipped: pd.DataFrame, saved_ratio: pd.DataFrame) -> str | None:
+    chosen = saved_ratio[~saved_ratio["reads_as"].str.contains(NOT_CHOSEN)] \
+        if len(saved_ratio) else saved_ratio
+    if len(chosen):
+        row = chosen.sort_values("exposures").iloc[-1]
+        return _ratio_text(row, int(row["exposures"]),
+                           f"unclipped, online {row['online_measure']}, offline "
+                           f"{row['offline_measure']}: {row['reads_as']}")
+    if len(clipped):
+        row = clipped.sort_values("exposures").iloc[-1]
+        return _ratio_text(row, int(row["exposures"]),
+                           "clipped bits stored: no unclipped pair at equal exposures")
+    return None
+
+
+def _budget(part: pd.DataFrame, saved: pd.DataFrame) -> tuple[float | None, str | None]:
+    on = saved[(saved["mode"] == ONLINE) & (saved["measure"] == "exact")] if len(saved) \
+        else saved
+    on = on.set_index("exposures")["capacity"] if len(on) else pd.Series(dtype=float)
+    measure = "unclipped, exact"
+    if not (300 in on.index and 1000 in on.index):
+        clipped = part[part["mode"] == ONLINE].set_index("exposures")
+        if not (300 in clipped.index and 1000 in clipped.index):
+            return None, None
+        on, measure = clipped["capacity"], "clipped bits stored"
+    gain = float(on.loc[1000] / on.loc[300])
+    if gain > 1.1:
+        return gain, (f"the budget: online capacity still grows x{gain:.2f} from 300 to 1000 "
+                      f"exposures ({measure})")
+    return gain, None
+
+
+def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, saved: pd.DataFrame,
+             saved_ratio: pd.DataFrame, lr_choice: pd.DataFrame,
+             windows: pd.DataFrame) -> list[dict]:
+    """Per cell, width and alphabet: the reasons, each from its comparison (module doc).
+    caps, ratio: the clipped capacities and online/offline ratios; saved, saved_ratio: the
+    unclipped ones (analysis.code_length)."""
+    out = []
+    for key, part in caps.groupby(["cell", "units", "alphabet_size"], sort=True):
+        cell, units, a = key
+        v = dict(cell=cell, units=int(units), alphabet_size=int(a), reasons=[])
+        mine = _same(saved, cell, units, a)
+        update = _update(_same(ratio, cell, units, a), _same(saved_ratio, cell, units, a))
+        if update:
+            v["reasons"].append(update)
+        gain, budget = _budget(part, mine)
+        if gain is not None:
+            v["budget_gain_300_to_1000"] = gain
+        if budget:
+            v["reasons"].append(budget)
+        online = mine[mine["mode"] == ONLINE].sort_values("exposures") if len(mine) else mine
+        if len(online) and online.iloc[-1]["status"] == "rising":
+            v["reasons"].append("the lengths tried: the online unclipped curve still rises at "
+                                "its longest length (a lower bound)")
+        w = _same(windows, cell, units, a)
+        if len(w):
+            w = w[(w["exposures"] == w["exposures"].max()) & (w["window"] != 16)]
+            v["reasons"].append(f"the window, at {int(w['exposures'].iloc[0])} exposures against "
+                                "window 16 over the lengths all tried ("
+                                f"{int(w['shortest'].iloc[0])}-{int(w['longest'].iloc[0])}): "
+                                + ", ".join(f"window {r['window']} x{r['ratio']:.2f}"
+                                            for _, r in w.iterrows())
+                                + " (clipped bits stored; one width, 3 sequences per length: "
+                                  "no interval)")
+        lrs = _same(lr_choice, cell, units, a)
+        for _, e in lrs[lrs["at_edge"] & lrs["mode"].isin(set(part["mode"]))].iterrows():
+            v["reasons"].append(f"possibly the lr: {e['mode']}'s best lr {e['lr']:g} is at the "
+                                "edge of its grid")
+        for _, e in lrs[lrs["trained_at_choice"].map(lambda x: x is not None and not x)
+                        ].iterrows():
+            v["reasons"].append(f"not settled for {e['mode']}: its curves trained at lr "
+                                f"{', '.join(f'{x:g}' for x in e['trained_lr'])}, not the lr chosen "
+                                f"now ({e['lr']:g}), so the comparisons above are not at its tuned lr")
+        out.append(v)
+    return out

@@ -1,0 +1,63 @@
+"""What limits online storage (analysis.capacity_verdicts): each reason from its comparison,
+on the unclipped measure where the runs allow, and naming the measure it rests on."""
+
+import pandas as pd
+
+from analysis.capacity_verdicts import verdicts
+
+KEY = dict(cell="gru", units=10, alphabet_size=26)
+
+
+def _caps():
+    return pd.DataFrame([dict(KEY, mode="online k=16", exposures=e, capacity=c, rising=False)
+                         for e, c in ((300, 1000.0), (1000, 1500.0))])
+
+
+def _clipped_ratio(ratio=1.14, lo=1.07, hi=1.18):
+    return pd.DataFrame([dict(KEY, exposures=300, ratio=ratio, lo=lo, hi=hi)])
+
+
+def _saved_ratio():
+    common = dict(KEY, exposures=300, online_measure="exact", offline_measure="exact")
+    return pd.DataFrame([
+        dict(common, ratio=1.14, lo=1.07, hi=1.18, offline_lr=0.003,
+             reads_as="neither side a plateau; offline not at the lr chosen now"),
+        dict(common, ratio=0.78, lo=0.75, hi=0.81, offline_lr=0.03, reads_as="both plateaus")])
+
+
+def _saved(status="level"):
+    return pd.DataFrame([dict(KEY, mode="online k=16", measure="exact", exposures=e,
+                              capacity=c, status=status) for e, c in ((300, 1900.0),
+                                                                      (1000, 2000.0))])
+
+
+def _lr():
+    return pd.DataFrame(columns=["cell", "units", "alphabet_size", "mode", "lr", "at_edge",
+                                 "trained_at_choice", "trained_lr"])
+
+
+def test_the_update_is_judged_unclipped_at_the_chosen_offline_lr():
+    (v,) = verdicts(_caps(), _clipped_ratio(), _saved(), _saved_ratio(), _lr(), pd.DataFrame())
+    update = v["reasons"][0]
+    # the clipped ratio (1.14) and the unclipped one at an lr no longer chosen would say
+    # "not the update"; at the chosen lr offline stores more
+    assert update.startswith("the online update: offline stores more at 300 exposures")
+    assert "0.78 [0.75, 0.81]" in update and "unclipped, online exact, offline exact" in update
+    # the budget from the exact online curve: 2000 / 1900 is no reason (below x1.1), while
+    # the clipped 1500 / 1000 would have been one
+    assert abs(v["budget_gain_300_to_1000"] - 2000 / 1900) < 1e-12
+    assert not any(r.startswith("the budget") for r in v["reasons"])
+
+
+def test_without_an_unclipped_pair_the_clipped_ratio_speaks_and_says_so():
+    (v,) = verdicts(_caps(), _clipped_ratio(0.75, 0.73, 0.76), pd.DataFrame(),
+                    pd.DataFrame(), _lr(), pd.DataFrame())
+    assert "clipped bits stored: no unclipped pair at equal exposures" in v["reasons"][0]
+    assert any("the budget: online capacity still grows x1.50" in r and "clipped" in r
+               for r in v["reasons"])
+
+
+def test_a_rising_unclipped_online_curve_is_a_lower_bound():
+    (v,) = verdicts(_caps(), _clipped_ratio(), _saved("rising"), _saved_ratio(), _lr(),
+                    pd.DataFrame())
+    assert any("still rises at its longest length (a lower bound)" in r for r in v["reasons"])
