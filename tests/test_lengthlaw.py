@@ -16,7 +16,7 @@ from analysis.preregistration import (
     sha256,
 )
 from tests.test_analysis import FIXTURE
-from tests.test_skill import _git
+from tests.test_skill import git_history
 
 
 def test_only_the_frontier_protocol_s_lstm_runs_on_26_letters_are_the_law_s_rows():
@@ -95,14 +95,7 @@ def test_the_law_finds_a_bend_in_length_that_moves_with_width():
 
 def test_the_length_law_has_its_own_freeze(tmp_path):
     repo = tmp_path / "repo"
-    repo.mkdir()
-    _git(repo, "init", "-q")
-    _git(repo, "config", "user.email", "t@t")
-    _git(repo, "config", "user.name", "t")
-    (repo / "f").write_text("0")
-    _git(repo, "add", "f")
-    _git(repo, "commit", "-qm", "c0")
-    head = _git(repo, "rev-parse", "HEAD")
+    (head,) = git_history(repo, 1)
     data = _bent_runs(np.random.default_rng(1)).head(40)
     table = {"length_check": pd.DataFrame(dict(git_commit=[head], git_dirty=False))}
     frozen = dict(commit=head, declarations_sha256=sha256(length_declarations()),

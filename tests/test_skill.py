@@ -138,18 +138,24 @@ def _git(repo, *args):
                           text=True).stdout.strip()
 
 
-def test_provenance_calls_rows_out_of_sample_only_after_the_freeze(tmp_path):
-    repo = tmp_path / "repo"
+def git_history(repo, n: int) -> list[str]:
+    """A new git repository at `repo` with n commits in a row; their hashes."""
     repo.mkdir()
     _git(repo, "init", "-q")
     _git(repo, "config", "user.email", "t@t")
     _git(repo, "config", "user.name", "t")
     commits = []
-    for i in range(3):
+    for i in range(n):
         (repo / "f").write_text(str(i))
         _git(repo, "add", "f")
         _git(repo, "commit", "-qm", f"c{i}")
         commits.append(_git(repo, "rev-parse", "HEAD"))
+    return commits
+
+
+def test_provenance_calls_rows_out_of_sample_only_after_the_freeze(tmp_path):
+    repo = tmp_path / "repo"
+    commits = git_history(repo, 3)
     data = _law_rows(np.random.default_rng(4), n=50).assign(run_id=[f"r{i}" for i in range(50)])
     freeze = dict(commit=commits[1], declarations_sha256=sha256(declarations()),
                   fitting_rows_sha256=fitting_rows(data))
