@@ -18,6 +18,9 @@ BETWEEN_EXPOSURES = 300
 N_BOOT = 2000
 CEILING = 0.99  # all three widths within 1% of n log2 A: the comparison is uninformative
 LEVEL = 1.0  # a last doubling whose interval reaches no change: not shown to rise, level
+# A curve that loses this much at its longest length, right after its peak, failed to train
+# there (a network that held its peak can hold as much of a longer sequence): a lower bound.
+COLLAPSE = 0.6
 
 
 def _resampled_means(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -29,8 +32,10 @@ def last_doubling(part: pd.DataFrame, col: str, rng: np.random.Generator) -> dic
     """One curve's `col` at its longest length over the length before (means over
     sequences, a percentile interval resampling the sequences of each), how many lengths
     lie beyond its peak, and its status there: 'peaked' (2 or more lengths beyond the peak),
-    'past a peak (1 length beyond)', 'level' (the gain's interval reaches LEVEL, no change)
-    or 'rising' (a lower bound). None with fewer than two lengths."""
+    'past a peak (1 length beyond)', 'level' (the gain's interval reaches LEVEL, no change),
+    'rising' (a lower bound) or 'collapsed at the longest length' (below COLLAPSE of the
+    length before, which was its peak: training failed there, so a lower bound too). None
+    with fewer than two lengths."""
     means = part.groupby("length")[col].mean().dropna().sort_index()
     if len(means) < 2:
         return None
@@ -39,9 +44,11 @@ def last_doubling(part: pd.DataFrame, col: str, rng: np.random.Generator) -> dic
             / _resampled_means(part.loc[part["length"] == prev, col].to_numpy(float), rng))
     lo, hi = np.percentile(boot, [2.5, 97.5])
     beyond = len(means) - 1 - int(np.argmax(means.to_numpy()))
-    status = ("peaked" if beyond >= 2 else "past a peak (1 length beyond)" if beyond == 1
+    gain = means.iloc[-1] / means.iloc[-2]
+    status = ("collapsed at the longest length" if beyond == 1 and gain < COLLAPSE
+              else "peaked" if beyond >= 2 else "past a peak (1 length beyond)" if beyond == 1
               else "level" if lo <= LEVEL else "rising")
-    return dict(last_length=int(last), last_gain=float(means.iloc[-1] / means.iloc[-2]),
+    return dict(last_length=int(last), last_gain=float(gain),
                 gain_lo=float(lo), gain_hi=float(hi), lengths_beyond=beyond, status=status)
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.code_length import LOWER_BOUND
+
 ONLINE = "online k=16"
 NOT_CHOSEN = "not at the lr chosen now"
 
@@ -92,7 +94,7 @@ def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, saved: pd.DataFrame,
         if budget:
             v["reasons"].append(budget)
         online = mine[mine["mode"] == ONLINE].sort_values("exposures") if len(mine) else mine
-        if len(online) and online.iloc[-1]["status"] == "rising":
+        if len(online) and online.iloc[-1]["status"] in LOWER_BOUND:
             v["reasons"].append("the lengths tried: the online unclipped curve still rises at "
                                 "its longest length (a lower bound)")
         w = _same(windows, cell, units, a)

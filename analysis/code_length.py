@@ -196,8 +196,12 @@ def not_chosen(row: pd.Series) -> bool:
     return v is not None and not pd.isna(v) and not bool(v)
 
 
+LOWER_BOUND = ("rising", "collapsed at the longest length")  # a status whose plateau is a bound
+
+
 def _bound(online_rising: bool, offline_rising: bool) -> str:
-    """What a ratio of two plateaus is when a curve is still rising (its plateau a bound)."""
+    """What a ratio of two plateaus is when a curve's plateau is only a lower bound (still
+    rising, or collapsed at its longest length)."""
     if online_rising and offline_rising:
         return "neither side a plateau"
     return ("a lower bound" if online_rising else "an upper bound" if offline_rising
@@ -237,7 +241,8 @@ def online_offline(saved: pd.DataFrame, reads: pd.DataFrame, seed: int = 0) -> p
                      "offline_status": off["status"],
                      "ratio": float(on["capacity"] / off["capacity"]), "lo": float(lo),
                      "hi": float(hi), "paired": paired, "lengths": lengths,
-                     "reads_as": _bound(on["status"] == "rising", off["status"] == "rising")
+                     "reads_as": _bound(on["status"] in LOWER_BOUND,
+                                        off["status"] in LOWER_BOUND)
                      + ("; offline not at the lr chosen now" if not_chosen(off)
                         else "")})
     return pd.DataFrame(rows, columns=cols)
@@ -246,10 +251,14 @@ def online_offline(saved: pd.DataFrame, reads: pd.DataFrame, seed: int = 0) -> p
 def proxy_bias(runs: pd.DataFrame) -> pd.DataFrame:
     """On the runs that hold both measures at the end of their budget: the proxy over the
     exact saving, per update (online, offline): median, range and how many runs, and the
-    median at each length (`by_length`); runs whose exact saving is not positive are left
+    median at each length (`by_length`) and per network and window (`by_network`); runs
+    whose exact saving is not positive are left
     out of the ratio (counted in `left_out`)."""
     proxy, exact = saved_last_pass(runs), saved_exact(runs)
     both = ~np.isnan(proxy) & ~np.isnan(exact)
+    window = np.where(runs["update"] == "step", "k=" + runs["bptt"].astype(str), "offline")
+    net = pd.Series(runs["cell"].str.upper() + " " + runs["units"].astype(str) + " " + window,
+                    index=runs.index).to_numpy()
     rows = []
     for update in ("step", "chunk"):
         sel = both & (runs["update"] == update).to_numpy(dtype=bool)
@@ -262,11 +271,12 @@ def proxy_bias(runs: pd.DataFrame) -> pd.DataFrame:
                          left_out=int(sel.sum() - pos.sum()), median=float(r.median()),
                          min=float(r.min()), max=float(r.max()),
                          by_length={int(k): float(v) for k, v in r.groupby(n).median().items()},
+                         by_network={k: float(v) for k, v in r.groupby(net[pos]).median().items()},
                          networks=sorted({f"{c.upper()} {u}" for c, u in zip(
                              runs["cell"].to_numpy()[pos], runs["units"].to_numpy()[pos],
                              strict=True)})))
     return pd.DataFrame(rows, columns=["update", "runs", "left_out", "median", "min", "max",
-                                       "by_length", "networks"])
+                                       "by_length", "by_network", "networks"])
 
 
 def saved_points(reads: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -296,4 +306,4 @@ def curve_statuses(saved: pd.DataFrame) -> dict[str, list[dict]]:
     end = saved[saved["exposures"] == saved["max_epochs"]].sort_values(
         ["cell", "alphabet_size", "units", "mode"])
     return dict(plateau=end[end["status"].isin(PLATEAU)].to_dict(orient="records"),
-                bound=end[end["status"] == "rising"].to_dict(orient="records"))
+                bound=end[end["status"].isin(LOWER_BOUND)].to_dict(orient="records"))

@@ -208,9 +208,11 @@ def _length_law(ll: dict[str, Any]) -> dict[str, Any]:
         c = ll["checks"][name]
         law = next((r for r in c["scores"] if r["forecast"] == "law"), None)
         gain = c["structure_gain"][0] if c["structure_gain"] else None
+        met = c["verdicts"][0] if c.get("verdicts") else {}
         checks.append(dict(table=name, runs=c["runs"], cells=c["cells"], law=law, gain=gain,
-                           brier_vs_design=c["brier_vs_design"], verdict=verdict.get(name)))
+                           brier_vs_design=c["brier_vs_design"], verdict=verdict.get(name),
+                           factor_met=met.get("median_factor"), brier_met=met.get("brier")))
     lengths = [r["length"] for r in ll["lengths"]]
     return dict(id="length_law", name=ll["name"], runs=ll["n_runs"],
                 sequences=ll["n_sequences"], shortest=min(lengths), longest=max(lengths),
-                checks=checks)
+                longest_checked=ll.get("longest_checked"), checks=checks)

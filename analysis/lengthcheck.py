@@ -70,6 +70,14 @@ class LengthLaw:
         return float(1 - self.data["event"].mean())
 
     @property
+    def longest_checked(self) -> int | None:
+        """The longest length at which a check cell has a measured median (memorized by
+        half its runs within the budget): how far the checks reach toward the frontier."""
+        lengths = [int(v.cells.loc[np.isfinite(v.cells["median"]), "length"].max())
+                   for v in self.checks.values() if np.isfinite(v.cells["median"]).any()]
+        return max(lengths) if lengths else None
+
+    @property
     def extrapolated_share(self) -> dict[str, float]:
         """Per check: the share of its cells that predict flagged as extrapolated."""
         return {name: float(v.cells["extrapolated"].mean()) if len(v.cells) else float("nan")
@@ -123,6 +131,7 @@ def length_law_document(ll: LengthLaw) -> dict[str, Any]:
     """fit.json["length_law"]: the law as predict reads it, and its checks."""
     doc = dict(ll.document)
     doc["lengths"] = records(ll.lengths, ["length", "kind", "sequences", "runs"])
+    doc["longest_checked"] = ll.longest_checked
     doc["checks"] = {}
     for name, v in ll.checks.items():
         scores = v.skill.scores if v.skill is not None else pd.DataFrame()
@@ -137,6 +146,8 @@ def length_law_document(ll: LengthLaw) -> dict[str, Any]:
             scores=records(keep, list(keep.columns)),
             structure_gain=records(gain[gain["gain"] == "difficulty terms"],
                                    list(gain.columns)) if len(gain) else [],
+            verdicts=records(v.skill.verdicts, list(v.skill.verdicts.columns))
+            if v.skill is not None else [],
             by_length=records(ll.by_length[name], list(ll.by_length[name].columns)))
     doc["preregistration"] = dict(
         freeze=ll.provenance.freeze, declarations_match=ll.provenance.declarations_match,

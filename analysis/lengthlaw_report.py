@@ -31,8 +31,8 @@ def length_law_section(ll: LengthLaw | None) -> str:
     law, doc = ll.law, ll.document
     top = law.comparison.head(5)
     lines = [
-        "## One law across length: `predict(..., protocol=\"frontier\")` from 8 letters to "
-        "the frontier",
+        "## One law across length: `predict(..., protocol=\"frontier\")`, fitted from 8 "
+        f"letters to the frontier, checked to {ll.longest_checked or 'no'} letters",
         "The notebook-option law rests on strings of 8-128 letters and cannot reach the "
         "frontier: its full-epoch BPTT costs the length squared per epoch, and under the "
         "notebook's loss no run of 128 letters memorized within 1,000 epochs "

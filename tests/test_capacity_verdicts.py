@@ -61,3 +61,23 @@ def test_a_rising_unclipped_online_curve_is_a_lower_bound():
     (v,) = verdicts(_caps(), _clipped_ratio(), _saved("rising"), _saved_ratio(), _lr(),
                     pd.DataFrame())
     assert any("still rises at its longest length (a lower bound)" in r for r in v["reasons"])
+
+
+def test_a_curve_that_halves_right_after_its_peak_collapsed_and_is_a_lower_bound():
+    import numpy as np
+
+    from analysis.capacity_checks import last_doubling
+    from analysis.code_length import LOWER_BOUND
+
+    def curve(values):
+        return pd.DataFrame([dict(length=2 ** (6 + i), bits=v + d) for i, v in enumerate(values)
+                             for d in (-1.0, 0.0, 1.0)])
+
+    rng = np.random.default_rng(0)
+    collapsed = last_doubling(curve([100, 200, 400, 190]), "bits", rng)
+    assert collapsed["status"] == "collapsed at the longest length"
+    assert collapsed["status"] in LOWER_BOUND
+    # a mild fall after the peak is a plateau, and so is a fall two lengths after it
+    assert last_doubling(curve([100, 200, 400, 360]), "bits", rng)["status"] == \
+        "past a peak (1 length beyond)"
+    assert last_doubling(curve([100, 400, 300, 150]), "bits", rng)["status"] == "peaked"
