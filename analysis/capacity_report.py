@@ -11,16 +11,7 @@ from analysis.capacity_checks import status_counts
 from analysis.code_length_report import saved_section
 from analysis.divergence import DELTA_AIC
 from analysis.divergence import TABLES as TABLES_READ
-
-
-def _ci(v: float, lo: float, hi: float, fmt: str = ".2f") -> str:
-    if any(math.isnan(x) for x in (lo, hi)):
-        return f"{v:{fmt}}"
-    return f"{v:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
-
-
-def _family(r) -> str:
-    return f"{r['cell'].upper()} {int(r['units'])}, {int(r['alphabet_size'])} letters"
+from analysis.fmt import ci_or_point, family
 
 
 def lr_table(choice: pd.DataFrame) -> str:
@@ -65,9 +56,9 @@ def capacity_table(caps: pd.DataFrame) -> str:
                                   "exposures"]).iterrows():
         plateau = ("largest at the longest length tried" if r["rising"] else
                    f"peak, {int(r['lengths_beyond'])} longer length(s) below it")
-        lines.append(f"| {_family(r)} | {int(r['params']):,} | {r['mode']} | {int(r['exposures'])} | "
-                     f"{_ci(r['capacity'], r['lo'], r['hi'], '.0f')} | {int(r['peak_length'])} | "
-                     f"{_ci(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} | {plateau} |")
+        lines.append(f"| {family(r)} | {int(r['params']):,} | {r['mode']} | {int(r['exposures'])} | "
+                     f"{ci_or_point(r['capacity'], r['lo'], r['hi'], '.0f')} | {int(r['peak_length'])} | "
+                     f"{ci_or_point(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} | {plateau} |")
     return "\n".join(lines)
 
 
@@ -76,8 +67,8 @@ def ratio_table(ratio: pd.DataFrame) -> str:
              "|---|---|---|---|---|"]
     for _, r in ratio.iterrows():
         flag = " (a bound still rising)" if r["online_rising"] or r["offline_rising"] else ""
-        lines.append(f"| {_family(r)} | {int(r['exposures'])} | {r['online']:.0f} | "
-                     f"{r['offline']:.0f} | {_ci(r['ratio'], r['lo'], r['hi'])}{flag} |")
+        lines.append(f"| {family(r)} | {int(r['exposures'])} | {r['online']:.0f} | "
+                     f"{r['offline']:.0f} | {ci_or_point(r['ratio'], r['lo'], r['hi'])}{flag} |")
     return "\n".join(lines)
 
 
@@ -122,7 +113,7 @@ def frontier_lines(front: pd.DataFrame) -> list[str]:
             where = f"at least {int(low)} letters (the longest length tried)"
         else:
             where = f"in [{int(low)}, {int(high)}) letters"
-        out.append(f"- {_family(r)}, {r['mode']}, within {int(r['max_epochs'])} exposures: "
+        out.append(f"- {family(r)}, {r['mode']}, within {int(r['max_epochs'])} exposures: "
                    f"L* {where}; share memorized by length "
                    + ", ".join(f"{k}: {v:.2f}" for k, v in r["share"].items()) + ".")
     return out
@@ -142,7 +133,7 @@ def time_lines(time: pd.DataFrame) -> list[str]:
             form = (f"steps ~ L^{r['power_exponent']:.2f}; {len(r['lengths'])} lengths cannot "
                     "tell a divergence at L* from a power law (a 3-parameter form fits 3 points "
                     "exactly): the fit on every frontier-protocol run, below, tests it")
-        out.append(f"- {_family(r)}: median steps to the first exact regeneration "
+        out.append(f"- {family(r)}: median steps to the first exact regeneration "
                    + ", ".join(f"{n}: {s:,.0f}" for n, s in zip(r["lengths"], r["median_steps"],
                                                                  strict=True))
                    + f"; {form}.")
@@ -156,8 +147,8 @@ def end_gain_lines(gain: pd.DataFrame) -> list[str]:
     last = gain[gain["final"]]
     counts = status_counts(gain)
     rows = "\n".join(
-        f"| {_family(r)} | {r['mode']} | {r['exposures']} | {r['last_length']:,} | "
-        f"x{_ci(r['last_gain'], r['gain_lo'], r['gain_hi'])} | {r['status']} |"
+        f"| {family(r)} | {r['mode']} | {r['exposures']} | {r['last_length']:,} | "
+        f"x{ci_or_point(r['last_gain'], r['gain_lo'], r['gain_hi'])} | {r['status']} |"
         for _, r in last.sort_values(["cell", "alphabet_size", "units", "mode"]).iterrows())
     return ["Where each curve stands at its longest length (the last doubling of length: bits "
             "at the longest over bits at the one before, percentile interval over the "
@@ -181,7 +172,7 @@ def between_lines(cap: Capacity) -> list[str]:
         for _, r in cap.between.iterrows():
             out.append(f"| {r['mode']} | {r['length']:,} | {r['bits_lower']:,.0f} | "
                        f"{r['bits_upper']:,.0f} | {r['predicted']:,.0f} | {r['bits']:,.0f} | "
-                       f"x{_ci(r['ratio'], r['lo'], r['hi'])} | "
+                       f"x{ci_or_point(r['ratio'], r['lo'], r['hi'])} | "
                        f"{'at ceiling' if r['at_ceiling'] else 'yes' if r['between'] else '**no**'}"
                        f" | {r['bits_per_param']:.2f} |")
     lb = cap.lstar_between
@@ -223,7 +214,7 @@ def divergence_lines(cap: Capacity) -> list[str]:
     for _, r in d.fits.iterrows():
         lc = (f"{r['divergence_lc']:,.0f} [{r['lc_lo']:,.0f}, {r['lc_hi']:,.0f}]"
               if r["chosen"] == "divergence" and r["lc_lo"] == r["lc_lo"] else "-")
-        out.append(f"| {_family(r)} | {r['lengths']} | {r['longest_memorized']:,} | "
+        out.append(f"| {family(r)} | {r['lengths']} | {r['longest_memorized']:,} | "
                    f"{r['power_b']:.2f} | {r['divergence_b']:.2f}, {r['divergence_g']:.2f} | "
                    f"{lc} | {r['delta_aic']:.1f} | {r['chosen']} | "
                    f"{r['shape'] if r['chosen'] == 'divergence' else '-'} |")
@@ -294,7 +285,7 @@ def capacity_section(cap: Capacity | None) -> str:
                   "| network | lr, budget | L* | interval | tested lengths either side | "
                   "exposures at L* | bits per parameter |", "|---|---|---|---|---|---|---|"]
         for _, r in cap.lstar.iterrows():
-            lines.append(f"| {_family(r)} | {r['lr']:g}, {r['budget_steps']:,} steps | "
+            lines.append(f"| {family(r)} | {r['lr']:g}, {r['budget_steps']:,} steps | "
                          f"{r['bound']}{r['L_star']:.0f} | [{'<' if r['lo_open'] else ''}{r['lo']:.0f}, "
                          f"{r['hi']:.0f}] | "
                          f"{r['below']:.0f}-{r['above']:.0f} (x{r['resolution']:.2f}) | "

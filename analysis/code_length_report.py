@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from analysis.code_length import EXACT, curve_statuses, not_chosen
-
-
-def _ci(v: float, lo: float, hi: float, fmt: str = ".2f") -> str:
-    if any(math.isnan(x) for x in (lo, hi)):
-        return f"{v:{fmt}}"
-    return f"{v:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
-
-
-def family(r) -> str:
-    return f"{r['cell'].upper()} {int(r['units'])}, {int(r['alphabet_size'])} letters"
+from analysis.fmt import ci_or_point, family
 
 
 def lengths(ns: list[int]) -> str:
@@ -73,14 +62,14 @@ def saved_table(saved: pd.DataFrame) -> list[str]:
     for _, r in saved.sort_values(["cell", "alphabet_size", "units", "mode",
                                    "exposures"]).iterrows():
         gain = ("-" if r["last_gain"] != r["last_gain"]
-                else f"x{_ci(r['last_gain'], r['gain_lo'], r['gain_hi'])}")
+                else f"x{ci_or_point(r['last_gain'], r['gain_lo'], r['gain_hi'])}")
         before = ("" if r["exposures"] == r["max_epochs"]
                   else f" (read at {int(r['exposures'])} of {int(r['max_epochs'])})")
         lr = f", lr {r['lr']:g}" + (" (**not the lr chosen now**)" if not_chosen(r) else "")
         rows.append(f"| {family(r)} | {int(r['params']):,} | {r['mode']}{lr} | "
                     f"{int(r['exposures'])}{before} | {measure(r)} | "
-                    f"{_ci(r['capacity'], r['lo'], r['hi'], '.0f')} | {int(r['peak_length']):,} | "
-                    f"{_ci(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} | {r['status']} "
+                    f"{ci_or_point(r['capacity'], r['lo'], r['hi'], '.0f')} | {int(r['peak_length']):,} | "
+                    f"{ci_or_point(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} | {r['status']} "
                     f"(last doubling {gain}) | {r['clipped_at_peak']:,.0f} | "
                     f"{r['untrained_clipped_at_last']:,.0f} at {int(r['last_length']):,} |")
     return ["| network | parameters | training | exposures | measure | capacity (bits saved) | "
@@ -113,7 +102,7 @@ def ratio_table(ratio: pd.DataFrame) -> list[str]:
             f"{r['online']:.2f} ({r['online_measure']}, {r['online_status']}) | "
             f"{r['offline']:.2f} (lr {r['offline_lr']:g}, {r['offline_measure']}, "
             f"{r['offline_status']}) | "
-            f"{_ci(r['ratio'], r['lo'], r['hi'])} | {r['reads_as']} | {r['paired']} of "
+            f"{ci_or_point(r['ratio'], r['lo'], r['hi'])} | {r['reads_as']} | {r['paired']} of "
             f"{r['lengths']} |"
             for _, r in ratio.iterrows()]
     return ["Online (window 16) as a fraction of offline on the unclipped capacity, at the end "

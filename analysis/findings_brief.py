@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
-from analysis.fmt import ci, doubling, loss_name, pct
+from analysis.fmt import ci, ci_or_point, doubling, loss_name, pct
 
 AMB, DEP = "1 + ambiguous transitions", "context depth"
 FAILURES_COME_WITH = {"depth": "failures come with depth",
@@ -162,12 +161,12 @@ def _capacity(by_id: dict[str, dict]) -> str:
             f"{r['max_epochs']} exposures, {r['mode']}"
             + (f" at lr {r['lr']:g}, not the lr chosen now" if r.get("lr_as_chosen") is not None
                and not r["lr_as_chosen"] else "") + ": "
-            f"{_ci_or_point(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} ({r['status']}, "
+            f"{ci_or_point(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} ({r['status']}, "
             f"{r['measure']})" for r in saved if r["mode"] in ("online k=16", "offline"))
         ratios = ", ".join(f"{r['cell'].upper()} {r['units']} units at {r['alphabet_size']} "
                            f"letters and {r['exposures']} exposures (offline lr "
                            f"{r['offline_lr']:g}) "
-                           f"×{_ci_or_point(r['ratio'], r['lo'], r['hi'])}"
+                           f"×{ci_or_point(r['ratio'], r['lo'], r['hi'])}"
                            for r in cap.get("saved_ratio", []))
         bias = "; ".join(f"{r['update']} {r['median']:.3f} ({r['min']:.3f}-{r['max']:.3f})"
                          for r in cap.get("saved_bias", []))
@@ -180,26 +179,19 @@ def _capacity(by_id: dict[str, dict]) -> str:
                  + ". ")
     if cap["headline"]:
         def bpp(r: dict, m: str) -> str:
-            return (f"{_ci_or_point(r[m], r[m + '_lo'], r[m + '_hi'])}"
+            return (f"{ci_or_point(r[m], r[m + '_lo'], r[m + '_hi'])}"
                     + (" (still rising)" if r[m + "_rising"] else ""))
 
         items = "; ".join(f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} "
                           f"letters, {r['exposures']} exposures: online {bpp(r, 'online')}, "
                           f"offline {bpp(r, 'offline')} (online x"
-                          f"{_ci_or_point(r['ratio'], r['ratio_lo'], r['ratio_hi'])})"
+                          f"{ci_or_point(r['ratio'], r['ratio_lo'], r['ratio_hi'])})"
                           for r in cap["headline"])
         text += ("Bits stored as the issue defined it (each position clipped at zero, which "
                  "credits even an untrained network with its lucky positions, so it is biased "
                  "upwards at long lengths), the most stored over the lengths tried: " + items
                  + ".")
     return text
-
-
-def _ci_or_point(v: float, lo: float, hi: float) -> str:
-    """'1.60 [0.78, 2.42]', or the point alone where the interval is unknown."""
-    if any(math.isnan(x) for x in (lo, hi)):
-        return f"{v:.2f}"
-    return ci(v, lo, hi)
 
 
 def _scaling(by_id: dict[str, dict]) -> str:

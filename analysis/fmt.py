@@ -39,6 +39,22 @@ def ci(x: float, lo: float, hi: float, fmt: str = "{:.2f}") -> str:
     return f"{fmt.format(x)} [{fmt.format(lo)}, {fmt.format(hi)}]"
 
 
+def ci_or_point(x: float, lo: float, hi: float, fmt: str = ".2f") -> str:
+    """'1.60 [0.78, 2.42]', or the point alone where the interval is unknown (NaN).
+
+    >>> ci_or_point(1.6, 0.78, 2.42), ci_or_point(1.6, float("nan"), float("nan"), ".1f")
+    ('1.60 [0.78, 2.42]', '1.6')
+    """
+    if any(math.isnan(v) for v in (lo, hi)):
+        return f"{x:{fmt}}"
+    return f"{x:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+
+
+def family(r) -> str:
+    """'LSTM 8, 26 letters': a row's cell, width and alphabet."""
+    return f"{r['cell'].upper()} {int(r['units'])}, {int(r['alphabet_size'])} letters"
+
+
 def doubling(r) -> str:
     """'×1.53 [1.38, 1.70]': an effect row's time ratio per doubling with its CI."""
     return f"×{ci(r['doubling'], r['doubling_lo'], r['doubling_hi'])}"

@@ -6,13 +6,8 @@ import math
 
 import pandas as pd
 
+from analysis.fmt import ci_or_point
 from analysis.rtrl import Rtrl, gradient_name
-
-
-def _ci(v: float, lo: float, hi: float, fmt: str = ".2f") -> str:
-    if any(math.isnan(x) for x in (lo, hi)):
-        return f"{v:{fmt}}"
-    return f"{v:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
 
 
 def _bracket(r) -> str:
@@ -47,7 +42,7 @@ def bits_table(r: Rtrl) -> str:
     for _, b in r.bits_beyond.iterrows():
         lines.append(f"| {b['cell'].upper()} {b['units']} | {gradient_name(b['gradient'])} | "
                      f"{b['from_length']} ({b['lengths']} lengths) | {b['sequences']} "
-                     f"({b['pairs']}) | {_ci(b['ratio'], b['lo'], b['hi'], '.3f')} | "
+                     f"({b['pairs']}) | {ci_or_point(b['ratio'], b['lo'], b['hi'], '.3f')} | "
                      f"{b['p']:.2g} | {b['lowest']:.2f} to {b['highest']:.2f} |")
     return "\n".join(lines)
 
@@ -71,7 +66,7 @@ def cases_table(r: Rtrl) -> str:
              "median final loss |", "|---|---|---|---|---|---|"]
     for _, c in r.cases.iterrows():
         med = ("not reached" if math.isinf(c["median_epochs"]) else
-               _ci(c["median_epochs"], c["median_lo"], c["median_hi"], ".0f"))
+               ci_or_point(c["median_epochs"], c["median_lo"], c["median_hi"], ".0f"))
         lines.append(f"| {c['case']} | {c['sequence']} | {gradient_name(c['gradient'])} | "
                      f"{c['memorized']}/{c['runs']} | {med} | {c['final_loss']:.3f} |")
     return "\n".join(lines)

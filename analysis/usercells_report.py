@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import math
 
+from analysis.fmt import ci_or_point
 from analysis.usercells import UserCells
-
-
-def _ci(v: float, lo: float, hi: float, fmt: str = ".0f") -> str:
-    if any(math.isnan(x) for x in (lo, hi)):
-        return f"{v:{fmt}}"
-    return f"{v:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
 
 
 def usercells_section(u: UserCells | None) -> str:
@@ -52,7 +47,8 @@ def usercells_section(u: UserCells | None) -> str:
                   "|---|---|---|" + "---|" * (u.points["length"].nunique() + 2)]
         for _, c in u.capacity.iterrows():
             pts = u.points[(u.points["network"] == c["network"]) & (u.points["lr"] == c["lr"])]
-            by = {int(r["length"]): _ci(r["bits"], r["lo"], r["hi"]) for _, r in pts.iterrows()}
+            by = {int(r["length"]): ci_or_point(r["bits"], r["lo"], r["hi"], ".0f")
+                  for _, r in pts.iterrows()}
             bound = " (still rising)" if c["rising"] else ""
             lines.append(f"| {c['network']} | {c['params']:,} | {c['lr']:g} | "
                          + " | ".join(by.get(n, "") for n in sorted(u.points["length"].unique()))
