@@ -35,14 +35,12 @@ KERNELS = {"notebook": None, "reference": "reference", "population": "numba",
 GROUP = ["cell", "bptt", "H"]
 
 
-def made_by(impl: str, bptt: str = "") -> dict:
+def made_by(impl: str) -> dict:
     """The provenance columns of a benchmark row: this process, and the kernel timed."""
     from seqmem import population, reference
     from seqmem.provenance import provenance
 
     kernel = KERNELS[impl]
-    if kernel == "numba" and str(bptt).startswith("chunk"):
-        kernel = "torch"  # offline the engine has one path (seqmem.offline), as its runs record
     if kernel is None:
         return provenance("notebook", None).to_dict()
     if kernel == "reference":
@@ -59,9 +57,7 @@ def table(benchmark_json: dict) -> pd.DataFrame:
     versions = [c for c in ("jax_version", "jaxlib_version") if c in df.columns]
     df = df[[c for c in cols if c in df.columns] + versions]
     if "impl" in df.columns and not df.empty:
-        bptt = df["bptt"] if "bptt" in df.columns else [""] * len(df)
-        prov = pd.DataFrame([made_by(i, b) for i, b in zip(df["impl"], bptt, strict=True)],
-                            index=df.index)
+        prov = pd.DataFrame([made_by(i) for i in df["impl"]], index=df.index)
         df = pd.concat([df, prov], axis=1)
     base = df[df.impl == "notebook"].set_index(["H", "bptt"])["per_model_step_us"]
     df["speedup_vs_notebook"] = [base.get((h, b), float("nan")) / t if c == "lstm" else float("nan")

@@ -7,11 +7,12 @@ Each round trains one epoch of the alphabet (n = 26 steps) and the time is divid
 by n. For bptt "epoch" the backward at step t runs through t+1 steps, so the
 epoch average is the cost of the step at the middle of the epoch.
 bptt 1 is the notebook's one_step mode (state reset before every character).
-impl "population" is the population engine as it runs on a CPU (the numba kernel; offline,
-seqmem.offline), "population_torch" the same engine with its batched torch kernel (the one
-for GPUs), "jax_vmap" the capacity study's steps written in JAX (bench.jax_steps), one
-jit(vmap) over the population. The JAX rows need jax (`pip install -e ".[jax]"`) and are
-skipped without it; they are recorded only after matching the engine's first-epoch losses.
+impl "population" is the population engine as it runs on a CPU (the numba kernels; offline,
+seqmem.kernel_offline), "population_torch" the same engine with its torch kernel (the one
+for GPUs; offline, seqmem.offline), "jax_vmap" the capacity study's steps written in JAX
+(bench.jax_steps), one jit(vmap) over the population. The JAX rows need jax
+(`pip install -e ".[jax]"`) and are skipped without it; they are recorded only after
+matching the engine's first-epoch losses.
 """
 
 import numpy as np
@@ -290,22 +291,30 @@ def test_windowed(benchmark, impl, p, h):
     benchmark.pedantic(epoch, rounds=rounds, warmup_rounds=1)
 
 
-@pytest.mark.parametrize("h", [16, 32, 64], ids=lambda h: f"H{h}")
-@pytest.mark.parametrize(("impl", "p"), [c for c in _capacity_cases(OFFLINE_P)
-                                         if c.values[0] != "population_torch"])
-def test_offline(benchmark, impl, p, h):
+def _offline_cases():
+    """(cell, H, impl, P) of the offline benchmark: the LSTM at 16-64 units in every
+    implementation, and the capacity study's GRU 10 and RNN 19 (JAX writes only the LSTM)."""
+    lstm = [pytest.param("lstm", h, *c.values, id=f"lstm-H{h}-{c.id}")
+            for h in (16, 32, 64) for c in _capacity_cases(OFFLINE_P)]
+    return lstm + [pytest.param(cell, h, *c.values, id=f"{cell}-H{h}-{c.id}")
+                   for cell, h in (("gru", 10), ("rnn", 19)) for c in _capacity_cases([2, 16])
+                   if c.values[0] != "jax_vmap"]
+
+
+@pytest.mark.parametrize(("cell", "h", "impl", "p"), _offline_cases())
+def test_offline(benchmark, cell, h, impl, p):
     """One offline pass (chunks of 64, cosine lr, clipping) over 256 letters: per model and
-    letter, the reference (nn layer + autograd + torch.optim.Adam) against the engine's
-    offline path (seqmem.offline: one kernel for every device) and JAX's jit(vmap)
-    population of P models."""
-    cfg = _offline_config(h)
+    letter, the reference (nn layer + autograd + torch.optim.Adam) against the engine's two
+    offline paths, compiled (seqmem.kernel_offline, the CPU default) and torch
+    (seqmem.offline, the GPU one), and JAX's jit(vmap) population of P models."""
+    cfg = _offline_config(h).replace(cell=cell)
     n = len(LONG)
-    _record(benchmark, impl, p, h, "chunk64")
+    _record(benchmark, impl, p, h, "chunk64", cell)
     benchmark.extra_info.update(steps_per_round=n * p, n=n)
     if impl == "reference":
         from seqmem.reference import _train_pass_offline
 
-        benchmark.pedantic(_train_pass_offline, args=_reference_args(cfg, LONG), rounds=3,
+        benchmark.pedantic(_train_pass_offline, args=_reference_args(cfg, LONG, cell), rounds=3,
                            warmup_rounds=1)
         return
     if impl == "jax_vmap":
@@ -315,9 +324,17 @@ def test_offline(benchmark, impl, p, h):
         _record_jax(benchmark)
         benchmark.pedantic(one_pass, rounds=5, warmup_rounds=1)
         return
+    pop = Population(stacked_weights(list(range(p)), h, cell=cell))
+    if impl == "population":
+        from seqmem import kernel_offline
+
+        work = Workspace.allocate(n, h, 26, 1, cell)
+        chunks = kernel_offline.OfflineWorkspace.allocate(cfg.chunk, h, 26, cell)
+        benchmark.pedantic(kernel_offline.train_epoch, args=(pop, cfg, LONG, work, chunks, 0),
+                           rounds=5, warmup_rounds=1)
+        return
     from seqmem.offline import train_epoch_offline
 
-    pop = Population(stacked_weights(list(range(p)), h))
     benchmark.pedantic(train_epoch_offline, args=(pop, cfg, torch.from_numpy(LONG), 0), rounds=5,
                        warmup_rounds=1)
 

@@ -9,7 +9,9 @@ Two kernels compute an epoch. On a CPU the default is `seqmem.kernel_numba` (num
 call per epoch runs every model's steps in compiled code, model after model, so
 each model's weights stay in the core's cache and its arithmetic never depends on
 the other models. Elsewhere (GPUs) the default is the batched torch kernel below,
-`seqmem.kernel_torch`. Both are tested against the reference trainer.
+`seqmem.kernel_torch`. Both are tested against the reference trainer. Offline
+(update="chunk") the CPU default is seqmem.kernel_offline (numba), elsewhere seqmem.offline
+(autograd through the nn layer's kernel).
 
 The backward reproduces the reference trainer's semantics exactly: the loss at
 step j is backpropagated through the steps of its window (every step since the
@@ -144,10 +146,17 @@ NUMERICS_VERSION = {"numba": 1, "torch": 1}
 
 def default_kernel(device: str | torch.device, config: RunConfig | None = None) -> str:
     """The kernel train_population uses on `device` (for `config`) unless told otherwise:
-    the compiled kernel on a CPU where it implements the config (`RunConfig.plain_adam`),
-    the torch kernel elsewhere."""
-    plain = config is None or config.plain_adam
-    return "numba" if torch.device(device).type == "cpu" and plain else "torch"
+    the compiled kernel on a CPU where it implements the config (`compiled`), the torch
+    kernel elsewhere."""
+    ok = config is None or compiled(config)
+    return "numba" if torch.device(device).type == "cpu" and ok else "torch"
+
+
+def compiled(config: RunConfig) -> bool:
+    """Whether the compiled kernels implement `config`: online training with plain Adam
+    (`RunConfig.plain_adam`; seqmem.kernel_numba, kernel_rtrl) or offline training with any
+    schedule and clipping (seqmem.kernel_offline)."""
+    return config.plain_adam or config.update == "chunk"
 
 
 def train_population(configs: Sequence[RunConfig], *, device: str | torch.device = "cpu",
@@ -177,10 +186,10 @@ def train_population(configs: Sequence[RunConfig], *, device: str | torch.device
         raise ValueError(f"kernel={kernel!r}: choose one of {', '.join(KERNELS)}")
     if kernel == "numba" and device.type != "cpu":
         raise ValueError(f"kernel='numba' runs on the CPU only, not on device={str(device)!r}")
-    if kernel == "numba" and not cfg.plain_adam:
-        raise ValueError("kernel='numba' trains online with a constant lr and no clipping; "
-                         f"update={cfg.update!r}, schedule={cfg.schedule!r}, warmup={cfg.warmup!r}, "
-                         f"clip={cfg.clip!r} need kernel='torch'")
+    if kernel == "numba" and not compiled(cfg):
+        raise ValueError("kernel='numba' trains offline, or online with a constant lr and no "
+                         f"clipping; update={cfg.update!r}, schedule={cfg.schedule!r}, "
+                         f"warmup={cfg.warmup!r}, clip={cfg.clip!r} need kernel='torch'")
     # Online training needs no autograd: inference mode skips its bookkeeping (~15% faster).
     with torch.inference_mode(cfg.update == "step"):
         return _train(configs, device, trace_steps, kernel)
@@ -223,7 +232,12 @@ def _train(configs: list[RunConfig], device: torch.device, trace_steps: int, ker
     if kernel == "numba":  # imported here: loading numba takes a second GPU runs never need
         from seqmem import kernel_numba, kernel_rtrl
 
-        work = kernel_numba.Workspace.allocate(n, hid, a, window, cfg.cell)
+        # Offline, the Workspace holds only the working copy and generation's buffers.
+        work = kernel_numba.Workspace.allocate(n, hid, a, window if online else 1, cfg.cell)
+        if not online:
+            from seqmem import kernel_offline
+
+            chunks = kernel_offline.OfflineWorkspace.allocate(cfg.chunk or n, hid, a, cfg.cell)
         if rtrl:
             sens = kernel_rtrl.RtrlWorkspace.allocate(hid, a, cfg.cell)
     step = 0
@@ -254,7 +268,10 @@ def _train(configs: list[RunConfig], device: torch.device, trace_steps: int, ker
                 active = active[rows]
         if epoch == cfg.max_epochs:
             break
-        if not online:
+        if not online and kernel == "numba":
+            losses_np = kernel_offline.train_epoch(pop, cfg, idx_np, work, chunks,
+                                                   epoch * cfg.updates_per_epoch)
+        elif not online:
             from seqmem.offline import train_epoch_offline
 
             losses_np = train_epoch_offline(pop, cfg, idx, epoch * cfg.updates_per_epoch)
