@@ -104,9 +104,10 @@ def plan_chunks(runs: Sequence[Run], todo: Collection[str] | None = None,
     return sorted(chunks, key=chunk_work, reverse=True)
 
 
-# Offline training's fixed cost per model and letter (capacity_lr's wall times on this
-# CPU): ATen's LSTM kernel is fused, its GRU and tanh-RNN backward are not.
-OFFLINE_US = {"lstm": 25.0, "gru": 330.0, "rnn": 110.0}
+# Offline training per model and letter on the compiled kernel (seqmem.kernel_offline):
+# fixed + per G H (H + A) multiply-add, fitted to one core's pass at LSTM 16-64, GRU 10 and
+# RNN 19 units (1.1-6.6 us; within 20% of each).
+OFFLINE_US = (1.1, 2.4e-4)
 # A user cell's step (seqmem.user_engine), per model: fixed + per window step (us).
 USER_US = (400.0, 150.0)
 
@@ -121,8 +122,8 @@ def chunk_work(chunk: Sequence[Any]) -> float:
     backward window), G the cell's gate blocks (LSTM 4, GRU 3, RNN 1), the window 1 with a
     reset per letter, (n + 1) / 2 for
     full-epoch BPTT and about k for a window k; the reference trainer is about 1 ms +
-    0.3 ms per window step; offline training (update="chunk") about OFFLINE_US (25 us for
-    the LSTM, 110-330 for the RNN and the GRU) + 3e-4 us x G H^2 per model and letter;
+    0.3 ms per window step; offline training (update="chunk") about 1.1 us + 2.4e-4 us x
+    G H (H + A) per model and letter (OFFLINE_US);
     RTRL (bptt="rtrl") about 6 us + 6e-5 us per multiply-add of W_hh^T M_h, G H^2 |theta|
     (measured at 4-16 units; 1.4x more at 32, where M leaves the core's cache), and 2 ms
     per step in the reference trainer (autograd Jacobians).
@@ -146,8 +147,9 @@ def chunk_work(chunk: Sequence[Any]) -> float:
         step_us = USER_US[0] + USER_US[1] * window
     elif c.engine == "reference":
         step_us = 1000 + 300 * window
-    elif c.update == "chunk":  # offline, the torch path: per letter, measured at 4-64 units
-        step_us = OFFLINE_US[c.cell] + 3e-4 * GATES[c.cell] * c.units ** 2
+    elif c.update == "chunk":  # offline, the compiled kernel
+        step_us = OFFLINE_US[0] + OFFLINE_US[1] * GATES[c.cell] * c.units * (
+            c.units + len(c.alphabet))
     else:
         gates = GATES[c.cell]
         step_us = 6 + 2e-4 * gates * c.units * (c.units + len(c.alphabet) / 4) * (1 + window)
