@@ -251,17 +251,20 @@ class Capacity:
 def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                      lstar: pd.DataFrame | None = None, plateau: pd.DataFrame | None = None,
                      fresh: pd.DataFrame | None = None, protocol: list | None = None,
-                     more: pd.DataFrame | None = None, lr_more: pd.DataFrame | None = None
-                     ) -> Capacity | None:
+                     more: pd.DataFrame | None = None, lr_more: pd.DataFrame | None = None,
+                     far: pd.DataFrame | None = None) -> Capacity | None:
     """Everything above from the tables (None where capacity_lr is missing). `plateau` and
     `more` continue `capacity`'s curves (same slices; a run id in both keeps `more`'s row,
-    which records the exact saving); `lr_more` extends capacity_lr's grids before the lr is
-    chosen, and a slice trained at several lrs is read at the chosen one (the unclipped
-    capacity shows the others beside it); `fresh` holds the 24-unit check (its L* slice
-    stops at memorization); `protocol`: the frontier-protocol tables for T(L)."""
+    which records the exact saving), and `far` continues them again (its rows replace both,
+    re-made on the compiled offline kernel where a run id repeats); `lr_more` extends
+    capacity_lr's grids before the lr is chosen, and a slice trained at several lrs is read
+    at the chosen one (the unclipped capacity shows the others beside it); `fresh` holds
+    the 24-unit check (its L* slice stops at memorization); `protocol`: the
+    frontier-protocol tables for T(L)."""
     if selection is None:
         return None
-    more = more[more["status"] != "error"] if more is not None else None  # never replaces
+    # an error row never replaces a stored run
+    more, far = (x[x["status"] != "error"] if x is not None else None for x in (more, far))
     choice, _ = join_runs(selection, lr_more)
     result = Capacity(lr_choice=choose_lr(choice))
     fresh_lstar = fresh[fresh["stop"] != "budget"] if fresh is not None else None
@@ -273,11 +276,15 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     result.divergence = analyse_divergence(protocol or [])
     rerun = rerun_agreement(table, more)
     table, replaced = join_runs(table, plateau, more)
-    for name, extra, n in (("capacity_more", more, replaced), ("capacity_lr_more", lr_more, 0)):
+    rerun_far = rerun_agreement(table, far)
+    table, replaced_far = join_runs(table, far)
+    for name, extra, n, rr in (("capacity_more", more, replaced, rerun),
+                               ("capacity_far", far, replaced_far, rerun_far),
+                               ("capacity_lr_more", lr_more, 0, None)):
         if extra is not None:
             result.joined[name] = dict(rows=len(extra), replaced=n)
-    if rerun is not None:
-        result.joined["capacity_more"]["rerun"] = rerun
+            if rr is not None:
+                result.joined[name]["rerun"] = rr
     result.lr_choice = lr_check(choose_lr(selection), result.lr_choice, lr_more, table)
     if table is None:
         return result

@@ -195,7 +195,7 @@ def lr_check(before: pd.DataFrame, after: pd.DataFrame, extra: pd.DataFrame | No
 def rerun_agreement(old: pd.DataFrame | None, new: pd.DataFrame | None) -> dict | None:
     """The runs of `new` that re-ran runs of `old` (same run id): how many, how many kept
     the same bits stored to the bit, the ratio new / old of bits stored (median and range),
-    and the CPUs that made each (records are tied to the CPU: online training turns a
+    and the CPUs and kernels that made each (records are tied to both: training turns a
     rounding difference into a different trajectory)."""
     if old is None or new is None:
         return None
@@ -209,7 +209,9 @@ def rerun_agreement(old: pd.DataFrame | None, new: pd.DataFrame | None) -> dict 
     return dict(runs=len(ids), identical=int((x == y).sum()), median=float(np.median(r)),
                 min=float(r.min()), max=float(r.max()),
                 cpus_old=sorted(str(c) for c in a.loc[ids, "cpu"].dropna().unique()),
-                cpus_new=sorted(str(c) for c in b.loc[ids, "cpu"].dropna().unique()))
+                cpus_new=sorted(str(c) for c in b.loc[ids, "cpu"].dropna().unique()),
+                **{f"kernels_{side}": sorted(str(k) for k in t.loc[ids, "kernel"].dropna().unique())
+                   if "kernel" in t.columns else [] for side, t in (("old", a), ("new", b))})
 
 
 def split_by_lr(table: pd.DataFrame, choice: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

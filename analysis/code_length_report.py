@@ -121,20 +121,34 @@ def ratio_table(ratio: pd.DataFrame) -> list[str]:
 
 
 def joined_sentence(joined: dict) -> str:
-    more = joined.get("capacity_more")
-    if not more:
+    parts = []
+    more, far = joined.get("capacity_more"), joined.get("capacity_far")
+    if more:
+        parts.append(f"`capacity_more` adds {more['rows']} runs to these curves (slices of the "
+                     f"same name); {more['replaced']} of them re-ran runs of `capacity` under the "
+                     "same run id, and their rows replace the older ones, since they record the "
+                     "exact saving." + _rerun_words(more.get("rerun")))
+    if far:
+        parts.append(f"`capacity_far` continues every offline curve two doublings further on "
+                     f"the compiled offline kernel ({far['rows']} runs); {far['replaced']} of them "
+                     "re-made stored runs under the same run id (the RNN 19 offline at its "
+                     "chosen lr, on capacity's sequences), and their rows replace the older ones."
+                     + _rerun_words(far.get("rerun")))
+    return " ".join(parts)
+
+
+def _rerun_words(rr: dict | None) -> str:
+    if not rr:
         return ""
-    text = (f"`capacity_more` adds {more['rows']} runs to these curves (slices of the same "
-            f"name); {more['replaced']} of them re-ran runs of `capacity` under the same run "
-            "id, and their rows replace the older ones, since they record the exact saving.")
-    rr = more.get("rerun")
-    if rr:
-        text += (f" The re-runs were made on {', '.join(rr['cpus_new'])}, the rows they replace "
-                 f"on {', '.join(rr['cpus_old'])}; {rr['identical']} of {rr['runs']} kept the "
-                 f"same bits stored to the bit (new over old: median {rr['median']:.3f}, range "
-                 f"{rr['min']:.3f}-{rr['max']:.3f}), since online training turns a rounding "
-                 "difference into another trajectory (records are tied to the CPU).")
-    return text
+    made = (f"on {', '.join(rr['cpus_new'])}, the rows they replace on {', '.join(rr['cpus_old'])}"
+            if rr["cpus_new"] != rr["cpus_old"] else f"on the same CPU ({', '.join(rr['cpus_new'])})")
+    if rr.get("kernels_new") and rr["kernels_new"] != rr.get("kernels_old"):
+        made += (f"; by kernel {', '.join(rr['kernels_new'])} where the old ones were by "
+                 f"{', '.join(rr['kernels_old'])}")
+    return (f" The re-runs were made {made}; {rr['identical']} of {rr['runs']} kept the same "
+            f"bits stored to the bit (new over old: median {rr['median']:.3f}, range "
+            f"{rr['min']:.3f}-{rr['max']:.3f}), since training turns a rounding difference into "
+            "another trajectory (records are tied to the CPU and the kernel).")
 
 
 def saved_section(cap) -> list[str]:

@@ -308,3 +308,33 @@ def test_windows_are_compared_over_the_lengths_every_window_tried():
     assert (got["shortest"].iloc[0], got["longest"].iloc[0]) == (64, 128)
     assert got.loc[4, "bits"] == 150.0 and got.loc[4, "ratio"] == pytest.approx(0.75)
     assert got.loc[64, "ratio"] == pytest.approx(1.05) and got.loc[16, "ratio"] == 1.0
+
+
+def test_capacity_far_continues_the_curves_and_replaces_what_it_re_made():
+    """capacity_far's rows join after capacity_more's: a re-made run id keeps far's row (and
+    the report says which kernel made each side), a new length extends the offline curve."""
+    old, more = _tables()
+    more = more.assign(kernel=np.where(more["update"] == "chunk", "torch", "numba"))
+    remade = more[(more["update"] == "chunk") & (more["length"] == 64)].copy()
+    remade["kernel"] = "numba"
+    remade["bits_stored"] = remade["bits_stored"] * 1.01
+    longer = []
+    for g in range(3):
+        for seed in range(2):
+            longer.append(_run(f"off-512-{g}-{seed}", "chunk", 512, 5120 + g, seed,
+                               exact=290.0 + g, proxy=290.0 + g, lr=3e-3))
+    far = pd.concat([remade, pd.DataFrame(longer).assign(kernel="numba")], ignore_index=True)
+    cap = analyse_capacity(_selection({1e-3: 1.0, 3e-3: 2.0}), old, more=more, far=far)
+    joined = cap.joined["capacity_far"]
+    assert (joined["rows"], joined["replaced"]) == (12, 6)
+    rerun = joined["rerun"]
+    assert rerun["runs"] == 6 and rerun["identical"] == 0
+    assert rerun["median"] == pytest.approx(1.01)
+    assert (rerun["kernels_old"], rerun["kernels_new"]) == (["torch"], ["numba"])
+    off = cap.saved.set_index(["mode", "exposures"]).loc[("offline", 300)]
+    assert off["capacity"] == pytest.approx(301.0) and off["peak_length"] == 128
+    assert off["last_length"] == 512 and off["lengths_beyond"] == 2  # 256 and 512 below it
+    assert off["status"] == "peaked"
+    text = "\n".join(saved_section(cap))
+    assert "`capacity_far` continues every offline curve" in text
+    assert "by kernel numba where the old ones were by torch" in text
