@@ -33,6 +33,7 @@ from analysis.capacity_checks import (
     lstar_between,
     lstar_bisection,
     rerun_agreement,
+    saved_window_ratios,
     split_by_lr,
     window_ratios,
 )
@@ -244,6 +245,7 @@ class Capacity:
     saved_bias: pd.DataFrame = field(default_factory=pd.DataFrame)  # proxy / exact, per update
     joined: dict = field(default_factory=dict)  # per extending table: its rows, rows replaced
     windows: pd.DataFrame = field(default_factory=pd.DataFrame)  # windows 4/64 against 16
+    saved_windows: pd.DataFrame = field(default_factory=pd.DataFrame)  # the same, unclipped
     lstar_between: dict | None = None
     divergence: Divergence | None = None  # T(L) towards L*, on the frontier's protocol
 
@@ -304,10 +306,11 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     result.saved = code_length.with_lr(code_length.code_length_capacity(reads, curve),
                                        result.lr_choice)
     result.saved_points = code_length.saved_points(reads, curve)
+    result.saved_windows = saved_window_ratios(result.saved_points)
     result.saved_ratio = code_length.online_offline(result.saved, reads)
     result.saved_bias = code_length.proxy_bias(_prepare(table))
     result.verdicts = verdicts(caps, ratio, result.saved, result.saved_ratio, result.lr_choice,
-                               result.windows)
+                               result.windows, result.saved_windows)
     if fresh_curves is not None and len(fresh_curves):
         result.between = between_widths(seqs, per_sequence(fresh_curves))
     return result
@@ -337,6 +340,7 @@ def capacity_document(cap: Capacity) -> dict:
         saved=records(cap.saved, list(cap.saved.columns)),
         saved_ratio=records(cap.saved_ratio, list(cap.saved_ratio.columns)),
         saved_bias=records(cap.saved_bias, list(cap.saved_bias.columns)),
+        saved_windows=records(cap.saved_windows, list(cap.saved_windows.columns)),
         joined=cap.joined,
         between=records(cap.between, list(cap.between.columns)),
         lstar_between=cap.lstar_between,

@@ -9,8 +9,9 @@ Each verdict rests on its own controlled comparison, on the unclipped code-lengt
 * the lengths tried: whether the online unclipped curve still rises at its longest length;
 * the budget: online capacity at 1000 against 300 exposures, unclipped where an online curve
   recorded the exact measure at both, else clipped and labelled;
-* the window: 4 and 64 against 16 steps at one width (clipped: window 16's curve has no
-  unclipped reading at the windows' 300 exposures);
+* the window: 4 and 64 against 16 steps at one width, at the same exposures over the
+  lengths every window tried, unclipped where every window has exact readings there, else
+  clipped and labelled;
 * the lr: a best lr at its grid's edge, or curves trained at an lr the grid no longer
   chooses.
 """
@@ -74,12 +75,27 @@ def _budget(part: pd.DataFrame, saved: pd.DataFrame) -> tuple[float | None, str 
     return gain, None
 
 
+def _window(clipped: pd.DataFrame, unclipped: pd.DataFrame) -> str | None:
+    """The windows against window 16 at the most exposures they share: unclipped where
+    every window has exact readings over the common lengths, else the clipped bits."""
+    w, measure = unclipped, "unclipped, exact"
+    if not len(w):
+        w, measure = clipped, "clipped bits stored"
+    if not len(w):
+        return None
+    w = w[(w["exposures"] == w["exposures"].max()) & (w["window"] != 16)]
+    return (f"the window, at {int(w['exposures'].iloc[0])} exposures against window 16 over the "
+            f"lengths all tried ({int(w['shortest'].iloc[0])}-{int(w['longest'].iloc[0])}): "
+            + ", ".join(f"window {r['window']} x{r['ratio']:.2f}" for _, r in w.iterrows())
+            + f" ({measure}; one width, 3 sequences per length: no interval on the ratio)")
+
+
 def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, saved: pd.DataFrame,
              saved_ratio: pd.DataFrame, lr_choice: pd.DataFrame,
-             windows: pd.DataFrame) -> list[dict]:
+             windows: pd.DataFrame, saved_windows: pd.DataFrame | None = None) -> list[dict]:
     """Per cell, width and alphabet: the reasons, each from its comparison (module doc).
-    caps, ratio: the clipped capacities and online/offline ratios; saved, saved_ratio: the
-    unclipped ones (analysis.code_length)."""
+    caps, ratio, windows: the clipped capacities, online/offline and window ratios; saved,
+    saved_ratio, saved_windows: the unclipped ones (analysis.code_length)."""
     out = []
     for key, part in caps.groupby(["cell", "units", "alphabet_size"], sort=True):
         cell, units, a = key
@@ -97,16 +113,11 @@ def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, saved: pd.DataFrame,
         if len(online) and online.iloc[-1]["status"] in LOWER_BOUND:
             v["reasons"].append("the lengths tried: the online unclipped curve still rises at "
                                 "its longest length (a lower bound)")
-        w = _same(windows, cell, units, a)
-        if len(w):
-            w = w[(w["exposures"] == w["exposures"].max()) & (w["window"] != 16)]
-            v["reasons"].append(f"the window, at {int(w['exposures'].iloc[0])} exposures against "
-                                "window 16 over the lengths all tried ("
-                                f"{int(w['shortest'].iloc[0])}-{int(w['longest'].iloc[0])}): "
-                                + ", ".join(f"window {r['window']} x{r['ratio']:.2f}"
-                                            for _, r in w.iterrows())
-                                + " (clipped bits stored; one width, 3 sequences per length: "
-                                  "no interval)")
+        window = _window(_same(windows, cell, units, a),
+                         _same(saved_windows if saved_windows is not None else pd.DataFrame(),
+                               cell, units, a))
+        if window:
+            v["reasons"].append(window)
         lrs = _same(lr_choice, cell, units, a)
         for _, e in lrs[lrs["at_edge"] & lrs["mode"].isin(set(part["mode"]))].iterrows():
             v["reasons"].append(f"possibly the lr: {e['mode']}'s best lr {e['lr']:g} is at the "
