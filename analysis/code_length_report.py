@@ -27,7 +27,7 @@ def measure(r) -> str:
             f"{lengths(r['proxy_lengths'])} (on the proxy alone: {r['proxy_status']}{gain})")
 
 
-def bias_sentence(bias: pd.DataFrame) -> str:
+def bias_sentence(bias: pd.DataFrame, saved: pd.DataFrame) -> str:
     if bias.empty:
         return ""
 
@@ -49,12 +49,24 @@ def bias_sentence(bias: pd.DataFrame) -> str:
     nets = "; ".join(f"{k} {v:.2f}" for _, r in bias.iterrows()
                      for k, v in r["by_network"].items())
     return ("**How far the proxy can be trusted.** On the runs that record both measures at the "
-            "end of their budget (`capacity_more`, at the lr chosen), the last-pass proxy over "
-            "the exact saving is, median per update: " + "; ".join(parts) + f". So {way}. Per "
-            f"network and window: {nets}. No LSTM run with the 16-step window records both, so "
-            "the bias of the rows below that rest on the proxy (the older LSTM online curves) is "
-            "not measured; the LSTM runs with other windows suggest they are understated, and a "
-            "ratio of two proxies carries the ratio of their biases.")
+            "end of their budget (at the lr chosen), the last-pass proxy over the exact saving "
+            "is, median per update: " + "; ".join(parts) + f". So {way}. Per network and "
+            f"window: {nets}. " + _on_proxy(saved))
+
+
+def _on_proxy(saved: pd.DataFrame) -> str:
+    """Which capacities below still rest on the proxy, by update."""
+    if saved.empty:
+        return ""
+    proxy = saved[saved["proxy_lengths"].map(len) > 0]
+    if proxy.empty:
+        return "Every capacity below rests on the exact measure at every length."
+    online = proxy[proxy["update"] == "step"]
+    words = (f"{len(proxy)} capacities below rest on the proxy at some length, "
+             f"{len(online)} of them online")
+    return words + (": offline the proxy is exact, so those rows are as measured." if online.empty
+                    else ": their bias is that of their network and window above, where "
+                         "measured; a ratio of two proxies carries the ratio of their biases.")
 
 
 def saved_table(saved: pd.DataFrame) -> list[str]:
@@ -172,7 +184,7 @@ def saved_section(cap) -> list[str]:
             "cosine schedule). Each row says which; where a curve mixes them, its status on "
             "the proxy alone is beside (every run has the proxy). "
             f"{exact} of {len(cap.saved)} capacities below rest on the exact measure. "
-            + joined_sentence(cap.joined), "", bias_sentence(cap.saved_bias), "",
+            + joined_sentence(cap.joined), "", bias_sentence(cap.saved_bias, cap.saved), "",
             "Capacity is the plateau: the largest mean over lengths (t interval over 3 "
             "sequences), with where the curve stands at its longest length ('peaked': 2 or "
             "more longer lengths below the peak; 'level': the last doubling's interval "
