@@ -105,19 +105,23 @@ def _cells_steps(results: Path) -> str:
 
 
 def capacity_step_table(steps: pd.DataFrame) -> str:
-    """The capacity study's steps (window 16 online, chunks of 64 offline) with their roofline."""
+    """The capacity study's steps (window 16 online, chunks of 64 offline) with their roofline,
+    the compiled kernels beside the torch kernel at the same P."""
     g = steps[steps["bptt"].astype(str).isin(["16", "chunk64"])]
     if g.empty or "floor_us" not in g.columns:
         return "(run `python -m bench.steptime` for the windowed and offline rows)"
-    lines = ["| step | H | reference | population (P) | vs reference | floor | over the floor |",
-             "|---|---|---|---|---|---|---|"]
-    for (bptt, h), rows in g.groupby(["bptt", "H"], sort=True):
+    lines = ["| step | network | reference | population (P) | vs reference | torch kernel | "
+             "floor | over the floor |", "|---|---|---|---|---|---|---|---|"]
+    for (bptt, cell, h), rows in g.groupby(["bptt", "cell", "H"], sort=True):
         ref = rows[rows["impl"] == "reference"]
+        torch_us = rows[rows["impl"] == "population_torch"].set_index("P")["per_model_step_us"]
         for _, r in rows[rows["impl"] == "population"].iterrows():
             name = "online, window 16" if str(bptt) == "16" else "offline, chunks of 64"
             ref_us = f"{ref['per_model_step_us'].iloc[0]:.1f} µs" if len(ref) else "-"
-            lines.append(f"| {name} | {h} | {ref_us} | {r['per_model_step_us']:.1f} µs ({r['P']}) | "
-                         f"{r['speedup_vs_reference']:.0f}× | {r['floor_us']:.1f} µs | "
+            other = f"{torch_us[r['P']]:.1f} µs" if r["P"] in torch_us.index else "-"
+            lines.append(f"| {name} | {cell.upper()} {h} | {ref_us} | "
+                         f"{r['per_model_step_us']:.1f} µs ({r['P']}) | "
+                         f"{r['speedup_vs_reference']:.0f}× | {other} | {r['floor_us']:.1f} µs | "
                          f"{r['over_floor']:.1f}× |")
     return "\n".join(lines)
 

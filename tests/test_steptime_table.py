@@ -111,11 +111,11 @@ def test_engine_rows_are_compared_with_jax_at_the_same_step_and_population():
     assert df.loc[("population", "chunk64", 4), "speedup_vs_jax"] == pytest.approx(1 / 3)
     assert math.isnan(df.loc[("population", "16", 16), "speedup_vs_jax"])  # no JAX row at P=16
     assert df.loc[("jax_vmap", "16", 4), "speedup_vs_reference"] == pytest.approx(70.0)
-    # JAX is no seqmem engine; offline the engine runs seqmem.offline, as its runs record
+    # JAX is no seqmem engine; on a CPU the engine compiles both steps, as its runs record
     assert df.loc[("jax_vmap", "16", 4), "kernel"] == "jax-vmap"
     assert math.isnan(df.loc[("jax_vmap", "16", 4), "numerics_version"])
     assert df.loc[("population", "16", 4), "kernel"] == "numba"
-    assert df.loc[("population", "chunk64", 4), "kernel"] == "torch"
+    assert df.loc[("population", "chunk64", 4), "kernel"] == "numba"
 
 
 def test_a_merged_rerun_replaces_whole_groups_and_keeps_the_others():
@@ -155,3 +155,25 @@ def test_the_readme_step_table_holds_the_notebooks_steps_only():
                                    ("population", "chunk64", 64, 12.0, float("nan")))]
     lines = step_table(pd.DataFrame(rows)).splitlines()[2:]
     assert len(lines) == 1 and "3000.0 µs" in lines[0] and "15.0 µs (200×)" in lines[0]
+
+
+def test_the_capacity_step_table_sets_each_network_beside_its_torch_kernel():
+    import pandas as pd
+
+    from analysis.readme import capacity_step_table
+
+    def row(cell, h, impl, p, us, bptt="chunk64"):
+        return dict(cell=cell, H=h, impl=impl, P=p, bptt=bptt, per_model_step_us=us,
+                    speedup_vs_reference=300.0 / us, floor_us=0.1, over_floor=us / 0.1)
+
+    steps = pd.DataFrame([row("gru", 10, "reference", 1, 300.0), row("gru", 10, "population", 2, 1.0),
+                          row("gru", 10, "population_torch", 2, 100.0),
+                          row("gru", 10, "population", 16, 1.2),  # no torch row at P = 16
+                          row("lstm", 32, "population", 4, 14.0, bptt="16"),
+                          row("lstm", 32, "population", 4, 9.0, bptt="epoch")])  # not a capacity step
+    lines = capacity_step_table(steps).splitlines()
+    assert lines[2].startswith("| online, window 16 | LSTM 32 | - | 14.0 µs (4) |")
+    assert lines[3] == ("| offline, chunks of 64 | GRU 10 | 300.0 µs | 1.0 µs (2) | 300× | 100.0 µs | "
+                        "0.1 µs | 10.0× |")
+    assert lines[4].startswith("| offline, chunks of 64 | GRU 10 | 300.0 µs | 1.2 µs (16) | 250× | - |")
+    assert len(lines) == 5
