@@ -106,7 +106,7 @@ def plan_chunks(runs: Sequence[Run], todo: Collection[str] | None = None,
 
 # Offline training per model and letter on the compiled kernel (seqmem.kernel_offline):
 # fixed + per G H (H + A) multiply-add, fitted to one core's pass at LSTM 16-64, GRU 10 and
-# RNN 19 units (1.1-6.6 us; within 20% of each).
+# RNN 19 units (1.0-7.5 us in results/steptime.csv; within 20% of each).
 OFFLINE_US = (1.1, 2.4e-4)
 # A user cell's step (seqmem.user_engine), per model: fixed + per window step (us).
 USER_US = (400.0, 150.0)

@@ -1,6 +1,6 @@
 """The population engine's offline epoch (update="chunk") through torch: char-RNN training
 of P models. The default off a CPU, and the oracle of the compiled pass on one
-(seqmem.kernel_offline), which computes the same and is 2-80x faster there.
+(seqmem.kernel_offline), which computes the same and is 2-100x faster there.
 
 One pass is teacher-forced from a fresh state. Each chunk of `chunk` letters is one
 forward through the nn layer's own kernel per model (seqmem.model.functional_forward),
