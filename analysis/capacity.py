@@ -276,7 +276,7 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
         result.lstar = lstar_bisection(pd.concat(parts, ignore_index=True))
         result.lstar_between = lstar_between(result.lstar)
     result.divergence = analyse_divergence(protocol or [])
-    rerun = rerun_agreement(table, more)
+    rerun = rerun_agreement(join_runs(table, plateau)[0], more)
     table, replaced = join_runs(table, plateau, more)
     rerun_far = rerun_agreement(table, far)
     table, replaced_far = join_runs(table, far)

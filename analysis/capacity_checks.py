@@ -207,6 +207,7 @@ def rerun_agreement(old: pd.DataFrame | None, new: pd.DataFrame | None) -> dict 
     y = b.loc[ids, "bits_stored"].to_numpy(dtype=float)
     r = y / x
     return dict(runs=len(ids), identical=int((x == y).sum()), median=float(np.median(r)),
+                slices=sorted(str(c) for c in b.loc[ids, "slice"].unique()) if "slice" in b else [],
                 min=float(r.min()), max=float(r.max()),
                 cpus_old=sorted(str(c) for c in a.loc[ids, "cpu"].dropna().unique()),
                 cpus_new=sorted(str(c) for c in b.loc[ids, "cpu"].dropna().unique()),

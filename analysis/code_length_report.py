@@ -137,15 +137,15 @@ def joined_sentence(joined: dict) -> str:
     more, far = joined.get("capacity_more"), joined.get("capacity_far")
     if more:
         parts.append(f"`capacity_more` adds {more['rows']} runs to these curves (slices of the "
-                     f"same name); {more['replaced']} of them re-ran runs of `capacity` under the "
-                     "same run id, and their rows replace the older ones, since they record the "
-                     "exact saving." + _rerun_words(more.get("rerun")))
+                     f"same name); {more['replaced']} of them re-ran runs of `capacity` and "
+                     "`capacity_plateau` under the same run id, and their rows replace the older "
+                     "ones, since they record the exact saving." + _rerun_words(more.get("rerun")))
     if far:
         parts.append(f"`capacity_far` continues every offline curve two doublings further on "
                      f"the compiled offline kernel ({far['rows']} runs); {far['replaced']} of them "
-                     "re-made stored runs under the same run id (the RNN 19 offline at its "
-                     "chosen lr, on capacity's sequences), and their rows replace the older ones."
-                     + _rerun_words(far.get("rerun")))
+                     "re-made stored runs under the same run id"
+                     + (f" ({', '.join(far['rerun']['slices'])})" if far.get("rerun") else "")
+                     + ", and their rows replace the older ones." + _rerun_words(far.get("rerun")))
     return " ".join(parts)
 
 
