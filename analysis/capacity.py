@@ -33,7 +33,6 @@ from analysis.capacity_checks import (
     lstar_between,
     lstar_bisection,
     rerun_agreement,
-    saved_window_ratios,
     split_by_lr,
     window_ratios,
 )
@@ -306,7 +305,7 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     result.saved = code_length.with_lr(code_length.code_length_capacity(reads, curve),
                                        result.lr_choice)
     result.saved_points = code_length.saved_points(reads, curve)
-    result.saved_windows = saved_window_ratios(result.saved_points)
+    result.saved_windows = code_length.window_ratios(reads)
     result.saved_ratio = code_length.online_offline(result.saved, reads)
     result.saved_bias = code_length.proxy_bias(_prepare(table))
     result.verdicts = verdicts(caps, ratio, result.saved, result.saved_ratio, result.lr_choice,

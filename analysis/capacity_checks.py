@@ -258,28 +258,3 @@ def window_ratios(pts: pd.DataFrame) -> pd.DataFrame:
                              longest=int(common[-1])))
     return pd.DataFrame(rows)
 
-
-def saved_window_ratios(points: pd.DataFrame) -> pd.DataFrame:
-    """window_ratios on the unclipped saving (analysis.code_length.saved_points): per network,
-    lr and reading, each online window's largest mean exact saving over the lengths where
-    every window has an exact reading, its t interval and the length it peaks at, and its
-    ratio to window 16's (like for like: the same exposures, lengths and measure)."""
-    keys = ["cell", "units", "alphabet_size", "lr", "exposures"]
-    rows = []
-    online = points[points["mode"].str.startswith("online k=") & points["exact"]] \
-        if len(points) else points
-    for key, part in online.groupby(keys, sort=True):
-        if part["mode"].nunique() < 2 or "online k=16" not in set(part["mode"]):
-            continue
-        common = sorted(set.intersection(*(set(g["length"]) for _, g in part.groupby("mode"))))
-        if not common:
-            continue
-        mine = part[part["length"].isin(common)]
-        best = mine.loc[mine.groupby("mode")["saved"].idxmax()].set_index("mode")
-        base = best.loc["online k=16", "saved"]
-        for m, r in best.iterrows():
-            rows.append(dict(zip(keys, key, strict=True), window=int(m.split("=")[1]),
-                             saved=float(r["saved"]), lo=float(r["lo"]), hi=float(r["hi"]),
-                             peak_length=int(r["length"]), ratio=float(r["saved"] / base),
-                             shortest=int(common[0]), longest=int(common[-1])))
-    return pd.DataFrame(rows)

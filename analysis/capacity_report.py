@@ -93,13 +93,17 @@ def unclipped_window_lines(windows: pd.DataFrame) -> list[str]:
     for key, part in (windows.groupby(["cell", "units", "alphabet_size", "lr", "exposures"])
                       if len(windows) else []):
         items = [f"{r['window']}: {r['saved']:.0f} [{r['lo']:.0f}, {r['hi']:.0f}] bits at "
-                 f"{r['peak_length']:,} letters (x{r['ratio']:.2f})"
+                 f"{r['peak_length']:,} letters"
+                 + ("" if r["window"] == 16 else
+                    f" (x{ci_or_point(r['ratio'], r['ratio_lo'], r['ratio_hi'])}, "
+                    f"{r['paired']} lengths paired)")
                  for _, r in part.sort_values("window").iterrows()]
         out.append(f"- {key[0].upper()} {key[1]} units, {key[2]} letters, lr {key[3]:g}, "
                    f"{key[4]} exposures, the most bits saved (exact, unclipped; mean over 3 "
                    f"sequences, t interval) over the lengths every window tried "
                    f"({part['shortest'].iloc[0]:,}-{part['longest'].iloc[0]:,}), by window: "
-                   + "; ".join(items) + " (ratios against window 16).")
+                   + "; ".join(items) + " (ratios against window 16, percentile interval "
+                   "resampling the sequences of every length).")
     return out
 
 

@@ -78,16 +78,17 @@ def _budget(part: pd.DataFrame, saved: pd.DataFrame) -> tuple[float | None, str 
 def _window(clipped: pd.DataFrame, unclipped: pd.DataFrame) -> str | None:
     """The windows against window 16 at the most exposures they share: unclipped where
     every window has exact readings over the common lengths, else the clipped bits."""
-    w, measure = unclipped, "unclipped, exact"
+    w, measure = unclipped, "unclipped, exact; interval over sequences"
     if not len(w):
-        w, measure = clipped, "clipped bits stored"
+        w, measure = clipped, "clipped bits stored; 3 sequences per length: no interval"
     if not len(w):
         return None
     w = w[(w["exposures"] == w["exposures"].max()) & (w["window"] != 16)]
     return (f"the window, at {int(w['exposures'].iloc[0])} exposures against window 16 over the "
             f"lengths all tried ({int(w['shortest'].iloc[0])}-{int(w['longest'].iloc[0])}): "
-            + ", ".join(f"window {r['window']} x{r['ratio']:.2f}" for _, r in w.iterrows())
-            + f" ({measure}; one width, 3 sequences per length: no interval on the ratio)")
+            + ", ".join(f"window {r['window']} x{r['ratio']:.2f}"
+                        + (f" [{r['ratio_lo']:.2f}, {r['ratio_hi']:.2f}]" if "ratio_lo" in r else "")
+                        for _, r in w.iterrows()) + f" ({measure}; one width)")
 
 
 def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, saved: pd.DataFrame,

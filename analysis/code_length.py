@@ -307,3 +307,39 @@ def curve_statuses(saved: pd.DataFrame) -> dict[str, list[dict]]:
         ["cell", "alphabet_size", "units", "mode"])
     return dict(plateau=end[end["status"].isin(PLATEAU)].to_dict(orient="records"),
                 bound=end[end["status"].isin(LOWER_BOUND)].to_dict(orient="records"))
+
+
+def window_ratios(reads: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """The online windows of one network against window 16 on the exact unclipped saving:
+    per network, lr and reading, over the lengths where every window has exact readings,
+    each window's largest mean saving (its t interval and the length it peaks at) and its
+    ratio to window 16's, with a percentile interval resampling the sequences of every
+    length (paired where the windows trained the same sequences)."""
+    from analysis.capacity import _mean_ci
+
+    rng = np.random.default_rng(seed)
+    keys = ["cell", "units", "alphabet_size", "lr", "exposures"]
+    online = reads[reads["mode"].str.startswith("online k=") & (reads["exact"] == 1.0)] \
+        if len(reads) else reads
+    rows = []
+    for key, part in online.groupby(keys, sort=True):
+        by_mode = dict(iter(part.groupby("mode")))
+        if len(by_mode) < 2 or ONLINE not in by_mode:
+            continue
+        common = sorted(set.intersection(*(set(g["length"]) for g in by_mode.values())))
+        if not common:
+            continue
+        base = by_mode[ONLINE][by_mode[ONLINE]["length"].isin(common)]
+        for mode, g in sorted(by_mode.items()):
+            g = g[g["length"].isin(common)]
+            means = g.groupby("length")["saved"].mean()
+            peak = int(means.idxmax())
+            m, lo, hi = _mean_ci(g[g["length"] == peak]["saved"].to_numpy(float))
+            reps, paired, _ = _boot_ratio(g, base, rng)
+            rlo, rhi = np.percentile(reps, [2.5, 97.5])
+            rows.append(dict(zip(keys, key, strict=True), window=int(mode.split("=")[1]),
+                             saved=float(m), lo=float(lo), hi=float(hi), peak_length=peak,
+                             ratio=float(means.max() / base.groupby("length")["saved"].mean().max()),
+                             ratio_lo=float(rlo), ratio_hi=float(rhi), paired=paired,
+                             shortest=int(common[0]), longest=int(common[-1])))
+    return pd.DataFrame(rows)

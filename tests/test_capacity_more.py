@@ -341,26 +341,30 @@ def test_capacity_far_continues_the_curves_and_replaces_what_it_re_made():
 
 
 def test_windows_compare_on_the_exact_saving_over_shared_lengths():
-    """Like for like: the same exposures and lr, the lengths every window has exact readings
-    at (window 4's longer length and window 64's proxy-only length are left out)."""
-    from analysis.capacity_checks import saved_window_ratios
+    """Like for like: the same exposures and lr, the lengths where every window has exact
+    readings (window 4's longer length and window 64's proxy length are left out); the
+    interval resamples the sequences, paired where the windows trained the same ones."""
     from analysis.capacity_verdicts import _window
+    from analysis.code_length import window_ratios
 
     rows = []
     for mode, values in (("online k=4", {64: 90.0, 128: 120.0, 256: 100.0, 512: 500.0}),
                          ("online k=16", {64: 100.0, 128: 150.0, 256: 140.0}),
                          ("online k=64", {64: 80.0, 128: 135.0, 256: 900.0})):
         for n, v in values.items():
-            rows.append(dict(cell="lstm", units=8, alphabet_size=26, lr=1e-3, exposures=300,
-                             mode=mode, length=n, saved=v, lo=v - 10, hi=v + 10,
-                             exact=not (mode == "online k=64" and n == 256)))
-    w = saved_window_ratios(pd.DataFrame(rows)).set_index("window")
+            for g in range(3):
+                rows.append(dict(cell="lstm", units=8, alphabet_size=26, lr=1e-3, exposures=300,
+                                 mode=mode, length=n, gen_seed=10 * n + g, saved=v + g - 1,
+                                 exact=0.0 if (mode == "online k=64" and n == 256) else 1.0))
+    w = window_ratios(pd.DataFrame(rows)).set_index("window")
     assert (w["shortest"].unique().tolist(), w["longest"].unique().tolist()) == ([64], [128])
-    assert w.loc[4, "saved"] == 120.0 and w.loc[4, "ratio"] == pytest.approx(0.8)
+    assert w.loc[4, "saved"] == pytest.approx(120.0) and w.loc[4, "ratio"] == pytest.approx(0.8)
     assert w.loc[64, "ratio"] == pytest.approx(0.9) and w.loc[16, "ratio"] == 1.0
-    assert w.loc[64, "peak_length"] == 128
+    assert w.loc[64, "peak_length"] == 128 and w.loc[4, "paired"] == 2
+    assert w.loc[4, "ratio_lo"] < 0.8 < w.loc[4, "ratio_hi"] < 0.85  # +-1 around each mean
     text = _window(pd.DataFrame(), w.reset_index())
     assert text.startswith("the window, at 300 exposures against window 16 over the lengths "
-                           "all tried (64-128): window 4 x0.80, window 64 x0.90 (unclipped, exact")
+                           "all tried (64-128): window 4 x0.80 [")
+    assert "(unclipped, exact; interval over sequences; one width)" in text
     one = pd.DataFrame(rows)
-    assert saved_window_ratios(one[one["mode"] != "online k=16"]).empty  # no window 16
+    assert window_ratios(one[one["mode"] != "online k=16"]).empty  # no window 16
