@@ -401,6 +401,101 @@ def _recurrent_adam(h_window, dpre, row, w_hh, m_hh, v_hh, step):
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def lstm_cell(pre, c, h, fac, kk, fgate):
+    """One LSTM step from its gate pre-activations `pre` (blocks i, f, g, o of H): the cell
+    c updated in place, the new state into h, and the local derivatives every backward pass
+    through this step reuses: the gate gradients are [dc, dc, dc, dh] * fac (lstm_gate_grads),
+    dc gains dh * kk, and dc * fgate reaches the step before."""
+    hid = c.shape[0]
+    one = np.float32(1.0)
+    for k in range(hid):
+        i_g = sigmoid(pre[k])
+        f_g = sigmoid(pre[hid + k])
+        g_g = np.tanh(pre[2 * hid + k])
+        o_g = sigmoid(pre[3 * hid + k])
+        cp = c[k]
+        cn = f_g * cp + i_g * g_g
+        c[k] = cn
+        tc = np.tanh(cn)
+        h[k] = o_g * tc
+        fac[k] = g_g * i_g * (one - i_g)
+        fac[hid + k] = cp * f_g * (one - f_g)
+        fac[2 * hid + k] = i_g * (one - g_g * g_g)
+        fac[3 * hid + k] = tc * o_g * (one - o_g)
+        kk[k] = o_g * (one - tc * tc)
+        fgate[k] = f_g
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def lstm_gate_grads(dc, dh, fac, out):
+    """out = the gradients of one LSTM step's gate pre-activations, [dc, dc, dc, dh] * fac."""
+    hid = dc.shape[0]
+    for k in range(hid):
+        out[k] = dc[k] * fac[k]
+        out[hid + k] = dc[k] * fac[hid + k]
+        out[2 * hid + k] = dc[k] * fac[2 * hid + k]
+        out[3 * hid + k] = dh[k] * fac[3 * hid + k]
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def gru_cell(ig, hg, hs, t, fac, zz):
+    """GRU step t as ATen's CPU cell computes it, from ig = W_ih x + b_ih and hg = W_hh hs[t]
+    + b_hh (gates r, z, n): the new state into hs[t + 1], and the local derivatives every
+    backward pass reuses (see _gated_model_epoch): A, B, C and r in fac[t], z in zz[t].
+    Indexed rows of whole arrays, not row views: with views LLVM must check at run time that
+    hs[t] and hs[t + 1] do not overlap, and at widths off the vector width it then rounds
+    differently."""
+    hid = hs.shape[1]
+    one = np.float32(1.0)
+    for k in range(hid):
+        hp = hs[t, k]
+        r = sigmoid(hg[k] + ig[k])
+        z = sigmoid(hg[hid + k] + ig[hid + k])
+        hn = hg[2 * hid + k]
+        nn_ = np.tanh(ig[2 * hid + k] + hn * r)
+        hs[t + 1, k] = (hp - nn_) * z + nn_
+        fac[t, k] = (hp - nn_) * z * (one - z)
+        fac[t, hid + k] = (one - z) * (one - nn_ * nn_)
+        fac[t, 2 * hid + k] = hn * r * (one - r)
+        fac[t, 3 * hid + k] = r
+        zz[t, k] = z
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def rnn_cell(ig, hg, h, fac):
+    """One tanh-RNN step: h = tanh(hg + ig), and its local derivative 1 - h^2 in fac."""
+    one = np.float32(1.0)
+    for k in range(h.shape[0]):
+        hn = np.tanh(hg[k] + ig[k])
+        h[k] = hn
+        fac[k] = one - hn * hn
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def gated_gate_grads(dh, fac, dig, dhg, gru):
+    """The gradients of one GRU (gru=True) or tanh-RNN step's input side (dig) and hidden
+    side (dhg) from dh, the gradient reaching its new state."""
+    hid = dh.shape[0]
+    if gru:
+        for k in range(hid):
+            d = dh[k]
+            dpn = d * fac[hid + k]
+            dr = dpn * fac[2 * hid + k]
+            dzg = d * fac[k]
+            dig[k] = dr
+            dig[hid + k] = dzg
+            dig[2 * hid + k] = dpn
+            dhg[k] = dr
+            dhg[hid + k] = dzg
+            dhg[2 * hid + k] = dpn * fac[3 * hid + k]
+    else:
+        for k in range(hid):
+            dpre = dh[k] * fac[k]
+            dig[k] = dpre
+            dhg[k] = dpre
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _train_lstm(blocks, work, idx, opts, losses):
     """Every model's epoch in turn, each on the aligned working copy; losses (P, n)."""
     for p in range(blocks.param.w_ih.shape[0]):
@@ -421,7 +516,6 @@ def _lstm_model_epoch(work, idx, opts, losses):
     a, g4 = w_ih.shape
     hid = g4 // 4
     n = idx.shape[0]
-    one = np.float32(1.0)
     c[:] = 0.0
     hs[0, :] = 0.0  # hs[t] is the h fed to step t
     grad_ih[:, :] = 0.0
@@ -440,23 +534,7 @@ def _lstm_model_epoch(work, idx, opts, losses):
                     pre[j] += hk * w_hh[k, j]
         for j in range(g4):
             pre[j] = pre[j] + b_ih[j] + b_hh[j]
-        for k in range(hid):
-            i_g = sigmoid(pre[k])
-            f_g = sigmoid(pre[hid + k])
-            g_g = np.tanh(pre[2 * hid + k])
-            o_g = sigmoid(pre[3 * hid + k])
-            cp = c[k]
-            cn = f_g * cp + i_g * g_g
-            c[k] = cn
-            tc = np.tanh(cn)
-            hs[t + 1, k] = o_g * tc
-            # Local derivatives for every backward pass that reaches this step.
-            fac[t, k] = g_g * i_g * (one - i_g)
-            fac[t, hid + k] = cp * f_g * (one - f_g)
-            fac[t, 2 * hid + k] = i_g * (one - g_g * g_g)
-            fac[t, 3 * hid + k] = tc * o_g * (one - o_g)
-            kk[t, k] = o_g * (one - tc * tc)
-            fgate[t, k] = f_g
+        lstm_cell(pre, c, hs[t + 1], fac[t], kk[t], fgate[t])
         h = hs[t + 1]
         losses[t] = readout_loss(h, w_out, b_out, logits, ce, dz, idx[(t + 1) % n], softmax_loss)
         readout_backward(dz, w_out, dh)
@@ -469,11 +547,7 @@ def _lstm_model_epoch(work, idx, opts, losses):
                 for k in range(hid):
                     dc[k] += dh[k] * kk[s, k]
             jw = s - lo
-            for k in range(hid):
-                dpre[jw, k] = dc[k] * fac[s, k]
-                dpre[jw, hid + k] = dc[k] * fac[s, hid + k]
-                dpre[jw, 2 * hid + k] = dc[k] * fac[s, 2 * hid + k]
-                dpre[jw, 3 * hid + k] = dh[k] * fac[s, 3 * hid + k]
+            lstm_gate_grads(dc, dh, fac[s], dpre[jw])
             if s > lo:
                 _chain(w_hh, dpre[jw], dh)
                 for k in range(hid):
@@ -617,7 +691,6 @@ def _gated_model_epoch(work, idx, opts, losses, gru):
     window, char, softmax_loss = opts.window, opts.char, opts.softmax_loss
     hid = w_hh.shape[0]
     n = idx.shape[0]
-    one = np.float32(1.0)
     hs[0, :] = 0.0  # hs[t] is the h fed to step t
     grad_ih[:, :] = 0.0
     for t in range(n):
@@ -625,24 +698,10 @@ def _gated_model_epoch(work, idx, opts, losses, gru):
         if char:
             hs[t, :] = 0.0
         gate_inputs(w_ih[idx[t]], b_ih, w_hh, b_hh, hs[t], char, ig, hg)
-        if gru:  # the branch outside the loops, so that each loop is one plain kernel
-            for k in range(hid):
-                hp = hs[t, k]
-                r = sigmoid(hg[k] + ig[k])
-                z = sigmoid(hg[hid + k] + ig[hid + k])
-                hn = hg[2 * hid + k]
-                nn_ = np.tanh(ig[2 * hid + k] + hn * r)
-                hs[t + 1, k] = (hp - nn_) * z + nn_
-                fac[t, k] = (hp - nn_) * z * (one - z)
-                fac[t, hid + k] = (one - z) * (one - nn_ * nn_)
-                fac[t, 2 * hid + k] = hn * r * (one - r)
-                fac[t, 3 * hid + k] = r
-                zz[t, k] = z
+        if gru:
+            gru_cell(ig, hg, hs, t, fac, zz)
         else:
-            for k in range(hid):
-                hn = np.tanh(hg[k] + ig[k])
-                hs[t + 1, k] = hn
-                fac[t, k] = one - hn * hn
+            rnn_cell(ig, hg, hs[t + 1], fac[t])
         h = hs[t + 1]
         losses[t] = readout_loss(h, w_out, b_out, logits, ce, dz, idx[(t + 1) % n], softmax_loss)
         readout_backward(dz, w_out, dh)
@@ -650,23 +709,7 @@ def _gated_model_epoch(work, idx, opts, losses, gru):
         lo = max(0, t - window + 1)
         for s in range(t, lo - 1, -1):
             jw = s - lo
-            if gru:
-                for k in range(hid):
-                    d = dh[k]
-                    dpn = d * fac[s, hid + k]
-                    dr = dpn * fac[s, 2 * hid + k]
-                    dzg = d * fac[s, k]
-                    dig[jw, k] = dr
-                    dig[jw, hid + k] = dzg
-                    dig[jw, 2 * hid + k] = dpn
-                    dhg[jw, k] = dr
-                    dhg[jw, hid + k] = dzg
-                    dhg[jw, 2 * hid + k] = dpn * fac[s, 3 * hid + k]
-            else:
-                for k in range(hid):
-                    dpre = dh[k] * fac[s, k]
-                    dig[jw, k] = dpre
-                    dhg[jw, k] = dpre
+            gated_gate_grads(dh, fac[s], dig[jw], dhg[jw], gru)
             if s > lo:
                 _chain(w_hh, dhg[jw], dprev)
                 if gru:

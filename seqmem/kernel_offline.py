@@ -35,9 +35,13 @@ from seqmem.kernel_numba import (
     adam_step,
     adam_update,
     aligned_zeros,
+    gated_gate_grads,
+    gru_cell,
     load,
+    lstm_cell,
+    lstm_gate_grads,
     readout_loss,
-    sigmoid,
+    rnn_cell,
     store,
 )
 from seqmem.schedule import lr_at
@@ -57,6 +61,7 @@ class ChunkScratch(NamedTuple):
     dhg: np.ndarray  # (size, G): gradients of the hidden side W_hh h + b_hh
     ig: np.ndarray  # (G,)
     hg: np.ndarray  # (G,)
+    pre: np.ndarray  # (G,): the LSTM's gate pre-activations ig + hg
     c: np.ndarray  # (H,): the LSTM's cell, carried across chunks
     dh: np.ndarray  # (H,)
     dc: np.ndarray  # (H,)
@@ -80,7 +85,8 @@ class OfflineWorkspace(NamedTuple):
                       b_hh=z((g,)), b_out=z((a,)))
         scratch = ChunkScratch(hs=z((size + 1, h)), fac=z((size, 4 * h)), kk=z((size, h)),
                                gate=z((size, h)), dz=z((size, a)), dig=z((size, g)),
-                               dhg=z((size, g)), ig=z((g,)), hg=z((g,)), c=z((h,)), dh=z((h,)),
+                               dhg=z((size, g)), ig=z((g,)), hg=z((g,)), pre=z((g,)), c=z((h,)),
+                               dh=z((h,)),
                                dc=z((h,)), dprev=z((h,)), logits=z((a,)), ce=z((a,)))
         return cls(grad, scratch)
 
@@ -134,10 +140,9 @@ def _forward(param, scr, idx, lo, hi, softmax_loss, cell, losses):
     gradient of the chunk's mean loss at its logits."""
     w_ih, w_out, w_hh, b_ih, b_hh, b_out = param
     hs, fac, kk, gate, dz = scr.hs, scr.fac, scr.kk, scr.gate, scr.dz
-    ig, hg, c = scr.ig, scr.hg, scr.c
+    ig, hg, pre, c = scr.ig, scr.hg, scr.pre, scr.c
     hid = w_hh.shape[0]
     n = idx.shape[0]
-    one = np.float32(1.0)
     inv = np.float32(1.0 / (hi - lo))
     for s in range(hi - lo):
         t = lo + s
@@ -150,40 +155,13 @@ def _forward(param, scr, idx, lo, hi, softmax_loss, cell, losses):
             for j in range(hg.shape[0]):
                 hg[j] += hk * w_hh[k, j]
         if cell == 0:  # LSTM, gates i, f, g, o
-            for k in range(hid):
-                i_g = sigmoid(ig[k] + hg[k])
-                f_g = sigmoid(ig[hid + k] + hg[hid + k])
-                g_g = np.tanh(ig[2 * hid + k] + hg[2 * hid + k])
-                o_g = sigmoid(ig[3 * hid + k] + hg[3 * hid + k])
-                cp = c[k]
-                cn = f_g * cp + i_g * g_g
-                c[k] = cn
-                tc = np.tanh(cn)
-                hs[s + 1, k] = o_g * tc
-                fac[s, k] = g_g * i_g * (one - i_g)
-                fac[s, hid + k] = cp * f_g * (one - f_g)
-                fac[s, 2 * hid + k] = i_g * (one - g_g * g_g)
-                fac[s, 3 * hid + k] = tc * o_g * (one - o_g)
-                kk[s, k] = o_g * (one - tc * tc)
-                gate[s, k] = f_g
+            for j in range(pre.shape[0]):
+                pre[j] = ig[j] + hg[j]
+            lstm_cell(pre, c, hs[s + 1], fac[s], kk[s], gate[s])
         elif cell == 1:  # GRU, gates r, z, n (ATen's)
-            for k in range(hid):
-                hp = hs[s, k]
-                r = sigmoid(hg[k] + ig[k])
-                z = sigmoid(hg[hid + k] + ig[hid + k])
-                hn = hg[2 * hid + k]
-                nn_ = np.tanh(ig[2 * hid + k] + hn * r)
-                hs[s + 1, k] = (hp - nn_) * z + nn_
-                fac[s, k] = (hp - nn_) * z * (one - z)
-                fac[s, hid + k] = (one - z) * (one - nn_ * nn_)
-                fac[s, 2 * hid + k] = hn * r * (one - r)
-                fac[s, 3 * hid + k] = r
-                gate[s, k] = z
+            gru_cell(ig, hg, hs, s, fac, gate)
         else:  # tanh RNN
-            for k in range(hid):
-                hn = np.tanh(hg[k] + ig[k])
-                hs[s + 1, k] = hn
-                fac[s, k] = one - hn * hn
+            rnn_cell(ig, hg, hs[s + 1], fac[s])
         losses[t] = readout_loss(hs[s + 1], w_out, b_out, scr.logits, scr.ce, dz[s],
                                  idx[(t + 1) % n], softmax_loss)
         for q in range(dz.shape[1]):
@@ -209,37 +187,19 @@ def _backward(param, offline, idx, lo, hi, cell):
         if cell == 0:
             for k in range(hid):
                 dc[k] += dh[k] * kk[s, k]
-                dig[s, k] = dc[k] * fac[s, k]
-                dig[s, hid + k] = dc[k] * fac[s, hid + k]
-                dig[s, 2 * hid + k] = dc[k] * fac[s, 2 * hid + k]
-                dig[s, 3 * hid + k] = dh[k] * fac[s, 3 * hid + k]
+            lstm_gate_grads(dc, dh, fac[s], dig[s])
             dhg[s, :] = dig[s]
             if s > 0:
                 _chain(w_hh, dhg[s], dh)
                 for k in range(hid):
                     dc[k] *= gate[s, k]
-        elif cell == 1:
-            for k in range(hid):
-                d = dh[k]
-                dpn = d * fac[s, hid + k]
-                dr = dpn * fac[s, 2 * hid + k]
-                dzg = d * fac[s, k]
-                dig[s, k] = dr
-                dig[s, hid + k] = dzg
-                dig[s, 2 * hid + k] = dpn
-                dhg[s, k] = dr
-                dhg[s, hid + k] = dzg
-                dhg[s, 2 * hid + k] = dpn * fac[s, 3 * hid + k]
-            if s > 0:
+        else:
+            gated_gate_grads(dh, fac[s], dig[s], dhg[s], cell == 1)
+            if s > 0 and cell == 1:
                 _chain(w_hh, dhg[s], dprev)
                 for k in range(hid):
                     dh[k] = dh[k] * gate[s, k] + dprev[k]
-        else:
-            for k in range(hid):
-                d = dh[k] * fac[s, k]
-                dig[s, k] = d
-                dhg[s, k] = d
-            if s > 0:
+            elif s > 0:
                 _chain(w_hh, dhg[s], dh)
     # The gradients: sums over the chunk's steps.
     _window_sum(dig, m, grad.b_ih)
