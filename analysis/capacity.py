@@ -79,10 +79,13 @@ def bits_at(df: pd.DataFrame, exposures: int) -> np.ndarray:
 
 def choose_lr(selection: pd.DataFrame) -> pd.DataFrame:
     """Per slice of capacity_lr: the median final bits over seeds at each lr, the lr with the
-    most, and whether it lies at the edge of the slice's grid (then the best may lie beyond)."""
+    most, and whether it lies at the edge of the slice's grid (then the best may lie beyond).
+    Where a slice's selection tried several lengths (capacity_lr_long), it chooses at the
+    longest: the capacity is read at long lengths, and there the best lr can be lower."""
     df = _prepare(selection)
     rows = []
     for sl, part in df.groupby("slice", sort=False):
+        part = part[part["length"] == part["length"].max()]  # where the capacity is read
         by_lr = part.groupby("lr")["bits_stored"].median().sort_index()
         best = float(by_lr.idxmax())
         rows.append(dict(slice=sl, cell=part["cell"].iloc[0], units=int(part["units"].iloc[0]),
@@ -253,21 +256,23 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                      lstar: pd.DataFrame | None = None, plateau: pd.DataFrame | None = None,
                      fresh: pd.DataFrame | None = None, protocol: list | None = None,
                      more: pd.DataFrame | None = None, lr_more: pd.DataFrame | None = None,
-                     far: pd.DataFrame | None = None) -> Capacity | None:
+                     far: pd.DataFrame | None = None, lr_long: pd.DataFrame | None = None
+                     ) -> Capacity | None:
     """Everything above from the tables (None where capacity_lr is missing). `plateau` and
     `more` continue `capacity`'s curves (same slices; a run id in both keeps `more`'s row,
     which records the exact saving), and `far` continues them again (its rows replace both,
     re-made on the compiled offline kernel where a run id repeats); `lr_more` extends
     capacity_lr's grids before the lr is chosen, and a slice trained at several lrs is read
-    at the chosen one (the unclipped capacity shows the others beside it); `fresh` holds
+    at the chosen one (the unclipped capacity shows the others beside it); `lr_long` tries
+    lrs again at the capacity's own lengths, where choose_lr then chooses; `fresh` holds
     the 24-unit check (its L* slice stops at memorization); `protocol`: the
     frontier-protocol tables for T(L)."""
     if selection is None:
         return None
     # an error row never replaces a stored run
     more, far = (x[x["status"] != "error"] if x is not None else None for x in (more, far))
-    choice, _ = join_runs(selection, lr_more)
-    result = Capacity(lr_choice=choose_lr(choice))
+    short = choose_lr(join_runs(selection, lr_more)[0])
+    result = Capacity(lr_choice=choose_lr(join_runs(selection, lr_more, lr_long)[0]))
     fresh_lstar = fresh[fresh["stop"] != "budget"] if fresh is not None else None
     fresh_curves = fresh[fresh["stop"] == "budget"] if fresh is not None else None
     parts = [x for x in (lstar, fresh_lstar) if x is not None and len(x)]
@@ -286,7 +291,7 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
             result.joined[name] = dict(rows=len(extra), replaced=n)
             if rr is not None:
                 result.joined[name]["rerun"] = rr
-    result.lr_choice = lr_check(choose_lr(selection), result.lr_choice, lr_more, table)
+    result.lr_choice = lr_check(choose_lr(selection), result.lr_choice, lr_more, table, short)
     if table is None:
         return result
     table, other_lrs = split_by_lr(table, result.lr_choice)

@@ -167,13 +167,15 @@ def lstar_bisection(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def lr_check(before: pd.DataFrame, after: pd.DataFrame, extra: pd.DataFrame | None,
-             table: pd.DataFrame | None) -> pd.DataFrame:
+             table: pd.DataFrame | None, short: pd.DataFrame | None = None) -> pd.DataFrame:
     """The lr choice after capacity_lr_more joined capacity_lr (`after`), beside the choice
     before it (`lr_before`, `edge_before`) for the slices the extension touched
     (`extended`, with the lrs `extra` added to its grid: `added_lr`), and the lrs the
     capacity runs of each slice trained at (`trained_lr`;
     `trained_at_choice` False where none of them is the lr chosen now, None where no
-    capacity run has the slice's name)."""
+    capacity run has the slice's name). `short`: the choice at the selection's first length
+    (capacity_lr and capacity_lr_more), given as `lr_short` and `length_short` where the
+    choice now is made at a longer one (capacity_lr_long)."""
     prev = before.set_index("slice")
     out = after.copy()
     added = ({} if extra is None else
@@ -185,6 +187,10 @@ def lr_check(before: pd.DataFrame, after: pd.DataFrame, extra: pd.DataFrame | No
     trained = ({} if table is None else
                {s: sorted({float(x) for x in g}) for s, g in table.groupby("slice")["lr"]})
     out["trained_lr"] = [trained.get(s, []) for s in out["slice"]]
+    first = (short if short is not None else before).set_index("slice")
+    longer = out["length"].to_numpy() > out["slice"].map(first["length"]).to_numpy()
+    out["lr_short"] = out["slice"].map(first["lr"]).where(longer)
+    out["length_short"] = out["slice"].map(first["length"]).where(longer)
     out["trained_at_choice"] = pd.Series(
         [any(math.isclose(x, lr) for x in t) if t else None
          for t, lr in zip(out["trained_lr"], out["lr"], strict=True)], index=out.index,

@@ -49,6 +49,26 @@ def lr_extension_lines(choice: pd.DataFrame) -> list[str]:
             + "; ".join(items) + "."]
 
 
+def lr_long_lines(choice: pd.DataFrame) -> list[str]:
+    """capacity_lr_long: where the choice at the capacity's own length differs from the one
+    at the selection's first length, and whether the capacity runs trained at it."""
+    again = choice[choice["lr_short"].notna()] if "lr_short" in choice else choice.iloc[:0]
+    if again.empty:
+        return []
+    items = []
+    for _, r in again.iterrows():
+        same = math.isclose(r["lr_short"], r["lr"])
+        items.append(f"{r['slice']}: {r['lr_short']:g} at {int(r['length_short']):,} letters, "
+                     + (f"{r['lr']:g} again" if same else f"**{r['lr']:g}**")
+                     + f" at {int(r['length']):,}"
+                     + ("" if r["trained_at_choice"] or r["trained_at_choice"] is None else
+                        " (its capacity curve trained at "
+                        + ", ".join(f"{x:g}" for x in r["trained_lr"]) + ": not the lr chosen now)"))
+    return ["`capacity_lr_long` tried each offline slice's lrs again at the capacity's own length "
+            "and budget (one new sequence per slice, 2 seeds), where the choice is now made: "
+            + "; ".join(items) + ". The rows above show the choice at the longer length."]
+
+
 def capacity_table(caps: pd.DataFrame) -> str:
     lines = ["| network | parameters | training | exposures | capacity (bits) | at length | "
              "bits per parameter | plateau |", "|---|---|---|---|---|---|---|---|"]
@@ -256,12 +276,14 @@ def capacity_section(cap: Capacity | None) -> str:
              "other), 2 seeds each; intervals are over sequences and rest on 3 clusters per "
              "length.", "",
              "### Each width's learning rate, chosen on other sequences (`capacity_lr`, "
-             "extended by `capacity_lr_more`)", "",
+             "extended by `capacity_lr_more` and `capacity_lr_long`)", "",
              lr_table(cap.lr_choice), "", *lr_extension_lines(cap.lr_choice), "",
+             *lr_long_lines(cap.lr_choice), "",
              "Each lr was chosen at the selection run's budget (the exposures column). Where the "
-             "capacity runs train a shorter budget (300 exposures: offline at 16 units, both "
-             "updates at 4 letters) the lr chosen at 1000 is used: under cosine decay the best "
-             "lr can depend on the budget, so those rows may understate the tuned value."]
+             "capacity runs train a shorter budget (300 exposures: online at 4 letters, and "
+             "offline where `capacity_lr_long` has not chosen again) the lr chosen at 1000 is "
+             "used: under cosine decay the best lr can depend on the budget, so those rows may "
+             "understate the tuned value."]
     if cap.capacity.empty:
         lines += ["", "The capacity curves (`capacity`) are not in results/ yet."]
         return "\n".join(lines)

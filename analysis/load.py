@@ -138,6 +138,7 @@ class Tables:
     long_budgets: pd.DataFrame | None = None
     capacity_lr: pd.DataFrame | None = None  # each width's lr, on sequences capacity never uses
     capacity_lr_more: pd.DataFrame | None = None  # the next lr beyond capacity_lr's grid edges
+    capacity_lr_long: pd.DataFrame | None = None  # the offline lrs again, at the capacity's lengths
     capacity: pd.DataFrame | None = None  # bits stored vs length and exposures, online/offline
     capacity_lstar: pd.DataFrame | None = None  # L* bisected at quarter powers of two
     capacity_plateau: pd.DataFrame | None = None  # capacity's small curves, continued

@@ -368,3 +368,27 @@ def test_windows_compare_on_the_exact_saving_over_shared_lengths():
     assert "(unclipped, exact; interval over sequences; one width)" in text
     one = pd.DataFrame(rows)
     assert window_ratios(one[one["mode"] != "online k=16"]).empty  # no window 16
+
+
+def test_the_lr_is_chosen_at_the_longest_length_the_selection_tried():
+    """capacity_lr_long's rows decide where they exist: 3e-3 is best at 1024 letters, 1e-3
+    at 8192, so the slice's lr is 1e-3, the short choice beside it, and the curve trained
+    at 3e-3 is flagged as not at the lr chosen now."""
+    from analysis.capacity_report import lr_long_lines
+
+    short = _selection({1e-3: 1500.0, 3e-3: 2000.0})
+    long = _selection({1e-3: 9000.0, 3e-3: 7000.0, 1e-2: 100.0}).assign(length=8192)
+    long["run_id"] = long["run_id"] + "-long"
+    assert choose_lr(pd.concat([short, long])).iloc[0]["lr"] == 1e-3
+    assert choose_lr(pd.concat([short, long])).iloc[0]["length"] == 8192
+    old, more = _tables()
+    cap = analyse_capacity(short, old, more=more, lr_long=long)
+    row = cap.lr_choice.set_index("slice").loc["gru10_offline"]
+    assert row["lr"] == 1e-3 and row["lr_short"] == 3e-3 and row["length_short"] == 1024
+    assert row["trained_lr"] == [3e-3] and row["trained_at_choice"] is False
+    text = lr_long_lines(cap.lr_choice)[0]
+    assert "gru10_offline: 0.003 at 1,024 letters, **0.001** at 8,192 (its capacity curve " \
+           "trained at 0.003: not the lr chosen now)" in text
+    same = analyse_capacity(short, old, more=more).lr_choice.set_index("slice")
+    assert same.loc["gru10_offline", "lr"] == 3e-3 and pd.isna(same.loc["gru10_offline", "lr_short"])
+    assert lr_long_lines(analyse_capacity(short, old, more=more).lr_choice) == []
