@@ -295,8 +295,8 @@ def capacity_section(cap: Capacity | None) -> str:
                f"In {rising} of {len(cap.capacity)} rows the most clipped bits were stored at "
                "the longest length tried, a rise the measure's bias can produce on its own; "
                "the others peaked inside the lengths tried.")
-    lines += ["", "### Capacity per network (`capacity`, continued by `capacity_plateau` and "
-              "`capacity_more`)", "", *saved_section(cap), "",
+    lines += ["", "### Capacity per network (`capacity`, continued by `capacity_plateau`, "
+              "`capacity_more` and `capacity_far`)", "", *saved_section(cap), "",
               "On the clipped measure the issue defined (bits stored), read from the curves at "
               "each exposure; its values at long lengths include the bias above:", "",
               plateau, "", capacity_table(cap.capacity), "", *end_gain_lines(cap.end_gain), "",
