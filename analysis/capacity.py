@@ -81,20 +81,26 @@ def choose_lr(selection: pd.DataFrame) -> pd.DataFrame:
     """Per slice of capacity_lr: the median final bits over seeds at each lr, the lr with the
     most, and whether it lies at the edge of the slice's grid (then the best may lie beyond).
     Where a slice's selection tried several lengths (capacity_lr_long), it chooses at the
-    longest: the capacity is read at long lengths, and there the best lr can be lower."""
+    longest: the capacity is read at long lengths, and there the best lr can be lower.
+    `lr_unclipped`: the lr the unclipped saving (exact, else the last-pass proxy) would
+    choose instead, a check on the choice (the clipped bits stored make it, as the issue
+    defined the measure when the lrs were chosen)."""
     df = _prepare(selection)
     rows = []
     for sl, part in df.groupby("slice", sort=False):
         part = part[part["length"] == part["length"].max()]  # where the capacity is read
         by_lr = part.groupby("lr")["bits_stored"].median().sort_index()
         best = float(by_lr.idxmax())
+        saved = (part.assign(saved=code_length.saved_end(part)[0]).groupby("lr")["saved"].median()
+                 if "final_loss" in part else pd.Series(dtype=float))
         rows.append(dict(slice=sl, cell=part["cell"].iloc[0], units=int(part["units"].iloc[0]),
                          alphabet_size=int(part["alphabet_size"].iloc[0]),
                          mode=part["mode"].iloc[0], length=int(part["length"].iloc[0]),
                          exposures=int(part["max_epochs"].iloc[0]), lr=best,
                          at_edge=best in (by_lr.index.min(), by_lr.index.max()),
                          bits=float(by_lr.max()),
-                         bits_by_lr={f"{k:g}": round(float(v), 1) for k, v in by_lr.items()}))
+                         bits_by_lr={f"{k:g}": round(float(v), 1) for k, v in by_lr.items()},
+                         lr_unclipped=float(saved.idxmax()) if saved.notna().any() else math.nan))
     return pd.DataFrame(rows)
 
 

@@ -16,15 +16,18 @@ from analysis.fmt import ci_or_point, family
 
 def lr_table(choice: pd.DataFrame) -> str:
     lines = ["| slice | length | exposures | bits stored by lr (median of 2 seeds) | chosen lr | "
-             "capacity runs trained at |", "|---|---|---|---|---|---|"]
+             "the unclipped saving would choose | capacity runs trained at |",
+             "|---|---|---|---|---|---|---|"]
     for _, r in choice.iterrows():
         by = ", ".join(f"{k}: {v:g}" for k, v in r["bits_by_lr"].items())
         edge = " (grid edge)" if r["at_edge"] else ""
         trained = (", ".join(f"{x:g}" for x in r["trained_lr"]) if r["trained_lr"] else "-")
         if r["trained_at_choice"] is not None and not r["trained_at_choice"]:
             trained += " (**not the lr chosen now**)"
+        other = ("-" if math.isnan(r["lr_unclipped"]) else "the same"
+                 if math.isclose(r["lr_unclipped"], r["lr"]) else f"**{r['lr_unclipped']:g}**")
         lines.append(f"| {r['slice']} | {r['length']} | {r['exposures']} | {by} | "
-                     f"{r['lr']:g}{edge} | {trained} |")
+                     f"{r['lr']:g}{edge} | {other} | {trained} |")
     return "\n".join(lines)
 
 

@@ -379,6 +379,11 @@ def test_the_lr_is_chosen_at_the_longest_length_the_selection_tried():
     short = _selection({1e-3: 1500.0, 3e-3: 2000.0})
     long = _selection({1e-3: 9000.0, 3e-3: 7000.0, 1e-2: 100.0}).assign(length=8192)
     long["run_id"] = long["run_id"] + "-long"
+    assert math.isnan(choose_lr(long).iloc[0]["lr_unclipped"])  # no saving recorded
+    # the unclipped saving would choose 3e-3 here: a check beside the choice, not the choice
+    long = long.assign(bits_saved=long["lr"].map({1e-3: 5000.0, 3e-3: 6000.0, 1e-2: 50.0}),
+                       final_loss=0.0, loss="logits")
+    assert choose_lr(long).iloc[0]["lr_unclipped"] == 3e-3
     assert choose_lr(pd.concat([short, long])).iloc[0]["lr"] == 1e-3
     assert choose_lr(pd.concat([short, long])).iloc[0]["length"] == 8192
     old, more = _tables()
