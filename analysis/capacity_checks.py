@@ -189,6 +189,8 @@ def lr_check(before: pd.DataFrame, after: pd.DataFrame, extra: pd.DataFrame | No
     out["trained_lr"] = [trained.get(s, []) for s in out["slice"]]
     first = (short if short is not None else before).set_index("slice")
     longer = out["length"].to_numpy() > out["slice"].map(first["length"]).to_numpy()
+    out["lr_first"] = out["slice"].map(first["lr"])
+    out["edge_first"] = out["slice"].map(first["at_edge"]).astype(bool)
     out["lr_short"] = out["slice"].map(first["lr"]).where(longer)
     out["length_short"] = out["slice"].map(first["length"]).where(longer)
     out["trained_at_choice"] = pd.Series(

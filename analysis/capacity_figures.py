@@ -10,10 +10,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from analysis.capacity import LITERATURE  # noqa: E402
 from analysis.capacity_checks import status_counts  # noqa: E402
+from analysis.code_length import LOWER_BOUND  # noqa: E402
 
 DPI = 110
 MODE_STYLE = {"online k=16": dict(color="#1f77b4", ls="-", marker="o"),
@@ -82,34 +84,35 @@ def curves(cap, path: Path) -> Path | None:
 
 
 def exposures(cap, path: Path) -> Path | None:
-    """Bits per parameter at 100, 300 and 1000 exposures against parameters, online and
-    offline, with the literature's figures as labelled context lines."""
-    if cap is None or cap.capacity.empty:
+    """Capacity per parameter on the unclipped saving at 100, 300 and 1000 exposures against
+    parameters, online (window 16) and offline (at the end of its budget), each curve at the
+    lr chosen for it, with the literature's figures as labelled context lines."""
+    if cap is None or cap.saved.empty:
         return None
     sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
-    caps = cap.capacity[cap.capacity["mode"].isin(["online k=16", "offline"])]
+    chosen = cap.saved["lr_as_chosen"].map(lambda v: v is None or pd.isna(v) or bool(v))
+    caps = cap.saved[chosen & cap.saved["mode"].isin(["online k=16", "offline"])]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True)
     colors = dict(zip((100, 300, 1000), sns.color_palette("viridis", 3), strict=True))
+    marks = {"gru": "D", "rnn": "P", "lstm": "*"}
     for ax, m in zip(axes, ("online k=16", "offline"), strict=True):
         part = caps[caps["mode"] == m]
         lstm26 = part[(part["cell"] == "lstm") & (part["alphabet_size"] == 26)]
-        for e, g in lstm26.groupby("exposures"):
+        for (e, budget), g in lstm26.groupby(["exposures", "max_epochs"]):
             g = g.sort_values("params")
             ax.errorbar(g["params"], g["bits_per_param"],
                         yerr=np.clip([g["bits_per_param"] - g["bpp_lo"],
                                       g["bpp_hi"] - g["bits_per_param"]], 0, None),
-                        color=colors[e], marker="o", capsize=3, label=f"LSTM, 26 letters, {e} exposures")
-            if not caps["rising"].all():  # else the title says it once
-                for _, r in g[g["rising"]].iterrows():
-                    ax.annotate("still rising", (r["params"], r["bits_per_param"]), fontsize=7,
-                                xytext=(4, 4), textcoords="offset points", color=colors[e])
+                        color=colors[e], marker="o", capsize=3,
+                        label=f"LSTM, 26 letters, {e} exposures"
+                        + ("" if e == budget else f" (of {budget})"))
+            for _, r in g[g["status"].isin(LOWER_BOUND)].iterrows():
+                ax.annotate("lower bound", (r["params"], r["bits_per_param"]), fontsize=7,
+                            xytext=(4, 4), textcoords="offset points", color=colors[e])
         others = part[~((part["cell"] == "lstm") & (part["alphabet_size"] == 26))]
-        marks = {"gru": "D", "rnn": "P", "lstm": "*"}
-        for (cell, a), g in others.groupby(["cell", "alphabet_size"]):
-            for e, h in g.groupby("exposures"):
-                ax.scatter(h["params"], h["bits_per_param"], color=colors[e], marker=marks[cell],
-                           s=45, edgecolor="k", lw=0.4,
-                           label=f"{cell.upper()}, {a} letters, {e} exposures")
+        for (cell, a, e), h in others.groupby(["cell", "alphabet_size", "exposures"]):
+            ax.scatter(h["params"], h["bits_per_param"], color=colors[e], marker=marks[cell],
+                       s=45, edgecolor="k", lw=0.4, label=f"{cell.upper()}, {a} letters, {e} exposures")
         for name, value in LITERATURE:
             ax.axhline(value, color="0.55", lw=0.8, ls=":")
             ax.text(0.01, value, f" {name}: {value:g}",
@@ -118,14 +121,12 @@ def exposures(cap, path: Path) -> Path | None:
         ax.set_xlabel("parameters of the network")
         ax.set_title(f"{MODE_LABEL[m]}", fontsize=10)
         ax.legend(fontsize=6.5, loc="upper right")
-    axes[0].set_ylabel("bits stored per parameter (clipped: biased upwards)")
-    bound = ("every value is largest at the longest length tried"
-             if caps["rising"].all() else "'still rising': largest at the longest length tried")
-    fig.suptitle("Clipped bits stored per parameter after 100, 300 and 1000 exposures, the most "
-                 f"over the lengths tried ({bound}; bars: 95% t-interval over 3 sequences)\n"
-                 "Offline read before the end of its budget is mid-schedule; the clip credits "
-                 "an untrained network with more the longer the sequence (capacity_saved.png has "
-                 "the unclipped measure). Dotted lines: published figures, context only",
+    axes[0].set_ylabel("bits saved per parameter (unclipped code length)")
+    fig.suptitle("Capacity per parameter after 100, 300 and 1000 exposures: the plateau over "
+                 "lengths of the unclipped code-length saving, each curve at the lr chosen for "
+                 "it (bars: 95% t-interval over 3 sequences;\n'lower bound': still rising or "
+                 "collapsed at its longest length). Offline only at the end of its cosine "
+                 "schedule. Dotted lines: published figures, other protocols, context only",
                  fontsize=10)
     fig.tight_layout()
     return _save(fig, path)

@@ -38,17 +38,18 @@ def lr_extension_lines(choice: pd.DataFrame) -> list[str]:
         return []
     items = []
     for _, r in ext.iterrows():
-        where = "still at the grid's edge" if r["at_edge"] else "now inside the grid"
+        where = "still at the grid's edge" if r["edge_first"] else "now inside the grid"
         items.append(f"{r['slice']}: {r['lr_before']:g}"
                      + (" (at the edge)" if r["edge_before"] else "")
-                     + f" before, {r['lr']:g} with "
+                     + f" before, {r['lr_first']:g} with "
                      + ", ".join(f"{x:g}" for x in r["added_lr"]) + f" added, {where}"
                      + ("; its capacity runs trained at the lr chosen now" if r["trained_at_choice"]
                         else "; its capacity runs trained at "
                         + ", ".join(f"{x:g}" for x in r["trained_lr"])
                         + ", not the lr chosen now" if r["trained_lr"] else ""))
     return ["`capacity_lr_more` added lrs beyond the grid's edge where the choice lay there "
-            "(same sequences and settings, joined to `capacity_lr` before choosing): "
+            "(same sequences and settings, joined to `capacity_lr` before choosing; the choice "
+            "at that length): "
             + "; ".join(items) + "."]
 
 

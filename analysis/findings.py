@@ -61,8 +61,11 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
                         saved_bias=records(cap.saved_bias, list(cap.saved_bias.columns)),
                         lr_extended=records(cap.lr_choice[cap.lr_choice["extended"]], [
                             "slice", "lr", "at_edge", "lr_before", "edge_before", "added_lr",
-                            "trained_lr",
+                            "lr_first", "edge_first", "trained_lr",
                             "trained_at_choice"]) if "extended" in cap.lr_choice else [],
+                        lr_long=records(cap.lr_choice[cap.lr_choice["lr_short"].notna()], [
+                            "slice", "lr", "length", "lr_short", "length_short", "at_edge",
+                            "trained_at_choice"]) if "lr_short" in cap.lr_choice else [],
                         joined=cap.joined,
                         lstar=records(cap.lstar, [
                             "cell", "units", "bound", "L_star", "below", "above", "lo", "hi",

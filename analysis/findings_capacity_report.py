@@ -74,13 +74,21 @@ def readme_capacity(f: dict) -> list[str]:
     for r in f.get("lr_extended", []):
         out.append(f"- **The lr of {r['slice']}** (`capacity_lr` + `capacity_lr_more`): "
                    f"{r['lr_before']:g}" + (" at the grid's edge" if r["edge_before"] else "")
-                   + f", now {r['lr']:g} with {', '.join(f'{x:g}' for x in r['added_lr'])} "
+                   + f", then {r['lr_first']:g} with {', '.join(f'{x:g}' for x in r['added_lr'])} "
                    "added, "
-                   + ("still at the edge" if r["at_edge"] else "inside the grid")
+                   + ("still at the edge" if r["edge_first"] else "inside the grid")
                    + ("" if r["trained_at_choice"] or not r["trained_lr"] else
                       "; the capacity runs trained at "
                       + ", ".join(f"{x:g}" for x in r["trained_lr"]) + ", not the lr chosen now")
                    + ".")
+    moved = [r for r in f.get("lr_long", []) if r["lr"] != r["lr_short"]]
+    if f.get("lr_long"):
+        out.append("- **The offline lrs chosen again at the capacity's own lengths** "
+                   f"(`capacity_lr_long`, one new sequence per slice): {len(moved)} of "
+                   f"{len(f['lr_long'])} slices choose another lr there" + ("" if not moved else ": "
+                   + ", ".join(f"{r['slice']} {r['lr_short']:g} at {r['length_short']:,} letters, "
+                               f"{r['lr']:g} at {r['length']:,}" for r in moved))
+                   + "; the capacities above are read at the lr chosen there.")
     if f["headline"]:
         def bpp(r: dict, m: str) -> str:
             bound = " (still rising)" if r[f"{m}_rising"] else ""
