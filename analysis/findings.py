@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from analysis.capacity_checks import status_counts
 from analysis.lengthlaw import CHECK_TABLES
 from analysis.load import records
@@ -46,7 +48,7 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
     if a.capacity is not None:
         cap = a.capacity
         div = cap.divergence.fits if cap.divergence is not None else None
-        out.append(dict(id="capacity", headline=headline(cap),
+        out.append(dict(id="capacity", headline=headline(cap), at_chosen=at_chosen(cap),
                         saved=records(cap.saved, ["cell", "units", "alphabet_size", "mode",
                                                   "max_epochs", "exposures", "params",
                                                   "bits_per_param", "bpp_lo", "bpp_hi", "status",
@@ -219,3 +221,28 @@ def _length_law(ll: dict[str, Any]) -> dict[str, Any]:
     return dict(id="length_law", name=ll["name"], runs=ll["n_runs"],
                 sequences=ll["n_sequences"], shortest=min(lengths), longest=max(lengths),
                 longest_checked=ll.get("longest_checked"), checks=checks)
+
+
+def at_chosen(cap: Capacity) -> dict | None:
+    """The capacities and online/offline ratios at each curve's chosen lr, at the end of its
+    budget: the range of each (bits per parameter), with how many are lower bounds."""
+    from analysis.code_length import LOWER_BOUND
+
+    if cap.saved.empty:
+        return None
+    end = cap.saved[(cap.saved["exposures"] == cap.saved["max_epochs"])
+                    & cap.saved["lr_as_chosen"].map(lambda v: v is None or pd.isna(v) or bool(v))]
+    out = {}
+    for name, mode in (("offline", "offline"), ("online", "online k=16")):
+        part = end[end["mode"] == mode]
+        out[name] = dict(lo=float(part["bits_per_param"].min()),
+                         hi=float(part["bits_per_param"].max()), curves=len(part),
+                         bounds=int(part["status"].isin(LOWER_BOUND).sum()))
+    ratio = cap.saved_ratio[~cap.saved_ratio["reads_as"].str.contains("not at the lr chosen")] \
+        if len(cap.saved_ratio) else cap.saved_ratio
+    out["ratio"] = dict(lo=float(ratio["ratio"].min()), hi=float(ratio["ratio"].max()),
+                        networks=len(ratio),
+                        plateaus=int((ratio["reads_as"] == "both plateaus").sum())) \
+        if len(ratio) else None
+    return out
+

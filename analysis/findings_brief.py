@@ -154,43 +154,49 @@ def _capacity(by_id: dict[str, dict]) -> str:
         return ""
     text = ("2b. **How much a network stores, and what online training costs** (§Capacity, "
             "measured). ")
-    saved = [r for r in cap.get("saved", []) if r["exposures"] == r["max_epochs"]]
+    def chosen(r: dict) -> bool:
+        return r.get("lr_as_chosen") is None or bool(r["lr_as_chosen"])
+
+    saved = [r for r in cap.get("saved", []) if r["exposures"] == r["max_epochs"] and chosen(r)
+             and r["mode"] in ("online k=16", "offline")]
+    summary = cap.get("at_chosen")
+    if summary:
+        off, on, ratio = summary["offline"], summary["online"], summary["ratio"]
+        def bounds(n: int) -> str:
+            return f"{n} of them a lower bound" if n == 1 else f"{n} of them lower bounds"
+
+        text += (f"At 4 and 26 letters, offline char-RNN training stores {off['lo']:.2f}-"
+                 f"{off['hi']:.2f} bits per parameter ({off['curves']} networks, "
+                 f"{bounds(off['bounds'])}), online training with a 16-step window "
+                 f"{on['lo']:.2f}-{on['hi']:.2f} ({on['curves']} networks, {bounds(on['bounds'])})"
+                 + (f"; online keeps {ratio['lo']:.2f}-{ratio['hi']:.2f} of offline at the same "
+                    f"exposures ({ratio['networks']} networks, both sides a plateau in "
+                    f"{ratio['plateaus']})" if ratio else "") + ". ")
     if saved:
         items = "; ".join(
             f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters, "
-            f"{r['max_epochs']} exposures, {r['mode']}"
-            + (f" at lr {r['lr']:g}, not the lr chosen now" if r.get("lr_as_chosen") is not None
-               and not r["lr_as_chosen"] else "") + ": "
+            f"{r['max_epochs']} exposures, {r['mode']}: "
             f"{ci_or_point(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} ({r['status']}, "
-            f"{r['measure']})" for r in saved if r["mode"] in ("online k=16", "offline"))
+            f"{r['measure']})" for r in saved)
         ratios = ", ".join(f"{r['cell'].upper()} {r['units']} units at {r['alphabet_size']} "
-                           f"letters and {r['exposures']} exposures (offline lr "
-                           f"{r['offline_lr']:g}) "
+                           f"letters and {r['exposures']} exposures "
                            f"×{ci_or_point(r['ratio'], r['lo'], r['hi'])}"
-                           for r in cap.get("saved_ratio", []))
+                           for r in cap.get("saved_ratio", [])
+                           if "not at the lr chosen" not in r["reads_as"])
         bias = "; ".join(f"{r['update']} {r['median']:.3f} ({r['min']:.3f}-{r['max']:.3f})"
                          for r in cap.get("saved_bias", []))
         text += ("On the code-length saving (unclipped; exact where the run recorded it, else "
                  "the last training pass's proxy), capacity in bits per parameter at its "
-                 "plateau over lengths, each width at the lr chosen on other sequences: "
+                 "plateau over lengths, each curve at the lr chosen for it on other sequences "
+                 "(the curves at other lrs are in §Capacity): "
                  + items + (f". Online as a fraction of offline at the same exposures: {ratios}"
                             if ratios else "")
                  + (f". The proxy over the exact saving, median (range): {bias}" if bias else "")
                  + ". ")
     if cap["headline"]:
-        def bpp(r: dict, m: str) -> str:
-            return (f"{ci_or_point(r[m], r[m + '_lo'], r[m + '_hi'])}"
-                    + (" (still rising)" if r[m + "_rising"] else ""))
-
-        items = "; ".join(f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} "
-                          f"letters, {r['exposures']} exposures: online {bpp(r, 'online')}, "
-                          f"offline {bpp(r, 'offline')} (online x"
-                          f"{ci_or_point(r['ratio'], r['ratio_lo'], r['ratio_hi'])})"
-                          for r in cap["headline"])
-        text += ("Bits stored as the issue defined it (each position clipped at zero, which "
-                 "credits even an untrained network with its lucky positions, so it is biased "
-                 "upwards at long lengths), the most stored over the lengths tried: " + items
-                 + ".")
+        text += ("Bits stored as the issue defined it clip each position at zero, which credits "
+                 "even an untrained network with its lucky positions: biased upwards at long "
+                 "lengths, they are in §Capacity beside the unclipped measure.")
     return text
 
 
