@@ -101,11 +101,21 @@ def test_a_miniature_capacity_sweep_analyses_end_to_end(tiny, tmp_path):
     assert {"lr_choice", "capacity", "online_offline", "frontier", "time", "verdicts"} <= set(doc)
     text = capacity_section(cap)
     assert "## Capacity, measured" in text and "| lstm3_offline |" in text
-    from analysis.findings import headline
+    from analysis.findings import at_chosen, headline
     from analysis.findings_brief import _capacity
+    from analysis.load import records
 
-    brief = _capacity({"capacity": {"headline": headline(cap)}})
-    assert "LSTM 3 units, 26 letters, 100 exposures: online" in brief
+    summary = at_chosen(cap)
+    brief = _capacity({"capacity": {
+        "headline": headline(cap), "at_chosen": summary,
+        "saved": records(cap.saved, list(cap.saved.columns)),
+        "saved_ratio": records(cap.saved_ratio, list(cap.saved_ratio.columns))}})
+    off, on = summary["offline"], summary["online"]
+    assert off["curves"] >= 1 and off["lo"] <= off["hi"] and on["lo"] <= on["hi"]
+    assert (f"offline char-RNN training stores {off['lo']:.2f}-{off['hi']:.2f} bits per "
+            "parameter") in brief
+    assert "LSTM 3 units, 26 letters, 100 exposures, offline: " in brief
+    assert "Bits stored as the issue defined it clip each position at zero" in brief
     assert set(cap.end_gain["status"]) <= {"rising", "level", "peaked",
                                             "past a peak (1 length beyond)"}
     for name in ("capacity_curves", "capacity_exposures"):
