@@ -77,29 +77,36 @@ def bits_at(df: pd.DataFrame, exposures: int) -> np.ndarray:
 # ------------------------------------------------------------------- the lr choice
 
 
-def choose_lr(selection: pd.DataFrame) -> pd.DataFrame:
-    """Per slice of capacity_lr: the median final bits over seeds at each lr, the lr with the
-    most, and whether it lies at the edge of the slice's grid (then the best may lie beyond).
-    Where a slice's selection tried several lengths (capacity_lr_long), it chooses at the
-    longest: the capacity is read at long lengths, and there the best lr can be lower.
-    `lr_unclipped`: the lr the unclipped saving (exact, else the last-pass proxy) would
-    choose instead, a check on the choice (the clipped bits stored make it, as the issue
-    defined the measure when the lrs were chosen)."""
+def choose_lr(selection: pd.DataFrame, on: str = "unclipped") -> pd.DataFrame:
+    """Per slice of capacity_lr: the median final measure over seeds at each lr, the lr with
+    the most, and whether it lies at the edge of the slice's grid (then the best may lie
+    beyond). Where a slice's selection tried several lengths (capacity_lr_long), it chooses
+    at the longest: the capacity is read at long lengths, and there the best lr can be lower.
+    It chooses on the measure the capacity is read on, the unclipped saving (exact, else the
+    last-pass proxy), where every lr has it (`chosen_on`); on the clipped bits stored where
+    not, or where `on` is "clipped" (a study that reports the clipped bits). `lr_clipped`
+    and `lr_unclipped`: what each measure alone would choose (NaN where it is missing), a
+    check on the choice."""
     df = _prepare(selection)
     rows = []
     for sl, part in df.groupby("slice", sort=False):
         part = part[part["length"] == part["length"].max()]  # where the capacity is read
         by_lr = part.groupby("lr")["bits_stored"].median().sort_index()
-        best = float(by_lr.idxmax())
         saved = (part.assign(saved=code_length.saved_end(part)[0]).groupby("lr")["saved"].median()
-                 if "final_loss" in part else pd.Series(dtype=float))
+                 .sort_index() if "final_loss" in part else pd.Series(dtype=float))
+        unclipped = on == "unclipped" and len(saved) == len(by_lr) and bool(saved.notna().all())
+        best = float((saved if unclipped else by_lr).idxmax())
         rows.append(dict(slice=sl, cell=part["cell"].iloc[0], units=int(part["units"].iloc[0]),
                          alphabet_size=int(part["alphabet_size"].iloc[0]),
                          mode=part["mode"].iloc[0], length=int(part["length"].iloc[0]),
                          exposures=int(part["max_epochs"].iloc[0]), lr=best,
                          at_edge=best in (by_lr.index.min(), by_lr.index.max()),
+                         chosen_on="unclipped" if unclipped else "clipped",
                          bits=float(by_lr.max()),
                          bits_by_lr={f"{k:g}": round(float(v), 1) for k, v in by_lr.items()},
+                         saved_by_lr=({f"{k:g}": round(float(v), 1) for k, v in saved.items()}
+                                      if unclipped else {}),
+                         lr_clipped=float(by_lr.idxmax()),
                          lr_unclipped=float(saved.idxmax()) if saved.notna().any() else math.nan))
     return pd.DataFrame(rows)
 
@@ -262,12 +269,13 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                      lstar: pd.DataFrame | None = None, plateau: pd.DataFrame | None = None,
                      fresh: pd.DataFrame | None = None, protocol: list | None = None,
                      more: pd.DataFrame | None = None, lr_more: pd.DataFrame | None = None,
-                     far: pd.DataFrame | None = None, lr_long: pd.DataFrame | None = None
-                     ) -> Capacity | None:
+                     far: pd.DataFrame | None = None, lr_long: pd.DataFrame | None = None,
+                     beyond: pd.DataFrame | None = None) -> Capacity | None:
     """Everything above from the tables (None where capacity_lr is missing). `plateau` and
     `more` continue `capacity`'s curves (same slices; a run id in both keeps `more`'s row,
     which records the exact saving), and `far` continues them again (its rows replace both,
-    re-made on the compiled offline kernel where a run id repeats); `lr_more` extends
+    re-made on the compiled offline kernel where a run id repeats), and `beyond` after it
+    (new curves and lengths); `lr_more` extends
     capacity_lr's grids before the lr is chosen, and a slice trained at several lrs is read
     at the chosen one (the unclipped capacity shows the others beside it); `lr_long` tries
     lrs again at the capacity's own lengths, where choose_lr then chooses; `fresh` holds
@@ -276,7 +284,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     if selection is None:
         return None
     # an error row never replaces a stored run
-    more, far = (x[x["status"] != "error"] if x is not None else None for x in (more, far))
+    more, far, beyond = (x[x["status"] != "error"] if x is not None else None
+                         for x in (more, far, beyond))
     short = choose_lr(join_runs(selection, lr_more)[0])
     result = Capacity(lr_choice=choose_lr(join_runs(selection, lr_more, lr_long)[0]))
     fresh_lstar = fresh[fresh["stop"] != "budget"] if fresh is not None else None
@@ -290,8 +299,10 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     table, replaced = join_runs(table, plateau, more)
     rerun_far = rerun_agreement(table, far)
     table, replaced_far = join_runs(table, far)
+    table, replaced_beyond = join_runs(table, beyond)
     for name, extra, n, rr in (("capacity_more", more, replaced, rerun),
                                ("capacity_far", far, replaced_far, rerun_far),
+                               ("capacity_beyond", beyond, replaced_beyond, None),
                                ("capacity_lr_more", lr_more, 0, None)):
         if extra is not None:
             result.joined[name] = dict(rows=len(extra), replaced=n)

@@ -15,19 +15,22 @@ from analysis.fmt import ci_or_point, family
 
 
 def lr_table(choice: pd.DataFrame) -> str:
-    lines = ["| slice | length | exposures | bits stored by lr (median of 2 seeds) | chosen lr | "
-             "the unclipped saving would choose | capacity runs trained at |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| slice | length | exposures | bits saved, unclipped, by lr (median of 2 seeds) | "
+             "bits stored, clipped, by lr | chosen lr | chosen on | the other measure would "
+             "choose | capacity runs trained at |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for _, r in choice.iterrows():
+        saved = ", ".join(f"{k}: {v:g}" for k, v in r["saved_by_lr"].items()) or "-"
         by = ", ".join(f"{k}: {v:g}" for k, v in r["bits_by_lr"].items())
         edge = " (grid edge)" if r["at_edge"] else ""
         trained = (", ".join(f"{x:g}" for x in r["trained_lr"]) if r["trained_lr"] else "-")
         if r["trained_at_choice"] is not None and not r["trained_at_choice"]:
             trained += " (**not the lr chosen now**)"
-        other = ("-" if math.isnan(r["lr_unclipped"]) else "the same"
-                 if math.isclose(r["lr_unclipped"], r["lr"]) else f"**{r['lr_unclipped']:g}**")
-        lines.append(f"| {r['slice']} | {r['length']} | {r['exposures']} | {by} | "
-                     f"{r['lr']:g}{edge} | {other} | {trained} |")
+        other_lr = r["lr_clipped"] if r["chosen_on"] == "unclipped" else r["lr_unclipped"]
+        other = ("-" if math.isnan(other_lr) else "the same"
+                 if math.isclose(other_lr, r["lr"]) else f"**{other_lr:g}**")
+        lines.append(f"| {r['slice']} | {r['length']} | {r['exposures']} | {saved} | {by} | "
+                     f"{r['lr']:g}{edge} | {r['chosen_on']} | {other} | {trained} |")
     return "\n".join(lines)
 
 
@@ -68,8 +71,9 @@ def lr_long_lines(choice: pd.DataFrame) -> list[str]:
                      + ("" if r["trained_at_choice"] or r["trained_at_choice"] is None else
                         " (its capacity curve trained at "
                         + ", ".join(f"{x:g}" for x in r["trained_lr"]) + ": not the lr chosen now)"))
-    return ["`capacity_lr_long` tried each offline slice's lrs again at the capacity's own length "
-            "and budget (one new sequence per slice, 2 seeds), where the choice is now made: "
+    return ["`capacity_lr_long` tried each slice's lrs again at the capacity's own length "
+            "and budget (one new sequence per slice, 2 seeds), where the choice is now made, "
+            "on the unclipped saving (the measure the capacity is read on): "
             + "; ".join(items) + ". The rows above show the choice at the longer length."]
 
 

@@ -146,6 +146,11 @@ def joined_sentence(joined: dict) -> str:
                      "re-made stored runs under the same run id"
                      + (f" ({', '.join(far['rerun']['slices'])})" if far.get("rerun") else "")
                      + ", and their rows replace the older ones." + _rerun_words(far.get("rerun")))
+    beyond = joined.get("capacity_beyond")
+    if beyond:
+        parts.append(f"`capacity_beyond` adds the LSTM 64 units' offline curve and the LSTM 8's "
+                     f"offline curve past 32,768 letters ({beyond['rows']} runs, on new "
+                     "sequences).")
     return " ".join(parts)
 
 

@@ -152,7 +152,7 @@ def analyse_usercells(selection: pd.DataFrame | None, table: pd.DataFrame | None
         return None
     out = UserCells(costs=step_costs(steptime))
     if selection is not None:
-        out.lr_choice = choose_lr(selection)
+        out.lr_choice = choose_lr(selection, on="clipped")  # it reports the clipped bits
     if table is not None:
         out.points, out.capacity = capacity(table, capacity_table)
         out.forks = forks(table, depth, cells)

@@ -340,6 +340,32 @@ def test_capacity_far_continues_the_curves_and_replaces_what_it_re_made():
     assert "by kernel numba where the old ones were by torch" in text
 
 
+def test_capacity_beyond_continues_a_curve_after_far_and_a_network_may_be_offline_only():
+    """capacity_beyond's rows join last: two longer lengths on new sequences turn the
+    offline curve from rising to peaked; a network trained only offline (no online
+    partner) gets its capacity, and no online/offline ratio."""
+    old, more = _tables()
+    beyond = []
+    for n, value in ((512, 250.0), (1024, 240.0)):
+        for g in range(3):
+            for seed in range(2):
+                beyond.append(_run(f"beyond-{n}-{g}-{seed}", "chunk", n, 7000 + n + g, seed,
+                                   exact=value + g, proxy=value + g, lr=3e-3))
+    wide = [dict(r, run_id=f"wide-{r['run_id']}", slice="lstm64_offline", cell="lstm", units=64,
+                 parameters=24986) for r in beyond]
+    table = pd.DataFrame(beyond + wide)
+    cap = analyse_capacity(_selection({1e-3: 1.0, 3e-3: 2.0}), old, more=more, beyond=table)
+    assert cap.joined["capacity_beyond"] == dict(rows=24, replaced=0)
+    off = cap.saved[(cap.saved["cell"] == "gru") & (cap.saved["mode"] == "offline")].iloc[0]
+    assert off["capacity"] == pytest.approx(301.0) and off["last_length"] == 1024
+    assert off["status"] == "peaked"
+    wide_cap = cap.saved[cap.saved["units"] == 64].iloc[0]
+    assert wide_cap["capacity"] == pytest.approx(251.0) and wide_cap["peak_length"] == 512
+    assert wide_cap["status"] == "past a peak (1 length beyond)"
+    assert not (cap.saved_ratio["units"] == 64).any()
+    assert "`capacity_beyond` adds the LSTM 64 units' offline curve" in "\n".join(saved_section(cap))
+
+
 def test_windows_compare_on_the_exact_saving_over_shared_lengths():
     """Like for like: the same exposures and lr, the lengths where every window has exact
     readings (window 4's longer length and window 64's proxy length are left out); the
@@ -379,11 +405,15 @@ def test_the_lr_is_chosen_at_the_longest_length_the_selection_tried():
     short = _selection({1e-3: 1500.0, 3e-3: 2000.0})
     long = _selection({1e-3: 9000.0, 3e-3: 7000.0, 1e-2: 100.0}).assign(length=8192)
     long["run_id"] = long["run_id"] + "-long"
-    assert math.isnan(choose_lr(long).iloc[0]["lr_unclipped"])  # no saving recorded
-    # the unclipped saving would choose 3e-3 here: a check beside the choice, not the choice
-    long = long.assign(bits_saved=long["lr"].map({1e-3: 5000.0, 3e-3: 6000.0, 1e-2: 50.0}),
-                       final_loss=0.0, loss="logits")
-    assert choose_lr(long).iloc[0]["lr_unclipped"] == 3e-3
+    no_saving = choose_lr(long).iloc[0]  # no saving recorded: chosen on the clipped bits
+    assert math.isnan(no_saving["lr_unclipped"]) and no_saving["chosen_on"] == "clipped"
+    # where every lr has the unclipped saving, it chooses (3e-3), the clipped choice beside
+    saving = long.assign(bits_saved=long["lr"].map({1e-3: 5000.0, 3e-3: 6000.0, 1e-2: 50.0}),
+                         final_loss=0.0, loss="logits")
+    row = choose_lr(saving).iloc[0]
+    assert (row["lr"], row["chosen_on"], row["lr_clipped"]) == (3e-3, "unclipped", 1e-3)
+    assert row["saved_by_lr"] == {"0.001": 5000.0, "0.003": 6000.0, "0.01": 50.0}
+    assert choose_lr(saving, on="clipped").iloc[0]["lr"] == 1e-3  # a study of the clipped bits
     assert choose_lr(pd.concat([short, long])).iloc[0]["lr"] == 1e-3
     assert choose_lr(pd.concat([short, long])).iloc[0]["length"] == 8192
     old, more = _tables()
