@@ -270,12 +270,14 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                      fresh: pd.DataFrame | None = None, protocol: list | None = None,
                      more: pd.DataFrame | None = None, lr_more: pd.DataFrame | None = None,
                      far: pd.DataFrame | None = None, lr_long: pd.DataFrame | None = None,
-                     beyond: pd.DataFrame | None = None) -> Capacity | None:
+                     beyond: pd.DataFrame | None = None, online_lr: pd.DataFrame | None = None
+                     ) -> Capacity | None:
     """Everything above from the tables (None where capacity_lr is missing). `plateau` and
     `more` continue `capacity`'s curves (same slices; a run id in both keeps `more`'s row,
     which records the exact saving), and `far` continues them again (its rows replace both,
     re-made on the compiled offline kernel where a run id repeats), and `beyond` after it
-    (new curves and lengths); `lr_more` extends
+    (new curves and lengths), then `online_lr` (curves again at
+    lrs chosen again); `lr_more` extends
     capacity_lr's grids before the lr is chosen, and a slice trained at several lrs is read
     at the chosen one (the unclipped capacity shows the others beside it); `lr_long` tries
     lrs again at the capacity's own lengths, where choose_lr then chooses; `fresh` holds
@@ -284,8 +286,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     if selection is None:
         return None
     # an error row never replaces a stored run
-    more, far, beyond = (x[x["status"] != "error"] if x is not None else None
-                         for x in (more, far, beyond))
+    more, far, beyond, online_lr = (x[x["status"] != "error"] if x is not None else None
+                                    for x in (more, far, beyond, online_lr))
     short = choose_lr(join_runs(selection, lr_more)[0])
     result = Capacity(lr_choice=choose_lr(join_runs(selection, lr_more, lr_long)[0]))
     fresh_lstar = fresh[fresh["stop"] != "budget"] if fresh is not None else None
@@ -300,9 +302,11 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     rerun_far = rerun_agreement(table, far)
     table, replaced_far = join_runs(table, far)
     table, replaced_beyond = join_runs(table, beyond)
+    table, replaced_online_lr = join_runs(table, online_lr)
     for name, extra, n, rr in (("capacity_more", more, replaced, rerun),
                                ("capacity_far", far, replaced_far, rerun_far),
                                ("capacity_beyond", beyond, replaced_beyond, None),
+                               ("capacity_online_lr", online_lr, replaced_online_lr, None),
                                ("capacity_lr_more", lr_more, 0, None)):
         if extra is not None:
             result.joined[name] = dict(rows=len(extra), replaced=n)
@@ -340,7 +344,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
 def capacity_document(cap: Capacity) -> dict:
     """fit.json's capacity entry: the measured numbers the README's findings render from."""
     return dict(
-        lr_choice=records(cap.lr_choice, ["slice", "mode", "lr", "at_edge", "bits", "extended",
+        lr_choice=records(cap.lr_choice, ["slice", "mode", "lr", "at_edge", "chosen_on",
+                                          "lr_clipped", "lr_unclipped", "bits", "extended",
                                           "added_lr", "lr_before", "edge_before", "trained_lr",
                                           "trained_at_choice"]),
         capacity=records(cap.capacity, ["cell", "units", "alphabet_size", "mode", "params",

@@ -15,7 +15,7 @@ from analysis.fmt import ci_or_point, family
 
 
 def lr_table(choice: pd.DataFrame) -> str:
-    lines = ["| slice | length | exposures | bits saved, unclipped, by lr (median of 2 seeds) | "
+    lines = ["| slice | length | exposures | bits saved, unclipped, by lr (median over its runs there) | "
              "bits stored, clipped, by lr | chosen lr | chosen on | the other measure would "
              "choose | capacity runs trained at |",
              "|---|---|---|---|---|---|---|---|---|"]

@@ -151,6 +151,12 @@ def joined_sentence(joined: dict) -> str:
         parts.append(f"`capacity_beyond` adds the LSTM 64 units' offline curve and the LSTM 8's "
                      f"offline curve past 32,768 letters ({beyond['rows']} runs, on new "
                      "sequences).")
+    online_lr = joined.get("capacity_online_lr")
+    if online_lr:
+        parts.append(f"`capacity_online_lr` trains the online curves whose lr was chosen again "
+                     f"at their own lengths once more, at that lr ({online_lr['rows']} runs, on "
+                     "the curves' own sequences and new ones beyond); the runs at the earlier lr "
+                     "stay beside them.")
     return " ".join(parts)
 
 

@@ -88,7 +88,9 @@ def readme_capacity(f: dict) -> list[str]:
                    f"{len(f['lr_long'])} slices choose another lr there" + ("" if not moved else ": "
                    + ", ".join(f"{r['slice']} {r['lr_short']:g} at {int(r['length_short']):,} letters, "
                                f"{r['lr']:g} at {r['length']:,}" for r in moved))
-                   + "; the capacities above are read at the lr chosen there.")
+                   + ("; the capacities above are read at the lr chosen there." if all(
+                       r["trained_at_choice"] is not False for r in f["lr_long"]) else
+                      "; a curve not yet trained at the lr chosen there says so above."))
     if f["headline"]:
         def bpp(r: dict, m: str) -> str:
             bound = " (still rising)" if r[f"{m}_rising"] else ""

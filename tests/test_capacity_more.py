@@ -366,6 +366,32 @@ def test_capacity_beyond_continues_a_curve_after_far_and_a_network_may_be_offlin
     assert "`capacity_beyond` adds the LSTM 64 units' offline curve" in "\n".join(saved_section(cap))
 
 
+def test_capacity_online_lr_trains_a_curve_at_the_lr_chosen_again_the_old_one_beside():
+    """capacity_online_lr's rows join last: the online curve at the lr chosen now (3e-4, on
+    the unclipped saving at the longest selection length) is the one read, the curve at
+    1e-3 stays beside it, and the report names the table."""
+    old, more = _tables()
+    online = more[more["update"] == "step"]
+    again = online.assign(run_id=online["run_id"] + "-3e-4", lr=3e-4,
+                          bits_saved=online["bits_saved"] + 30.0)
+    selection = pd.DataFrame([dict(run_id=f"sel-{lr}-{s}", slice="gru10_online", status="ok",
+                                   alphabet=A26, bptt="16", cell="gru", units=10, update="step",
+                                   lr=lr, length=2048, max_epochs=1000, seed=s,
+                                   bits_stored=2000.0, bits_saved=value, final_loss=0.0,
+                                   loss="logits")
+                              for lr, value in ((3e-4, 1900.0), (1e-3, 1800.0)) for s in (0, 1)])
+    cap = analyse_capacity(selection, old, more=more, online_lr=again)
+    assert cap.joined["capacity_online_lr"] == dict(rows=len(again), replaced=0)
+    choice = cap.lr_choice.set_index("slice").loc["gru10_online"]
+    assert choice["lr"] == 3e-4 and choice["chosen_on"] == "unclipped"
+    assert choice["lr_clipped"] in (3e-4, 1e-3)  # tied clipped bits: the check is beside
+    read = cap.saved[(cap.saved["mode"] == "online k=16") & (cap.saved["exposures"] == 1000)]
+    at = read.set_index("lr")["capacity"]
+    assert at.loc[3e-4] == pytest.approx(ONLINE_END[128] + 1 + 30.0)  # the chosen curve
+    assert at.loc[1e-3] == pytest.approx(ONLINE_END[128] + 1)  # beside it
+    assert "`capacity_online_lr` trains the online curves" in "\n".join(saved_section(cap))
+
+
 def test_windows_compare_on_the_exact_saving_over_shared_lengths():
     """Like for like: the same exposures and lr, the lengths where every window has exact
     readings (window 4's longer length and window 64's proxy length are left out); the
