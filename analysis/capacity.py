@@ -83,7 +83,8 @@ def choose_lr(selection: pd.DataFrame, on: str = "unclipped") -> pd.DataFrame:
     beyond). Where a slice's selection tried several lengths (capacity_lr_long), it chooses
     at the longest: the capacity is read at long lengths, and there the best lr can be lower.
     It chooses on the measure the capacity is read on, the unclipped saving (exact, else the
-    last-pass proxy), where every lr has it (`chosen_on`); on the clipped bits stored where
+    last-pass proxy), where every lr has it (`chosen_on`; `margin`: the chosen lr's median
+    over the next best's); on the clipped bits stored where
     not, or where `on` is "clipped" (a study that reports the clipped bits). `lr_clipped`
     and `lr_unclipped`: what each measure alone would choose (NaN where it is missing), a
     check on the choice."""
@@ -95,13 +96,16 @@ def choose_lr(selection: pd.DataFrame, on: str = "unclipped") -> pd.DataFrame:
         saved = (part.assign(saved=code_length.saved_end(part)[0]).groupby("lr")["saved"].median()
                  .sort_index() if "final_loss" in part else pd.Series(dtype=float))
         unclipped = on == "unclipped" and len(saved) == len(by_lr) and bool(saved.notna().all())
-        best = float((saved if unclipped else by_lr).idxmax())
+        on_measure = (saved if unclipped else by_lr).sort_values(ascending=False)
+        best = float(on_measure.index[0])
+        margin = (float(on_measure.iloc[0] / on_measure.iloc[1])
+                  if len(on_measure) > 1 and on_measure.iloc[1] > 0 else math.nan)
         rows.append(dict(slice=sl, cell=part["cell"].iloc[0], units=int(part["units"].iloc[0]),
                          alphabet_size=int(part["alphabet_size"].iloc[0]),
                          mode=part["mode"].iloc[0], length=int(part["length"].iloc[0]),
                          exposures=int(part["max_epochs"].iloc[0]), lr=best,
                          at_edge=best in (by_lr.index.min(), by_lr.index.max()),
-                         chosen_on="unclipped" if unclipped else "clipped",
+                         chosen_on="unclipped" if unclipped else "clipped", margin=margin,
                          bits=float(by_lr.max()),
                          bits_by_lr={f"{k:g}": round(float(v), 1) for k, v in by_lr.items()},
                          saved_by_lr=({f"{k:g}": round(float(v), 1) for k, v in saved.items()}

@@ -187,6 +187,9 @@ def lr_check(before: pd.DataFrame, after: pd.DataFrame, extra: pd.DataFrame | No
     trained = ({} if table is None else
                {s: sorted({float(x) for x in g}) for s, g in table.groupby("slice")["lr"]})
     out["trained_lr"] = [trained.get(s, []) for s in out["slice"]]
+    budgets = ({} if table is None or "max_epochs" not in table else
+               {s: sorted({int(x) for x in g}) for s, g in table.groupby("slice")["max_epochs"]})
+    out["capacity_budgets"] = [budgets.get(s, []) for s in out["slice"]]
     first = (short if short is not None else before).set_index("slice")
     longer = out["length"].to_numpy() > out["slice"].map(first["length"]).to_numpy()
     out["lr_first"] = out["slice"].map(first["lr"])

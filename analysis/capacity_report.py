@@ -17,8 +17,8 @@ from analysis.fmt import ci_or_point, family
 def lr_table(choice: pd.DataFrame) -> str:
     lines = ["| slice | length | exposures | bits saved, unclipped, by lr (median over its runs there) | "
              "bits stored, clipped, by lr | chosen lr | chosen on | the other measure would "
-             "choose | capacity runs trained at |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "choose | margin over the next-best lr | capacity runs trained at |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in choice.iterrows():
         saved = ", ".join(f"{k}: {v:g}" for k, v in r["saved_by_lr"].items()) or "-"
         by = ", ".join(f"{k}: {v:g}" for k, v in r["bits_by_lr"].items())
@@ -30,7 +30,8 @@ def lr_table(choice: pd.DataFrame) -> str:
         other = ("-" if math.isnan(other_lr) else "the same"
                  if math.isclose(other_lr, r["lr"]) else f"**{other_lr:g}**")
         lines.append(f"| {r['slice']} | {r['length']} | {r['exposures']} | {saved} | {by} | "
-                     f"{r['lr']:g}{edge} | {r['chosen_on']} | {other} | {trained} |")
+                     f"{r['lr']:g}{edge} | {r['chosen_on']} | {other} | x{r['margin']:.3f} | "
+                     f"{trained} |")
     return "\n".join(lines)
 
 
@@ -71,10 +72,39 @@ def lr_long_lines(choice: pd.DataFrame) -> list[str]:
                      + ("" if r["trained_at_choice"] or r["trained_at_choice"] is None else
                         " (its capacity curve trained at "
                         + ", ".join(f"{x:g}" for x in r["trained_lr"]) + ": not the lr chosen now)"))
-    return ["`capacity_lr_long` tried each slice's lrs again at the capacity's own length "
-            "and budget (one new sequence per slice, 2 seeds), where the choice is now made, "
+    return ["`capacity_lr_long` tried each slice's lrs again near its capacity curve's peak "
+            "length (the length column; the capacity table below gives each curve's peak, up to "
+            "two doublings away) and at its budget (one new sequence per slice, 2 seeds), where the "
+            "choice is now made, "
             "on the unclipped saving (the measure the capacity is read on): "
             + "; ".join(items) + ". The rows above show the choice at the longer length."]
+
+
+def budget_lines(choice: pd.DataFrame) -> list[str]:
+    """Where a slice's capacity runs train another budget than its lr was chosen at."""
+    other = [r for _, r in choice.iterrows()
+             if r["capacity_budgets"] and r["capacity_budgets"] != [r["exposures"]]]
+    if not other:
+        return ["Each lr was chosen at the budget its capacity runs train (the exposures "
+                "column)."]
+    return ["Each lr was chosen at the selection run's budget (the exposures column); these "
+            "slices' capacity runs train another: "
+            + "; ".join(f"{r['slice']} at {', '.join(map(str, r['capacity_budgets']))}"
+                        for r in other)
+            + ". Under cosine decay the best lr can depend on the budget, so those rows may "
+            "understate the tuned value."]
+
+
+def margin_lines(choice: pd.DataFrame) -> list[str]:
+    """The choices the next-best lr comes within 5% of: one sequence cannot settle them."""
+    close = choice[choice["margin"] < 1.05]
+    if close.empty:
+        return []
+    return ["", f"In {len(close)} of {len(choice)} slices the next-best lr comes within 5% of "
+            "the chosen one on the selection's runs (one sequence, two where `capacity_lr` "
+            "and `capacity_lr_long` tried the same length; 2 seeds each), so the choice is not "
+            "settled: " + ", ".join(f"{r['slice']} x{r['margin']:.3f}"
+                                          for _, r in close.iterrows()) + "."]
 
 
 def capacity_table(caps: pd.DataFrame) -> str:
@@ -279,7 +309,10 @@ def capacity_section(cap: Capacity | None) -> str:
              "over one period (clipped, as the issue defined it), and, in the runs made since "
              "the column existed (`capacity_more`), the same sum unclipped (`bits_saved`). "
              "Capacity is the plateau over lengths of the unclipped saving (Morris et al.'s "
-             "protocol); a peak at the longest length tried is a lower bound and says so. "
+             "protocol); a peak at the longest length tried is a lower bound and says so. Where "
+             "a curve falls well below its peak at longer lengths, training fails there rather "
+             "than the network filling up: the peak is the most stored under this protocol "
+             "and budget, which a longer budget or another lr may raise. "
              "Sequences are independent uniform draws, 3 per length (never prefixes of each "
              "other), 2 seeds each; intervals are over sequences and rest on 3 clusters per "
              "length.", "",
@@ -287,11 +320,7 @@ def capacity_section(cap: Capacity | None) -> str:
              "extended by `capacity_lr_more` and `capacity_lr_long`)", "",
              lr_table(cap.lr_choice), "", *lr_extension_lines(cap.lr_choice), "",
              *lr_long_lines(cap.lr_choice), "",
-             "Each lr was chosen at the selection run's budget (the exposures column). Where the "
-             "capacity runs train a shorter budget (300 exposures: online at 4 letters, and "
-             "offline where `capacity_lr_long` has not chosen again) the lr chosen at 1000 is "
-             "used: under cosine decay the best lr can depend on the budget, so those rows may "
-             "understate the tuned value."]
+             *budget_lines(cap.lr_choice), *margin_lines(cap.lr_choice)]
     if cap.capacity.empty:
         lines += ["", "The capacity curves (`capacity`) are not in results/ yet."]
         return "\n".join(lines)
@@ -303,8 +332,10 @@ def capacity_section(cap: Capacity | None) -> str:
                f"In {rising} of {len(cap.capacity)} rows the most clipped bits were stored at "
                "the longest length tried, a rise the measure's bias can produce on its own; "
                "the others peaked inside the lengths tried.")
-    lines += ["", "### Capacity per network (`capacity`, continued by `capacity_plateau`, "
-              "`capacity_more` and `capacity_far`)", "", *saved_section(cap), "",
+    lines += ["", "### Capacity per network (`capacity`, continued by "
+              + ", ".join(f"`{name}`" for name in ("capacity_plateau", *cap.joined)
+                          if name != "capacity_lr_more")
+              + ")", "", *saved_section(cap), "",
               "On the clipped measure the issue defined (bits stored), read from the curves at "
               "each exposure; its values at long lengths include the bias above:", "",
               plateau, "", capacity_table(cap.capacity), "", *end_gain_lines(cap.end_gain), "",

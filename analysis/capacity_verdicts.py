@@ -3,9 +3,10 @@
 Each verdict rests on its own controlled comparison, on the unclipped code-length saving
 (analysis.code_length) wherever the runs allow one, and says which measure it rests on:
 
-* the update: online over offline at the same exposures, at the offline lr chosen on other
-  sequences (`saved_ratio`); the clipped bits stored's ratio, labelled, where no unclipped
-  pair was trained at the same exposures;
+* the protocol: online over offline at the same exposures, at the offline lr chosen on other
+  sequences (`saved_ratio`); offline differs in more than the update (chunks of 64, cosine
+  decay, clipping), so the comparison is of the two protocols whole; the clipped bits
+  stored's ratio, labelled, where no unclipped pair was trained at the same exposures;
 * the lengths tried: whether the online unclipped curve still rises at its longest length;
 * the budget: online capacity at 1000 against 300 exposures, unclipped where an online curve
   recorded the exact measure at both, else clipped and labelled;
@@ -43,7 +44,7 @@ def _at_chosen_lr(saved: pd.DataFrame) -> pd.DataFrame:
 def _ratio_text(row, exposures: int, measure: str) -> str:
     span = f"{row['ratio']:.2f} [{row['lo']:.2f}, {row['hi']:.2f}]"
     if row["hi"] < 1:
-        return (f"the online update: offline stores more at {exposures} exposures (online "
+        return (f"the online protocol: offline stores more at {exposures} exposures (online "
                 f"{span} of offline; {measure})")
     if row["lo"] > 1:
         return (f"not the update: online stores more than offline at {exposures} exposures "
@@ -92,11 +93,15 @@ def _window(clipped: pd.DataFrame, unclipped: pd.DataFrame) -> str | None:
     if not len(w):
         return None
     w = w[(w["exposures"] == w["exposures"].max()) & (w["window"] != 16)]
-    return (f"the window, at {int(w['exposures'].iloc[0])} exposures against window 16 over the "
+    lo = w["ratio_lo"] if "ratio_lo" in w else w["ratio"]
+    lead = ("the window: another one stores more" if (lo > 1).any()
+            else "not the window: no other window stores more")
+    return (f"{lead}, at {int(w['exposures'].iloc[0])} exposures against window 16 over the "
             f"lengths all tried ({int(w['shortest'].iloc[0])}-{int(w['longest'].iloc[0])}): "
             + ", ".join(f"window {r['window']} x{r['ratio']:.2f}"
                         + (f" [{r['ratio_lo']:.2f}, {r['ratio_hi']:.2f}]" if "ratio_lo" in r else "")
-                        for _, r in w.iterrows()) + f" ({measure}; one width)")
+                        for _, r in w.iterrows())
+            + f" ({measure}; one width, at the lr chosen for window 16)")
 
 
 def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, saved: pd.DataFrame,
@@ -136,5 +141,7 @@ def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, saved: pd.DataFrame,
             v["reasons"].append(f"not settled for {e['mode']}: its curves trained at lr "
                                 f"{', '.join(f'{x:g}' for x in e['trained_lr'])}, not the lr chosen "
                                 f"now ({e['lr']:g}), so the comparisons above are not at its tuned lr")
+        if not v["reasons"]:
+            v["reasons"].append("no online run to compare with")
         out.append(v)
     return out

@@ -205,7 +205,7 @@ def _bound(online_rising: bool, offline_rising: bool) -> str:
     if online_rising and offline_rising:
         return "neither side a plateau"
     return ("a lower bound" if online_rising else "an upper bound" if offline_rising
-            else "both plateaus")
+            else "neither side rising")
 
 
 def online_offline(saved: pd.DataFrame, reads: pd.DataFrame, seed: int = 0) -> pd.DataFrame:

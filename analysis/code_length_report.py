@@ -121,7 +121,7 @@ def ratio_table(ratio: pd.DataFrame) -> list[str]:
             "of the offline budget (its cosine schedule done) and the same exposures online "
             "(for the GRU and the RNN read at 300 of their 1000 online exposures: at a "
             "constant lr that is the model a 300-exposure run ends with). Interval: "
-            "percentile bootstrap over the sequences of every length, both plateaus from one "
+            "percentile bootstrap over the sequences of every length, both capacities from one "
             "resample, the same sequences drawn on both sides where the two updates trained "
             "the same ones (paired); 3 sequences per length, so indicative. Where the offline "
             "curve is still rising the ratio is an upper bound, where the online one is, a "

@@ -237,12 +237,18 @@ def at_chosen(cap: Capacity) -> dict | None:
         part = end[end["mode"] == mode]
         out[name] = dict(lo=float(part["bits_per_param"].min()),
                          hi=float(part["bits_per_param"].max()), curves=len(part),
-                         bounds=int(part["status"].isin(LOWER_BOUND).sum()))
+                         bounds=int(part["status"].isin(LOWER_BOUND).sum()),
+                         budgets={int(k): int(n) for k, n in
+                                  part["max_epochs"].value_counts().sort_index().items()})
+    # online curves that still store x1.1 or more at 1000 than at 300 exposures
+    out["online"]["budget_gains"] = sorted(
+        float(v["budget_gain_300_to_1000"]) for v in cap.verdicts
+        if v.get("budget_gain_300_to_1000", 0) > 1.1)
     ratio = cap.saved_ratio[~cap.saved_ratio["reads_as"].str.contains("not at the lr chosen")] \
         if len(cap.saved_ratio) else cap.saved_ratio
     out["ratio"] = dict(lo=float(ratio["ratio"].min()), hi=float(ratio["ratio"].max()),
                         networks=len(ratio),
-                        plateaus=int((ratio["reads_as"] == "both plateaus").sum())) \
+                        plateaus=int((ratio["reads_as"] == "neither side rising").sum())) \
         if len(ratio) else None
     return out
 

@@ -163,15 +163,24 @@ def _capacity(by_id: dict[str, dict]) -> str:
     if summary:
         off, on, ratio = summary["offline"], summary["online"], summary["ratio"]
         def bounds(n: int) -> str:
-            return f"{n} of them a lower bound" if n == 1 else f"{n} of them lower bounds"
+            return ("none still rising over length" if n == 0 else
+                    f"{n} of them still rising over length (a lower bound)" if n == 1 else
+                    f"{n} of them still rising over length (lower bounds)")
 
+        def budgets(side: dict) -> str:
+            return ", ".join(f"{n} trained {e} exposures" for e, n in side["budgets"].items())
+
+        gains = on.get("budget_gains", [])
         text += (f"At 4 and 26 letters, offline char-RNN training stores {off['lo']:.2f}-"
                  f"{off['hi']:.2f} bits per parameter ({off['curves']} networks, "
-                 f"{bounds(off['bounds'])}), online training with a 16-step window "
-                 f"{on['lo']:.2f}-{on['hi']:.2f} ({on['curves']} networks, {bounds(on['bounds'])})"
+                 f"{bounds(off['bounds'])}; {budgets(off)}, and no longer offline budget was "
+                 f"tried), online training with a 16-step window {on['lo']:.2f}-{on['hi']:.2f} "
+                 f"({on['curves']} networks, {bounds(on['bounds'])}; {budgets(on)}"
+                 + (f"; {len(gains)} still store x{gains[0]:.2f}-{gains[-1]:.2f} more at 1000 "
+                    "than at 300 exposures" if gains else "") + ")"
                  + (f"; online keeps {ratio['lo']:.2f}-{ratio['hi']:.2f} of offline at the same "
-                    f"exposures ({ratio['networks']} networks, both sides a plateau in "
-                    f"{ratio['plateaus']})" if ratio else "") + ". ")
+                    f"exposures ({ratio['networks']} networks, neither side still rising over "
+                    f"length in {ratio['plateaus']})" if ratio else "") + ". ")
     if saved:
         items = "; ".join(
             f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters, "

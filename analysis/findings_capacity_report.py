@@ -83,7 +83,8 @@ def readme_capacity(f: dict) -> list[str]:
                    + ".")
     moved = [r for r in f.get("lr_long", []) if r["lr"] != r["lr_short"]]
     if f.get("lr_long"):
-        out.append("- **The lrs chosen again at the capacity's own lengths, on the unclipped saving** "
+        out.append("- **The lrs chosen again near each capacity curve's peak length, on the "
+                   "unclipped saving** "
                    f"(`capacity_lr_long`, one new sequence per slice): {len(moved)} of "
                    f"{len(f['lr_long'])} slices choose another lr there" + ("" if not moved else ": "
                    + ", ".join(f"{r['slice']} {r['lr_short']:g} at {int(r['length_short']):,} letters, "

@@ -131,7 +131,7 @@ def test_re_runs_replace_their_rows_and_every_capacity_says_its_measure():
     assert r["online_measure"] == r["offline_measure"] == "exact"
     assert r["paired"] == r["lengths"] == 3 and r["lo"] <= r["hi"]
     assert r["online_status"] == r["offline_status"] == "past a peak (1 length beyond)"
-    assert r["reads_as"] == "both plateaus"
+    assert r["reads_as"] == "neither side rising"
     # the proxy's bias, from the runs that hold both
     bias = cap.saved_bias.set_index("update")
     assert bias.loc["online", "median"] == pytest.approx(1.05)
@@ -366,6 +366,24 @@ def test_capacity_beyond_continues_a_curve_after_far_and_a_network_may_be_offlin
     assert "`capacity_beyond` adds the LSTM 64 units' offline curve" in "\n".join(saved_section(cap))
 
 
+def test_the_report_names_close_lr_choices_and_budgets_other_than_the_selection_s():
+    """A choice the runner-up comes within 5% of is named as unsettled, with its margin;
+    a slice whose capacity runs train another budget than its selection is named."""
+    from analysis.capacity_report import budget_lines, margin_lines
+
+    close = _selection({1e-3: 1000.0, 3e-3: 1030.0})
+    row = choose_lr(close).iloc[0]
+    assert row["lr"] == 3e-3 and row["margin"] == pytest.approx(1.03, rel=1e-3)
+    choice = pd.DataFrame([dict(row, capacity_budgets=[300])])
+    assert "gru10_offline x1.030" in margin_lines(choice)[1]
+    clear = pd.DataFrame([dict(choose_lr(_selection({1e-3: 1000.0, 3e-3: 2000.0})).iloc[0],
+                               capacity_budgets=[row["exposures"]])])
+    assert margin_lines(clear) == []
+    assert budget_lines(clear)[0].startswith("Each lr was chosen at the budget its capacity")
+    other = budget_lines(choice.assign(exposures=1000))[0]
+    assert "these slices' capacity runs train another: gru10_offline at 300" in other
+
+
 def test_capacity_online_lr_trains_a_curve_at_the_lr_chosen_again_the_old_one_beside():
     """capacity_online_lr's rows join last: the online curve at the lr chosen now (3e-4, on
     the unclipped saving at the longest selection length) is the one read, the curve at
@@ -415,9 +433,12 @@ def test_windows_compare_on_the_exact_saving_over_shared_lengths():
     assert w.loc[64, "peak_length"] == 128 and w.loc[4, "paired"] == 2
     assert w.loc[4, "ratio_lo"] < 0.8 < w.loc[4, "ratio_hi"] < 0.85  # +-1 around each mean
     text = _window(pd.DataFrame(), w.reset_index())
-    assert text.startswith("the window, at 300 exposures against window 16 over the lengths "
-                           "all tried (64-128): window 4 x0.80 [")
-    assert "(unclipped, exact; interval over sequences; one width)" in text
+    assert text.startswith("not the window: no other window stores more, at 300 exposures "
+                           "against window 16 over the lengths all tried (64-128): window 4 x0.80 [")
+    assert "(unclipped, exact; interval over sequences; one width, at the lr chosen for " \
+           "window 16)" in text
+    better = w.reset_index().assign(ratio_lo=lambda d: d["ratio_lo"] + 0.5)  # window 64 > 1
+    assert _window(pd.DataFrame(), better).startswith("the window: another one stores more")
     one = pd.DataFrame(rows)
     assert window_ratios(one[one["mode"] != "online k=16"]).empty  # no window 16
 

@@ -22,7 +22,7 @@ def _saved_ratio():
     return pd.DataFrame([
         dict(common, ratio=1.14, lo=1.07, hi=1.18, offline_lr=0.003,
              reads_as="neither side a plateau; offline not at the lr chosen now"),
-        dict(common, ratio=0.78, lo=0.75, hi=0.81, offline_lr=0.03, reads_as="both plateaus")])
+        dict(common, ratio=0.78, lo=0.75, hi=0.81, offline_lr=0.03, reads_as="neither side rising")])
 
 
 def _saved(status="level"):
@@ -41,7 +41,7 @@ def test_the_update_is_judged_unclipped_at_the_chosen_offline_lr():
     update = v["reasons"][0]
     # the clipped ratio (1.14) and the unclipped one at an lr no longer chosen would say
     # "not the update"; at the chosen lr offline stores more
-    assert update.startswith("the online update: offline stores more at 300 exposures")
+    assert update.startswith("the online protocol: offline stores more at 300 exposures")
     assert "0.78 [0.75, 0.81]" in update and "unclipped, online exact, offline exact" in update
     # the budget from the exact online curve: 2000 / 1900 is no reason (below x1.1), while
     # the clipped 1500 / 1000 would have been one
