@@ -32,6 +32,7 @@ from analysis.capacity_checks import (
     lr_check,
     lstar_between,
     lstar_bisection,
+    offline_budget_ratios,
     rerun_agreement,
     split_by_lr,
     window_ratios,
@@ -265,6 +266,7 @@ class Capacity:
     joined: dict = field(default_factory=dict)  # per extending table: its rows, rows replaced
     windows: pd.DataFrame = field(default_factory=pd.DataFrame)  # windows 4/64 against 16
     saved_windows: pd.DataFrame = field(default_factory=pd.DataFrame)  # the same, unclipped
+    offline_budget: pd.DataFrame = field(default_factory=pd.DataFrame)  # 1000 / 300 offline
     lstar_between: dict | None = None
     divergence: Divergence | None = None  # T(L) towards L*, on the frontier's protocol
 
@@ -274,8 +276,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                      fresh: pd.DataFrame | None = None, protocol: list | None = None,
                      more: pd.DataFrame | None = None, lr_more: pd.DataFrame | None = None,
                      far: pd.DataFrame | None = None, lr_long: pd.DataFrame | None = None,
-                     beyond: pd.DataFrame | None = None, online_lr: pd.DataFrame | None = None
-                     ) -> Capacity | None:
+                     beyond: pd.DataFrame | None = None, online_lr: pd.DataFrame | None = None,
+                     offline_budget: pd.DataFrame | None = None) -> Capacity | None:
     """Everything above from the tables (None where capacity_lr is missing). `plateau` and
     `more` continue `capacity`'s curves (same slices; a run id in both keeps `more`'s row,
     which records the exact saving), and `far` continues them again (its rows replace both,
@@ -286,7 +288,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     at the chosen one (the unclipped capacity shows the others beside it); `lr_long` tries
     lrs again at the capacity's own lengths, where choose_lr then chooses; `fresh` holds
     the 24-unit check (its L* slice stops at memorization); `protocol`: the
-    frontier-protocol tables for T(L)."""
+    frontier-protocol tables for T(L); `offline_budget`: 1000-exposure offline runs at the
+    300-exposure curves' peak lengths (compared, not joined)."""
     if selection is None:
         return None
     # an error row never replaces a stored run
@@ -340,6 +343,9 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     result.saved_bias = code_length.proxy_bias(_prepare(table))
     result.verdicts = verdicts(caps, ratio, result.saved, result.saved_ratio, result.lr_choice,
                                result.windows, result.saved_windows)
+    if offline_budget is not None and len(offline_budget):
+        result.offline_budget = offline_budget_ratios(
+            seqs, per_sequence(offline_budget[offline_budget["status"] != "error"]))
     if fresh_curves is not None and len(fresh_curves):
         result.between = between_widths(seqs, per_sequence(fresh_curves))
     return result
@@ -371,6 +377,7 @@ def capacity_document(cap: Capacity) -> dict:
         saved_ratio=records(cap.saved_ratio, list(cap.saved_ratio.columns)),
         saved_bias=records(cap.saved_bias, list(cap.saved_bias.columns)),
         saved_windows=records(cap.saved_windows, list(cap.saved_windows.columns)),
+        offline_budget=records(cap.offline_budget, list(cap.offline_budget.columns)),
         joined=cap.joined,
         between=records(cap.between, list(cap.between.columns)),
         lstar_between=cap.lstar_between,

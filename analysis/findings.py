@@ -244,6 +244,12 @@ def at_chosen(cap: Capacity) -> dict | None:
     out["online"]["budget_gains"] = sorted(
         float(v["budget_gain_300_to_1000"]) for v in cap.verdicts
         if v.get("budget_gain_300_to_1000", 0) > 1.1)
+    if len(cap.offline_budget):  # the 300-exposure offline curves at 1000, at their peaks
+        b = cap.offline_budget
+        out["offline"]["longer_budget"] = dict(lo=float(b["ratio"].min()),
+                                               hi=float(b["ratio"].max()), networks=len(b),
+                                               short=int(b["short"].iloc[0]),
+                                               long=int(b["long"].iloc[0]))
     ratio = cap.saved_ratio[~cap.saved_ratio["reads_as"].str.contains("not at the lr chosen")] \
         if len(cap.saved_ratio) else cap.saved_ratio
     out["ratio"] = dict(lo=float(ratio["ratio"].min()), hi=float(ratio["ratio"].max()),

@@ -170,11 +170,20 @@ def _capacity(by_id: dict[str, dict]) -> str:
         def budgets(side: dict) -> str:
             return ", ".join(f"{n} trained {e} exposures" for e, n in side["budgets"].items())
 
+        def longer(side: dict) -> str:
+            b = side.get("longer_budget")
+            if not b:
+                return "no longer offline budget was tried"
+            so = (f", so the {b['short']}-exposure values are lower bounds" if b["lo"] > 1
+                  else "")
+            return (f"at their peak lengths {b['long']} exposures store x{b['lo']:.2f}-"
+                    f"{b['hi']:.2f} the bits of {b['short']} ({b['networks']} networks){so}")
+
         gains = on.get("budget_gains", [])
         text += (f"At 4 and 26 letters, offline char-RNN training stores {off['lo']:.2f}-"
                  f"{off['hi']:.2f} bits per parameter ({off['curves']} networks, "
-                 f"{bounds(off['bounds'])}; {budgets(off)}, and no longer offline budget was "
-                 f"tried), online training with a 16-step window {on['lo']:.2f}-{on['hi']:.2f} "
+                 f"{bounds(off['bounds'])}; {budgets(off)}; {longer(off)}), online training "
+                 f"with a 16-step window {on['lo']:.2f}-{on['hi']:.2f} "
                  f"({on['curves']} networks, {bounds(on['bounds'])}; {budgets(on)}"
                  + (f"; {len(gains)} still store x{gains[0]:.2f}-{gains[-1]:.2f} more at 1000 "
                     "than at 300 exposures" if gains else "") + ")"

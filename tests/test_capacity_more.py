@@ -366,6 +366,28 @@ def test_capacity_beyond_continues_a_curve_after_far_and_a_network_may_be_offlin
     assert "`capacity_beyond` adds the LSTM 64 units' offline curve" in "\n".join(saved_section(cap))
 
 
+def test_the_offline_budget_is_compared_on_the_same_sequences_not_joined():
+    """capacity_offline_budget: 1000-exposure offline runs on the 300-exposure curve's
+    sequences give a per-sequence ratio (here x1.2 exactly), stay out of the curves, and the
+    report renders them."""
+    from analysis.capacity_report import offline_budget_lines
+
+    old, more = _tables()
+    off = more[(more["update"] == "chunk") & (more["length"] == 128)]
+    longer = off.assign(run_id=off["run_id"] + "-1000", max_epochs=1000,
+                        bits_saved=off["bits_saved"] * 1.2,
+                        final_loss=[_loss_for(1.2 * v, 128) for v in off["bits_saved"]])
+    cap = analyse_capacity(_selection({1e-3: 1.0, 3e-3: 2.0}), old, more=more,
+                           offline_budget=longer)
+    (r,) = cap.offline_budget.to_dict(orient="records")
+    assert (r["length"], r["short"], r["long"], r["sequences"]) == (128, 300, 1000, 3)
+    assert r["ratio"] == pytest.approx(1.2) and r["lo"] == pytest.approx(1.2)
+    assert r["saved_long"] == pytest.approx(1.2 * r["saved_short"])
+    assert set(cap.saved.loc[cap.saved["mode"] == "offline", "max_epochs"]) == {300}  # not joined
+    assert "| GRU 10, 26 letters | 1,426 | 128 | 0.003 |" in "\n".join(offline_budget_lines(
+        cap.offline_budget))
+
+
 def test_the_report_names_close_lr_choices_and_budgets_other_than_the_selection_s():
     """A choice the runner-up comes within 5% of is named as unsettled, with its margin;
     a slice whose capacity runs train another budget than its selection is named."""
