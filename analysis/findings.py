@@ -246,10 +246,14 @@ def at_chosen(cap: Capacity) -> dict | None:
         if v.get("budget_gain_300_to_1000", 0) > 1.1)
     if len(cap.offline_budget):  # the 300-exposure offline curves at 1000, at their peaks
         b = cap.offline_budget
-        out["offline"]["longer_budget"] = dict(lo=float(b["ratio"].min()),
-                                               hi=float(b["ratio"].max()), networks=len(b),
-                                               short=int(b["short"].iloc[0]),
-                                               long=int(b["long"].iloc[0]))
+        more = b[b["lo"] > 1]  # the interval above 1
+        out["offline"]["longer_budget"] = dict(
+            lo=float(more["ratio"].min()) if len(more) else None,
+            hi=float(more["ratio"].max()) if len(more) else None, more=len(more),
+            networks=len(b), short=int(b["short"].iloc[0]), long=int(b["long"].iloc[0]),
+            less=[dict(cell=r["cell"], units=int(r["units"]), ratio=float(r["ratio"]))
+                  for _, r in b[b["hi"] < 1].iterrows()],
+            alike=int(((b["lo"] <= 1) & (b["hi"] >= 1)).sum()))
     ratio = cap.saved_ratio[~cap.saved_ratio["reads_as"].str.contains("not at the lr chosen")] \
         if len(cap.saved_ratio) else cap.saved_ratio
     out["ratio"] = dict(lo=float(ratio["ratio"].min()), hi=float(ratio["ratio"].max()),

@@ -174,10 +174,16 @@ def _capacity(by_id: dict[str, dict]) -> str:
             b = side.get("longer_budget")
             if not b:
                 return "no longer offline budget was tried"
-            so = (f", so the {b['short']}-exposure values are lower bounds" if b["lo"] > 1
-                  else "")
-            return (f"at their peak lengths {b['long']} exposures store x{b['lo']:.2f}-"
-                    f"{b['hi']:.2f} the bits of {b['short']} ({b['networks']} networks){so}")
+            text = (f"at their peak lengths {b['long']} exposures store more than "
+                    f"{b['short']} in {b['more']} of {b['networks']} networks"
+                    + (f" (x{b['lo']:.2f}-{b['hi']:.2f}, intervals above 1), whose "
+                       f"{b['short']}-exposure values are therefore lower bounds" if b["more"]
+                       else "")
+                    + (f"; alike within the interval in {b['alike']}" if b.get("alike") else ""))
+            for r in b["less"]:
+                text += (f"; the {r['cell'].upper()} {r['units']} stores x{r['ratio']:.2f} at "
+                         f"{b['long']} (its training fails there at that lr)")
+            return text
 
         gains = on.get("budget_gains", [])
         text += (f"At 4 and 26 letters, offline char-RNN training stores {off['lo']:.2f}-"
