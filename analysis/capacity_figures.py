@@ -10,12 +10,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from analysis.capacity import LITERATURE  # noqa: E402
 from analysis.capacity_checks import status_counts  # noqa: E402
-from analysis.code_length import LOWER_BOUND  # noqa: E402
+from analysis.code_length import LOWER_BOUND, at_chosen_lr  # noqa: E402
 
 DPI = 110
 MODE_STYLE = {"online k=16": dict(color="#1f77b4", ls="-", marker="o"),
@@ -90,8 +89,8 @@ def exposures(cap, path: Path) -> Path | None:
     if cap is None or cap.saved.empty:
         return None
     sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
-    chosen = cap.saved["lr_as_chosen"].map(lambda v: v is None or pd.isna(v) or bool(v))
-    caps = cap.saved[chosen & cap.saved["mode"].isin(["online k=16", "offline"])]
+    caps = at_chosen_lr(cap.saved)
+    caps = caps[caps["mode"].isin(["online k=16", "offline"])]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True)
     colors = dict(zip((100, 300, 1000), sns.color_palette("viridis", 3), strict=True))
     marks = {"gru": "D", "rnn": "P", "lstm": "*"}

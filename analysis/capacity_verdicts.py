@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.code_length import LOWER_BOUND
+from analysis.code_length import LOWER_BOUND, at_chosen_lr
 
 ONLINE = "online k=16"
 NOT_CHOSEN = "not at the lr chosen now"
@@ -31,14 +31,6 @@ def _same(df: pd.DataFrame, cell: str, units: int, a: int) -> pd.DataFrame:
     if not len(df):
         return df
     return df[(df["cell"] == cell) & (df["units"] == units) & (df["alphabet_size"] == a)]
-
-
-def _at_chosen_lr(saved: pd.DataFrame) -> pd.DataFrame:
-    """The curves at the lr chosen for them (a curve also trained at another lr keeps that
-    one beside it in `saved`, flagged lr_as_chosen False)."""
-    if not len(saved) or "lr_as_chosen" not in saved:
-        return saved
-    return saved[saved["lr_as_chosen"].map(lambda v: v is None or pd.isna(v) or bool(v))]
 
 
 def _ratio_text(row, exposures: int, measure: str) -> str:
@@ -114,7 +106,7 @@ def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, saved: pd.DataFrame,
     for key, part in caps.groupby(["cell", "units", "alphabet_size"], sort=True):
         cell, units, a = key
         v = dict(cell=cell, units=int(units), alphabet_size=int(a), reasons=[])
-        mine = _at_chosen_lr(_same(saved, cell, units, a))
+        mine = at_chosen_lr(_same(saved, cell, units, a))
         update = _update(_same(ratio, cell, units, a), _same(saved_ratio, cell, units, a))
         if update:
             v["reasons"].append(update)

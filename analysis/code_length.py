@@ -196,6 +196,14 @@ def not_chosen(row: pd.Series) -> bool:
     return v is not None and not pd.isna(v) and not bool(v)
 
 
+def at_chosen_lr(saved: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `saved` whose curve trained at the lr chosen for it (or no choice covers
+    it): a curve also trained at another lr keeps that one beside it, flagged."""
+    if not len(saved) or "lr_as_chosen" not in saved:
+        return saved
+    return saved[saved["lr_as_chosen"].map(lambda v: v is None or pd.isna(v) or bool(v))]
+
+
 LOWER_BOUND = ("rising", "collapsed at the longest length")  # a status whose plateau is a bound
 
 

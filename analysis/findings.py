@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from analysis.capacity_checks import status_counts
 from analysis.lengthlaw import CHECK_TABLES
 from analysis.load import records
@@ -226,12 +224,12 @@ def _length_law(ll: dict[str, Any]) -> dict[str, Any]:
 def at_chosen(cap: Capacity) -> dict | None:
     """The capacities and online/offline ratios at each curve's chosen lr, at the end of its
     budget: the range of each (bits per parameter), with how many are lower bounds."""
-    from analysis.code_length import LOWER_BOUND
+    from analysis.code_length import LOWER_BOUND, at_chosen_lr
 
     if cap.saved.empty:
         return None
-    end = cap.saved[(cap.saved["exposures"] == cap.saved["max_epochs"])
-                    & cap.saved["lr_as_chosen"].map(lambda v: v is None or pd.isna(v) or bool(v))]
+    end = at_chosen_lr(cap.saved)
+    end = end[end["exposures"] == end["max_epochs"]]
     out = {}
     for name, mode in (("offline", "offline"), ("online", "online k=16")):
         part = end[end["mode"] == mode]
