@@ -292,9 +292,6 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     300-exposure curves' peak lengths (compared, not joined)."""
     if selection is None:
         return None
-    # an error row never replaces a stored run
-    more, far, beyond, online_lr = (x[x["status"] != "error"] if x is not None else None
-                                    for x in (more, far, beyond, online_lr))
     short = choose_lr(join_runs(selection, lr_more)[0])
     result = Capacity(lr_choice=choose_lr(join_runs(selection, lr_more, lr_long)[0]))
     fresh_lstar = fresh[fresh["stop"] != "budget"] if fresh is not None else None
@@ -304,21 +301,18 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
         result.lstar = lstar_bisection(pd.concat(parts, ignore_index=True))
         result.lstar_between = lstar_between(result.lstar)
     result.divergence = analyse_divergence(protocol or [])
-    rerun = rerun_agreement(join_runs(table, plateau)[0], more)
-    table, replaced = join_runs(table, plateau, more)
-    rerun_far = rerun_agreement(table, far)
-    table, replaced_far = join_runs(table, far)
-    table, replaced_beyond = join_runs(table, beyond)
-    table, replaced_online_lr = join_runs(table, online_lr)
-    for name, extra, n, rr in (("capacity_more", more, replaced, rerun),
-                               ("capacity_far", far, replaced_far, rerun_far),
-                               ("capacity_beyond", beyond, replaced_beyond, None),
-                               ("capacity_online_lr", online_lr, replaced_online_lr, None),
-                               ("capacity_lr_more", lr_more, 0, None)):
-        if extra is not None:
-            result.joined[name] = dict(rows=len(extra), replaced=n)
-            if rr is not None:
-                result.joined[name]["rerun"] = rr
+    table = join_runs(table, plateau)[0]
+    for name, extra in (("capacity_more", more), ("capacity_far", far),
+                        ("capacity_beyond", beyond), ("capacity_online_lr", online_lr)):
+        if extra is None:
+            continue
+        extra = extra[extra["status"] != "error"]  # an error row never replaces a stored run
+        rerun = rerun_agreement(table, extra)  # rows it re-made under the same run id
+        table, replaced = join_runs(table, extra)
+        result.joined[name] = dict(rows=len(extra), replaced=replaced,
+                                   **({"rerun": rerun} if rerun is not None else {}))
+    if lr_more is not None:
+        result.joined["capacity_lr_more"] = dict(rows=len(lr_more), replaced=0)
     result.lr_choice = lr_check(choose_lr(selection), result.lr_choice, lr_more, table, short)
     if table is None:
         return result
