@@ -47,6 +47,7 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
         cap = a.capacity
         div = cap.divergence.fits if cap.divergence is not None else None
         out.append(dict(id="capacity", headline=headline(cap), at_chosen=at_chosen(cap),
+                        offline_budget=records(cap.offline_budget, list(cap.offline_budget.columns)),
                         saved=records(cap.saved, ["cell", "units", "alphabet_size", "mode",
                                                   "max_epochs", "exposures", "params",
                                                   "bits_per_param", "bpp_lo", "bpp_hi", "status",

@@ -127,6 +127,16 @@ def readme_capacity(f: dict) -> list[str]:
                    + " (level: the last doubling's interval includes no change), a rise largely "
                    f"due to the clip; the unclipped saving above levels off or peaks in {level} "
                    f"of {len(saved)} curves.")
+    if f.get("offline_budget"):
+        out.append("- **The offline budget** (`capacity_offline_budget`: the offline curves that "
+                   "trained 300 exposures, again at 1000 at their peak length on the same "
+                   "sequences; bits saved at 1000 over 300, t interval over 3 sequences): "
+                   + "; ".join(f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} "
+                               f"letters ×{ci(r['ratio'], r['lo'], r['hi'])} "
+                               f"({r['bpp_short']:.2f} to {r['bpp_long']:.2f} bits per parameter)"
+                               for r in f["offline_budget"])
+                   + ". Where the interval lies above 1 the 300-exposure capacity above is the "
+                   "budget's: a lower bound.")
     lb = f.get("lstar_between")
     if lb:
         ratios = ", ".join(f"{r['mode']} {r['length']:,} letters ×{ci(r['ratio'], r['lo'], r['hi'])}"
