@@ -26,13 +26,13 @@ import pandas as pd
 from scipy import stats
 
 from analysis import code_length
+from analysis.capacity_budget import budget_capacity, budget_ratios, equal_budget_reasons
 from analysis.capacity_checks import (
     between_widths,
     end_gain,
     lr_check,
     lstar_between,
     lstar_bisection,
-    offline_budget_ratios,
     rerun_agreement,
     split_by_lr,
     window_ratios,
@@ -266,7 +266,8 @@ class Capacity:
     joined: dict = field(default_factory=dict)  # per extending table: its rows, rows replaced
     windows: pd.DataFrame = field(default_factory=pd.DataFrame)  # windows 4/64 against 16
     saved_windows: pd.DataFrame = field(default_factory=pd.DataFrame)  # the same, unclipped
-    offline_budget: pd.DataFrame = field(default_factory=pd.DataFrame)  # 1000 / 300 offline
+    offline_budget: pd.DataFrame = field(default_factory=pd.DataFrame)  # longer over 300, paired
+    budget_curves: pd.DataFrame = field(default_factory=pd.DataFrame)  # the longer budgets' plateaus
     lstar_between: dict | None = None
     divergence: Divergence | None = None  # T(L) towards L*, on the frontier's protocol
 
@@ -277,7 +278,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                      more: pd.DataFrame | None = None, lr_more: pd.DataFrame | None = None,
                      far: pd.DataFrame | None = None, lr_long: pd.DataFrame | None = None,
                      beyond: pd.DataFrame | None = None, online_lr: pd.DataFrame | None = None,
-                     offline_budget: pd.DataFrame | None = None) -> Capacity | None:
+                     offline_budget: pd.DataFrame | None = None,
+                     offline_long: pd.DataFrame | None = None) -> Capacity | None:
     """Everything above from the tables (None where capacity_lr is missing). `plateau` and
     `more` continue `capacity`'s curves (same slices; a run id in both keeps `more`'s row,
     which records the exact saving), and `far` continues them again (its rows replace both,
@@ -288,8 +290,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     at the chosen one (the unclipped capacity shows the others beside it); `lr_long` tries
     lrs again at the capacity's own lengths, where choose_lr then chooses; `fresh` holds
     the 24-unit check (its L* slice stops at memorization); `protocol`: the
-    frontier-protocol tables for T(L); `offline_budget`: 1000-exposure offline runs at the
-    300-exposure curves' peak lengths (compared, not joined)."""
+    frontier-protocol tables for T(L); `offline_budget` and `offline_long`: offline runs at
+    longer budgets than their curves' (analysis.capacity_budget: compared, not joined)."""
     if selection is None:
         return None
     short = choose_lr(join_runs(selection, lr_more)[0])
@@ -337,9 +339,13 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     result.saved_bias = code_length.proxy_bias(_prepare(table))
     result.verdicts = verdicts(caps, ratio, result.saved, result.saved_ratio, result.lr_choice,
                                result.windows, result.saved_windows)
-    if offline_budget is not None and len(offline_budget):
-        result.offline_budget = offline_budget_ratios(
-            seqs, per_sequence(offline_budget[offline_budget["status"] != "error"]))
+    longer = [x[x["status"] != "error"] for x in (offline_budget, offline_long)
+              if x is not None and len(x)]
+    if longer:
+        longer_seqs = per_sequence(pd.concat(longer, ignore_index=True))
+        result.offline_budget = budget_ratios(seqs, longer_seqs)
+        result.budget_curves = budget_capacity(longer_seqs, result.saved, reads)
+        result.verdicts = equal_budget_reasons(result.verdicts, result.budget_curves)
     if fresh_curves is not None and len(fresh_curves):
         result.between = between_widths(seqs, per_sequence(fresh_curves))
     return result
@@ -372,6 +378,7 @@ def capacity_document(cap: Capacity) -> dict:
         saved_bias=records(cap.saved_bias, list(cap.saved_bias.columns)),
         saved_windows=records(cap.saved_windows, list(cap.saved_windows.columns)),
         offline_budget=records(cap.offline_budget, list(cap.offline_budget.columns)),
+        budget_curves=records(cap.budget_curves, list(cap.budget_curves.columns)),
         joined=cap.joined,
         between=records(cap.between, list(cap.between.columns)),
         lstar_between=cap.lstar_between,

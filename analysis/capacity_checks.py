@@ -12,7 +12,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 BETWEEN = dict(units=24, lower=16, upper=32)  # capacity_fresh's width and its grid neighbours
 BETWEEN_EXPOSURES = 300
@@ -268,34 +267,4 @@ def window_ratios(pts: pd.DataFrame) -> pd.DataFrame:
                                  strict=True), window=int(m.split("=")[1]), bits=float(b),
                              ratio=float(b / best["online k=16"]), shortest=int(common[0]),
                              longest=int(common[-1])))
-    return pd.DataFrame(rows)
-
-
-
-def offline_budget_ratios(seqs: pd.DataFrame, longer: pd.DataFrame) -> pd.DataFrame:
-    """The offline budget's control (capacity_offline_budget): per network, at the length
-    where its 300-exposure curve peaks, the bits saved after 1000 exposures over those
-    after 300 on the same sequences (per_sequence rows of both: `seqs` the curves at their
-    chosen lr, `longer` the 1000-exposure runs). The ratio is the mean of the per-sequence
-    ratios with a t interval over sequences; bits per parameter at either budget beside."""
-    keys = ["cell", "units", "alphabet_size", "length", "gen_seed", "lr"]
-    short = seqs[seqs["mode"] == "offline"]
-    pairs = longer.merge(short, on=keys, suffixes=("_long", "_short"))
-    pairs = pairs[pairs["max_epochs_short"] < pairs["max_epochs_long"]]
-    rows = []
-    for key, part in pairs.groupby(["cell", "units", "alphabet_size", "length", "lr"], sort=True):
-        ratio = (part["saved_end_long"] / part["saved_end_short"]).to_numpy(float)
-        m = float(ratio.mean())
-        half = (float(stats.t.ppf(0.975, len(ratio) - 1) * ratio.std(ddof=1)
-                      / math.sqrt(len(ratio))) if len(ratio) > 1 else math.nan)
-        params = int(part["params_long"].iloc[0])
-        rows.append(dict(zip(["cell", "units", "alphabet_size", "length", "lr"], key, strict=True),
-                         params=params, sequences=len(part),
-                         short=int(part["max_epochs_short"].iloc[0]),
-                         long=int(part["max_epochs_long"].iloc[0]),
-                         saved_short=float(part["saved_end_short"].mean()),
-                         saved_long=float(part["saved_end_long"].mean()),
-                         bpp_short=float(part["saved_end_short"].mean()) / params,
-                         bpp_long=float(part["saved_end_long"].mean()) / params,
-                         ratio=m, lo=m - half, hi=m + half))
     return pd.DataFrame(rows)

@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from analysis.capacity import LITERATURE  # noqa: E402
@@ -91,8 +92,12 @@ def exposures(cap, path: Path) -> Path | None:
     sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
     caps = at_chosen_lr(cap.saved)
     caps = caps[caps["mode"].isin(["online k=16", "offline"])]
+    longer = cap.budget_curves
+    if len(longer):  # the offline networks at longer budgets, each at the end of its budget
+        longer = longer[~longer["failed"].astype(bool)]
+        caps = pd.concat([caps, longer.assign(exposures=longer["max_epochs"])], ignore_index=True)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True)
-    colors = dict(zip((100, 300, 1000), sns.color_palette("viridis", 3), strict=True))
+    colors = dict(zip((100, 300, 1000, 3000), sns.color_palette("viridis", 4), strict=True))
     marks = {"gru": "D", "rnn": "P", "lstm": "*"}
     for ax, m in zip(axes, ("online k=16", "offline"), strict=True):
         part = caps[caps["mode"] == m]
@@ -106,7 +111,7 @@ def exposures(cap, path: Path) -> Path | None:
                                       g["bpp_hi"] - g["bits_per_param"]], 0, None),
                         color=colors[e], marker="o", capsize=3,
                         label=f"LSTM, 26 letters, {e} exposures")
-            for _, r in g[g["status"].isin(LOWER_BOUND)].iterrows():
+            for _, r in g[g["status"].isin([*LOWER_BOUND, "one length"])].iterrows():
                 ax.annotate("lower bound", (r["params"], r["bits_per_param"]), fontsize=7,
                             xytext=(4, 4), textcoords="offset points", color=colors[e])
         others = part[~((part["cell"] == "lstm") & (part["alphabet_size"] == 26))]
@@ -122,11 +127,12 @@ def exposures(cap, path: Path) -> Path | None:
         ax.set_title(f"{MODE_LABEL[m]}", fontsize=10)
         ax.legend(fontsize=6.5, loc="upper right")
     axes[0].set_ylabel("bits saved per parameter (unclipped code length)")
-    fig.suptitle("Capacity per parameter after 100, 300 and 1000 exposures: the plateau over "
+    fig.suptitle("Capacity per parameter after 100-3000 exposures: the plateau over "
                  "lengths of the unclipped code-length saving, each curve at the lr chosen for "
-                 "it (bars: 95% t-interval over 3 sequences;\n'lower bound': still rising or "
-                 "collapsed at its longest length). Offline only at the end of its cosine "
-                 "schedule. Dotted lines: published figures, other protocols, context only",
+                 "it (bars: 95% t-interval over 3 sequences;\n'lower bound': still rising, "
+                 "collapsed or at one length). Offline only at the end of its cosine schedule, "
+                 "at its own budget and, where trained, at longer ones (capacity_offline_long)."
+                 "\nDotted lines: published figures, other protocols, context only",
                  fontsize=10)
     fig.tight_layout()
     return _save(fig, path)

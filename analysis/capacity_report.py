@@ -7,6 +7,7 @@ import math
 import pandas as pd
 
 from analysis.capacity import EXPOSURES, LITERATURE, Capacity
+from analysis.capacity_budget_report import offline_budget_lines
 from analysis.capacity_checks import status_counts
 from analysis.code_length_report import saved_section
 from analysis.divergence import DELTA_AIC
@@ -105,30 +106,6 @@ def margin_lines(choice: pd.DataFrame) -> list[str]:
             "and `capacity_lr_long` tried the same length; 2 seeds each), so the choice is not "
             "settled: " + ", ".join(f"{r['slice']} x{r['margin']:.3f}"
                                           for _, r in close.iterrows()) + "."]
-
-
-def offline_budget_lines(budget: pd.DataFrame) -> list[str]:
-    """capacity_offline_budget: the offline curves' budget, tested at their peak lengths."""
-    if budget.empty:
-        return []
-    lines = ["### The offline budget: 1000 against 300 exposures at each curve's peak length "
-             "(`capacity_offline_budget`)", "",
-             "The offline curves that trained 300 exposures, trained again for 1000 at the "
-             "length where their curve peaks, on the same sequences and at the chosen lr (the "
-             "cosine schedule stretched over the longer budget). Ratio: the mean over sequences "
-             "of each sequence's bits saved at 1000 over 300 exposures, t interval over the "
-             "sequences (3, so indicative). Where it exceeds 1 the 300-exposure capacity is the "
-             "budget's, a lower bound on what the network holds; the plateau at 1000 exposures "
-             "may lie at a longer length, so the 1000-exposure value is a lower bound too.", "",
-             "| network | parameters | length | lr | bits saved after 300 | after 1000 | "
-             "1000 / 300 | bits per parameter after 300 | after 1000 |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for _, r in budget.iterrows():
-        lines.append(f"| {family(r)} | {r['params']:,} | {r['length']:,} | {r['lr']:g} | "
-                     f"{r['saved_short']:.0f} | {r['saved_long']:.0f} | "
-                     f"x{ci_or_point(r['ratio'], r['lo'], r['hi'])} | {r['bpp_short']:.2f} | "
-                     f"{r['bpp_long']:.2f} |")
-    return lines
 
 
 def capacity_table(caps: pd.DataFrame) -> str:
@@ -407,7 +384,7 @@ def capacity_section(cap: Capacity | None) -> str:
     div = divergence_lines(cap)
     if div:
         lines += ["", "On every run of the frontier's protocol:", "", *div]
-    budget = offline_budget_lines(cap.offline_budget)
+    budget = offline_budget_lines(cap.offline_budget, cap.budget_curves)
     if budget:
         lines += ["", *budget]
     lines += ["", "### What limits what online training stores (each reason names the "
@@ -417,5 +394,8 @@ def capacity_section(cap: Capacity | None) -> str:
                      + "; ".join(v["reasons"]) + ".")
     lines += ["", "For context only (not evidence, other protocols): "
               + ", ".join(f"{name} {value:g}" for name, value in LITERATURE)
-              + f" bits per parameter; read here at {', '.join(map(str, EXPOSURES))} exposures."]
+              + f" bits per parameter; read here at {', '.join(map(str, EXPOSURES))} exposures"
+              + (", and offline at the end of longer budgets ("
+                 + ", ".join(str(e) for e in sorted(set(cap.budget_curves["max_epochs"])))
+                 + " exposures, §The offline budget)" if len(cap.budget_curves) else "") + "."]
     return "\n".join(lines)

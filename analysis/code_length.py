@@ -155,7 +155,7 @@ def _resample(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return x[idx].mean(axis=1)
 
 
-def _boot_ratio(on: pd.DataFrame, off: pd.DataFrame, rng: np.random.Generator
+def boot_ratio(on: pd.DataFrame, off: pd.DataFrame, rng: np.random.Generator
                 ) -> tuple[np.ndarray, int, int]:
     """Bootstrap replicates of plateau(on) / plateau(off), resampling the sequences of every
     length; where both sides hold the same sequences at a length they are resampled together
@@ -237,7 +237,7 @@ def online_offline(saved: pd.DataFrame, reads: pd.DataFrame, seed: int = 0) -> p
             continue
         on = on.iloc[0]
         pick = (reads[base] == off[base]).all(axis=1) & (reads["exposures"] == off["exposures"])
-        reps, paired, lengths = _boot_ratio(
+        reps, paired, lengths = boot_ratio(
             reads[pick & (reads["mode"] == ONLINE) & np.isclose(reads["lr"], on["lr"])],
             reads[pick & (reads["mode"] == "offline") & np.isclose(reads["lr"], off["lr"])], rng)
         lo, hi = np.percentile(reps, [2.5, 97.5])
@@ -343,7 +343,7 @@ def window_ratios(reads: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
             means = g.groupby("length")["saved"].mean()
             peak = int(means.idxmax())
             m, lo, hi = _mean_ci(g[g["length"] == peak]["saved"].to_numpy(float))
-            reps, paired, _ = _boot_ratio(g, base, rng)
+            reps, paired, _ = boot_ratio(g, base, rng)
             rlo, rhi = np.percentile(reps, [2.5, 97.5])
             rows.append(dict(zip(keys, key, strict=True), window=int(mode.split("=")[1]),
                              saved=float(m), lo=float(lo), hi=float(hi), peak_length=peak,

@@ -17,6 +17,8 @@ from analysis.lengthlaw import CHECK_TABLES
 from analysis.load import records
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from analysis.capacity import Capacity
     from analysis.pipeline import Analysis
 
@@ -47,7 +49,7 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
         cap = a.capacity
         div = cap.divergence.fits if cap.divergence is not None else None
         out.append(dict(id="capacity", headline=headline(cap), at_chosen=at_chosen(cap),
-                        offline_budget=records(cap.offline_budget, list(cap.offline_budget.columns)),
+                        budget_curves=records(cap.budget_curves, list(cap.budget_curves.columns)),
                         saved=records(cap.saved, ["cell", "units", "alphabet_size", "mode",
                                                   "max_epochs", "exposures", "params",
                                                   "bits_per_param", "bpp_lo", "bpp_hi", "status",
@@ -222,6 +224,41 @@ def _length_law(ll: dict[str, Any]) -> dict[str, Any]:
                 longest_checked=ll.get("longest_checked"), checks=checks)
 
 
+def longer_budgets(curves: pd.DataFrame) -> list[dict]:
+    """Per longer offline budget: how many networks' plateaus exceed their 300-exposure
+    capacity (the interval above 1), their range, how many are alike or failed to train,
+    the bits per parameter the trained ones reach, how many of those curves are still
+    bounds (rising, or a single length), and online over offline at that budget."""
+    from analysis.code_length import LOWER_BOUND
+
+    out = []
+    for budget, part in curves.groupby("max_epochs", sort=True):
+        ok = part[~part["failed"]]
+        more = ok[ok["over_short_lo"] > 1]
+        equal = ok[ok["online_ratio"].notna()] if "online_ratio" in ok else ok.iloc[:0]
+        out.append(dict(
+            budget=int(budget), networks=len(part), more=len(more),
+            lo=float(more["over_short"].min()) if len(more) else None,
+            hi=float(more["over_short"].max()) if len(more) else None,
+            alike=int(((ok["over_short_lo"] <= 1) & (ok["over_short_hi"] >= 1)).sum()),
+            failed=[dict(cell=r["cell"], units=int(r["units"]),
+                         alphabet_size=int(r["alphabet_size"]), ratio=float(r["over_short"]))
+                    for _, r in part[part["failed"]].iterrows()],
+            over_prev=[dict(cell=r["cell"], units=int(r["units"]),
+                            alphabet_size=int(r["alphabet_size"]), prev=int(r["prev_budget"]),
+                            ratio=float(r["over_prev"]), lo=float(r["over_prev_lo"]),
+                            hi=float(r["over_prev_hi"]))
+                       for _, r in ok.iterrows()
+                       if "over_prev" in ok and r["over_prev"] == r["over_prev"]],
+            bpp_lo=float(ok["bits_per_param"].min()), bpp_hi=float(ok["bits_per_param"].max()),
+            bounds=int(ok["status"].isin([*LOWER_BOUND, "one length"]).sum()),
+            equal_online=[dict(cell=r["cell"], units=int(r["units"]),
+                               alphabet_size=int(r["alphabet_size"]), ratio=float(r["online_ratio"]),
+                               lo=float(r["online_lo"]), hi=float(r["online_hi"]))
+                          for _, r in equal.iterrows()]))
+    return out
+
+
 def at_chosen(cap: Capacity) -> dict | None:
     """The capacities and online/offline ratios at each curve's chosen lr, at the end of its
     budget: the range of each (bits per parameter), with how many are lower bounds."""
@@ -243,16 +280,8 @@ def at_chosen(cap: Capacity) -> dict | None:
     out["online"]["budget_gains"] = sorted(
         float(v["budget_gain_300_to_1000"]) for v in cap.verdicts
         if v.get("budget_gain_300_to_1000", 0) > 1.1)
-    if len(cap.offline_budget):  # the 300-exposure offline curves at 1000, at their peaks
-        b = cap.offline_budget
-        more = b[b["lo"] > 1]  # the interval above 1
-        out["offline"]["longer_budget"] = dict(
-            lo=float(more["ratio"].min()) if len(more) else None,
-            hi=float(more["ratio"].max()) if len(more) else None, more=len(more),
-            networks=len(b), short=int(b["short"].iloc[0]), long=int(b["long"].iloc[0]),
-            less=[dict(cell=r["cell"], units=int(r["units"]), ratio=float(r["ratio"]))
-                  for _, r in b[b["hi"] < 1].iterrows()],
-            alike=int(((b["lo"] <= 1) & (b["hi"] >= 1)).sum()))
+    if len(cap.budget_curves):  # the 300-exposure offline networks at longer budgets
+        out["offline"]["longer_budget"] = longer_budgets(cap.budget_curves)
     ratio = cap.saved_ratio[~cap.saved_ratio["reads_as"].str.contains("not at the lr chosen")] \
         if len(cap.saved_ratio) else cap.saved_ratio
     out["ratio"] = dict(lo=float(ratio["ratio"].min()), hi=float(ratio["ratio"].max()),

@@ -171,19 +171,37 @@ def _capacity(by_id: dict[str, dict]) -> str:
             return ", ".join(f"{n} trained {e} exposures" for e, n in side["budgets"].items())
 
         def longer(side: dict) -> str:
-            b = side.get("longer_budget")
-            if not b:
+            budgets = side.get("longer_budget")
+            if not budgets:
                 return "no longer offline budget was tried"
-            text = (f"at their peak lengths {b['long']} exposures store more than "
-                    f"{b['short']} in {b['more']} of {b['networks']} networks"
-                    + (f" (x{b['lo']:.2f}-{b['hi']:.2f}, intervals above 1), whose "
-                       f"{b['short']}-exposure values are therefore lower bounds" if b["more"]
-                       else "")
-                    + (f"; alike within the interval in {b['alike']}" if b.get("alike") else ""))
-            for r in b["less"]:
-                text += (f"; the {r['cell'].upper()} {r['units']} stores x{r['ratio']:.2f} at "
-                         f"{b['long']} (its training fails there at that lr)")
-            return text
+            parts = []
+            for b in budgets:
+                text = (f"of the {b['networks']} trained again for {b['budget']} exposures, "
+                        f"{b['more']} store more than at 300"
+                        + (f" (plateaus x{b['lo']:.2f}-{b['hi']:.2f}, intervals above 1)"
+                           if b["more"] else "")
+                        + (f", {b['alike']} alike within the interval" if b["alike"] else "")
+                        + f", {b['bpp_lo']:.2f}-{b['bpp_hi']:.2f} bits per parameter"
+                        + (f" ({b['bounds']} of them "
+                           + ("a lower bound" if b["bounds"] == 1 else "lower bounds")
+                           + ": still rising over length or tried at one length)"
+                           if b["bounds"] else ""))
+                if b.get("over_prev"):
+                    text += (f", against {b['over_prev'][0]['prev']} exposures " + ", ".join(
+                        f"x{ci_or_point(r['ratio'], r['lo'], r['hi'])} (the "
+                        f"{r['cell'].upper()} {r['units']}, {r['alphabet_size']} letters)"
+                        for r in b["over_prev"]))
+                for r in b["failed"]:
+                    text += (f"; the {r['cell'].upper()} {r['units']} ({r['alphabet_size']} "
+                             f"letters) stores x{r['ratio']:.2f} of 300 (its training fails at "
+                             "that budget and lr)")
+                if b["equal_online"]:
+                    text += ("; at that budget online keeps " + ", ".join(
+                        f"{ci_or_point(r['ratio'], r['lo'], r['hi'])} (the {r['cell'].upper()} "
+                        f"{r['units']})" for r in b["equal_online"]) + " of offline")
+                parts.append(text)
+            return ("the 300-exposure values are the budget's wherever a longer budget "
+                    "stores more: " + "; ".join(parts))
 
         gains = on.get("budget_gains", [])
         text += (f"At 4 and 26 letters, offline char-RNN training stores {off['lo']:.2f}-"

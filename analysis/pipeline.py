@@ -199,7 +199,8 @@ def analyse(t: Tables) -> Analysis:
         [x for n in DIVERGENCE_TABLES if (x := getattr(t, n)) is not None],
         more=t.capacity_more, lr_more=t.capacity_lr_more, far=t.capacity_far,
         lr_long=t.capacity_lr_long, beyond=t.capacity_beyond,
-        online_lr=t.capacity_online_lr, offline_budget=t.capacity_offline_budget)
+        online_lr=t.capacity_online_lr, offline_budget=t.capacity_offline_budget,
+        offline_long=t.capacity_offline_long)
     if t.capacity is None:
         missing.append("capacity")
     a.rtrl = analyse_rtrl(t.rtrl, t.rtrl_cases, t.steptime_rtrl, t.rtrl_fresh)

@@ -366,26 +366,82 @@ def test_capacity_beyond_continues_a_curve_after_far_and_a_network_may_be_offlin
     assert "`capacity_beyond` adds the LSTM 64 units' offline curve" in "\n".join(saved_section(cap))
 
 
+def _longer(off: pd.DataFrame, budget: int, factor: float) -> pd.DataFrame:
+    """The offline runs `off` again at a longer budget, saving `factor` times as much."""
+    saved = off["bits_saved"] * factor
+    return off.assign(run_id=off["run_id"] + f"-{budget}", max_epochs=budget, bits_saved=saved,
+                      final_loss=[_loss_for(v, n) for v, n in zip(saved, off["length"],
+                                                                  strict=True)])
+
+
 def test_the_offline_budget_is_compared_on_the_same_sequences_not_joined():
     """capacity_offline_budget: 1000-exposure offline runs on the 300-exposure curve's
     sequences give a per-sequence ratio (here x1.2 exactly), stay out of the curves, and the
     report renders them."""
-    from analysis.capacity_report import offline_budget_lines
+    from analysis.capacity_budget_report import offline_budget_lines
 
     old, more = _tables()
     off = more[(more["update"] == "chunk") & (more["length"] == 128)]
-    longer = off.assign(run_id=off["run_id"] + "-1000", max_epochs=1000,
-                        bits_saved=off["bits_saved"] * 1.2,
-                        final_loss=[_loss_for(1.2 * v, 128) for v in off["bits_saved"]])
     cap = analyse_capacity(_selection({1e-3: 1.0, 3e-3: 2.0}), old, more=more,
-                           offline_budget=longer)
+                           offline_budget=_longer(off, 1000, 1.2))
     (r,) = cap.offline_budget.to_dict(orient="records")
     assert (r["length"], r["short"], r["long"], r["sequences"]) == (128, 300, 1000, 3)
     assert r["ratio"] == pytest.approx(1.2) and r["lo"] == pytest.approx(1.2)
     assert r["saved_long"] == pytest.approx(1.2 * r["saved_short"])
     assert set(cap.saved.loc[cap.saved["mode"] == "offline", "max_epochs"]) == {300}  # not joined
-    assert "| GRU 10, 26 letters | 1,426 | 128 | 0.003 |" in "\n".join(offline_budget_lines(
-        cap.offline_budget))
+    assert "| GRU 10, 26 letters | 1,426 | 128 | 0.003 | 1000 |" in "\n".join(
+        offline_budget_lines(cap.offline_budget, cap.budget_curves))
+
+
+def test_each_longer_offline_budget_is_a_curve_of_its_own_with_its_plateau_and_ratios():
+    """capacity_offline_long: the 1000-exposure runs at the short curve's peak (128, x1.2),
+    one doubling past it (256, x1.5) and on new sequences beyond (512) form one curve that
+    peaks at 256 (past a peak: 1.5 x 281), 1.40 times the 300-exposure plateau (301, at
+    128); online at 1000 exposures (161) over it; a 3000-exposure budget that stores a
+    tenth fails to train and is flagged, not read as a capacity; the README and the brief
+    render both."""
+    from analysis.capacity_budget_report import offline_budget_lines
+    from analysis.findings import longer_budgets
+    from analysis.findings_capacity_report import budget_item
+
+    old, more = _tables()
+    off = more[more["update"] == "chunk"]
+    beyond = pd.DataFrame([_run(f"off-512-{g}-{s}", "chunk", 512, 9000 + g, s, exact=400.0 + g,
+                                proxy=400.0 + g, lr=3e-3) for g in range(3) for s in range(2)])
+    cap = analyse_capacity(
+        _selection({1e-3: 1.0, 3e-3: 2.0}), old, more=more,
+        offline_budget=_longer(off[off["length"] == 128], 1000, 1.2),
+        offline_long=pd.concat([_longer(off[off["length"] == 256], 1000, 1.5),
+                                _longer(beyond, 1000, 1.0),
+                                _longer(off[off["length"] == 128], 3000, 0.1)]))
+    ratios = cap.offline_budget.set_index(["long", "length"])["ratio"]
+    assert ratios.to_dict() == pytest.approx({(1000, 128): 1.2, (1000, 256): 1.5,
+                                              (3000, 128): 0.1})  # 512: nothing to pair
+    curves = cap.budget_curves.set_index("max_epochs")
+    one = curves.loc[1000]
+    assert one["lengths"] == [128, 256, 512] and one["peak_length"] == 256
+    assert one["status"] == "past a peak (1 length beyond)" and not one["failed"]
+    assert one["capacity"] == pytest.approx(1.5 * 281.0)
+    assert one["over_short"] == pytest.approx(1.5 * 281.0 / 301.0) and one["short_peak"] == 128
+    assert one["online_ratio"] == pytest.approx(161.0 / (1.5 * 281.0))
+    (verdict,) = [v for v in cap.verdicts if v["cell"] == "gru"]
+    assert any(x.startswith("at equal budgets, 1000 exposures each") and "online 0.38 [" in x
+               for x in verdict["reasons"])  # 161 / 421.5
+    three = curves.loc[3000]
+    assert three["failed"] and three["status"] == "one length"
+    assert three["over_short"] == pytest.approx(0.1)
+    assert three["prev_budget"] == 1000 and three["over_prev"] == pytest.approx(30.1 / 421.5)
+    assert pd.isna(one["over_prev"])  # 300 is the short curve's, not a longer budget's
+    (b1000, b3000) = longer_budgets(cap.budget_curves)
+    assert (b1000["more"], b1000["failed"], len(b1000["equal_online"])) == (1, [], 1)
+    assert b3000["failed"] == [dict(cell="gru", units=10, alphabet_size=26,
+                                    ratio=pytest.approx(0.1))]
+    text = "\n".join(offline_budget_lines(cap.offline_budget, cap.budget_curves))
+    assert "| GRU 10, 26 letters | 1,426 | 1000 | 128, 256, 512 | 422 [" in text
+    assert "**training failed at this budget**" in text
+    rows = cap.budget_curves.to_dict(orient="records")
+    assert "past a peak (1 length beyond), 128, 256, 512 letters), ×1.40" in budget_item(rows[0])
+    assert "its training fails" in budget_item(rows[1])
 
 
 def test_the_report_names_close_lr_choices_and_budgets_other_than_the_selection_s():

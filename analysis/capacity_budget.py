@@ -1,0 +1,153 @@
+"""The offline budget (issue 17, items 3 and 4): the offline curves trained for more passes
+than their own budget, beside them, on the unclipped saving.
+
+Two tables hold the longer budgets: `capacity_offline_budget` (1000 exposures at each
+300-exposure curve's peak length) and `capacity_offline_long` (1000 exposures two doublings
+past it, 3000 exposures at it for the smallest networks), on the short curves' own sequences
+where they exist. Each longer budget is a protocol of its own (the cosine schedule spans the
+whole budget), so its runs form curves of their own and never join the short ones:
+- `budget_ratios`: per network, length and budget, the bits saved after the longer budget
+  over those after the short one on the same sequences (mean of per-sequence ratios,
+  t interval over sequences);
+- `budget_capacity`: per network and budget, the plateau over the lengths it tried, its
+  status there (analysis.capacity_checks.last_doubling), its ratio to the short curve's
+  plateau, to the next shorter of the longer budgets where one was trained (3000 over
+  1000: what the extra passes add) and, where an online curve trained the same budget,
+  online over it (percentile intervals resampling the sequences of every length, paired
+  where both sides trained the same sequences). The longer curves start at the short
+  curve's peak length: a plateau there could lie at a shorter length, which they do not
+  measure. A longer budget whose plateau lies below the short one's (the interval below 1)
+  failed to train, since more passes of the same protocol cannot hold less: `failed`, not
+  a capacity.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis import code_length
+from analysis.code_length import LOWER_BOUND, ONLINE
+
+NETWORK = ["cell", "units", "alphabet_size"]
+CURVE = [*NETWORK, "mode", "params", "max_epochs", "lr"]
+
+
+def budget_ratios(seqs: pd.DataFrame, longer: pd.DataFrame) -> pd.DataFrame:
+    """Per network, length, lr and longer budget: the bits saved after it over those after
+    the short curve's budget on the same sequences (per_sequence rows of both: `seqs` the
+    curves at their chosen lr, `longer` the longer budgets' runs). The ratio is the mean of
+    the per-sequence ratios with a t interval over sequences; bits per parameter beside."""
+    keys = [*NETWORK, "length", "gen_seed", "lr"]
+    short = seqs[seqs["mode"] == "offline"]
+    pairs = longer.merge(short, on=keys, suffixes=("_long", "_short"))
+    pairs = pairs[pairs["max_epochs_short"] < pairs["max_epochs_long"]]
+    group = [*NETWORK, "length", "lr", "max_epochs_long"]
+    rows = []
+    for key, part in pairs.groupby(group, sort=True):
+        ratio = (part["saved_end_long"] / part["saved_end_short"]).to_numpy(float)
+        m = float(ratio.mean())
+        half = (float(stats.t.ppf(0.975, len(ratio) - 1) * ratio.std(ddof=1)
+                      / math.sqrt(len(ratio))) if len(ratio) > 1 else math.nan)
+        params = int(part["params_long"].iloc[0])
+        rows.append(dict(zip(group[:-1], key[:-1], strict=True),
+                         params=params, sequences=len(part),
+                         short=int(part["max_epochs_short"].iloc[0]), long=int(key[-1]),
+                         saved_short=float(part["saved_end_short"].mean()),
+                         saved_long=float(part["saved_end_long"].mean()),
+                         bpp_short=float(part["saved_end_short"].mean()) / params,
+                         bpp_long=float(part["saved_end_long"].mean()) / params,
+                         ratio=m, lo=m - half, hi=m + half))
+    return pd.DataFrame(rows)
+
+
+def _ratio_ci(on: pd.DataFrame, off: pd.DataFrame, rng: np.random.Generator
+              ) -> tuple[float, float, int]:
+    reps, paired, _ = code_length.boot_ratio(on, off, rng)
+    lo, hi = np.percentile(reps, [2.5, 97.5])
+    return float(lo), float(hi), paired
+
+
+def _same(frame: pd.DataFrame, row: pd.Series, cols: list[str]) -> pd.Series:
+    return (frame[cols] == row[cols]).all(axis=1)
+
+
+def budget_capacity(longer: pd.DataFrame, saved: pd.DataFrame, reads: pd.DataFrame,
+                    seed: int = 0) -> pd.DataFrame:
+    """Per network and longer budget (`longer`: per_sequence rows of its runs): the plateau
+    of the unclipped saving at the end of the budget over the lengths tried, its status, the
+    short curve's plateau (`saved` at the chosen lr, read at the end of its own budget) and
+    the ratio of the two, and online over it where an online window-16 curve reads the same
+    exposures (`reads`: every curve's readings, as code_length.readings gives them)."""
+    if longer.empty:
+        return pd.DataFrame()
+    rng = np.random.default_rng(seed)
+    long_reads = code_length.readings(longer, CURVE, ())
+    caps = code_length.code_length_capacity(long_reads, CURVE, seed=seed)
+    chosen = code_length.at_chosen_lr(saved)
+    end = chosen[chosen["exposures"] == chosen["max_epochs"]]
+    rows = []
+    for _, r in caps.iterrows():
+        mine = long_reads[_same(long_reads, r, [*NETWORK, "max_epochs", "lr"])]
+        row = {**{k: r[k] for k in [*CURVE, "capacity", "lo", "hi", "bits_per_param", "bpp_lo",
+                                    "bpp_hi", "peak_length", "last_length", "last_gain",
+                                    "gain_lo", "gain_hi", "status", "measure"]},
+               "lengths": sorted(int(n) for n in mine["length"].unique())}
+        short = end[_same(end, r, NETWORK) & (end["mode"] == "offline")
+                    & np.isclose(end["lr"], r["lr"]) & (end["max_epochs"] < r["max_epochs"])]
+        if len(short):
+            s = short.sort_values("max_epochs").iloc[-1]
+            lo, hi, paired = _ratio_ci(mine, reads[
+                _same(reads, s, [*NETWORK, "mode", "max_epochs", "lr"])
+                & (reads["exposures"] == s["max_epochs"])], rng)
+            row.update(short_budget=int(s["max_epochs"]), short_bpp=float(s["bits_per_param"]),
+                       short_status=s["status"], short_peak=int(s["peak_length"]),
+                       over_short=float(r["capacity"] / s["capacity"]), over_short_lo=lo,
+                       over_short_hi=hi, over_short_paired=paired,
+                       failed=hi < 1)  # stores less than fewer passes did: training failed
+        fewer = caps[_same(caps, r, [*NETWORK, "lr"]) & (caps["max_epochs"] < r["max_epochs"])]
+        if len(fewer):  # the next shorter of the longer budgets: what the extra passes add
+            p = fewer.sort_values("max_epochs").iloc[-1]
+            lo, hi, paired = _ratio_ci(mine, long_reads[
+                _same(long_reads, p, [*NETWORK, "max_epochs", "lr"])], rng)
+            row.update(prev_budget=int(p["max_epochs"]),
+                       over_prev=float(r["capacity"] / p["capacity"]), over_prev_lo=lo,
+                       over_prev_hi=hi)
+        online = end[_same(end, r, NETWORK) & (end["mode"] == ONLINE)
+                     & (end["max_epochs"] == r["max_epochs"])]
+        if len(online):
+            o = online.iloc[0]
+            lo, hi, paired = _ratio_ci(reads[
+                _same(reads, o, [*NETWORK, "mode", "max_epochs", "lr"])
+                & (reads["exposures"] == o["max_epochs"])], mine, rng)
+            row.update(online_bpp=float(o["bits_per_param"]), online_status=o["status"],
+                       online_measure=o["measure"],
+                       online_lr=float(o["lr"]), online_ratio=float(o["capacity"] / r["capacity"]),
+                       online_lo=lo, online_hi=hi, online_paired=paired)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def equal_budget_reasons(verdicts: list[dict], curves: pd.DataFrame) -> list[dict]:
+    """Each verdict with, where an offline curve trained the online curve's own budget,
+    the like-for-like ratio at that budget as one more reason (a failed budget gives none)."""
+    if curves.empty or "online_ratio" not in curves:
+        return verdicts
+    for v in verdicts:
+        same = curves[(curves["cell"] == v["cell"]) & (curves["units"] == v["units"])
+                      & (curves["alphabet_size"] == v["alphabet_size"])
+                      & curves["online_ratio"].notna() & ~curves["failed"].astype(bool)]
+        for _, r in same.iterrows():
+            bound = r["status"] in (*LOWER_BOUND, "one length")
+            v["reasons"].append(
+                f"at equal budgets, {int(r['max_epochs'])} exposures each (the offline network "
+                f"trained again for {int(r['max_epochs'])}): online "
+                f"{r['online_ratio']:.2f} [{r['online_lo']:.2f}, {r['online_hi']:.2f}] of "
+                f"offline (unclipped, online {r['online_measure']}, offline {r['measure']}; "
+                f"offline's curve {r['status']}"
+                + (": a bound, the ratio an upper bound" if bound else "") + ")")
+    return verdicts
+

@@ -1,0 +1,87 @@
+"""The offline budget's section of REPORT.md (analysis.capacity_budget): formatting only."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from analysis.fmt import ci_or_point, family
+
+
+def _lengths(lengths: list[int]) -> str:
+    return ", ".join(f"{n:,}" for n in lengths)
+
+
+def ratio_lines(budget: pd.DataFrame) -> list[str]:
+    """Per network, length and longer budget: bits saved over the short budget's, paired."""
+    lines = ["| network | parameters | length | lr | budget | bits saved after 300 | "
+             "after the budget | budget / 300 | bits per parameter after 300 | after the budget |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for _, r in budget.sort_values(["cell", "alphabet_size", "units", "long", "length"]).iterrows():
+        lines.append(f"| {family(r)} | {r['params']:,} | {r['length']:,} | {r['lr']:g} | "
+                     f"{r['long']} | {r['saved_short']:.0f} | {r['saved_long']:.0f} | "
+                     f"x{ci_or_point(r['ratio'], r['lo'], r['hi'])} | {r['bpp_short']:.2f} | "
+                     f"{r['bpp_long']:.2f} |")
+    return lines
+
+
+def curve_lines(curves: pd.DataFrame) -> list[str]:
+    """Per network and longer budget: its plateau, status, and the ratios beside it."""
+    lines = ["| network | parameters | budget | lengths tried | plateau (bits saved) | at length "
+             "| bits per parameter | status | 300-exposure capacity (bits per parameter, status)"
+             " | plateau over the 300-exposure one | over the next shorter budget's | online "
+             "(window 16) at this budget over it |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for _, r in curves.sort_values(["cell", "alphabet_size", "units", "max_epochs"]).iterrows():
+        gain = ("" if math.isnan(r["last_gain"]) else
+                f" (last doubling x{ci_or_point(r['last_gain'], r['gain_lo'], r['gain_hi'])})")
+        over = (f"x{ci_or_point(r['over_short'], r['over_short_lo'], r['over_short_hi'])}"
+                + (" (**training failed at this budget**: not a capacity)" if r["failed"] else "")
+                if not pd.isna(r.get("over_short")) else "-")
+        online = ("-" if pd.isna(r.get("online_ratio")) or r["failed"] else
+                  f"{r['online_bpp']:.2f} ({r['online_status']}, lr {r['online_lr']:g}): "
+                  f"x{ci_or_point(r['online_ratio'], r['online_lo'], r['online_hi'])}")
+        prev = (f"x{ci_or_point(r['over_prev'], r['over_prev_lo'], r['over_prev_hi'])} (of "
+                f"{int(r['prev_budget'])})" if not pd.isna(r.get("over_prev")) else "-")
+        lines.append(f"| {family(r)} | {int(r['params']):,} | {int(r['max_epochs'])} | "
+                     f"{_lengths(r['lengths'])} | "
+                     f"{ci_or_point(r['capacity'], r['lo'], r['hi'], '.0f')} | "
+                     f"{int(r['peak_length']):,} | "
+                     f"{ci_or_point(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} | "
+                     f"{r['status']}{gain} | {r['short_bpp']:.2f} ({r['short_status']}) | "
+                     f"{over} | {prev} | {online} |")
+    return lines
+
+
+def offline_budget_lines(budget: pd.DataFrame, curves: pd.DataFrame) -> list[str]:
+    """capacity_offline_budget and capacity_offline_long: the offline curves' budget."""
+    if budget.empty:
+        return []
+    lines = ["### The offline budget: 1000 and 3000 against 300 exposures "
+             "(`capacity_offline_budget`, `capacity_offline_long`)", "",
+             "The offline curves that trained 300 exposures, trained again for longer budgets at "
+             "their chosen lr, each with its cosine schedule stretched over the whole budget: "
+             "1000 exposures at the length where the 300-exposure curve peaks "
+             "(`capacity_offline_budget`) and at longer lengths, 3000 exposures where affordable "
+             "(`capacity_offline_long`), on the 300-exposure curves' own sequences wherever "
+             "those exist (new draws at lengths the short curve did not try). Each budget is "
+             "a curve of its own, never joined to the 300-exposure one.", "",
+             "Per length, on the same sequences: the mean over sequences of each sequence's bits "
+             "saved after the budget over those after 300, t interval over the sequences (3, "
+             "so indicative). Where it exceeds 1 the 300-exposure value is the budget's, a "
+             "lower bound on what the network holds under this protocol.", "",
+             *ratio_lines(budget)]
+    if curves.empty:
+        return lines
+    lines += ["", "Each budget's curve over the lengths it tried: its plateau (the largest mean "
+              "over lengths, t interval over 3 sequences) and status as for the curves above "
+              "(one length: no status), over the 300-exposure capacity (the ratio of the two "
+              "plateaus, a percentile interval resampling the sequences of every length, "
+              "paired where both budgets trained the same sequences), and, where an online "
+              "curve trained the same budget, online over it: the like-for-like ratio at equal "
+              "exposures. These curves begin at the 300-exposure curve's peak length, so a "
+              "plateau at a shorter length is not measured; where a budget stores less than "
+              "300 exposures did, its training failed (more passes of one protocol cannot "
+              "hold less), and that row is no capacity.", "", *curve_lines(curves)]
+    return lines
