@@ -342,9 +342,11 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     longer = [x[x["status"] != "error"] for x in (offline_budget, offline_long)
               if x is not None and len(x)]
     if longer:
-        longer_seqs = per_sequence(pd.concat(longer, ignore_index=True))
+        longer_runs = pd.concat(longer, ignore_index=True)
+        longer_seqs = per_sequence(longer_runs)
         result.offline_budget = budget_ratios(seqs, longer_seqs)
-        result.budget_curves = budget_capacity(longer_seqs, result.saved, reads)
+        result.budget_curves = budget_capacity(longer_seqs, result.saved, reads,
+                                               result.offline_budget, _prepare(longer_runs))
         result.verdicts = equal_budget_reasons(result.verdicts, result.budget_curves)
     if fresh_curves is not None and len(fresh_curves):
         result.between = between_widths(seqs, per_sequence(fresh_curves))

@@ -16,9 +16,9 @@ whole budget), so its runs form curves of their own and never join the short one
   online over it (percentile intervals resampling the sequences of every length, paired
   where both sides trained the same sequences). The longer curves start at the short
   curve's peak length: a plateau there could lie at a shorter length, which they do not
-  measure. A longer budget whose plateau lies below the short one's (the interval below 1)
-  failed to train, since more passes of the same protocol cannot hold less: `failed`, not
-  a capacity.
+  measure. A longer budget whose plateau lies below a shorter budget's at the same lr (the
+  interval below 1) trains unstably under its stretched schedule at an lr chosen for 300
+  exposures: `failed`, not a capacity.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ import pandas as pd
 from scipy import stats
 
 from analysis import code_length
-from analysis.code_length import LOWER_BOUND, ONLINE
+from analysis.capacity_checks import COLLAPSE
+from analysis.code_length import ONLINE
 
 NETWORK = ["cell", "units", "alphabet_size"]
 CURVE = [*NETWORK, "mode", "params", "max_epochs", "lr"]
@@ -76,12 +77,16 @@ def _same(frame: pd.DataFrame, row: pd.Series, cols: list[str]) -> pd.Series:
 
 
 def budget_capacity(longer: pd.DataFrame, saved: pd.DataFrame, reads: pd.DataFrame,
-                    seed: int = 0) -> pd.DataFrame:
+                    ratios: pd.DataFrame, runs: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """Per network and longer budget (`longer`: per_sequence rows of its runs): the plateau
     of the unclipped saving at the end of the budget over the lengths tried, its status, the
     short curve's plateau (`saved` at the chosen lr, read at the end of its own budget) and
     the ratio of the two, and online over it where an online window-16 curve reads the same
-    exposures (`reads`: every curve's readings, as code_length.readings gives them)."""
+    exposures (`reads`: every curve's readings, as code_length.readings gives them). Also
+    the paired ratio at the short curve's peak length (`ratios`: budget_ratios), whether the
+    plateau lies at the shortest length tried, and per length beyond the peak how many runs
+    (`runs`: the longer budgets' runs) saved less than COLLAPSE of the plateau: training
+    failures there, not a network filled up."""
     if longer.empty:
         return pd.DataFrame()
     rng = np.random.default_rng(seed)
@@ -106,8 +111,7 @@ def budget_capacity(longer: pd.DataFrame, saved: pd.DataFrame, reads: pd.DataFra
             row.update(short_budget=int(s["max_epochs"]), short_bpp=float(s["bits_per_param"]),
                        short_status=s["status"], short_peak=int(s["peak_length"]),
                        over_short=float(r["capacity"] / s["capacity"]), over_short_lo=lo,
-                       over_short_hi=hi, over_short_paired=paired,
-                       failed=hi < 1)  # stores less than fewer passes did: training failed
+                       over_short_hi=hi, over_short_paired=paired)
         fewer = caps[_same(caps, r, [*NETWORK, "lr"]) & (caps["max_epochs"] < r["max_epochs"])]
         if len(fewer):  # the next shorter of the longer budgets: what the extra passes add
             p = fewer.sort_values("max_epochs").iloc[-1]
@@ -127,8 +131,29 @@ def budget_capacity(longer: pd.DataFrame, saved: pd.DataFrame, reads: pd.DataFra
                        online_measure=o["measure"],
                        online_lr=float(o["lr"]), online_ratio=float(o["capacity"] / r["capacity"]),
                        online_lo=lo, online_hi=hi, online_paired=paired)
+        row["failed"] = bool(row.get("over_short_hi", 2.0) < 1 or row.get("over_prev_hi", 2.0) < 1)
+        row["at_shortest"] = int(r["peak_length"]) == row["lengths"][0]
+        peak = ratios[_same(ratios, r, NETWORK) & np.isclose(ratios["lr"], r["lr"])
+                      & (ratios["long"] == r["max_epochs"])
+                      & (ratios["length"] == row.get("short_peak", -1))]
+        if len(peak):
+            row.update(at_peak=float(peak["ratio"].iloc[0]), at_peak_lo=float(peak["lo"].iloc[0]),
+                       at_peak_hi=float(peak["hi"].iloc[0]))
+        row["failed_runs"] = _failed_runs(runs[_same(runs, r, [*NETWORK, "max_epochs"])
+                                               & np.isclose(runs["lr"], r["lr"])],
+                                          float(r["capacity"]), int(r["peak_length"]))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _failed_runs(runs: pd.DataFrame, plateau: float, peak: int) -> dict[int, list[int]]:
+    """Per length beyond the peak: [runs that saved under COLLAPSE of the plateau, runs]."""
+    saved = pd.Series(code_length.saved_end(runs)[0], index=runs.index)
+    out = {}
+    for n, part in saved.groupby(runs["length"]):
+        if n > peak:
+            out[int(n)] = [int((part < COLLAPSE * plateau).sum()), len(part)]
+    return out
 
 
 def equal_budget_reasons(verdicts: list[dict], curves: pd.DataFrame) -> list[dict]:
@@ -141,13 +166,12 @@ def equal_budget_reasons(verdicts: list[dict], curves: pd.DataFrame) -> list[dic
                       & (curves["alphabet_size"] == v["alphabet_size"])
                       & curves["online_ratio"].notna() & ~curves["failed"].astype(bool)]
         for _, r in same.iterrows():
-            bound = r["status"] in (*LOWER_BOUND, "one length")
             v["reasons"].append(
-                f"at equal budgets, {int(r['max_epochs'])} exposures each (the offline network "
-                f"trained again for {int(r['max_epochs'])}): online "
-                f"{r['online_ratio']:.2f} [{r['online_lo']:.2f}, {r['online_hi']:.2f}] of "
-                f"offline (unclipped, online {r['online_measure']}, offline {r['measure']}; "
-                f"offline's curve {r['status']}"
-                + (": a bound, the ratio an upper bound" if bound else "") + ")")
+                f"at equal exposures, {int(r['max_epochs'])} each (offline retrained for "
+                f"{int(r['max_epochs'])} at the lr chosen for {int(r['short_budget'])}, its curve measured "
+                f"from its 300-exposure peak length up): online {r['online_ratio']:.2f} "
+                f"[{r['online_lo']:.2f}, {r['online_hi']:.2f}] of offline (unclipped, online "
+                f"{r['online_measure']}, offline {r['measure']}; offline's curve {r['status']}; "
+                "an upper bound, since offline's lr was not chosen at this budget)")
     return verdicts
 

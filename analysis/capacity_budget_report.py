@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 
+from analysis.capacity_checks import COLLAPSE
 from analysis.fmt import ci_or_point, family
 
 
@@ -37,8 +38,13 @@ def curve_lines(curves: pd.DataFrame) -> list[str]:
         gain = ("" if math.isnan(r["last_gain"]) else
                 f" (last doubling x{ci_or_point(r['last_gain'], r['gain_lo'], r['gain_hi'])})")
         over = (f"x{ci_or_point(r['over_short'], r['over_short_lo'], r['over_short_hi'])}"
-                + (" (**training failed at this budget**: not a capacity)" if r["failed"] else "")
                 if not pd.isna(r.get("over_short")) else "-")
+        failures = "; ".join(f"{k} of {n} runs at {length:,}"
+                             for length, (k, n) in r["failed_runs"].items() if k)
+        status = (f"{r['status']}{gain}" + (f"; failed beyond the peak: {failures}" if failures
+                                            else "")
+                  + (" (**unstable training at this budget and lr: not a capacity**)"
+                     if r["failed"] else ""))
         online = ("-" if pd.isna(r.get("online_ratio")) or r["failed"] else
                   f"{r['online_bpp']:.2f} ({r['online_status']}, lr {r['online_lr']:g}): "
                   f"x{ci_or_point(r['online_ratio'], r['online_lo'], r['online_hi'])}")
@@ -49,7 +55,7 @@ def curve_lines(curves: pd.DataFrame) -> list[str]:
                      f"{ci_or_point(r['capacity'], r['lo'], r['hi'], '.0f')} | "
                      f"{int(r['peak_length']):,} | "
                      f"{ci_or_point(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} | "
-                     f"{r['status']}{gain} | {r['short_bpp']:.2f} ({r['short_status']}) | "
+                     f"{status} | {r['short_bpp']:.2f} ({r['short_status']}) | "
                      f"{over} | {prev} | {online} |")
     return lines
 
@@ -69,8 +75,9 @@ def offline_budget_lines(budget: pd.DataFrame, curves: pd.DataFrame) -> list[str
              "a curve of its own, never joined to the 300-exposure one.", "",
              "Per length, on the same sequences: the mean over sequences of each sequence's bits "
              "saved after the budget over those after 300, t interval over the sequences (3, "
-             "so indicative). Where it exceeds 1 the 300-exposure value is the budget's, a "
-             "lower bound on what the network holds under this protocol.", "",
+             "so indicative). Where it exceeds 1, the 300-exposure capacity was limited by its "
+             "budget and is only a lower bound on what the network holds under this protocol.",
+             "",
              *ratio_lines(budget)]
     if curves.empty:
         return lines
@@ -78,10 +85,17 @@ def offline_budget_lines(budget: pd.DataFrame, curves: pd.DataFrame) -> list[str
               "over lengths, t interval over 3 sequences) and status as for the curves above "
               "(one length: no status), over the 300-exposure capacity (the ratio of the two "
               "plateaus, a percentile interval resampling the sequences of every length, "
-              "paired where both budgets trained the same sequences), and, where an online "
-              "curve trained the same budget, online over it: the like-for-like ratio at equal "
-              "exposures. These curves begin at the 300-exposure curve's peak length, so a "
-              "plateau at a shorter length is not measured; where a budget stores less than "
-              "300 exposures did, its training failed (more passes of one protocol cannot "
-              "hold less), and that row is no capacity.", "", *curve_lines(curves)]
+              "paired where both budgets trained the same sequences; with 3 sequences the "
+              "resampled maximum is biased, so the point can sit at the interval's edge), over "
+              "the next shorter budget's plateau, and, where an online curve trained the same "
+              "budget, online over it at equal exposures. That ratio is an upper bound: offline "
+              "kept the lr chosen at 300 exposures, and online takes one Adam step per letter, "
+              "64 per offline step. These curves begin at the 300-exposure curve's peak length, "
+              f"so a plateau at a shorter length is not measured ({int(curves['at_shortest'].sum())}"
+              f" of {len(curves)} peak at the shortest length tried). Beyond the peak, runs "
+              f"that saved under {COLLAPSE:g} of the plateau are counted as failed: where a curve falls "
+              "there, training failed rather than the network filling up. Where a budget "
+              "stores less than a shorter budget at the same lr (the interval below 1), the "
+              "stretched schedule at that lr trains unstably, and that row is no capacity.", "",
+              *curve_lines(curves)]
     return lines

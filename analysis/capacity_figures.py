@@ -118,6 +118,9 @@ def exposures(cap, path: Path) -> Path | None:
         for (cell, a, e), h in others.groupby(["cell", "alphabet_size", "exposures"]):
             ax.scatter(h["params"], h["bits_per_param"], color=colors[e], marker=marks[cell],
                        s=45, edgecolor="k", lw=0.4, label=f"{cell.upper()}, {a} letters, {e} exposures")
+            for _, r in h[h["status"].isin([*LOWER_BOUND, "one length"])].iterrows():
+                ax.annotate("lower bound", (r["params"], r["bits_per_param"]), fontsize=7,
+                            xytext=(4, -9), textcoords="offset points", color=colors[e])
         for name, value in LITERATURE:
             ax.axhline(value, color="0.55", lw=0.8, ls=":")
             ax.text(0.01, value, f" {name}: {value:g}",
@@ -131,8 +134,9 @@ def exposures(cap, path: Path) -> Path | None:
                  "lengths of the unclipped code-length saving, each curve at the lr chosen for "
                  "it (bars: 95% t-interval over 3 sequences;\n'lower bound': still rising, "
                  "collapsed or at one length). Offline only at the end of its cosine schedule, "
-                 "at its own budget and, where trained, at longer ones (capacity_offline_long)."
-                 "\nDotted lines: published figures, other protocols, context only",
+                 "at its own budget and, where trained,\nat longer ones (capacity_offline_long; "
+                 "a longer budget that stores less than a shorter one is left out)."
+                 " Dotted lines: published figures, other protocols, context only",
                  fontsize=10)
     fig.tight_layout()
     return _save(fig, path)

@@ -226,7 +226,8 @@ def _length_law(ll: dict[str, Any]) -> dict[str, Any]:
 
 def longer_budgets(curves: pd.DataFrame) -> list[dict]:
     """Per longer offline budget: how many networks' plateaus exceed their 300-exposure
-    capacity (the interval above 1), their range, how many are alike or failed to train,
+    capacity (the interval above 1; and how many by the paired t interval at the short
+    curve's peak length), their range, how many are alike or failed to train,
     the bits per parameter the trained ones reach, how many of those curves are still
     bounds (rising, or a single length), and online over offline at that budget."""
     from analysis.code_length import LOWER_BOUND
@@ -241,8 +242,16 @@ def longer_budgets(curves: pd.DataFrame) -> list[dict]:
             lo=float(more["over_short"].min()) if len(more) else None,
             hi=float(more["over_short"].max()) if len(more) else None,
             alike=int(((ok["over_short_lo"] <= 1) & (ok["over_short_hi"] >= 1)).sum()),
+            peak_excludes=int((more["at_peak_lo"] > 1).sum()) if "at_peak_lo" in more else 0,
+            at_shortest=int(ok["at_shortest"].sum()),
+            bound_names=[dict(cell=r["cell"], units=int(r["units"]),
+                              alphabet_size=int(r["alphabet_size"]), status=r["status"])
+                         for _, r in ok[ok["status"].isin([*LOWER_BOUND, "one length"])].iterrows()],
             failed=[dict(cell=r["cell"], units=int(r["units"]),
-                         alphabet_size=int(r["alphabet_size"]), ratio=float(r["over_short"]))
+                         alphabet_size=int(r["alphabet_size"]), ratio=float(r["over_short"]),
+                         prev=(int(r["prev_budget"]) if r.get("over_prev_hi", 2.0) < 1 else 300),
+                         prev_ratio=(float(r["over_prev"]) if r.get("over_prev_hi", 2.0) < 1
+                                     else float(r["over_short"])))
                     for _, r in part[part["failed"]].iterrows()],
             over_prev=[dict(cell=r["cell"], units=int(r["units"]),
                             alphabet_size=int(r["alphabet_size"]), prev=int(r["prev_budget"]),

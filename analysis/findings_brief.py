@@ -178,34 +178,37 @@ def _capacity(by_id: dict[str, dict]) -> str:
             for b in budgets:
                 text = (f"of the {b['networks']} trained again for {b['budget']} exposures, "
                         f"{b['more']} store more than at 300"
-                        + (f" (plateaus x{b['lo']:.2f}-{b['hi']:.2f}, intervals above 1)"
-                           if b["more"] else "")
+                        + (f" (plateaus x{b['lo']:.2f}-{b['hi']:.2f}, bootstrap intervals "
+                           f"above 1; the paired t interval at the 300-exposure peak length "
+                           f"excludes 1 in {b['peak_excludes']} of them)" if b["more"] else "")
                         + (f", {b['alike']} alike within the interval" if b["alike"] else "")
                         + f", {b['bpp_lo']:.2f}-{b['bpp_hi']:.2f} bits per parameter"
-                        + (f" ({b['bounds']} of them "
-                           + ("a lower bound" if b["bounds"] == 1 else "lower bounds")
-                           + ": still rising over length or tried at one length)"
-                           if b["bounds"] else ""))
+                        + (" (lower bounds: " + ", ".join(
+                            f"the {r['cell'].upper()} {r['units']}, {r['alphabet_size']} "
+                            f"letters, {r['status']}" for r in b["bound_names"]) + ")"
+                           if b["bound_names"] else ""))
                 if b.get("over_prev"):
                     text += (f", against {b['over_prev'][0]['prev']} exposures " + ", ".join(
                         f"x{ci_or_point(r['ratio'], r['lo'], r['hi'])} (the "
                         f"{r['cell'].upper()} {r['units']}, {r['alphabet_size']} letters)"
                         for r in b["over_prev"]))
+                text += f"; {b['at_shortest']} of them peak at the shortest length tried"
                 for r in b["failed"]:
                     text += (f"; the {r['cell'].upper()} {r['units']} ({r['alphabet_size']} "
-                             f"letters) stores x{r['ratio']:.2f} of 300 (its training fails at "
-                             "that budget and lr)")
+                             f"letters) stores x{r['prev_ratio']:.2f} of {r['prev']} (unstable "
+                             "training at that budget and lr: not a capacity)")
                 if b["equal_online"]:
-                    text += ("; at that budget online keeps " + ", ".join(
+                    text += ("; at equal exposures online keeps at most " + ", ".join(
                         f"{ci_or_point(r['ratio'], r['lo'], r['hi'])} (the {r['cell'].upper()} "
-                        f"{r['units']})" for r in b["equal_online"]) + " of offline")
+                        f"{r['units']})" for r in b["equal_online"]) + " of offline (upper "
+                        "bounds: offline's lr was chosen at 300 exposures)")
                 parts.append(text)
-            return ("the 300-exposure values are the budget's wherever a longer budget "
-                    "stores more: " + "; ".join(parts))
+            return ("where a longer budget stores more, the 300-exposure capacity was "
+                    "limited by its budget and is a lower bound: " + "; ".join(parts))
 
         gains = on.get("budget_gains", [])
         text += (f"At 4 and 26 letters, offline char-RNN training stores {off['lo']:.2f}-"
-                 f"{off['hi']:.2f} bits per parameter ({off['curves']} networks, "
+                 f"{off['hi']:.2f} bits per parameter at its own budget ({off['curves']} networks, "
                  f"{bounds(off['bounds'])}; {budgets(off)}; {longer(off)}), online training "
                  f"with a 16-step window {on['lo']:.2f}-{on['hi']:.2f} "
                  f"({on['curves']} networks, {bounds(on['bounds'])}; {budgets(on)}"

@@ -134,8 +134,10 @@ def readme_capacity(f: dict) -> list[str]:
                    "those exist; each budget's plateau, its status, and its ratio to the "
                    "300-exposure capacity): "
                    + "; ".join(budget_item(r) for r in f["budget_curves"])
-                   + ". Where a budget's plateau exceeds the 300-exposure one, that capacity is "
-                   "the budget's: a lower bound.")
+                   + ". Where a longer budget's plateau exceeds the 300-exposure one, the "
+                   "300-exposure capacity was limited by its budget and is only a lower bound; "
+                   "offline kept the lr chosen at 300 exposures, so each online ratio is an "
+                   "upper bound.")
     lb = f.get("lstar_between")
     if lb:
         ratios = ", ".join(f"{r['mode']} {r['length']:,} letters ×{ci(r['ratio'], r['lo'], r['hi'])}"
@@ -163,17 +165,24 @@ def readme_capacity(f: dict) -> list[str]:
     return out
 
 
+def _given(r: dict, key: str) -> bool:
+    return r.get(key) is not None and r[key] == r[key]  # absent, None or NaN: not given
+
+
 def budget_item(r: dict) -> str:
     """One longer offline budget's curve, for the README's line on the offline budget."""
     head = f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters, {r['max_epochs']}"
+    prev = (f", ×{ci(r['over_prev'], r['over_prev_lo'], r['over_prev_hi'])} of "
+            f"{int(r['prev_budget'])}" if _given(r, "over_prev") else "")
     if r["failed"]:
-        return f"{head}: ×{r['over_short']:.2f} of 300 (its training fails at that budget and lr)"
-    online = (f", online at {r['max_epochs']} ×{ci(r['online_ratio'], r['online_lo'], r['online_hi'])}"
-              " of it" if r.get("online_ratio") is not None and r["online_ratio"] == r["online_ratio"]
-              else "")
-    prev = (f", ×{ci(r['over_prev'], r['over_prev_lo'], r['over_prev_hi'])} of {r['prev_budget']}"
-            if r.get("over_prev") is not None and r["over_prev"] == r["over_prev"] else "")
+        return (f"{head}: ×{r['over_short']:.2f} of 300{prev} (unstable training at that budget "
+                "and lr: not a capacity)")
+    online = (f", online at {r['max_epochs']} at most "
+              f"×{ci(r['online_ratio'], r['online_lo'], r['online_hi'])} of it"
+              if _given(r, "online_ratio") else "")
+    failures = "; ".join(f"{k} of {n} runs failed at {int(length):,}"
+                         for length, (k, n) in r.get("failed_runs", {}).items() if k)
     return (f"{head}: {ci(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} bits per parameter "
-            f"({r['status']}, {', '.join(f'{n:,}' for n in r['lengths'])} letters), "
+            f"({r['status']}, {', '.join(f'{n:,}' for n in r['lengths'])} letters"
+            + (f"; beyond the peak {failures}" if failures else "") + "), "
             f"×{ci(r['over_short'], r['over_short_lo'], r['over_short_hi'])} of 300{prev}{online}")
-

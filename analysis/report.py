@@ -53,8 +53,9 @@ CAPTIONS = {
     "capacity_curves": "Bits stored against length per network, online beside offline, at the "
                        "final exposure; the plateau is the capacity.",
     "capacity_exposures": "Capacity per parameter on the unclipped saving at 100, 300 and 1000 "
-                          "exposures, online and offline, each at its chosen lr, with the "
-                          "published figures as context lines.",
+                          "exposures, online and offline, each at its chosen lr, and offline "
+                          "at longer budgets (1000, 3000) where trained, with the published "
+                          "figures as context lines.",
     "usercells_bits": "Bits stored after 300 exposures against length: minGRU and minLSTM "
                       "beside the LSTM, GRU and RNN at about 1,400 parameters.",
     "rtrl_frontier": "Share memorized against length under RTRL and windows of 16 and 4 "

@@ -425,23 +425,27 @@ def test_each_longer_offline_budget_is_a_curve_of_its_own_with_its_plateau_and_r
     assert one["over_short"] == pytest.approx(1.5 * 281.0 / 301.0) and one["short_peak"] == 128
     assert one["online_ratio"] == pytest.approx(161.0 / (1.5 * 281.0))
     (verdict,) = [v for v in cap.verdicts if v["cell"] == "gru"]
-    assert any(x.startswith("at equal budgets, 1000 exposures each") and "online 0.38 [" in x
-               for x in verdict["reasons"])  # 161 / 421.5
+    assert any(x.startswith("at equal exposures, 1000 each") and "online 0.38 [" in x
+               and "an upper bound" in x for x in verdict["reasons"])  # 161 / 421.5
     three = curves.loc[3000]
     assert three["failed"] and three["status"] == "one length"
     assert three["over_short"] == pytest.approx(0.1)
     assert three["prev_budget"] == 1000 and three["over_prev"] == pytest.approx(30.1 / 421.5)
     assert pd.isna(one["over_prev"])  # 300 is the short curve's, not a longer budget's
+    assert one["at_peak"] == pytest.approx(1.2) and not one["at_shortest"]  # paired at 128
+    assert one["failed_runs"] == {512: [0, 6]}  # 400-402 bits: none under 0.6 x 421.5
     (b1000, b3000) = longer_budgets(cap.budget_curves)
     assert (b1000["more"], b1000["failed"], len(b1000["equal_online"])) == (1, [], 1)
     assert b3000["failed"] == [dict(cell="gru", units=10, alphabet_size=26,
-                                    ratio=pytest.approx(0.1))]
+                                    ratio=pytest.approx(0.1), prev=1000,
+                                    prev_ratio=pytest.approx(30.1 / 421.5))]
     text = "\n".join(offline_budget_lines(cap.offline_budget, cap.budget_curves))
     assert "| GRU 10, 26 letters | 1,426 | 1000 | 128, 256, 512 | 422 [" in text
-    assert "**training failed at this budget**" in text
+    assert "**unstable training at this budget and lr: not a capacity**" in text
     rows = cap.budget_curves.to_dict(orient="records")
     assert "past a peak (1 length beyond), 128, 256, 512 letters), ×1.40" in budget_item(rows[0])
-    assert "its training fails" in budget_item(rows[1])
+    assert "×0.10 of 300, ×0.07 [" in budget_item(rows[1])
+    assert "unstable training" in budget_item(rows[1])
 
 
 def test_the_report_names_close_lr_choices_and_budgets_other_than_the_selection_s():
@@ -552,3 +556,22 @@ def test_the_lr_is_chosen_at_the_longest_length_the_selection_tried():
     same = analyse_capacity(short, old, more=more).lr_choice.set_index("slice")
     assert same.loc["gru10_offline", "lr"] == 3e-3 and pd.isna(same.loc["gru10_offline", "lr_short"])
     assert lr_long_lines(analyse_capacity(short, old, more=more).lr_choice) == []
+
+
+def test_a_longer_budget_that_stores_less_than_a_shorter_longer_one_is_flagged():
+    """3000 exposures that store more than 300 (x1.1 at 128) but less than the 1000-exposure
+    curve (x1.5 at 256) train unstably at that lr: flagged, kept out of the ranges."""
+    from analysis.findings import longer_budgets
+
+    old, more = _tables()
+    off = more[more["update"] == "chunk"]
+    cap = analyse_capacity(
+        _selection({1e-3: 1.0, 3e-3: 2.0}), old, more=more,
+        offline_budget=_longer(off[off["length"] == 128], 1000, 1.2),
+        offline_long=pd.concat([_longer(off[off["length"] == 256], 1000, 1.5),
+                                _longer(off[off["length"] == 128], 3000, 1.1)]))
+    three = cap.budget_curves.set_index("max_epochs").loc[3000]
+    assert three["over_short"] == pytest.approx(1.1) and three["over_short_lo"] > 1
+    assert three["over_prev"] == pytest.approx(1.1 * 301 / 421.5) and three["failed"]
+    (_, b3000) = longer_budgets(cap.budget_curves)
+    assert b3000["failed"][0]["prev"] == 1000 and b3000["more"] == 0
