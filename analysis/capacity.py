@@ -26,7 +26,12 @@ import pandas as pd
 from scipy import stats
 
 from analysis import code_length
-from analysis.capacity_budget import budget_capacity, budget_ratios, equal_budget_reasons
+from analysis.capacity_budget import (
+    budget_capacity,
+    budget_ratios,
+    equal_budget_reasons,
+    lr_sensitivity,
+)
 from analysis.capacity_checks import (
     between_widths,
     end_gain,
@@ -268,6 +273,7 @@ class Capacity:
     saved_windows: pd.DataFrame = field(default_factory=pd.DataFrame)  # the same, unclipped
     offline_budget: pd.DataFrame = field(default_factory=pd.DataFrame)  # longer over 300, paired
     budget_curves: pd.DataFrame = field(default_factory=pd.DataFrame)  # the longer budgets' plateaus
+    budget_lr: pd.DataFrame = field(default_factory=pd.DataFrame)  # their lr, a third lower
     lstar_between: dict | None = None
     divergence: Divergence | None = None  # T(L) towards L*, on the frontier's protocol
 
@@ -279,7 +285,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                      far: pd.DataFrame | None = None, lr_long: pd.DataFrame | None = None,
                      beyond: pd.DataFrame | None = None, online_lr: pd.DataFrame | None = None,
                      offline_budget: pd.DataFrame | None = None,
-                     offline_long: pd.DataFrame | None = None) -> Capacity | None:
+                     offline_long: pd.DataFrame | None = None,
+                     offline_long_lr: pd.DataFrame | None = None) -> Capacity | None:
     """Everything above from the tables (None where capacity_lr is missing). `plateau` and
     `more` continue `capacity`'s curves (same slices; a run id in both keeps `more`'s row,
     which records the exact saving), and `far` continues them again (its rows replace both,
@@ -291,7 +298,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     lrs again at the capacity's own lengths, where choose_lr then chooses; `fresh` holds
     the 24-unit check (its L* slice stops at memorization); `protocol`: the
     frontier-protocol tables for T(L); `offline_budget` and `offline_long`: offline runs at
-    longer budgets than their curves' (analysis.capacity_budget: compared, not joined)."""
+    longer budgets than their curves' (analysis.capacity_budget: compared, not joined), and
+    `offline_long_lr` those budgets at a lower lr (a sensitivity check)."""
     if selection is None:
         return None
     short = choose_lr(join_runs(selection, lr_more)[0])
@@ -348,6 +356,9 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
         result.budget_curves = budget_capacity(longer_seqs, result.saved, reads,
                                                result.offline_budget, _prepare(longer_runs))
         result.verdicts = equal_budget_reasons(result.verdicts, result.budget_curves)
+        if offline_long_lr is not None and len(offline_long_lr):
+            result.budget_lr = lr_sensitivity(longer_seqs, per_sequence(
+                offline_long_lr[offline_long_lr["status"] != "error"]))
     if fresh_curves is not None and len(fresh_curves):
         result.between = between_widths(seqs, per_sequence(fresh_curves))
     return result
@@ -381,6 +392,7 @@ def capacity_document(cap: Capacity) -> dict:
         saved_windows=records(cap.saved_windows, list(cap.saved_windows.columns)),
         offline_budget=records(cap.offline_budget, list(cap.offline_budget.columns)),
         budget_curves=records(cap.budget_curves, list(cap.budget_curves.columns)),
+        budget_lr=records(cap.budget_lr, list(cap.budget_lr.columns)),
         joined=cap.joined,
         between=records(cap.between, list(cap.between.columns)),
         lstar_between=cap.lstar_between,

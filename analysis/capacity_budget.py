@@ -175,3 +175,26 @@ def equal_budget_reasons(verdicts: list[dict], curves: pd.DataFrame) -> list[dic
                 "an upper bound, since offline's lr was not chosen at this budget)")
     return verdicts
 
+
+def lr_sensitivity(longer: pd.DataFrame, other_lr: pd.DataFrame) -> pd.DataFrame:
+    """Per network, budget and length: the bits saved at another lr (`other_lr`:
+    per_sequence rows of capacity_offline_long_lr) over those at the budget's own lr
+    (`longer`: per_sequence rows of the longer budgets) on the same sequences, the mean of
+    the per-sequence ratios with a t interval over sequences; bits per parameter beside."""
+    keys = [*NETWORK, "max_epochs", "length", "gen_seed"]
+    pairs = other_lr.merge(longer, on=keys, suffixes=("_other", "_own"))
+    pairs = pairs[~np.isclose(pairs["lr_other"], pairs["lr_own"])]
+    group = [*NETWORK, "max_epochs", "length", "lr_own", "lr_other"]
+    rows = []
+    for key, part in pairs.groupby(group, sort=True):
+        ratio = (part["saved_end_other"] / part["saved_end_own"]).to_numpy(float)
+        m = float(ratio.mean())
+        half = (float(stats.t.ppf(0.975, len(ratio) - 1) * ratio.std(ddof=1)
+                      / math.sqrt(len(ratio))) if len(ratio) > 1 else math.nan)
+        params = int(part["params_own"].iloc[0])
+        rows.append(dict(zip(group, key, strict=True), params=params, sequences=len(part),
+                         bpp_own=float(part["saved_end_own"].mean()) / params,
+                         bpp_other=float(part["saved_end_other"].mean()) / params,
+                         ratio=m, lo=m - half, hi=m + half))
+    return pd.DataFrame(rows)
+

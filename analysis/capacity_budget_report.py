@@ -60,7 +60,26 @@ def curve_lines(curves: pd.DataFrame) -> list[str]:
     return lines
 
 
-def offline_budget_lines(budget: pd.DataFrame, curves: pd.DataFrame) -> list[str]:
+def lr_lines(lr: pd.DataFrame) -> list[str]:
+    """capacity_offline_long_lr: each longer budget at another lr, paired by sequence."""
+    if lr.empty:
+        return []
+    lines = ["", "Is the longer budgets' lr the limit? (`capacity_offline_long_lr`, a sensitivity "
+             "check on the reported sequences, not an lr choice.) Each budget again at a third "
+             "of its lr at its curve's peak length, on the same sequences: the mean over "
+             "sequences of the bits saved at that lr over those at the budget's own, t interval "
+             "over the sequences (3).", "",
+             "| network | parameters | budget | length | own lr | other lr | bits per parameter "
+             "at the own lr | at the other | other / own |", "|---|---|---|---|---|---|---|---|---|"]
+    for _, r in lr.sort_values(["cell", "alphabet_size", "units", "max_epochs"]).iterrows():
+        lines.append(f"| {family(r)} | {r['params']:,} | {r['max_epochs']} | {r['length']:,} | "
+                     f"{r['lr_own']:g} | {r['lr_other']:g} | {r['bpp_own']:.2f} | "
+                     f"{r['bpp_other']:.2f} | x{ci_or_point(r['ratio'], r['lo'], r['hi'])} |")
+    return lines
+
+
+def offline_budget_lines(budget: pd.DataFrame, curves: pd.DataFrame,
+                         lr: pd.DataFrame | None = None) -> list[str]:
     """capacity_offline_budget and capacity_offline_long: the offline curves' budget."""
     if budget.empty:
         return []
@@ -98,4 +117,4 @@ def offline_budget_lines(budget: pd.DataFrame, curves: pd.DataFrame) -> list[str
               "stores less than a shorter budget at the same lr (the interval below 1), the "
               "stretched schedule at that lr trains unstably, and that row is no capacity.", "",
               *curve_lines(curves)]
-    return lines
+    return lines + lr_lines(lr if lr is not None else pd.DataFrame())

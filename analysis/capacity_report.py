@@ -384,7 +384,7 @@ def capacity_section(cap: Capacity | None) -> str:
     div = divergence_lines(cap)
     if div:
         lines += ["", "On every run of the frontier's protocol:", "", *div]
-    budget = offline_budget_lines(cap.offline_budget, cap.budget_curves)
+    budget = offline_budget_lines(cap.offline_budget, cap.budget_curves, cap.budget_lr)
     if budget:
         lines += ["", *budget]
     lines += ["", "### What limits what online training stores (each reason names the "

@@ -50,6 +50,7 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
         div = cap.divergence.fits if cap.divergence is not None else None
         out.append(dict(id="capacity", headline=headline(cap), at_chosen=at_chosen(cap),
                         budget_curves=records(cap.budget_curves, list(cap.budget_curves.columns)),
+                        budget_lr=records(cap.budget_lr, list(cap.budget_lr.columns)),
                         saved=records(cap.saved, ["cell", "units", "alphabet_size", "mode",
                                                   "max_epochs", "exposures", "params",
                                                   "bits_per_param", "bpp_lo", "bpp_hi", "status",
@@ -291,6 +292,7 @@ def at_chosen(cap: Capacity) -> dict | None:
         if v.get("budget_gain_300_to_1000", 0) > 1.1)
     if len(cap.budget_curves):  # the 300-exposure offline networks at longer budgets
         out["offline"]["longer_budget"] = longer_budgets(cap.budget_curves)
+        out["offline"]["longer_budget_lr"] = records(cap.budget_lr, list(cap.budget_lr.columns))
     ratio = cap.saved_ratio[~cap.saved_ratio["reads_as"].str.contains("not at the lr chosen")] \
         if len(cap.saved_ratio) else cap.saved_ratio
     out["ratio"] = dict(lo=float(ratio["ratio"].min()), hi=float(ratio["ratio"].max()),

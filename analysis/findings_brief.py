@@ -203,6 +203,13 @@ def _capacity(by_id: dict[str, dict]) -> str:
                         f"{r['units']})" for r in b["equal_online"]) + " of offline (upper "
                         "bounds: offline's lr was chosen at 300 exposures)")
                 parts.append(text)
+            lr = side.get("longer_budget_lr") or []
+            if lr:
+                parts.append("at a third of the lr, on the same sequences at the peak length: "
+                             + ", ".join(f"x{ci_or_point(r['ratio'], r['lo'], r['hi'])} (the "
+                                         f"{r['cell'].upper()} {r['units']}, "
+                                         f"{r['alphabet_size']} letters, {r['max_epochs']} "
+                                         "exposures)" for r in lr))
             return ("where a longer budget stores more, the 300-exposure capacity was "
                     "limited by its budget and is a lower bound: " + "; ".join(parts))
 

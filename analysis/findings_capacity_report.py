@@ -137,7 +137,12 @@ def readme_capacity(f: dict) -> list[str]:
                    + ". Where a longer budget's plateau exceeds the 300-exposure one, the "
                    "300-exposure capacity was limited by its budget and is only a lower bound; "
                    "offline kept the lr chosen at 300 exposures, so each online ratio is an "
-                   "upper bound.")
+                   "upper bound."
+                   + (" At a third of the lr (`capacity_offline_long_lr`, at the peak length on "
+                      "the same sequences; a sensitivity check, not a choice): " + "; ".join(
+                          f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters, "
+                          f"{r['max_epochs']} ×{ci(r['ratio'], r['lo'], r['hi'])}"
+                          for r in f.get("budget_lr", [])) + "." if f.get("budget_lr") else ""))
     lb = f.get("lstar_between")
     if lb:
         ratios = ", ".join(f"{r['mode']} {r['length']:,} letters ×{ci(r['ratio'], r['lo'], r['hi'])}"

@@ -148,6 +148,7 @@ class Tables:
     capacity_online_lr: pd.DataFrame | None = None  # online curves at lrs chosen again
     capacity_offline_budget: pd.DataFrame | None = None  # offline at 1000 vs 300 exposures
     capacity_offline_long: pd.DataFrame | None = None  # offline 1000/3000 exposures, longer
+    capacity_offline_long_lr: pd.DataFrame | None = None  # those at a third of their lr
     capacity_fresh: pd.DataFrame | None = None  # 24 units, between the grid, fresh sequences
     usercells_lr: pd.DataFrame | None = None  # the example user cells' lr scan
     usercells: pd.DataFrame | None = None  # minGRU, minLSTM: bits stored and difficulty

@@ -200,7 +200,7 @@ def analyse(t: Tables) -> Analysis:
         more=t.capacity_more, lr_more=t.capacity_lr_more, far=t.capacity_far,
         lr_long=t.capacity_lr_long, beyond=t.capacity_beyond,
         online_lr=t.capacity_online_lr, offline_budget=t.capacity_offline_budget,
-        offline_long=t.capacity_offline_long)
+        offline_long=t.capacity_offline_long, offline_long_lr=t.capacity_offline_long_lr)
     if t.capacity is None:
         missing.append("capacity")
     a.rtrl = analyse_rtrl(t.rtrl, t.rtrl_cases, t.steptime_rtrl, t.rtrl_fresh)

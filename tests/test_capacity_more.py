@@ -575,3 +575,23 @@ def test_a_longer_budget_that_stores_less_than_a_shorter_longer_one_is_flagged()
     assert three["over_prev"] == pytest.approx(1.1 * 301 / 421.5) and three["failed"]
     (_, b3000) = longer_budgets(cap.budget_curves)
     assert b3000["failed"][0]["prev"] == 1000 and b3000["more"] == 0
+
+
+def test_a_longer_budget_at_another_lr_is_compared_on_the_same_sequences():
+    """capacity_offline_long_lr: the 1000-exposure runs at a third of the lr, on the same
+    sequences, give the per-sequence ratio to the budget's own lr (here x0.8), rendered."""
+    from analysis.capacity_budget_report import offline_budget_lines
+
+    old, more = _tables()
+    off = more[more["update"] == "chunk"]
+    at_1000 = _longer(off[off["length"] == 256], 1000, 1.5)
+    lower = _longer(off[off["length"] == 256], 1000, 1.2).assign(
+        lr=1e-3, run_id=lambda d: d["run_id"] + "-lr")
+    cap = analyse_capacity(_selection({1e-3: 1.0, 3e-3: 2.0}), old, more=more,
+                           offline_long=at_1000, offline_long_lr=lower)
+    (r,) = cap.budget_lr.to_dict(orient="records")
+    assert (r["max_epochs"], r["length"], r["lr_own"], r["lr_other"], r["sequences"]) == (
+        1000, 256, 3e-3, 1e-3, 3)
+    assert r["ratio"] == pytest.approx(0.8) and r["hi"] == pytest.approx(0.8)
+    text = "\n".join(offline_budget_lines(cap.offline_budget, cap.budget_curves, cap.budget_lr))
+    assert "| GRU 10, 26 letters | 1,426 | 1000 | 256 | 0.003 | 0.001 |" in text
