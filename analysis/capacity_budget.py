@@ -37,6 +37,15 @@ NETWORK = ["cell", "units", "alphabet_size"]
 CURVE = [*NETWORK, "mode", "params", "max_epochs", "lr"]
 
 
+def _paired_ratio(num: pd.Series, den: pd.Series) -> tuple[float, float, float]:
+    """The mean over sequences of num / den, with a t interval (NaN from one sequence)."""
+    ratio = (num / den).to_numpy(float)
+    m = float(ratio.mean())
+    half = (float(stats.t.ppf(0.975, len(ratio) - 1) * ratio.std(ddof=1) / math.sqrt(len(ratio)))
+            if len(ratio) > 1 else math.nan)
+    return m, m - half, m + half
+
+
 def budget_ratios(seqs: pd.DataFrame, longer: pd.DataFrame) -> pd.DataFrame:
     """Per network, length, lr and longer budget: the bits saved after it over those after
     the short curve's budget on the same sequences (per_sequence rows of both: `seqs` the
@@ -49,10 +58,7 @@ def budget_ratios(seqs: pd.DataFrame, longer: pd.DataFrame) -> pd.DataFrame:
     group = [*NETWORK, "length", "lr", "max_epochs_long"]
     rows = []
     for key, part in pairs.groupby(group, sort=True):
-        ratio = (part["saved_end_long"] / part["saved_end_short"]).to_numpy(float)
-        m = float(ratio.mean())
-        half = (float(stats.t.ppf(0.975, len(ratio) - 1) * ratio.std(ddof=1)
-                      / math.sqrt(len(ratio))) if len(ratio) > 1 else math.nan)
+        m, lo, hi = _paired_ratio(part["saved_end_long"], part["saved_end_short"])
         params = int(part["params_long"].iloc[0])
         rows.append(dict(zip(group[:-1], key[:-1], strict=True),
                          params=params, sequences=len(part),
@@ -61,7 +67,7 @@ def budget_ratios(seqs: pd.DataFrame, longer: pd.DataFrame) -> pd.DataFrame:
                          saved_long=float(part["saved_end_long"].mean()),
                          bpp_short=float(part["saved_end_short"].mean()) / params,
                          bpp_long=float(part["saved_end_long"].mean()) / params,
-                         ratio=m, lo=m - half, hi=m + half))
+                         ratio=m, lo=lo, hi=hi))
     return pd.DataFrame(rows)
 
 
@@ -187,14 +193,11 @@ def lr_sensitivity(longer: pd.DataFrame, other_lr: pd.DataFrame) -> pd.DataFrame
     group = [*NETWORK, "max_epochs", "length", "lr_own", "lr_other"]
     rows = []
     for key, part in pairs.groupby(group, sort=True):
-        ratio = (part["saved_end_other"] / part["saved_end_own"]).to_numpy(float)
-        m = float(ratio.mean())
-        half = (float(stats.t.ppf(0.975, len(ratio) - 1) * ratio.std(ddof=1)
-                      / math.sqrt(len(ratio))) if len(ratio) > 1 else math.nan)
+        m, lo, hi = _paired_ratio(part["saved_end_other"], part["saved_end_own"])
         params = int(part["params_own"].iloc[0])
         rows.append(dict(zip(group, key, strict=True), params=params, sequences=len(part),
                          bpp_own=float(part["saved_end_own"].mean()) / params,
                          bpp_other=float(part["saved_end_other"].mean()) / params,
-                         ratio=m, lo=m - half, hi=m + half))
+                         ratio=m, lo=lo, hi=hi))
     return pd.DataFrame(rows)
 
