@@ -164,7 +164,8 @@ def _failed_runs(runs: pd.DataFrame, plateau: float, peak: int) -> dict[int, lis
 
 def equal_budget_reasons(verdicts: list[dict], curves: pd.DataFrame) -> list[dict]:
     """Each verdict with, where an offline curve trained the online curve's own budget,
-    the like-for-like ratio at that budget as one more reason (a failed budget gives none)."""
+    online over it at equal exposures as one more reason, stated as an upper bound since
+    offline kept the lr chosen at its shorter budget (a failed budget gives none)."""
     if curves.empty or "online_ratio" not in curves:
         return verdicts
     for v in verdicts:
