@@ -229,7 +229,7 @@ def longer_budgets(curves: pd.DataFrame) -> list[dict]:
     """Per longer offline budget: how many networks' plateaus exceed their 300-exposure
     capacity (the interval above 1; and how many by the paired t interval at the short
     curve's peak length), their range, how many are alike or failed to train,
-    the bits per parameter the trained ones reach, how many of those curves are still
+    the bits per parameter the trained ones reach, which of those curves are still
     bounds (rising, or a single length), and online over offline at that budget."""
     from analysis.code_length import LOWER_BOUND
 
@@ -250,7 +250,8 @@ def longer_budgets(curves: pd.DataFrame) -> list[dict]:
                          for _, r in ok[ok["status"].isin([*LOWER_BOUND, "one length"])].iterrows()],
             failed=[dict(cell=r["cell"], units=int(r["units"]),
                          alphabet_size=int(r["alphabet_size"]), ratio=float(r["over_short"]),
-                         prev=(int(r["prev_budget"]) if r.get("over_prev_hi", 2.0) < 1 else 300),
+                         prev=int(r["prev_budget"] if r.get("over_prev_hi", 2.0) < 1
+                                  else r["short_budget"]),
                          prev_ratio=(float(r["over_prev"]) if r.get("over_prev_hi", 2.0) < 1
                                      else float(r["over_short"])))
                     for _, r in part[part["failed"]].iterrows()],
@@ -261,7 +262,6 @@ def longer_budgets(curves: pd.DataFrame) -> list[dict]:
                        for _, r in ok.iterrows()
                        if "over_prev" in ok and r["over_prev"] == r["over_prev"]],
             bpp_lo=float(ok["bits_per_param"].min()), bpp_hi=float(ok["bits_per_param"].max()),
-            bounds=int(ok["status"].isin([*LOWER_BOUND, "one length"]).sum()),
             equal_online=[dict(cell=r["cell"], units=int(r["units"]),
                                alphabet_size=int(r["alphabet_size"]), ratio=float(r["online_ratio"]),
                                lo=float(r["online_lo"]), hi=float(r["online_hi"]))
