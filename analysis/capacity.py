@@ -286,7 +286,10 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                      beyond: pd.DataFrame | None = None, online_lr: pd.DataFrame | None = None,
                      offline_budget: pd.DataFrame | None = None,
                      offline_long: pd.DataFrame | None = None,
-                     offline_long_lr: pd.DataFrame | None = None) -> Capacity | None:
+                     offline_long_lr: pd.DataFrame | None = None,
+                     lr_online64: pd.DataFrame | None = None,
+                     online64: pd.DataFrame | None = None,
+                     offline_short: pd.DataFrame | None = None) -> Capacity | None:
     """Everything above from the tables (None where capacity_lr is missing). `plateau` and
     `more` continue `capacity`'s curves (same slices; a run id in both keeps `more`'s row,
     which records the exact saving), and `far` continues them again (its rows replace both,
@@ -299,9 +302,13 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     the 24-unit check (its L* slice stops at memorization); `protocol`: the
     frontier-protocol tables for T(L); `offline_budget` and `offline_long`: offline runs at
     longer budgets than their curves' (analysis.capacity_budget: compared, not joined), and
-    `offline_long_lr` those budgets at a lower lr (a sensitivity check)."""
+    `offline_long_lr` those budgets at a lower lr (a sensitivity check), `offline_short`
+    those budgets one length shorter (joined to their curves); `lr_online64` selects the
+    LSTM 64's online lr (a slice capacity_lr lacks, joined to it) and `online64` is its curve
+    (joined as `beyond`)."""
     if selection is None:
         return None
+    selection = join_runs(selection, lr_online64)[0]
     short = choose_lr(join_runs(selection, lr_more)[0])
     result = Capacity(lr_choice=choose_lr(join_runs(selection, lr_more, lr_long)[0]))
     fresh_lstar = fresh[fresh["stop"] != "budget"] if fresh is not None else None
@@ -313,7 +320,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     result.divergence = analyse_divergence(protocol or [])
     table = join_runs(table, plateau)[0]
     for name, extra in (("capacity_more", more), ("capacity_far", far),
-                        ("capacity_beyond", beyond), ("capacity_online_lr", online_lr)):
+                        ("capacity_beyond", beyond), ("capacity_online_lr", online_lr),
+                        ("capacity_online64", online64)):
         if extra is None:
             continue
         extra = extra[extra["status"] != "error"]  # an error row never replaces a stored run
@@ -323,6 +331,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                                    **({"rerun": rerun} if rerun is not None else {}))
     if lr_more is not None:
         result.joined["capacity_lr_more"] = dict(rows=len(lr_more), replaced=0)
+    if lr_online64 is not None:
+        result.joined["capacity_lr_online64"] = dict(rows=len(lr_online64), replaced=0)
     result.lr_choice = lr_check(choose_lr(selection), result.lr_choice, lr_more, table, short)
     if table is None:
         return result
@@ -347,7 +357,7 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     result.saved_bias = code_length.proxy_bias(_prepare(table))
     result.verdicts = verdicts(caps, ratio, result.saved, result.saved_ratio, result.lr_choice,
                                result.windows, result.saved_windows)
-    longer = [x[x["status"] != "error"] for x in (offline_budget, offline_long)
+    longer = [x[x["status"] != "error"] for x in (offline_budget, offline_long, offline_short)
               if x is not None and len(x)]
     if longer:
         longer_runs = pd.concat(longer, ignore_index=True)

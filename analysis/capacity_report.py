@@ -318,7 +318,9 @@ def capacity_section(cap: Capacity | None) -> str:
              "other), 2 seeds each; intervals are over sequences and rest on 3 clusters per "
              "length.", "",
              "### Each width's learning rate, chosen on other sequences (`capacity_lr`, "
-             "extended by `capacity_lr_more` and `capacity_lr_long`)", "",
+             "extended by `capacity_lr_more` and `capacity_lr_long`"
+             + (", the LSTM 64 online by `capacity_lr_online64`"
+                if "capacity_lr_online64" in cap.joined else "") + ")", "",
              lr_table(cap.lr_choice), "", *lr_extension_lines(cap.lr_choice), "",
              *lr_long_lines(cap.lr_choice), "",
              *budget_lines(cap.lr_choice), *margin_lines(cap.lr_choice)]
@@ -335,7 +337,7 @@ def capacity_section(cap: Capacity | None) -> str:
                "the others peaked inside the lengths tried.")
     lines += ["", "### Capacity per network (`capacity`, continued by "
               + ", ".join(f"`{name}`" for name in ("capacity_plateau", *cap.joined)
-                          if name != "capacity_lr_more")
+                          if not name.startswith("capacity_lr_"))
               + ")", "", *saved_section(cap), "",
               "On the clipped measure the issue defined (bits stored), read from the curves at "
               "each exposure; its values at long lengths include the bias above:", "",

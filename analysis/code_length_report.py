@@ -157,6 +157,12 @@ def joined_sentence(joined: dict) -> str:
                      f"at their own lengths once more, at that lr ({online_lr['rows']} runs, on "
                      "the curves' own sequences and new ones beyond); the runs at the earlier lr "
                      "stay beside them.")
+    online64 = joined.get("capacity_online64")
+    if online64:
+        parts.append(f"`capacity_online64` adds the LSTM 64 units' online curve (window 16, "
+                     f"{online64['rows']} runs, at the lr `capacity_lr_online64` chose for it; "
+                     "on the offline curve's own sequences where it tried the length, new ones "
+                     "below).")
     return " ".join(parts)
 
 

@@ -139,6 +139,7 @@ class Tables:
     capacity_lr: pd.DataFrame | None = None  # each width's lr, on sequences capacity never uses
     capacity_lr_more: pd.DataFrame | None = None  # the next lr beyond capacity_lr's grid edges
     capacity_lr_long: pd.DataFrame | None = None  # the offline lrs again, at the capacity's lengths
+    capacity_lr_online64: pd.DataFrame | None = None  # the LSTM 64's online lr, before its curve
     capacity: pd.DataFrame | None = None  # bits stored vs length and exposures, online/offline
     capacity_lstar: pd.DataFrame | None = None  # L* bisected at quarter powers of two
     capacity_plateau: pd.DataFrame | None = None  # capacity's small curves, continued
@@ -146,8 +147,10 @@ class Tables:
     capacity_far: pd.DataFrame | None = None  # offline curves two doublings further (compiled)
     capacity_beyond: pd.DataFrame | None = None  # LSTM 64 offline; LSTM 8 offline past 32k
     capacity_online_lr: pd.DataFrame | None = None  # online curves at lrs chosen again
+    capacity_online64: pd.DataFrame | None = None  # the LSTM 64's online curve
     capacity_offline_budget: pd.DataFrame | None = None  # offline at 1000 vs 300 exposures
     capacity_offline_long: pd.DataFrame | None = None  # offline 1000/3000 exposures, longer
+    capacity_offline_short: pd.DataFrame | None = None  # those one length shorter
     capacity_offline_long_lr: pd.DataFrame | None = None  # those at a third of their lr
     capacity_fresh: pd.DataFrame | None = None  # 24 units, between the grid, fresh sequences
     usercells_lr: pd.DataFrame | None = None  # the example user cells' lr scan

@@ -200,7 +200,9 @@ def analyse(t: Tables) -> Analysis:
         more=t.capacity_more, lr_more=t.capacity_lr_more, far=t.capacity_far,
         lr_long=t.capacity_lr_long, beyond=t.capacity_beyond,
         online_lr=t.capacity_online_lr, offline_budget=t.capacity_offline_budget,
-        offline_long=t.capacity_offline_long, offline_long_lr=t.capacity_offline_long_lr)
+        offline_long=t.capacity_offline_long, offline_long_lr=t.capacity_offline_long_lr,
+        lr_online64=t.capacity_lr_online64, online64=t.capacity_online64,
+        offline_short=t.capacity_offline_short)
     if t.capacity is None:
         missing.append("capacity")
     a.rtrl = analyse_rtrl(t.rtrl, t.rtrl_cases, t.steptime_rtrl, t.rtrl_fresh)

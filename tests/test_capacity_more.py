@@ -595,3 +595,60 @@ def test_a_longer_budget_at_another_lr_is_compared_on_the_same_sequences():
     assert r["ratio"] == pytest.approx(0.8) and r["hi"] == pytest.approx(0.8)
     text = "\n".join(offline_budget_lines(cap.offline_budget, cap.budget_curves, cap.budget_lr))
     assert "| GRU 10, 26 letters | 1,426 | 1000 | 256 | 0.003 | 0.001 |" in text
+
+
+def test_a_width_s_online_lr_and_curve_join_from_tables_of_their_own():
+    """capacity_lr_online64 selects the lr of a slice capacity_lr lacks (here 3e-4 over 1e-3
+    and 3e-3, on the unclipped saving), and capacity_online64's curve at it (300 exposures)
+    joins the capacity and meets the width's offline curve (capacity_beyond) on the same
+    sequences."""
+    from analysis.capacity_report import capacity_section
+
+    old, more = _tables()
+    wide = dict(slice="lstm64_online", cell="lstm", units=64, parameters=25242)
+    pick = pd.DataFrame([dict(_run(f"pick-{lr}-{s}", "step", 4096, 9900, s, exact=v + s,
+                                   proxy=v + s, lr=lr), **wide)
+                         for lr, v in ((3e-4, 900.0), (1e-3, 800.0), (3e-3, 100.0))
+                         for s in (0, 1)])
+    online = pd.DataFrame([dict(_run(f"on64-{n}-{g}-{s}", "step", n, 7000 + n + g, s,
+                                     exact=v + g, proxy=v + g, lr=3e-4), **wide,
+                                max_epochs=300, bits_curve=(float(n),) * 7)
+                           for n, v in ((128, 100.0), (256, 150.0), (512, 140.0))
+                           for g in range(3) for s in range(2)])
+    offline = pd.DataFrame([dict(_run(f"off64-{n}-{g}-{s}", "chunk", n, 7000 + n + g, s,
+                                      exact=v + g, proxy=v + g, lr=3e-3),
+                                 **dict(wide, slice="lstm64_offline"))
+                            for n, v in ((128, 150.0), (256, 200.0), (512, 180.0))
+                            for g in range(3) for s in range(2)])
+    cap = analyse_capacity(_selection({1e-3: 1.0, 3e-3: 2.0}), old, more=more, beyond=offline,
+                           lr_online64=pick, online64=online)
+    choice = cap.lr_choice.set_index("slice").loc["lstm64_online"]
+    assert (choice["lr"], choice["length"], choice["chosen_on"]) == (3e-4, 4096, "unclipped")
+    assert choice["trained_lr"] == [3e-4] and choice["trained_at_choice"] is True
+    cap64 = cap.saved[(cap.saved["units"] == 64) & (cap.saved["mode"] == "online k=16")]
+    (row,) = cap64[cap64["max_epochs"] == 300].to_dict(orient="records")
+    assert row["capacity"] == pytest.approx(151.0) and row["peak_length"] == 256
+    (ratio,) = cap.saved_ratio[cap.saved_ratio["units"] == 64].to_dict(orient="records")
+    assert ratio["ratio"] == pytest.approx(151.0 / 201.0, rel=0.02)
+    text = capacity_section(cap)
+    assert "the LSTM 64 online by `capacity_lr_online64`)" in text
+    assert "`capacity_online64` adds the LSTM 64 units' online curve (window 16, 18 runs" in text
+    assert "`capacity_lr_online64`, " not in text.split("### Capacity per network")[1][:200]
+
+
+def test_a_longer_budget_one_length_shorter_joins_its_curve():
+    """capacity_offline_short: the 1000-exposure curve that began at 128 gains 64 (x1.6 of
+    the 300-exposure runs there, 1.6 x 201 = 321.6 over 1.2 x 301 = 361.2 at 128): the peak
+    stays at 128, which is no longer the shortest length tried."""
+    old, more = _tables()
+    off = more[more["update"] == "chunk"]
+    cap = analyse_capacity(
+        _selection({1e-3: 1.0, 3e-3: 2.0}), old, more=more,
+        offline_budget=_longer(off[off["length"] == 128], 1000, 1.2),
+        offline_long=_longer(off[off["length"] == 256], 1000, 1.0),
+        offline_short=_longer(off[off["length"] == 64], 1000, 1.6))
+    (one,) = cap.budget_curves.to_dict(orient="records")
+    assert one["lengths"] == [64, 128, 256] and one["peak_length"] == 128
+    assert not one["at_shortest"] and one["capacity"] == pytest.approx(1.2 * 301.0)
+    assert cap.offline_budget.set_index("length")["ratio"].to_dict() == pytest.approx(
+        {64: 1.6, 128: 1.2, 256: 1.0})
