@@ -368,7 +368,7 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
         result.verdicts = equal_budget_reasons(result.verdicts, result.budget_curves)
         if offline_long_lr is not None and len(offline_long_lr):
             result.budget_lr = lr_sensitivity(longer_seqs, per_sequence(
-                offline_long_lr[offline_long_lr["status"] != "error"]))
+                offline_long_lr[offline_long_lr["status"] != "error"]), result.budget_curves)
     if fresh_curves is not None and len(fresh_curves):
         result.between = between_widths(seqs, per_sequence(fresh_curves))
     return result

@@ -1,10 +1,11 @@
 """The offline budget (issue 17, items 3 and 4): the offline curves trained for more passes
 than their own budget, beside them, on the unclipped saving.
 
-Two tables hold the longer budgets: `capacity_offline_budget` (1000 exposures at each
-300-exposure curve's peak length) and `capacity_offline_long` (1000 exposures two doublings
-past it, 3000 exposures at it for the smallest networks), on the short curves' own sequences
-where they exist. Each longer budget is a protocol of its own (the cosine schedule spans the
+Three tables hold the longer budgets: `capacity_offline_budget` (1000 exposures at each
+300-exposure curve's peak length), `capacity_offline_long` (1000 exposures two doublings
+past it, 3000 exposures at it for the smallest networks) and `capacity_offline_short` (each
+of those curves one length below where it began), on the short curves' own sequences where
+they exist. Each longer budget is a protocol of its own (the cosine schedule spans the
 whole budget), so its runs form curves of their own and never join the short ones:
 - `budget_ratios`: per network, length and budget, the bits saved after the longer budget
   over those after the short one on the same sequences (mean of per-sequence ratios,
@@ -14,9 +15,9 @@ whole budget), so its runs form curves of their own and never join the short one
   plateau, to the next shorter of the longer budgets where one was trained (3000 over
   1000: what the extra passes add) and, where an online curve trained the same budget,
   online over it (percentile intervals resampling the sequences of every length, paired
-  where both sides trained the same sequences). The longer curves start at the short
-  curve's peak length: a plateau there could lie at a shorter length, which they do not
-  measure. A longer budget whose plateau lies below a shorter budget's at the same lr (the
+  where both sides trained the same sequences). A curve that peaks at the shortest length
+  it tried (`at_shortest`) could hold more at a shorter one, which it does not measure. A
+  longer budget whose plateau lies below a shorter budget's at the same lr (the
   interval below 1) trains unstably under its stretched schedule at an lr chosen for 300
   exposures: `failed`, not a capacity.
 """
@@ -183,11 +184,14 @@ def equal_budget_reasons(verdicts: list[dict], curves: pd.DataFrame) -> list[dic
     return verdicts
 
 
-def lr_sensitivity(longer: pd.DataFrame, other_lr: pd.DataFrame) -> pd.DataFrame:
+def lr_sensitivity(longer: pd.DataFrame, other_lr: pd.DataFrame,
+                   curves: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per network, budget and length: the bits saved at another lr (`other_lr`:
     per_sequence rows of capacity_offline_long_lr) over those at the budget's own lr
     (`longer`: per_sequence rows of the longer budgets) on the same sequences, the mean of
-    the per-sequence ratios with a t interval over sequences; bits per parameter beside."""
+    the per-sequence ratios with a t interval over sequences; bits per parameter beside, and
+    `curve_peak`: the peak length of the budget's curve (`curves`, budget_capacity's), which
+    lengths added after the check can move away from the length it was made at."""
     keys = [*NETWORK, "max_epochs", "length", "gen_seed"]
     pairs = other_lr.merge(longer, on=keys, suffixes=("_other", "_own"))
     pairs = pairs[~np.isclose(pairs["lr_other"], pairs["lr_own"])]
@@ -200,5 +204,10 @@ def lr_sensitivity(longer: pd.DataFrame, other_lr: pd.DataFrame) -> pd.DataFrame
                          bpp_own=float(part["saved_end_own"].mean()) / params,
                          bpp_other=float(part["saved_end_other"].mean()) / params,
                          ratio=m, lo=lo, hi=hi))
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if curves is not None and len(out) and len(curves):
+        peaks = curves.set_index([*NETWORK, "max_epochs"])["peak_length"]
+        out["curve_peak"] = [peaks.get(k) for k in
+                             out[[*NETWORK, "max_epochs"]].itertuples(index=False, name=None)]
+    return out
 

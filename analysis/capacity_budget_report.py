@@ -66,13 +66,19 @@ def lr_lines(lr: pd.DataFrame) -> list[str]:
         return []
     lines = ["", "Is the longer budgets' lr the limit? (`capacity_offline_long_lr`, a sensitivity "
              "check on the reported sequences, not an lr choice.) Each budget again at a third "
-             "of its lr at its curve's peak length, on the same sequences: the mean over "
+             "of its lr at its curve's peak length when the check was made (before "
+             "`capacity_offline_short` added shorter lengths; where the peak has moved since, "
+             "the length column says where it is now), on the same sequences: the mean over "
              "sequences of the bits saved at that lr over those at the budget's own, t interval "
              "over the sequences (3).", "",
              "| network | parameters | budget | length | own lr | other lr | bits per parameter "
              "at the own lr | at the other | other / own |", "|---|---|---|---|---|---|---|---|---|"]
     for _, r in lr.sort_values(["cell", "alphabet_size", "units", "max_epochs"]).iterrows():
-        lines.append(f"| {family(r)} | {r['params']:,} | {r['max_epochs']} | {r['length']:,} | "
+        peak = r.get("curve_peak")
+        moved = (f" (the curve's peak is now at {int(peak):,})"
+                 if peak is not None and not pd.isna(peak) and int(peak) != r["length"] else "")
+        lines.append(f"| {family(r)} | {r['params']:,} | {r['max_epochs']} | {r['length']:,}"
+                     f"{moved} | "
                      f"{r['lr_own']:g} | {r['lr_other']:g} | {r['bpp_own']:.2f} | "
                      f"{r['bpp_other']:.2f} | x{ci_or_point(r['ratio'], r['lo'], r['hi'])} |")
     return lines
@@ -84,12 +90,13 @@ def offline_budget_lines(budget: pd.DataFrame, curves: pd.DataFrame,
     if budget.empty:
         return []
     lines = ["### The offline budget: 1000 and 3000 against 300 exposures "
-             "(`capacity_offline_budget`, `capacity_offline_long`)", "",
+             "(`capacity_offline_budget`, `capacity_offline_long`, `capacity_offline_short`)", "",
              "The offline curves that trained 300 exposures, trained again for longer budgets at "
              "their chosen lr, each with its cosine schedule stretched over the whole budget: "
              "1000 exposures at the length where the 300-exposure curve peaks "
              "(`capacity_offline_budget`) and at longer lengths, 3000 exposures where affordable "
-             "(`capacity_offline_long`), on the 300-exposure curves' own sequences wherever "
+             "(`capacity_offline_long`), and one length below where each began "
+             "(`capacity_offline_short`), on the 300-exposure curves' own sequences wherever "
              "those exist (new draws at lengths the short curve did not try). Each budget is "
              "a curve of its own, never joined to the 300-exposure one.", "",
              "Per length, on the same sequences: the mean over sequences of each sequence's bits "
@@ -109,9 +116,9 @@ def offline_budget_lines(budget: pd.DataFrame, curves: pd.DataFrame,
               "the next shorter budget's plateau, and, where an online curve trained the same "
               "budget, online over it at equal exposures. That ratio is an upper bound: offline "
               "kept the lr chosen at 300 exposures, and online takes one Adam step per letter, "
-              "64 per offline step. These curves begin at the 300-exposure curve's peak length, "
-              f"so a plateau at a shorter length is not measured ({int(curves['at_shortest'].sum())}"
-              f" of {len(curves)} peak at the shortest length tried). Beyond the peak, runs "
+              "64 per offline step. Where a curve peaks at the shortest length it tried, a "
+              f"plateau at a shorter length is not measured ({int(curves['at_shortest'].sum())}"
+              f" of {len(curves)} do). Beyond the peak, runs "
               f"that saved under {COLLAPSE:g} of the plateau are counted as failed: where a curve falls "
               "there, training failed rather than the network filling up. Where a budget "
               "stores less than a shorter budget at the same lr (the interval below 1), the "

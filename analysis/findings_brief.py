@@ -205,7 +205,8 @@ def _capacity(by_id: dict[str, dict]) -> str:
                 parts.append(text)
             lr = side.get("longer_budget_lr") or []
             if lr:
-                parts.append("at a third of the lr, on the same sequences at the peak length: "
+                parts.append("at a third of the lr, on the same sequences at the peak length "
+                             "when the check was made: "
                              + ", ".join(f"x{ci_or_point(r['ratio'], r['lo'], r['hi'])} (the "
                                          f"{r['cell'].upper()} {r['units']}, "
                                          f"{r['alphabet_size']} letters, {r['max_epochs']} "

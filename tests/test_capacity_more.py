@@ -652,3 +652,25 @@ def test_a_longer_budget_one_length_shorter_joins_its_curve():
     assert not one["at_shortest"] and one["capacity"] == pytest.approx(1.2 * 301.0)
     assert cap.offline_budget.set_index("length")["ratio"].to_dict() == pytest.approx(
         {64: 1.6, 128: 1.2, 256: 1.0})
+
+
+def test_the_lr_check_says_where_a_curve_s_peak_moved_after_it_was_made():
+    """The lr check ran at 256, the 1000-exposure curve's peak then; capacity_offline_short
+    adds 128, where it stores more (x1.6 of 301 against x1.5 of 281), so the row says the
+    peak is now at 128; without the shorter length it says nothing."""
+    from analysis.capacity_budget_report import lr_lines
+
+    old, more = _tables()
+    off = more[more["update"] == "chunk"]
+    at_1000 = _longer(off[off["length"] == 256], 1000, 1.5)
+    lower = _longer(off[off["length"] == 256], 1000, 1.2).assign(
+        lr=1e-3, run_id=lambda d: d["run_id"] + "-lr")
+    args = dict(more=more, offline_long=at_1000, offline_long_lr=lower)
+    moved = analyse_capacity(_selection({1e-3: 1.0, 3e-3: 2.0}), old, **args,
+                             offline_short=_longer(off[off["length"] == 128], 1000, 1.6))
+    assert moved.budget_lr["curve_peak"].tolist() == [128]
+    assert "| 1000 | 256 (the curve's peak is now at 128) | 0.003 | 0.001 |" in "\n".join(
+        lr_lines(moved.budget_lr))
+    stays = analyse_capacity(_selection({1e-3: 1.0, 3e-3: 2.0}), old, **args)
+    assert stays.budget_lr["curve_peak"].tolist() == [256]
+    assert "| 1000 | 256 | 0.003 | 0.001 |" in "\n".join(lr_lines(stays.budget_lr))
