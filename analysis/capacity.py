@@ -44,7 +44,7 @@ from analysis.capacity_checks import (
 )
 from analysis.capacity_verdicts import verdicts
 from analysis.divergence import Divergence, analyse_divergence, time_to_memorize
-from analysis.load import join_runs, numbers, parameters, records
+from analysis.load import group_rng, join_runs, numbers, parameters, records
 
 EXPOSURES = (100, 300, 1000)
 FAMILY = ["cell", "units", "alphabet_size", "update", "bptt"]
@@ -208,11 +208,11 @@ def _boot_capacity(seqs: pd.DataFrame, col: str, rng: np.random.Generator) -> np
 def online_vs_offline(seqs: pd.DataFrame, caps: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """Online (window 16) capacity as a fraction of offline, per cell, width and alphabet, at
     each exposure, with a percentile interval over sequences."""
-    rng = np.random.default_rng(seed)
     rows = []
     base = ["cell", "units", "alphabet_size"]
     for key, part in caps.groupby(base, sort=True):
         for e in EXPOSURES:
+            rng = group_rng(seed, (*key, e))
             on = part[(part["mode"] == "online k=16") & (part["exposures"] == e)]
             off = part[(part["mode"] == "offline") & (part["exposures"] == e)]
             if on.empty or off.empty:

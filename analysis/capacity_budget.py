@@ -33,6 +33,7 @@ from scipy import stats
 from analysis import code_length
 from analysis.capacity_checks import COLLAPSE
 from analysis.code_length import ONLINE
+from analysis.load import group_rng
 
 NETWORK = ["cell", "units", "alphabet_size"]
 CURVE = [*NETWORK, "mode", "params", "max_epochs", "lr"]
@@ -96,7 +97,6 @@ def budget_capacity(longer: pd.DataFrame, saved: pd.DataFrame, reads: pd.DataFra
     failures there, not a network filled up."""
     if longer.empty:
         return pd.DataFrame()
-    rng = np.random.default_rng(seed)
     long_reads = code_length.readings(longer, CURVE, ())
     caps = code_length.code_length_capacity(long_reads, CURVE, seed=seed)
     chosen = code_length.at_chosen_lr(saved)
@@ -104,6 +104,7 @@ def budget_capacity(longer: pd.DataFrame, saved: pd.DataFrame, reads: pd.DataFra
     rows = []
     for _, r in caps.iterrows():
         mine = long_reads[_same(long_reads, r, [*NETWORK, "max_epochs", "lr"])]
+        rng = group_rng(seed, tuple(r[k] for k in [*NETWORK, "max_epochs", "lr"]))
         row = {**{k: r[k] for k in [*CURVE, "capacity", "lo", "hi", "bits_per_param", "bpp_lo",
                                     "bpp_hi", "peak_length", "last_length", "last_gain",
                                     "gain_lo", "gain_hi", "status", "measure"]},

@@ -13,6 +13,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from analysis.load import group_rng
+
 BETWEEN = dict(units=24, lower=16, upper=32)  # capacity_fresh's width and its grid neighbours
 BETWEEN_EXPOSURES = 300
 N_BOOT = 2000
@@ -55,11 +57,10 @@ def last_doubling(part: pd.DataFrame, col: str, rng: np.random.Generator) -> dic
 def end_gain(seqs: pd.DataFrame, keys: list[str], exposures: tuple[int, ...],
              seed: int = 0) -> pd.DataFrame:
     """Per curve (keys) and exposure: `last_doubling` of the clipped bits stored."""
-    rng = np.random.default_rng(seed)
     rows = []
     for key, part in seqs.groupby(keys, sort=True, dropna=False):
         for e in exposures:
-            d = last_doubling(part, f"bits_{e}", rng)
+            d = last_doubling(part, f"bits_{e}", group_rng(seed, (*key, e)))
             if d is not None:
                 d.pop("lengths_beyond")
                 rows.append({**dict(zip(keys, key, strict=True)), "exposures": e, **d})
@@ -82,7 +83,6 @@ def between_widths(seqs: pd.DataFrame, fresh: pd.DataFrame, seed: int = 0) -> pd
     log-log interpolation of 16 and 32 units at the same length (the prediction made
     before the runs, in capacity_fresh's header): ratio measured / predicted with a
     percentile interval (every width's sequences resampled), and whether it lies between."""
-    rng = np.random.default_rng(seed)
     w = math.log(BETWEEN["units"] / BETWEEN["lower"]) / math.log(BETWEEN["upper"] / BETWEEN["lower"])
     col = f"bits_{BETWEEN_EXPOSURES}"
     rows = []
@@ -95,6 +95,7 @@ def between_widths(seqs: pd.DataFrame, fresh: pd.DataFrame, seed: int = 0) -> pd
         if np.isnan(lo_w).all() or np.isnan(hi_w).all() or np.isnan(mid).all():
             continue
         b_lo, b_hi, b_mid = np.nanmean(lo_w), np.nanmean(hi_w), np.nanmean(mid)
+        rng = group_rng(seed, (mode, length))
         predicted = b_lo ** (1 - w) * b_hi ** w
         boot = _resampled_means(mid, rng) / (_resampled_means(lo_w, rng) ** (1 - w)
                                              * _resampled_means(hi_w, rng) ** w)

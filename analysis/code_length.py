@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.capacity_checks import N_BOOT, last_doubling
-from analysis.load import numbers
+from analysis.load import group_rng, numbers
 
 EXACT, PROXY = "exact", "proxy"
 ONLINE = "online k=16"
@@ -119,10 +119,10 @@ def code_length_capacity(reads: pd.DataFrame, keys: list[str], seed: int = 0) ->
     network with at the longest length (bits_start: its bias, which grows with the length)."""
     from analysis.capacity import _mean_ci
 
-    rng = np.random.default_rng(seed)
-    rng_proxy = np.random.default_rng(seed + 1)  # its own stream: the check moves no other row
     rows = []
     for key, part in reads.groupby([*keys, "exposures"], sort=True, dropna=False):
+        rng = group_rng(seed, key)
+        rng_proxy = group_rng(seed + 1, key)  # its own stream: the check moves no other row
         by_len = part.groupby("length")
         means = by_len["saved"].mean().dropna().sort_index()
         if means.empty:
@@ -223,7 +223,6 @@ def online_offline(saved: pd.DataFrame, reads: pd.DataFrame, seed: int = 0) -> p
     percentile interval resampling the sequences of every length (paired where the two
     updates trained the same sequences), the measure each side rests on, and what the ratio
     is where a side is still rising (`reads_as`)."""
-    rng = np.random.default_rng(seed)
     base = ["cell", "units", "alphabet_size"]
     cols = [*base, "offline_lr", "exposures", "params", "online", "online_measure", "online_status",
             "offline", "offline_measure", "offline_status", "ratio", "lo", "hi", "paired",
@@ -237,6 +236,7 @@ def online_offline(saved: pd.DataFrame, reads: pd.DataFrame, seed: int = 0) -> p
             continue
         on = on.iloc[0]
         pick = (reads[base] == off[base]).all(axis=1) & (reads["exposures"] == off["exposures"])
+        rng = group_rng(seed, (*off[base], off["exposures"], off["lr"], on["lr"]))
         reps, paired, lengths = boot_ratio(
             reads[pick & (reads["mode"] == ONLINE) & np.isclose(reads["lr"], on["lr"])],
             reads[pick & (reads["mode"] == "offline") & np.isclose(reads["lr"], off["lr"])], rng)
@@ -325,12 +325,12 @@ def window_ratios(reads: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     length (paired where the windows trained the same sequences)."""
     from analysis.capacity import _mean_ci
 
-    rng = np.random.default_rng(seed)
     keys = ["cell", "units", "alphabet_size", "lr", "exposures"]
     online = reads[reads["mode"].str.startswith("online k=") & (reads["exact"] == 1.0)] \
         if len(reads) else reads
     rows = []
     for key, part in online.groupby(keys, sort=True):
+        rng = group_rng(seed, key)
         by_mode = dict(iter(part.groupby("mode")))
         if len(by_mode) < 2 or ONLINE not in by_mode:
             continue

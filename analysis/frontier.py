@@ -20,14 +20,13 @@ the network can hold; if it moves, by training time.
 from __future__ import annotations
 
 import math
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import isotonic_regression
 
-from analysis.load import outcomes, split_errors
+from analysis.load import group_rng, outcomes, split_errors
 from seqmem.model import parameter_count
 
 N_BOOT = 400
@@ -214,7 +213,7 @@ def _estimates(runs: pd.DataFrame, boot: int, seed: int, whole: tuple | None = N
         est, bound = crossing(*args)
         below, above = bracket(*args)
         # one stream per group, so that a group's CI does not depend on the other tables
-        rng = np.random.default_rng([seed, zlib.crc32(repr(tuple(map(str, key))).encode())])
+        rng = group_rng(seed, key)
         draws[key] = boot_l = _bootstrap(g, boot, rng)
         cell, units, a, lr, budget = key
         params = parameter_count(cell, int(units), int(a))

@@ -7,6 +7,7 @@ of every run, `split_errors` separates runs that raised.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -85,6 +86,13 @@ def join_runs(*tables: pd.DataFrame | None) -> tuple[pd.DataFrame | None, int]:
     both = pd.concat(parts, ignore_index=True)
     later = both["run_id"].duplicated(keep="last")
     return both[~later].reset_index(drop=True), int(later.sum())
+
+
+def group_rng(seed: int, key) -> np.random.Generator:
+    """A random stream of its own for one group (`key`: its groupby key), so that a group's
+    bootstrap interval depends on its own data alone, never on which other groups exist."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return np.random.default_rng([seed, zlib.crc32(repr(tuple(map(str, parts))).encode())])
 
 
 def records(df: pd.DataFrame, cols: list[str]) -> list[dict]:

@@ -674,3 +674,21 @@ def test_the_lr_check_says_where_a_curve_s_peak_moved_after_it_was_made():
     stays = analyse_capacity(_selection({1e-3: 1.0, 3e-3: 2.0}), old, **args)
     assert stays.budget_lr["curve_peak"].tolist() == [256]
     assert "| 1000 | 256 | 0.003 | 0.001 |" in "\n".join(lr_lines(stays.budget_lr))
+
+
+def test_a_curve_s_bootstrap_interval_does_not_move_when_another_curve_joins():
+    """Each curve resamples from a stream of its own (analysis.load.group_rng): adding a
+    network leaves another network's interval unchanged, while a different seed moves it."""
+    from analysis.capacity_checks import end_gain
+
+    rng = np.random.default_rng(1)
+    rows = [dict(net=net, length=n, bits_300=float(v))
+            for net in ("a", "b") for n in (64, 128)
+            for v in rng.normal(100.0 if n == 64 else 120.0, 10.0, size=3)]
+    both, alone = pd.DataFrame(rows), pd.DataFrame([r for r in rows if r["net"] == "b"])
+    cols = ["gain_lo", "gain_hi"]  # b is resampled after a where both are there
+    with_a = end_gain(both, ["net"], (300,)).set_index("net").loc["b", cols]
+    only_b = end_gain(alone, ["net"], (300,)).set_index("net").loc["b", cols]
+    assert with_a.tolist() == only_b.tolist()
+    other_seed = end_gain(alone, ["net"], (300,), seed=1).set_index("net").loc["b", cols]
+    assert other_seed.tolist() != only_b.tolist()
