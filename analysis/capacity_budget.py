@@ -178,7 +178,7 @@ def equal_budget_reasons(verdicts: list[dict], curves: pd.DataFrame) -> list[dic
             v["reasons"].append(
                 f"at equal exposures, {int(r['max_epochs'])} each (offline retrained for "
                 f"{int(r['max_epochs'])} at the lr chosen for {int(r['short_budget'])}, its curve measured "
-                f"from its 300-exposure peak length up): online {r['online_ratio']:.2f} "
+                f"from {int(r['lengths'][0]):,} letters up): online {r['online_ratio']:.2f} "
                 f"[{r['online_lo']:.2f}, {r['online_hi']:.2f}] of offline (unclipped, online "
                 f"{r['online_measure']}, offline {r['measure']}; offline's curve {r['status']}; "
                 "an upper bound, since offline's lr was not chosen at this budget)")

@@ -97,7 +97,7 @@ def offline_budget_lines(budget: pd.DataFrame, curves: pd.DataFrame,
              "(`capacity_offline_budget`) and at longer lengths, 3000 exposures where affordable "
              "(`capacity_offline_long`), and one length below where each began "
              "(`capacity_offline_short`), on the 300-exposure curves' own sequences wherever "
-             "those exist (new draws at lengths the short curve did not try). Each budget is "
+             "those exist (new draws at lengths the 300-exposure curve did not try). Each budget is "
              "a curve of its own, never joined to the 300-exposure one.", "",
              "Per length, on the same sequences: the mean over sequences of each sequence's bits "
              "saved after the budget over those after 300, t interval over the sequences (3, "

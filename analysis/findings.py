@@ -245,6 +245,9 @@ def longer_budgets(curves: pd.DataFrame) -> list[dict]:
             alike=int(((ok["over_short_lo"] <= 1) & (ok["over_short_hi"] >= 1)).sum()),
             peak_excludes=int((more["at_peak_lo"] > 1).sum()) if "at_peak_lo" in more else 0,
             at_shortest=int(ok["at_shortest"].sum()),
+            shortest_names=[dict(cell=r["cell"], units=int(r["units"]),
+                                 alphabet_size=int(r["alphabet_size"]))
+                            for _, r in ok[ok["at_shortest"].astype(bool)].iterrows()],
             bound_names=[dict(cell=r["cell"], units=int(r["units"]),
                               alphabet_size=int(r["alphabet_size"]), status=r["status"])
                          for _, r in ok[ok["status"].isin([*LOWER_BOUND, "one length"])].iterrows()],

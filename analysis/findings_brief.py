@@ -192,7 +192,12 @@ def _capacity(by_id: dict[str, dict]) -> str:
                         f"x{ci_or_point(r['ratio'], r['lo'], r['hi'])} (the "
                         f"{r['cell'].upper()} {r['units']}, {r['alphabet_size']} letters)"
                         for r in b["over_prev"]))
-                text += f"; {b['at_shortest']} of them peak at the shortest length tried"
+                text += (f"; {b['at_shortest']} of them peak at the shortest length tried"
+                         + (" (" + "; ".join(f"the {r['cell'].upper()} {r['units']}, "
+                                             f"{r['alphabet_size']} letters"
+                                             for r in b.get("shortest_names", []))
+                            + ": a plateau at a shorter length is not measured)"
+                            if b.get("shortest_names") else ""))
                 for r in b["failed"]:
                     text += (f"; the {r['cell'].upper()} {r['units']} ({r['alphabet_size']} "
                              f"letters) stores x{r['prev_ratio']:.2f} of {r['prev']} (unstable "

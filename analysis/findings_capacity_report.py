@@ -32,8 +32,10 @@ def readme_capacity(f: dict) -> list[str]:
     out = []
     saved = [r for r in f.get("saved", []) if r["exposures"] == r["max_epochs"]]
     if saved:
-        out.append("- **Capacity, on the code-length saving** (`capacity` + `capacity_plateau` + "
-                   "`capacity_more` + `capacity_far`: the unclipped saving n log2 A - the code "
+        tables = ["capacity", "capacity_plateau",  # sorted: fit.json sorts its keys
+                  *sorted(n for n in f.get("joined", {}) if not n.startswith("capacity_lr_"))]
+        out.append("- **Capacity, on the code-length saving** ("
+                   + " + ".join(f"`{n}`" for n in tables) + ": the unclipped saving n log2 A - the code "
                    "length in bits, exact (teacher-forced, weights frozen at the evaluation: "
                    "`bits_saved`) where the run recorded it, else the last training pass's proxy; "
                    "its plateau over lengths, bits per parameter with a t interval over 3 sequences): "
@@ -130,8 +132,9 @@ def readme_capacity(f: dict) -> list[str]:
     if f.get("budget_curves"):
         out.append("- **The offline budget** (`capacity_offline_budget`, `capacity_offline_long`, "
                    "`capacity_offline_short`: the offline networks that trained 300 exposures, "
-                   "again at 1000 and 3000 from one length below their 300-exposure peak "
-                   "length upwards, on the same sequences where "
+                   "again at 1000 and 3000 from their 300-exposure peak length upwards (and one "
+                   "length below it where `capacity_offline_short` trained it), on the same "
+                   "sequences where "
                    "those exist; each budget's plateau, its status, and its ratio to the "
                    "300-exposure capacity): "
                    + "; ".join(budget_item(r) for r in f["budget_curves"])
@@ -187,8 +190,9 @@ def budget_item(r: dict) -> str:
     online = (f", online at {r['max_epochs']} at most "
               f"×{ci(r['online_ratio'], r['online_lo'], r['online_hi'])} of it"
               if _given(r, "online_ratio") else "")
-    failures = "; ".join(f"{k} of {n} runs failed at {int(length):,}"
-                         for length, (k, n) in r.get("failed_runs", {}).items() if k)
+    failures = "; ".join(f"{k} of {n} runs failed at {int(length):,}"  # fit.json's keys are text
+                         for length, (k, n) in sorted(r.get("failed_runs", {}).items(),
+                                                      key=lambda item: int(item[0])) if k)
     return (f"{head}: {ci(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} bits per parameter "
             f"({r['status']}, {', '.join(f'{n:,}' for n in r['lengths'])} letters"
             + (f"; beyond the peak {failures}" if failures else "") + "), "

@@ -692,3 +692,44 @@ def test_a_curve_s_bootstrap_interval_does_not_move_when_another_curve_joins():
     assert with_a.tolist() == only_b.tolist()
     other_seed = end_gain(alone, ["net"], (300,), seed=1).set_index("net").loc["b", cols]
     assert other_seed.tolist() != only_b.tolist()
+
+
+def _committed_capacity_findings() -> dict:
+    """fit.json's capacity findings as the README renders them from disk (NaN as "nan")."""
+    import json
+    from pathlib import Path
+
+    def nan(x):
+        return (float("nan") if x == "nan" else {k: nan(v) for k, v in x.items()}
+                if isinstance(x, dict) else [nan(v) for v in x] if isinstance(x, list) else x)
+
+    doc = json.loads((Path(__file__).parents[1] / "analysis" / "fit.json").read_text())
+    (f,) = [nan(x) for x in doc["findings"] if x["id"] == "capacity"]
+    return f
+
+
+def test_the_readme_lists_failed_lengths_in_numeric_order_from_fit_json_s_text_keys():
+    """fit.json writes the failed runs' lengths as text keys, which sort 16384 before 8192:
+    the README still lists them by length."""
+    from analysis.findings_capacity_report import budget_item
+
+    row = dict(_committed_capacity_findings()["budget_curves"][0],
+               failed_runs={"16384": [5, 6], "8192": [3, 6]})
+    assert "3 of 6 runs failed at 8,192; 5 of 6 runs failed at 16,384" in budget_item(row)
+
+
+def test_the_readme_capacity_bullet_names_every_table_its_curves_join():
+    """The README's capacity bullet names the tables the curves were joined from (the
+    findings' `joined`), not the lr selections: rendered from the committed findings with
+    another set of joined tables."""
+    from analysis.findings_capacity_report import readme_capacity
+
+    f = _committed_capacity_findings()
+    joined = {"capacity_more": {}, "capacity_lr_more": {}, "capacity_online64": {},
+              "capacity_lr_online64": {}}
+    first = readme_capacity(dict(f, joined=joined))[0]
+    assert first.startswith("- **Capacity, on the code-length saving** (`capacity` + "
+                            "`capacity_plateau` + `capacity_more` + `capacity_online64`: ")
+    first = readme_capacity(dict(f, joined={}))[0]
+    assert first.startswith("- **Capacity, on the code-length saving** (`capacity` + "
+                            "`capacity_plateau`: ")
