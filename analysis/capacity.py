@@ -31,6 +31,7 @@ from analysis.capacity_budget import (
     budget_ratios,
     equal_budget_reasons,
     lr_sensitivity,
+    with_lr_neighbours,
 )
 from analysis.capacity_checks import (
     between_widths,
@@ -273,7 +274,7 @@ class Capacity:
     saved_windows: pd.DataFrame = field(default_factory=pd.DataFrame)  # the same, unclipped
     offline_budget: pd.DataFrame = field(default_factory=pd.DataFrame)  # longer over 300, paired
     budget_curves: pd.DataFrame = field(default_factory=pd.DataFrame)  # the longer budgets' plateaus
-    budget_lr: pd.DataFrame = field(default_factory=pd.DataFrame)  # their lr, a third lower
+    budget_lr: pd.DataFrame = field(default_factory=pd.DataFrame)  # at a lower and higher lr
     lstar_between: dict | None = None
     divergence: Divergence | None = None  # T(L) towards L*, on the frontier's protocol
 
@@ -289,7 +290,10 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                      offline_long_lr: pd.DataFrame | None = None,
                      lr_online64: pd.DataFrame | None = None,
                      online64: pd.DataFrame | None = None,
-                     offline_short: pd.DataFrame | None = None) -> Capacity | None:
+                     offline_short: pd.DataFrame | None = None,
+                     past_peak: pd.DataFrame | None = None,
+                     offline_shorter: pd.DataFrame | None = None,
+                     offline_long_lr_up: pd.DataFrame | None = None) -> Capacity | None:
     """Everything above from the tables (None where capacity_lr is missing). `plateau` and
     `more` continue `capacity`'s curves (same slices; a run id in both keeps `more`'s row,
     which records the exact saving), and `far` continues them again (its rows replace both,
@@ -302,10 +306,12 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     the 24-unit check (its L* slice stops at memorization); `protocol`: the
     frontier-protocol tables for T(L); `offline_budget` and `offline_long`: offline runs at
     longer budgets than their curves' (analysis.capacity_budget: compared, not joined), and
-    `offline_long_lr` those budgets at a lower lr (a sensitivity check), `offline_short`
-    those budgets one length shorter (joined to their curves); `lr_online64` selects the
-    LSTM 64's online lr (a slice capacity_lr lacks, joined to it) and `online64` is its curve
-    (joined as `beyond`)."""
+    `offline_long_lr` and `offline_long_lr_up` those budgets at a lower and a higher lr (a
+    sensitivity check), `offline_short` and `offline_shorter` those budgets at shorter
+    lengths (joined to their curves); `lr_online64` selects the LSTM 64's online lr (a slice
+    capacity_lr lacks, joined to it), `online64` is its curve, and `past_peak` takes every
+    curve with fewer than two lengths beyond its peak one doubling further (both joined as
+    `beyond`)."""
     if selection is None:
         return None
     selection = join_runs(selection, lr_online64)[0]
@@ -321,7 +327,7 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     table = join_runs(table, plateau)[0]
     for name, extra in (("capacity_more", more), ("capacity_far", far),
                         ("capacity_beyond", beyond), ("capacity_online_lr", online_lr),
-                        ("capacity_online64", online64)):
+                        ("capacity_online64", online64), ("capacity_past_peak", past_peak)):
         if extra is None:
             continue
         extra = extra[extra["status"] != "error"]  # an error row never replaces a stored run
@@ -357,7 +363,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     result.saved_bias = code_length.proxy_bias(_prepare(table))
     result.verdicts = verdicts(caps, ratio, result.saved, result.saved_ratio, result.lr_choice,
                                result.windows, result.saved_windows)
-    longer = [x[x["status"] != "error"] for x in (offline_budget, offline_long, offline_short)
+    longer = [x[x["status"] != "error"]
+              for x in (offline_budget, offline_long, offline_short, offline_shorter)
               if x is not None and len(x)]
     if longer:
         longer_runs = pd.concat(longer, ignore_index=True)
@@ -365,10 +372,14 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
         result.offline_budget = budget_ratios(seqs, longer_seqs)
         result.budget_curves = budget_capacity(longer_seqs, result.saved, reads,
                                                result.offline_budget, _prepare(longer_runs))
+        other_lr = [x[x["status"] != "error"] for x in (offline_long_lr, offline_long_lr_up)
+                    if x is not None and len(x)]
+        if other_lr:
+            result.budget_lr = lr_sensitivity(
+                longer_seqs, per_sequence(pd.concat(other_lr, ignore_index=True)),
+                result.budget_curves)
+            result.budget_curves = with_lr_neighbours(result.budget_curves, result.budget_lr)
         result.verdicts = equal_budget_reasons(result.verdicts, result.budget_curves)
-        if offline_long_lr is not None and len(offline_long_lr):
-            result.budget_lr = lr_sensitivity(longer_seqs, per_sequence(
-                offline_long_lr[offline_long_lr["status"] != "error"]), result.budget_curves)
     if fresh_curves is not None and len(fresh_curves):
         result.between = between_widths(seqs, per_sequence(fresh_curves))
     return result

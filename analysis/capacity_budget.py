@@ -3,8 +3,9 @@ than their own budget, beside them, on the unclipped saving.
 
 Three tables hold the longer budgets: `capacity_offline_budget` (1000 exposures at each
 300-exposure curve's peak length), `capacity_offline_long` (1000 exposures two doublings
-past it, 3000 exposures at it for the smallest networks) and `capacity_offline_short` (each
-of those curves one length below where it began), on the short curves' own sequences where
+past it, 3000 exposures at it for the smallest networks), `capacity_offline_short` (each
+of those curves one length below where it began) and `capacity_offline_shorter` (one length
+shorter again where a curve still peaked at its shortest), on the short curves' own sequences where
 they exist. Each longer budget is a protocol of its own (the cosine schedule spans the
 whole budget), so its runs form curves of their own and never join the short ones:
 - `budget_ratios`: per network, length and budget, the bits saved after the longer budget
@@ -167,7 +168,9 @@ def _failed_runs(runs: pd.DataFrame, plateau: float, peak: int) -> dict[int, lis
 def equal_budget_reasons(verdicts: list[dict], curves: pd.DataFrame) -> list[dict]:
     """Each verdict with, where an offline curve trained the online curve's own budget,
     online over it at equal exposures as one more reason, stated as an upper bound since
-    offline kept the lr chosen at its shorter budget (a failed budget gives none)."""
+    offline kept the lr chosen at its shorter budget (a failed budget gives none); where both
+    neighbouring lrs were tried at that budget and neither stored more (with_lr_neighbours),
+    the bound holds to the lr grid's resolution."""
     if curves.empty or "online_ratio" not in curves:
         return verdicts
     for v in verdicts:
@@ -175,14 +178,56 @@ def equal_budget_reasons(verdicts: list[dict], curves: pd.DataFrame) -> list[dic
                       & (curves["alphabet_size"] == v["alphabet_size"])
                       & curves["online_ratio"].notna() & ~curves["failed"].astype(bool)]
         for _, r in same.iterrows():
+            bracketed = (r.get("lr_neighbours", 0) >= 2 and r.get("lr_neighbours_more", 0) == 0)
             v["reasons"].append(
                 f"at equal exposures, {int(r['max_epochs'])} each (offline retrained for "
                 f"{int(r['max_epochs'])} at the lr chosen for {int(r['short_budget'])}, its curve measured "
                 f"from {int(r['lengths'][0]):,} letters up): online {r['online_ratio']:.2f} "
                 f"[{r['online_lo']:.2f}, {r['online_hi']:.2f}] of offline (unclipped, online "
                 f"{r['online_measure']}, offline {r['measure']}; offline's curve {r['status']}; "
-                "an upper bound, since offline's lr was not chosen at this budget)")
+                + ("an upper bound only to the lr grid's resolution: neither a third nor three "
+                   "times offline's lr stores more at this budget)" if bracketed else
+                   "an upper bound, since offline's lr was not chosen at this budget)"))
     return verdicts
+
+
+def with_lr_neighbours(curves: pd.DataFrame, other_lr: pd.DataFrame) -> pd.DataFrame:
+    """`curves` (budget_capacity's) with, per network and budget, how many neighbouring lrs
+    were tried (`lr_neighbours`, lr_sensitivity's rows) and how many of them stored more than
+    the budget's own lr (`lr_neighbours_more`: the interval above 1)."""
+    out = curves.copy()
+    if curves.empty:
+        return out
+    keys = [*NETWORK, "max_epochs"]
+    tried = other_lr.groupby(keys).size() if len(other_lr) else pd.Series(dtype=int)
+    more = (other_lr[other_lr["lo"] > 1].groupby(keys).size() if len(other_lr)
+            else pd.Series(dtype=int))
+    index = list(out[keys].itertuples(index=False, name=None))
+    out["lr_neighbours"] = [int(tried.get(k, 0)) for k in index]
+    out["lr_neighbours_more"] = [int(more.get(k, 0)) for k in index]
+    return out
+
+
+def lr_check_summary(other_lr: pd.DataFrame) -> dict:
+    """lr_sensitivity's rows per direction (`lower`, `higher` than the budget's own lr): how
+    many budgets were checked, how many store less (interval below 1), more (above 1), and
+    the range of the ratios in each of those groups."""
+    out = {}
+    if other_lr.empty:
+        return out
+    higher = other_lr["lr_other"] > other_lr["lr_own"]
+    for name, part in (("lower", other_lr[~higher]), ("higher", other_lr[higher])):
+        if part.empty:
+            continue
+        less, more = part[part["hi"] < 1], part[part["lo"] > 1]
+        same = part[(part["hi"] >= 1) & (part["lo"] <= 1)]
+        out[name] = dict(
+            checked=len(part), **{f"{k}_n": len(g) for k, g in
+                                  (("less", less), ("more", more), ("same", same))},
+            **{f"{k}_range": ([float(g["ratio"].min()), float(g["ratio"].max())]
+                              if len(g) else []) for k, g in
+               (("less", less), ("more", more), ("same", same))})
+    return out
 
 
 def lr_sensitivity(longer: pd.DataFrame, other_lr: pd.DataFrame,

@@ -64,16 +64,18 @@ def lr_lines(lr: pd.DataFrame) -> list[str]:
     """capacity_offline_long_lr: each longer budget at another lr, paired by sequence."""
     if lr.empty:
         return []
-    lines = ["", "Is the longer budgets' lr the limit? (`capacity_offline_long_lr`, a sensitivity "
-             "check on the reported sequences, not an lr choice.) Each budget again at a third "
-             "of its lr at its curve's peak length when the check was made (before "
-             "`capacity_offline_short` added shorter lengths; where the peak has moved since, "
-             "the length column says where it is now), on the same sequences: the mean over "
-             "sequences of the bits saved at that lr over those at the budget's own, t interval "
-             "over the sequences (3).", "",
+    lines = ["", "Is the longer budgets' lr the limit? (`capacity_offline_long_lr` and "
+             "`capacity_offline_long_lr_up`, a sensitivity check on the reported sequences, not "
+             "an lr choice.) Each budget again at the next lr down and up on the lr grid (a "
+             "third of its lr and three times it) at its curve's peak length when the check was "
+             "made (before `capacity_offline_short` added shorter lengths; where the peak has "
+             "moved since, the length column says where it is now), on the same sequences: the "
+             "mean over sequences of the bits saved at that lr over those at the budget's own, "
+             "t interval over the sequences (3).", "",
              "| network | parameters | budget | length | own lr | other lr | bits per parameter "
              "at the own lr | at the other | other / own |", "|---|---|---|---|---|---|---|---|---|"]
-    for _, r in lr.sort_values(["cell", "alphabet_size", "units", "max_epochs"]).iterrows():
+    for _, r in lr.sort_values(["cell", "alphabet_size", "units", "max_epochs",
+                                "lr_other"]).iterrows():
         peak = r.get("curve_peak")
         moved = (f" (the curve's peak is now at {int(peak):,})"
                  if peak is not None and not pd.isna(peak) and int(peak) != r["length"] else "")
@@ -90,15 +92,18 @@ def offline_budget_lines(budget: pd.DataFrame, curves: pd.DataFrame,
     if budget.empty:
         return []
     lines = ["### The offline budget: 1000 and 3000 against 300 exposures "
-             "(`capacity_offline_budget`, `capacity_offline_long`, `capacity_offline_short`)", "",
+             "(`capacity_offline_budget`, `capacity_offline_long`, `capacity_offline_short`, "
+             "`capacity_offline_shorter`)", "",
              "The offline curves that trained 300 exposures, trained again for longer budgets at "
              "their chosen lr, each with its cosine schedule stretched over the whole budget: "
              "1000 exposures at the length where the 300-exposure curve peaks "
              "(`capacity_offline_budget`) and at longer lengths, 3000 exposures where affordable "
-             "(`capacity_offline_long`), and one length below where each began "
-             "(`capacity_offline_short`), on the 300-exposure curves' own sequences wherever "
-             "those exist (new draws at lengths the 300-exposure curve did not try). Each budget is "
-             "a curve of its own, never joined to the 300-exposure one.", "",
+             "(`capacity_offline_long`), one length below where each began "
+             "(`capacity_offline_short`) and one more where a curve still peaked at its "
+             "shortest length (`capacity_offline_shorter`), on the 300-exposure curves' own "
+             "sequences wherever those exist (new draws at lengths the 300-exposure curve did "
+             "not try). Each budget is a curve of its own, never joined to the 300-exposure "
+             "one.", "",
              "Per length, on the same sequences: the mean over sequences of each sequence's bits "
              "saved after the budget over those after 300, t interval over the sequences (3, "
              "so indicative). Where it exceeds 1, the 300-exposure capacity was limited by its "

@@ -163,6 +163,12 @@ def joined_sentence(joined: dict) -> str:
                      f"{online64['rows']} runs, at the lr `capacity_lr_online64` chose for it; "
                      "on the offline curve's own sequences where it tried the length, new ones "
                      "below).")
+    past_peak = joined.get("capacity_past_peak")
+    if past_peak:
+        parts.append(f"`capacity_past_peak` takes every curve with fewer than two lengths "
+                     f"beyond its peak one doubling further ({past_peak['rows']} runs; the LSTM "
+                     "8 units with 4 letters online, still rising, three doublings), on another "
+                     "curve's sequences of that length where one trained them, else new ones.")
     return " ".join(parts)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from analysis.capacity_budget import lr_check_summary
 from analysis.capacity_checks import status_counts
 from analysis.lengthlaw import CHECK_TABLES
 from analysis.load import records
@@ -267,7 +268,9 @@ def longer_budgets(curves: pd.DataFrame) -> list[dict]:
             bpp_lo=float(ok["bits_per_param"].min()), bpp_hi=float(ok["bits_per_param"].max()),
             equal_online=[dict(cell=r["cell"], units=int(r["units"]),
                                alphabet_size=int(r["alphabet_size"]), ratio=float(r["online_ratio"]),
-                               lo=float(r["online_lo"]), hi=float(r["online_hi"]))
+                               lo=float(r["online_lo"]), hi=float(r["online_hi"]),
+                               lr_bracketed=bool(r.get("lr_neighbours", 0) >= 2
+                                                 and r.get("lr_neighbours_more", 0) == 0))
                           for _, r in equal.iterrows()]))
     return out
 
@@ -296,6 +299,7 @@ def at_chosen(cap: Capacity) -> dict | None:
     if len(cap.budget_curves):  # the 300-exposure offline networks at longer budgets
         out["offline"]["longer_budget"] = longer_budgets(cap.budget_curves)
         out["offline"]["longer_budget_lr"] = records(cap.budget_lr, list(cap.budget_lr.columns))
+        out["offline"]["longer_budget_lr_summary"] = lr_check_summary(cap.budget_lr)
     ratio = cap.saved_ratio[~cap.saved_ratio["reads_as"].str.contains("not at the lr chosen")] \
         if len(cap.saved_ratio) else cap.saved_ratio
     out["ratio"] = dict(lo=float(ratio["ratio"].min()), hi=float(ratio["ratio"].max()),

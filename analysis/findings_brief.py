@@ -192,12 +192,13 @@ def _capacity(by_id: dict[str, dict]) -> str:
                         f"x{ci_or_point(r['ratio'], r['lo'], r['hi'])} (the "
                         f"{r['cell'].upper()} {r['units']}, {r['alphabet_size']} letters)"
                         for r in b["over_prev"]))
-                text += (f"; {b['at_shortest']} of them peak at the shortest length tried"
-                         + (" (" + "; ".join(f"the {r['cell'].upper()} {r['units']}, "
-                                             f"{r['alphabet_size']} letters"
-                                             for r in b.get("shortest_names", []))
-                            + ": a plateau at a shorter length is not measured)"
-                            if b.get("shortest_names") else ""))
+                if b["at_shortest"]:
+                    text += (f"; {b['at_shortest']} of them peak at the shortest length tried"
+                             + (" (" + "; ".join(f"the {r['cell'].upper()} {r['units']}, "
+                                                 f"{r['alphabet_size']} letters"
+                                                 for r in b.get("shortest_names", []))
+                                + ": a plateau at a shorter length is not measured)"
+                                if b.get("shortest_names") else ""))
                 for r in b["failed"]:
                     text += (f"; the {r['cell'].upper()} {r['units']} ({r['alphabet_size']} "
                              f"letters) stores x{r['prev_ratio']:.2f} of {r['prev']} (unstable "
@@ -205,17 +206,22 @@ def _capacity(by_id: dict[str, dict]) -> str:
                 if b["equal_online"]:
                     text += ("; at equal exposures online keeps at most " + ", ".join(
                         f"{ci_or_point(r['ratio'], r['lo'], r['hi'])} (the {r['cell'].upper()} "
-                        f"{r['units']})" for r in b["equal_online"]) + " of offline (upper "
-                        "bounds: offline's lr was chosen at 300 exposures)")
+                        f"{r['units']}" + ("" if r.get("lr_bracketed") else
+                                           ", offline's lr not checked at this budget") + ")"
+                        for r in b["equal_online"]) + " of offline (upper bounds: offline's lr "
+                        "was chosen at 300 exposures"
+                        + ("; neither a third nor three times it stores more at 1000"
+                           if any(r.get("lr_bracketed") for r in b["equal_online"]) else "")
+                        + ")")
                 parts.append(text)
-            lr = side.get("longer_budget_lr") or []
-            if lr:
-                parts.append("at a third of the lr, on the same sequences at the peak length "
-                             "when the check was made: "
-                             + ", ".join(f"x{ci_or_point(r['ratio'], r['lo'], r['hi'])} (the "
-                                         f"{r['cell'].upper()} {r['units']}, "
-                                         f"{r['alphabet_size']} letters, {r['max_epochs']} "
-                                         "exposures)" for r in lr))
+            summary = side.get("longer_budget_lr_summary") or {}
+            if summary:
+                none_more = not any(d["more_n"] for d in summary.values())
+                parts.append("their lr checked on the same sequences at the peak length when "
+                             "the check was made: " + "; ".join(
+                                 lr_direction(name, summary[name])
+                                 for name in ("higher", "lower") if name in summary)
+                             + (": no neighbouring lr stores more" if none_more else ""))
             return ("where a longer budget stores more, the 300-exposure capacity was "
                     "limited by its budget and is a lower bound: " + "; ".join(parts))
 
@@ -301,3 +307,15 @@ def _scaling(by_id: dict[str, dict]) -> str:
                  f"letters (`predict(..., protocol=\"frontier\")`; median factor on its checks: "
                  f"{checks}). ")
     return text.rstrip()
+
+
+def lr_direction(name: str, d: dict) -> str:
+    """One direction of the longer budgets' lr check (capacity_budget.lr_check_summary)."""
+    def span(r: list) -> str:
+        return f"x{r[0]:.2f}" if r[0] == r[1] else f"x{r[0]:.2f}-{r[1]:.2f}"
+    groups = [f"{d[k + '_n']} {words} ({span(d[k + '_range'])})"
+              for k, words in (("less", "store less"), ("more", "store more"),
+                               ("same", "as much within their intervals"))
+              if d[k + "_n"]]
+    lr = "three times the lr" if name == "higher" else "a third of it"
+    return f"at {lr}, of {d['checked']} budgets " + " and ".join(groups)

@@ -131,10 +131,11 @@ def readme_capacity(f: dict) -> list[str]:
                    f"of {len(saved)} curves.")
     if f.get("budget_curves"):
         out.append("- **The offline budget** (`capacity_offline_budget`, `capacity_offline_long`, "
-                   "`capacity_offline_short`: the offline networks that trained 300 exposures, "
-                   "again at 1000 and 3000 from their 300-exposure peak length upwards (and one "
-                   "length below it where `capacity_offline_short` trained it), on the same "
-                   "sequences where "
+                   "`capacity_offline_short`, `capacity_offline_shorter`: the offline networks "
+                   "that trained 300 exposures, again at 1000 and 3000 from their 300-exposure "
+                   "peak length upwards (and one or two lengths below it where "
+                   "`capacity_offline_short` and `capacity_offline_shorter` trained them), on the "
+                   "same sequences where "
                    "those exist; each budget's plateau, its status, and its ratio to the "
                    "300-exposure capacity): "
                    + "; ".join(budget_item(r) for r in f["budget_curves"])
@@ -142,11 +143,13 @@ def readme_capacity(f: dict) -> list[str]:
                    "300-exposure capacity was limited by its budget and is only a lower bound; "
                    "offline kept the lr chosen at 300 exposures, so each online ratio is an "
                    "upper bound."
-                   + (" At a third of the lr (`capacity_offline_long_lr`, at the peak length "
-                      "when it was made, on the same sequences; a sensitivity check, not a "
-                      "choice): " + "; ".join(
+                   + (" At the next lr down and up on the grid (a third and three times the "
+                      "budget's own; `capacity_offline_long_lr`, `capacity_offline_long_lr_up`, "
+                      "at the peak length when they were made, on the same sequences; a "
+                      "sensitivity check, not a choice): " + "; ".join(
                           f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters, "
-                          f"{r['max_epochs']} ×{ci(r['ratio'], r['lo'], r['hi'])}"
+                          f"{r['max_epochs']} at lr {r['lr_other']:g} "
+                          f"×{ci(r['ratio'], r['lo'], r['hi'])}"
                           for r in f.get("budget_lr", [])) + "." if f.get("budget_lr") else ""))
     lb = f.get("lstar_between")
     if lb:

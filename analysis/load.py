@@ -156,10 +156,13 @@ class Tables:
     capacity_beyond: pd.DataFrame | None = None  # LSTM 64 offline; LSTM 8 offline past 32k
     capacity_online_lr: pd.DataFrame | None = None  # online curves at lrs chosen again
     capacity_online64: pd.DataFrame | None = None  # the LSTM 64's online curve
+    capacity_past_peak: pd.DataFrame | None = None  # curves < 2 lengths past peak, continued
     capacity_offline_budget: pd.DataFrame | None = None  # offline at 1000 vs 300 exposures
     capacity_offline_long: pd.DataFrame | None = None  # offline 1000/3000 exposures, longer
     capacity_offline_short: pd.DataFrame | None = None  # those one length shorter
+    capacity_offline_shorter: pd.DataFrame | None = None  # those still peaking there, shorter
     capacity_offline_long_lr: pd.DataFrame | None = None  # those at a third of their lr
+    capacity_offline_long_lr_up: pd.DataFrame | None = None  # and at three times it
     capacity_fresh: pd.DataFrame | None = None  # 24 units, between the grid, fresh sequences
     usercells_lr: pd.DataFrame | None = None  # the example user cells' lr scan
     usercells: pd.DataFrame | None = None  # minGRU, minLSTM: bits stored and difficulty

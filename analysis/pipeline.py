@@ -202,7 +202,9 @@ def analyse(t: Tables) -> Analysis:
         online_lr=t.capacity_online_lr, offline_budget=t.capacity_offline_budget,
         offline_long=t.capacity_offline_long, offline_long_lr=t.capacity_offline_long_lr,
         lr_online64=t.capacity_lr_online64, online64=t.capacity_online64,
-        offline_short=t.capacity_offline_short)
+        offline_short=t.capacity_offline_short, past_peak=t.capacity_past_peak,
+        offline_shorter=t.capacity_offline_shorter,
+        offline_long_lr_up=t.capacity_offline_long_lr_up)
     if t.capacity is None:
         missing.append("capacity")
     a.rtrl = analyse_rtrl(t.rtrl, t.rtrl_cases, t.steptime_rtrl, t.rtrl_fresh)

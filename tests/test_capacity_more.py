@@ -676,6 +676,89 @@ def test_the_lr_check_says_where_a_curve_s_peak_moved_after_it_was_made():
     assert "| 1000 | 256 | 0.003 | 0.001 |" in "\n".join(lr_lines(stays.budget_lr))
 
 
+def test_the_lr_checks_above_and_below_pair_with_the_own_lr_and_are_rendered_in_order():
+    """capacity_offline_long_lr (a third of the lr, x0.8) and capacity_offline_long_lr_up
+    (three times it, x1.1) both pair with the budget's own runs on the same sequences; the
+    table lists the lower lr first and the brief names each row's lr."""
+    from analysis.capacity_budget_report import lr_lines
+
+    old, more = _tables()
+    off = more[more["update"] == "chunk"]
+    at_1000 = _longer(off[off["length"] == 256], 1000, 1.5)
+    lower = _longer(off[off["length"] == 256], 1000, 1.2).assign(
+        lr=1e-3, run_id=lambda d: d["run_id"] + "-lo")
+    higher = _longer(off[off["length"] == 256], 1000, 1.65).assign(
+        lr=1e-2, run_id=lambda d: d["run_id"] + "-hi")
+    cap = analyse_capacity(_selection({1e-3: 1.0, 3e-3: 2.0}), old, more=more,
+                           offline_long=at_1000, offline_long_lr=lower,
+                           offline_long_lr_up=higher)
+    rows = cap.budget_lr.to_dict(orient="records")
+    assert [(r["lr_own"], r["lr_other"]) for r in rows] == [(3e-3, 1e-3), (3e-3, 1e-2)]
+    assert [r["ratio"] for r in rows] == pytest.approx([0.8, 1.1])
+    text = "\n".join(lr_lines(cap.budget_lr))
+    assert text.index("| 0.003 | 0.001 |") < text.index("| 0.003 | 0.01 |")
+    only_up = analyse_capacity(_selection({1e-3: 1.0, 3e-3: 2.0}), old, more=more,
+                               offline_long=at_1000, offline_long_lr_up=higher)
+    assert only_up.budget_lr["lr_other"].tolist() == [1e-2]
+
+
+def test_the_lr_check_counts_each_budget_s_neighbours_and_summarizes_each_direction():
+    """A budget whose lrs a third and three times its own both store less is bracketed (two
+    neighbours, none more); one whose higher lr stores more is not; the summary counts each
+    direction's budgets that store less, more or as much, and the brief renders them."""
+    from analysis.capacity_budget import lr_check_summary, with_lr_neighbours
+    from analysis.findings_brief import lr_direction
+
+    net = dict(cell="lstm", units=16, alphabet_size=26)
+    rows = pd.DataFrame([
+        dict(net, max_epochs=1000, lr_own=0.03, lr_other=0.01, ratio=0.99, lo=0.94, hi=1.05),
+        dict(net, max_epochs=1000, lr_own=0.03, lr_other=0.1, ratio=0.58, lo=0.56, hi=0.61),
+        dict(net, max_epochs=3000, lr_own=0.03, lr_other=0.1, ratio=1.3, lo=1.1, hi=1.5)])
+    curves = pd.DataFrame([dict(net, max_epochs=1000), dict(net, max_epochs=3000),
+                           dict(net, max_epochs=10000)])
+    got = with_lr_neighbours(curves, rows).set_index("max_epochs")
+    assert got["lr_neighbours"].to_dict() == {1000: 2, 3000: 1, 10000: 0}
+    assert got["lr_neighbours_more"].to_dict() == {1000: 0, 3000: 1, 10000: 0}
+    summary = lr_check_summary(rows)
+    assert summary["higher"] == dict(checked=2, less_n=1, more_n=1, same_n=0,
+                                     less_range=[0.58, 0.58], more_range=[1.3, 1.3],
+                                     same_range=[])
+    assert summary["lower"]["same_n"] == 1 and summary["lower"]["checked"] == 1
+    assert lr_direction("higher", summary["higher"]) == (
+        "at three times the lr, of 2 budgets 1 store less (x0.58) and 1 store more (x1.30)")
+    assert lr_check_summary(rows.iloc[:0]) == {}
+
+
+def test_a_curve_two_lengths_shorter_and_a_curve_continued_past_its_peak_join_their_curves():
+    """capacity_offline_shorter adds 64 below capacity_offline_short's 128 (x1.9 of 300
+    there: 1.9 x 201 = 381.9 over 1.6 x 301 = 481.6 at 128, so the peak stays at 128);
+    capacity_past_peak continues an online curve past its longest length (joined as
+    capacity_beyond is, and named in the joined sentence)."""
+    from analysis.code_length_report import joined_sentence
+
+    old, more = _tables()
+    off = more[more["update"] == "chunk"]
+    cap = analyse_capacity(
+        _selection({1e-3: 1.0, 3e-3: 2.0}), old, more=more,
+        offline_long=_longer(off[off["length"] == 256], 1000, 1.0),
+        offline_short=_longer(off[off["length"] == 128], 1000, 1.6),
+        offline_shorter=_longer(off[off["length"] == 64], 1000, 1.9))
+    (one,) = cap.budget_curves.to_dict(orient="records")
+    assert one["lengths"] == [64, 128, 256] and one["peak_length"] == 128
+    on = more[more["update"] == "step"]
+    longest = int(on["length"].max())
+    far = on[on["length"] == longest].assign(
+        length=2 * longest, gen_seed=lambda d: d["gen_seed"] + 10_000,
+        run_id=lambda d: d["run_id"] + "-far")
+    with_far = analyse_capacity(_selection({1e-3: 1.0, 3e-3: 2.0}), old, more=more,
+                                past_peak=far)
+    lengths = with_far.sequences.loc[with_far.sequences["mode"].str.startswith("online"),
+                                     "length"]
+    assert lengths.max() == 2 * longest and with_far.joined["capacity_past_peak"]["rows"] == len(far)
+    assert "`capacity_past_peak` takes every curve with fewer than two" in joined_sentence(
+        with_far.joined)
+
+
 def test_a_curve_s_bootstrap_interval_does_not_move_when_another_curve_joins():
     """Each curve resamples from a stream of its own (analysis.load.group_rng): adding a
     network leaves another network's interval unchanged, while a different seed moves it."""
