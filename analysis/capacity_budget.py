@@ -37,6 +37,7 @@ from analysis.code_length import ONLINE
 from analysis.load import group_rng
 
 NETWORK = ["cell", "units", "alphabet_size"]
+CAPPED = 0.99  # a length whose mean saving reaches this share of n log2 A is capped by the sequence
 CURVE = [*NETWORK, "mode", "params", "max_epochs", "lr"]
 
 
@@ -53,7 +54,9 @@ def budget_ratios(seqs: pd.DataFrame, longer: pd.DataFrame) -> pd.DataFrame:
     """Per network, length, lr and longer budget: the bits saved after it over those after
     the short curve's budget on the same sequences (per_sequence rows of both: `seqs` the
     curves at their chosen lr, `longer` the longer budgets' runs). The ratio is the mean of
-    the per-sequence ratios with a t interval over sequences; bits per parameter beside."""
+    the per-sequence ratios with a t interval over sequences; bits per parameter beside.
+    `capped`: the longer budget saves CAPPED of all the sequence holds (n log2 A) or more, so
+    the length, not the network, limits what it stores there."""
     keys = [*NETWORK, "length", "gen_seed", "lr"]
     short = seqs[seqs["mode"] == "offline"]
     pairs = longer.merge(short, on=keys, suffixes=("_long", "_short"))
@@ -70,7 +73,9 @@ def budget_ratios(seqs: pd.DataFrame, longer: pd.DataFrame) -> pd.DataFrame:
                          saved_long=float(part["saved_end_long"].mean()),
                          bpp_short=float(part["saved_end_short"].mean()) / params,
                          bpp_long=float(part["saved_end_long"].mean()) / params,
-                         ratio=m, lo=lo, hi=hi))
+                         ratio=m, lo=lo, hi=hi,
+                         capped=bool(part["saved_end_long"].mean()
+                                     >= CAPPED * key[3] * math.log2(key[2]))))
     return pd.DataFrame(rows)
 
 
@@ -179,22 +184,33 @@ def equal_budget_reasons(verdicts: list[dict], curves: pd.DataFrame) -> list[dic
                       & curves["online_ratio"].notna() & ~curves["failed"].astype(bool)]
         for _, r in same.iterrows():
             bracketed = (r.get("lr_neighbours", 0) >= 2 and r.get("lr_neighbours_more", 0) == 0)
+            where = ""
+            if bracketed:
+                at = int(r["lr_check_length"])
+                where = (f"at {at:,} letters (" + ("the curve's peak" if at == r["peak_length"]
+                                                   else f"its peak is at {int(r['peak_length']):,}")
+                         + "), on the same sequences, neither a third (x"
+                         + f"{r['lr_lower_ratio']:.2f} [{r['lr_lower_lo']:.2f}, "
+                         f"{r['lr_lower_hi']:.2f}]) nor three times (x{r['lr_higher_ratio']:.2f} "
+                         f"[{r['lr_higher_lo']:.2f}, {r['lr_higher_hi']:.2f}]) offline's lr "
+                         "stores more; an lr between grid points, or another setting (chunk, "
+                         "schedule, clipping) tuned at this budget, is untested)")
             v["reasons"].append(
                 f"at equal exposures, {int(r['max_epochs'])} each (offline retrained for "
                 f"{int(r['max_epochs'])} at the lr chosen for {int(r['short_budget'])}, its curve measured "
                 f"from {int(r['lengths'][0]):,} letters up): online {r['online_ratio']:.2f} "
                 f"[{r['online_lo']:.2f}, {r['online_hi']:.2f}] of offline (unclipped, online "
                 f"{r['online_measure']}, offline {r['measure']}; offline's curve {r['status']}; "
-                + ("an upper bound only to the lr grid's resolution: neither a third nor three "
-                   "times offline's lr stores more at this budget)" if bracketed else
+                + ("an upper bound within the lr grid's resolution: " + where if bracketed else
                    "an upper bound, since offline's lr was not chosen at this budget)"))
     return verdicts
 
 
 def with_lr_neighbours(curves: pd.DataFrame, other_lr: pd.DataFrame) -> pd.DataFrame:
     """`curves` (budget_capacity's) with, per network and budget, how many neighbouring lrs
-    were tried (`lr_neighbours`, lr_sensitivity's rows) and how many of them stored more than
-    the budget's own lr (`lr_neighbours_more`: the interval above 1)."""
+    were tried (`lr_neighbours`, lr_sensitivity's rows), how many of them stored more than
+    the budget's own lr (`lr_neighbours_more`: the interval above 1), each side's ratio and
+    interval (`lr_lower_*`, `lr_higher_*`) and the length the check ran at."""
     out = curves.copy()
     if curves.empty:
         return out
@@ -205,23 +221,43 @@ def with_lr_neighbours(curves: pd.DataFrame, other_lr: pd.DataFrame) -> pd.DataF
     index = list(out[keys].itertuples(index=False, name=None))
     out["lr_neighbours"] = [int(tried.get(k, 0)) for k in index]
     out["lr_neighbours_more"] = [int(more.get(k, 0)) for k in index]
+    higher = other_lr["lr_other"] > other_lr["lr_own"] if len(other_lr) else None
+    for side in ("lower", "higher"):
+        part = (other_lr[higher if side == "higher" else ~higher].set_index(keys)
+                if len(other_lr) else pd.DataFrame(columns=["ratio", "lo", "hi"]))
+        for col in ("ratio", "lo", "hi"):
+            out[f"lr_{side}_{col}"] = [float(part[col].get(k, np.nan)) for k in index]
+    lengths = other_lr.groupby(keys)["length"].min() if len(other_lr) else pd.Series()
+    out["lr_check_length"] = [float(lengths.get(k, np.nan)) for k in index]
     return out
 
 
 def lr_check_summary(other_lr: pd.DataFrame) -> dict:
     """lr_sensitivity's rows per direction (`lower`, `higher` than the budget's own lr): how
     many budgets were checked, how many store less (interval below 1), more (above 1), and
-    the range of the ratios in each of those groups."""
+    the range of the ratios in each of those groups; `above_one`: those whose interval
+    includes 1 but whose ratio exceeds it. `budgets`: every budget checked."""
     out = {}
     if other_lr.empty:
         return out
+    out["budgets"] = [dict(cell=k[0], units=int(k[1]), alphabet_size=int(k[2]),
+                           max_epochs=int(k[3]))
+                      for k in other_lr.groupby([*NETWORK, "max_epochs"]).groups]
     higher = other_lr["lr_other"] > other_lr["lr_own"]
     for name, part in (("lower", other_lr[~higher]), ("higher", other_lr[higher])):
         if part.empty:
             continue
         less, more = part[part["hi"] < 1], part[part["lo"] > 1]
         same = part[(part["hi"] >= 1) & (part["lo"] <= 1)]
+        above = same[same["ratio"] > 1]
         out[name] = dict(
+            above_one=[dict(cell=r["cell"], units=int(r["units"]),
+                            alphabet_size=int(r["alphabet_size"]),
+                            max_epochs=int(r["max_epochs"]), length=int(r["length"]),
+                            curve_peak=(int(r["curve_peak"]) if "curve_peak" in r
+                                        and r["curve_peak"] == r["curve_peak"] else None),
+                            ratio=float(r["ratio"]), lo=float(r["lo"]), hi=float(r["hi"]))
+                       for _, r in above.iterrows()],
             checked=len(part), **{f"{k}_n": len(g) for k, g in
                                   (("less", less), ("more", more), ("same", same))},
             **{f"{k}_range": ([float(g["ratio"].min()), float(g["ratio"].max())]

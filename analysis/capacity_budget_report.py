@@ -20,7 +20,8 @@ def ratio_lines(budget: pd.DataFrame) -> list[str]:
              "after the budget | budget / 300 | bits per parameter after 300 | after the budget |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in budget.sort_values(["cell", "alphabet_size", "units", "long", "length"]).iterrows():
-        lines.append(f"| {family(r)} | {r['params']:,} | {r['length']:,} | {r['lr']:g} | "
+        capped = " (the whole sequence: capped)" if r.get("capped") else ""
+        lines.append(f"| {family(r)} | {r['params']:,} | {r['length']:,}{capped} | {r['lr']:g} | "
                      f"{r['long']} | {r['saved_short']:.0f} | {r['saved_long']:.0f} | "
                      f"x{ci_or_point(r['ratio'], r['lo'], r['hi'])} | {r['bpp_short']:.2f} | "
                      f"{r['bpp_long']:.2f} |")
@@ -107,7 +108,9 @@ def offline_budget_lines(budget: pd.DataFrame, curves: pd.DataFrame,
              "Per length, on the same sequences: the mean over sequences of each sequence's bits "
              "saved after the budget over those after 300, t interval over the sequences (3, "
              "so indicative). Where it exceeds 1, the 300-exposure capacity was limited by its "
-             "budget and is only a lower bound on what the network holds under this protocol.",
+             "budget and is only a lower bound on what the network holds under this protocol. "
+             "A length marked capped is one where the budget saves 99% or more of all the "
+             "sequence holds (n log2 A): the length, not the network, limits it there.",
              "",
              *ratio_lines(budget)]
     if curves.empty:

@@ -300,6 +300,7 @@ def at_chosen(cap: Capacity) -> dict | None:
         out["offline"]["longer_budget"] = longer_budgets(cap.budget_curves)
         out["offline"]["longer_budget_lr"] = records(cap.budget_lr, list(cap.budget_lr.columns))
         out["offline"]["longer_budget_lr_summary"] = lr_check_summary(cap.budget_lr)
+        out["offline"]["longer_budgets_n"] = len(cap.budget_curves)
     ratio = cap.saved_ratio[~cap.saved_ratio["reads_as"].str.contains("not at the lr chosen")] \
         if len(cap.saved_ratio) else cap.saved_ratio
     out["ratio"] = dict(lo=float(ratio["ratio"].min()), hi=float(ratio["ratio"].max()),

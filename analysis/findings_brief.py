@@ -210,18 +210,34 @@ def _capacity(by_id: dict[str, dict]) -> str:
                                            ", offline's lr not checked at this budget") + ")"
                         for r in b["equal_online"]) + " of offline (upper bounds: offline's lr "
                         "was chosen at 300 exposures"
-                        + ("; neither a third nor three times it stores more at 1000"
+                        + ("; at 1000, at the curve's peak length on the same sequences, neither "
+                           "a third nor three times it stores more: lrs between grid points and "
+                           "other settings untested"
                            if any(r.get("lr_bracketed") for r in b["equal_online"]) else "")
                         + ")")
                 parts.append(text)
             summary = side.get("longer_budget_lr_summary") or {}
             if summary:
-                none_more = not any(d["more_n"] for d in summary.values())
-                parts.append("their lr checked on the same sequences at the peak length when "
-                             "the check was made: " + "; ".join(
-                                 lr_direction(name, summary[name])
-                                 for name in ("higher", "lower") if name in summary)
-                             + (": no neighbouring lr stores more" if none_more else ""))
+                sides = [name for name in ("higher", "lower") if name in summary]
+                none_more = not any(summary[name]["more_n"] for name in sides)
+                names = ", ".join(f"the {r['cell'].upper()} {r['units']} ({r['alphabet_size']} "
+                                  f"letters) at {r['max_epochs']}" for r in summary["budgets"])
+                parts.append(f"the lr of {len(summary['budgets'])} of the "
+                             f"{side.get('longer_budgets_n', '?')} longer budgets ({names}) "
+                             "checked on the same sequences at one length each, the peak length "
+                             "when the check was made: " + "; ".join(
+                                 lr_direction(name, summary[name]) for name in sides)
+                             + ("; none stores significantly more over 3 sequences"
+                                if none_more else "")
+                             + "".join(f"; the {r['cell'].upper()} {r['units']} "
+                                       f"({r['alphabet_size']} letters, {r['max_epochs']}) "
+                                       f"stores x{r['ratio']:.2f} [{r['lo']:.2f}, {r['hi']:.2f}] "
+                                       f"at {'a third of' if name == 'lower' else 'three times'}"
+                                       f" its lr, checked at {r['length']:,} letters"
+                                       + (f", past its peak at {r['curve_peak']:,}"
+                                          if r.get("curve_peak") and r["curve_peak"] != r["length"]
+                                          else "")
+                                       for name in sides for r in summary[name]["above_one"]))
             return ("where a longer budget stores more, the 300-exposure capacity was "
                     "limited by its budget and is a lower bound: " + "; ".join(parts))
 

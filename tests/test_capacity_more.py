@@ -709,24 +709,76 @@ def test_the_lr_check_counts_each_budget_s_neighbours_and_summarizes_each_direct
     from analysis.capacity_budget import lr_check_summary, with_lr_neighbours
     from analysis.findings_brief import lr_direction
 
-    net = dict(cell="lstm", units=16, alphabet_size=26)
+    net = dict(cell="lstm", units=16, alphabet_size=26, length=4096)
     rows = pd.DataFrame([
         dict(net, max_epochs=1000, lr_own=0.03, lr_other=0.01, ratio=0.99, lo=0.94, hi=1.05),
         dict(net, max_epochs=1000, lr_own=0.03, lr_other=0.1, ratio=0.58, lo=0.56, hi=0.61),
         dict(net, max_epochs=3000, lr_own=0.03, lr_other=0.1, ratio=1.3, lo=1.1, hi=1.5)])
-    curves = pd.DataFrame([dict(net, max_epochs=1000), dict(net, max_epochs=3000),
-                           dict(net, max_epochs=10000)])
+    curves = pd.DataFrame([dict(net, max_epochs=e) for e in (1000, 3000, 10000)]).drop(
+        columns="length")
     got = with_lr_neighbours(curves, rows).set_index("max_epochs")
     assert got["lr_neighbours"].to_dict() == {1000: 2, 3000: 1, 10000: 0}
     assert got["lr_neighbours_more"].to_dict() == {1000: 0, 3000: 1, 10000: 0}
-    summary = lr_check_summary(rows)
+    assert got.loc[1000, ["lr_lower_ratio", "lr_higher_ratio"]].tolist() == [0.99, 0.58]
+    assert np.isnan(got.loc[3000, "lr_lower_ratio"]) and got.loc[3000, "lr_check_length"] == 4096
+    summary = lr_check_summary(rows.assign(length=4096, curve_peak=[4096, 4096, 2048]))
     assert summary["higher"] == dict(checked=2, less_n=1, more_n=1, same_n=0,
                                      less_range=[0.58, 0.58], more_range=[1.3, 1.3],
-                                     same_range=[])
+                                     same_range=[], above_one=[])
     assert summary["lower"]["same_n"] == 1 and summary["lower"]["checked"] == 1
+    assert summary["lower"]["above_one"] == []  # x0.99: within noise, below 1
+    assert [b["max_epochs"] for b in summary["budgets"]] == [1000, 3000]
     assert lr_direction("higher", summary["higher"]) == (
         "at three times the lr, of 2 budgets 1 store less (x0.58) and 1 store more (x1.30)")
     assert lr_check_summary(rows.iloc[:0]) == {}
+    noisy = lr_check_summary(rows.iloc[:1].assign(ratio=1.39, lo=0.88, hi=1.9, length=8192,
+                                                  curve_peak=4096))
+    assert noisy["lower"]["above_one"][0]["curve_peak"] == 4096
+
+
+def test_an_equal_exposure_ratio_says_how_far_offline_s_lr_was_checked():
+    """With both neighbouring lrs tried at the curve's peak and neither storing more, the
+    reason gives the length and both ratios and names what stays untested; with one
+    neighbour only, it keeps the plain upper-bound wording."""
+    from analysis.capacity_budget import equal_budget_reasons
+
+    curve = dict(cell="gru", units=10, alphabet_size=26, max_epochs=1000, short_budget=300,
+                 lengths=[8192, 16384], online_ratio=0.74, online_lo=0.73, online_hi=0.77,
+                 online_measure="exact", measure="exact", status="peaked", failed=False,
+                 peak_length=16384, lr_neighbours=2, lr_neighbours_more=0,
+                 lr_check_length=16384.0, lr_lower_ratio=0.9, lr_lower_lo=0.88,
+                 lr_lower_hi=0.93, lr_higher_ratio=0.04, lr_higher_lo=0.02, lr_higher_hi=0.06)
+
+    def reason(**change):
+        v = [dict(cell="gru", units=10, alphabet_size=26, reasons=[])]
+        return equal_budget_reasons(v, pd.DataFrame([dict(curve, **change)]))[0]["reasons"][0]
+
+    text = reason()
+    assert ("within the lr grid's resolution: at 16,384 letters (the curve's peak), on the "
+            "same sequences, neither a third (x0.90 [0.88, 0.93]) nor three times (x0.04 "
+            "[0.02, 0.06])") in text and "tuned at this budget, is untested" in text
+    assert "its peak is at 8,192" in reason(peak_length=8192)
+    assert reason(lr_neighbours=1).endswith("offline's lr was not chosen at this budget)")
+    assert reason(lr_neighbours_more=1).endswith("offline's lr was not chosen at this budget)")
+
+
+def test_a_longer_budget_that_saves_the_whole_sequence_is_marked_capped():
+    """At a length where the longer budget saves 99% or more of n log2 A, the row says the
+    sequence caps it; below that it does not."""
+    from analysis.capacity_budget import budget_ratios
+    from analysis.capacity_budget_report import ratio_lines
+
+    full = 64 * math.log2(26)
+    key = dict(cell="lstm", units=64, alphabet_size=26, length=64, lr=0.01, params=25242)
+    short = pd.DataFrame([dict(key, gen_seed=g, mode="offline", max_epochs=300,
+                               saved_end=0.9 * full) for g in range(3)])
+    for share, capped in ((0.995, True), (0.95, False)):
+        long = pd.DataFrame([dict(key, gen_seed=g, mode="offline", max_epochs=1000,
+                                  saved_end=share * full) for g in range(3)])
+        (row,) = budget_ratios(short, long).to_dict(orient="records")
+        assert row["capped"] is capped
+        assert ("64 (the whole sequence: capped)" in "\n".join(
+            ratio_lines(pd.DataFrame([row])))) is capped
 
 
 def test_a_curve_two_lengths_shorter_and_a_curve_continued_past_its_peak_join_their_curves():
