@@ -33,10 +33,12 @@ def _resampled_means(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def last_doubling(part: pd.DataFrame, col: str, rng: np.random.Generator) -> dict | None:
     """One curve's `col` at its longest length over the length before (means over
     sequences, a percentile interval resampling the sequences of each), how many lengths
-    lie beyond its peak, and its status there: 'peaked' (2 or more lengths beyond the peak),
-    'past a peak (1 length beyond)', 'level' (the gain's interval reaches LEVEL, no change),
-    'rising' (a lower bound) or 'collapsed at the longest length' (below COLLAPSE of the
-    length before, which was its peak: training failed there, so a lower bound too). None
+    lie beyond its peak, and its status there: 'peaked' (2 or more lengths beyond the peak
+    that hold COLLAPSE of it), 'past a peak (1 length beyond)' (one such length), 'level'
+    (the gain's interval reaches LEVEL, no change), 'rising' (a lower bound) or 'collapsed
+    at the longest length' (every length beyond the peak below COLLAPSE of it: training
+    failed there, so a lower bound too). A length beyond the peak below COLLAPSE of it is a
+    failed length (`lengths_failed`): it shows no decline of what the network holds. None
     with fewer than two lengths."""
     means = part.groupby("length")[col].mean().dropna().sort_index()
     if len(means) < 2:
@@ -45,13 +47,17 @@ def last_doubling(part: pd.DataFrame, col: str, rng: np.random.Generator) -> dic
     boot = (_resampled_means(part.loc[part["length"] == last, col].to_numpy(float), rng)
             / _resampled_means(part.loc[part["length"] == prev, col].to_numpy(float), rng))
     lo, hi = np.percentile(boot, [2.5, 97.5])
-    beyond = len(means) - 1 - int(np.argmax(means.to_numpy()))
+    peak = int(np.argmax(means.to_numpy()))
+    after = means.iloc[peak + 1:]
+    failed = int((after < COLLAPSE * means.iloc[peak]).sum())
+    beyond, held = len(after), len(after) - failed
     gain = means.iloc[-1] / means.iloc[-2]
-    status = ("collapsed at the longest length" if beyond == 1 and gain < COLLAPSE
-              else "peaked" if beyond >= 2 else "past a peak (1 length beyond)" if beyond == 1
+    status = ("collapsed at the longest length" if beyond and not held
+              else "peaked" if held >= 2 else "past a peak (1 length beyond)" if held == 1
               else "level" if lo <= LEVEL else "rising")
     return dict(last_length=int(last), last_gain=float(gain),
-                gain_lo=float(lo), gain_hi=float(hi), lengths_beyond=beyond, status=status)
+                gain_lo=float(lo), gain_hi=float(hi), lengths_beyond=held,
+                lengths_failed=failed, status=status)
 
 
 def end_gain(seqs: pd.DataFrame, keys: list[str], exposures: tuple[int, ...],
@@ -63,6 +69,7 @@ def end_gain(seqs: pd.DataFrame, keys: list[str], exposures: tuple[int, ...],
             d = last_doubling(part, f"bits_{e}", group_rng(seed, (*key, e)))
             if d is not None:
                 d.pop("lengths_beyond")
+                d.pop("lengths_failed")
                 rows.append({**dict(zip(keys, key, strict=True)), "exposures": e, **d})
     out = pd.DataFrame(rows)
     if len(out):  # each curve's row at its largest exposure: what the curve reached

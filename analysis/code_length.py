@@ -131,7 +131,7 @@ def code_length_capacity(reads: pd.DataFrame, keys: list[str], seed: int = 0) ->
         m, lo, hi = _mean_ci(part.loc[part["length"] == peak_len, "saved"].to_numpy(float))
         d = last_doubling(part, "saved", rng) or dict(
             last_length=int(means.index[-1]), last_gain=math.nan, gain_lo=math.nan,
-            gain_hi=math.nan, lengths_beyond=0, status="one length")
+            gain_hi=math.nan, lengths_beyond=0, lengths_failed=0, status="one length")
         exact = by_len["exact"].min()  # a length is exact when all its sequences are
         exact_lengths = [int(n) for n in means.index if exact[n] == 1.0]
         mixed = 0 < len(exact_lengths) < len(means)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.capacity_checks import COLLAPSE
 from analysis.code_length import EXACT, curve_statuses, not_chosen
 from analysis.fmt import ci_or_point, family
 
@@ -78,11 +79,14 @@ def saved_table(saved: pd.DataFrame) -> list[str]:
         before = ("" if r["exposures"] == r["max_epochs"]
                   else f" (read at {int(r['exposures'])} of {int(r['max_epochs'])})")
         lr = f", lr {r['lr']:g}" + (" (**not the lr chosen now**)" if not_chosen(r) else "")
+        failed = r.get("lengths_failed", 0)
+        failed = (f"; {int(failed)} longer length{'s' if failed > 1 else ''} failed"
+                  if failed == failed and failed else "")
         rows.append(f"| {family(r)} | {int(r['params']):,} | {r['mode']}{lr} | "
                     f"{int(r['exposures'])}{before} | {measure(r)} | "
                     f"{ci_or_point(r['capacity'], r['lo'], r['hi'], '.0f')} | {int(r['peak_length']):,} | "
                     f"{ci_or_point(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} | {r['status']} "
-                    f"(last doubling {gain}) | {r['clipped_at_peak']:,.0f} | "
+                    f"(last doubling {gain}{failed}) | {r['clipped_at_peak']:,.0f} | "
                     f"{r['untrained_clipped_at_last']:,.0f} at {int(r['last_length']):,} |")
     return ["| network | parameters | training | exposures | measure | capacity (bits saved) | "
             "at length | bits per parameter | plateau | clipped bits at that length | clipped "
@@ -210,7 +214,12 @@ def saved_section(cap) -> list[str]:
             + joined_sentence(cap.joined), "", bias_sentence(cap.saved_bias, cap.saved), "",
             "Capacity is the plateau: the largest mean over lengths (t interval over 3 "
             "sequences), with where the curve stands at its longest length ('peaked': 2 or "
-            "more longer lengths below the peak; 'level': the last doubling's interval "
-            "includes no change; 'rising': it does not, and the capacity is a lower bound).",
+            f"more longer lengths below the peak that hold {COLLAPSE:g} of it or more; 'past a "
+            f"peak': one; a longer length below {COLLAPSE:g} of the peak failed to train, shows "
+            "no decline of "
+            "what the network holds and is counted apart ('failed'), and a curve whose every "
+            "longer length failed 'collapsed at the longest length', a lower bound; 'level': "
+            "the last doubling's interval includes no change; 'rising': it does not, and the "
+            "capacity is a lower bound).",
             "", *saved_table(cap.saved), "", *status_lines(cap.saved), "",
             *ratio_table(cap.saved_ratio)]

@@ -676,6 +676,25 @@ def test_the_lr_check_says_where_a_curve_s_peak_moved_after_it_was_made():
     assert "| 1000 | 256 | 0.003 | 0.001 |" in "\n".join(lr_lines(stays.budget_lr))
 
 
+def test_a_longer_length_that_failed_to_train_does_not_count_as_beyond_the_peak():
+    """Lengths beyond the peak count toward 'peaked' only where they hold COLLAPSE of it: a
+    decline to 0.9 then a failure (0.1) is one length beyond, with one failed; two declines
+    are 'peaked'; a failure right after the peak collapses the curve (a lower bound)."""
+    from analysis.capacity_checks import last_doubling
+
+    def status(*means):
+        part = pd.DataFrame([dict(length=64 * 2 ** i, bits=m + d) for i, m in enumerate(means)
+                             for d in (-1.0, 0.0, 1.0)])
+        d = last_doubling(part, "bits", np.random.default_rng(0))
+        return d["status"], d["lengths_beyond"], d["lengths_failed"]
+
+    assert status(50.0, 100.0, 90.0, 10.0) == ("past a peak (1 length beyond)", 1, 1)
+    assert status(50.0, 100.0, 90.0, 80.0) == ("peaked", 2, 0)
+    assert status(50.0, 100.0, 10.0, 5.0) == ("collapsed at the longest length", 0, 2)
+    assert status(50.0, 100.0, 20.0) == ("collapsed at the longest length", 0, 1)
+    assert status(50.0, 100.0)[0] == "rising"
+
+
 def test_the_lr_checks_above_and_below_pair_with_the_own_lr_and_are_rendered_in_order():
     """capacity_offline_long_lr (a third of the lr, x0.8) and capacity_offline_long_lr_up
     (three times it, x1.1) both pair with the budget's own runs on the same sequences; the

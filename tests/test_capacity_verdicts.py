@@ -77,7 +77,10 @@ def test_a_curve_that_halves_right_after_its_peak_collapsed_and_is_a_lower_bound
     collapsed = last_doubling(curve([100, 200, 400, 190]), "bits", rng)
     assert collapsed["status"] == "collapsed at the longest length"
     assert collapsed["status"] in LOWER_BOUND
-    # a mild fall after the peak is a plateau, and so is a fall two lengths after it
+    # a mild fall after the peak is a plateau; a failure two lengths after it (below
+    # COLLAPSE of the peak) does not count as a second length beyond it
     assert last_doubling(curve([100, 200, 400, 360]), "bits", rng)["status"] == \
         "past a peak (1 length beyond)"
-    assert last_doubling(curve([100, 400, 300, 150]), "bits", rng)["status"] == "peaked"
+    two = last_doubling(curve([100, 400, 300, 150]), "bits", rng)
+    assert (two["status"], two["lengths_failed"]) == ("past a peak (1 length beyond)", 1)
+    assert last_doubling(curve([100, 400, 300, 250]), "bits", rng)["status"] == "peaked"
