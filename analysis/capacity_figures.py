@@ -134,8 +134,9 @@ def exposures(cap, path: Path) -> Path | None:
                  "lengths of the unclipped code-length saving, each curve at the lr chosen for "
                  "it (bars: 95% t-interval over 3 sequences;\n'lower bound': still rising, "
                  "collapsed or at one length). Offline only at the end of its cosine schedule, "
-                 "at its own budget and, where trained,\nat longer ones (capacity_offline_long "
-                 "and _short; a longer budget that stores less than a shorter one is left out)."
+                 "at its own budget and, where trained,\nat longer ones (capacity_offline_long, "
+                 "_short and _shorter; a longer budget that stores less than a shorter one is "
+                 "left out)."
                  " Dotted lines: published figures, other protocols, context only",
                  fontsize=10)
     fig.tight_layout()
