@@ -66,12 +66,16 @@ def test_end_gain_calls_a_curve_rising_level_or_peaked():
     rising = _seqs(8, "online k=16", {512: [100, 102, 98], 1024: [150, 152, 148]})
     level = _seqs(8, "offline", {512: [100, 110, 90], 1024: [101, 111, 91]})
     peaked = _seqs(4, "online k=16", {256: [50, 51, 49], 512: [70, 71, 69], 1024: [60, 61, 59],
+                                      2048: [45, 46, 44]})
+    # 40 at 2048 is under COLLAPSE (0.6) of the peak: a failed length, not a second beyond it
+    failed = _seqs(2, "online k=16", {256: [50, 51, 49], 512: [70, 71, 69], 1024: [60, 61, 59],
                                       2048: [40, 41, 39]})
-    g = end_gain(pd.concat([rising, level, peaked]), keys, (300,)).set_index("slice")
+    g = end_gain(pd.concat([rising, level, peaked, failed]), keys, (300,)).set_index("slice")
     assert g.loc["s8online k=16", "status"] == "rising"
     assert g.loc["s8online k=16", "last_gain"] == pytest.approx(1.5)
     assert g.loc["s8offline", "status"] == "level"
     assert g.loc["s4online k=16", "status"] == "peaked"
+    assert g.loc["s2online k=16", "status"] == "past a peak (1 length beyond)"
 
 
 def test_between_widths_compares_with_the_log_log_interpolation():
