@@ -208,26 +208,23 @@ def equal_budget_reasons(verdicts: list[dict], curves: pd.DataFrame) -> list[dic
 
 def with_lr_neighbours(curves: pd.DataFrame, other_lr: pd.DataFrame) -> pd.DataFrame:
     """`curves` (budget_capacity's) with, per network and budget, how many neighbouring lrs
-    were tried (`lr_neighbours`, lr_sensitivity's rows), how many of them stored more than
-    the budget's own lr (`lr_neighbours_more`: the interval above 1), each side's ratio and
-    interval (`lr_lower_*`, `lr_higher_*`) and the length the check ran at."""
+    were tried (`lr_neighbours`: lr_sensitivity's rows, one length per budget), how many of
+    them stored more than the budget's own lr (`lr_neighbours_more`: the interval above 1),
+    each side's ratio and interval (`lr_lower_*`, `lr_higher_*`) and the length the check
+    ran at (`lr_check_length`)."""
     out = curves.copy()
-    if curves.empty:
-        return out
     keys = [*NETWORK, "max_epochs"]
-    tried = other_lr.groupby(keys).size() if len(other_lr) else pd.Series(dtype=int)
-    more = (other_lr[other_lr["lo"] > 1].groupby(keys).size() if len(other_lr)
-            else pd.Series(dtype=int))
     index = list(out[keys].itertuples(index=False, name=None))
+    side = np.where(other_lr["lr_other"] > other_lr["lr_own"], "higher", "lower")
+    by_budget = other_lr.groupby(keys)
+    tried, more = by_budget.size(), by_budget["lo"].agg(lambda lo: int((lo > 1).sum()))
     out["lr_neighbours"] = [int(tried.get(k, 0)) for k in index]
     out["lr_neighbours_more"] = [int(more.get(k, 0)) for k in index]
-    higher = other_lr["lr_other"] > other_lr["lr_own"] if len(other_lr) else None
-    for side in ("lower", "higher"):
-        part = (other_lr[higher if side == "higher" else ~higher].set_index(keys)
-                if len(other_lr) else pd.DataFrame(columns=["ratio", "lo", "hi"]))
+    for name in ("lower", "higher"):
+        first = other_lr[side == name].groupby(keys)[["ratio", "lo", "hi"]].first()
         for col in ("ratio", "lo", "hi"):
-            out[f"lr_{side}_{col}"] = [float(part[col].get(k, np.nan)) for k in index]
-    lengths = other_lr.groupby(keys)["length"].min() if len(other_lr) else pd.Series()
+            out[f"lr_{name}_{col}"] = [float(first[col].get(k, np.nan)) for k in index]
+    lengths = by_budget["length"].min()
     out["lr_check_length"] = [float(lengths.get(k, np.nan)) for k in index]
     return out
 
