@@ -56,6 +56,7 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
                                                   "max_epochs", "exposures", "params",
                                                   "bits_per_param", "bpp_lo", "bpp_hi", "status",
                                                   "peak_length", "last_length", "measure",
+                                                  "lengths_failed",
                                                   "exact_lengths", "proxy_lengths",
                                                   "proxy_status", "lr", "lr_as_chosen"]),
                         saved_ratio=records(cap.saved_ratio, [

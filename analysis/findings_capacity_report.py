@@ -11,6 +11,12 @@ def _network(r: dict) -> str:
     return f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters"
 
 
+def _failed(r: dict) -> str:
+    """How many lengths beyond the peak failed to train (capacity_checks.last_doubling)."""
+    n = r.get("lengths_failed") or 0
+    return f", {int(n)} longer length{'s' if n > 1 else ''} failed" if n == n and n else ""
+
+
 def _measure(r: dict) -> str:
     """'exact', 'proxy', or 'exact at the peak; exact at 4096, 8192, proxy at ...'."""
     if not (r["proxy_lengths"] and r["exact_lengths"]):
@@ -41,7 +47,8 @@ def readme_capacity(f: dict) -> list[str]:
                    "its plateau over lengths, bits per parameter with a t interval over 3 sequences): "
                    + "; ".join(f"{_network(r)}, {r['mode']}{_lr(r)}, {r['max_epochs']} "
                                f"exposures: {ci(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} "
-                               f"({r['status']}; {_measure(r)})" for r in saved) + ". "
+                               f"({r['status']}{_failed(r)}; {_measure(r)})" for r in saved)
+                   + ". "
                    "Bits stored as the issue defined it clips each position at zero, which "
                    "credits even an untrained network with its lucky positions, more the longer "
                    "the sequence: its values below are biased upwards at long lengths, and where "

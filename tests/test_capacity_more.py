@@ -887,3 +887,14 @@ def test_the_readme_capacity_bullet_names_every_table_its_curves_join():
     first = readme_capacity(dict(f, joined={}))[0]
     assert first.startswith("- **Capacity, on the code-length saving** (`capacity` + "
                             "`capacity_plateau`: ")
+
+
+def test_the_readme_names_how_many_lengths_beyond_a_peak_failed():
+    """README's capacity bullet renders lengths_failed from fit.json: plural, singular, none
+    (0, a missing key or NaN)."""
+    from analysis.findings_capacity_report import _failed
+
+    assert _failed({"lengths_failed": 2}) == ", 2 longer lengths failed"
+    assert _failed({"lengths_failed": 1}) == ", 1 longer length failed"
+    assert _failed({"lengths_failed": 0}) == _failed({}) == _failed(
+        {"lengths_failed": float("nan")}) == ""
