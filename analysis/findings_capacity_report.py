@@ -37,9 +37,9 @@ def readme_capacity(f: dict) -> list[str]:
     width between the grid's."""
     out = []
     saved = [r for r in f.get("saved", []) if r["exposures"] == r["max_epochs"]]
+    tables = ["capacity", "capacity_plateau",  # sorted: fit.json sorts its keys
+              *sorted(n for n in f.get("joined", {}) if not n.startswith("capacity_lr_"))]
     if saved:
-        tables = ["capacity", "capacity_plateau",  # sorted: fit.json sorts its keys
-                  *sorted(n for n in f.get("joined", {}) if not n.startswith("capacity_lr_"))]
         out.append("- **Capacity, on the code-length saving** ("
                    + " + ".join(f"`{n}`" for n in tables) + ": the unclipped saving n log2 A - the code "
                    "length in bits, exact (teacher-forced, weights frozen at the evaluation: "
@@ -129,8 +129,8 @@ def readme_capacity(f: dict) -> list[str]:
                    + ". The fixed budget in steps is fewer exposures at a longer L*.")
     if f.get("status"):
         level = len([r for r in saved if r["status"] != "rising"])
-        out.append("- **The clipped curves keep rising** (`capacity` continued by `capacity_plateau`"
-                   ", `capacity_more` and `capacity_far` to 4-65k letters): at its longest "
+        out.append("- **The clipped curves keep rising** (the same runs: "
+                   + " + ".join(f"`{n}`" for n in tables) + "): at its longest "
                    "length and largest exposure, each clipped curve is "
                    + ", ".join(f"{k} in {n}" for k, n in f["status"].items())
                    + " (level: the last doubling's interval includes no change), a rise largely "
