@@ -293,7 +293,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                      offline_short: pd.DataFrame | None = None,
                      past_peak: pd.DataFrame | None = None,
                      offline_shorter: pd.DataFrame | None = None,
-                     offline_long_lr_up: pd.DataFrame | None = None) -> Capacity | None:
+                     offline_long_lr_up: pd.DataFrame | None = None,
+                     far_online: pd.DataFrame | None = None) -> Capacity | None:
     """Everything above from the tables (None where capacity_lr is missing). `plateau` and
     `more` continue `capacity`'s curves (same slices; a run id in both keeps `more`'s row,
     which records the exact saving), and `far` continues them again (its rows replace both,
@@ -310,8 +311,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     sensitivity check), `offline_short` and `offline_shorter` those budgets at shorter
     lengths (joined to their curves); `lr_online64` selects the LSTM 64's online lr (a slice
     capacity_lr lacks, joined to it), `online64` is its curve, and `past_peak` takes every
-    curve with fewer than two lengths beyond its peak one doubling further (both joined as
-    `beyond`)."""
+    curve with fewer than two lengths beyond its peak one doubling further, and `far_online`
+    three online curves one doubling further again (all three joined as `beyond`)."""
     if selection is None:
         return None
     selection = join_runs(selection, lr_online64)[0]
@@ -327,7 +328,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     table = join_runs(table, plateau)[0]
     for name, extra in (("capacity_more", more), ("capacity_far", far),
                         ("capacity_beyond", beyond), ("capacity_online_lr", online_lr),
-                        ("capacity_online64", online64), ("capacity_past_peak", past_peak)):
+                        ("capacity_online64", online64), ("capacity_past_peak", past_peak),
+                        ("capacity_far_online", far_online)):
         if extra is None:
             continue
         extra = extra[extra["status"] != "error"]  # an error row never replaces a stored run

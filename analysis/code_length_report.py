@@ -173,6 +173,12 @@ def joined_sentence(joined: dict) -> str:
                      f"beyond its peak one doubling further ({past_peak['rows']} runs; the LSTM "
                      "8 units with 4 letters online, still rising, three doublings), on another "
                      "curve's sequences of that length where one trained them, else new ones.")
+    far_online = joined.get("capacity_far_online")
+    if far_online:
+        parts.append(f"`capacity_far_online` takes the LSTM 64 units online, still rising, to "
+                     f"131,072 letters, and the LSTM 32 and RNN 19 online a second length past "
+                     f"their peaks ({far_online['rows']} runs, on their offline curves' sequences "
+                     "of that length).")
     return " ".join(parts)
 
 

@@ -157,6 +157,7 @@ class Tables:
     capacity_online_lr: pd.DataFrame | None = None  # online curves at lrs chosen again
     capacity_online64: pd.DataFrame | None = None  # the LSTM 64's online curve
     capacity_past_peak: pd.DataFrame | None = None  # curves < 2 lengths past peak, continued
+    capacity_far_online: pd.DataFrame | None = None  # online curves one doubling further again
     capacity_offline_budget: pd.DataFrame | None = None  # offline at 1000 vs 300 exposures
     capacity_offline_long: pd.DataFrame | None = None  # offline 1000/3000 exposures, longer
     capacity_offline_short: pd.DataFrame | None = None  # those one length shorter

@@ -800,10 +800,11 @@ def test_a_longer_budget_that_saves_the_whole_sequence_is_marked_capped():
             ratio_lines(pd.DataFrame([row])))) is capped
 
 
-def test_a_curve_two_lengths_shorter_and_a_curve_continued_past_its_peak_join_their_curves():
+def test_a_curve_two_lengths_shorter_and_curves_continued_past_their_peaks_join_their_curves():
     """capacity_offline_shorter adds 64 below capacity_offline_short's 128 (x1.9 of 300
     there: 1.9 x 201 = 381.9 over 1.6 x 301 = 481.6 at 128, so the peak stays at 128);
-    capacity_past_peak continues an online curve past its longest length (joined as
+    capacity_past_peak continues an online curve past its longest length, and
+    capacity_far_online one doubling further again (both joined as
     capacity_beyond is, and named in the joined sentence)."""
     from analysis.code_length_report import joined_sentence
 
@@ -828,6 +829,15 @@ def test_a_curve_two_lengths_shorter_and_a_curve_continued_past_its_peak_join_th
     assert lengths.max() == 2 * longest and with_far.joined["capacity_past_peak"]["rows"] == len(far)
     assert "`capacity_past_peak` takes every curve with fewer than two" in joined_sentence(
         with_far.joined)
+    further = far.assign(length=4 * longest, gen_seed=lambda d: d["gen_seed"] + 10_000,
+                         run_id=lambda d: d["run_id"] + "-further")
+    with_further = analyse_capacity(_selection({1e-3: 1.0, 3e-3: 2.0}), old, more=more,
+                                    past_peak=far, far_online=further)
+    seqs = with_further.sequences
+    assert seqs.loc[seqs["mode"].str.startswith("online"), "length"].max() == 4 * longest
+    assert with_further.joined["capacity_far_online"]["rows"] == len(further)
+    assert "`capacity_far_online` takes the LSTM 64 units online" in joined_sentence(
+        with_further.joined)
 
 
 def test_a_curve_s_bootstrap_interval_does_not_move_when_another_curve_joins():
