@@ -43,6 +43,10 @@ from analysis.capacity_checks import (
     split_by_lr,
     window_ratios,
 )
+from analysis.capacity_online_lr import (
+    online_lr_check,
+    with_online_lr,
+)
 from analysis.capacity_verdicts import verdicts
 from analysis.divergence import Divergence, analyse_divergence, time_to_memorize
 from analysis.load import group_rng, join_runs, numbers, parameters, records
@@ -275,6 +279,7 @@ class Capacity:
     offline_budget: pd.DataFrame = field(default_factory=pd.DataFrame)  # longer over 300, paired
     budget_curves: pd.DataFrame = field(default_factory=pd.DataFrame)  # the longer budgets' plateaus
     budget_lr: pd.DataFrame = field(default_factory=pd.DataFrame)  # at a lower and higher lr
+    online_lr: pd.DataFrame = field(default_factory=pd.DataFrame)  # online's lr at its peak
     lstar_between: dict | None = None
     divergence: Divergence | None = None  # T(L) towards L*, on the frontier's protocol
 
@@ -294,7 +299,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                      past_peak: pd.DataFrame | None = None,
                      offline_shorter: pd.DataFrame | None = None,
                      offline_long_lr_up: pd.DataFrame | None = None,
-                     far_online: pd.DataFrame | None = None) -> Capacity | None:
+                     far_online: pd.DataFrame | None = None,
+                     online_lr_peak: pd.DataFrame | None = None) -> Capacity | None:
     """Everything above from the tables (None where capacity_lr is missing). `plateau` and
     `more` continue `capacity`'s curves (same slices; a run id in both keeps `more`'s row,
     which records the exact saving), and `far` continues them again (its rows replace both,
@@ -312,7 +318,9 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     lengths (joined to their curves); `lr_online64` selects the LSTM 64's online lr (a slice
     capacity_lr lacks, joined to it), `online64` is its curve, and `past_peak` takes every
     curve with fewer than two lengths beyond its peak one doubling further, and `far_online`
-    three online curves one doubling further again (all three joined as `beyond`)."""
+    three online curves one doubling further again (all three joined as `beyond`);
+    `online_lr_peak` trains online curves at a third and three times their lr at their peak
+    (analysis.capacity_online_lr: compared by sequence, not joined)."""
     if selection is None:
         return None
     selection = join_runs(selection, lr_online64)[0]
@@ -364,7 +372,10 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     result.saved_ratio = code_length.online_offline(result.saved, reads)
     result.saved_bias = code_length.proxy_bias(_prepare(table))
     result.verdicts = verdicts(caps, ratio, result.saved, result.saved_ratio, result.lr_choice,
-                               result.windows, result.saved_windows)
+                               result.windows, result.saved_windows, seqs)
+    if online_lr_peak is not None and len(online_lr_peak):
+        check = online_lr_peak[online_lr_peak["status"] != "error"]
+        result.online_lr = online_lr_check(seqs, per_sequence(check), result.saved)
     longer = [x[x["status"] != "error"]
               for x in (offline_budget, offline_long, offline_short, offline_shorter)
               if x is not None and len(x)]
@@ -381,7 +392,9 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                 longer_seqs, per_sequence(pd.concat(other_lr, ignore_index=True)),
                 result.budget_curves)
             result.budget_curves = with_lr_neighbours(result.budget_curves, result.budget_lr)
-        result.verdicts = equal_budget_reasons(result.verdicts, result.budget_curves)
+        result.verdicts = equal_budget_reasons(result.verdicts, result.budget_curves,
+                                               result.online_lr)
+    result.verdicts = with_online_lr(result.verdicts, result.online_lr)
     if fresh_curves is not None and len(fresh_curves):
         result.between = between_widths(seqs, per_sequence(fresh_curves))
     return result
@@ -416,6 +429,7 @@ def capacity_document(cap: Capacity) -> dict:
         offline_budget=records(cap.offline_budget, list(cap.offline_budget.columns)),
         budget_curves=records(cap.budget_curves, list(cap.budget_curves.columns)),
         budget_lr=records(cap.budget_lr, list(cap.budget_lr.columns)),
+        online_lr=records(cap.online_lr, list(cap.online_lr.columns)),
         joined=cap.joined,
         between=records(cap.between, list(cap.between.columns)),
         lstar_between=cap.lstar_between,

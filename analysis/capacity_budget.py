@@ -19,8 +19,8 @@ whole budget), so its runs form curves of their own and never join the short one
   where both sides trained the same sequences). A curve that peaks at the shortest length
   it tried (`at_shortest`) could hold more at a shorter one, which it does not measure. A
   longer budget whose plateau lies below a shorter budget's at the same lr (the
-  interval below 1) trains unstably under its stretched schedule at an lr chosen for 300
-  exposures: `failed`, not a capacity.
+  interval below 1) is `failed`, not read as a capacity; an unstable stretched schedule at
+  an lr chosen for 300 exposures is a hypothesis for why, untested.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ CAPPED = 0.99  # a length whose mean saving reaches this share of n log2 A is ca
 CURVE = [*NETWORK, "mode", "params", "max_epochs", "lr"]
 
 
-def _paired_ratio(num: pd.Series, den: pd.Series) -> tuple[float, float, float]:
+def paired_ratio(num: pd.Series, den: pd.Series) -> tuple[float, float, float]:
     """The mean over sequences of num / den, with a t interval (NaN from one sequence)."""
     ratio = (num / den).to_numpy(float)
     m = float(ratio.mean())
@@ -64,7 +64,7 @@ def budget_ratios(seqs: pd.DataFrame, longer: pd.DataFrame) -> pd.DataFrame:
     group = [*NETWORK, "length", "lr", "max_epochs_long"]
     rows = []
     for key, part in pairs.groupby(group, sort=True):
-        m, lo, hi = _paired_ratio(part["saved_end_long"], part["saved_end_short"])
+        m, lo, hi = paired_ratio(part["saved_end_long"], part["saved_end_short"])
         params = int(part["params_long"].iloc[0])
         rows.append(dict(zip(group[:-1], key[:-1], strict=True),
                          params=params, sequences=len(part),
@@ -170,12 +170,15 @@ def _failed_runs(runs: pd.DataFrame, plateau: float, peak: int) -> dict[int, lis
     return out
 
 
-def equal_budget_reasons(verdicts: list[dict], curves: pd.DataFrame) -> list[dict]:
+def equal_budget_reasons(verdicts: list[dict], curves: pd.DataFrame,
+                         online_lr: pd.DataFrame | None = None) -> list[dict]:
     """Each verdict with, where an offline curve trained the online curve's own budget,
     online over it at equal exposures as one more reason, stated as an upper bound since
     offline kept the lr chosen at its shorter budget (a failed budget gives none); where both
     neighbouring lrs were tried at that budget and neither stored more (with_lr_neighbours),
-    the bound holds to the lr grid's resolution."""
+    the bound holds to the lr grid's resolution. Where online's own lr check at that budget
+    (`online_lr`, analysis.capacity_online_lr) found a neighbouring lr that stores more, online
+    is not at its best and the ratio is no upper bound."""
     if curves.empty or "online_ratio" not in curves:
         return verdicts
     for v in verdicts:
@@ -195,15 +198,36 @@ def equal_budget_reasons(verdicts: list[dict], curves: pd.DataFrame) -> list[dic
                          f"[{r['lr_higher_lo']:.2f}, {r['lr_higher_hi']:.2f}]) offline's lr "
                          "stores more; an lr between grid points, or another setting (chunk, "
                          "schedule, clipping) tuned at this budget, is untested)")
+            better = online_lr_status(online_lr, r)["more"]
+            bound = ("an upper bound within the lr grid's resolution: " + where if bracketed else
+                     "an upper bound, since offline's lr was not chosen at this budget)")
+            if better:
+                b = max(better, key=lambda x: x["ratio"])
+                bound = (f"not an upper bound: online at lr {b['lr']:g} stores "
+                         f"x{b['ratio']:.2f} [{b['lo']:.2f}, {b['hi']:.2f}] of its own lr's bits "
+                         f"at {b['length']:,} letters, so online is not at its best lr)")
             v["reasons"].append(
                 f"at equal exposures, {int(r['max_epochs'])} each (offline retrained for "
                 f"{int(r['max_epochs'])} at the lr chosen for {int(r['short_budget'])}, its curve measured "
                 f"from {int(r['lengths'][0]):,} letters up): online {r['online_ratio']:.2f} "
                 f"[{r['online_lo']:.2f}, {r['online_hi']:.2f}] of offline (unclipped, online "
                 f"{r['online_measure']}, offline {r['measure']}; offline's curve {r['status']}; "
-                + ("an upper bound within the lr grid's resolution: " + where if bracketed else
-                   "an upper bound, since offline's lr was not chosen at this budget)"))
+                + bound)
     return verdicts
+
+
+def online_lr_status(online_lr: pd.DataFrame | None, curve) -> dict:
+    """A budget's online lr check (analysis.capacity_online_lr's rows for the curve's network
+    and budget): how many neighbouring lrs were `tried`, and those that store `more` (the
+    interval above 1)."""
+    if online_lr is None or online_lr.empty:
+        return dict(tried=0, more=[])
+    mine = online_lr[(online_lr["cell"] == curve["cell"]) & (online_lr["units"] == curve["units"])
+                     & (online_lr["alphabet_size"] == curve["alphabet_size"])
+                     & (online_lr["max_epochs"] == curve["max_epochs"])]
+    return dict(tried=len(mine), more=[
+        dict(lr=float(m["lr_other"]), length=int(m["length"]), ratio=float(m["ratio"]),
+             lo=float(m["lo"]), hi=float(m["hi"])) for _, m in mine[mine["lo"] > 1].iterrows()])
 
 
 def with_lr_neighbours(curves: pd.DataFrame, other_lr: pd.DataFrame) -> pd.DataFrame:
@@ -253,7 +277,8 @@ def lr_check_summary(other_lr: pd.DataFrame) -> dict:
                             max_epochs=int(r["max_epochs"]), length=int(r["length"]),
                             curve_peak=(int(r["curve_peak"]) if "curve_peak" in r
                                         and r["curve_peak"] == r["curve_peak"] else None),
-                            ratio=float(r["ratio"]), lo=float(r["lo"]), hi=float(r["hi"]))
+                            ratio=float(r["ratio"]), lo=float(r["lo"]), hi=float(r["hi"]),
+                            more_on=int(r["more_on"]), sequences=int(r["sequences"]))
                        for _, r in above.iterrows()],
             checked=len(part), **{f"{k}_n": len(g) for k, g in
                                   (("less", less), ("more", more), ("same", same))},
@@ -268,7 +293,8 @@ def lr_sensitivity(longer: pd.DataFrame, other_lr: pd.DataFrame,
     """Per network, budget and length: the bits saved at another lr (`other_lr`:
     per_sequence rows of capacity_offline_long_lr) over those at the budget's own lr
     (`longer`: per_sequence rows of the longer budgets) on the same sequences, the mean of
-    the per-sequence ratios with a t interval over sequences; bits per parameter beside, and
+    the per-sequence ratios with a t interval over sequences (`more_on`: on how many sequences
+    the other lr stores more); bits per parameter beside, and
     `curve_peak`: the peak length of the budget's curve (`curves`, budget_capacity's), which
     lengths added after the check can move away from the length it was made at."""
     keys = [*NETWORK, "max_epochs", "length", "gen_seed"]
@@ -277,9 +303,10 @@ def lr_sensitivity(longer: pd.DataFrame, other_lr: pd.DataFrame,
     group = [*NETWORK, "max_epochs", "length", "lr_own", "lr_other"]
     rows = []
     for key, part in pairs.groupby(group, sort=True):
-        m, lo, hi = _paired_ratio(part["saved_end_other"], part["saved_end_own"])
+        m, lo, hi = paired_ratio(part["saved_end_other"], part["saved_end_own"])
         params = int(part["params_own"].iloc[0])
         rows.append(dict(zip(group, key, strict=True), params=params, sequences=len(part),
+                         more_on=int((part["saved_end_other"] > part["saved_end_own"]).sum()),
                          bpp_own=float(part["saved_end_own"].mean()) / params,
                          bpp_other=float(part["saved_end_other"].mean()) / params,
                          ratio=m, lo=lo, hi=hi))

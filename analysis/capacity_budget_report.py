@@ -44,7 +44,7 @@ def curve_lines(curves: pd.DataFrame) -> list[str]:
                              for length, (k, n) in r["failed_runs"].items() if k)
         status = (f"{r['status']}{gain}" + (f"; failed beyond the peak: {failures}" if failures
                                             else "")
-                  + (" (**unstable training at this budget and lr: not a capacity**)"
+                  + (" (**stores less than a shorter budget at this lr: not read as a capacity**)"
                      if r["failed"] else ""))
         online = ("-" if pd.isna(r.get("online_ratio")) or r["failed"] else
                   f"{r['online_bpp']:.2f} ({r['online_status']}, lr {r['online_lr']:g}): "
@@ -129,7 +129,8 @@ def offline_budget_lines(budget: pd.DataFrame, curves: pd.DataFrame,
               f" of {len(curves)} do). Beyond the peak, runs "
               f"that saved under {COLLAPSE:g} of the plateau are counted as failed: where a curve falls "
               "there, training failed rather than the network filling up. Where a budget "
-              "stores less than a shorter budget at the same lr (the interval below 1), the "
-              "stretched schedule at that lr trains unstably, and that row is no capacity.", "",
+              "stores less than a shorter budget at the same lr (the interval below 1), that row "
+              "is not read as a capacity; why is untested (an unstable stretched schedule is a "
+              "hypothesis).", "",
               *curve_lines(curves)]
     return lines + lr_lines(lr if lr is not None else pd.DataFrame())

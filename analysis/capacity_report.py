@@ -9,6 +9,7 @@ import pandas as pd
 from analysis.capacity import EXPOSURES, LITERATURE, Capacity
 from analysis.capacity_budget_report import offline_budget_lines
 from analysis.capacity_checks import status_counts
+from analysis.capacity_online_lr import where_checked
 from analysis.code_length_report import saved_section
 from analysis.divergence import DELTA_AIC
 from analysis.divergence import TABLES as TABLES_READ
@@ -300,6 +301,26 @@ def divergence_lines(cap: Capacity) -> list[str]:
     return out
 
 
+def online_lr_lines(check: pd.DataFrame) -> list[str]:
+    """The report's table of the check."""
+    if check.empty:
+        return []
+    lines = ["", "### The online lr at the curve's peak (`capacity_online_lr_peak`)", "",
+             "An online curve chose its lr on another sequence at a shorter length than where "
+             "it now peaks. Each checked curve trains again at a third and three times its lr at "
+             "its peak length, on its own sequences there (a sensitivity check, not an lr "
+             "choice): the mean over sequences of the bits saved at that lr over those at the "
+             "curve's own, t interval over the sequences (3, so indicative). Online over "
+             "offline is an upper bound only where neither stores more.", "",
+             "| network | parameters | budget | length | own lr | other lr | bits per parameter "
+             "at the own lr | at the other | other / own |", "|---|---|---|---|---|---|---|---|---|"]
+    for _, r in check.sort_values(["cell", "units", "alphabet_size", "max_epochs", "lr_other"]).iterrows():
+        lines.append(f"| {family(r)} | {r['params']:,} | {r['max_epochs']} | {where_checked(r)} | "
+                     f"{r['lr_own']:g} | {r['lr_other']:g} | {r['bpp_own']:.2f} | "
+                     f"{r['bpp_other']:.2f} | x{ci_or_point(r['ratio'], r['lo'], r['hi'])} |")
+    return lines
+
+
 def capacity_section(cap: Capacity | None) -> str:
     if cap is None:
         return ""
@@ -389,6 +410,7 @@ def capacity_section(cap: Capacity | None) -> str:
     budget = offline_budget_lines(cap.offline_budget, cap.budget_curves, cap.budget_lr)
     if budget:
         lines += ["", *budget]
+    lines += online_lr_lines(cap.online_lr)
     lines += ["", "### What limits what online training stores (each reason names the "
               "measure its comparison rests on: unclipped wherever the runs allow)", ""]
     for v in cap.verdicts:

@@ -9,7 +9,9 @@ Each verdict rests on its own controlled comparison, on the unclipped code-lengt
   stored's ratio, labelled, where no unclipped pair was trained at the same exposures;
 * the lengths tried: whether the online unclipped curve still rises at its longest length;
 * the budget: online capacity at 1000 against 300 exposures, unclipped where an online curve
-  recorded the exact measure at both, else clipped and labelled;
+  recorded the exact measure at both, else clipped and labelled; a reason where the same
+  runs' paired gain at the 1000-exposure peak has its interval above 1 (the plateaus' ratio
+  above x1.1 where no paired reading exists);
 * the window: 4 and 64 against 16 steps at one width, at the same exposures over the
   lengths every window tried, unclipped where every window has exact readings there, else
   clipped and labelled;
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.capacity_budget import paired_ratio
 from analysis.code_length import LOWER_BOUND, at_chosen_lr
 
 ONLINE = "online k=16"
@@ -59,21 +62,46 @@ def _update(clipped: pd.DataFrame, saved_ratio: pd.DataFrame) -> str | None:
     return None
 
 
-def _budget(part: pd.DataFrame, saved: pd.DataFrame) -> tuple[float | None, str | None]:
+def paired_gain(seqs: pd.DataFrame, length: int) -> dict | None:
+    """The online runs' bits saved after 1000 over those after 300 exposures (the same runs
+    read twice: constant lr) at `length`, per sequence, mean with a t interval."""
+    if seqs is None or not len(seqs) or "saved_300" not in seqs:
+        return None
+    at = seqs[(seqs["mode"] == ONLINE) & (seqs["max_epochs"] == 1000)
+              & (seqs["length"] == length)].dropna(subset=["saved_end", "saved_300"])
+    if len(at) < 2:
+        return None
+    ratio, lo, hi = paired_ratio(at["saved_end"], at["saved_300"])
+    return dict(ratio=ratio, lo=lo, hi=hi, length=int(length), sequences=len(at))
+
+
+def _budget(part: pd.DataFrame, saved: pd.DataFrame, seqs: pd.DataFrame | None = None
+            ) -> tuple[float | None, dict | None, str | None]:
+    """The plateau at 1000 over that at 300 exposures, the paired gain at the 1000 peak, and
+    the reason: the paired interval above 1 where the runs give one, else the plateaus'
+    ratio above x1.1."""
     on = saved[(saved["mode"] == ONLINE) & (saved["measure"] == "exact")] if len(saved) \
         else saved
+    peaks = on.set_index("exposures")["peak_length"] if "peak_length" in on else None
     on = on.set_index("exposures")["capacity"] if len(on) else pd.Series(dtype=float)
     measure = "unclipped, exact"
+    paired = None
     if not (300 in on.index and 1000 in on.index):
         clipped = part[part["mode"] == ONLINE].set_index("exposures")
         if not (300 in clipped.index and 1000 in clipped.index):
-            return None, None
+            return None, None, None
         on, measure = clipped["capacity"], "clipped bits stored"
+    elif peaks is not None:
+        paired = paired_gain(seqs, int(peaks.loc[1000]))
     gain = float(on.loc[1000] / on.loc[300])
-    if gain > 1.1:
-        return gain, (f"the budget: online capacity still grows x{gain:.2f} from 300 to 1000 "
-                      f"exposures ({measure})")
-    return gain, None
+    grows = paired["lo"] > 1 if paired else gain > 1.1
+    if not grows:
+        return gain, paired, None
+    at = (f"; at the 1000-exposure peak ({paired['length']:,} letters), the same runs "
+          f"x{paired['ratio']:.2f} [{paired['lo']:.2f}, {paired['hi']:.2f}], t interval over "
+          f"{paired['sequences']} sequences" if paired else "")
+    return gain, paired, (f"the budget: online capacity still grows x{gain:.2f} from 300 to "
+                          f"1000 exposures ({measure}{at})")
 
 
 def _window(clipped: pd.DataFrame, unclipped: pd.DataFrame) -> str | None:
@@ -98,10 +126,12 @@ def _window(clipped: pd.DataFrame, unclipped: pd.DataFrame) -> str | None:
 
 def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, saved: pd.DataFrame,
              saved_ratio: pd.DataFrame, lr_choice: pd.DataFrame,
-             windows: pd.DataFrame, saved_windows: pd.DataFrame | None = None) -> list[dict]:
+             windows: pd.DataFrame, saved_windows: pd.DataFrame | None = None,
+             seqs: pd.DataFrame | None = None) -> list[dict]:
     """Per cell, width and alphabet: the reasons, each from its comparison (module doc).
     caps, ratio, windows: the clipped capacities, online/offline and window ratios; saved,
-    saved_ratio, saved_windows: the unclipped ones (analysis.code_length)."""
+    saved_ratio, saved_windows: the unclipped ones (analysis.code_length); seqs: the
+    per-sequence rows at the chosen lrs, for the budget's paired gain."""
     out = []
     for key, part in caps.groupby(["cell", "units", "alphabet_size"], sort=True):
         cell, units, a = key
@@ -110,9 +140,13 @@ def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, saved: pd.DataFrame,
         update = _update(_same(ratio, cell, units, a), _same(saved_ratio, cell, units, a))
         if update:
             v["reasons"].append(update)
-        gain, budget = _budget(part, mine)
+        gain, paired, budget = _budget(part, mine, _same(seqs, cell, units, a)
+                                       if seqs is not None else None)
         if gain is not None:
             v["budget_gain_300_to_1000"] = gain
+            v["budget_grows"] = budget is not None
+        if paired:
+            v["budget_gain_paired"] = paired
         if budget:
             v["reasons"].append(budget)
         online = mine[mine["mode"] == ONLINE].sort_values("exposures") if len(mine) else mine

@@ -127,7 +127,10 @@ def ratio_table(ratio: pd.DataFrame) -> list[str]:
             "constant lr that is the model a 300-exposure run ends with). Interval: "
             "percentile bootstrap over the sequences of every length, both capacities from one "
             "resample, the same sequences drawn on both sides where the two updates trained "
-            "the same ones (paired); 3 sequences per length, so indicative. Where the offline "
+            "the same ones (paired); 3 sequences per length, so indicative: with so few "
+            "clusters a percentile bootstrap is anti-conservative (with pairing its interval "
+            "can be narrower than either side's own), and a maximum over lengths leans "
+            "upwards on both sides. Where the offline "
             "curve is still rising the ratio is an upper bound, where the online one is, a "
             "lower bound; where a side rests on the proxy, it carries the proxy's bias.", "",
             "| network | parameters | exposures | online, bits per parameter (measure, "

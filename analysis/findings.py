@@ -227,12 +227,14 @@ def _length_law(ll: dict[str, Any]) -> dict[str, Any]:
                 longest_checked=ll.get("longest_checked"), checks=checks)
 
 
-def longer_budgets(curves: pd.DataFrame) -> list[dict]:
+def longer_budgets(curves: pd.DataFrame, online_lr: pd.DataFrame | None = None) -> list[dict]:
     """Per longer offline budget: how many networks' plateaus exceed their 300-exposure
     capacity (the interval above 1; and how many by the paired t interval at the short
     curve's peak length), their range, how many are alike or failed to train,
     the bits per parameter the trained ones reach, which of those curves are still
-    bounds (rising, or a single length), and online over offline at that budget."""
+    bounds (rising, or a single length), and online over offline at that budget, with
+    online's own lr check there (`online_lr`, analysis.capacity_online_lr's rows)."""
+    from analysis.capacity_budget import online_lr_status
     from analysis.code_length import LOWER_BOUND
 
     out = []
@@ -271,7 +273,8 @@ def longer_budgets(curves: pd.DataFrame) -> list[dict]:
                                alphabet_size=int(r["alphabet_size"]), ratio=float(r["online_ratio"]),
                                lo=float(r["online_lo"]), hi=float(r["online_hi"]),
                                lr_bracketed=bool(r.get("lr_neighbours", 0) >= 2
-                                                 and r.get("lr_neighbours_more", 0) == 0))
+                                                 and r.get("lr_neighbours_more", 0) == 0),
+                               online_lr=online_lr_status(online_lr, r))
                           for _, r in equal.iterrows()]))
     return out
 
@@ -293,12 +296,11 @@ def at_chosen(cap: Capacity) -> dict | None:
                          bounds=int(part["status"].isin(LOWER_BOUND).sum()),
                          budgets={int(k): int(n) for k, n in
                                   part["max_epochs"].value_counts().sort_index().items()})
-    # online curves that still store x1.1 or more at 1000 than at 300 exposures
+    # online curves that still store more at 1000 than at 300 exposures (capacity_verdicts)
     out["online"]["budget_gains"] = sorted(
-        float(v["budget_gain_300_to_1000"]) for v in cap.verdicts
-        if v.get("budget_gain_300_to_1000", 0) > 1.1)
+        float(v["budget_gain_300_to_1000"]) for v in cap.verdicts if v.get("budget_grows"))
     if len(cap.budget_curves):  # the 300-exposure offline networks at longer budgets
-        out["offline"]["longer_budget"] = longer_budgets(cap.budget_curves)
+        out["offline"]["longer_budget"] = longer_budgets(cap.budget_curves, cap.online_lr)
         out["offline"]["longer_budget_lr"] = records(cap.budget_lr, list(cap.budget_lr.columns))
         out["offline"]["longer_budget_lr_summary"] = lr_check_summary(cap.budget_lr)
         out["offline"]["longer_budgets_n"] = len(cap.budget_curves)

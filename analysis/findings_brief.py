@@ -201,19 +201,34 @@ def _capacity(by_id: dict[str, dict]) -> str:
                                 if b.get("shortest_names") else ""))
                 for r in b["failed"]:
                     text += (f"; the {r['cell'].upper()} {r['units']} ({r['alphabet_size']} "
-                             f"letters) stores x{r['prev_ratio']:.2f} of {r['prev']} (unstable "
-                             "training at that budget and lr: not a capacity)")
-                if b["equal_online"]:
+                             f"letters) stores x{r['prev_ratio']:.2f} of {r['prev']} (less than "
+                             "a shorter budget at that lr: not read as a capacity; why is "
+                             "untested)")
+                unbounded = [r for r in b["equal_online"]
+                             if (r.get("online_lr") or {}).get("more")]
+                bounded = [r for r in b["equal_online"] if r not in unbounded]
+                for r in unbounded:
+                    m = max(r["online_lr"]["more"], key=lambda x: x["ratio"])
+                    text += (f"; at equal exposures online keeps "
+                             f"{ci_or_point(r['ratio'], r['lo'], r['hi'])} of offline (the "
+                             f"{r['cell'].upper()} {r['units']}), no upper bound: at "
+                             f"{m['length']:,} letters online at lr {m['lr']:g} stores "
+                             f"×{ci_or_point(m['ratio'], m['lo'], m['hi'])} of its own lr's bits")
+                checked = [r for r in bounded if (r.get("online_lr") or {}).get("tried", 0) >= 2]
+                if bounded:
                     text += ("; at equal exposures online keeps at most " + ", ".join(
                         f"{ci_or_point(r['ratio'], r['lo'], r['hi'])} (the {r['cell'].upper()} "
                         f"{r['units']}" + ("" if r.get("lr_bracketed") else
                                            ", offline's lr not checked at this budget") + ")"
-                        for r in b["equal_online"]) + " of offline (upper bounds: offline's lr "
+                        for r in bounded) + " of offline (upper bounds: offline's lr "
                         "was chosen at 300 exposures"
                         + ("; at 1000, at the curve's peak length on the same sequences, neither "
                            "a third nor three times it stores more: lrs between grid points and "
                            "other settings untested"
-                           if any(r.get("lr_bracketed") for r in b["equal_online"]) else "")
+                           if any(r.get("lr_bracketed") for r in bounded) else "")
+                        + ("; nor does a third or three times online's lr at its peak, for the "
+                           + ", ".join(f"{r['cell'].upper()} {r['units']}" for r in checked)
+                           if checked else "")
                         + ")")
                 parts.append(text)
             summary = side.get("longer_budget_lr_summary") or {}
@@ -237,6 +252,13 @@ def _capacity(by_id: dict[str, dict]) -> str:
                                        + (f", past its peak at {r['curve_peak']:,}"
                                           if r.get("curve_peak") and r["curve_peak"] != r["length"]
                                           else "")
+                                       + (f", more on {r['more_on']} of {r['sequences']} "
+                                          "sequences" if "more_on" in r else "")
+                                       + (f" (with {r['sequences']} sequences an exact sign-flip "
+                                          "test's smallest two-sided p is "
+                                          f"{2 / 2 ** r['sequences']:.2g}: no exact test can show it at 5%)"
+                                          if r.get("more_on") == r.get("sequences")
+                                          and 2 / 2 ** r.get("sequences", 9) > 0.05 else "")
                                        for name in sides for r in summary[name]["above_one"]))
             return ("where a longer budget stores more, the 300-exposure capacity was "
                     "limited by its budget and is a lower bound: " + "; ".join(parts))
@@ -248,7 +270,8 @@ def _capacity(by_id: dict[str, dict]) -> str:
                  f"with a 16-step window {on['lo']:.2f}-{on['hi']:.2f} "
                  f"({on['curves']} networks, {bounds(on['bounds'])}; {budgets(on)}"
                  + (f"; {len(gains)} still store x{gains[0]:.2f}-{gains[-1]:.2f} more at 1000 "
-                    "than at 300 exposures" if gains else "") + ")"
+                    "than at 300 exposures (plateaus; the same runs' paired gain at the "
+                    "1000-exposure peak has its interval above 1)" if gains else "") + ")"
                  + (f"; online keeps {ratio['lo']:.2f}-{ratio['hi']:.2f} of offline at the same "
                     f"exposures ({ratio['networks']} networks, neither side still rising over "
                     f"length in {ratio['plateaus']})" if ratio else "") + ". ")

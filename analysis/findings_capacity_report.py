@@ -25,10 +25,13 @@ def _measure(r: dict) -> str:
             f"proxy at the shorter lengths, where it is {r['proxy_status']} on the proxy alone")
 
 
-def _lr(r: dict) -> str:
-    """', lr 0.003 (not the lr chosen now)' for a curve whose lr the choice no longer picks."""
-    return (f", lr {r['lr']:g} (not the lr chosen now)"
-            if r.get("lr_as_chosen") is not None and not r["lr_as_chosen"] else "")
+def _lr(r: dict, reach: bool = False) -> str:
+    """', lr 0.003 (not the lr chosen now)' for a curve whose lr the choice no longer picks;
+    with `reach`, how far its lengths went (its curve need not span the chosen lr's)."""
+    if r.get("lr_as_chosen") is None or r["lr_as_chosen"]:
+        return ""
+    far = f", lengths to {int(r['last_length']):,}" if reach and r.get("last_length") else ""
+    return f", lr {r['lr']:g} (not the lr chosen now{far})"
 
 
 def readme_capacity(f: dict) -> list[str]:
@@ -45,7 +48,7 @@ def readme_capacity(f: dict) -> list[str]:
                    "length in bits, exact (teacher-forced, weights frozen at the evaluation: "
                    "`bits_saved`) where the run recorded it, else the last training pass's proxy; "
                    "its plateau over lengths, bits per parameter with a t interval over 3 sequences): "
-                   + "; ".join(f"{_network(r)}, {r['mode']}{_lr(r)}, {r['max_epochs']} "
+                   + "; ".join(f"{_network(r)}, {r['mode']}{_lr(r, reach=True)}, {r['max_epochs']} "
                                f"exposures: {ci(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} "
                                f"({r['status']}{_failed(r)}; {_measure(r)})" for r in saved)
                    + ". "
@@ -65,7 +68,9 @@ def readme_capacity(f: dict) -> list[str]:
     if f.get("saved_ratio"):
         out.append("- **Online as a fraction of offline, unclipped** (window 16 against "
                    "char-RNN training, same exposures, offline at the end of its schedule; "
-                   "interval over sequences, paired where both trained the same ones): "
+                   "percentile bootstrap over 3 sequences per length, paired where both "
+                   "trained the same ones: with so few clusters anti-conservative, so "
+                   "indicative): "
                    + "; ".join(f"{_network(r)}, {r['exposures']} exposures, offline lr "
                                f"{r['offline_lr']:g}: ×{ci(r['ratio'], r['lo'], r['hi'])} "
                                f"(online {r['online_measure']}"
@@ -79,7 +84,11 @@ def readme_capacity(f: dict) -> list[str]:
                    "collapsed, training failed) at their longest length, so their capacity "
                    "above is a lower bound: " + ", ".join(
                        f"{_network(r)} {r['mode']}{_lr(r)} ({r['status']}, to "
-                       f"{r['last_length']:,} letters)" for r in rising) + ".")
+                       f"{r['last_length']:,} letters)" for r in rising) + ". Over length only: "
+                   "each capacity is also what its own budget and lr reached, so where a "
+                   "longer budget stores more (the offline budget below, and the online "
+                   "budget reasons) it is a lower bound on what the network holds under that "
+                   "protocol, and a curve never trained for longer is untested there.")
     for r in f.get("lr_extended", []):
         out.append(f"- **The lr of {r['slice']}** (`capacity_lr` + `capacity_lr_more`): "
                    f"{r['lr_before']:g}" + (" at the grid's edge" if r["edge_before"] else "")
@@ -195,8 +204,8 @@ def budget_item(r: dict) -> str:
     prev = (f", ×{ci(r['over_prev'], r['over_prev_lo'], r['over_prev_hi'])} of "
             f"{int(r['prev_budget'])}" if _given(r, "over_prev") else "")
     if r["failed"]:
-        return (f"{head}: ×{r['over_short']:.2f} of 300{prev} (unstable training at that budget "
-                "and lr: not a capacity)")
+        return (f"{head}: ×{r['over_short']:.2f} of 300{prev} (stores less than a shorter "
+                "budget at that lr: not read as a capacity; why is untested)")
     online = (f", online at {r['max_epochs']} at most "
               f"×{ci(r['online_ratio'], r['online_lo'], r['online_hi'])} of it"
               if _given(r, "online_ratio") else "")

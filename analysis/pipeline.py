@@ -204,7 +204,8 @@ def analyse(t: Tables) -> Analysis:
         lr_online64=t.capacity_lr_online64, online64=t.capacity_online64,
         offline_short=t.capacity_offline_short, past_peak=t.capacity_past_peak,
         offline_shorter=t.capacity_offline_shorter,
-        offline_long_lr_up=t.capacity_offline_long_lr_up, far_online=t.capacity_far_online)
+        offline_long_lr_up=t.capacity_offline_long_lr_up, far_online=t.capacity_far_online,
+        online_lr_peak=t.capacity_online_lr_peak)
     if t.capacity is None:
         missing.append("capacity")
     a.rtrl = analyse_rtrl(t.rtrl, t.rtrl_cases, t.steptime_rtrl, t.rtrl_fresh)

@@ -441,11 +441,68 @@ def test_each_longer_offline_budget_is_a_curve_of_its_own_with_its_plateau_and_r
                                     prev_ratio=pytest.approx(30.1 / 421.5))]
     text = "\n".join(offline_budget_lines(cap.offline_budget, cap.budget_curves))
     assert "| GRU 10, 26 letters | 1,426 | 1000 | 128, 256, 512 | 422 [" in text
-    assert "**unstable training at this budget and lr: not a capacity**" in text
+    assert "**stores less than a shorter budget at this lr: not read as a capacity**" in text
     rows = cap.budget_curves.to_dict(orient="records")
     assert "past a peak (1 length beyond), 128, 256, 512 letters), ×1.40" in budget_item(rows[0])
     assert "×0.10 of 300, ×0.07 [" in budget_item(rows[1])
-    assert "unstable training" in budget_item(rows[1])
+    assert "not read as a capacity; why is untested" in budget_item(rows[1])
+
+
+def _at_lr(runs: pd.DataFrame, lr: float, factor: float) -> pd.DataFrame:
+    """The runs `runs` again at another lr, saving `factor` times as much."""
+    return runs.assign(run_id=runs["run_id"] + f"-lr{lr:g}", lr=lr,
+                       bits_saved=runs["bits_saved"] * factor)
+
+
+def test_online_lr_at_the_peak_keeps_or_removes_the_equal_exposure_upper_bound():
+    """capacity_online_lr_peak: the online curve (lr 1e-3, peak 161 at 128 letters) again at a
+    third and three times its lr there, on its own sequences, paired by sequence. Where
+    neither stores more, the equal-exposure ratio stays an upper bound; where three times
+    stores x1.2, online is not at its best lr, and the ratio is named no upper bound."""
+    from analysis.capacity_report import online_lr_lines
+    from analysis.findings import at_chosen, headline, longer_budgets
+    from analysis.findings_brief import _capacity
+    from analysis.load import records
+
+    old, more = _tables()
+    off = more[more["update"] == "chunk"]
+    peak = more[(more["update"] == "step") & (more["length"] == 128)]
+    longer = dict(offline_budget=_longer(off[off["length"] == 128], 1000, 1.2),
+                  offline_long=_longer(off[off["length"] == 256], 1000, 1.5))
+    for up, bound in ((0.8, "an upper bound"), (1.2, "not an upper bound: online at lr 0.003 "
+                                                     "stores x1.20 [1.20, 1.20]")):
+        check = pd.concat([_at_lr(peak, 1e-3 / 3, 0.9), _at_lr(peak, 3e-3, up)])
+        cap = analyse_capacity(_selection({1e-3: 1.0, 3e-3: 2.0}), old, more=more,
+                               online_lr_peak=check, **longer)
+        ratios = cap.online_lr.set_index("lr_other")["ratio"].to_dict()
+        assert ratios == pytest.approx({1e-3 / 3: 0.9, 3e-3: up})
+        assert set(cap.online_lr["length"]) == {128} and set(cap.online_lr["curve_peak"]) == {128}
+        assert set(cap.online_lr["sequences"]) == {3}
+        assert set(cap.saved.loc[cap.saved["mode"] == "online k=16", "lr"]) == {1e-3}  # not joined
+        (verdict,) = [v for v in cap.verdicts if v["cell"] == "gru"]
+        (equal,) = [x for x in verdict["reasons"] if x.startswith("at equal exposures")]
+        assert bound in equal and ("not an upper bound" in equal) == (up > 1)
+        (lr_reason,) = [x for x in verdict["reasons"] if x.startswith("online's lr at its peak")]
+        assert "at 128 letters (the curve's peak), on the curve's own 3 sequences" in lr_reason
+        assert ("a neighbouring lr stores more" in lr_reason) == (up > 1)
+        assert ("neither stores more" in lr_reason) == (up < 1)
+        (b1000,) = longer_budgets(cap.budget_curves, cap.online_lr)
+        (equal_online,) = b1000["equal_online"]
+        assert equal_online["online_lr"]["tried"] == 2
+        assert [m["lr"] for m in equal_online["online_lr"]["more"]] == ([3e-3] if up > 1 else [])
+        brief = _capacity({"capacity": {"headline": headline(cap), "at_chosen": at_chosen(cap),
+                                        "saved": records(cap.saved, list(cap.saved.columns)),
+                                        "saved_ratio": records(cap.saved_ratio,
+                                                               list(cap.saved_ratio.columns))}})
+        if up > 1:
+            assert "(the GRU 10), no upper bound: at 128 letters online at lr 0.003" in brief
+            assert "keeps at most" not in brief
+        else:
+            assert "keeps at most" in brief and "three times online's lr at its peak, for " \
+                "the GRU 10" in brief
+    text = "\n".join(online_lr_lines(cap.online_lr))
+    assert "| GRU 10, 26 letters | 1,426 | 1000 | 128 letters (the curve's peak) | 0.001 | 0.003 |" \
+        in text and "x1.20" in text
 
 
 def test_the_report_names_close_lr_choices_and_budgets_other_than_the_selection_s():
@@ -728,13 +785,13 @@ def test_the_lr_check_counts_each_budget_s_neighbours_and_summarizes_each_direct
     from analysis.capacity_budget import lr_check_summary, with_lr_neighbours
     from analysis.findings_brief import lr_direction
 
-    net = dict(cell="lstm", units=16, alphabet_size=26, length=4096)
+    net = dict(cell="lstm", units=16, alphabet_size=26, length=4096, sequences=3, more_on=0)
     rows = pd.DataFrame([
         dict(net, max_epochs=1000, lr_own=0.03, lr_other=0.01, ratio=0.99, lo=0.94, hi=1.05),
         dict(net, max_epochs=1000, lr_own=0.03, lr_other=0.1, ratio=0.58, lo=0.56, hi=0.61),
         dict(net, max_epochs=3000, lr_own=0.03, lr_other=0.1, ratio=1.3, lo=1.1, hi=1.5)])
     curves = pd.DataFrame([dict(net, max_epochs=e) for e in (1000, 3000, 10000)]).drop(
-        columns="length")
+        columns=["length", "sequences", "more_on"])
     got = with_lr_neighbours(curves, rows).set_index("max_epochs")
     assert got["lr_neighbours"].to_dict() == {1000: 2, 3000: 1, 10000: 0}
     assert got["lr_neighbours_more"].to_dict() == {1000: 0, 3000: 1, 10000: 0}
@@ -751,8 +808,9 @@ def test_the_lr_check_counts_each_budget_s_neighbours_and_summarizes_each_direct
         "at three times the lr, of 2 budgets 1 store less (x0.58) and 1 store more (x1.30)")
     assert lr_check_summary(rows.iloc[:0]) == {}
     noisy = lr_check_summary(rows.iloc[:1].assign(ratio=1.39, lo=0.88, hi=1.9, length=8192,
-                                                  curve_peak=4096))
-    assert noisy["lower"]["above_one"][0]["curve_peak"] == 4096
+                                                  curve_peak=4096, more_on=3))
+    (above,) = noisy["lower"]["above_one"]
+    assert above["curve_peak"] == 4096 and (above["more_on"], above["sequences"]) == (3, 3)
 
 
 def test_an_equal_exposure_ratio_says_how_far_offline_s_lr_was_checked():
@@ -908,3 +966,14 @@ def test_the_readme_names_how_many_lengths_beyond_a_peak_failed():
     assert _failed({"lengths_failed": 1}) == ", 1 longer length failed"
     assert _failed({"lengths_failed": 0}) == _failed({}) == _failed(
         {"lengths_failed": float("nan")}) == ""
+
+
+def test_a_curve_at_an_lr_no_longer_chosen_says_how_far_its_lengths_went():
+    """Beside the chosen lr's curve, one at an older lr may have stopped at a shorter length:
+    the README's capacity bullet says so; the lower-bounds list (which gives it) does not."""
+    from analysis.findings_capacity_report import _lr
+
+    old = dict(lr=1e-3, lr_as_chosen=False, last_length=2048)
+    assert _lr(old, reach=True) == ", lr 0.001 (not the lr chosen now, lengths to 2,048)"
+    assert _lr(old) == ", lr 0.001 (not the lr chosen now)"
+    assert _lr(dict(old, lr_as_chosen=True), reach=True) == ""

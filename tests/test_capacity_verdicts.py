@@ -84,3 +84,27 @@ def test_a_curve_that_halves_right_after_its_peak_collapsed_and_is_a_lower_bound
     two = last_doubling(curve([100, 400, 300, 150]), "bits", rng)
     assert (two["status"], two["lengths_failed"]) == ("past a peak (1 length beyond)", 1)
     assert last_doubling(curve([100, 400, 300, 250]), "bits", rng)["status"] == "peaked"
+
+
+def test_the_budget_is_a_reason_where_the_same_runs_paired_gain_lies_above_one():
+    """The plateaus' ratio (2000 / 1900 = x1.05) is under x1.1, but the same runs read at 300
+    and 1000 exposures at the 1000-exposure peak gain x1.05-1.07 on every sequence: the
+    budget is a reason, with its paired interval; gains of 0.98-1.12 (interval across 1)
+    are not."""
+    saved = _saved().assign(peak_length=4096)
+
+    def seqs(gains):
+        return pd.DataFrame([dict(KEY, mode="online k=16", max_epochs=1000, length=n,
+                                  gen_seed=g, saved_300=1000.0, saved_end=1000.0 * r)
+                             for n in (2048, 4096) for g, r in enumerate(gains)])
+
+    (v,) = verdicts(_caps(), _clipped_ratio(), saved, _saved_ratio(), _lr(), pd.DataFrame(),
+                    seqs=seqs([1.05, 1.06, 1.07]))
+    assert v["budget_grows"] and v["budget_gain_paired"]["length"] == 4096
+    assert abs(v["budget_gain_paired"]["ratio"] - 1.06) < 1e-12
+    (budget,) = [r for r in v["reasons"] if r.startswith("the budget")]
+    assert "grows x1.05 from 300 to 1000" in budget
+    assert "at the 1000-exposure peak (4,096 letters), the same runs x1.06 [1.04, 1.08]" in budget
+    (w,) = verdicts(_caps(), _clipped_ratio(), saved, _saved_ratio(), _lr(), pd.DataFrame(),
+                    seqs=seqs([0.98, 1.05, 1.12]))
+    assert not w["budget_grows"] and not any(r.startswith("the budget") for r in w["reasons"])
