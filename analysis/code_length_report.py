@@ -229,6 +229,9 @@ def saved_section(cap) -> list[str]:
             "what the network holds and is counted apart ('failed'), and a curve whose every "
             "longer length failed 'collapsed at the longest length', a lower bound; 'level': "
             "the last doubling's interval includes no change; 'rising': it does not, and the "
-            "capacity is a lower bound).",
+            "capacity is a lower bound). 'Peaked' and 'past a peak' say where the largest mean "
+            "lies, not that the curve falls: the lengths beyond may be level with it within "
+            "noise (the last doubling beside says which), and the largest of several noisy "
+            "means leans upwards.",
             "", *saved_table(cap.saved), "", *status_lines(cap.saved), "",
             *ratio_table(cap.saved_ratio)]

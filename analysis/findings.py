@@ -227,6 +227,20 @@ def _length_law(ll: dict[str, Any]) -> dict[str, Any]:
                 longest_checked=ll.get("longest_checked"), checks=checks)
 
 
+def best_budget(own: pd.DataFrame, longer: pd.DataFrame) -> dict:
+    """Per offline network, the most bits per parameter any budget it trained stored (its own,
+    or a longer one that did not fail): the range over networks, and how many networks a
+    longer budget raised."""
+    import pandas as pd
+
+    net = ["cell", "units", "alphabet_size"]
+    ok = longer[~longer["failed"].astype(bool)][[*net, "bits_per_param"]]
+    both = pd.concat([own[[*net, "bits_per_param"]].assign(longer=False), ok.assign(longer=True)])
+    best = both.sort_values("bits_per_param").groupby(net).tail(1)
+    return dict(lo=float(best["bits_per_param"].min()), hi=float(best["bits_per_param"].max()),
+                networks=len(best), raised=int(best["longer"].sum()))
+
+
 def longer_budgets(curves: pd.DataFrame, online_lr: pd.DataFrame | None = None) -> list[dict]:
     """Per longer offline budget: how many networks' plateaus exceed their 300-exposure
     capacity (the interval above 1; and how many by the paired t interval at the short
@@ -300,6 +314,8 @@ def at_chosen(cap: Capacity) -> dict | None:
     out["online"]["budget_gains"] = sorted(
         float(v["budget_gain_300_to_1000"]) for v in cap.verdicts if v.get("budget_grows"))
     if len(cap.budget_curves):  # the 300-exposure offline networks at longer budgets
+        out["offline"]["best_budget"] = best_budget(end[end["mode"] == "offline"],
+                                                    cap.budget_curves)
         out["offline"]["longer_budget"] = longer_budgets(cap.budget_curves, cap.online_lr)
         out["offline"]["longer_budget_lr"] = records(cap.budget_lr, list(cap.budget_lr.columns))
         out["offline"]["longer_budget_lr_summary"] = lr_check_summary(cap.budget_lr)

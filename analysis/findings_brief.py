@@ -266,7 +266,11 @@ def _capacity(by_id: dict[str, dict]) -> str:
         gains = on.get("budget_gains", [])
         text += (f"At 4 and 26 letters, offline char-RNN training stores {off['lo']:.2f}-"
                  f"{off['hi']:.2f} bits per parameter at its own budget ({off['curves']} networks, "
-                 f"{bounds(off['bounds'])}; {budgets(off)}; {longer(off)}), online training "
+                 f"{bounds(off['bounds'])}; {budgets(off)}; {longer(off)})"
+                 + (f", and {off['best_budget']['lo']:.2f}-{off['best_budget']['hi']:.2f} at the "
+                    "budget that stored the most per network (a longer one for "
+                    f"{off['best_budget']['raised']} of {off['best_budget']['networks']})"
+                    if off.get("best_budget") else "") + ", online training "
                  f"with a 16-step window {on['lo']:.2f}-{on['hi']:.2f} "
                  f"({on['curves']} networks, {bounds(on['bounds'])}; {budgets(on)}"
                  + (f"; {len(gains)} still store x{gains[0]:.2f}-{gains[-1]:.2f} more at 1000 "

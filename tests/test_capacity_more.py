@@ -977,3 +977,16 @@ def test_a_curve_at_an_lr_no_longer_chosen_says_how_far_its_lengths_went():
     assert _lr(old, reach=True) == ", lr 0.001 (not the lr chosen now, lengths to 2,048)"
     assert _lr(old) == ", lr 0.001 (not the lr chosen now)"
     assert _lr(dict(old, lr_as_chosen=True), reach=True) == ""
+
+
+def test_the_best_budget_per_offline_network_skips_failed_longer_budgets():
+    """Per network the most any budget stored: a longer budget that stored more raises it, a
+    failed one (however large) never counts."""
+    from analysis.findings import best_budget
+
+    own = pd.DataFrame([dict(cell="gru", units=10, alphabet_size=26, bits_per_param=1.9),
+                        dict(cell="rnn", units=19, alphabet_size=26, bits_per_param=2.1)])
+    longer = pd.DataFrame([
+        dict(cell="gru", units=10, alphabet_size=26, bits_per_param=2.3, failed=False),
+        dict(cell="rnn", units=19, alphabet_size=26, bits_per_param=2.5, failed=True)])
+    assert best_budget(own, longer) == dict(lo=2.1, hi=2.3, networks=2, raised=1)
