@@ -166,7 +166,19 @@ def readme_capacity(f: dict) -> list[str]:
                           f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters, "
                           f"{r['max_epochs']} at lr {r['lr_other']:g} "
                           f"×{ci(r['ratio'], r['lo'], r['hi'])}"
-                          for r in f.get("budget_lr", [])) + "." if f.get("budget_lr") else ""))
+                          for r in f.get("budget_lr", [])) + "." if f.get("budget_lr") else "")
+                   + (" Online's own lr at its peak length, a third and three times it "
+                      "(`capacity_online_lr_peak`, on the curve's own sequences; a sensitivity "
+                      "check): " + "; ".join(
+                          f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters, "
+                          f"{r['max_epochs']} at {r['length']:,} letters, lr {r['lr_other']:g} "
+                          f"×{ci(r['ratio'], r['lo'], r['hi'])} of lr {r['lr_own']:g}"
+                          for r in f["online_lr"])
+                      + (": none stores more, so online is at its best lr on the grid there "
+                         "(lrs between grid points untested)."
+                         if all(r["lo"] <= 1 for r in f["online_lr"]) else
+                         ": a neighbouring lr stores more, so online is not at its best lr there.")
+                      if f.get("online_lr") else ""))
     lb = f.get("lstar_between")
     if lb:
         ratios = ", ".join(f"{r['mode']} {r['length']:,} letters ×{ci(r['ratio'], r['lo'], r['hi'])}"

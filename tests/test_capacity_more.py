@@ -462,6 +462,7 @@ def test_online_lr_at_the_peak_keeps_or_removes_the_equal_exposure_upper_bound()
     from analysis.capacity_report import online_lr_lines
     from analysis.findings import at_chosen, headline, longer_budgets
     from analysis.findings_brief import _capacity
+    from analysis.findings_capacity_report import readme_capacity
     from analysis.load import records
 
     old, more = _tables()
@@ -494,6 +495,13 @@ def test_online_lr_at_the_peak_keeps_or_removes_the_equal_exposure_upper_bound()
                                         "saved": records(cap.saved, list(cap.saved.columns)),
                                         "saved_ratio": records(cap.saved_ratio,
                                                                list(cap.saved_ratio.columns))}})
+        readme = "\n".join(readme_capacity(dict(
+            headline=headline(cap), lstar=[], status={},
+            budget_curves=records(cap.budget_curves, list(cap.budget_curves.columns)),
+            online_lr=records(cap.online_lr, list(cap.online_lr.columns)))))
+        assert "GRU 10 units, 26 letters, 1000 at 128 letters, lr 0.003 ×" in readme
+        assert ("a neighbouring lr stores more, so online is not at its best lr" in readme) == \
+            (up > 1)
         if up > 1:
             assert "(the GRU 10), no upper bound: at 128 letters online at lr 0.003" in brief
             assert "keeps at most" not in brief
