@@ -32,11 +32,14 @@ def online_lr_check(seqs: pd.DataFrame, other: pd.DataFrame, saved: pd.DataFrame
 
 
 def where_checked(r) -> str:
+    """'16,384 letters (the curve's peak)', or where the peak lies now."""
     peak = r.get("curve_peak")
-    where = ("the curve's peak" if peak is not None and not pd.isna(peak)
-             and int(peak) == r["length"] else
-             f"its peak is at {int(peak):,}" if peak is not None and not pd.isna(peak)
-             else "no peak known")
+    if peak is None or pd.isna(peak):
+        where = "no peak known"
+    elif int(peak) == r["length"]:
+        where = "the curve's peak"
+    else:
+        where = f"its peak is at {int(peak):,}"
     return f"{int(r['length']):,} letters ({where})"
 
 
@@ -58,7 +61,6 @@ def online_lr_reason(rows: pd.DataFrame) -> str | None:
     if len(rows) >= 2:
         return head + ": neither stores more (t intervals over the sequences)"
     return head + ": one neighbour tried, and it stores no more"
-
 
 
 def with_online_lr(verdicts: list[dict], check: pd.DataFrame) -> list[dict]:
