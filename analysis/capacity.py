@@ -47,6 +47,7 @@ from analysis.capacity_online_lr import (
     online_lr_check,
     with_online_lr,
 )
+from analysis.capacity_paired import paired_ratio_exact
 from analysis.capacity_verdicts import verdicts
 from analysis.divergence import Divergence, analyse_divergence, time_to_memorize
 from analysis.load import group_rng, join_runs, numbers, parameters, records
@@ -280,6 +281,7 @@ class Capacity:
     budget_curves: pd.DataFrame = field(default_factory=pd.DataFrame)  # the longer budgets' plateaus
     budget_lr: pd.DataFrame = field(default_factory=pd.DataFrame)  # at a lower and higher lr
     online_lr: pd.DataFrame = field(default_factory=pd.DataFrame)  # online's lr at its peak
+    online_lr_specs: list[str] = field(default_factory=list)  # the specs that made it
     lstar_between: dict | None = None
     divergence: Divergence | None = None  # T(L) towards L*, on the frontier's protocol
 
@@ -300,6 +302,7 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                      offline_shorter: pd.DataFrame | None = None,
                      offline_long_lr_up: pd.DataFrame | None = None,
                      far_online: pd.DataFrame | None = None,
+                     second_past_peak: pd.DataFrame | None = None,
                      online_lr_peak: pd.DataFrame | None = None) -> Capacity | None:
     """Everything above from the tables (None where capacity_lr is missing). `plateau` and
     `more` continue `capacity`'s curves (same slices; a run id in both keeps `more`'s row,
@@ -317,8 +320,9 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     sensitivity check), `offline_short` and `offline_shorter` those budgets at shorter
     lengths (joined to their curves); `lr_online64` selects the LSTM 64's online lr (a slice
     capacity_lr lacks, joined to it), `online64` is its curve, and `past_peak` takes every
-    curve with fewer than two lengths beyond its peak one doubling further, and `far_online`
-    three online curves one doubling further again (all three joined as `beyond`);
+    curve with fewer than two lengths beyond its peak one doubling further, `far_online`
+    three online curves one doubling further again, and `second_past_peak` the five curves
+    still with one length beyond their peak a second one (all four joined as `beyond`);
     `online_lr_peak` trains online curves at a third and three times their lr at their peak
     (analysis.capacity_online_lr: compared by sequence, not joined)."""
     if selection is None:
@@ -337,7 +341,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     for name, extra in (("capacity_more", more), ("capacity_far", far),
                         ("capacity_beyond", beyond), ("capacity_online_lr", online_lr),
                         ("capacity_online64", online64), ("capacity_past_peak", past_peak),
-                        ("capacity_far_online", far_online)):
+                        ("capacity_far_online", far_online),
+                        ("capacity_second_past_peak", second_past_peak)):
         if extra is None:
             continue
         extra = extra[extra["status"] != "error"]  # an error row never replaces a stored run
@@ -370,12 +375,16 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     result.saved_points = code_length.saved_points(reads, curve)
     result.saved_windows = code_length.window_ratios(reads)
     result.saved_ratio = code_length.online_offline(result.saved, reads)
+    result.saved_ratio = result.saved_ratio.merge(
+        paired_ratio_exact(result.saved, reads, result.saved_ratio),
+        on=["cell", "units", "alphabet_size", "exposures", "offline_lr"], how="left")
     result.saved_bias = code_length.proxy_bias(_prepare(table))
     result.verdicts = verdicts(caps, ratio, result.saved, result.saved_ratio, result.lr_choice,
                                result.windows, result.saved_windows, seqs)
     if online_lr_peak is not None and len(online_lr_peak):
         check = online_lr_peak[online_lr_peak["status"] != "error"]
         result.online_lr = online_lr_check(seqs, per_sequence(check), result.saved)
+        result.online_lr_specs = sorted(check["spec"].unique())
     longer = [x[x["status"] != "error"]
               for x in (offline_budget, offline_long, offline_short, offline_shorter)
               if x is not None and len(x)]
@@ -430,6 +439,7 @@ def capacity_document(cap: Capacity) -> dict:
         budget_curves=records(cap.budget_curves, list(cap.budget_curves.columns)),
         budget_lr=records(cap.budget_lr, list(cap.budget_lr.columns)),
         online_lr=records(cap.online_lr, list(cap.online_lr.columns)),
+        online_lr_specs=cap.online_lr_specs,
         joined=cap.joined,
         between=records(cap.between, list(cap.between.columns)),
         lstar_between=cap.lstar_between,

@@ -112,7 +112,7 @@ def budget_capacity(longer: pd.DataFrame, saved: pd.DataFrame, reads: pd.DataFra
         mine = long_reads[_same(long_reads, r, [*NETWORK, "max_epochs", "lr"])]
         rng = group_rng(seed, tuple(r[k] for k in [*NETWORK, "max_epochs", "lr"]))
         row = {**{k: r[k] for k in [*CURVE, "capacity", "lo", "hi", "bits_per_param", "bpp_lo",
-                                    "bpp_hi", "peak_length", "last_length", "last_gain",
+                                    "bpp_hi", "peak_length", "last_length", "last_step", "last_gain",
                                     "gain_lo", "gain_hi", "status", "measure"]},
                "lengths": sorted(int(n) for n in mine["length"].unique())}
         short = end[_same(end, r, NETWORK) & (end["mode"] == "offline")

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 
 from analysis.capacity_checks import COLLAPSE
-from analysis.fmt import ci_or_point, family
+from analysis.fmt import ci_or_point, family, last_step
 
 
 def _lengths(lengths: list[int]) -> str:
@@ -37,7 +37,7 @@ def curve_lines(curves: pd.DataFrame) -> list[str]:
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in curves.sort_values(["cell", "alphabet_size", "units", "max_epochs"]).iterrows():
         gain = ("" if math.isnan(r["last_gain"]) else
-                f" (last doubling x{ci_or_point(r['last_gain'], r['gain_lo'], r['gain_hi'])})")
+                f" ({last_step(r)} x{ci_or_point(r['last_gain'], r['gain_lo'], r['gain_hi'])})")
         over = (f"x{ci_or_point(r['over_short'], r['over_short_lo'], r['over_short_hi'])}"
                 if not pd.isna(r.get("over_short")) else "-")
         failures = "; ".join(f"{k} of {n} runs at {length:,}"

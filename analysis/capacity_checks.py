@@ -31,7 +31,8 @@ def _resampled_means(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def last_doubling(part: pd.DataFrame, col: str, rng: np.random.Generator) -> dict | None:
-    """One curve's `col` at its longest length over the length before (means over
+    """One curve's `col` at its longest length over the length before (`last_step`: how
+    many times longer; a doubling unless half-doublings were added) (means over
     sequences, a percentile interval resampling the sequences of each), how many lengths
     lie beyond its peak, and its status there: 'peaked' (2 or more lengths beyond the peak
     that hold COLLAPSE of it), 'past a peak (1 length beyond)' (one such length), 'level'
@@ -55,7 +56,7 @@ def last_doubling(part: pd.DataFrame, col: str, rng: np.random.Generator) -> dic
     status = ("collapsed at the longest length" if beyond and not held
               else "peaked" if held >= 2 else "past a peak (1 length beyond)" if held == 1
               else "level" if lo <= LEVEL else "rising")
-    return dict(last_length=int(last), last_gain=float(gain),
+    return dict(last_length=int(last), last_step=float(last / prev), last_gain=float(gain),
                 gain_lo=float(lo), gain_hi=float(hi), lengths_beyond=held,
                 lengths_failed=failed, status=status)
 

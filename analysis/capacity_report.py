@@ -11,9 +11,9 @@ from analysis.capacity_budget_report import offline_budget_lines
 from analysis.capacity_checks import status_counts
 from analysis.capacity_online_lr import where_checked
 from analysis.code_length_report import saved_section
-from analysis.divergence import DELTA_AIC
+from analysis.divergence import CLIFF_G, DELTA_AIC, FIT_DIGITS, IDENTIFIED, TIE
 from analysis.divergence import TABLES as TABLES_READ
-from analysis.fmt import ci_or_point, family
+from analysis.fmt import ci_or_point, family, last_step, specs_named
 
 
 def lr_table(choice: pd.DataFrame) -> str:
@@ -220,6 +220,12 @@ def time_lines(time: pd.DataFrame) -> list[str]:
     return out
 
 
+def _step_note(r) -> str:
+    """' (last step, x1.41 in length)' where the two longest lengths are not a doubling apart."""
+    label = last_step(r)
+    return "" if label == "last doubling" else f" ({label})"
+
+
 def end_gain_lines(gain: pd.DataFrame) -> list[str]:
     """Each curve at its longest length and largest exposure: the last doubling's gain."""
     if gain.empty:
@@ -228,7 +234,8 @@ def end_gain_lines(gain: pd.DataFrame) -> list[str]:
     counts = status_counts(gain)
     rows = "\n".join(
         f"| {family(r)} | {r['mode']} | {r['exposures']} | {r['last_length']:,} | "
-        f"x{ci_or_point(r['last_gain'], r['gain_lo'], r['gain_hi'])} | {r['status']} |"
+        f"x{ci_or_point(r['last_gain'], r['gain_lo'], r['gain_hi'])}{_step_note(r)} | "
+        f"{r['status']} |"
         for _, r in last.sort_values(["cell", "alphabet_size", "units", "mode"]).iterrows())
     return ["Where each curve stands at its longest length (the last doubling of length: bits "
             "at the longest over bits at the one before, percentile interval over the "
@@ -287,31 +294,45 @@ def divergence_lines(cap: Capacity) -> list[str]:
            "the evidence); Lc's interval is the profile likelihood's (chi-square, too narrow "
            "for the same reason; its grid ends at 8x the longest memorized length). Where "
            "lengths double, a wall at Lc (g near 0) cannot be told from a pole: only the "
-           "LSTM at 26 letters and 8-32 units has lengths 2^(1/4) apart near L*.", "",
+           "LSTM at 26 letters and 8-32 units has lengths 2^(1/4) apart near L*. The "
+           "divergence is searched from 10 starts; fits within "
+           f"{TIE:g} nats of the best are equally likely, and where they differ in Lc or g "
+           f"by more than x{IDENTIFIED:g}, its b, g and Lc are not identified (a ridge of the "
+           "likelihood: which point of it a search ends on is decided by rounding, and "
+           "differs between CPUs), so only Lc's profile interval is given. Identified "
+           f"values are written to {FIT_DIGITS} significant digits, a wall's g (below "
+           f"{CLIFF_G:g}) as that bound.", "",
            "| network | lengths | longest memorized | power law b | divergence: b, g | Lc "
            "[profile 95%] | ΔAIC (power - divergence) | chosen | shape |",
            "|---|---|---|---|---|---|---|---|---|"]
     for _, r in d.fits.iterrows():
-        lc = (f"{r['divergence_lc']:,.0f} [{r['lc_lo']:,.0f}, {r['lc_hi']:,.0f}]"
-              if r["chosen"] == "divergence" and r["lc_lo"] == r["lc_lo"] else "-")
+        point = r["divergence_identified"]
+        profile = (f"[{r['lc_lo']:,.0f}, {r['lc_hi']:,.0f}]"
+                   if r["chosen"] == "divergence" and r["lc_lo"] == r["lc_lo"] else "")
+        lc = ("-" if not profile else f"{r['divergence_lc']:,.0f} {profile}" if point
+              else f"not identified; profile {profile}")
+        g = f"{r['divergence_g']:.2f}" if r["divergence_g"] == r["divergence_g"] else f"< {CLIFF_G:g}"
+        bg = f"{r['divergence_b']:.2f}, {g}" if point else "not identified"
         out.append(f"| {family(r)} | {r['lengths']} | {r['longest_memorized']:,} | "
-                   f"{r['power_b']:.2f} | {r['divergence_b']:.2f}, {r['divergence_g']:.2f} | "
+                   f"{r['power_b']:.2f} | {bg} | "
                    f"{lc} | {r['delta_aic']:.1f} | {r['chosen']} | "
                    f"{r['shape'] if r['chosen'] == 'divergence' else '-'} |")
     return out
 
 
-def online_lr_lines(check: pd.DataFrame) -> list[str]:
-    """The report's table of the check."""
+def online_lr_lines(check: pd.DataFrame, specs: list[str]) -> list[str]:
+    """The report's table of the check (`specs`: the specs that made it)."""
     if check.empty:
         return []
-    lines = ["", "### The online lr at the curve's peak (`capacity_online_lr_peak`)", "",
-             "An online curve chose its lr on another sequence at a shorter length than where "
-             "it now peaks. Each checked curve trains again at a third and three times its lr at "
-             "its peak length, on its own sequences there (a sensitivity check, not an lr "
-             "choice): the mean over sequences of the bits saved at that lr over those at the "
-             "curve's own, t interval over the sequences (3, so indicative). Online over "
-             "offline is an upper bound only where neither stores more.", "",
+    named = specs_named(specs, "capacity_online_lr_peak")
+    lines = ["", f"### The online lr at the curve's peak ({named})", "",
+             "An online curve chose its lr on one other sequence (the GRU 10 and RNN 19 at a "
+             "shorter length than where they now peak). Each checked curve trains again at a "
+             "third and three times its lr at its peak length, on its own sequences there (a "
+             "sensitivity check, not an lr choice): the mean over sequences of the bits saved "
+             "at that lr over those at the curve's own, t interval over the sequences (3, so "
+             "indicative). Online over offline is an upper bound only where neither stores "
+             "more.", "",
              "| network | parameters | budget | length | own lr | other lr | bits per parameter "
              "at the own lr | at the other | other / own |", "|---|---|---|---|---|---|---|---|---|"]
     for _, r in check.sort_values(["cell", "units", "alphabet_size", "max_epochs", "lr_other"]).iterrows():
@@ -410,7 +431,7 @@ def capacity_section(cap: Capacity | None) -> str:
     budget = offline_budget_lines(cap.offline_budget, cap.budget_curves, cap.budget_lr)
     if budget:
         lines += ["", *budget]
-    lines += online_lr_lines(cap.online_lr)
+    lines += online_lr_lines(cap.online_lr, cap.online_lr_specs)
     lines += ["", "### What limits what online training stores (each reason names the "
               "measure its comparison rests on: unclipped wherever the runs allow)", ""]
     for v in cap.verdicts:

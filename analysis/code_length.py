@@ -130,7 +130,8 @@ def code_length_capacity(reads: pd.DataFrame, keys: list[str], seed: int = 0) ->
         peak_len = int(means.idxmax())
         m, lo, hi = _mean_ci(part.loc[part["length"] == peak_len, "saved"].to_numpy(float))
         d = last_doubling(part, "saved", rng) or dict(
-            last_length=int(means.index[-1]), last_gain=math.nan, gain_lo=math.nan,
+            last_length=int(means.index[-1]), last_step=math.nan, last_gain=math.nan,
+            gain_lo=math.nan,
             gain_hi=math.nan, lengths_beyond=0, lengths_failed=0, status="one length")
         exact = by_len["exact"].min()  # a length is exact when all its sequences are
         exact_lengths = [int(n) for n in means.index if exact[n] == 1.0]
@@ -231,7 +232,7 @@ def online_offline(saved: pd.DataFrame, reads: pd.DataFrame, seed: int = 0) -> p
     off_rows = saved[(saved["mode"] == "offline") & (saved["exposures"] == saved["max_epochs"])]
     for _, off in off_rows.iterrows():
         sel = (saved[base] == off[base]).all(axis=1) & (saved["exposures"] == off["exposures"])
-        on = saved[sel & (saved["mode"] == ONLINE)]
+        on = at_chosen_lr(saved[sel & (saved["mode"] == ONLINE)])  # not an older-lr curve
         if on.empty:
             continue
         on = on.iloc[0]

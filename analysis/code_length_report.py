@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.capacity_checks import COLLAPSE
+from analysis.capacity_paired import paired_cell
 from analysis.code_length import EXACT, curve_statuses, not_chosen
-from analysis.fmt import ci_or_point, family
+from analysis.fmt import ci_or_point, family, last_step
 
 
 def lengths(ns: list[int]) -> str:
@@ -86,7 +87,7 @@ def saved_table(saved: pd.DataFrame) -> list[str]:
                     f"{int(r['exposures'])}{before} | {measure(r)} | "
                     f"{ci_or_point(r['capacity'], r['lo'], r['hi'], '.0f')} | {int(r['peak_length']):,} | "
                     f"{ci_or_point(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} | {r['status']} "
-                    f"(last doubling {gain}{failed}) | {r['clipped_at_peak']:,.0f} | "
+                    f"({last_step(r)} {gain}{failed}) | {r['clipped_at_peak']:,.0f} | "
                     f"{r['untrained_clipped_at_last']:,.0f} at {int(r['last_length']):,} |")
     return ["| network | parameters | training | exposures | measure | capacity (bits saved) | "
             "at length | bits per parameter | plateau | clipped bits at that length | clipped "
@@ -119,7 +120,7 @@ def ratio_table(ratio: pd.DataFrame) -> list[str]:
             f"{r['offline']:.2f} (lr {r['offline_lr']:g}, {r['offline_measure']}, "
             f"{r['offline_status']}) | "
             f"{ci_or_point(r['ratio'], r['lo'], r['hi'])} | {r['reads_as']} | {r['paired']} of "
-            f"{r['lengths']} |"
+            f"{r['lengths']} | {paired_cell(r)} |"
             for _, r in ratio.iterrows()]
     return ["Online (window 16) as a fraction of offline on the unclipped capacity, at the end "
             "of the offline budget (its cosine schedule done) and the same exposures online "
@@ -132,11 +133,19 @@ def ratio_table(ratio: pd.DataFrame) -> list[str]:
             "can be narrower than either side's own), and a maximum over lengths leans "
             "upwards on both sides. Where the offline "
             "curve is still rising the ratio is an upper bound, where the online one is, a "
-            "lower bound; where a side rests on the proxy, it carries the proxy's bias.", "",
+            "lower bound; where a side rests on the proxy, it carries the proxy's bias. "
+            "Beside it, an exact test over sequences (analysis.capacity_paired): at the lengths "
+            "from online's peak on where both updates trained the same sequences and neither "
+            f"failed to train (below {COLLAPSE:g} of its plateau), the geometric mean over "
+            "those sequences of online over offline, with the interval that inverts an exact "
+            "two-sided sign-flip test (each sequence an independent draw, a cluster of its "
+            "own; fewer than 6 give no finite interval at 95%). It compares the two on the "
+            "same sequences at the same lengths, past online's peak; the plateau ratio "
+            "compares each at its own peak.", "",
             "| network | parameters | exposures | online, bits per parameter (measure, "
             "status) | offline (lr, measure, status) | online / offline | the ratio is | "
-            "lengths paired |",
-            "|---|---|---|---|---|---|---|---|", *rows]
+            "lengths paired | paired by sequence past online's peak: online / offline (exact) |",
+            "|---|---|---|---|---|---|---|---|---|", *rows]
 
 
 def joined_sentence(joined: dict) -> str:
@@ -182,6 +191,12 @@ def joined_sentence(joined: dict) -> str:
                      f"131,072 letters, and the LSTM 32 and RNN 19 online a second length past "
                      f"their peaks ({far_online['rows']} runs, on their offline curves' sequences "
                      "of that length).")
+    second = joined.get("capacity_second_past_peak")
+    if second:
+        parts.append(f"`capacity_second_past_peak` gives the five curves still with one length "
+                     f"beyond their peak a second ({second['rows']} runs): the GRU 10 online at "
+                     "the next doubling, on its offline curve's sequences; the four whose next "
+                     "doubling failed to train at half-doublings below it, on new sequences.")
     return " ".join(parts)
 
 

@@ -37,6 +37,14 @@ CLIFF_G = 0.1  # below: time barely rises before Lc, where memorizing stops (a w
 FAR_LC = 8.0  # Lc beyond 8x the longest memorized length: the data see no pole, only the rise
 PROFILE_POINTS = 40
 CHI2_95 = 3.841
+# Fits within TIE nats of the best are equally likely; where their Lc or g differ by more
+# than IDENTIFIED x the divergence's point estimates are not identified (a ridge). The
+# identified ones are written to FIT_DIGITS: a search stops wherever its gradient is small,
+# and the last digits of where differ between CPUs (vector units sum in another order); a
+# wall's g (below CLIFF_G) is written as a bound only, its digits moving the most.
+TIE = 1e-3
+IDENTIFIED = 1.05
+FIT_DIGITS = 3
 NETWORK = ["cell", "units", "alphabet_size"]
 MIN_MEMORIZED_LENGTHS = 3  # lengths with a memorized run: fewer cannot place a curve
 MIN_LENGTHS_DIVERGENCE = 5  # a 3-parameter form fits 3 points exactly: AIC cannot choose
@@ -128,31 +136,51 @@ def _fit(runs: pd.DataFrame, divergence: bool) -> tuple[np.ndarray, float]:
     if divergence:  # the likelihood has several modes in Lc: start across them
         starts = [np.array([a0, b0, 0.0, u, v]) for u in (-4.0, -2.0, -0.5, 1.0, 2.5)
                   for v in (-1.0, 1.0)]
-    best = None
-    for x0 in starts:
-        res = optimize.minimize(_negloglik, x0, args=(log_len, length, log_lo, log_hi, floor),
-                                jac=True, method="BFGS", options=dict(maxiter=2000))
-        if best is None or res.fun < best.fun:
-            best = res
-    return best.x, float(best.fun)
+    ends = [optimize.minimize(_negloglik, x0, args=(log_len, length, log_lo, log_hi, floor),
+                              jac=True, method="BFGS", options=dict(maxiter=2000))
+            for x0 in starts]
+    best = min(ends, key=lambda res: res.fun)
+    tied = [res.x for res in ends if res.fun <= best.fun + TIE]
+    return best.x, float(best.fun), tied
+
+
+def _identified(tied: list[np.ndarray], floor: float) -> bool:
+    """Whether the equally likely divergence fits agree on Lc and g (within IDENTIFIED x):
+    along a ridge of the likelihood they do not, and which point of it a search ends on is
+    decided by rounding, so it differs between CPUs."""
+    lc = np.array([floor * (1 + math.exp(x[3])) for x in tied])
+    g = np.array([math.exp(x[4]) for x in tied])
+    return bool(lc.max() / lc.min() <= IDENTIFIED and g.max() / g.min() <= IDENTIFIED)
+
+
+def _sig(x: float, digits: int = FIT_DIGITS) -> float:
+    """`x` to `digits` significant digits (nan stays nan)."""
+    if not math.isfinite(x) or x == 0:
+        return x
+    return round(x, digits - 1 - math.floor(math.log10(abs(x))))
 
 
 def fit_network(runs: pd.DataFrame) -> dict:
     """Both forms on one network's runs; the verdict by AIC with the DELTA_AIC margin."""
-    power, nll_p = _fit(runs, divergence=False)
-    div, nll_d = _fit(runs, divergence=True)
+    power, nll_p, _ = _fit(runs, divergence=False)
+    div, nll_d, tied = _fit(runs, divergence=True)
     aic_p, aic_d = 2 * nll_p + 2 * 3, 2 * nll_d + 2 * 5
     floor = float(runs.loc[runs["event"], "length"].max())
     lc = floor * (1 + math.exp(div[3]))
     g = math.exp(div[4])
-    shape = ("a wall: T follows the power law up to Lc, then never" if g < CLIFF_G
+    identified = _identified(tied, floor)
+    shape = ("not identified: equally likely fits differ in Lc and g (a ridge)" if not identified
+             else "a wall: T follows the power law up to Lc, then never" if g < CLIFF_G
              else "an exponential-like rise (Lc far beyond the data)" if lc > FAR_LC * floor
              else "a divergence at Lc")
+    point = (lambda x: _sig(x)) if identified else (lambda x: math.nan)
+    wall = g < CLIFF_G  # g is then only a bound: its digits move with rounding
     return dict(runs=len(runs), lengths=int(runs["length"].nunique()), shape=shape,
-                longest_memorized=int(floor), power_b=float(power[1]),
-                power_sigma=math.exp(power[2]), aic_power=aic_p,
-                divergence_b=float(div[1]), divergence_g=math.exp(div[4]),
-                divergence_lc=lc, divergence_sigma=math.exp(div[2]), aic_divergence=aic_d,
+                longest_memorized=int(floor), power_b=_sig(float(power[1])),
+                power_sigma=_sig(math.exp(power[2])), aic_power=aic_p,
+                divergence_identified=identified, divergence_b=point(float(div[1])),
+                divergence_g=math.nan if wall else point(g), divergence_lc=point(lc),
+                divergence_sigma=point(math.exp(div[2])), aic_divergence=aic_d,
                 delta_aic=aic_p - aic_d,
                 chosen="divergence" if aic_p - aic_d > DELTA_AIC else "power",
                 power_params=[float(v) for v in power], divergence_params=[float(v) for v in div])
@@ -173,8 +201,8 @@ def predicted_median(fit: dict, form: str, length: np.ndarray) -> np.ndarray:
     """The fitted median steps at `length` (inf at and beyond Lc)."""
     p = fit[f"{form}_params"]
     ln_t = p[0] + p[1] * np.log(length)
-    if form == "divergence":
-        lc = fit["divergence_lc"]
+    if form == "divergence":  # the best fit's own Lc, where the written one is not identified
+        lc = fit["longest_memorized"] * (1 + math.exp(p[3]))
         with np.errstate(divide="ignore", invalid="ignore"):
             ln_t = np.where(length < lc, ln_t - math.exp(p[4]) * np.log1p(-length / lc), np.inf)
     return np.exp(ln_t)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from analysis.capacity_budget import lr_check_summary
 from analysis.capacity_checks import status_counts
+from analysis.capacity_paired import PAIRED_COLUMNS
 from analysis.lengthlaw import CHECK_TABLES
 from analysis.load import records
 
@@ -64,7 +65,8 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
                             "cell", "units", "alphabet_size", "offline_lr", "exposures", "ratio",
                             "lo", "hi",
                             "online_measure", "offline_measure", "online_status",
-                            "offline_status", "paired", "lengths", "reads_as"]),
+                            "offline_status", "paired", "lengths", "reads_as",
+                            *PAIRED_COLUMNS]),
                         saved_bias=records(cap.saved_bias, list(cap.saved_bias.columns)),
                         lr_extended=records(cap.lr_choice[cap.lr_choice["extended"]], [
                             "slice", "lr", "at_edge", "lr_before", "edge_before", "added_lr",
@@ -83,8 +85,9 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
                         lstar_between=cap.lstar_between,
                         divergence=records(div[(div["cell"] == "lstm")
                                                & (div["alphabet_size"] == 26)], [
-                            "units", "chosen", "delta_aic", "divergence_g", "divergence_lc",
-                            "lc_lo", "lc_hi", "longest_memorized", "power_b"])
+                            "units", "chosen", "delta_aic", "divergence_identified",
+                            "divergence_g", "divergence_lc", "lc_lo", "lc_hi",
+                            "longest_memorized", "power_b"])
                         if div is not None and len(div) else []))
     if "rtrl" in doc:
         out.append(dict(id="rtrl", **doc["rtrl"]["verdicts"]))
@@ -325,7 +328,9 @@ def at_chosen(cap: Capacity) -> dict | None:
         if len(cap.saved_ratio) else cap.saved_ratio
     out["ratio"] = dict(lo=float(ratio["ratio"].min()), hi=float(ratio["ratio"].max()),
                         networks=len(ratio),
-                        plateaus=int((ratio["reads_as"] == "neither side rising").sum())) \
+                        plateaus=int((ratio["reads_as"] == "neither side rising").sum()),
+                        exact=int(ratio["paired_lo"].notna().sum()),
+                        exact_below=int((ratio["paired_hi"] < 1).sum())) \
         if len(ratio) else None
     return out
 

@@ -278,7 +278,11 @@ def _capacity(by_id: dict[str, dict]) -> str:
                     "1000-exposure peak has its interval above 1)" if gains else "") + ")"
                  + (f"; online keeps {ratio['lo']:.2f}-{ratio['hi']:.2f} of offline at the same "
                     f"exposures ({ratio['networks']} networks, neither side still rising over "
-                    f"length in {ratio['plateaus']})" if ratio else "") + ". ")
+                    f"length in {ratio['plateaus']}; percentile bootstrap intervals over 3 "
+                    "sequences per length; paired by sequence past online's peak, an exact "
+                    f"sign-flip interval exists for {ratio.get('exact', 0)} of "
+                    f"{ratio['networks']} and lies below 1 in {ratio.get('exact_below', 0)}, "
+                    "the others resting on 3 sequences or fewer)" if ratio else "") + ". ")
     if saved:
         items = "; ".join(
             f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters, "

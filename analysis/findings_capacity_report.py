@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from analysis.code_length import LOWER_BOUND
-from analysis.fmt import ci
+from analysis.fmt import ci, specs_named
 
 
 def _network(r: dict) -> str:
@@ -32,6 +32,27 @@ def _lr(r: dict, reach: bool = False) -> str:
         return ""
     far = f", lengths to {int(r['last_length']):,}" if reach and r.get("last_length") else ""
     return f", lr {r['lr']:g} (not the lr chosen now{far})"
+
+
+def _exact_sentence(ratios: list[dict]) -> str:
+    """The ratios' exact check (analysis.capacity_paired): which rest on enough sequences
+    paired past online's peak for a finite sign-flip interval, and how many do not."""
+    ratios = [r for r in ratios if "sequences" in r]
+    if not ratios:
+        return ""
+    exact = [r for r in ratios if r["paired_lo"] == r["paired_lo"]]
+    few = [r for r in ratios if r["paired_lo"] != r["paired_lo"]]
+    listed = "; ".join(f"{_network(r)}, {r['exposures']} exposures, offline lr {r['offline_lr']:g}:"
+                       f" ×{ci(r['paired_ratio'], r['paired_lo'], r['paired_hi'])} over "
+                       f"{r['sequences']} sequences (online less on {r['less_on']}, p "
+                       f"{r['p']:.2g})" for r in exact)
+    return (" An exact test over sequences (paired by sequence at the lengths from online's "
+            "peak on where neither side failed, geometric mean with an inverted two-sided "
+            "sign-flip interval; each sequence an independent draw): "
+            + (listed + "; " if listed else "")
+            + f"the other {len(few)} rest on {max((r['sequences'] for r in few), default=0)} "
+            "paired sequences or fewer, too few for any exact test to reach 5% (3 give a "
+            "smallest p of 0.25): their intervals above are the bootstrap's alone.")
 
 
 def readme_capacity(f: dict) -> list[str]:
@@ -76,7 +97,7 @@ def readme_capacity(f: dict) -> list[str]:
                                f"(online {r['online_measure']}"
                                f" {r['online_status']}, offline {r['offline_measure']} "
                                f"{r['offline_status']}: {r['reads_as']})"
-                               for r in f["saved_ratio"]) + ".")
+                               for r in f["saved_ratio"]) + "." + _exact_sentence(f["saved_ratio"]))
     rising = [r for r in saved if r["status"] in LOWER_BOUND]
     if rising:
         out.append(f"- **Lower bounds**: {len(saved) - len(rising)} of {len(saved)} unclipped "
@@ -168,8 +189,8 @@ def readme_capacity(f: dict) -> list[str]:
                           f"×{ci(r['ratio'], r['lo'], r['hi'])}"
                           for r in f.get("budget_lr", [])) + "." if f.get("budget_lr") else "")
                    + (" Online's own lr at its peak length, a third and three times it "
-                      "(`capacity_online_lr_peak`, on the curve's own sequences; a sensitivity "
-                      "check): " + "; ".join(
+                      f"({specs_named(f.get('online_lr_specs'), 'capacity_online_lr_peak')}, on "
+                      "the curve's own sequences; a sensitivity check): " + "; ".join(
                           f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters, "
                           f"{r['max_epochs']} at {r['length']:,} letters, lr {r['lr_other']:g} "
                           f"×{ci(r['ratio'], r['lo'], r['hi'])} of lr {r['lr_own']:g}"
@@ -193,7 +214,9 @@ def readme_capacity(f: dict) -> list[str]:
                    + ("between" if lb["between"] else "not between") + " its neighbours); bits "
                    f"stored at 300 exposures against the interpolation: {ratios}.")
     div = [r for r in f.get("divergence", []) if r["chosen"] == "divergence"
-           and r["divergence_g"] >= 0.1 and r["divergence_lc"] <= 8 * r["longest_memorized"]]
+           and r.get("divergence_identified", True)
+           and isinstance(r["divergence_g"], int | float) and r["divergence_g"] >= 0.1
+           and r["divergence_lc"] <= 8 * r["longest_memorized"]]
     if div:
         out.append("- **Time to memorize rises faster than a power law as L nears L*** (every "
                    "frontier-protocol run, censored ML, LSTM at 26 letters): steps ~ L^b "

@@ -55,6 +55,20 @@ def family(r) -> str:
     return f"{r['cell'].upper()} {int(r['units'])}, {int(r['alphabet_size'])} letters"
 
 
+def specs_named(specs: list[str] | None, default: str) -> str:
+    """'`a`, `b`': the specs a table was read from (`default` where none is recorded)."""
+    return ", ".join(f"`{name}`" for name in (specs or [default]))
+
+
+def last_step(r) -> str:
+    """'last doubling', or 'last step, x1.41 in length' where a curve's two longest lengths
+    are not a doubling apart (half-doublings added between them)."""
+    step = r.get("last_step", 2.0)
+    if step != step or abs(step - 2.0) < 0.01:
+        return "last doubling"
+    return f"last step, x{step:.2f} in length"
+
+
 def doubling(r) -> str:
     """'×1.53 [1.38, 1.70]': an effect row's time ratio per doubling with its CI."""
     return f"×{ci(r['doubling'], r['doubling_lo'], r['doubling_hi'])}"

@@ -158,6 +158,7 @@ class Tables:
     capacity_online64: pd.DataFrame | None = None  # the LSTM 64's online curve
     capacity_past_peak: pd.DataFrame | None = None  # curves < 2 lengths past peak, continued
     capacity_far_online: pd.DataFrame | None = None  # online curves one doubling further again
+    capacity_second_past_peak: pd.DataFrame | None = None  # a second length past five peaks
     capacity_offline_budget: pd.DataFrame | None = None  # offline at 1000 vs 300 exposures
     capacity_offline_long: pd.DataFrame | None = None  # offline 1000/3000 exposures, longer
     capacity_offline_short: pd.DataFrame | None = None  # those one length shorter
@@ -165,6 +166,7 @@ class Tables:
     capacity_offline_long_lr: pd.DataFrame | None = None  # those at a third of their lr
     capacity_offline_long_lr_up: pd.DataFrame | None = None  # and at three times it
     capacity_online_lr_peak: pd.DataFrame | None = None  # online curves' lr checked at their peak
+    capacity_online_lr_peak_lstm: pd.DataFrame | None = None  # the same, the LSTM curves
     capacity_fresh: pd.DataFrame | None = None  # 24 units, between the grid, fresh sequences
     usercells_lr: pd.DataFrame | None = None  # the example user cells' lr scan
     usercells: pd.DataFrame | None = None  # minGRU, minLSTM: bits stored and difficulty

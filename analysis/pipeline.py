@@ -33,7 +33,7 @@ from analysis.lawfit import (
     law_document,
 )
 from analysis.lengthcheck import LengthLaw, analyse_length_law, length_law_document
-from analysis.load import Tables, outcomes, records, split_errors
+from analysis.load import Tables, join_runs, outcomes, records, split_errors
 from analysis.options import options_by_depth
 from analysis.preregistered import Preregistered, preregistered
 from analysis.residuals import law_cells
@@ -205,7 +205,8 @@ def analyse(t: Tables) -> Analysis:
         offline_short=t.capacity_offline_short, past_peak=t.capacity_past_peak,
         offline_shorter=t.capacity_offline_shorter,
         offline_long_lr_up=t.capacity_offline_long_lr_up, far_online=t.capacity_far_online,
-        online_lr_peak=t.capacity_online_lr_peak)
+        second_past_peak=t.capacity_second_past_peak,
+        online_lr_peak=join_runs(t.capacity_online_lr_peak, t.capacity_online_lr_peak_lstm)[0])
     if t.capacity is None:
         missing.append("capacity")
     a.rtrl = analyse_rtrl(t.rtrl, t.rtrl_cases, t.steptime_rtrl, t.rtrl_fresh)

@@ -472,7 +472,8 @@ def test_online_lr_at_the_peak_keeps_or_removes_the_equal_exposure_upper_bound()
                   offline_long=_longer(off[off["length"] == 256], 1000, 1.5))
     for up, bound in ((0.8, "an upper bound"), (1.2, "not an upper bound: online at lr 0.003 "
                                                      "stores x1.20 [1.20, 1.20]")):
-        check = pd.concat([_at_lr(peak, 1e-3 / 3, 0.9), _at_lr(peak, 3e-3, up)])
+        check = pd.concat([_at_lr(peak, 1e-3 / 3, 0.9).assign(spec="capacity_online_lr_peak"),
+                           _at_lr(peak, 3e-3, up).assign(spec="capacity_online_lr_peak_lstm")])
         cap = analyse_capacity(_selection({1e-3: 1.0, 3e-3: 2.0}), old, more=more,
                                online_lr_peak=check, **longer)
         ratios = cap.online_lr.set_index("lr_other")["ratio"].to_dict()
@@ -498,8 +499,11 @@ def test_online_lr_at_the_peak_keeps_or_removes_the_equal_exposure_upper_bound()
         readme = "\n".join(readme_capacity(dict(
             headline=headline(cap), lstar=[], status={},
             budget_curves=records(cap.budget_curves, list(cap.budget_curves.columns)),
-            online_lr=records(cap.online_lr, list(cap.online_lr.columns)))))
+            online_lr=records(cap.online_lr, list(cap.online_lr.columns)),
+            online_lr_specs=cap.online_lr_specs)))
         assert "GRU 10 units, 26 letters, 1000 at 128 letters, lr 0.003 ×" in readme
+        assert "(`capacity_online_lr_peak`, `capacity_online_lr_peak_lstm`, on the curve's own" \
+            in readme
         assert ("a neighbouring lr stores more, so online is not at its best lr" in readme) == \
             (up > 1)
         if up > 1:
@@ -508,7 +512,9 @@ def test_online_lr_at_the_peak_keeps_or_removes_the_equal_exposure_upper_bound()
         else:
             assert "keeps at most" in brief and "three times online's lr at its peak, for " \
                 "the GRU 10" in brief
-    text = "\n".join(online_lr_lines(cap.online_lr))
+    text = "\n".join(online_lr_lines(cap.online_lr, cap.online_lr_specs))
+    assert "### The online lr at the curve's peak (`capacity_online_lr_peak`, " \
+        "`capacity_online_lr_peak_lstm`)" in text
     assert "| GRU 10, 26 letters | 1,426 | 1000 | 128 letters (the curve's peak) | 0.001 | 0.003 |" \
         in text and "x1.20" in text
 
@@ -870,9 +876,10 @@ def test_a_curve_two_lengths_shorter_and_curves_continued_past_their_peaks_join_
     """capacity_offline_shorter adds 64 below capacity_offline_short's 128 (x1.9 of 300
     there: 1.9 x 201 = 381.9 over 1.6 x 301 = 481.6 at 128, so the peak stays at 128);
     capacity_past_peak continues an online curve past its longest length, and
-    capacity_far_online one doubling further again (both joined as
-    capacity_beyond is, and named in the joined sentence)."""
-    from analysis.code_length_report import joined_sentence
+    capacity_far_online one doubling further again, and capacity_second_past_peak at a
+    half-doubling past that (all joined as capacity_beyond is, and named in the joined
+    sentence; the table names a last step that is not a doubling)."""
+    from analysis.code_length_report import joined_sentence, saved_table
 
     old, more = _tables()
     off = more[more["update"] == "chunk"]
@@ -904,6 +911,24 @@ def test_a_curve_two_lengths_shorter_and_curves_continued_past_their_peaks_join_
     assert with_further.joined["capacity_far_online"]["rows"] == len(further)
     assert "`capacity_far_online` takes the LSTM 64 units online" in joined_sentence(
         with_further.joined)
+    # capacity_second_past_peak: a half-doubling beyond 4x, so the last step is x1.41, not x2
+    half = int(round(4 * longest * 2 ** 0.5))
+    second = further.assign(length=half, gen_seed=lambda d: d["gen_seed"] + 10_000,
+                            run_id=lambda d: d["run_id"] + "-second")
+    with_second = analyse_capacity(_selection({1e-3: 1.0, 3e-3: 2.0}), old, more=more,
+                                   past_peak=far, far_online=further, second_past_peak=second)
+    assert with_second.joined["capacity_second_past_peak"]["rows"] == len(second)
+    assert "`capacity_second_past_peak` gives the five curves" in joined_sentence(
+        with_second.joined)
+    (online,) = [r for _, r in with_second.saved.iterrows()
+                 if r["mode"] == "online k=16" and r["exposures"] == r["max_epochs"]]
+    assert online["last_length"] == half and online["last_step"] == pytest.approx(2 ** 0.5, 1e-3)
+    table = "\n".join(saved_table(with_second.saved))
+    assert "last step, x1.41 in length x" in table
+    (doubled,) = [r for _, r in with_further.saved.iterrows()
+                  if r["mode"] == "online k=16" and r["exposures"] == r["max_epochs"]]
+    assert doubled["last_step"] == 2.0 and "last step," not in "\n".join(
+        saved_table(with_further.saved))
 
 
 def test_a_curve_s_bootstrap_interval_does_not_move_when_another_curve_joins():

@@ -130,3 +130,54 @@ def test_code_length_capacity_finds_a_peak_and_the_clipped_bias_beside_it():
     assert r["capacity"] == pytest.approx(801.0)
     assert r["bits_per_param"] == pytest.approx(801.0 / 400)
     assert r["untrained_clipped_at_last"] == pytest.approx(256.0)
+
+
+def test_equally_likely_fits_that_disagree_are_a_ridge_not_a_fit():
+    """_identified: the fits within TIE of the best must agree on Lc and g; a ridge (the
+    same likelihood at Lc 130 and 165) writes no point estimate."""
+    from analysis.divergence import IDENTIFIED, _identified
+
+    def theta(lc, g, floor=100.0):
+        return np.array([0.0, 1.0, 0.0, math.log(lc / floor - 1), math.log(g)])
+
+    assert _identified([theta(700, 1.5), theta(700 * 1.01, 1.49)], 100.0)
+    assert not _identified([theta(130, 0.2), theta(165, 0.94)], 100.0)
+    assert not _identified([theta(700, 1.5), theta(700, 1.5 * IDENTIFIED * 1.01)], 100.0)
+
+
+def test_the_written_fit_does_not_move_with_rounding_noise():
+    """Another CPU sums in another order; a relative change of 1e-13 in every interval's
+    ends stands in for it. The identified divergence's written digits stay the same."""
+    runs = _runs(np.random.default_rng(1), lc=700.0)
+    fit = fit_network(runs)
+    assert fit["divergence_identified"] and fit["shape"] == "a divergence at Lc"
+    nudged = runs.assign(lower_steps=runs["lower_steps"] * (1 + 1e-13),
+                         upper_steps=runs["upper_steps"] * (1 - 1e-13))
+    again = fit_network(nudged)
+    for key in ("power_b", "divergence_b", "divergence_g", "divergence_lc", "shape"):
+        assert again[key] == fit[key], key
+    for key in ("divergence_b", "divergence_g", "divergence_lc"):
+        assert fit[key] == float(f"{fit[key]:.3g}")  # three significant digits
+
+
+def test_the_report_writes_a_ridge_as_not_identified_and_a_wall_s_g_as_a_bound():
+    from types import SimpleNamespace
+
+    from analysis.capacity_report import divergence_lines
+    from analysis.divergence import Divergence
+
+    base = dict(cell="lstm", alphabet_size=26, lengths=7, longest_memorized=512, power_b=1.2,
+                delta_aic=30.0, chosen="divergence", lc_lo=520.0, lc_hi=900.0)
+    fits = pd.DataFrame([
+        dict(base, units=8, divergence_identified=True, divergence_b=1.02, divergence_g=1.46,
+             divergence_lc=700.0, shape="a divergence at Lc"),
+        dict(base, units=16, divergence_identified=False, divergence_b=math.nan,
+             divergence_g=math.nan, divergence_lc=math.nan,
+             shape="not identified: equally likely fits differ in Lc and g (a ridge)"),
+        dict(base, units=32, divergence_identified=True, divergence_b=1.13, divergence_g=math.nan,
+             divergence_lc=512.0, shape="a wall: T follows the power law up to Lc, then never")])
+    text = "\n".join(divergence_lines(SimpleNamespace(divergence=Divergence(fits, pd.DataFrame()))))
+    assert "| LSTM 8, 26 letters | 7 | 512 | 1.20 | 1.02, 1.46 | 700 [520, 900] |" in text
+    assert "| LSTM 16, 26 letters | 7 | 512 | 1.20 | not identified | not identified; profile " \
+        "[520, 900] |" in text and "| not identified: equally likely fits" in text
+    assert "| LSTM 32, 26 letters | 7 | 512 | 1.20 | 1.13, < 0.1 | 512 [520, 900] |" in text
