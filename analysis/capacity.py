@@ -43,6 +43,7 @@ from analysis.capacity_checks import (
     split_by_lr,
     window_ratios,
 )
+from analysis.capacity_failed import failed_check
 from analysis.capacity_online_lr import (
     online_lr_check,
     with_online_lr,
@@ -282,6 +283,7 @@ class Capacity:
     budget_lr: pd.DataFrame = field(default_factory=pd.DataFrame)  # at a lower and higher lr
     online_lr: pd.DataFrame = field(default_factory=pd.DataFrame)  # online's lr at its peak
     online_lr_specs: list[str] = field(default_factory=list)  # the specs that made it
+    failed: pd.DataFrame = field(default_factory=pd.DataFrame)  # failed lengths, a third of lr
     lstar_between: dict | None = None
     divergence: Divergence | None = None  # T(L) towards L*, on the frontier's protocol
 
@@ -303,6 +305,7 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                      offline_long_lr_up: pd.DataFrame | None = None,
                      far_online: pd.DataFrame | None = None,
                      second_past_peak: pd.DataFrame | None = None,
+                     failed_lr: pd.DataFrame | None = None,
                      online_lr_peak: pd.DataFrame | None = None) -> Capacity | None:
     """Everything above from the tables (None where capacity_lr is missing). `plateau` and
     `more` continue `capacity`'s curves (same slices; a run id in both keeps `more`'s row,
@@ -324,7 +327,9 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     three online curves one doubling further again, and `second_past_peak` the five curves
     still with one length beyond their peak a second one (all four joined as `beyond`);
     `online_lr_peak` trains online curves at a third and three times their lr at their peak
-    (analysis.capacity_online_lr: compared by sequence, not joined)."""
+    (analysis.capacity_online_lr: compared by sequence, not joined); `failed_lr` trains each
+    failed length at a third of its curve's lr (analysis.capacity_failed: compared, not
+    joined)."""
     if selection is None:
         return None
     selection = join_runs(selection, lr_online64)[0]
@@ -385,6 +390,9 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
         check = online_lr_peak[online_lr_peak["status"] != "error"]
         result.online_lr = online_lr_check(seqs, per_sequence(check), result.saved)
         result.online_lr_specs = sorted(check["spec"].unique())
+    if failed_lr is not None and len(failed_lr):
+        check = failed_lr[failed_lr["status"] != "error"]
+        result.failed = failed_check(seqs, per_sequence(check), result.saved)
     longer = [x[x["status"] != "error"]
               for x in (offline_budget, offline_long, offline_short, offline_shorter)
               if x is not None and len(x)]
@@ -440,6 +448,7 @@ def capacity_document(cap: Capacity) -> dict:
         budget_lr=records(cap.budget_lr, list(cap.budget_lr.columns)),
         online_lr=records(cap.online_lr, list(cap.online_lr.columns)),
         online_lr_specs=cap.online_lr_specs,
+        failed=records(cap.failed, list(cap.failed.columns)),
         joined=cap.joined,
         between=records(cap.between, list(cap.between.columns)),
         lstar_between=cap.lstar_between,

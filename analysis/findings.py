@@ -54,6 +54,8 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
                         budget_curves=records(cap.budget_curves, list(cap.budget_curves.columns)),
                         budget_lr=records(cap.budget_lr, list(cap.budget_lr.columns)),
                         online_lr=records(cap.online_lr, list(cap.online_lr.columns)),
+                        online_lr_specs=cap.online_lr_specs,
+                        failed=records(cap.failed, list(cap.failed.columns)),
                         saved=records(cap.saved, ["cell", "units", "alphabet_size", "mode",
                                                   "max_epochs", "exposures", "params",
                                                   "bits_per_param", "bpp_lo", "bpp_hi", "status",

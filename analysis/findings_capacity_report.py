@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from analysis.capacity_failed import failed_sentence
 from analysis.code_length import LOWER_BOUND
 from analysis.fmt import ci, specs_named
 
@@ -200,6 +201,8 @@ def readme_capacity(f: dict) -> list[str]:
                          if all(r["lo"] <= 1 for r in f["online_lr"]) else
                          ": a neighbouring lr stores more, so online is not at its best lr there.")
                       if f.get("online_lr") else ""))
+    if f.get("failed"):
+        out.append(failed_sentence(f["failed"]))
     lb = f.get("lstar_between")
     if lb:
         ratios = ", ".join(f"{r['mode']} {r['length']:,} letters ×{ci(r['ratio'], r['lo'], r['hi'])}"

@@ -1,0 +1,98 @@
+"""Is a failed length a failure of training? (issue 17, item 3)
+
+A length beyond a curve's peak whose mean holds less than COLLAPSE of the peak is counted
+as failed to train (capacity_checks.last_doubling): it is read as showing no decline of
+what the network holds, and left out of the lengths past the peak. `capacity_failed_lr`
+tests that reading: every failed length of a chosen-lr curve trains again at a third of the
+curve's lr, on the very sequences it failed on. Where the lower lr holds COLLAPSE of the
+plateau or more, the network can hold that much of the longer sequence and training failed
+at the curve's lr; where it does not, the failure stays unexplained (the peak may then be
+where the network's hold declines, and the reading is untested there).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.capacity_budget import NETWORK, paired_ratio
+from analysis.capacity_checks import COLLAPSE
+from analysis.code_length import at_chosen_lr
+from analysis.fmt import ci_or_point, family
+
+KEYS = [*NETWORK, "mode", "max_epochs", "length", "gen_seed"]
+
+
+def failed_check(seqs: pd.DataFrame, check: pd.DataFrame, saved: pd.DataFrame) -> pd.DataFrame:
+    """Per curve, failed length and lower lr: bits saved at the curve's lr and at the lower
+    one as shares of the curve's plateau (means over the same sequences, t intervals),
+    `held_on`: on how many sequences the lower lr holds COLLAPSE of the plateau or more, and
+    `held`: whether its mean does. `seqs`: per_sequence rows of the curves at their chosen
+    lr; `check`: per_sequence rows of capacity_failed_lr; `saved`: the unclipped capacities."""
+    curves = at_chosen_lr(saved)
+    curves = curves[curves["exposures"] == curves["max_epochs"]]
+    plateau = curves.set_index([*NETWORK, "mode", "max_epochs"])["capacity"]
+    pairs = check.merge(seqs, on=KEYS, suffixes=("_other", "_own"))
+    pairs = pairs[~np.isclose(pairs["lr_other"], pairs["lr_own"])]
+    group = [*NETWORK, "mode", "max_epochs", "length", "lr_own", "lr_other"]
+    rows = []
+    for key, part in pairs.groupby(group, sort=True):
+        row = dict(zip(group, key, strict=True))
+        peak = plateau.get(tuple(row[k] for k in [*NETWORK, "mode", "max_epochs"]))
+        if peak is None or not np.isfinite(peak):
+            continue
+        own = part["saved_end_own"] / peak
+        other = part["saved_end_other"] / peak
+        m_own, lo_own, hi_own = paired_ratio(own, pd.Series(1.0, index=own.index))
+        m, lo, hi = paired_ratio(other, pd.Series(1.0, index=other.index))
+        rows.append({**row, "sequences": len(part), "plateau": float(peak),
+                     "own_share": m_own, "own_lo": lo_own, "own_hi": hi_own,
+                     "other_share": m, "other_lo": lo, "other_hi": hi,
+                     "held_on": int((other >= COLLAPSE).sum()), "held": bool(m >= COLLAPSE)})
+    return pd.DataFrame(rows)
+
+
+def failed_lines(check: pd.DataFrame) -> list[str]:
+    """The report's table of the check."""
+    if check.empty:
+        return []
+    held = int(check["held"].sum())
+    lines = ["", "### Failed lengths at a third of the lr (`capacity_failed_lr`)", "",
+             f"A length beyond the peak holding less than {COLLAPSE:g} of it is counted as failed "
+             "to train and left out of the lengths past the peak. Each failed length of a "
+             "chosen-lr curve trained again at a third of the curve's lr, on the same "
+             "sequences, all else as the curve: bits saved as a share of the curve's plateau "
+             "(mean over the sequences, t interval). "
+             f"At the lower lr {held} of {len(check)} failed lengths hold {COLLAPSE:g} of the "
+             "plateau or more: there the network holds that much of the longer sequence, and "
+             "training failed at the curve's lr; where it does not, the reading is untested.",
+             "", "| network | training | budget | length | lr | share of the plateau at the "
+             "curve's lr | at a third of it | sequences holding it | reads as |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for _, r in check.sort_values([*NETWORK, "mode", "length"]).iterrows():
+        lines.append(
+            f"| {family(r)} | {r['mode']} | {r['max_epochs']} | {int(r['length']):,} | "
+            f"{r['lr_own']:g} -> {r['lr_other']:g} | "
+            f"{ci_or_point(r['own_share'], r['own_lo'], r['own_hi'])} | "
+            f"{ci_or_point(r['other_share'], r['other_lo'], r['other_hi'])} | "
+            f"{r['held_on']} of {r['sequences']} | "
+            f"{'training failed at its lr' if r['held'] else 'fails at both lrs'} |")
+    return lines
+
+
+def failed_sentence(check: list[dict]) -> str:
+    """The README's line (from fit.json's rows)."""
+    if not check:
+        return ""
+    held = [r for r in check if r["held"]]
+    items = "; ".join(f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters, "
+                      f"{r['mode']} at {r['length']:,}: {r['own_share']:.2f} -> "
+                      f"{ci_or_point(r['other_share'], r['other_lo'], r['other_hi'])}"
+                      for r in check)
+    return (f"- **Failed lengths at a third of the lr** (`capacity_failed_lr`: each length "
+            f"beyond a peak that held less than {COLLAPSE:g} of the plateau, again at a third "
+            "of the curve's lr on the same sequences; share of the plateau, t interval over "
+            f"the sequences): {items}. {len(held)} of {len(check)} hold {COLLAPSE:g} of the "
+            "plateau or more at the lower lr: there training failed at the curve's lr, not the "
+            "network's hold" + ("; the others fail at both lrs, and why is untested." if
+                                len(held) < len(check) else "."))
