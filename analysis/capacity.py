@@ -43,7 +43,7 @@ from analysis.capacity_checks import (
     split_by_lr,
     window_ratios,
 )
-from analysis.capacity_failed import failed_check
+from analysis.capacity_failed import failed_check, with_failed
 from analysis.capacity_online_lr import (
     online_lr_check,
     with_online_lr,
@@ -411,7 +411,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
             result.budget_curves = with_lr_neighbours(result.budget_curves, result.budget_lr)
         result.verdicts = equal_budget_reasons(result.verdicts, result.budget_curves,
                                                result.online_lr)
-    result.verdicts = with_online_lr(result.verdicts, result.online_lr)
+    result.verdicts = with_failed(with_online_lr(result.verdicts, result.online_lr),
+                                  result.failed)
     if fresh_curves is not None and len(fresh_curves):
         result.between = between_widths(seqs, per_sequence(fresh_curves))
     return result

@@ -48,8 +48,48 @@ def failed_check(seqs: pd.DataFrame, check: pd.DataFrame, saved: pd.DataFrame) -
         rows.append({**row, "sequences": len(part), "plateau": float(peak),
                      "own_share": m_own, "own_lo": lo_own, "own_hi": hi_own,
                      "other_share": m, "other_lo": lo, "other_hi": hi,
-                     "held_on": int((other >= COLLAPSE).sum()), "held": bool(m >= COLLAPSE)})
+                     "held_on": int((other >= COLLAPSE).sum()), "held": bool(m >= COLLAPSE),
+                     "reads_as": reading(m, lo, hi)})
     return pd.DataFrame(rows)
+
+
+NO_DECLINE = "holds the plateau: training failed at its lr, no decline shown"
+SOME_DECLINE = "holds more, below the plateau: training failed at its lr, and the hold declines"
+
+
+def reading(share: float, lo: float, hi: float) -> str:
+    """What a failed length at the lower lr says, from its share of the plateau and the
+    share's interval."""
+    if lo > 1:
+        return "stores more than the plateau: the curve's lr limits its capacity (a lower bound)"
+    if hi >= 1:
+        return NO_DECLINE
+    if share >= COLLAPSE:
+        return SOME_DECLINE
+    return "fails at both lrs"
+
+
+def failed_reason(rows: pd.DataFrame) -> str | None:
+    """One verdict's reason from a network's rows."""
+    if rows.empty:
+        return None
+    parts = [f"{r['mode']} at {int(r['length']):,} letters: {r['own_share']:.2f} of the plateau "
+             f"at lr {r['lr_own']:g}, {ci_or_point(r['other_share'], r['other_lo'], r['other_hi'])}"
+             f" at {r['lr_other']:g} ({r['reads_as']})" for _, r in rows.iterrows()]
+    return ("a failed length at a third of the lr (capacity_failed_lr, same sequences): "
+            + "; ".join(parts))
+
+
+def with_failed(verdicts: list[dict], check: pd.DataFrame) -> list[dict]:
+    """Each verdict with its network's failed-length check as one more reason."""
+    if check.empty:
+        return verdicts
+    for v in verdicts:
+        reason = failed_reason(check[(check["cell"] == v["cell"]) & (check["units"] == v["units"])
+                                     & (check["alphabet_size"] == v["alphabet_size"])])
+        if reason:
+            v["reasons"].append(reason)
+    return verdicts
 
 
 def failed_lines(check: pd.DataFrame) -> list[str]:
@@ -57,6 +97,7 @@ def failed_lines(check: pd.DataFrame) -> list[str]:
     if check.empty:
         return []
     held = int(check["held"].sum())
+    whole = int((check["reads_as"] == NO_DECLINE).sum())
     lines = ["", "### Failed lengths at a third of the lr (`capacity_failed_lr`)", "",
              f"A length beyond the peak holding less than {COLLAPSE:g} of it is counted as failed "
              "to train and left out of the lengths past the peak. Each failed length of a "
@@ -65,18 +106,21 @@ def failed_lines(check: pd.DataFrame) -> list[str]:
              "(mean over the sequences, t interval). "
              f"At the lower lr {held} of {len(check)} failed lengths hold {COLLAPSE:g} of the "
              "plateau or more: there the network holds that much of the longer sequence, and "
-             "training failed at the curve's lr; where it does not, the reading is untested.",
+             f"training failed at the curve's lr; {whole} of them hold the plateau within their "
+             "interval (no decline shown), the others hold less than it (the hold declines "
+             "there); where a length holds less than "
+             f"{COLLAPSE:g} at both lrs, the reading is untested. Intervals over 3 sequences.",
              "", "| network | training | budget | length | lr | share of the plateau at the "
-             "curve's lr | at a third of it | sequences holding it | reads as |",
+             f"curve's lr (mean) | at a third of it | sequences holding {COLLAPSE:g} of it | "
+             "reads as |",
              "|---|---|---|---|---|---|---|---|---|"]
     for _, r in check.sort_values([*NETWORK, "mode", "length"]).iterrows():
         lines.append(
             f"| {family(r)} | {r['mode']} | {r['max_epochs']} | {int(r['length']):,} | "
             f"{r['lr_own']:g} -> {r['lr_other']:g} | "
-            f"{ci_or_point(r['own_share'], r['own_lo'], r['own_hi'])} | "
+            f"{r['own_share']:.2f} | "
             f"{ci_or_point(r['other_share'], r['other_lo'], r['other_hi'])} | "
-            f"{r['held_on']} of {r['sequences']} | "
-            f"{'training failed at its lr' if r['held'] else 'fails at both lrs'} |")
+            f"{r['held_on']} of {r['sequences']} | {r['reads_as']} |")
     return lines
 
 
@@ -89,10 +133,18 @@ def failed_sentence(check: list[dict]) -> str:
                       f"{r['mode']} at {r['length']:,}: {r['own_share']:.2f} -> "
                       f"{ci_or_point(r['other_share'], r['other_lo'], r['other_hi'])}"
                       for r in check)
+    more = [r for r in check if r["other_lo"] > 1]
     return (f"- **Failed lengths at a third of the lr** (`capacity_failed_lr`: each length "
             f"beyond a peak that held less than {COLLAPSE:g} of the plateau, again at a third "
             "of the curve's lr on the same sequences; share of the plateau, t interval over "
             f"the sequences): {items}. {len(held)} of {len(check)} hold {COLLAPSE:g} of the "
             "plateau or more at the lower lr: there training failed at the curve's lr, not the "
-            "network's hold" + ("; the others fail at both lrs, and why is untested." if
-                                len(held) < len(check) else "."))
+            f"network's hold; {sum(r['reads_as'] == NO_DECLINE for r in check)} hold the plateau "
+            "within their interval (no decline shown)"
+            + ("; the others fail at both lrs, and why is untested" if
+               len(held) < len(check) else "")
+            + (". Where the lower lr stores more than the plateau ("
+               + ", ".join(f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} "
+                           f"letters, {r['mode']} at {r['length']:,}" for r in more)
+               + "), the curve's lr limits its capacity: that capacity is a lower bound."
+               if more else "."))

@@ -202,7 +202,8 @@ def divergence(cap, path: Path) -> Path | None:
                       f"ΔAIC {r['delta_aic']:.0f})")
         grid = np.geomspace(m["length"].min(), m["length"].max() * 1.5, 200)
         ax.plot(grid, predicted_median(r, "power", grid), color=color, ls="--", lw=0.9)
-        ax.plot(grid, predicted_median(r, "divergence", grid), color=color, lw=1.3)
+        if r.get("divergence_identified", True):  # a ridge has no one curve to draw
+            ax.plot(grid, predicted_median(r, "divergence", grid), color=color, lw=1.3)
         if r["chosen"] == "divergence" and r["shape"] == "a divergence at Lc":
             ax.axvline(r["divergence_lc"], color=color, ls=":", lw=1)
     ax.axhline(PROTOCOL["budget_steps"], color="0.3", lw=0.8)

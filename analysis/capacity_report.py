@@ -12,7 +12,7 @@ from analysis.capacity_checks import status_counts
 from analysis.capacity_failed import failed_lines
 from analysis.capacity_online_lr import where_checked
 from analysis.code_length_report import saved_section
-from analysis.divergence import CLIFF_G, DELTA_AIC, FIT_DIGITS, IDENTIFIED, TIE
+from analysis.divergence import CLIFF_G, DELTA_AIC, FAR_LC, FIT_DIGITS, IDENTIFIED, TIE
 from analysis.divergence import TABLES as TABLES_READ
 from analysis.fmt import ci_or_point, family, last_step, specs_named
 
@@ -281,6 +281,23 @@ def between_lines(cap: Capacity) -> list[str]:
     return out
 
 
+def _lc_cell(r) -> str:
+    """Lc with its profile interval, no finer than the lengths tried; 'beyond X' where the
+    profile reaches its grid's end (a lower bound), 'not identified' on a ridge."""
+    grid_end = FAR_LC * r["longest_memorized"]
+    if r["lc_lo"] != r["lc_lo"]:
+        interval = f"beyond {grid_end:,.0f} (the profile grid's end)"
+    elif r["lc_open"]:
+        interval = f"[{r['lc_lo']:,.0f}, beyond {grid_end:,.0f}]"
+    else:
+        interval = f"[{r['lc_lo']:,.0f}, {r['lc_hi']:,.0f}]"
+    if not r["divergence_identified"]:
+        return f"not identified; profile {interval}"
+    if r["divergence_lc"] != r["divergence_lc"]:
+        return f"far beyond the data; profile {interval}"
+    return f"{r['divergence_lc']:,.0f} {interval}"
+
+
 def divergence_lines(cap: Capacity) -> list[str]:
     """T(L) towards what the network holds, on all the frontier-protocol runs."""
     d = cap.divergence
@@ -301,18 +318,21 @@ def divergence_lines(cap: Capacity) -> list[str]:
            f"by more than x{IDENTIFIED:g}, its b, g and Lc are not identified (a ridge of the "
            "likelihood: which point of it a search ends on is decided by rounding, and "
            "differs between CPUs), so only Lc's profile interval is given. Identified "
-           f"values are written to {FIT_DIGITS} significant digits, a wall's g (below "
-           f"{CLIFF_G:g}) as that bound.", "",
+           f"values are written to {FIT_DIGITS} significant digits (Lc in whole letters); a "
+           f"wall's g (its point estimate below {CLIFF_G:g}) and a far Lc are not placed by "
+           "the data and are not written. Lc's interval is never narrower than the lengths "
+           "tried: it runs at least from the longest length memorized to the next length "
+           "tried. The choice rests on in-sample AIC with seeds counted as independent; no "
+           "fresh-sequence check tests it.", "",
            "| network | lengths | longest memorized | power law b | divergence: b, g | Lc "
            "[profile 95%] | ΔAIC (power - divergence) | chosen | shape |",
            "|---|---|---|---|---|---|---|---|---|"]
     for _, r in d.fits.iterrows():
         point = r["divergence_identified"]
-        profile = (f"[{r['lc_lo']:,.0f}, {r['lc_hi']:,.0f}]"
-                   if r["chosen"] == "divergence" and r["lc_lo"] == r["lc_lo"] else "")
-        lc = ("-" if not profile else f"{r['divergence_lc']:,.0f} {profile}" if point
-              else f"not identified; profile {profile}")
-        g = f"{r['divergence_g']:.2f}" if r["divergence_g"] == r["divergence_g"] else f"< {CLIFF_G:g}"
+        lc = "-" if r["chosen"] != "divergence" else _lc_cell(r)
+        g = (f"{r['divergence_g']:.2f}" if r["divergence_g"] == r["divergence_g"]
+             else f"below {CLIFF_G:g} (a wall)" if r["shape"].startswith("a wall")
+             else "not placed (Lc far)")
         bg = f"{r['divergence_b']:.2f}, {g}" if point else "not identified"
         out.append(f"| {family(r)} | {r['lengths']} | {r['longest_memorized']:,} | "
                    f"{r['power_b']:.2f} | {bg} | "

@@ -217,6 +217,15 @@ def _bound(online_rising: bool, offline_rising: bool) -> str:
             else "neither side rising")
 
 
+def _level_at_end(curve) -> str:
+    """A level curve whose largest mean lies at its longest length has not shown where it
+    stops: its plateau may lie beyond, and a ratio over it may be understated."""
+    peak, last = curve.get("peak_length"), curve.get("last_length")
+    if curve["status"] == "level" and peak is not None and peak == last:
+        return "; online's largest mean at its longest length (level there: its plateau may lie beyond)"
+    return ""
+
+
 def online_offline(saved: pd.DataFrame, reads: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """Online (window 16) capacity over offline on the unclipped saving, per network, at the
     end of the offline budget (its cosine schedule done) and the same exposures online (the
@@ -252,6 +261,7 @@ def online_offline(saved: pd.DataFrame, reads: pd.DataFrame, seed: int = 0) -> p
                      "hi": float(hi), "paired": paired, "lengths": lengths,
                      "reads_as": _bound(on["status"] in LOWER_BOUND,
                                         off["status"] in LOWER_BOUND)
+                     + _level_at_end(on)
                      + ("; offline not at the lr chosen now" if not_chosen(off)
                         else "")})
     return pd.DataFrame(rows, columns=cols)

@@ -140,8 +140,10 @@ def ratio_table(ratio: pd.DataFrame) -> list[str]:
             "those sequences of online over offline, with the interval that inverts an exact "
             "two-sided sign-flip test (each sequence an independent draw, a cluster of its "
             "own; fewer than 6 give no finite interval at 95%). It compares the two on the "
-            "same sequences at the same lengths, past online's peak; the plateau ratio "
-            "compares each at its own peak.", "",
+            "same sequences at the same lengths, past online's peak, where online has stopped "
+            "gaining: it tests the direction, not the plateau ratio's size (it pools lengths at "
+            "which the ratio differs). With 6 sequences its interval is the range of the six "
+            "ratios (coverage 62/64). Pairs where either side saved nothing are left out.", "",
             "| network | parameters | exposures | online, bits per parameter (measure, "
             "status) | offline (lr, measure, status) | online / offline | the ratio is | "
             "lengths paired | paired by sequence past online's peak: online / offline (exact) |",
@@ -241,7 +243,8 @@ def saved_section(cap) -> list[str]:
             f"more longer lengths below the peak that hold {COLLAPSE:g} of it or more; 'past a "
             f"peak': one; a longer length below {COLLAPSE:g} of the peak failed to train, shows "
             "no decline of "
-            "what the network holds and is counted apart ('failed'), and a curve whose every "
+            "what the network holds and is counted apart ('failed': a reading that "
+            "`capacity_failed_lr` tests below, where it trained), and a curve whose every "
             "longer length failed 'collapsed at the longest length', a lower bound; 'level': "
             "the last doubling's interval includes no change; 'rising': it does not, and the "
             "capacity is a lower bound). 'Peaked' and 'past a peak' say where the largest mean "

@@ -127,6 +127,20 @@ def lc_interval(runs: pd.DataFrame, fit: dict) -> tuple[float, float]:
     return (min(inside), max(inside)) if inside else (math.nan, math.nan)
 
 
+def lc_bracket(fit: dict, lo: float, hi: float) -> dict:
+    """The profile interval of Lc no finer than the design: from the longest length memorized
+    at least to the next length tried, in whole letters; `lc_open` where it reaches the
+    profile grid's end (FAR_LC x the longest memorized length), so Lc is only a lower bound."""
+    if not math.isfinite(lo):
+        return dict(lc_lo=math.nan, lc_hi=math.nan, lc_open=fit["chosen"] == "divergence")
+    floor, grid_end = fit["longest_memorized"], FAR_LC * fit["longest_memorized"]
+    is_open = hi >= grid_end * (1 - 1e-9)
+    lo = floor if lo <= floor * 1.001 else lo  # the grid's first point: the floor, to 0.1%
+    top = max(hi, fit["next_length"]) if fit["next_length"] == fit["next_length"] else hi
+    return dict(lc_lo=float(round(lo)),
+                lc_hi=math.nan if is_open else float(round(top)), lc_open=bool(is_open))
+
+
 def _fit(runs: pd.DataFrame, divergence: bool) -> tuple[np.ndarray, float]:
     log_len, length, log_lo, log_hi = _arrays(runs)
     floor = float(length[runs["event"].to_numpy()].max()) if divergence else None
@@ -174,12 +188,17 @@ def fit_network(runs: pd.DataFrame) -> dict:
              else "an exponential-like rise (Lc far beyond the data)" if lc > FAR_LC * floor
              else "a divergence at Lc")
     point = (lambda x: _sig(x)) if identified else (lambda x: math.nan)
-    wall = g < CLIFF_G  # g is then only a bound: its digits move with rounding
+    # a wall's g and a far Lc are not placed by the data: the shape says what they show
+    wall, far = g < CLIFF_G, lc > FAR_LC * floor
+    beyond = runs.loc[runs["length"] > floor, "length"]
     return dict(runs=len(runs), lengths=int(runs["length"].nunique()), shape=shape,
-                longest_memorized=int(floor), power_b=_sig(float(power[1])),
+                longest_memorized=int(floor),
+                next_length=int(beyond.min()) if len(beyond) else math.nan,
+                power_b=_sig(float(power[1])),
                 power_sigma=_sig(math.exp(power[2])), aic_power=aic_p,
                 divergence_identified=identified, divergence_b=point(float(div[1])),
-                divergence_g=math.nan if wall else point(g), divergence_lc=point(lc),
+                divergence_g=math.nan if wall or far else point(g),
+                divergence_lc=float(round(lc)) if identified and not far else math.nan,
                 divergence_sigma=point(math.exp(div[2])), aic_divergence=aic_d,
                 delta_aic=aic_p - aic_d,
                 chosen="divergence" if aic_p - aic_d > DELTA_AIC else "power",
@@ -201,7 +220,7 @@ def predicted_median(fit: dict, form: str, length: np.ndarray) -> np.ndarray:
     """The fitted median steps at `length` (inf at and beyond Lc)."""
     p = fit[f"{form}_params"]
     ln_t = p[0] + p[1] * np.log(length)
-    if form == "divergence":  # the best fit's own Lc, where the written one is not identified
+    if form == "divergence":  # the best fit's own Lc, where none is written
         lc = fit["longest_memorized"] * (1 + math.exp(p[3]))
         with np.errstate(divide="ignore", invalid="ignore"):
             ln_t = np.where(length < lc, ln_t - math.exp(p[4]) * np.log1p(-length / lc), np.inf)
@@ -218,7 +237,7 @@ def analyse_divergence(frames: list[pd.DataFrame]) -> Divergence | None:
             continue  # no curve to place, or no failure to place Lc against
         fit = fit_network(g)
         lo, hi = lc_interval(g, fit) if fit["chosen"] == "divergence" else (math.nan, math.nan)
-        rows.append({**dict(zip(NETWORK, key, strict=True)), **fit, "lc_lo": lo, "lc_hi": hi})
+        rows.append({**dict(zip(NETWORK, key, strict=True)), **fit, **lc_bracket(fit, lo, hi)})
     return Divergence(fits=pd.DataFrame(rows), medians=medians(runs))
 
 

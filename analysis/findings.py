@@ -88,7 +88,7 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
                         divergence=records(div[(div["cell"] == "lstm")
                                                & (div["alphabet_size"] == 26)], [
                             "units", "chosen", "delta_aic", "divergence_identified",
-                            "divergence_g", "divergence_lc", "lc_lo", "lc_hi",
+                            "divergence_g", "divergence_lc", "lc_lo", "lc_hi", "lc_open",
                             "longest_memorized", "power_b"])
                         if div is not None and len(div) else []))
     if "rtrl" in doc:

@@ -113,3 +113,12 @@ def test_the_readme_names_the_exact_intervals_and_counts_the_rest():
         "[" in text and "over 6 sequences (online less on 6, p 0.031)" in text
     assert "the other 1 rest on 3 paired sequences or fewer" in text
     assert _exact_sentence([]) == ""
+
+
+def test_a_level_online_curve_whose_largest_mean_is_its_longest_length_is_named():
+    from analysis.code_length import _level_at_end
+
+    at_end = dict(status="level", peak_length=131072, last_length=131072)
+    assert "its plateau may lie beyond" in _level_at_end(at_end)
+    assert _level_at_end(dict(at_end, peak_length=65536)) == ""
+    assert _level_at_end(dict(at_end, status="peaked")) == ""

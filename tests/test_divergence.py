@@ -161,23 +161,49 @@ def test_the_written_fit_does_not_move_with_rounding_noise():
 
 
 def test_the_report_writes_a_ridge_as_not_identified_and_a_wall_s_g_as_a_bound():
+    """Lc's interval never finer than the lengths tried, 'beyond' the profile grid's end;
+    a ridge writes no point; a wall's g is not written, only that it lies below 0.1."""
     from types import SimpleNamespace
 
     from analysis.capacity_report import divergence_lines
     from analysis.divergence import Divergence
 
     base = dict(cell="lstm", alphabet_size=26, lengths=7, longest_memorized=512, power_b=1.2,
-                delta_aic=30.0, chosen="divergence", lc_lo=520.0, lc_hi=900.0)
+                delta_aic=30.0, chosen="divergence", lc_lo=520.0, lc_hi=1024.0, lc_open=False,
+                next_length=1024)
     fits = pd.DataFrame([
         dict(base, units=8, divergence_identified=True, divergence_b=1.02, divergence_g=1.46,
              divergence_lc=700.0, shape="a divergence at Lc"),
+        dict(base, units=12, divergence_identified=True, divergence_b=1.02, divergence_g=1.46,
+             divergence_lc=700.0, lc_hi=math.nan, lc_open=True, shape="a divergence at Lc"),
         dict(base, units=16, divergence_identified=False, divergence_b=math.nan,
              divergence_g=math.nan, divergence_lc=math.nan,
              shape="not identified: equally likely fits differ in Lc and g (a ridge)"),
+        dict(base, units=24, divergence_identified=False, divergence_b=math.nan,
+             divergence_g=math.nan, divergence_lc=math.nan, lc_lo=math.nan, lc_hi=math.nan,
+             lc_open=True, shape="not identified: equally likely fits differ in Lc and g (a ridge)"),
         dict(base, units=32, divergence_identified=True, divergence_b=1.13, divergence_g=math.nan,
-             divergence_lc=512.0, shape="a wall: T follows the power law up to Lc, then never")])
+             divergence_lc=513.0, lc_lo=512.0, shape="a wall: T follows the power law up to Lc, "
+             "then never")])
     text = "\n".join(divergence_lines(SimpleNamespace(divergence=Divergence(fits, pd.DataFrame()))))
-    assert "| LSTM 8, 26 letters | 7 | 512 | 1.20 | 1.02, 1.46 | 700 [520, 900] |" in text
+    assert "| LSTM 8, 26 letters | 7 | 512 | 1.20 | 1.02, 1.46 | 700 [520, 1,024] |" in text
+    assert "| LSTM 12, 26 letters | 7 | 512 | 1.20 | 1.02, 1.46 | 700 [520, beyond 4,096] |" in text
     assert "| LSTM 16, 26 letters | 7 | 512 | 1.20 | not identified | not identified; profile " \
-        "[520, 900] |" in text and "| not identified: equally likely fits" in text
-    assert "| LSTM 32, 26 letters | 7 | 512 | 1.20 | 1.13, < 0.1 | 512 [520, 900] |" in text
+        "[520, 1,024] |" in text and "| not identified: equally likely fits" in text
+    assert "| not identified; profile beyond 4,096 (the profile grid's end) |" in text
+    assert "| LSTM 32, 26 letters | 7 | 512 | 1.20 | 1.13, below 0.1 (a wall) | 513 [512, 1,024] |" \
+        in text
+
+
+def test_lc_s_interval_is_no_finer_than_the_lengths_tried():
+    """A wall's profile [1,025, 1,053] between tested lengths 1,024 and 2,048 is written as
+    [1,024, 2,048]; a profile at the grid's end is open (Lc only a lower bound)."""
+    from analysis.divergence import FAR_LC, lc_bracket
+
+    fit = dict(longest_memorized=1024, next_length=2048, chosen="divergence")
+    assert lc_bracket(fit, 1024.93, 1053.1) == dict(lc_lo=1024.0, lc_hi=2048.0, lc_open=False)
+    assert lc_bracket(fit, 1100.0, 3000.4) == dict(lc_lo=1100.0, lc_hi=3000.0, lc_open=False)
+    got = lc_bracket(fit, 900.0, FAR_LC * 1024)
+    assert got["lc_lo"] == 1024.0 and got["lc_open"] and math.isnan(got["lc_hi"])
+    none = lc_bracket(fit, math.nan, math.nan)
+    assert none["lc_open"] and math.isnan(none["lc_lo"])
