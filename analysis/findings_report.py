@@ -9,7 +9,7 @@ from typing import Any
 
 from analysis.findings_brief import AMB, DEP, brief, effects
 from analysis.findings_capacity_report import readme_capacity
-from analysis.fmt import ci, doubling, loss_name, pct
+from analysis.fmt import ci, ci_or_grid, doubling, loss_name, pct
 
 ANSWER_WORDS = {"no": "no detectable effect", "yes": "yes", "mixed": "not in general"}
 
@@ -92,7 +92,7 @@ def _readme_frontier(f: dict) -> list[str]:
                    f"{le['budget_steps']:,} steps, lr {le['lr_to']:g} reaches "
                    f"further (CI above ×1) for {le['longer']} of {len(le['rows'])} (width, "
                    "alphabet) pairs, " + ", ".join(
-                       f"×{ci(r['L_ratio'], r['lo'], r['hi'])} at {r['units']} units and "
+                       f"×{ci_or_grid(r['L_ratio'], r['lo'], r['hi'])} at {r['units']} units and "
                        f"{r['alphabet_size']} letters" for r in further)
                    + ". Where a network was limited by its lr or budget, L* is a lower "
                    "bound on what it can hold.")
@@ -103,14 +103,14 @@ def _readme_frontier(f: dict) -> list[str]:
                 out.append(f"- **More steps still move the widest frontier**: at lr {be['lr']:g}, "
                            f"{r['budget_steps_to']:,} instead of {r['budget_steps_from']:,} "
                            f"steps moves L* of {r['units']} units at {r['alphabet_size']} "
-                           f"letters by ×{ci(r['L_ratio'], r['lo'], r['hi'])}.")
+                           f"letters by ×{ci_or_grid(r['L_ratio'], r['lo'], r['hi'])}.")
         kept = [r for r in be["rows"] if r["verdict"] == "unresolved"]
         if kept:
             out.append(f"- **More steps leave the widest frontier where it was**: at lr "
                        f"{be['lr']:g}, {kept[0]['budget_steps_to']:,} instead of "
                        f"{kept[0]['budget_steps_from']:,} steps: " + ", ".join(
                            f"L* of {r['units']} units at {r['alphabet_size']} letters "
-                           f"×{ci(r['L_ratio'], r['lo'], r['hi'])} ({r['L_from']:.0f} → "
+                           f"×{ci_or_grid(r['L_ratio'], r['lo'], r['hi'])} ({r['L_from']:.0f} → "
                            f"{r['L_to']:.0f})" for r in kept) + ".")
     return out
 

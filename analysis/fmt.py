@@ -50,6 +50,15 @@ def ci_or_point(x: float, lo: float, hi: float, fmt: str = ".2f") -> str:
     return f"{x:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
 
 
+def ci_or_grid(x: float, lo: float, hi: float) -> str:
+    """'1.68 [1.19, 1.94]', or where the interval collapses to its point (every sequence moved
+    by the same grid step), '2.00 (the same on every sequence: no finer than the lengths
+    tried)'."""
+    if lo == lo and hi == hi and round(lo, 2) == round(hi, 2):
+        return f"{x:.2f} (the same on every sequence: no finer than the lengths tried)"
+    return f"{x:.2f} [{lo:.2f}, {hi:.2f}]"
+
+
 def family(r) -> str:
     """'LSTM 8, 26 letters': a row's cell, width and alphabet."""
     return f"{r['cell'].upper()} {int(r['units'])}, {int(r['alphabet_size'])} letters"

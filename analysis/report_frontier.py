@@ -9,6 +9,7 @@ import pandas as pd
 
 from analysis.fmt import (
     ci,
+    ci_or_grid,
     frontier_cell,
     loss_name,
     num,
@@ -85,7 +86,7 @@ def _setting(r: object) -> str:
 def _effect_list(effects: pd.DataFrame) -> str:
     """'lstm 8 units, 4 letters: ×1.68 [1.19, 1.94]; ...' for an lr or budget effect table."""
     return "; ".join(f"{r.cell} {r.units} units, {r.alphabet_size} letters: "
-                     f"×{r.L_ratio:.2f} [{r.lo:.2f}, {r.hi:.2f}]"
+                     f"×{ci_or_grid(r.L_ratio, r.lo, r.hi)}"
                      + (" (an end of the tested lengths)" if r.censored else "")
                      for r in effects.itertuples())
 

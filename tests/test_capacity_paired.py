@@ -122,3 +122,16 @@ def test_a_level_online_curve_whose_largest_mean_is_its_longest_length_is_named(
     assert "its plateau may lie beyond" in _level_at_end(at_end)
     assert _level_at_end(dict(at_end, peak_length=65536)) == ""
     assert _level_at_end(dict(at_end, status="peaked")) == ""
+
+
+def test_an_interval_that_collapses_to_its_point_is_written_as_the_grid_s():
+    """SCIENCE.md: a bootstrap interval that collapses to a point means the grid is too
+    coarse, not a precise result (the frontier's L* ratios between lrs)."""
+    from analysis.fmt import ci_or_grid, last_step, specs_named
+
+    assert ci_or_grid(2.0, 2.0, 2.0) == "2.00 (the same on every sequence: no finer than the " \
+        "lengths tried)"
+    assert ci_or_grid(1.68, 1.19, 1.94) == "1.68 [1.19, 1.94]"
+    assert last_step({"last_step": 2.0}) == "last doubling"
+    assert last_step({"last_step": 2 ** 0.5}) == "last step, x1.41 in length"
+    assert specs_named(None, "a") == "`a`" and specs_named(["a", "b"], "c") == "`a`, `b`"
