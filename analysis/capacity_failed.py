@@ -41,10 +41,10 @@ def failed_check(seqs: pd.DataFrame, check: pd.DataFrame, saved: pd.DataFrame) -
         peak = plateau.get(tuple(row[k] for k in [*NETWORK, "mode", "max_epochs"]))
         if peak is None or not np.isfinite(peak):
             continue
-        own = part["saved_end_own"] / peak
+        plateau_each = pd.Series(peak, index=part.index)
+        m_own, lo_own, hi_own = paired_ratio(part["saved_end_own"], plateau_each)
+        m, lo, hi = paired_ratio(part["saved_end_other"], plateau_each)
         other = part["saved_end_other"] / peak
-        m_own, lo_own, hi_own = paired_ratio(own, pd.Series(1.0, index=own.index))
-        m, lo, hi = paired_ratio(other, pd.Series(1.0, index=other.index))
         rows.append({**row, "sequences": len(part), "plateau": float(peak),
                      "own_share": m_own, "own_lo": lo_own, "own_hi": hi_own,
                      "other_share": m, "other_lo": lo, "other_hi": hi,

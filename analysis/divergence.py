@@ -40,8 +40,8 @@ CHI2_95 = 3.841
 # Fits within TIE nats of the best are equally likely; where their Lc or g differ by more
 # than IDENTIFIED x the divergence's point estimates are not identified (a ridge). The
 # identified ones are written to FIT_DIGITS: a search stops wherever its gradient is small,
-# and the last digits of where differ between CPUs (vector units sum in another order); a
-# wall's g (below CLIFF_G) is written as a bound only, its digits moving the most.
+# and the last digits of where differ between CPUs (vector units sum in another order). A
+# wall's g (below CLIFF_G) and a far Lc are not written: their digits move the most.
 TIE = 1e-3
 IDENTIFIED = 1.05
 FIT_DIGITS = 3
@@ -141,7 +141,9 @@ def lc_bracket(fit: dict, lo: float, hi: float) -> dict:
                 lc_hi=math.nan if is_open else float(round(top)), lc_open=bool(is_open))
 
 
-def _fit(runs: pd.DataFrame, divergence: bool) -> tuple[np.ndarray, float]:
+def _fit(runs: pd.DataFrame, divergence: bool) -> tuple[np.ndarray, float, list[np.ndarray]]:
+    """The best of the searches (its parameters and -log L) and every search's end within
+    TIE of it."""
     log_len, length, log_lo, log_hi = _arrays(runs)
     floor = float(length[runs["event"].to_numpy()].max()) if divergence else None
     mem = runs[runs["event"]]
