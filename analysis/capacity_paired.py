@@ -14,7 +14,6 @@ at 5% and give no finite interval.
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -22,51 +21,11 @@ import pandas as pd
 
 from analysis.capacity_checks import COLLAPSE
 from analysis.code_length import ONLINE, at_chosen_lr
+from analysis.exact import sign_flip_interval, sign_flip_p, sign_patterns
 from analysis.load import group_rng
 
-ALPHA = 0.05
 PAIRED_COLUMNS = ["sequences", "lengths_used", "less_on", "paired_ratio", "paired_lo",
                   "paired_hi", "p"]
-ENUMERATE = 16  # every sign pattern up to this many sequences, else a seeded sample
-SAMPLED = 1 << 16
-
-
-def _patterns(n: int, rng: np.random.Generator) -> np.ndarray:
-    if n <= ENUMERATE:
-        return np.array(list(itertools.product((-1.0, 1.0), repeat=n)))
-    draws = rng.choice((-1.0, 1.0), size=(SAMPLED, n))
-    draws[0] = 1.0  # the observed pattern is one of them
-    return draws
-
-
-def sign_flip_p(x: np.ndarray, patterns: np.ndarray, mu: float = 0.0) -> float:
-    """Two-sided sign-flip p of mean(x) = mu: the share of sign patterns whose |mean| is at
-    least the observed one.
-
-    >>> x = np.array([1.0, 2.0, 3.0])
-    >>> sign_flip_p(x, _patterns(3, np.random.default_rng(0)))
-    0.25
-    """
-    d = x - mu
-    return float(np.mean(np.abs(patterns @ np.abs(d)) >= abs(d.sum()) - 1e-9))
-
-
-def sign_flip_interval(x: np.ndarray, patterns: np.ndarray) -> tuple[float, float]:
-    """The mu not rejected at ALPHA (bisection from the mean outwards); (nan, nan) where no
-    mu can be rejected (too few sequences)."""
-    m = float(x.mean())
-    spread = float(x.max() - x.min()) + 1.0
-    if sign_flip_p(x, patterns, m + 10 * spread) > ALPHA:
-        return math.nan, math.nan
-
-    def edge(outer: float) -> float:
-        inner = m
-        for _ in range(60):
-            mid = (inner + outer) / 2
-            inner, outer = (mid, outer) if sign_flip_p(x, patterns, mid) > ALPHA else (inner, mid)
-        return inner
-
-    return edge(m - 10 * spread), edge(m + 10 * spread)
 
 
 def _held(means: pd.Series) -> pd.Series:
@@ -104,7 +63,7 @@ def paired_ratio_exact(saved: pd.DataFrame, reads: pd.DataFrame, ratio: pd.DataF
                **dict(zip(PAIRED_COLUMNS, (len(x), sorted({int(n) for n in pairs["length"]}),
                                            int((x < 0).sum()), *[math.nan] * 4), strict=True))}
         if len(x):
-            patterns = _patterns(len(x), group_rng(seed, (*r[base], r["exposures"],
+            patterns = sign_patterns(len(x), group_rng(seed, (*r[base], r["exposures"],
                                                           r["offline_lr"])))
             lo, hi = sign_flip_interval(x, patterns)
             row.update(paired_ratio=float(np.exp(x.mean())), paired_lo=float(np.exp(lo)),

@@ -19,7 +19,6 @@ The `rtrl` sweep trains every sequence and seed three times, with the exact onli
 
 from __future__ import annotations
 
-import itertools
 import math
 import zlib
 
@@ -28,6 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.capacity import lstar_bisection
+from analysis.exact import sign_flip_p
 from analysis.frontier import crossing
 from analysis.load import outcomes, split_errors
 from analysis.survival import kaplan_meier
@@ -140,15 +140,10 @@ def discordant(table: pd.DataFrame, base: str = "16") -> pd.DataFrame:
     return in_order(pd.DataFrame(rows))
 
 
-def _sign_flip_p(x: np.ndarray) -> float:
-    """Exact two-sided sign-flip test of mean(x) = 0 over every sign pattern (n <= 16)."""
+def _sign_flip_finite(x: np.ndarray) -> float:
+    """analysis.exact.sign_flip_p over the finite values (nan where there are none)."""
     x = x[np.isfinite(x)]
-    n = len(x)
-    if n == 0:
-        return math.nan
-    signs = np.array(list(itertools.product((-1.0, 1.0), repeat=n)))
-    means = np.abs(signs @ np.abs(x)) / n
-    return float(np.mean(means >= abs(x.mean()) - 1e-12))
+    return sign_flip_p(x) if len(x) else math.nan
 
 
 def _t_interval(x: np.ndarray) -> tuple[float, float, float]:
@@ -223,7 +218,7 @@ def bits_beyond(table: pd.DataFrame, lstar_table: pd.DataFrame, base: str = "16"
                              sequences=len(per_seq), pairs=len(log_ratio), ratio=math.exp(m),
                              lo=math.exp(lo) if np.isfinite(lo) else math.nan,
                              hi=math.exp(hi) if np.isfinite(hi) else math.nan,
-                             p=_sign_flip_p(per_seq.to_numpy()),
+                             p=_sign_flip_finite(per_seq.to_numpy()),
                              lowest=float(by_length.min()), highest=float(by_length.max())))
     return pd.DataFrame(rows)
 

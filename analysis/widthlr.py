@@ -12,17 +12,16 @@ lr at the grid's top or bottom (`edge`) may lie beyond it.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from analysis.exact import ALPHA, sign_flip_p
 from analysis.load import outcomes, split_errors
 from analysis.survival import kaplan_meier
 
-ALPHA = 0.05
 N_BOOT = 1000
 SEED = 0
 
@@ -47,15 +46,6 @@ def step_verdict(difference: float, p_exact: float) -> str:
     if p_exact >= ALPHA:
         return ""
     return "worse" if difference < 0 else "better"
-
-
-def sign_flip_p(d: np.ndarray) -> float:
-    """Exact two-sided sign-flip p of the mean of per-sequence differences `d` (all 2^n
-    sign patterns; n <= 16)."""
-    d = np.asarray(d, dtype=float)
-    signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(d))))
-    means = np.abs(signs @ d) / len(d)
-    return float(np.mean(means >= abs(d.mean()) - 1e-12))
 
 
 def _per_sequence_share(counts: pd.DataFrame, cell: tuple, seqs: list[str]) -> np.ndarray:

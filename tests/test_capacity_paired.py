@@ -7,14 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.capacity_paired import (
-    ALPHA,
-    _patterns,
-    paired_cell,
-    paired_ratio_exact,
-    sign_flip_interval,
-    sign_flip_p,
-)
+from analysis.capacity_paired import paired_cell, paired_ratio_exact
+from analysis.exact import ALPHA, sign_flip_interval, sign_flip_p
+from analysis.exact import sign_patterns as _patterns
 
 
 def _brute_p(x: np.ndarray, mu: float) -> float:
