@@ -50,7 +50,13 @@ from analysis.capacity_online_lr import (
 )
 from analysis.capacity_paired import paired_ratio_exact
 from analysis.capacity_verdicts import verdicts
-from analysis.divergence import Divergence, analyse_divergence, time_to_memorize
+from analysis.divergence import (
+    Divergence,
+    analyse_divergence,
+    protocol_runs,
+    time_to_memorize,
+)
+from analysis.divergence_check import fresh_check
 from analysis.load import group_rng, join_runs, numbers, parameters, records
 
 EXPOSURES = (100, 300, 1000)
@@ -342,6 +348,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
         result.lstar = lstar_bisection(pd.concat(parts, ignore_index=True))
         result.lstar_between = lstar_between(result.lstar)
     result.divergence = analyse_divergence(protocol or [])
+    if result.divergence is not None:
+        result.divergence.fresh = fresh_check(protocol_runs(protocol))
     table = join_runs(table, plateau)[0]
     for name, extra in (("capacity_more", more), ("capacity_far", far),
                         ("capacity_beyond", beyond), ("capacity_online_lr", online_lr),

@@ -54,6 +54,7 @@ MIN_LENGTHS_DIVERGENCE = 5  # a 3-parameter form fits 3 points exactly: AIC cann
 class Divergence:
     fits: pd.DataFrame  # per network: both forms, their AICs, the verdict
     medians: pd.DataFrame  # per network and length: runs, share memorized, KM median steps
+    fresh: pd.DataFrame | None = None  # the forms fitted without the fresh runs, scored on them
 
 
 def protocol_runs(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -50,6 +50,7 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
     if a.capacity is not None:
         cap = a.capacity
         div = cap.divergence.fits if cap.divergence is not None else None
+        fresh = cap.divergence.fresh if cap.divergence is not None else None
         out.append(dict(id="capacity", headline=headline(cap), at_chosen=at_chosen(cap),
                         budget_curves=records(cap.budget_curves, list(cap.budget_curves.columns)),
                         budget_lr=records(cap.budget_lr, list(cap.budget_lr.columns)),
@@ -90,7 +91,9 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
                             "units", "chosen", "delta_aic", "divergence_identified",
                             "divergence_g", "divergence_lc", "lc_lo", "lc_hi", "lc_open",
                             "longest_memorized", "power_b"])
-                        if div is not None and len(div) else []))
+                        if div is not None and len(div) else [],
+                        divergence_fresh=records(fresh, list(fresh.columns))
+                        if fresh is not None and len(fresh) else []))
     if "rtrl" in doc:
         out.append(dict(id="rtrl", **doc["rtrl"]["verdicts"]))
     if "usercells" in doc:

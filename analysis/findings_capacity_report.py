@@ -233,9 +233,34 @@ def readme_capacity(f: dict) -> list[str]:
                        "× the longest length memorized)" for r in div)
                    + f". Where Lc's profile interval reaches its grid's end ({FAR_LC:g}× the longest "
                    "length memorized) Lc is only a lower bound. The choice rests on in-sample "
-                   "AIC with the seeds of a sequence counted as independent; no fresh-sequence "
-                   "check tests it.")
+                   "AIC with the seeds of a sequence counted as independent. "
+                   + _fresh_words(f.get("divergence_fresh", [])))
     return out
+
+
+def _fresh_words(fresh: list[dict]) -> str:
+    """The forms fitted without the fresh sequences, predicting them (a sentence)."""
+    if not fresh:
+        return "No fresh-sequence check tests it."
+
+    def one(r: dict) -> str:
+        s = "s" if r["median_lengths"] != 1 else ""
+        return (f"{r['units']} units ({r['loglik_gain']:+.1f} nats over {r['fresh_sequences']} "
+                f"sequences, {r['favour_divergence']} favouring the divergence and "
+                f"{r['favour_power']} the power law, exact sign-flip p {r['sign_flip_p']:.2g}; "
+                f"median steps predicted to x{r['divergence_factor']:.2f} against the power "
+                f"law's x{r['power_factor']:.2f} at {r['median_lengths']} length{s})")
+
+    better = [r for r in fresh if r["loglik_gain"] > 0]
+    worse = [r for r in fresh if r["loglik_gain"] <= 0]
+    parts = []
+    if better:
+        parts.append("the divergence predicts them better for " + ", ".join(map(one, better)))
+    if worse:
+        parts.append("the power law for " + ", ".join(map(one, worse)))
+    return ("Fitted without the fresh sequences (`frontier_fresh`) and scored on them, "
+            + "; ".join(parts) + ". Where p is above 0.05 the sequences' noise could give the "
+            "difference.")
 
 
 def _lc_interval(r: dict) -> str:
