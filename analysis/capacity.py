@@ -311,6 +311,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                      offline_long_lr_up: pd.DataFrame | None = None,
                      far_online: pd.DataFrame | None = None,
                      second_past_peak: pd.DataFrame | None = None,
+                     peak_pairs: pd.DataFrame | None = None,
+                     peak_sequences: pd.DataFrame | None = None,
                      failed_lr: pd.DataFrame | None = None,
                      online_lr_peak: pd.DataFrame | None = None) -> Capacity | None:
     """Everything above from the tables (None where capacity_lr is missing). `plateau` and
@@ -331,7 +333,9 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     capacity_lr lacks, joined to it), `online64` is its curve, and `past_peak` takes every
     curve with fewer than two lengths beyond its peak one doubling further, `far_online`
     three online curves one doubling further again, and `second_past_peak` the five curves
-    still with one length beyond their peak a second one (all four joined as `beyond`);
+    still with one length beyond their peak a second one, `peak_pairs` new sequences at
+    online's peak trained both ways (so they pair by sequence) and `peak_sequences` three
+    more at the other curves' peaks (all six joined as `beyond`);
     `online_lr_peak` trains online curves at a third and three times their lr at their peak
     (analysis.capacity_online_lr: compared by sequence, not joined); `failed_lr` trains each
     failed length at a third of its curve's lr (analysis.capacity_failed: compared, not
@@ -355,7 +359,9 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                         ("capacity_beyond", beyond), ("capacity_online_lr", online_lr),
                         ("capacity_online64", online64), ("capacity_past_peak", past_peak),
                         ("capacity_far_online", far_online),
-                        ("capacity_second_past_peak", second_past_peak)):
+                        ("capacity_second_past_peak", second_past_peak),
+                        ("capacity_peak_pairs", peak_pairs),
+                        ("capacity_peak_sequences", peak_sequences)):
         if extra is None:
             continue
         extra = extra[extra["status"] != "error"]  # an error row never replaces a stored run

@@ -9,8 +9,8 @@ shorter again where a curve still peaked at its shortest), on the short curves' 
 they exist. Each longer budget is a protocol of its own (the cosine schedule spans the
 whole budget), so its runs form curves of their own and never join the short ones:
 - `budget_ratios`: per network, length and budget, the bits saved after the longer budget
-  over those after the short one on the same sequences (mean of per-sequence ratios,
-  t interval over sequences);
+  over those after the short one on the same sequences (geometric mean of per-sequence
+  ratios, t interval over sequences on the log scale: `paired_ratio`);
 - `budget_capacity`: per network and budget, the plateau over the lengths it tried, its
   status there (analysis.capacity_checks.last_doubling), its ratio to the short curve's
   plateau, to the next shorter of the longer budgets where one was trained (3000 over
@@ -41,12 +41,30 @@ CAPPED = 0.99  # a length whose mean saving reaches this share of n log2 A is ca
 CURVE = [*NETWORK, "mode", "params", "max_epochs", "lr"]
 
 
+# How paired_ratio summarizes, for the report's method sentences.
+RATIO_MEAN = ("the geometric mean over sequences, with a t interval on the log scale (the "
+              "arithmetic mean, whose interval can reach below zero, where a sequence saved "
+              "nothing or less on either side)")
+
+
 def paired_ratio(num: pd.Series, den: pd.Series) -> tuple[float, float, float]:
-    """The mean over sequences of num / den, with a t interval (NaN from one sequence)."""
+    """The geometric mean over sequences of num / den, with a t interval on the log scale
+    (a ratio's interval stays positive, and x2 and x0.5 lie as far from 1); where a sequence
+    saved nothing or less on either side (a ratio <= 0: a network can predict worse than
+    uniform), the arithmetic mean with its t interval, which can then reach below zero.
+    NaN intervals from one sequence.
+
+    >>> [round(v, 3) for v in paired_ratio(pd.Series([2.0, 8.0]), pd.Series([1.0, 1.0]))][:1]
+    [4.0]
+    """
     ratio = (num / den).to_numpy(float)
-    m = float(ratio.mean())
-    half = (float(stats.t.ppf(0.975, len(ratio) - 1) * ratio.std(ddof=1) / math.sqrt(len(ratio)))
-            if len(ratio) > 1 else math.nan)
+    positive = bool((ratio > 0).all())
+    x = np.log(ratio) if positive else ratio
+    m = float(x.mean())
+    half = (float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+            if len(x) > 1 else math.nan)
+    if positive:
+        return math.exp(m), math.exp(m - half), math.exp(m + half)
     return m, m - half, m + half
 
 
@@ -292,8 +310,8 @@ def lr_sensitivity(longer: pd.DataFrame, other_lr: pd.DataFrame,
                    curves: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per network, budget and length: the bits saved at another lr (`other_lr`:
     per_sequence rows of capacity_offline_long_lr) over those at the budget's own lr
-    (`longer`: per_sequence rows of the longer budgets) on the same sequences, the mean of
-    the per-sequence ratios with a t interval over sequences (`more_on`: on how many sequences
+    (`longer`: per_sequence rows of the longer budgets) on the same sequences, per-sequence
+    ratios summarized by paired_ratio (`more_on`: on how many sequences
     the other lr stores more); bits per parameter beside, and
     `curve_peak`: the peak length of the budget's curve (`curves`, budget_capacity's), which
     lengths added after the check can move away from the length it was made at."""

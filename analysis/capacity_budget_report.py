@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 
+from analysis.capacity_budget import RATIO_MEAN
 from analysis.capacity_checks import COLLAPSE
 from analysis.fmt import ci_or_point, family, last_step
 
@@ -71,8 +72,8 @@ def lr_lines(lr: pd.DataFrame) -> list[str]:
              "third of its lr and three times it) at its curve's peak length when the check was "
              "made (before `capacity_offline_short` added shorter lengths; where the peak has "
              "moved since, the length column says where it is now), on the same sequences: the "
-             "mean over sequences of the bits saved at that lr over those at the budget's own, "
-             "t interval over the sequences (3).", "",
+             "bits saved at that lr over those at the budget's own per sequence, summarized by "
+             f"{RATIO_MEAN}; 3 sequences.", "",
              "| network | parameters | budget | length | own lr | other lr | bits per parameter "
              "at the own lr | at the other | other / own |", "|---|---|---|---|---|---|---|---|---|"]
     for _, r in lr.sort_values(["cell", "alphabet_size", "units", "max_epochs",
@@ -105,9 +106,9 @@ def offline_budget_lines(budget: pd.DataFrame, curves: pd.DataFrame,
              "sequences wherever those exist (new draws at lengths the 300-exposure curve did "
              "not try). Each budget is a curve of its own, never joined to the 300-exposure "
              "one.", "",
-             "Per length, on the same sequences: the mean over sequences of each sequence's bits "
-             "saved after the budget over those after 300, t interval over the sequences (3, "
-             "so indicative). Where it exceeds 1, the 300-exposure capacity was limited by its "
+             "Per length, on the same sequences: each sequence's bits saved after the budget over "
+             f"those after 300, summarized by {RATIO_MEAN} (3 sequences, so indicative). Where it "
+             "exceeds 1, the 300-exposure capacity was limited by its "
              "budget and is only a lower bound on what the network holds under this protocol. "
              "A length marked capped is one where the budget saves 99% or more of all the "
              "sequence holds (n log2 A): the length, not the network, limits it there.",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.capacity_budget import NETWORK, paired_ratio
+from analysis.capacity_budget import NETWORK, RATIO_MEAN, paired_ratio
 from analysis.capacity_checks import COLLAPSE
 from analysis.code_length import at_chosen_lr
 from analysis.fmt import ci_or_point, family
@@ -103,7 +103,7 @@ def failed_lines(check: pd.DataFrame) -> list[str]:
              "to train and left out of the lengths past the peak. Each failed length of a "
              "chosen-lr curve trained again at a third of the curve's lr, on the same "
              "sequences, all else as the curve: bits saved as a share of the curve's plateau "
-             "(mean over the sequences, t interval). "
+             f"({RATIO_MEAN}). "
              f"At the lower lr {held} of {len(check)} failed lengths hold {COLLAPSE:g} of the "
              "plateau or more: there the network holds that much of the longer sequence, and "
              f"training failed at the curve's lr; {whole} of them hold the plateau within their "
@@ -111,7 +111,7 @@ def failed_lines(check: pd.DataFrame) -> list[str]:
              "there); where a length holds less than "
              f"{COLLAPSE:g} at both lrs, the reading is untested. Intervals over 3 sequences.",
              "", "| network | training | budget | length | lr | share of the plateau at the "
-             f"curve's lr (mean) | at a third of it | sequences holding {COLLAPSE:g} of it | "
+             f"curve's lr | at a third of it | sequences holding {COLLAPSE:g} of it | "
              "reads as |",
              "|---|---|---|---|---|---|---|---|---|"]
     for _, r in check.sort_values([*NETWORK, "mode", "length"]).iterrows():

@@ -7,6 +7,7 @@ import math
 import pandas as pd
 
 from analysis.capacity import EXPOSURES, LITERATURE, Capacity
+from analysis.capacity_budget import RATIO_MEAN
 from analysis.capacity_budget_report import offline_budget_lines
 from analysis.capacity_checks import status_counts
 from analysis.capacity_failed import failed_lines
@@ -392,8 +393,8 @@ def online_lr_lines(check: pd.DataFrame, specs: list[str]) -> list[str]:
              "An online curve chose its lr on one other sequence (the GRU 10 and RNN 19 at a "
              "shorter length than where they now peak). Each checked curve trains again at a "
              "third and three times its lr at its peak length, on its own sequences there (a "
-             "sensitivity check, not an lr choice): the mean over sequences of the bits saved "
-             "at that lr over those at the curve's own, t interval over the sequences (3, so "
+             "sensitivity check, not an lr choice): the bits saved at that lr over those at the "
+             f"curve's own per sequence, summarized by {RATIO_MEAN} (3 sequences, so "
              "indicative). Online over offline is an upper bound only where neither stores "
              "more.", "",
              "| network | parameters | budget | length | own lr | other lr | bits per parameter "

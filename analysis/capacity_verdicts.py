@@ -64,7 +64,7 @@ def _update(clipped: pd.DataFrame, saved_ratio: pd.DataFrame) -> str | None:
 
 def paired_gain(seqs: pd.DataFrame, length: int) -> dict | None:
     """The online runs' bits saved after 1000 over those after 300 exposures (the same runs
-    read twice: constant lr) at `length`, per sequence, mean with a t interval."""
+    read twice: constant lr) at `length`, per sequence, summarized by paired_ratio."""
     if seqs is None or not len(seqs) or "saved_300" not in seqs:
         return None
     at = seqs[(seqs["mode"] == ONLINE) & (seqs["max_epochs"] == 1000)

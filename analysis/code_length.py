@@ -128,7 +128,8 @@ def code_length_capacity(reads: pd.DataFrame, keys: list[str], seed: int = 0) ->
         if means.empty:
             continue
         peak_len = int(means.idxmax())
-        m, lo, hi = _mean_ci(part.loc[part["length"] == peak_len, "saved"].to_numpy(float))
+        at_peak = part.loc[part["length"] == peak_len, "saved"].to_numpy(float)
+        m, lo, hi = _mean_ci(at_peak)
         d = last_doubling(part, "saved", rng) or dict(
             last_length=int(means.index[-1]), last_step=math.nan, last_gain=math.nan,
             gain_lo=math.nan,
@@ -139,7 +140,8 @@ def code_length_capacity(reads: pd.DataFrame, keys: list[str], seed: int = 0) ->
         proxy = last_doubling(part, "proxy", rng_proxy) if mixed else None
         params = float(part["params"].iloc[0])
         rows.append({**dict(zip([*keys, "exposures"], key, strict=True)), "capacity": m,
-                     "lo": lo, "hi": hi, "peak_length": peak_len, **d,
+                     "lo": lo, "hi": hi, "peak_length": peak_len,
+                     "peak_sequences": int(np.isfinite(at_peak).sum()), **d,
                      "bits_per_param": m / params, "bpp_lo": lo / params, "bpp_hi": hi / params,
                      "measure": EXACT if peak_len in exact_lengths else PROXY,
                      "exact_lengths": exact_lengths,

@@ -71,6 +71,12 @@ def _on_proxy(saved: pd.DataFrame) -> str:
                          "measured; a ratio of two proxies carries the ratio of their biases.")
 
 
+def _sequences(r) -> str:
+    """' (6 sequences)' where the peak rests on other than the curves' usual 3."""
+    n = r.get("peak_sequences", 3)
+    return "" if n != n or n == 3 else f" ({int(n)} sequences)"
+
+
 def saved_table(saved: pd.DataFrame) -> list[str]:
     rows = []
     for _, r in saved.sort_values(["cell", "alphabet_size", "units", "mode",
@@ -85,7 +91,8 @@ def saved_table(saved: pd.DataFrame) -> list[str]:
                   if failed == failed and failed else "")
         rows.append(f"| {family(r)} | {int(r['params']):,} | {r['mode']}{lr} | "
                     f"{int(r['exposures'])}{before} | {measure(r)} | "
-                    f"{ci_or_point(r['capacity'], r['lo'], r['hi'], '.0f')} | {int(r['peak_length']):,} | "
+                    f"{ci_or_point(r['capacity'], r['lo'], r['hi'], '.0f')} | {int(r['peak_length']):,}"
+                    f"{_sequences(r)} | "
                     f"{ci_or_point(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} | {r['status']} "
                     f"({last_step(r)} {gain}{failed}) | {r['clipped_at_peak']:,.0f} | "
                     f"{r['untrained_clipped_at_last']:,.0f} at {int(r['last_length']):,} |")
@@ -199,6 +206,18 @@ def joined_sentence(joined: dict) -> str:
                      f"beyond their peak a second ({second['rows']} runs): the GRU 10 online at "
                      "the next doubling, on its offline curve's sequences; the four whose next "
                      "doubling failed to train at half-doublings below it, on new sequences.")
+    pairs = joined.get("capacity_peak_pairs")
+    if pairs:
+        parts.append(f"`capacity_peak_pairs` trains new sequences at online's peak length both "
+                     f"online and offline ({pairs['rows']} runs), so that the exact paired test "
+                     "below has six sequences per network: three more where three pairs stood "
+                     "past the peak, six for the LSTM 16, which had none.")
+    peaks = joined.get("capacity_peak_sequences")
+    if peaks:
+        parts.append(f"`capacity_peak_sequences` adds three new sequences at the peak length of "
+                     f"every other curve whose peak rested on three ({peaks['rows']} runs; not "
+                     "the LSTM 64 online), drawn after the peak was chosen, so that each peak "
+                     "rests on six.")
     return " ".join(parts)
 
 
@@ -238,8 +257,9 @@ def saved_section(cap) -> list[str]:
             "the proxy alone is beside (every run has the proxy). "
             f"{exact} of {len(cap.saved)} capacities below rest on the exact measure. "
             + joined_sentence(cap.joined), "", bias_sentence(cap.saved_bias, cap.saved), "",
-            "Capacity is the plateau: the largest mean over lengths (t interval over 3 "
-            "sequences), with where the curve stands at its longest length ('peaked': 2 or "
+            "Capacity is the plateau: the largest mean over lengths (t interval over the "
+            "sequences at that length: 3, or as many as the length column says), with where "
+            "the curve stands at its longest length ('peaked': 2 or "
             f"more longer lengths below the peak that hold {COLLAPSE:g} of it or more; 'past a "
             f"peak': one; a longer length below {COLLAPSE:g} of the peak failed to train, shows "
             "no decline of "

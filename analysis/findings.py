@@ -60,7 +60,7 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
                         saved=records(cap.saved, ["cell", "units", "alphabet_size", "mode",
                                                   "max_epochs", "exposures", "params",
                                                   "bits_per_param", "bpp_lo", "bpp_hi", "status",
-                                                  "peak_length", "last_length", "measure",
+                                                  "peak_length", "peak_sequences", "last_length", "measure",
                                                   "lengths_failed",
                                                   "exact_lengths", "proxy_lengths",
                                                   "proxy_status", "lr", "lr_as_chosen"]),

@@ -71,10 +71,14 @@ def readme_capacity(f: dict) -> list[str]:
                    + " + ".join(f"`{n}`" for n in tables) + ": the unclipped saving n log2 A - the code "
                    "length in bits, exact (teacher-forced, weights frozen at the evaluation: "
                    "`bits_saved`) where the run recorded it, else the last training pass's proxy; "
-                   "its plateau over lengths, bits per parameter with a t interval over 3 sequences): "
+                   "its plateau over lengths, bits per parameter with a t interval over the sequences at "
+                   "the peak, 3 unless said): "
                    + "; ".join(f"{_network(r)}, {r['mode']}{_lr(r, reach=True)}, {r['max_epochs']} "
                                f"exposures: {ci(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} "
-                               f"({r['status']}{_failed(r)}; {_measure(r)})" for r in saved)
+                               f"({r['status']}{_failed(r)}; {_measure(r)}"
+                               + (f"; {r['peak_sequences']} sequences at the peak"
+                                  if r.get("peak_sequences", 3) != 3 else "") + ")"
+                               for r in saved)
                    + ". "
                    "Bits stored as the issue defined it clips each position at zero, which "
                    "credits even an untrained network with its lucky positions, more the longer "
