@@ -362,7 +362,7 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                         ("capacity_second_past_peak", second_past_peak),
                         ("capacity_peak_pairs", peak_pairs),
                         ("capacity_peak_sequences", peak_sequences)):
-        if extra is None:
+        if extra is None or extra.empty:  # a table with no rows joins nothing
             continue
         extra = extra[extra["status"] != "error"]  # an error row never replaces a stored run
         rerun = rerun_agreement(table, extra)  # rows it re-made under the same run id

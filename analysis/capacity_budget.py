@@ -26,6 +26,7 @@ whole budget), so its runs form curves of their own and never join the short one
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -42,37 +43,56 @@ CURVE = [*NETWORK, "mode", "params", "max_epochs", "lr"]
 
 
 # How paired_ratio summarizes, for the report's method sentences.
-RATIO_MEAN = ("the geometric mean over sequences, with a t interval on the log scale (the "
-              "arithmetic mean, whose interval can reach below zero, where a sequence saved "
-              "nothing or less on either side)")
+RATIO_MEAN = ("the geometric mean over sequences, with a t interval on the log scale (marked "
+              "'arithmetic' where a sequence saved nothing or less on either side: there the "
+              "arithmetic mean, whose t interval can reach below zero)")
+ARITHMETIC = " (arithmetic)"
 
 
-def paired_ratio(num: pd.Series, den: pd.Series) -> tuple[float, float, float]:
-    """The geometric mean over sequences of num / den, with a t interval on the log scale
-    (a ratio's interval stays positive, and x2 and x0.5 lie as far from 1); where a sequence
-    saved nothing or less on either side (a ratio <= 0: a network can predict worse than
-    uniform), the arithmetic mean with its t interval, which can then reach below zero.
-    NaN intervals from one sequence.
+class Ratio(NamedTuple):
+    ratio: float
+    lo: float
+    hi: float
+    geometric: bool
 
-    >>> [round(v, 3) for v in paired_ratio(pd.Series([2.0, 8.0]), pd.Series([1.0, 1.0]))][:1]
-    [4.0]
-    """
-    ratio = (num / den).to_numpy(float)
-    positive = bool((ratio > 0).all())
-    x = np.log(ratio) if positive else ratio
+
+def t_mean(x: np.ndarray) -> tuple[float, float, float]:
+    """The mean of x with a 95% t interval (NaN from one value)."""
     m = float(x.mean())
     half = (float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
             if len(x) > 1 else math.nan)
-    if positive:
-        return math.exp(m), math.exp(m - half), math.exp(m + half)
     return m, m - half, m + half
+
+
+def paired_ratio(num: pd.Series, den: pd.Series) -> Ratio:
+    """Per-sequence ratios num / den summarized: where every sequence saved something on
+    both sides, their geometric mean with a t interval on the log scale (it stays positive,
+    and x2 and x0.5 lie as far from 1); else (a network can predict worse than uniform) the
+    arithmetic mean with its t interval, which can reach below zero (`geometric` False).
+
+    >>> paired_ratio(pd.Series([2.0, 8.0]), pd.Series([1.0, 1.0])).ratio
+    4.0
+    """
+    num, den = num.to_numpy(float), den.to_numpy(float)
+    if bool(((num > 0) & (den > 0)).all()):
+        m, lo, hi = t_mean(np.log(num / den))
+        return Ratio(math.exp(m), math.exp(lo), math.exp(hi), True)
+    return Ratio(*t_mean(num / den), False)
+
+
+def ratio_cell(r, key: str = "ratio", lo: str = "lo", hi: str = "hi") -> str:
+    """'x1.20 [1.05, 1.37]', marked where the mean is arithmetic (paired_ratio)."""
+    from analysis.fmt import ci_or_point
+
+    return (f"x{ci_or_point(r[key], r[lo], r[hi])}"
+            + ("" if r.get("geometric", True) in (True, 1.0) else ARITHMETIC))
 
 
 def budget_ratios(seqs: pd.DataFrame, longer: pd.DataFrame) -> pd.DataFrame:
     """Per network, length, lr and longer budget: the bits saved after it over those after
     the short curve's budget on the same sequences (per_sequence rows of both: `seqs` the
     curves at their chosen lr, `longer` the longer budgets' runs). The ratio is the mean of
-    the per-sequence ratios with a t interval over sequences; bits per parameter beside.
+    the per-sequence ratios summarized by paired_ratio; bits per parameter beside.
     `capped`: the longer budget saves CAPPED of all the sequence holds (n log2 A) or more, so
     the length, not the network, limits what it stores there."""
     keys = [*NETWORK, "length", "gen_seed", "lr"]
@@ -82,7 +102,7 @@ def budget_ratios(seqs: pd.DataFrame, longer: pd.DataFrame) -> pd.DataFrame:
     group = [*NETWORK, "length", "lr", "max_epochs_long"]
     rows = []
     for key, part in pairs.groupby(group, sort=True):
-        m, lo, hi = paired_ratio(part["saved_end_long"], part["saved_end_short"])
+        m, lo, hi, geometric = paired_ratio(part["saved_end_long"], part["saved_end_short"])
         params = int(part["params_long"].iloc[0])
         rows.append(dict(zip(group[:-1], key[:-1], strict=True),
                          params=params, sequences=len(part),
@@ -91,7 +111,7 @@ def budget_ratios(seqs: pd.DataFrame, longer: pd.DataFrame) -> pd.DataFrame:
                          saved_long=float(part["saved_end_long"].mean()),
                          bpp_short=float(part["saved_end_short"].mean()) / params,
                          bpp_long=float(part["saved_end_long"].mean()) / params,
-                         ratio=m, lo=lo, hi=hi,
+                         ratio=m, lo=lo, hi=hi, geometric=geometric,
                          capped=bool(part["saved_end_long"].mean()
                                      >= CAPPED * key[3] * math.log2(key[2]))))
     return pd.DataFrame(rows)
@@ -321,13 +341,13 @@ def lr_sensitivity(longer: pd.DataFrame, other_lr: pd.DataFrame,
     group = [*NETWORK, "max_epochs", "length", "lr_own", "lr_other"]
     rows = []
     for key, part in pairs.groupby(group, sort=True):
-        m, lo, hi = paired_ratio(part["saved_end_other"], part["saved_end_own"])
+        m, lo, hi, geometric = paired_ratio(part["saved_end_other"], part["saved_end_own"])
         params = int(part["params_own"].iloc[0])
         rows.append(dict(zip(group, key, strict=True), params=params, sequences=len(part),
                          more_on=int((part["saved_end_other"] > part["saved_end_own"]).sum()),
                          bpp_own=float(part["saved_end_own"].mean()) / params,
                          bpp_other=float(part["saved_end_other"].mean()) / params,
-                         ratio=m, lo=lo, hi=hi))
+                         ratio=m, lo=lo, hi=hi, geometric=geometric))
     out = pd.DataFrame(rows)
     if curves is not None and len(out) and len(curves):
         peaks = curves.set_index([*NETWORK, "max_epochs"])["peak_length"]

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from analysis.capacity_budget import RATIO_MEAN
+from analysis.capacity_budget import RATIO_MEAN, ratio_cell
 from analysis.capacity_checks import COLLAPSE
 from analysis.fmt import ci_or_point, family, last_step
 
@@ -24,7 +24,7 @@ def ratio_lines(budget: pd.DataFrame) -> list[str]:
         capped = " (the whole sequence: capped)" if r.get("capped") else ""
         lines.append(f"| {family(r)} | {r['params']:,} | {r['length']:,}{capped} | {r['lr']:g} | "
                      f"{r['long']} | {r['saved_short']:.0f} | {r['saved_long']:.0f} | "
-                     f"x{ci_or_point(r['ratio'], r['lo'], r['hi'])} | {r['bpp_short']:.2f} | "
+                     f"{ratio_cell(r)} | {r['bpp_short']:.2f} | "
                      f"{r['bpp_long']:.2f} |")
     return lines
 
@@ -84,7 +84,7 @@ def lr_lines(lr: pd.DataFrame) -> list[str]:
         lines.append(f"| {family(r)} | {r['params']:,} | {r['max_epochs']} | {r['length']:,}"
                      f"{moved} | "
                      f"{r['lr_own']:g} | {r['lr_other']:g} | {r['bpp_own']:.2f} | "
-                     f"{r['bpp_other']:.2f} | x{ci_or_point(r['ratio'], r['lo'], r['hi'])} |")
+                     f"{r['bpp_other']:.2f} | {ratio_cell(r)} |")
     return lines
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.capacity_budget import NETWORK, RATIO_MEAN, paired_ratio
+from analysis.capacity_budget import NETWORK, t_mean
 from analysis.capacity_checks import COLLAPSE
 from analysis.code_length import at_chosen_lr
 from analysis.fmt import ci_or_point, family
@@ -41,9 +41,10 @@ def failed_check(seqs: pd.DataFrame, check: pd.DataFrame, saved: pd.DataFrame) -
         peak = plateau.get(tuple(row[k] for k in [*NETWORK, "mode", "max_epochs"]))
         if peak is None or not np.isfinite(peak):
             continue
-        plateau_each = pd.Series(peak, index=part.index)
-        m_own, lo_own, hi_own = paired_ratio(part["saved_end_own"], plateau_each)
-        m, lo, hi = paired_ratio(part["saved_end_other"], plateau_each)
+        # shares of one number, the plateau (an arithmetic mean): their arithmetic mean is
+        # the mean saving's share, which the plateau itself has at 1
+        m_own, lo_own, hi_own = t_mean(part["saved_end_own"].to_numpy(float) / peak)
+        m, lo, hi = t_mean(part["saved_end_other"].to_numpy(float) / peak)
         other = part["saved_end_other"] / peak
         rows.append({**row, "sequences": len(part), "plateau": float(peak),
                      "own_share": m_own, "own_lo": lo_own, "own_hi": hi_own,
@@ -103,7 +104,7 @@ def failed_lines(check: pd.DataFrame) -> list[str]:
              "to train and left out of the lengths past the peak. Each failed length of a "
              "chosen-lr curve trained again at a third of the curve's lr, on the same "
              "sequences, all else as the curve: bits saved as a share of the curve's plateau "
-             f"({RATIO_MEAN}). "
+             "(mean over the sequences, t interval). "
              f"At the lower lr {held} of {len(check)} failed lengths hold {COLLAPSE:g} of the "
              "plateau or more: there the network holds that much of the longer sequence, and "
              f"training failed at the curve's lr; {whole} of them hold the plateau within their "

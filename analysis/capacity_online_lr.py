@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.capacity_budget import lr_sensitivity
+from analysis.capacity_budget import lr_sensitivity, ratio_cell
 from analysis.code_length import ONLINE, at_chosen_lr
-from analysis.fmt import ci_or_point
 
 
 def online_lr_check(seqs: pd.DataFrame, other: pd.DataFrame, saved: pd.DataFrame) -> pd.DataFrame:
@@ -49,7 +48,7 @@ def online_lr_reason(rows: pd.DataFrame) -> str | None:
         return None
     r0 = rows.iloc[0]
     parts = [f"{'a third' if r['lr_other'] < r['lr_own'] else 'three times'} (lr {r['lr_other']:g}: "
-             f"x{ci_or_point(r['ratio'], r['lo'], r['hi'])})"
+             f"{ratio_cell(r)})"
              for _, r in rows.sort_values("lr_other").iterrows()]
     better = rows[rows["lo"] > 1]
     head = (f"online's lr at its peak, {int(r0['max_epochs'])} exposures: at {where_checked(r0)}, on the "
@@ -59,7 +58,7 @@ def online_lr_reason(rows: pd.DataFrame) -> str | None:
         return (head + ": a neighbouring lr stores more, so online is not at its best lr there "
                 "and online over offline may be understated")
     if len(rows) >= 2:
-        return head + ": neither stores more (t intervals over the sequences)"
+        return head + ": neither stores more (paired intervals over the sequences)"
     return head + ": one neighbour tried, and it stores no more"
 
 

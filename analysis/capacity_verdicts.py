@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.capacity_budget import paired_ratio
+from analysis.capacity_budget import paired_ratio, ratio_cell
 from analysis.code_length import LOWER_BOUND, at_chosen_lr
 
 ONLINE = "online k=16"
@@ -71,8 +71,9 @@ def paired_gain(seqs: pd.DataFrame, length: int) -> dict | None:
               & (seqs["length"] == length)].dropna(subset=["saved_end", "saved_300"])
     if len(at) < 2:
         return None
-    ratio, lo, hi = paired_ratio(at["saved_end"], at["saved_300"])
-    return dict(ratio=ratio, lo=lo, hi=hi, length=int(length), sequences=len(at))
+    ratio, lo, hi, geometric = paired_ratio(at["saved_end"], at["saved_300"])
+    return dict(ratio=ratio, lo=lo, hi=hi, geometric=geometric, length=int(length),
+                sequences=len(at))
 
 
 def _budget(part: pd.DataFrame, saved: pd.DataFrame, seqs: pd.DataFrame | None = None
@@ -98,8 +99,9 @@ def _budget(part: pd.DataFrame, saved: pd.DataFrame, seqs: pd.DataFrame | None =
     if not grows:
         return gain, paired, None
     at = (f"; at the 1000-exposure peak ({paired['length']:,} letters), the same runs "
-          f"x{paired['ratio']:.2f} [{paired['lo']:.2f}, {paired['hi']:.2f}], t interval over "
-          f"{paired['sequences']} sequences" if paired else "")
+          f"{ratio_cell(paired)}, " + ("geometric mean, log-scale t interval"
+                                       if paired["geometric"] else "t interval")
+          + f" over {paired['sequences']} sequences" if paired else "")
     return gain, paired, (f"the budget: online capacity still grows x{gain:.2f} from 300 to "
                           f"1000 exposures ({measure}{at})")
 

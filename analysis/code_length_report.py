@@ -209,15 +209,16 @@ def joined_sentence(joined: dict) -> str:
     pairs = joined.get("capacity_peak_pairs")
     if pairs:
         parts.append(f"`capacity_peak_pairs` trains new sequences at online's peak length both "
-                     f"online and offline ({pairs['rows']} runs), so that the exact paired test "
-                     "below has six sequences per network: three more where three pairs stood "
-                     "past the peak, six for the LSTM 16, which had none.")
+                     f"online and offline ({pairs['rows']} runs: three where three pairs stood "
+                     "past the peak, six for the LSTM 16, which had none), so that the exact "
+                     "paired test below can pair six sequences per network (its column says how "
+                     "many it pairs where the peak has moved).")
     peaks = joined.get("capacity_peak_sequences")
     if peaks:
         parts.append(f"`capacity_peak_sequences` adds three new sequences at the peak length of "
                      f"every other curve whose peak rested on three ({peaks['rows']} runs; not "
                      "the LSTM 64 online), drawn after the peak was chosen, so that each peak "
-                     "rests on six.")
+                     "that stays there rests on six (the length column gives the count).")
     return " ".join(parts)
 
 

@@ -1,10 +1,14 @@
 """The divergence's form on fresh sequences (SCIENCE.md: a law must predict what it has not
 seen). analysis.divergence chooses between the power law and the divergence by in-sample AIC,
-with seeds counted as independent. Here, per network that has fresh runs (FRESH: sequences
-drawn with generator seeds no other spec uses), both forms are fitted again without them and
-scored on them: each fresh run's censored log-likelihood under each form, summed per sequence
-(the cluster), and an exact sign-flip test over the sequences of their difference. Beside it,
-as for the law's checks, the median factor between each form's predicted and the measured
+with seeds counted as independent. Here, per network that has fresh runs (FRESH: generator
+seeds no other spec uses), both forms are fitted again without them and scored on them: each
+fresh run's censored log-likelihood under each form, and its probability of memorizing within
+the budget (Brier score). The cluster is the generator seed, not the sequence: a seed's
+sequences at different lengths are prefixes of one another (frontier_fresh draws each seed
+at every length), so a seed's lengths are one family. Per family the difference (divergence -
+power) is summed over its lengths, a length whose two log-likelihoods differ by less than
+SAME counting as none, and an exact sign-flip test runs over the families. Beside it, as for
+the law's checks, the median factor between each form's predicted and the measured
 (Kaplan-Meier) median steps, at the fresh lengths where half the runs memorized."""
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ from analysis.divergence import (
 from analysis.exact import sign_flip_p
 from analysis.law import _rows
 
+NO_FIT = "no runs outside the fresh ones to fit"
+
 FRESH = ("frontier_fresh", "capacity_fresh")
-SEQUENCE = ["gen_seed", "length"]  # a fresh sequence: one draw per generator seed and length
+FAMILY = "gen_seed"  # one seed's sequences are prefixes of each other: a cluster
 SAME = 1e-3  # nats: a sequence whose two log-likelihoods differ by less favours neither
 
 
@@ -49,6 +55,23 @@ def run_loglik(fit: dict, form: str, runs: pd.DataFrame) -> np.ndarray:
     return out
 
 
+def memorize_probability(fit: dict, form: str, runs: pd.DataFrame) -> np.ndarray:
+    """Each run's probability under the fitted `form` of memorizing within its budget (0 at
+    and beyond the divergence's Lc)."""
+    from scipy import stats
+
+    log_len, length = np.log(runs["length"].to_numpy(float)), runs["length"].to_numpy(float)
+    p = fit[f"{form}_params"]
+    eta = p[0] + p[1] * log_len
+    beyond = np.zeros(len(runs), dtype=bool)
+    if form == "divergence":
+        lc = fit["longest_memorized"] * (1 + math.exp(p[3]))
+        beyond = length >= lc
+        eta = eta - math.exp(p[4]) * np.log1p(-np.minimum(length / lc, 1 - 1e-12))
+    z = (np.log(runs["budget_in_steps"].to_numpy(float)) - eta) / math.exp(p[2])
+    return np.where(beyond, 0.0, stats.norm.cdf(z))
+
+
 def median_factor(fit: dict, form: str, measured: pd.DataFrame) -> float:
     """The median over lengths of max(predicted / measured, measured / predicted) median
     steps, at lengths whose measured median is finite (nan where none is)."""
@@ -62,40 +85,53 @@ def median_factor(fit: dict, form: str, measured: pd.DataFrame) -> float:
 
 
 def fresh_check(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per network with fresh runs and a fit without them: the form the fit without them
-    chooses, each form's held-out log-likelihood per fresh run, the difference (divergence
-    - power) summed over the fresh sequences, how many of them favour each form, the exact
-    two-sided sign-flip p over sequences, and each form's median factor. Written to
-    FIT_DIGITS significant digits, as the fits are (their last digits differ between CPUs)."""
+    """Per network with fresh runs: the form a fit without them chooses, each form's held-out
+    log-likelihood per fresh run, the difference (divergence - power) summed over the fresh
+    families (lengths within SAME of each other counting none), how many families favour
+    each form, the exact two-sided sign-flip p over families, each form's Brier score for
+    memorizing within the budget (and the fresh runs' share memorized), and each form's
+    median factor. A network whose every run is fresh gets a row saying so (NO_FIT).
+    Written to FIT_DIGITS significant digits, as the fits are (their last digits differ
+    between CPUs)."""
     fresh = runs["spec"].isin(FRESH)
     rows = []
     for key, g in runs.groupby(NETWORK, sort=True):
         train, test = g[~fresh[g.index]], g[fresh[g.index]]
-        if test.empty or train.loc[train["event"], "length"].nunique() < 3 \
-                or train["event"].all():
+        if test.empty:
+            continue
+        head = {**dict(zip(NETWORK, key, strict=True)), "fit_runs": len(train),
+                "fresh_runs": len(test), "fresh_families": int(test[FAMILY].nunique()),
+                "fresh_sequences": int(test.groupby([FAMILY, "length"]).ngroups),
+                "fresh_lengths": sorted(int(x) for x in test["length"].unique())}
+        if train.loc[train["event"], "length"].nunique() < 3 or train["event"].all():
+            rows.append({**head, "chosen_without_fresh": NO_FIT})
             continue
         fit = fit_network(train)
         ll = {form: run_loglik(fit, form, test) for form in ("power", "divergence")}
-        per_seq = (test.assign(power=ll["power"], divergence=ll["divergence"])
-                   .groupby(SEQUENCE)[["power", "divergence"]].sum())
-        diff = (per_seq["divergence"] - per_seq["power"]).to_numpy()
+        per_length = (test.assign(d=ll["divergence"] - ll["power"])
+                      .groupby([FAMILY, "length"])["d"].sum())
+        per_length[per_length.abs() < SAME] = 0.0  # the two forms agree there
+        diff = per_length.groupby(level=FAMILY).sum().to_numpy()
         finite = np.isfinite(diff)
         measured = medians(test)
-        known = int(np.isfinite(measured["median_steps"]).sum())
-        rows.append({**dict(zip(NETWORK, key, strict=True)),
-                     "fit_runs": len(train), "fresh_runs": len(test),
-                     "fresh_sequences": len(per_seq),
-                     "fresh_lengths": sorted(int(x) for x in test["length"].unique()),
-                     "chosen_without_fresh": fit["chosen"],
+        memorized = test["event"].to_numpy(float)
+        brier = {form: float(np.mean((memorize_probability(fit, form, test) - memorized) ** 2))
+                 for form in ("power", "divergence")}
+        rows.append({**head, "chosen_without_fresh": fit["chosen"],
                      "delta_aic_without_fresh": _sig(fit["delta_aic"]),
                      "power_loglik_per_run": _sig(float(ll["power"].mean())),
                      "divergence_loglik_per_run": _sig(float(ll["divergence"].mean())),
                      "loglik_gain": _sig(float(diff.sum())),
-                     "ruled_out": int((~finite).sum()),
+                     "family_gains": [_sig(float(x)) for x in diff],
+                     "ruled_out": int((~np.isfinite(ll["divergence"])).sum()),
                      "favour_divergence": int((diff > SAME).sum()),
                      "favour_power": int((diff < -SAME).sum()),
                      "sign_flip_p": _sig(sign_flip_p(diff)) if finite.all() else math.nan,
-                     "median_lengths": known,
+                     "smallest_p": _sig(2 / 2 ** len(diff)),
+                     "fresh_memorized": _sig(float(memorized.mean())),
+                     "power_brier": _sig(brier["power"]),
+                     "divergence_brier": _sig(brier["divergence"]),
+                     "median_lengths": int(np.isfinite(measured["median_steps"]).sum()),
                      "power_factor": _sig(median_factor(fit, "power", measured)),
                      "divergence_factor": _sig(median_factor(fit, "divergence", measured))})
     return pd.DataFrame(rows)

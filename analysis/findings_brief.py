@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from analysis.capacity_budget import ratio_cell
 from analysis.fmt import ci, ci_or_point, doubling, loss_name, pct
 
 AMB, DEP = "1 + ambiguous transitions", "context depth"
@@ -213,7 +214,7 @@ def _capacity(by_id: dict[str, dict]) -> str:
                              f"{ci_or_point(r['ratio'], r['lo'], r['hi'])} of offline (the "
                              f"{r['cell'].upper()} {r['units']}), no upper bound: at "
                              f"{m['length']:,} letters online at lr {m['lr']:g} stores "
-                             f"×{ci_or_point(m['ratio'], m['lo'], m['hi'])} of its own lr's bits")
+                             f"{ratio_cell(m).replace('x', '×', 1)} of its own lr's bits")
                 checked = [r for r in bounded if (r.get("online_lr") or {}).get("tried", 0) >= 2]
                 if bounded:
                     text += ("; at equal exposures online keeps at most " + ", ".join(

@@ -25,13 +25,11 @@ def test_a_failed_length_that_holds_at_a_lower_lr_failed_to_train():
     check = pd.DataFrame(_rows("offline", 0.003, 32768, [900, 950, 1000])
                          + _rows("offline", 0.003, 65536, [100, 200, 300]))
     out = failed_check(seqs, check, saved).set_index("length")
-    # shares are geometric means over the sequences (all positive here)
-    assert out.loc[32768, "own_share"] == pytest.approx((0.05 * 0.06 * 0.07) ** (1 / 3))
-    assert out.loc[32768, "other_share"] == pytest.approx((0.9 * 0.95 * 1.0) ** (1 / 3))
-    assert out.loc[32768, "other_lo"] < 0.949 < out.loc[32768, "other_hi"]
+    assert out.loc[32768, "own_share"] == pytest.approx(0.06)
+    assert out.loc[32768, "other_share"] == pytest.approx(0.95)
+    assert out.loc[32768, "other_lo"] < 0.95 < out.loc[32768, "other_hi"]
     assert out.loc[32768, "held_on"] == 3 and out.loc[32768, "held"]
-    assert out.loc[65536, "other_share"] == pytest.approx((0.1 * 0.2 * 0.3) ** (1 / 3))
-    assert not out.loc[65536, "held"]
+    assert out.loc[65536, "other_share"] == pytest.approx(0.2) and not out.loc[65536, "held"]
     assert set(out["mode"]) == {"offline"} and set(out["sequences"]) == {3}
     text = "\n".join(failed_lines(out.reset_index()))
     assert "At the lower lr 1 of 2 failed lengths hold 0.6 of the plateau" in text
@@ -64,28 +62,36 @@ def test_a_lower_lr_that_stores_more_than_the_plateau_makes_the_capacity_a_lower
     check = pd.DataFrame(_rows("online k=16", 3e-4, 32768, [470, 480, 490]))
     out = failed_check(seqs, check, saved)
     (row,) = out.to_dict(orient="records")
-    assert row["other_share"] == pytest.approx((1.175 * 1.2 * 1.225) ** (1 / 3))
-    assert row["other_lo"] > 1
+    assert row["other_share"] == pytest.approx(1.2) and row["other_lo"] > 1
     line = failed_sentence([row])
     assert "(RNN 19 units, 26 letters, online k=16 at 32,768), the curve's lr limits its " \
         "capacity: that capacity is a lower bound." in line
     verdicts = with_failed([dict(cell="rnn", units=19, alphabet_size=26, reasons=[]),
                             dict(cell="lstm", units=8, alphabet_size=26, reasons=[])], out)
     assert verdicts[0]["reasons"] == [failed_reason(out)] and verdicts[1]["reasons"] == []
-    assert "online k=16 at 32,768 letters: 0.37 of the plateau at lr 0.001, 1.20 [" \
+    assert "online k=16 at 32,768 letters: 0.38 of the plateau at lr 0.001, 1.20 [" \
         in verdicts[0]["reasons"][0]
-
 
 def test_paired_ratio_is_geometric_where_every_ratio_is_positive_else_arithmetic():
     import math
 
     from analysis.capacity_budget import paired_ratio
 
-    m, lo, hi = paired_ratio(pd.Series([2.0, 0.5, 1.0]), pd.Series([1.0, 1.0, 1.0]))
-    assert m == pytest.approx(1.0)  # x2 and x0.5 cancel on the log scale
+    m, lo, hi, geometric = paired_ratio(pd.Series([2.0, 0.5, 1.0]), pd.Series([1.0, 1.0, 1.0]))
+    assert geometric and m == pytest.approx(1.0)  # x2 and x0.5 cancel on the log scale
     assert 0 < lo < 1 < hi and lo * hi == pytest.approx(1.0)  # symmetric on the log scale
-    m, lo, hi = paired_ratio(pd.Series([0.6, 0.3, -0.1]), pd.Series([1.0, 1.0, 1.0]))
-    assert m == pytest.approx(0.8 / 3)  # a negative saving: the arithmetic mean
+    m, lo, hi, geometric = paired_ratio(pd.Series([0.6, 0.3, -0.1]), pd.Series([1.0, 1.0, 1.0]))
+    assert not geometric and m == pytest.approx(0.8 / 3)  # a negative saving: arithmetic
     assert lo < 0 < m < hi
-    m, lo, hi = paired_ratio(pd.Series([3.0]), pd.Series([2.0]))
+    # two negative savings make a positive ratio, but not a geometric mean
+    assert not paired_ratio(pd.Series([-2.0, 1.0]), pd.Series([-1.0, 1.0])).geometric
+    m, lo, hi, geometric = paired_ratio(pd.Series([3.0]), pd.Series([2.0]))
     assert m == pytest.approx(1.5) and math.isnan(lo) and math.isnan(hi)
+
+
+def test_an_arithmetic_ratio_is_marked_where_it_is_written():
+    from analysis.capacity_budget import ratio_cell
+
+    assert ratio_cell(dict(ratio=1.2, lo=1.1, hi=1.3, geometric=True)) == "x1.20 [1.10, 1.30]"
+    assert ratio_cell(dict(ratio=0.27, lo=-0.05, hi=0.58, geometric=False)) == \
+        "x0.27 [-0.05, 0.58] (arithmetic)"

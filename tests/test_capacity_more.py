@@ -1023,3 +1023,31 @@ def test_the_best_budget_per_offline_network_skips_failed_longer_budgets():
         dict(cell="gru", units=10, alphabet_size=26, bits_per_param=2.3, failed=False),
         dict(cell="rnn", units=19, alphabet_size=26, bits_per_param=2.5, failed=True)])
     assert best_budget(own, longer) == dict(lo=2.1, hi=2.3, networks=2, raised=1)
+
+
+def test_new_sequences_at_the_peak_join_the_curve_and_the_table_counts_them():
+    """capacity_peak_sequences: three new sequences at a curve's peak length join it (as
+    capacity_beyond does); the capacity there is a mean over six, and the table says so
+    where the count is not the usual three. capacity_peak_pairs joins the same way."""
+    from analysis.code_length_report import joined_sentence, saved_table
+
+    old, more = _tables()
+    base = analyse_capacity(_selection({1e-3: 1.0, 3e-3: 2.0}), old, more=more)
+    (curve,) = [r for _, r in base.saved.iterrows()
+                if r["mode"] == "online k=16" and r["exposures"] == r["max_epochs"]]
+    assert curve["peak_sequences"] == 3
+    on = more[(more["update"] == "step") & (more["length"] == curve["peak_length"])]
+    new = on.assign(gen_seed=lambda d: d["gen_seed"] + 20_000,
+                    run_id=lambda d: d["run_id"] + "-peak")
+    joined = analyse_capacity(_selection({1e-3: 1.0, 3e-3: 2.0}), old, more=more,
+                              peak_sequences=new, peak_pairs=new.iloc[:0])
+    (after,) = [r for _, r in joined.saved.iterrows()
+                if r["mode"] == "online k=16" and r["exposures"] == r["max_epochs"]]
+    assert after["peak_length"] == curve["peak_length"] and after["peak_sequences"] == 6
+    assert after["capacity"] == pytest.approx(curve["capacity"])  # the same values again
+    assert after["hi"] - after["lo"] < curve["hi"] - curve["lo"]  # over six, narrower
+    assert f"{int(after['peak_length']):,} (6 sequences) |" in "\n".join(
+        saved_table(joined.saved))
+    words = joined_sentence(joined.joined)
+    assert "`capacity_peak_sequences` adds three new sequences" in words
+    assert "`capacity_peak_pairs`" not in words  # no rows, nothing said
