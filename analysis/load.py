@@ -88,6 +88,20 @@ def join_runs(*tables: pd.DataFrame | None) -> tuple[pd.DataFrame | None, int]:
     return both[~later].reset_index(drop=True), int(later.sum())
 
 
+def prefix_families(sequences: pd.Series) -> pd.Series:
+    """Each sequence's family: the shortest sequence it extends. A generator seed drawn at
+    several lengths gives sequences that are prefixes of one another (uniform draws), which
+    are one family, not independent draws (SCIENCE.md); a resampling unit is the family.
+
+    >>> prefix_families(pd.Series(["AB", "ABCD", "BA", "ABC"])).tolist()
+    ['AB', 'AB', 'BA', 'AB']
+    """
+    family: dict[str, str] = {}
+    for s in sorted(set(sequences), key=len):
+        family[s] = next((family[r] for r in family if s.startswith(r)), s)
+    return sequences.map(family)
+
+
 def group_rng(seed: int, key) -> np.random.Generator:
     """A random stream of its own for one group (`key`: its groupby key), so that a group's
     bootstrap interval depends on its own data alone, never on which other groups exist."""

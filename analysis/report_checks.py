@@ -56,7 +56,7 @@ def skill_lines(s: Skill | None, forecasts: tuple[str, ...] = FORECASTS,
         "difficulty term; (c) the law; (d) the law with a share that never memorizes under "
         "the notebook's loss (`analysis.cure`).")
     return [
-        intro, "",
+        intro + _families(s.scores), "",
         table(pd.DataFrame(rows)), "",
         "  Targets per loss, for the law. Where every run memorized, every forecast of 1 "
         "scores 0 and the Brier target is n/a.", "",
@@ -65,6 +65,25 @@ def skill_lines(s: Skill | None, forecasts: tuple[str, ...] = FORECASTS,
         "factors without and with; Brier: the score without minus with). A gain is met when "
         "its CI excludes none.", "",
         table(pd.DataFrame(gains))]
+
+
+FEW_FAMILIES = 10  # below: too few clusters for a percentile bootstrap to be trusted
+
+
+def _families(scores: pd.DataFrame) -> str:
+    """Where a check's sequences are nested (a seed drawn at several lengths), the bootstrap
+    resamples families: say how many, and that so few clusters make the CIs indicative."""
+    if "families" not in scores or (scores["families"] == scores["sequences"]).all():
+        return ""
+    per = "; ".join(f"{loss_name(loss)}: {int(g['sequences'].iloc[0])} sequences in "
+                    f"{int(g['families'].iloc[0])} families"
+                    for loss, g in scores.groupby("loss", sort=True))
+    few = int(scores["families"].min()) < FEW_FAMILIES
+    return (f" The resampled unit is the sequence family ({per}): a generator seed drawn at "
+            "several lengths gives sequences that are prefixes of one another, one draw, not "
+            "several."
+            + (" With a handful of families a percentile bootstrap is anti-conservative: these "
+               "CIs are indicative." if few else ""))
 
 
 def validation_section(a: Analysis) -> str:

@@ -15,7 +15,9 @@ within the run's budget):
 
 Each is scored per loss by its median factor (exp |ln predicted - ln measured| over the
 cells whose measured median is within the budget) and its Brier score, with 95% CIs from
-a bootstrap over sequences: a sequence's seeds share it, so sequences are the units. The
+a bootstrap over sequence families: a sequence's seeds share it, and a generator seed drawn
+at several lengths gives sequences that are prefixes of one another (analysis.load.
+prefix_families), so the family is the unit. The
 gain of the difficulty terms is paired: the same resampled sequences score both forecasts.
 
 Targets per loss: a median factor of at most MEDIAN_FACTOR_TARGET, a Brier score at most
@@ -33,6 +35,7 @@ import pandas as pd
 
 from analysis.law import AFTFit
 from analysis.lawfit import DIFFICULTY_TERMS, refit
+from analysis.load import prefix_families
 from analysis.survival import kaplan_meier
 
 MEDIAN_FACTOR_TARGET = 1.3
@@ -91,6 +94,12 @@ def skill(runs: pd.DataFrame, cells: pd.DataFrame) -> Skill:
     """`runs`: sequence, loss, event and p_<forecast>; `cells`: sequence, loss, the
     measured median and median_<forecast>, on one scale."""
     rng = np.random.default_rng(BOOTSTRAP_SEED)
+    every = pd.concat([runs["sequence"], cells["sequence"]]).drop_duplicates()
+    family = dict(zip(every, prefix_families(every), strict=True))
+    n_sequences = {loss: int(runs.loc[runs["loss"] == loss, "sequence"].nunique())
+                   for loss in runs["loss"].unique()}
+    runs = runs.assign(sequence=runs["sequence"].map(family))
+    cells = cells.assign(sequence=cells["sequence"].map(family))
     scores, gains, verdicts = [], [], []
     for loss in sorted(runs["loss"].unique()):
         r, c = runs[runs["loss"] == loss], cells[cells["loss"] == loss]
@@ -103,7 +112,8 @@ def skill(runs: pd.DataFrame, cells: pd.DataFrame) -> Skill:
                           for _ in range(BOOTSTRAP)])  # (draw, forecast, factor/brier)
         lo, hi = np.nanpercentile(draws, [2.5, 97.5], axis=0)
         for i, name in enumerate(FORECASTS):
-            scores.append(dict(loss=loss, forecast=name, sequences=n_seq, runs=len(r),
+            scores.append(dict(loss=loss, forecast=name, sequences=n_sequences[loss],
+                               families=n_seq, runs=len(r),
                                cells=int(np.isfinite(c["median"]).sum()),
                                median_factor=point[i, 0], factor_lo=lo[i, 0],
                                factor_hi=hi[i, 0], brier=point[i, 1], brier_lo=lo[i, 1],
@@ -133,7 +143,8 @@ def skill(runs: pd.DataFrame, cells: pd.DataFrame) -> Skill:
 
 
 class _Parts:
-    """Per-sequence sums, so that a bootstrap draw (a count per sequence) scores fast."""
+    """Per-family sums (`sequence` holds the family), so that a bootstrap draw (a count per
+    family) scores fast."""
 
     def __init__(self, runs: pd.DataFrame, cells: pd.DataFrame):
         self.sequences = np.array(sorted(runs["sequence"].unique()))

@@ -212,3 +212,38 @@ def test_the_frozen_cure_rule(factor, brier, replaces):
                               factor_gain_lo=factor[0], factor_gain_hi=factor[1],
                               brier_gain_lo=brier[0], brier_gain_hi=brier[1])])
     assert cure_replaces(SimpleNamespace(skill=SimpleNamespace(gain=gain))) is replaces
+
+
+def test_skill_resamples_families_of_nested_sequences_not_sequences():
+    """A seed drawn at several lengths gives prefixes of one sequence: one family. Twenty
+    sequences that are four families (five lengths each) resample four units."""
+    rng = np.random.default_rng(3)
+    runs = _runs(rng)
+    cells = _cells(runs, rng)
+    alone = {f"s{s}": f"<{s}>" for s in range(20)}  # no name a prefix of another
+    independent = skill(runs.assign(sequence=runs["sequence"].map(alone)),
+                        cells.assign(sequence=cells["sequence"].map(alone)))
+    independent = independent.scores.set_index("forecast").loc["law"]
+    base = {f"s{s}": "ACGT"[s % 4] * 2 + "B" * (s // 4) for s in range(20)}  # s0..s3 roots
+    nested = skill(runs.assign(sequence=runs["sequence"].map(base)),
+                   cells.assign(sequence=cells["sequence"].map(base)))
+    law = nested.scores.set_index("forecast").loc["law"]
+    assert (law["sequences"], law["families"]) == (20, 4)
+    assert (independent["sequences"], independent["families"]) == (20, 20)
+    assert law["brier"] == pytest.approx(independent["brier"])  # the same runs scored
+    # four units resampled instead of twenty: another interval from the same runs
+    assert (law["brier_lo"], law["brier_hi"]) != pytest.approx(
+        (independent["brier_lo"], independent["brier_hi"]), rel=1e-3)
+
+
+def test_the_report_names_the_families_and_warns_only_where_they_are_few():
+    from analysis.report_checks import _families
+
+    def scores(sequences, families):
+        return pd.DataFrame(dict(loss=["logits"], sequences=[sequences], families=[families]))
+
+    assert _families(scores(20, 20)) == ""  # nothing nested: nothing to say
+    few = _families(scores(15, 3))
+    assert "15 sequences in 3 families" in few and "indicative" in few
+    many = _families(scores(48, 36))
+    assert "48 sequences in 36 families" in many and "indicative" not in many
