@@ -49,6 +49,7 @@ from analysis.capacity_online_lr import (
     with_online_lr,
 )
 from analysis.capacity_paired import paired_ratio_exact
+from analysis.capacity_replicate import replication
 from analysis.capacity_verdicts import verdicts
 from analysis.divergence import (
     Divergence,
@@ -290,6 +291,7 @@ class Capacity:
     online_lr: pd.DataFrame = field(default_factory=pd.DataFrame)  # online's lr at its peak
     online_lr_specs: list[str] = field(default_factory=list)  # the specs that made it
     failed: pd.DataFrame = field(default_factory=pd.DataFrame)  # failed lengths, a third of lr
+    replication: pd.DataFrame = field(default_factory=pd.DataFrame)  # new sequences at peaks
     lstar_between: dict | None = None
     divergence: Divergence | None = None  # T(L) towards L*, on the frontier's protocol
 
@@ -313,6 +315,7 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                      second_past_peak: pd.DataFrame | None = None,
                      peak_pairs: pd.DataFrame | None = None,
                      peak_sequences: pd.DataFrame | None = None,
+                     peak_moved: pd.DataFrame | None = None,
                      failed_lr: pd.DataFrame | None = None,
                      online_lr_peak: pd.DataFrame | None = None) -> Capacity | None:
     """Everything above from the tables (None where capacity_lr is missing). `plateau` and
@@ -334,8 +337,10 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     curve with fewer than two lengths beyond its peak one doubling further, `far_online`
     three online curves one doubling further again, and `second_past_peak` the five curves
     still with one length beyond their peak a second one, `peak_pairs` new sequences at
-    online's peak trained both ways (so they pair by sequence) and `peak_sequences` three
-    more at the other curves' peaks (all six joined as `beyond`);
+    online's peak trained both ways (so they pair by sequence), `peak_sequences` three
+    more at the other curves' peaks and `peak_moved` the peaks those moved (all seven
+    joined as `beyond`; analysis.capacity_replicate compares their new sequences with the
+    old);
     `online_lr_peak` trains online curves at a third and three times their lr at their peak
     (analysis.capacity_online_lr: compared by sequence, not joined); `failed_lr` trains each
     failed length at a third of its curve's lr (analysis.capacity_failed: compared, not
@@ -361,7 +366,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                         ("capacity_far_online", far_online),
                         ("capacity_second_past_peak", second_past_peak),
                         ("capacity_peak_pairs", peak_pairs),
-                        ("capacity_peak_sequences", peak_sequences)):
+                        ("capacity_peak_sequences", peak_sequences),
+                        ("capacity_peak_moved", peak_moved)):
         if extra is None or extra.empty:  # a table with no rows joins nothing
             continue
         extra = extra[extra["status"] != "error"]  # an error row never replaces a stored run
@@ -382,6 +388,9 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     caps = capacity(pts)
     ratio = online_vs_offline(seqs, caps)
     result.sequences, result.points, result.capacity = seqs, pts, caps
+    new = [x for x in (peak_pairs, peak_sequences, peak_moved) if x is not None and len(x)]
+    if new:
+        result.replication = replication(seqs, pd.concat(new, ignore_index=True))
     result.online_offline, result.frontier = ratio, frontier(seqs)
     result.time = time_to_memorize(seqs)
     result.windows = window_ratios(pts)
@@ -464,6 +473,7 @@ def capacity_document(cap: Capacity) -> dict:
         online_lr=records(cap.online_lr, list(cap.online_lr.columns)),
         online_lr_specs=cap.online_lr_specs,
         failed=records(cap.failed, list(cap.failed.columns)),
+        replication=records(cap.replication, list(cap.replication.columns)),
         joined=cap.joined,
         between=records(cap.between, list(cap.between.columns)),
         lstar_between=cap.lstar_between,

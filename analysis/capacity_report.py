@@ -12,6 +12,7 @@ from analysis.capacity_budget_report import offline_budget_lines
 from analysis.capacity_checks import status_counts
 from analysis.capacity_failed import failed_lines
 from analysis.capacity_online_lr import where_checked
+from analysis.capacity_replicate import replication_lines
 from analysis.code_length_report import saved_section
 from analysis.divergence import CLIFF_G, DELTA_AIC, FAR_LC, FIT_DIGITS, IDENTIFIED, TIE
 from analysis.divergence import TABLES as TABLES_READ
@@ -517,6 +518,7 @@ def capacity_section(cap: Capacity | None) -> str:
         lines += ["", *budget]
     lines += online_lr_lines(cap.online_lr, cap.online_lr_specs)
     lines += failed_lines(cap.failed)
+    lines += replication_lines(cap.replication)
     lines += ["", "### What limits what online training stores (each reason names the "
               "measure its comparison rests on: unclipped wherever the runs allow)", ""]
     for v in cap.verdicts:

@@ -219,6 +219,12 @@ def joined_sentence(joined: dict) -> str:
                      f"every other curve whose peak rested on three ({peaks['rows']} runs; not "
                      "the LSTM 64 online), drawn after the peak was chosen, so that each peak "
                      "that stays there rests on six (the length column gives the count).")
+    moved = joined.get("capacity_peak_moved")
+    if moved:
+        parts.append(f"`capacity_peak_moved` follows the peaks those sequences moved "
+                     f"({moved['rows']} runs): the LSTM 8 (26 letters) online curve, level at "
+                     "its longest length, two doublings further on its offline curve's "
+                     "sequences, and three new sequences at four peaks that moved.")
     return " ".join(parts)
 
 

@@ -57,6 +57,7 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
                         online_lr=records(cap.online_lr, list(cap.online_lr.columns)),
                         online_lr_specs=cap.online_lr_specs,
                         failed=records(cap.failed, list(cap.failed.columns)),
+                        replication=records(cap.replication, list(cap.replication.columns)),
                         saved=records(cap.saved, ["cell", "units", "alphabet_size", "mode",
                                                   "max_epochs", "exposures", "params",
                                                   "bits_per_param", "bpp_lo", "bpp_hi", "status",

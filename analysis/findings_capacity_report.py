@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from analysis.capacity_budget import ratio_cell
 from analysis.capacity_failed import failed_sentence
+from analysis.capacity_replicate import replication_sentence
 from analysis.code_length import LOWER_BOUND
 from analysis.divergence import FAR_LC
 from analysis.fmt import ci, specs_named
@@ -212,6 +213,8 @@ def readme_capacity(f: dict) -> list[str]:
                       if f.get("online_lr") else ""))
     if f.get("failed"):
         out.append(failed_sentence(f["failed"]))
+    if f.get("replication"):
+        out.append(replication_sentence(f["replication"]))
     lb = f.get("lstar_between")
     if lb:
         ratios = ", ".join(f"{r['mode']} {r['length']:,} letters ×{ci(r['ratio'], r['lo'], r['hi'])}"

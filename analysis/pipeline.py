@@ -206,7 +206,8 @@ def analyse(t: Tables) -> Analysis:
         offline_shorter=t.capacity_offline_shorter,
         offline_long_lr_up=t.capacity_offline_long_lr_up, far_online=t.capacity_far_online,
         second_past_peak=t.capacity_second_past_peak, peak_pairs=t.capacity_peak_pairs,
-        peak_sequences=t.capacity_peak_sequences, failed_lr=t.capacity_failed_lr,
+        peak_sequences=t.capacity_peak_sequences, peak_moved=t.capacity_peak_moved,
+        failed_lr=t.capacity_failed_lr,
         online_lr_peak=join_runs(t.capacity_online_lr_peak, t.capacity_online_lr_peak_lstm)[0])
     if t.capacity is None:
         missing.append("capacity")
