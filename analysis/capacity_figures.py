@@ -77,7 +77,8 @@ def curves(cap, path: Path) -> Path | None:
     counts = ", ".join(f"{n} {k}" for k, n in sorted(status_counts(cap.end_gain).items()))
     fig.suptitle("Bits stored (clipped, biased upwards at long lengths) against sequence length "
                  f"at the end of each budget; at their longest length the curves are: {counts}"
-                 "\n(mean over 3 independent sequences per length, 2 seeds each; band: 95% "
+                 "\n(mean over 3 independent sequences per length, more at peaks where new ones were "
+                 "added, 2 seeds each; band: 95% "
                  "t-interval; grey: every bit of the sequence)", fontsize=11)
     fig.tight_layout()
     return _save(fig, path)
@@ -132,7 +133,7 @@ def exposures(cap, path: Path) -> Path | None:
     axes[0].set_ylabel("bits saved per parameter (unclipped code length)")
     fig.suptitle("Capacity per parameter after 100-3000 exposures: the plateau over "
                  "lengths of the unclipped code-length saving, each curve at the lr chosen for "
-                 "it (bars: 95% t-interval over 3 sequences;\n'lower bound': still rising, "
+                 "it (bars: 95% t-interval over its sequences, 3 or more;\n'lower bound': still rising, "
                  "collapsed or at one length). Offline only at the end of its cosine schedule, "
                  "at its own budget and, where trained,\nat longer ones (capacity_offline_long, "
                  "_short and _shorter; a longer budget that stores less than a shorter one is "
@@ -274,7 +275,8 @@ def saved(cap, path: Path) -> Path | None:
     for ax in list(axes.flat)[len(fams):]:
         ax.set_visible(False)
     fig.suptitle("Capacity on the code-length saving (unclipped) against length, mean over 3 "
-                 "sequences with t intervals; filled markers: exact (frozen weights, "
+                 "sequences (more at peaks where new ones were added) with t intervals; filled "
+                 "markers: exact (frozen weights, "
                  "bits_saved), open: the last training pass's proxy.\nEach label gives the "
                  "curve's status at its longest length (rising: a lower bound). Dotted: the "
                  "clipped bits stored; grey dashed: what the clip credits an untrained network "

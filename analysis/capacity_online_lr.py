@@ -9,6 +9,8 @@ best lr, so the check either keeps that bound (neither neighbour stores more) or
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from analysis.capacity_budget import lr_sensitivity, ratio_cell
@@ -42,23 +44,37 @@ def where_checked(r) -> str:
     return f"{int(r['length']):,} letters ({where})"
 
 
+BETWEEN = "capacity_online_lr_between"  # the half-steps of the lr grid
+
+
+def lr_step(own: float, other: float) -> str:
+    """How `other` lies from `own`: 'a third', 'three times', else the factor ('x0.58')."""
+    factor = other / own
+    if math.isclose(factor, 1 / 3, rel_tol=0.15):  # the grid: 1e-3 -> 3e-4 is x0.3
+        return "a third"
+    if math.isclose(factor, 3, rel_tol=0.15):
+        return "three times"
+    return f"x{factor:.2f}"
+
+
 def online_lr_reason(rows: pd.DataFrame) -> str | None:
     """One verdict's reason from a network's check rows: which neighbour stores more, if any."""
     if rows.empty:
         return None
     r0 = rows.iloc[0]
-    parts = [f"{'a third' if r['lr_other'] < r['lr_own'] else 'three times'} (lr {r['lr_other']:g}: "
-             f"{ratio_cell(r)})"
+    parts = [f"{lr_step(r['lr_own'], r['lr_other'])} (lr {r['lr_other']:g}: {ratio_cell(r)})"
              for _, r in rows.sort_values("lr_other").iterrows()]
     better = rows[rows["lo"] > 1]
     head = (f"online's lr at its peak, {int(r0['max_epochs'])} exposures: at {where_checked(r0)}, on the "
-            f"curve's own {int(r0['sequences'])} sequences, {' and '.join(parts)} of its lr "
+            f"curve's own {int(r0['sequences'])} sequences, {', '.join(parts[:-1])}"
+            f"{' and ' if len(parts) > 1 else ''}{parts[-1]} of its lr "
             f"{r0['lr_own']:g}")
     if len(better):
         return (head + ": a neighbouring lr stores more, so online is not at its best lr there "
                 "and online over offline may be understated")
     if len(rows) >= 2:
-        return head + ": neither stores more (paired intervals over the sequences)"
+        return head + (": neither" if len(rows) == 2 else ": none") + \
+            " stores more (paired intervals over the sequences)"
     return head + ": one neighbour tried, and it stores no more"
 
 

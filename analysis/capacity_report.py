@@ -11,7 +11,7 @@ from analysis.capacity_budget import RATIO_MEAN, ratio_cell
 from analysis.capacity_budget_report import offline_budget_lines
 from analysis.capacity_checks import status_counts
 from analysis.capacity_failed import failed_lines
-from analysis.capacity_online_lr import where_checked
+from analysis.capacity_online_lr import BETWEEN, where_checked
 from analysis.capacity_replicate import replication_lines
 from analysis.code_length_report import saved_section
 from analysis.divergence import CLIFF_G, DELTA_AIC, FAR_LC, FIT_DIGITS, IDENTIFIED, TIE
@@ -413,8 +413,10 @@ def online_lr_lines(check: pd.DataFrame, specs: list[str]) -> list[str]:
     lines = ["", f"### The online lr at the curve's peak ({named})", "",
              "An online curve chose its lr on one other sequence (the GRU 10 and RNN 19 at a "
              "shorter length than where they now peak). Each checked curve trains again at a "
-             "third and three times its lr at its peak length, on its own sequences there (a "
-             "sensitivity check, not an lr choice): the bits saved at that lr over those at the "
+             "third and three times its lr at its peak length, on its own sequences there"
+             + (f" (and, where `{BETWEEN}` trained them, at the half-steps between: its lr "
+                "/ sqrt(3) and x sqrt(3))" if BETWEEN in specs else "")
+             + " (a sensitivity check, not an lr choice): the bits saved at that lr over those at the "
              f"curve's own per sequence, summarized by {RATIO_MEAN} (3 sequences, so "
              "indicative). Online over offline is an upper bound only where neither stores "
              "more.", "",
@@ -472,7 +474,8 @@ def capacity_section(cap: Capacity | None) -> str:
               "### Online as a fraction of offline", "",
               "Offline is char-RNN training (chunks of 64 letters, cosine decay, clipping at 1); "
               "online is the notebook's setting with a 16-step window. Interval: percentile "
-              "bootstrap over the sequences of every length (3 each: indicative), both "
+              "bootstrap over the sequences of every length (3 each, more at the peaks: "
+              "indicative), both "
               "maxima from the same resample, so it can be narrower than either capacity's "
               "t-interval. Offline read before the end of its "
               "budget is mid-schedule (its lr has not yet decayed): the like-for-like row of each "

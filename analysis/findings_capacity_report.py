@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from analysis.capacity_budget import ratio_cell
 from analysis.capacity_failed import failed_sentence
+from analysis.capacity_online_lr import BETWEEN
 from analysis.capacity_replicate import replication_sentence
 from analysis.code_length import LOWER_BOUND
 from analysis.divergence import FAR_LC
@@ -98,7 +99,8 @@ def readme_capacity(f: dict) -> list[str]:
     if f.get("saved_ratio"):
         out.append("- **Online as a fraction of offline, unclipped** (window 16 against "
                    "char-RNN training, same exposures, offline at the end of its schedule; "
-                   "percentile bootstrap over 3 sequences per length, paired where both "
+                   "percentile bootstrap over the sequences of every length (3, more at the peaks), "
+                   "paired where both "
                    "trained the same ones: with so few clusters anti-conservative, so "
                    "indicative): "
                    + "; ".join(f"{_network(r)}, {r['exposures']} exposures, offline lr "
@@ -197,7 +199,9 @@ def readme_capacity(f: dict) -> list[str]:
                           f"{r['max_epochs']} at lr {r['lr_other']:g} "
                           f"×{ci(r['ratio'], r['lo'], r['hi'])}"
                           for r in f.get("budget_lr", [])) + "." if f.get("budget_lr") else "")
-                   + (" Online's own lr at its peak length, a third and three times it "
+                   + (" Online's own lr at its peak length, a third and three times it"
+                      + (" and the half-steps between" if BETWEEN in (f.get("online_lr_specs")
+                                                                      or []) else "") + " "
                       f"({specs_named(f.get('online_lr_specs'), 'capacity_online_lr_peak')}, on "
                       "the curve's own sequences; a sensitivity check): " + "; ".join(
                           f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters, "
@@ -207,7 +211,10 @@ def readme_capacity(f: dict) -> list[str]:
                       + (": no neighbour is shown to store more (geometric means over 3 "
                          "sequences with log-scale t intervals, arithmetic where marked; some "
                          "wide), so online is at its best lr on the grid there as far as "
-                         "3 sequences show (lrs between grid points untested)."
+                         "3 sequences show"
+                         + (" (lrs between the grid's half-steps untested)." if BETWEEN in
+                            (f.get("online_lr_specs") or []) else
+                            " (lrs between grid points untested).")
                          if all(r["lo"] <= 1 for r in f["online_lr"]) else
                          ": a neighbouring lr stores more, so online is not at its best lr there.")
                       if f.get("online_lr") else ""))

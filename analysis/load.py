@@ -184,6 +184,7 @@ class Tables:
     capacity_offline_long_lr_up: pd.DataFrame | None = None  # and at three times it
     capacity_online_lr_peak: pd.DataFrame | None = None  # online curves' lr checked at their peak
     capacity_online_lr_peak_lstm: pd.DataFrame | None = None  # the same, the LSTM curves
+    capacity_online_lr_between: pd.DataFrame | None = None  # the same, at half-steps
     capacity_failed_lr: pd.DataFrame | None = None  # failed lengths at a third of the lr
     capacity_fresh: pd.DataFrame | None = None  # 24 units, between the grid, fresh sequences
     usercells_lr: pd.DataFrame | None = None  # the example user cells' lr scan

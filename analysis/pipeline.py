@@ -208,7 +208,8 @@ def analyse(t: Tables) -> Analysis:
         second_past_peak=t.capacity_second_past_peak, peak_pairs=t.capacity_peak_pairs,
         peak_sequences=t.capacity_peak_sequences, peak_moved=t.capacity_peak_moved,
         failed_lr=t.capacity_failed_lr,
-        online_lr_peak=join_runs(t.capacity_online_lr_peak, t.capacity_online_lr_peak_lstm)[0])
+        online_lr_peak=join_runs(t.capacity_online_lr_peak, t.capacity_online_lr_peak_lstm,
+                                 t.capacity_online_lr_between)[0])
     if t.capacity is None:
         missing.append("capacity")
     a.rtrl = analyse_rtrl(t.rtrl, t.rtrl_cases, t.steptime_rtrl, t.rtrl_fresh)

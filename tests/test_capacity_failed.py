@@ -95,3 +95,20 @@ def test_an_arithmetic_ratio_is_marked_where_it_is_written():
     assert ratio_cell(dict(ratio=1.2, lo=1.1, hi=1.3, geometric=True)) == "x1.20 [1.10, 1.30]"
     assert ratio_cell(dict(ratio=0.27, lo=-0.05, hi=0.58, geometric=False)) == \
         "x0.27 [-0.05, 0.58] (arithmetic)"
+
+
+def test_the_online_lr_check_names_half_steps_by_their_factor():
+    from analysis.capacity_online_lr import lr_step, online_lr_reason
+
+    assert lr_step(1e-3, 3e-4) == "a third" and lr_step(1e-3, 3e-3) == "three times"
+    assert lr_step(1e-3, 0.000577) == "x0.58" and lr_step(3e-4, 0.00052) == "x1.73"
+    rows = pd.DataFrame([dict(cell="lstm", units=8, alphabet_size=26, max_epochs=1000,
+                              length=2048, sequences=3, lr_own=1e-3, lr_other=lr,
+                              ratio=r, lo=r - 0.05, hi=r + 0.05, geometric=True,
+                              curve_peak=2048)
+                         for lr, r in ((3e-4, 0.95), (0.000577, 0.99), (0.00173, 0.97),
+                                       (3e-3, 0.9))])
+    text = online_lr_reason(rows)
+    assert "a third (lr 0.0003: x0.95 [0.90, 1.00]), x0.58 (lr 0.000577: x0.99 " in text
+    assert "and three times (lr 0.003: x0.90 [0.85, 0.95]) of its lr 0.001" in text
+    assert text.endswith(": none stores more (paired intervals over the sequences)")
