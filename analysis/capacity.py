@@ -316,6 +316,7 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                      peak_pairs: pd.DataFrame | None = None,
                      peak_sequences: pd.DataFrame | None = None,
                      peak_moved: pd.DataFrame | None = None,
+                     peak_moved_beyond: pd.DataFrame | None = None,
                      failed_lr: pd.DataFrame | None = None,
                      online_lr_peak: pd.DataFrame | None = None) -> Capacity | None:
     """Everything above from the tables (None where capacity_lr is missing). `plateau` and
@@ -338,9 +339,9 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     three online curves one doubling further again, and `second_past_peak` the five curves
     still with one length beyond their peak a second one, `peak_pairs` new sequences at
     online's peak trained both ways (so they pair by sequence), `peak_sequences` three
-    more at the other curves' peaks and `peak_moved` the peaks those moved (all seven
-    joined as `beyond`; analysis.capacity_replicate compares their new sequences with the
-    old);
+    more at the other curves' peaks, `peak_moved` the peaks those moved and
+    `peak_moved_beyond` a second length past one (all eight joined as `beyond`;
+    analysis.capacity_replicate compares their new sequences with the old);
     `online_lr_peak` trains online curves at a third and three times their lr at their peak
     (analysis.capacity_online_lr: compared by sequence, not joined); `failed_lr` trains each
     failed length at a third of its curve's lr (analysis.capacity_failed: compared, not
@@ -367,7 +368,8 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
                         ("capacity_second_past_peak", second_past_peak),
                         ("capacity_peak_pairs", peak_pairs),
                         ("capacity_peak_sequences", peak_sequences),
-                        ("capacity_peak_moved", peak_moved)):
+                        ("capacity_peak_moved", peak_moved),
+                        ("capacity_peak_moved_beyond", peak_moved_beyond)):
         if extra is None or extra.empty:  # a table with no rows joins nothing
             continue
         extra = extra[extra["status"] != "error"]  # an error row never replaces a stored run

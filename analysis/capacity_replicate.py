@@ -6,9 +6,10 @@ chosen on the same three sequences: the largest of several noisy means leans upw
 trained new sequences, drawn after that choice, at chosen lengths. Per curve and length
 where both old and new sequences were trained: the mean bits saved at the end of the budget
 over the new sequences against the old, and whether the length was the curve's peak on the
-old sequences alone (`selected`). At a selected peak, new below old is the choice's upward
-lean; at a length no choice singled out (offline trained at online's peak) nothing leans,
-and the two should agree: a control. Across curves an exact two-sided sign test.
+old sequences alone or was declared as a chosen peak (`selected`). At a selected peak, new
+below old is the choice's upward lean; at a length no choice singled out (offline trained
+at online's peak) nothing leans, and the two should agree: a control. Across curves an
+exact two-sided sign test.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from scipy import stats
 from analysis.fmt import family
 
 REPLICATES = ("capacity_peak_pairs", "capacity_peak_sequences", "capacity_peak_moved")
+# These add sequences only where a curve peaked when they were declared (capacity_peak_moved:
+# on the old sequences and capacity_peak_pairs' together); capacity_peak_pairs also trains
+# offline at online's peak, a length no choice of offline's singled out unless it peaked there.
+AT_CHOSEN_PEAKS = ("capacity_peak_sequences", "capacity_peak_moved")
 CURVE = ["slice", "cell", "units", "alphabet_size", "update", "bptt", "mode", "params",
          "max_epochs", "lr"]
 
@@ -31,10 +36,12 @@ def replication(seqs: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     (new / old), a Welch t interval of the difference as a share of the old mean, and
     `selected`. `seqs`: per_sequence rows of the curves at their chosen lr (new ones
     included); `new`: the REPLICATES' runs (their slice, length and gen_seed mark the new
-    sequences)."""
+    sequences, their spec whether the length was chosen: AT_CHOSEN_PEAKS)."""
     if seqs.empty or new is None or new.empty:
         return pd.DataFrame()
     fresh = set(zip(new["slice"], new["length"], new["gen_seed"], strict=True))
+    chosen = set(zip(*[new.loc[new["spec"].isin(AT_CHOSEN_PEAKS), c] for c in ("slice", "length")],
+                     strict=True))
     is_new = np.array([k in fresh for k in zip(seqs["slice"], seqs["length"], seqs["gen_seed"],
                                                  strict=True)], dtype=bool)
     seqs = seqs.assign(new=is_new)
@@ -52,7 +59,8 @@ def replication(seqs: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
             diff = b.mean() - a.mean()
             half = _welch_half(a, b)
             rows.append({**dict(zip(CURVE, key, strict=True)), "length": int(length),
-                         "selected": bool(length == peak), "old": len(a), "new": len(b),
+                         "selected": bool(length == peak or (key[0], length) in chosen),
+                         "old": len(a), "new": len(b),
                          "old_mean": float(a.mean()), "new_mean": float(b.mean()),
                          "ratio": float(b.mean() / a.mean()),
                          "lo": float(1 + (diff - half) / a.mean()),

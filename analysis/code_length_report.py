@@ -226,6 +226,11 @@ def joined_sentence(joined: dict) -> str:
                      f"({moved['rows']} runs): the LSTM 8 (26 letters) online curve, level at "
                      "its longest length, two doublings further on its offline curve's "
                      "sequences, and three new sequences at four peaks that moved.")
+    second = joined.get("capacity_peak_moved_beyond")
+    if second:
+        parts.append(f"`capacity_peak_moved_beyond` gives that curve a second length past its "
+                     f"moved peak, the half-doubling 23,170 letters ({second['rows']} runs, on "
+                     "new sequences).")
     return " ".join(parts)
 
 

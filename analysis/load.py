@@ -176,6 +176,7 @@ class Tables:
     capacity_peak_pairs: pd.DataFrame | None = None  # online and offline paired at online's peak
     capacity_peak_sequences: pd.DataFrame | None = None  # three more sequences at the peaks
     capacity_peak_moved: pd.DataFrame | None = None  # the peaks those sequences moved
+    capacity_peak_moved_beyond: pd.DataFrame | None = None  # a second length past one
     capacity_offline_budget: pd.DataFrame | None = None  # offline at 1000 vs 300 exposures
     capacity_offline_long: pd.DataFrame | None = None  # offline 1000/3000 exposures, longer
     capacity_offline_short: pd.DataFrame | None = None  # those one length shorter

@@ -207,6 +207,7 @@ def analyse(t: Tables) -> Analysis:
         offline_long_lr_up=t.capacity_offline_long_lr_up, far_online=t.capacity_far_online,
         second_past_peak=t.capacity_second_past_peak, peak_pairs=t.capacity_peak_pairs,
         peak_sequences=t.capacity_peak_sequences, peak_moved=t.capacity_peak_moved,
+        peak_moved_beyond=t.capacity_peak_moved_beyond,
         failed_lr=t.capacity_failed_lr,
         online_lr_peak=join_runs(t.capacity_online_lr_peak, t.capacity_online_lr_peak_lstm,
                                  t.capacity_online_lr_between)[0])

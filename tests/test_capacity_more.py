@@ -1038,13 +1038,15 @@ def test_new_sequences_at_the_peak_join_the_curve_and_the_table_counts_them():
     assert curve["peak_sequences"] == 3
     on = more[(more["update"] == "step") & (more["length"] == curve["peak_length"])]
     new = on.assign(gen_seed=lambda d: d["gen_seed"] + 20_000,
-                    run_id=lambda d: d["run_id"] + "-peak")
+                    run_id=lambda d: d["run_id"] + "-peak", spec="capacity_peak_sequences")
     joined = analyse_capacity(_selection({1e-3: 1.0, 3e-3: 2.0}), old, more=more,
                               peak_sequences=new, peak_pairs=new.iloc[:0])
     (after,) = [r for _, r in joined.saved.iterrows()
                 if r["mode"] == "online k=16" and r["exposures"] == r["max_epochs"]]
     assert after["peak_length"] == curve["peak_length"] and after["peak_sequences"] == 6
     assert after["capacity"] == pytest.approx(curve["capacity"])  # the same values again
+    (rep,) = joined.replication.to_dict(orient="records")  # new against old at the peak
+    assert rep["selected"] and rep["ratio"] == pytest.approx(1.0) and rep["new"] == 3
     assert after["hi"] - after["lo"] < curve["hi"] - curve["lo"]  # over six, narrower
     assert f"{int(after['peak_length']):,} (6 sequences) |" in "\n".join(
         saved_table(joined.saved))

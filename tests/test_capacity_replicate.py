@@ -22,7 +22,8 @@ def test_new_sequences_are_compared_at_the_length_the_old_ones_chose():
     new = _seqs("lstm8_online", {2048: [990, 1000, 1010], 4096: [1000, 1010, 1020]},
                 seed0=500)
     seqs = pd.DataFrame(old + new)
-    rep = replication(seqs, pd.DataFrame(new)).set_index("length")
+    rep = replication(seqs, pd.DataFrame(new).assign(spec="capacity_peak_pairs"))
+    rep = rep.set_index("length")
     assert list(rep.index) == [2048, 4096]  # 1,024 has no new sequences
     assert rep.loc[2048, "selected"] and not rep.loc[4096, "selected"]
     assert rep.loc[2048, "ratio"] == pytest.approx(1000 / 1100)
@@ -38,8 +39,20 @@ def test_new_sequences_are_compared_at_the_length_the_old_ones_chose():
 
 def test_a_curve_without_new_sequences_is_left_out_and_the_sign_test_is_exact():
     seqs = pd.DataFrame(_seqs("other", {512: [1.0, 2.0, 3.0]}, seed0=0))
-    assert replication(seqs, pd.DataFrame(_seqs("lstm8_online", {512: [1, 2]}, 900))).empty
+    other = pd.DataFrame(_seqs("lstm8_online", {512: [1, 2]}, 900)).assign(spec="x")
+    assert replication(seqs, other).empty
     rows = pd.DataFrame(dict(ratio=[0.9, 0.8, 0.95, 0.7, 0.85, 1.1]))
     s = sign_test(rows)
     assert (s["comparisons"], s["below"]) == (6, 5)
     assert s["p"] == pytest.approx(14 / 64)  # two-sided binomial: 2 x (6 + 1) / 64
+
+
+def test_a_length_declared_as_a_chosen_peak_is_no_control():
+    """capacity_peak_moved adds sequences where the peak lay after an earlier round of new
+    sequences: a chosen length, even where the old sequences alone peak elsewhere."""
+    old = _seqs("c", {1024: [1000, 1000, 1000], 2048: [990, 995, 1000]}, seed0=0)
+    new = _seqs("c", {2048: [900, 910, 920]}, seed0=500)
+    seqs = pd.DataFrame(old + new)
+    pairs = replication(seqs, pd.DataFrame(new).assign(spec="capacity_peak_pairs"))
+    moved = replication(seqs, pd.DataFrame(new).assign(spec="capacity_peak_moved"))
+    assert not pairs.iloc[0]["selected"] and moved.iloc[0]["selected"]
