@@ -49,7 +49,7 @@ from analysis.capacity_online_lr import (
     with_online_lr,
 )
 from analysis.capacity_paired import paired_ratio_exact
-from analysis.capacity_replicate import replication
+from analysis.capacity_replicate import replication, with_unreplicated
 from analysis.capacity_verdicts import verdicts
 from analysis.divergence import (
     Divergence,
@@ -402,6 +402,7 @@ def analyse_capacity(selection: pd.DataFrame | None, table: pd.DataFrame | None,
     reads = code_length.readings(every, curve, EXPOSURES)
     result.saved = code_length.with_lr(code_length.code_length_capacity(reads, curve),
                                        result.lr_choice)
+    result.saved = with_unreplicated(result.saved, result.replication)
     result.saved_points = code_length.saved_points(reads, curve)
     result.saved_windows = code_length.window_ratios(reads)
     result.saved_ratio = code_length.online_offline(result.saved, reads)

@@ -27,7 +27,9 @@ def failed_check(seqs: pd.DataFrame, check: pd.DataFrame, saved: pd.DataFrame) -
     """Per curve, failed length and lower lr: bits saved at the curve's lr and at the lower
     one as shares of the curve's plateau (means over the same sequences, t intervals),
     `held_on`: on how many sequences the lower lr holds COLLAPSE of the plateau or more, and
-    `held`: whether its mean does. `seqs`: per_sequence rows of the curves at their chosen
+    `held`: whether its mean does. A length that holds COLLAPSE of the current plateau at
+    the curve's lr is no longer failed (the plateau has moved since) and is left out.
+    `seqs`: per_sequence rows of the curves at their chosen
     lr; `check`: per_sequence rows of capacity_failed_lr; `saved`: the unclipped capacities."""
     curves = at_chosen_lr(saved)
     curves = curves[curves["exposures"] == curves["max_epochs"]]
@@ -44,6 +46,8 @@ def failed_check(seqs: pd.DataFrame, check: pd.DataFrame, saved: pd.DataFrame) -
         # shares of one number, the plateau (an arithmetic mean): their arithmetic mean is
         # the mean saving's share, which the plateau itself has at 1
         m_own, lo_own, hi_own = t_mean(part["saved_end_own"].to_numpy(float) / peak)
+        if m_own >= COLLAPSE:  # sequences added since moved the plateau: no longer failed
+            continue
         m, lo, hi = t_mean(part["saved_end_other"].to_numpy(float) / peak)
         other = part["saved_end_other"] / peak
         rows.append({**row, "sequences": len(part), "plateau": float(peak),
@@ -101,7 +105,8 @@ def failed_lines(check: pd.DataFrame) -> list[str]:
     whole = int((check["reads_as"] == NO_DECLINE).sum())
     lines = ["", "### Failed lengths at a third of the lr (`capacity_failed_lr`)", "",
              f"A length beyond the peak holding less than {COLLAPSE:g} of it is counted as failed "
-             "to train and left out of the lengths past the peak. Each failed length of a "
+             "to train and left out of the lengths past the peak (one that holds more of the "
+             "plateau as it stands now is no longer failed and is left out here). Each failed length of a "
              "chosen-lr curve trained again at a third of the curve's lr, on the same "
              "sequences, all else as the curve: bits saved as a share of the curve's plateau "
              "(mean over the sequences, t interval). "

@@ -68,6 +68,28 @@ def replication(seqs: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def with_unreplicated(saved: pd.DataFrame, rep: pd.DataFrame) -> pd.DataFrame:
+    """`saved` (the unclipped capacities) with `unreplicated`: where a curve's peak moved,
+    after new sequences at a chosen length, to a length that rests only on the sequences
+    that chose it, what the new ones showed at the chosen length ('' elsewhere)."""
+    out = saved.copy()
+    out["unreplicated"] = ""
+    if rep.empty or saved.empty:
+        return out
+    chosen = rep[rep["selected"]]
+    for i, r in out.iterrows():
+        if r.get("peak_sequences", 3) > 3:
+            continue
+        mine = chosen[(chosen[CURVE] == r[CURVE]).all(axis=1)
+                      & (chosen["length"] != r["peak_length"])]
+        if len(mine):
+            out.at[i, "unreplicated"] = (
+                "peak on the sequences that chose it; new ones at " + ", ".join(
+                    f"{int(m['length']):,} held x{m['ratio']:.2f} of the old there"
+                    for _, m in mine.iterrows()))
+    return out
+
+
 def _welch_half(a: np.ndarray, b: np.ndarray) -> float:
     """Half the 95% Welch t interval of mean(b) - mean(a)."""
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)

@@ -242,7 +242,9 @@ def end_gain_lines(gain: pd.DataFrame) -> list[str]:
         f"x{ci_or_point(r['last_gain'], r['gain_lo'], r['gain_hi'])}{_step_note(r)} | "
         f"{r['status']} |"
         for _, r in last.sort_values(["cell", "alphabet_size", "units", "mode"]).iterrows())
-    return ["Where each curve stands at its longest length (the last doubling of length: bits "
+    return ["Where each curve stands at its longest length on the clipped bits stored "
+            "(biased upwards at long lengths: not the capacity table's statuses; the last "
+            "doubling of length: bits "
             "at the longest over bits at the one before, percentile interval over the "
             "sequences of both; 'level' when that interval includes no change): "
             + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + ".", "",
@@ -326,11 +328,14 @@ def divergence_lines(cap: Capacity) -> list[str]:
            f"wall's g (its point estimate below {CLIFF_G:g}) and a far Lc are not placed by "
            "the data and are not written. Lc's interval is never narrower than the lengths "
            "tried: it runs at least from the longest length memorized to the next length "
-           "tried. The choice rests on in-sample AIC with seeds counted as independent; the "
-           "check on fresh sequences below tests it where a network has fresh runs.", "",
-           "| network | lengths | longest memorized | power law b | divergence: b, g | Lc "
-           "[profile 95%] | ΔAIC (power - divergence) | chosen | shape |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           "tried. The choice rests on in-sample AIC with every run counted as independent, "
+           "though a generator seed drawn at several lengths gives prefixes of one sequence "
+           "(the families column: sequences in families), so the ΔAIC overstates the "
+           "evidence; the check on fresh sequences below tests it where a network has fresh "
+           "runs.", "",
+           "| network | lengths | sequences (families) | longest memorized | power law b | "
+           "divergence: b, g | Lc [profile 95%] | ΔAIC (power - divergence) | chosen | shape |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in d.fits.iterrows():
         point = r["divergence_identified"]
         lc = "-" if r["chosen"] != "divergence" else _lc_cell(r)
@@ -338,7 +343,8 @@ def divergence_lines(cap: Capacity) -> list[str]:
              else f"below {CLIFF_G:g} (a wall)" if r["shape"].startswith("a wall")
              else "not placed (Lc far)")
         bg = f"{r['divergence_b']:.2f}, {g}" if point else "not identified"
-        out.append(f"| {family(r)} | {r['lengths']} | {r['longest_memorized']:,} | "
+        out.append(f"| {family(r)} | {r['lengths']} | {r['sequences']} ({r['families']}) | "
+                   f"{r['longest_memorized']:,} | "
                    f"{r['power_b']:.2f} | {bg} | "
                    f"{lc} | {r['delta_aic']:.1f} | {r['chosen']} | "
                    f"{r['shape'] if r['chosen'] == 'divergence' else '-'} |")
@@ -444,8 +450,9 @@ def capacity_section(cap: Capacity | None) -> str:
              "than the network filling up: the peak is the most stored under this protocol "
              "and budget, which a longer budget or another lr may raise. "
              "Sequences are independent uniform draws, 3 per length (never prefixes of each "
-             "other), 2 seeds each; intervals are over sequences and rest on 3 clusters per "
-             "length.", "",
+             "other), 2 seeds each, and 6 or 9 at the peak lengths where new ones were added "
+             "(the capacity table says where); intervals are over sequences and rest on those "
+             "few clusters.", "",
              "### Each width's learning rate, chosen on other sequences (`capacity_lr`, "
              "extended by `capacity_lr_more` and `capacity_lr_long`"
              + (", the LSTM 64 online by `capacity_lr_online64`"
@@ -471,7 +478,8 @@ def capacity_section(cap: Capacity | None) -> str:
               "On the clipped measure the issue defined (bits stored), read from the curves at "
               "each exposure; its values at long lengths include the bias above:", "",
               plateau, "", capacity_table(cap.capacity), "", *end_gain_lines(cap.end_gain), "",
-              "### Online as a fraction of offline", "",
+              "### Online as a fraction of offline, on the clipped bits stored (biased "
+              "upwards; the unclipped ratio is in the capacity section above)", "",
               "Offline is char-RNN training (chunks of 64 letters, cosine decay, clipping at 1); "
               "online is the notebook's setting with a 16-step window. Interval: percentile "
               "bootstrap over the sequences of every length (3 each, more at the peaks: "

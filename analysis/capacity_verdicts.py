@@ -153,8 +153,8 @@ def verdicts(caps: pd.DataFrame, ratio: pd.DataFrame, saved: pd.DataFrame,
             v["reasons"].append(budget)
         online = mine[mine["mode"] == ONLINE].sort_values("exposures") if len(mine) else mine
         if len(online) and online.iloc[-1]["status"] in LOWER_BOUND:
-            v["reasons"].append("the lengths tried: the online unclipped curve still rises at "
-                                "its longest length (a lower bound)")
+            v["reasons"].append("the lengths tried: the online unclipped curve has its "
+                                "largest mean at its longest length (a lower bound)")
         window = _window(_same(windows, cell, units, a),
                          _same(saved_windows if saved_windows is not None else pd.DataFrame(),
                                cell, units, a))

@@ -207,12 +207,14 @@ def at_chosen_lr(saved: pd.DataFrame) -> pd.DataFrame:
     return saved[saved["lr_as_chosen"].map(lambda v: v is None or pd.isna(v) or bool(v))]
 
 
-LOWER_BOUND = ("rising", "collapsed at the longest length")  # a status whose plateau is a bound
+# A status whose plateau is a bound: its largest mean lies at the longest length tried (level
+# or rising there), or every longer length failed to train.
+LOWER_BOUND = ("rising", "level", "collapsed at the longest length")
 
 
 def _bound(online_rising: bool, offline_rising: bool) -> str:
-    """What a ratio of two plateaus is when a curve's plateau is only a lower bound (still
-    rising, or collapsed at its longest length)."""
+    """What a ratio of two plateaus is when a curve's plateau is only a lower bound (its
+    largest mean at its longest length, or collapsed there)."""
     if online_rising and offline_rising:
         return "neither side a plateau"
     return ("a lower bound" if online_rising else "an upper bound" if offline_rising
@@ -316,7 +318,7 @@ def saved_points(reads: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-PLATEAU = ("level", "peaked", "past a peak (1 length beyond)")
+PLATEAU = ("peaked", "past a peak (1 length beyond)")
 
 
 def curve_statuses(saved: pd.DataFrame) -> dict[str, list[dict]]:

@@ -89,6 +89,8 @@ def saved_table(saved: pd.DataFrame) -> list[str]:
         failed = r.get("lengths_failed", 0)
         failed = (f"; {int(failed)} longer length{'s' if failed > 1 else ''} failed"
                   if failed == failed and failed else "")
+        if r.get("unreplicated"):
+            failed += f"; {r['unreplicated']}"
         rows.append(f"| {family(r)} | {int(r['params']):,} | {r['mode']}{lr} | "
                     f"{int(r['exposures'])}{before} | {measure(r)} | "
                     f"{ci_or_point(r['capacity'], r['lo'], r['hi'], '.0f')} | {int(r['peak_length']):,}"
@@ -111,11 +113,12 @@ def status_lines(saved: pd.DataFrame) -> list[str]:
 
     out = []
     if groups["plateau"]:
-        out.append("Curves that reach a plateau within the lengths tried (level or past a "
-                   "peak): " + "; ".join(name(r) for r in groups["plateau"]) + ".")
+        out.append("Curves that peak within the lengths tried (peaked or past a peak): "
+                   + "; ".join(name(r) for r in groups["plateau"]) + ".")
     if groups["bound"]:
-        out.append("Curves still rising at their longest length, whose capacity is a lower "
-                   "bound: " + "; ".join(name(r) for r in groups["bound"]) + ".")
+        out.append("Curves whose largest mean lies at their longest length (level or rising "
+                   "there) or that collapsed there, whose capacity is a lower bound: "
+                   + "; ".join(f"{name(r)} ({r['status']})" for r in groups["bound"]) + ".")
     return out
 
 
@@ -278,9 +281,10 @@ def saved_section(cap) -> list[str]:
             "no decline of "
             "what the network holds and is counted apart ('failed': a reading that "
             "`capacity_failed_lr` tests below, where it trained), and a curve whose every "
-            "longer length failed 'collapsed at the longest length', a lower bound; 'level': "
-            "the last doubling's interval includes no change; 'rising': it does not, and the "
-            "capacity is a lower bound). 'Peaked' and 'past a peak' say where the largest mean "
+            "longer length failed 'collapsed at the longest length', a lower bound; 'level' "
+            "and 'rising': the largest mean lies at the longest length tried, and the last "
+            "doubling's interval includes no change ('level') or does not ('rising'); either "
+            "way the capacity is a lower bound). 'Peaked' and 'past a peak' say where the largest mean "
             "lies, not that the curve falls: the lengths beyond may be level with it within "
             "noise (the last doubling beside says which), and the largest of several noisy "
             "means leans upwards.",

@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import optimize
 
 from analysis.law import _rows
-from analysis.load import outcomes, split_errors
+from analysis.load import outcomes, prefix_families, split_errors
 from analysis.survival import kaplan_meier
 
 TABLES = ("frontier_lr", "frontier_more", "frontier_fresh", "capacity_lstar", "capacity_fresh")
@@ -240,7 +240,9 @@ def analyse_divergence(frames: list[pd.DataFrame]) -> Divergence | None:
             continue  # no curve to place, or no failure to place Lc against
         fit = fit_network(g)
         lo, hi = lc_interval(g, fit) if fit["chosen"] == "divergence" else (math.nan, math.nan)
-        rows.append({**dict(zip(NETWORK, key, strict=True)), **fit, **lc_bracket(fit, lo, hi)})
+        rows.append({**dict(zip(NETWORK, key, strict=True)), **fit, **lc_bracket(fit, lo, hi),
+                     "families": int(prefix_families(g["sequence"]).nunique()),
+                     "sequences": int(g["sequence"].nunique())})
     return Divergence(fits=pd.DataFrame(rows), medians=medians(runs))
 
 

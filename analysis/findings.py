@@ -61,7 +61,8 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
                         saved=records(cap.saved, ["cell", "units", "alphabet_size", "mode",
                                                   "max_epochs", "exposures", "params",
                                                   "bits_per_param", "bpp_lo", "bpp_hi", "status",
-                                                  "peak_length", "peak_sequences", "last_length", "measure",
+                                                  "peak_length", "peak_sequences",
+                                                  "unreplicated", "last_length", "measure",
                                                   "lengths_failed",
                                                   "exact_lengths", "proxy_lengths",
                                                   "proxy_status", "lr", "lr_as_chosen"]),
@@ -91,7 +92,7 @@ def findings(a: Analysis, doc: dict[str, Any]) -> list[dict[str, Any]]:
                                                & (div["alphabet_size"] == 26)], [
                             "units", "chosen", "delta_aic", "divergence_identified",
                             "divergence_g", "divergence_lc", "lc_lo", "lc_hi", "lc_open",
-                            "longest_memorized", "power_b"])
+                            "longest_memorized", "power_b", "families", "sequences"])
                         if div is not None and len(div) else [],
                         divergence_fresh=records(fresh, list(fresh.columns))
                         if fresh is not None and len(fresh) else []))

@@ -280,7 +280,8 @@ def _capacity(by_id: dict[str, dict]) -> str:
                  + (f"; online keeps {ratio['lo']:.2f}-{ratio['hi']:.2f} of offline at the same "
                     f"exposures ({ratio['networks']} networks, neither side still rising over "
                     f"length in {ratio['plateaus']}; percentile bootstrap intervals over 3 "
-                    "sequences per length; of the direction only, paired by sequence past "
+                    "sequences per length, 6-9 at the peaks; of the direction only, paired by "
+                    "sequence past "
                     f"online's peak, an exact sign-flip interval exists for {ratio.get('exact', 0)} of "
                     f"{ratio['networks']} and lies below 1 in {ratio.get('exact_below', 0)}, "
                     "the others resting on 3 sequences or fewer)" if ratio else "") + ". ")

@@ -80,7 +80,9 @@ def readme_capacity(f: dict) -> list[str]:
                                f"exposures: {ci(r['bits_per_param'], r['bpp_lo'], r['bpp_hi'])} "
                                f"({r['status']}{_failed(r)}; {_measure(r)}"
                                + (f"; {r['peak_sequences']} sequences at the peak"
-                                  if r.get("peak_sequences", 3) != 3 else "") + ")"
+                                  if r.get("peak_sequences", 3) != 3 else "")
+                               + (f"; {r['unreplicated']}" if r.get("unreplicated") else "")
+                               + ")"
                                for r in saved)
                    + ". "
                    "Bits stored as the issue defined it clips each position at zero, which "
@@ -112,9 +114,9 @@ def readme_capacity(f: dict) -> list[str]:
     rising = [r for r in saved if r["status"] in LOWER_BOUND]
     if rising:
         out.append(f"- **Lower bounds**: {len(saved) - len(rising)} of {len(saved)} unclipped "
-                   "curves level off or peak within the lengths tried; still rising (or "
-                   "collapsed, training failed) at their longest length, so their capacity "
-                   "above is a lower bound: " + ", ".join(
+                   "curves peak within the lengths tried; level or still rising at their "
+                   "longest length (their largest mean there), or collapsed there (training "
+                   "failed), so their capacity above is a lower bound: " + ", ".join(
                        f"{_network(r)} {r['mode']}{_lr(r)} ({r['status']}, to "
                        f"{r['last_length']:,} letters)" for r in rising) + ". Over length only: "
                    "each capacity is also what its own budget and lr reached, so where a "
@@ -149,7 +151,8 @@ def readme_capacity(f: dict) -> list[str]:
         out.append("- **Bits stored as the issue defined it: clipped, biased upwards at long "
                    "lengths, neither capacities nor bounds** (`capacity`: bits stored per "
                    "parameter, the most "
-                   "stored over the lengths tried, 3 independent sequences per length; online "
+                   "stored over the lengths tried, 3 independent sequences per length (more at "
+                   "some peaks); online "
                    "with a 16-step window against offline char-RNN training at the same lengths "
                    "and exposures, offline at the end of its cosine schedule, each at the lr "
                    "chosen on other sequences): " + "; ".join(
@@ -205,7 +208,12 @@ def readme_capacity(f: dict) -> list[str]:
                       f"({specs_named(f.get('online_lr_specs'), 'capacity_online_lr_peak')}, on "
                       "the curve's own sequences; a sensitivity check): " + "; ".join(
                           f"{r['cell'].upper()} {r['units']} units, {r['alphabet_size']} letters, "
-                          f"{r['max_epochs']} at {r['length']:,} letters, lr {r['lr_other']:g} "
+                          f"{r['max_epochs']} at {r['length']:,} letters"
+                          + (f" (its peak now at {int(r['curve_peak']):,})"
+                             if r.get("curve_peak") == r.get("curve_peak")
+                             and r.get("curve_peak") is not None
+                             and int(r["curve_peak"]) != r["length"] else "")
+                          + f", lr {r['lr_other']:g} "
                           f"{ratio_cell(r).replace('x', '×', 1)} of lr {r['lr_own']:g}"
                           for r in f["online_lr"])
                       + (": no neighbour is shown to store more (geometric means over 3 "
@@ -249,7 +257,11 @@ def readme_capacity(f: dict) -> list[str]:
                        "× the longest length memorized)" for r in div)
                    + f". Where Lc's profile interval reaches its grid's end ({FAR_LC:g}× the longest "
                    "length memorized) Lc is only a lower bound. The choice rests on in-sample "
-                   "AIC with the seeds of a sequence counted as independent. "
+                   "AIC with every run counted as independent, though the runs come from "
+                   + ", ".join(f"{r['sequences']} sequences in {r['families']} families "
+                               f"({r['units']} units)" for r in div if "families" in r)
+                   + " (a generator seed drawn at several lengths gives prefixes of one "
+                   "sequence), so the ΔAIC overstates the evidence. "
                    + _fresh_words(f.get("divergence_fresh", [])))
     return out
 

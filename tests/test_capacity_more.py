@@ -247,13 +247,16 @@ def test_a_ratio_with_a_rising_side_is_read_as_a_bound():
         dict(cell="gru", units=10, alphabet_size=26, mode=m, exposures=300, max_epochs=300,
              params=1426, capacity=c, bits_per_param=c / 1426, measure="exact", status=st,
              lr=1e-3)
-        for m, c, st in (("online k=16", 150.0, "level"), ("offline", 300.0, "rising"))])
+        for m, c, st in (("online k=16", 150.0, "peaked"), ("offline", 300.0, "rising"))])
     reads = pd.DataFrame([dict(cell="gru", units=10, alphabet_size=26, mode=m, exposures=300,
                                length=64, gen_seed=g, saved=v + g, lr=1e-3)
                           for m, v in (("online k=16", 150.0), ("offline", 300.0))
                           for g in range(3)])
     assert online_offline(saved, reads).iloc[0]["reads_as"] == "an upper bound"
-    saved["status"] = ["rising", "level"]
+    saved["status"] = ["rising", "past a peak (1 length beyond)"]
+    assert online_offline(saved, reads).iloc[0]["reads_as"] == "a lower bound"
+    # 'level': the largest mean at the longest length, as a bound as 'rising' is
+    saved["status"] = ["level", "peaked"]
     assert online_offline(saved, reads).iloc[0]["reads_as"] == "a lower bound"
 
 

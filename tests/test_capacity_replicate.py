@@ -56,3 +56,17 @@ def test_a_length_declared_as_a_chosen_peak_is_no_control():
     pairs = replication(seqs, pd.DataFrame(new).assign(spec="capacity_peak_pairs"))
     moved = replication(seqs, pd.DataFrame(new).assign(spec="capacity_peak_moved"))
     assert not pairs.iloc[0]["selected"] and moved.iloc[0]["selected"]
+
+
+def test_a_peak_that_moved_to_unreplicated_sequences_is_flagged():
+    from analysis.capacity_replicate import with_unreplicated
+
+    rep = pd.DataFrame([dict(CURVE, slice="c", length=2048, selected=True, ratio=0.8)])
+    saved = pd.DataFrame([dict(CURVE, slice="c", exposures=300, peak_length=4096,
+                               peak_sequences=3),
+                          dict(CURVE, slice="c", exposures=100, peak_length=2048,
+                               peak_sequences=6)])
+    out = with_unreplicated(saved, rep)
+    assert out.loc[0, "unreplicated"] == ("peak on the sequences that chose it; new ones at "
+                                          "2,048 held x0.80 of the old there")
+    assert out.loc[1, "unreplicated"] == ""  # its peak is where the new ones were added

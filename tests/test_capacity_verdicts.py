@@ -60,7 +60,10 @@ def test_without_an_unclipped_pair_the_clipped_ratio_speaks_and_says_so():
 def test_a_rising_unclipped_online_curve_is_a_lower_bound():
     (v,) = verdicts(_caps(), _clipped_ratio(), _saved("rising"), _saved_ratio(), _lr(),
                     pd.DataFrame())
-    assert any("still rises at its longest length (a lower bound)" in r for r in v["reasons"])
+    assert any("largest mean at its longest length (a lower bound)" in r for r in v["reasons"])
+    (v,) = verdicts(_caps(), _clipped_ratio(), _saved("level"), _saved_ratio(), _lr(),
+                    pd.DataFrame())
+    assert any("largest mean at its longest length (a lower bound)" in r for r in v["reasons"])
 
 
 def test_a_curve_that_halves_right_after_its_peak_collapsed_and_is_a_lower_bound():

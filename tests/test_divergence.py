@@ -168,7 +168,8 @@ def test_the_report_writes_a_ridge_as_not_identified_and_a_wall_s_g_as_a_bound()
     from analysis.capacity_report import divergence_lines
     from analysis.divergence import Divergence
 
-    base = dict(cell="lstm", alphabet_size=26, lengths=7, longest_memorized=512, power_b=1.2,
+    base = dict(cell="lstm", alphabet_size=26, lengths=7, sequences=30, families=8,
+                longest_memorized=512, power_b=1.2,
                 delta_aic=30.0, chosen="divergence", lc_lo=520.0, lc_hi=1024.0, lc_open=False,
                 next_length=1024)
     fits = pd.DataFrame([
@@ -186,12 +187,12 @@ def test_the_report_writes_a_ridge_as_not_identified_and_a_wall_s_g_as_a_bound()
              divergence_lc=513.0, lc_lo=512.0, shape="a wall: T follows the power law up to Lc, "
              "then never")])
     text = "\n".join(divergence_lines(SimpleNamespace(divergence=Divergence(fits, pd.DataFrame()))))
-    assert "| LSTM 8, 26 letters | 7 | 512 | 1.20 | 1.02, 1.46 | 700 [520, 1,024] |" in text
-    assert "| LSTM 12, 26 letters | 7 | 512 | 1.20 | 1.02, 1.46 | 700 [520, beyond 4,096] |" in text
-    assert "| LSTM 16, 26 letters | 7 | 512 | 1.20 | not identified | not identified; profile " \
+    assert "| LSTM 8, 26 letters | 7 | 30 (8) | 512 | 1.20 | 1.02, 1.46 | 700 [520, 1,024] |" in text
+    assert "| LSTM 12, 26 letters | 7 | 30 (8) | 512 | 1.20 | 1.02, 1.46 | 700 [520, beyond 4,096] |" in text
+    assert "| LSTM 16, 26 letters | 7 | 30 (8) | 512 | 1.20 | not identified | not identified; profile " \
         "[520, 1,024] |" in text and "| not identified: equally likely fits" in text
     assert "| not identified; profile beyond 4,096 (the profile grid's end) |" in text
-    assert "| LSTM 32, 26 letters | 7 | 512 | 1.20 | 1.13, below 0.1 (a wall) | 513 [512, 1,024] |" \
+    assert "| LSTM 32, 26 letters | 7 | 30 (8) | 512 | 1.20 | 1.13, below 0.1 (a wall) | 513 [512, 1,024] |" \
         in text
 
 
