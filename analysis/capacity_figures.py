@@ -133,8 +133,9 @@ def exposures(cap, path: Path) -> Path | None:
     axes[0].set_ylabel("bits saved per parameter (unclipped code length)")
     fig.suptitle("Capacity per parameter after 100-3000 exposures: the plateau over "
                  "lengths of the unclipped code-length saving, each curve at the lr chosen for "
-                 "it (bars: 95% t-interval over its sequences, 3 or more;\n'lower bound': still rising, "
-                 "collapsed or at one length). Offline only at the end of its cosine schedule, "
+                 "it (bars: 95% t-interval over its sequences, 3 or more;\n'lower bound': largest "
+                 "mean at the longest length (level or rising), collapsed or at one length). "
+                 "Offline only at the end of its cosine schedule, "
                  "at its own budget and, where trained,\nat longer ones (capacity_offline_long, "
                  "_short and _shorter; a longer budget that stores less than a shorter one is "
                  "left out)."

@@ -129,7 +129,11 @@ def _frontier_lines(a: Analysis) -> list[str]:
                  "(the tested lengths on either side of it), [bootstrap 95% CI over sequences "
                  "and seeds]; > / <: beyond the tested lengths; `frontier.png`). The lengths "
                  "double, so where every sequence flips between two of them the bootstrap CI "
-                 "is a point and the bracket is the real uncertainty:", "",
+                 "is a point and the bracket is the real uncertainty. Across lengths the "
+                 "sequences are not independent: a generator seed is drawn at every length, "
+                 "and one seed's sequences are prefixes of one another, so a bootstrap that "
+                 "resamples each length on its own understates the uncertainty (the capacity "
+                 "study's L*, `capacity_lstar`, uses independent draws per length):", "",
                  table(pd.DataFrame(rows)), ""]
     be = f.budget_effect
     for lr in be["lr"].unique():
