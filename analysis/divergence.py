@@ -219,15 +219,24 @@ def medians(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def predicted_median(fit: dict, form: str, length: np.ndarray) -> np.ndarray:
-    """The fitted median steps at `length` (inf at and beyond Lc)."""
+def log_median(fit: dict, form: str, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The fitted `form`'s log median steps at each length, and which lengths lie at or
+    beyond the divergence's Lc (the best fit's own, where none is written: never memorized
+    there)."""
     p = fit[f"{form}_params"]
     ln_t = p[0] + p[1] * np.log(length)
-    if form == "divergence":  # the best fit's own Lc, where none is written
+    beyond = np.zeros(len(length), dtype=bool)
+    if form == "divergence":
         lc = fit["longest_memorized"] * (1 + math.exp(p[3]))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ln_t = np.where(length < lc, ln_t - math.exp(p[4]) * np.log1p(-length / lc), np.inf)
-    return np.exp(ln_t)
+        beyond = length >= lc
+        ln_t = ln_t - math.exp(p[4]) * np.log1p(-np.minimum(length / lc, 1 - 1e-12))
+    return ln_t, beyond
+
+
+def predicted_median(fit: dict, form: str, length: np.ndarray) -> np.ndarray:
+    """The fitted median steps at `length` (inf at and beyond Lc)."""
+    ln_t, beyond = log_median(fit, form, np.asarray(length, dtype=float))
+    return np.where(beyond, np.inf, np.exp(ln_t))
 
 
 def analyse_divergence(frames: list[pd.DataFrame]) -> Divergence | None:

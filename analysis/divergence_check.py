@@ -17,12 +17,14 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from analysis.divergence import (
     NETWORK,
     _arrays,
     _sig,
     fit_network,
+    log_median,
     medians,
     predicted_median,
 )
@@ -39,36 +41,22 @@ SAME = 1e-3  # nats: a sequence whose two log-likelihoods differ by less favours
 def run_loglik(fit: dict, form: str, runs: pd.DataFrame) -> np.ndarray:
     """Each run's log P(its censored outcome) under the fitted `form`: beyond the
     divergence's Lc a run never memorizes (log P 0 if it did not, -inf if it did)."""
-    log_len, length, log_lo, log_hi = _arrays(runs)
-    p = fit[f"{form}_params"]
-    eta = p[0] + p[1] * log_len
-    beyond = np.zeros(len(runs), dtype=bool)
-    if form == "divergence":
-        lc = fit["longest_memorized"] * (1 + math.exp(p[3]))
-        beyond = length >= lc
-        eta = eta - math.exp(p[4]) * np.log1p(-np.minimum(length / lc, 1 - 1e-12))
+    _, length, log_lo, log_hi = _arrays(runs)
+    eta, beyond = log_median(fit, form, length)
     out = np.zeros(len(runs))
     out[beyond] = np.where(np.isfinite(log_hi[beyond]), -np.inf, 0.0)
     if (~beyond).any():
         out[~beyond] = _rows(eta[~beyond], log_lo[~beyond], log_hi[~beyond],
-                             math.exp(p[2]), "lognormal")[0]
+                             math.exp(fit[f"{form}_params"][2]), "lognormal")[0]
     return out
 
 
 def memorize_probability(fit: dict, form: str, runs: pd.DataFrame) -> np.ndarray:
     """Each run's probability under the fitted `form` of memorizing within its budget (0 at
     and beyond the divergence's Lc)."""
-    from scipy import stats
-
-    log_len, length = np.log(runs["length"].to_numpy(float)), runs["length"].to_numpy(float)
-    p = fit[f"{form}_params"]
-    eta = p[0] + p[1] * log_len
-    beyond = np.zeros(len(runs), dtype=bool)
-    if form == "divergence":
-        lc = fit["longest_memorized"] * (1 + math.exp(p[3]))
-        beyond = length >= lc
-        eta = eta - math.exp(p[4]) * np.log1p(-np.minimum(length / lc, 1 - 1e-12))
-    z = (np.log(runs["budget_in_steps"].to_numpy(float)) - eta) / math.exp(p[2])
+    eta, beyond = log_median(fit, form, runs["length"].to_numpy(float))
+    sigma = math.exp(fit[f"{form}_params"][2])
+    z = (np.log(runs["budget_in_steps"].to_numpy(float)) - eta) / sigma
     return np.where(beyond, 0.0, stats.norm.cdf(z))
 
 
