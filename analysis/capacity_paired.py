@@ -4,7 +4,8 @@ The ratio of the two plateaus carries a percentile bootstrap over 3 sequences pe
 with so few clusters it is anti-conservative. Here the same comparison rests on every
 sequence both updates trained where online has stopped gaining: the lengths from the online
 curve's peak on, less those where either side failed to train (its mean below COLLAPSE of
-its own plateau). Per sequence the log of online's bits saved over offline's; their mean
+its own plateau), and less each sequence that failed on either side (its saving below
+COLLAPSE of that side's plateau). Per sequence the log of online's bits saved over offline's; their mean
 (a geometric-mean ratio), an exact two-sided sign-flip test of no difference, and the
 interval that inverts it: every ratio r whose test of log(online / offline) - log r is not
 rejected at 5%. Each sequence is an independent draw (lengths never share one), so it is a
@@ -56,7 +57,11 @@ def paired_ratio_exact(saved: pd.DataFrame, reads: pd.DataFrame, ratio: pd.DataF
         lengths = sorted(n for n in held if n >= on_curve["peak_length"])
         pairs = on[on["length"].isin(lengths)].merge(
             off[off["length"].isin(lengths)], on=["length", "gen_seed"], suffixes=("_on", "_off"))
-        pairs = pairs[(pairs["saved_on"] > 0) & (pairs["saved_off"] > 0)]
+        # a sequence that failed to train on either side is no pair either
+        floor_on = COLLAPSE * on.groupby("length")["saved"].mean().max()
+        floor_off = COLLAPSE * off.groupby("length")["saved"].mean().max()
+        pairs = pairs[(pairs["saved_on"] >= floor_on) & (pairs["saved_off"] >= floor_off)
+                      & (pairs["saved_on"] > 0) & (pairs["saved_off"] > 0)]
         x = np.log(pairs["saved_on"].to_numpy(float) / pairs["saved_off"].to_numpy(float))
         row = {**{k: r[k] for k in base}, "exposures": int(r["exposures"]),
                "offline_lr": float(r["offline_lr"]),

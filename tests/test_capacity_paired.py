@@ -85,6 +85,17 @@ def test_paired_ratio_uses_shared_sequences_past_online_s_peak_where_neither_fai
     assert "online less on 6; p 0.031" in text
 
 
+def test_a_sequence_that_failed_on_one_side_is_no_pair():
+    """At 512 one offline sequence saves 150 bits, below 0.6 of offline's plateau, while the
+    length's mean holds: that sequence leaves the test, the other five stay."""
+    saved, reads, ratio = _curves()
+    fail = (reads["mode"] == "offline") & (reads["length"] == 512) & (reads["gen_seed"] == 11)
+    reads.loc[fail, "saved"] = 150.0
+    reads.loc[(reads["mode"] == "offline") & (reads["length"] == 512) & ~fail, "saved"] = 1400.0
+    (row,) = paired_ratio_exact(saved, reads, ratio).to_dict(orient="records")
+    assert row["lengths_used"] == [256, 512] and row["sequences"] == 5
+
+
 def test_three_paired_sequences_give_a_point_and_say_why_there_is_no_interval():
     saved, reads, ratio = _curves()
     reads = reads[reads["length"] != 512]
