@@ -35,6 +35,7 @@ from scipy import stats
 from analysis import code_length
 from analysis.capacity_checks import COLLAPSE
 from analysis.code_length import ONLINE
+from analysis.fmt import ci_or_point
 from analysis.load import group_rng
 
 NETWORK = ["cell", "units", "alphabet_size"]
@@ -82,8 +83,6 @@ def paired_ratio(num: pd.Series, den: pd.Series) -> Ratio:
 
 def ratio_cell(r, key: str = "ratio", lo: str = "lo", hi: str = "hi") -> str:
     """'x1.20 [1.05, 1.37]', marked where the mean is arithmetic (paired_ratio)."""
-    from analysis.fmt import ci_or_point
-
     return (f"x{ci_or_point(r[key], r[lo], r[hi])}"
             + ("" if r.get("geometric", True) in (True, 1.0) else ARITHMETIC))
 
