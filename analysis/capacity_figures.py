@@ -279,7 +279,7 @@ def saved(cap, path: Path) -> Path | None:
                  "sequences (more at peaks where new ones were added) with t intervals; filled "
                  "markers: exact (frozen weights, "
                  "bits_saved), open: the last training pass's proxy.\nEach label gives the "
-                 "curve's status at its longest length (rising: a lower bound). Dotted: the "
+                 "curve's status at its longest length (level or rising: a lower bound). Dotted: the "
                  "clipped bits stored; grey dashed: what the clip credits an untrained network "
                  "with", fontsize=9)
     fig.tight_layout()
